@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh clone with only Python 3.11+:
+
+    python3 dev.py serve [dispatch serve options]   # the service, on the embedded PostgreSQL
+    python3 dev.py test  [pytest options]           # the test suite
+    python3 dev.py check                            # ruff, mypy, import-linter (what CI runs)
+    python3 dev.py dispatch <command> ...           # any `dispatch` command
+
+It creates ./.venv on first use and reinstalls the project whenever pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed-from"
+
+
+def ensure_environment() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must explain itself on an old Python
+        sys.exit(f"freight-dispatch needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing freight-dispatch and its tools into .venv ...", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def run(*command: str) -> int:
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"serve", "test", "check", "dispatch"}:
+        print(__doc__)
+        return 2
+    ensure_environment()
+    task, rest = argv[0], argv[1:]
+    if task == "serve":
+        return run(str(BIN / "dispatch"), "serve", *rest)
+    if task == "dispatch":
+        return run(str(BIN / "dispatch"), *rest)
+    if task == "test":
+        return run(str(BIN / "pytest"), *rest)
+    for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):
+        print(f"$ {' '.join(step)}", flush=True)
+        if code := run(str(BIN / step[0]), *step[1:]):
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Accounts: organizations, users, roles and permissions, login and bearer credentials."""

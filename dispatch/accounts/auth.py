@@ -1,0 +1,84 @@
+"""Bearer authentication for HTTP and websockets, and the guards built on it.
+
+The middleware resolves the `Authorization: Bearer ...` header to a `Principal` before any
+handler runs (so a websocket is authenticated before anything is sent on it). Routes opt out with
+`opt={"exclude_from_auth": True}`. Device tokens only open the driver API; user sessions and API
+tokens only open the platform API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.types import Guard
+
+from dispatch.accounts import service
+from dispatch.accounts.models import CredentialKind, Principal
+from dispatch.accounts.permissions import Permission
+from dispatch.errors import Forbidden, Unauthorized
+from dispatch.runtime import Runtime
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'.", code="token_malformed")
+    return token.strip()
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = bearer_token(connection)
+        if token is None:
+            raise Unauthorized("This endpoint needs a bearer token.", code="token_missing")
+        runtime: Runtime = connection.app.state.runtime
+        principal = await service.authenticate(runtime.db, secret=runtime.settings.secret_key, token=token)
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def auth_middleware() -> DefineMiddleware:
+    return DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/healthz$", "^/static/"])
+
+
+def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    user = connection.scope.get("user")
+    assert isinstance(user, Principal), "route is not behind the bearer middleware"
+    return user
+
+
+def requires(*permissions: Permission) -> Guard:
+    """A guard: the caller must hold every one of `permissions`."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        p = principal(connection)
+        missing = [perm.value for perm in permissions if not p.can(perm)]
+        if missing:
+            raise Forbidden(
+                f"This needs the permission(s): {', '.join(missing)}.",
+                code="permission_missing",
+                permissions=missing,
+            )
+
+    return guard
+
+
+def credential_kinds(*kinds: CredentialKind) -> Guard:
+    """A guard: only these kinds of credential may use the routes it protects."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        kind = principal(connection).kind
+        if kind not in kinds:
+            where = "the driver API (/driver/v1)" if kind == "device" else "the platform API"
+            raise Forbidden(
+                f"A {kind.replace('_', ' ')} credential only works on {where}.", code="wrong_credential_kind"
+            )
+
+    return guard

@@ -1,0 +1,172 @@
+"""Accounts wire types. Inputs forbid unknown fields; constraints live in the types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from dispatch.accounts.permissions import Permission
+from dispatch.types import Input
+
+Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+PersonName = Annotated[str, Meta(min_length=1, max_length=200)]
+OrgName = Annotated[str, Meta(min_length=1, max_length=200)]
+NewPassword = Annotated[str, Meta(min_length=10, max_length=256)]
+RoleName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+TokenName = Annotated[str, Meta(min_length=1, max_length=100)]
+Party = Literal["shipper", "consignee", "carrier"]
+CredentialKind = Literal["user", "api_token", "device"]
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a request acts as: one user or token of one organization, with its permissions."""
+
+    kind: CredentialKind
+    org_id: UUID
+    user_id: UUID | None
+    credential_id: UUID | None
+    permissions: frozenset[str]
+
+    def can(self, permission: Permission) -> bool:
+        return permission.value in self.permissions
+
+
+# -- login -----------------------------------------------------------------------------------
+
+
+class LoginRequest(Input):
+    email: Email
+    password: Annotated[str, Meta(min_length=1, max_length=1024)]
+    # Needed only when the user belongs to several organizations.
+    organization_id: UUID | None = None
+
+
+class SessionToken(msgspec.Struct, kw_only=True):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    user_id: UUID
+    organization_id: UUID
+
+
+# -- organizations and members ---------------------------------------------------------------
+
+
+class Organization(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    parties: list[Party]
+    created_at: datetime
+
+
+class RoleRef(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+
+
+class Member(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    email: str
+    name: str
+    roles: list[RoleRef]
+    joined_at: datetime
+
+
+class MemberPage(msgspec.Struct, kw_only=True):
+    items: list[Member]
+    # Pass as `after` to get the next page; null on the last page.
+    next_cursor: str | None
+
+
+class MemberCreate(Input):
+    email: Email
+    name: PersonName
+    password: NewPassword
+    role_ids: Annotated[list[UUID], Meta(min_length=1, max_length=20)]
+
+
+class MemberRolesUpdate(Input):
+    role_ids: Annotated[list[UUID], Meta(min_length=1, max_length=20)]
+
+
+class Me(msgspec.Struct, kw_only=True):
+    credential: CredentialKind
+    user_id: UUID | None
+    name: str | None
+    email: str | None
+    organization: Organization
+    permissions: list[str]
+
+
+# -- roles -----------------------------------------------------------------------------------
+
+
+class Role(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    description: str
+    builtin: bool
+    permissions: list[str]
+
+
+class RoleCreate(Input):
+    name: RoleName
+    permissions: Annotated[list[Permission], Meta(min_length=1, max_length=50)]
+    description: Annotated[str, Meta(max_length=500)] = ""
+
+
+class RoleUpdate(Input):
+    name: RoleName | UnsetType = UNSET
+    description: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
+    permissions: Annotated[list[Permission], Meta(min_length=1, max_length=50)] | UnsetType = UNSET
+
+
+class PermissionInfo(msgspec.Struct, kw_only=True):
+    code: str
+    description: str
+
+
+# -- API and device tokens -------------------------------------------------------------------
+
+
+class ApiTokenCreate(Input):
+    name: TokenName
+    role_id: UUID
+    expires_at: datetime | None = None
+
+
+class ApiToken(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    role: RoleRef
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiTokenIssued(msgspec.Struct, kw_only=True):
+    # The secret, shown this once; only its hash is kept.
+    token: str
+    api_token: ApiToken
+
+
+class DeviceTokenCreate(Input):
+    user_id: UUID
+    name: TokenName
+
+
+class DeviceToken(msgspec.Struct, kw_only=True):
+    id: UUID
+    user_id: UUID
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class DeviceTokenIssued(msgspec.Struct, kw_only=True):
+    token: str
+    device_token: DeviceToken

@@ -1,0 +1,175 @@
+"""Accounts SQL, one named unit per statement. `$1` is the caller's organization wherever org data
+is read or written, so a row of another organization is never found, whatever id is asked for."""
+
+from __future__ import annotations
+
+# -- organizations and users -----------------------------------------------------------------
+
+INSERT_ORGANIZATION = """
+INSERT INTO organizations (name, parties) VALUES ($1, $2)
+RETURNING id, name, parties, created_at"""
+
+ORGANIZATION = "SELECT id, name, parties, created_at FROM organizations WHERE id = $1"
+
+INSERT_USER = """
+INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING
+RETURNING id"""
+
+# Login: the user and the organizations they belong to (an empty array when none).
+USER_FOR_LOGIN = """
+SELECT u.id, u.password_hash, u.disabled_at,
+       coalesce(array_agg(m.org_id ORDER BY m.created_at) FILTER (WHERE m.org_id IS NOT NULL),
+                '{}') AS org_ids
+FROM users u LEFT JOIN memberships m ON m.user_id = u.id
+WHERE lower(u.email) = lower($1)
+GROUP BY u.id"""
+
+# -- authentication: one query per request, resolving the credential to org + permissions -----
+
+SESSION_PRINCIPAL = """
+SELECT array(
+    SELECT DISTINCT rp.permission
+    FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
+    WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id) AS permissions
+FROM memberships m JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
+WHERE m.org_id = $1 AND m.user_id = $2"""
+
+API_TOKEN_PRINCIPAL = """
+SELECT t.id, t.org_id,
+       array(SELECT permission FROM role_permissions WHERE role_id = t.role_id) AS permissions,
+       t.revoked_at, t.expires_at
+FROM api_tokens t
+WHERE t.token_hash = $1"""
+
+# A device token acts with its driver's current membership permissions; it stops working when the
+# token is revoked, the membership removed (cascade) or the user disabled.
+DEVICE_TOKEN_PRINCIPAL = """
+SELECT d.id, d.org_id, d.user_id, d.revoked_at,
+       array(SELECT DISTINCT rp.permission
+             FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
+             WHERE mr.org_id = d.org_id AND mr.user_id = d.user_id) AS permissions
+FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
+WHERE d.token_hash = $1"""
+
+USER_PROFILE = "SELECT id, email, name FROM users WHERE id = $1"
+
+# -- members ---------------------------------------------------------------------------------
+
+_MEMBER_COLUMNS = """
+SELECT m.user_id, u.email, u.name, m.created_at AS joined_at,
+       coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name) ORDER BY r.name)
+                FILTER (WHERE r.id IS NOT NULL), '[]') AS roles
+FROM memberships m
+JOIN users u ON u.id = m.user_id
+LEFT JOIN membership_roles mr ON mr.org_id = m.org_id AND mr.user_id = m.user_id
+LEFT JOIN roles r ON r.id = mr.role_id"""
+
+# Keyset page by lower(email): `$2` is the last email of the previous page, or NULL.
+MEMBERS_PAGE = (
+    _MEMBER_COLUMNS
+    + """
+WHERE m.org_id = $1 AND ($2::text IS NULL OR lower(u.email) > lower($2))
+GROUP BY m.user_id, u.email, u.name, m.created_at
+ORDER BY lower(u.email)
+LIMIT $3"""
+)
+
+MEMBER = (
+    _MEMBER_COLUMNS
+    + """
+WHERE m.org_id = $1 AND m.user_id = $2
+GROUP BY m.user_id, u.email, u.name, m.created_at"""
+)
+
+INSERT_MEMBERSHIP = "INSERT INTO memberships (org_id, user_id) VALUES ($1, $2)"
+
+DELETE_MEMBERSHIP = "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2 RETURNING user_id"
+
+CLEAR_MEMBER_ROLES = "DELETE FROM membership_roles WHERE org_id = $1 AND user_id = $2"
+
+# Grant roles; only roles visible to the organization are taken (the trigger double-checks).
+GRANT_ROLES = """
+INSERT INTO membership_roles (org_id, user_id, role_id)
+SELECT $1, $2, r.id FROM roles r
+WHERE r.id = ANY($3::uuid[]) AND (r.org_id IS NULL OR r.org_id = $1)"""
+
+# -- roles -----------------------------------------------------------------------------------
+
+_ROLE_COLUMNS = """
+SELECT r.id, r.name, r.description, r.org_id IS NULL AS builtin,
+       array(SELECT permission FROM role_permissions WHERE role_id = r.id ORDER BY permission) AS permissions
+FROM roles r"""
+
+ROLES = _ROLE_COLUMNS + " WHERE r.org_id IS NULL OR r.org_id = $1 ORDER BY r.org_id NULLS FIRST, r.name"
+
+# The roles among `$2` that the organization may use (built-in or its own).
+ROLES_BY_ID = _ROLE_COLUMNS + " WHERE r.id = ANY($2::uuid[]) AND (r.org_id IS NULL OR r.org_id = $1)"
+
+ROLE_NAME_TAKEN = """
+SELECT EXISTS (
+    SELECT 1 FROM roles
+    WHERE (org_id IS NULL OR org_id = $1) AND name = $2 AND id IS DISTINCT FROM $3)"""
+
+# Role changes of one organization take turns, so a name check cannot race another insert.
+LOCK_ORG_ROLES = "SELECT pg_advisory_xact_lock(hashtext('roles:' || $1::uuid::text))"
+
+INSERT_ROLE = "INSERT INTO roles (org_id, name, description) VALUES ($1, $2, $3) RETURNING id"
+
+# Custom roles only: a built-in role has org_id NULL and so never matches.
+UPDATE_ROLE = """
+UPDATE roles SET name = coalesce($3, name), description = coalesce($4, description)
+WHERE org_id = $1 AND id = $2
+RETURNING id"""
+
+SET_ROLE_PERMISSIONS = """
+WITH cleared AS (DELETE FROM role_permissions WHERE role_id = $1)
+INSERT INTO role_permissions (role_id, permission) SELECT $1, unnest($2::text[])"""
+
+ROLE_IN_USE = """
+SELECT (SELECT count(*) FROM membership_roles WHERE role_id = $1) AS members,
+       (SELECT count(*) FROM api_tokens WHERE role_id = $1 AND revoked_at IS NULL) AS tokens"""
+
+DELETE_ROLE = "DELETE FROM roles WHERE org_id = $1 AND id = $2 RETURNING id"
+
+PERMISSIONS = "SELECT code, description FROM permissions ORDER BY code"
+
+# -- API tokens ------------------------------------------------------------------------------
+
+_API_TOKEN_COLUMNS = """
+SELECT t.id, t.name, t.created_at, t.expires_at, t.revoked_at,
+       jsonb_build_object('id', r.id, 'name', r.name) AS role
+FROM api_tokens t JOIN roles r ON r.id = t.role_id"""
+
+API_TOKENS = _API_TOKEN_COLUMNS + " WHERE t.org_id = $1 ORDER BY t.created_at, t.id"
+
+API_TOKEN = _API_TOKEN_COLUMNS + " WHERE t.org_id = $1 AND t.id = $2"
+
+INSERT_API_TOKEN = """
+INSERT INTO api_tokens (org_id, role_id, name, token_hash, created_by, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id"""
+
+# Revoking twice keeps the first revocation time.
+REVOKE_API_TOKEN = """
+UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+WHERE org_id = $1 AND id = $2
+RETURNING id"""
+
+# -- device tokens ---------------------------------------------------------------------------
+
+_DEVICE_TOKEN_COLUMNS = "SELECT id, user_id, name, created_at, revoked_at FROM device_tokens"
+
+DEVICE_TOKENS = _DEVICE_TOKEN_COLUMNS + " WHERE org_id = $1 ORDER BY created_at, id"
+
+DEVICE_TOKEN = _DEVICE_TOKEN_COLUMNS + " WHERE org_id = $1 AND id = $2"
+
+INSERT_DEVICE_TOKEN = """
+INSERT INTO device_tokens (org_id, user_id, name, token_hash, created_by)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id"""
+
+REVOKE_DEVICE_TOKEN = """
+UPDATE device_tokens SET revoked_at = coalesce(revoked_at, now())
+WHERE org_id = $1 AND id = $2
+RETURNING id"""

@@ -1,0 +1,548 @@
+"""Accounts use cases. Each public function is one use case and owns its transaction; every read
+or write of organization data passes the caller's organization into the SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from dispatch import events
+from dispatch.accounts import credentials, queries
+from dispatch.accounts.models import (
+    ApiToken,
+    ApiTokenCreate,
+    ApiTokenIssued,
+    DeviceToken,
+    DeviceTokenCreate,
+    DeviceTokenIssued,
+    Me,
+    Member,
+    MemberCreate,
+    MemberPage,
+    Organization,
+    Party,
+    PermissionInfo,
+    Principal,
+    Role,
+    RoleCreate,
+    RoleUpdate,
+    SessionToken,
+)
+from dispatch.accounts.passwords import Passwords
+from dispatch.accounts.permissions import Permission
+from dispatch.db import Conn, Queryable
+from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as(type_: type[Any], record: asyncpg.Record | None) -> Any:
+    if record is None:
+        return None
+    return msgspec.convert(dict(record), type_)
+
+
+# -- bootstrap (command line) -----------------------------------------------------------------
+
+
+async def create_organization(
+    db: asyncpg.Pool,
+    passwords: Passwords,
+    *,
+    name: str,
+    parties: Sequence[Party],
+    admin_email: str,
+    admin_name: str,
+    admin_password: str,
+) -> tuple[Organization, UUID]:
+    """A new organization with its first member, who gets the built-in admin role."""
+    password_hash = await passwords.hash(admin_password)
+    async with db.acquire() as conn, conn.transaction():
+        org = _as(Organization, await conn.fetchrow(queries.INSERT_ORGANIZATION, name, list(parties)))
+        user_id = await conn.fetchval(queries.INSERT_USER, admin_email, admin_name, password_hash)
+        if user_id is None:
+            raise Conflict(f"A user with email {admin_email} already exists.", code="email_taken")
+        await conn.execute(queries.INSERT_MEMBERSHIP, org.id, user_id)
+        admin = await conn.fetchval("SELECT id FROM roles WHERE org_id IS NULL AND name = 'admin'")
+        await conn.execute(queries.GRANT_ROLES, org.id, user_id, [admin])
+        await events.record(
+            conn,
+            "organization.created",
+            org_ids=[org.id],
+            subject_type="organization",
+            subject_id=org.id,
+            actor_user_id=None,
+            data={"name": name, "admin": str(user_id)},
+        )
+    return org, user_id
+
+
+# -- login and authentication ----------------------------------------------------------------
+
+
+async def login(
+    db: asyncpg.Pool,
+    passwords: Passwords,
+    *,
+    secret: str,
+    ttl_seconds: int,
+    email: str,
+    password: str,
+    organization_id: UUID | None,
+) -> SessionToken:
+    row = await db.fetchrow(queries.USER_FOR_LOGIN, email)
+    # Verify even for an unknown email, so the answer takes as long either way.
+    ok = await passwords.verify(row["password_hash"] if row else None, password)
+    if row is None or not ok or row["disabled_at"] is not None:
+        raise Unauthorized("The email or password is wrong.", code="bad_credentials")
+    org_ids: list[UUID] = row["org_ids"]
+    if organization_id is None:
+        if len(org_ids) != 1:
+            raise BadRequest(
+                "This user belongs to several organizations (or none): name one in organization_id.",
+                code="organization_required",
+                organization_ids=[str(o) for o in org_ids],
+            )
+        organization_id = org_ids[0]
+    elif organization_id not in org_ids:
+        raise Unauthorized("The email or password is wrong.", code="bad_credentials")
+    token, expires_at = credentials.sign_session(secret, row["id"], organization_id, ttl_seconds, _now())
+    return SessionToken(
+        access_token=token, expires_at=expires_at, user_id=row["id"], organization_id=organization_id
+    )
+
+
+async def authenticate(db: asyncpg.Pool, *, secret: str, token: str) -> Principal:
+    """Resolve a bearer token to the principal it acts as, or raise Unauthorized with the reason."""
+    try:
+        if token.startswith(credentials.USER_PREFIX):
+            claims = credentials.verify_session(secret, token, _now())
+            row = await db.fetchrow(queries.SESSION_PRINCIPAL, claims.org, claims.sub)
+            if row is None:
+                raise Unauthorized(
+                    "This user is no longer a member of the token's organization.", code="membership_gone"
+                )
+            return Principal(
+                kind="user",
+                org_id=claims.org,
+                user_id=claims.sub,
+                credential_id=None,
+                permissions=frozenset(row["permissions"]),
+            )
+        if token.startswith(credentials.API_PREFIX):
+            row = await db.fetchrow(queries.API_TOKEN_PRINCIPAL, credentials.secret_hash(token))
+            if row is None:
+                raise Unauthorized("Unknown API token.", code="token_invalid")
+            if row["revoked_at"] is not None:
+                raise Unauthorized("This API token was revoked.", code="token_revoked")
+            if row["expires_at"] is not None and row["expires_at"] <= _now():
+                raise Unauthorized("This API token has expired.", code="token_expired")
+            return Principal(
+                kind="api_token",
+                org_id=row["org_id"],
+                user_id=None,
+                credential_id=row["id"],
+                permissions=frozenset(row["permissions"]),
+            )
+        if token.startswith(credentials.DEVICE_PREFIX):
+            row = await db.fetchrow(queries.DEVICE_TOKEN_PRINCIPAL, credentials.secret_hash(token))
+            if row is None:
+                raise Unauthorized("Unknown device token.", code="token_invalid")
+            if row["revoked_at"] is not None:
+                raise Unauthorized("This device token was revoked.", code="token_revoked")
+            return Principal(
+                kind="device",
+                org_id=row["org_id"],
+                user_id=row["user_id"],
+                credential_id=row["id"],
+                permissions=frozenset(row["permissions"]),
+            )
+    except credentials.InvalidToken as exc:
+        raise Unauthorized(exc.detail, code=exc.reason) from None
+    raise Unauthorized("The bearer token is malformed.", code="token_malformed")
+
+
+async def me(db: asyncpg.Pool, p: Principal) -> Me:
+    org = await get_organization(db, p, p.org_id)
+    user = await db.fetchrow(queries.USER_PROFILE, p.user_id) if p.user_id else None
+    return Me(
+        credential=p.kind,
+        user_id=p.user_id,
+        name=user["name"] if user else None,
+        email=user["email"] if user else None,
+        organization=org,
+        permissions=sorted(p.permissions),
+    )
+
+
+# -- organizations ---------------------------------------------------------------------------
+
+
+def _own_org(p: Principal, org_id: UUID) -> None:
+    # Another organization's resources are "not found", never "forbidden": ids are not confirmed.
+    if org_id != p.org_id:
+        raise NotFound("No such organization.", code="organization_not_found")
+
+
+async def get_organization(db: asyncpg.Pool, p: Principal, org_id: UUID) -> Organization:
+    _own_org(p, org_id)
+    org: Organization = _as(Organization, await db.fetchrow(queries.ORGANIZATION, p.org_id))
+    return org
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+async def list_members(
+    db: asyncpg.Pool, p: Principal, org_id: UUID, *, after: str | None, limit: int
+) -> MemberPage:
+    _own_org(p, org_id)
+    rows = await db.fetch(queries.MEMBERS_PAGE, p.org_id, after, limit + 1)
+    items = [_as(Member, r) for r in rows[:limit]]
+    return MemberPage(items=items, next_cursor=items[-1].email if len(rows) > limit else None)
+
+
+async def get_member(db: asyncpg.Pool, p: Principal, org_id: UUID, user_id: UUID) -> Member:
+    _own_org(p, org_id)
+    return await _member(db, p.org_id, user_id)
+
+
+async def _member(conn: Queryable, org_id: UUID, user_id: UUID) -> Member:
+    member: Member | None = _as(Member, await conn.fetchrow(queries.MEMBER, org_id, user_id))
+    if member is None:
+        raise NotFound("No such member in this organization.", code="member_not_found")
+    return member
+
+
+async def _grantable_roles(conn: Conn, p: Principal, role_ids: Iterable[UUID]) -> list[Role]:
+    """The roles, if the organization may use them and the caller holds every permission in them."""
+    wanted = list(dict.fromkeys(role_ids))
+    roles = [_as(Role, r) for r in await conn.fetch(queries.ROLES_BY_ID, p.org_id, wanted)]
+    missing = set(wanted) - {r.id for r in roles}
+    if missing:
+        raise NotFound(f"No such role: {', '.join(sorted(map(str, missing)))}.", code="role_not_found")
+    _check_within_own(p, {perm for r in roles for perm in r.permissions})
+    return roles
+
+
+# Grantable by anyone who may grant roles: it makes a member a driver, opening only the driver API
+# for that person's own loads, and no org data to the one who grants it.
+_NOT_A_PRIVILEGE = {Permission.DRIVE.value}
+
+
+def _check_within_own(p: Principal, permissions: set[str]) -> None:
+    # Nobody hands out more than they hold: no escalation through roles or tokens.
+    beyond = sorted(permissions - p.permissions - _NOT_A_PRIVILEGE)
+    if beyond:
+        raise Forbidden(
+            f"You cannot grant permissions you do not hold: {', '.join(beyond)}.",
+            code="permission_escalation",
+            permissions=beyond,
+        )
+
+
+async def add_member(
+    db: asyncpg.Pool,
+    passwords: Passwords,
+    p: Principal,
+    org_id: UUID,
+    body: MemberCreate,
+) -> Member:
+    _own_org(p, org_id)
+    password_hash = await passwords.hash(body.password)
+    async with db.acquire() as conn, conn.transaction():
+        await _grantable_roles(conn, p, body.role_ids)
+        user_id = await conn.fetchval(queries.INSERT_USER, body.email, body.name, password_hash)
+        if user_id is None:
+            raise Conflict(f"A user with email {body.email} already exists.", code="email_taken")
+        await conn.execute(queries.INSERT_MEMBERSHIP, p.org_id, user_id)
+        await conn.execute(queries.GRANT_ROLES, p.org_id, user_id, list(body.role_ids))
+        await events.record(
+            conn,
+            "member.added",
+            org_ids=[p.org_id],
+            subject_type="user",
+            subject_id=user_id,
+            actor_user_id=p.user_id,
+            data={"role_ids": [str(r) for r in body.role_ids]},
+        )
+        return await _member(conn, p.org_id, user_id)
+
+
+async def set_member_roles(
+    db: asyncpg.Pool,
+    p: Principal,
+    org_id: UUID,
+    user_id: UUID,
+    role_ids: Sequence[UUID],
+) -> Member:
+    _own_org(p, org_id)
+    async with db.acquire() as conn, conn.transaction():
+        await _member(conn, p.org_id, user_id)
+        await _grantable_roles(conn, p, role_ids)
+        await conn.execute(queries.CLEAR_MEMBER_ROLES, p.org_id, user_id)
+        await conn.execute(queries.GRANT_ROLES, p.org_id, user_id, list(role_ids))
+        await events.record(
+            conn,
+            "member.roles_changed",
+            org_ids=[p.org_id],
+            subject_type="user",
+            subject_id=user_id,
+            actor_user_id=p.user_id,
+            data={"role_ids": [str(r) for r in role_ids]},
+        )
+        return await _member(conn, p.org_id, user_id)
+
+
+async def remove_member(db: asyncpg.Pool, p: Principal, org_id: UUID, user_id: UUID) -> None:
+    _own_org(p, org_id)
+    if user_id == p.user_id:
+        raise Conflict("You cannot remove yourself from the organization.", code="cannot_remove_self")
+    async with db.acquire() as conn, conn.transaction():
+        if await conn.fetchval(queries.DELETE_MEMBERSHIP, p.org_id, user_id) is None:
+            raise NotFound("No such member in this organization.", code="member_not_found")
+        await events.record(
+            conn,
+            "member.removed",
+            org_ids=[p.org_id],
+            subject_type="user",
+            subject_id=user_id,
+            actor_user_id=p.user_id,
+        )
+
+
+# -- roles -----------------------------------------------------------------------------------
+
+
+async def list_permissions(db: asyncpg.Pool) -> list[PermissionInfo]:
+    return [_as(PermissionInfo, r) for r in await db.fetch(queries.PERMISSIONS)]
+
+
+async def list_roles(db: asyncpg.Pool, p: Principal, org_id: UUID) -> list[Role]:
+    _own_org(p, org_id)
+    return [_as(Role, r) for r in await db.fetch(queries.ROLES, p.org_id)]
+
+
+async def _role(conn: Queryable, org_id: UUID, role_id: UUID) -> Role:
+    rows = await conn.fetch(queries.ROLES_BY_ID, org_id, [role_id])
+    if not rows:
+        raise NotFound("No such role.", code="role_not_found")
+    role: Role = _as(Role, rows[0])
+    return role
+
+
+async def get_role(db: asyncpg.Pool, p: Principal, org_id: UUID, role_id: UUID) -> Role:
+    _own_org(p, org_id)
+    return await _role(db, p.org_id, role_id)
+
+
+async def _check_name_free(conn: Conn, org_id: UUID, name: str, role_id: UUID | None) -> None:
+    if await conn.fetchval(queries.ROLE_NAME_TAKEN, org_id, name, role_id):
+        raise Conflict(f"A role named {name!r} already exists (built-in or custom).", code="role_name_taken")
+
+
+def _codes(permissions: Iterable[Permission]) -> list[str]:
+    return sorted({perm.value for perm in permissions})
+
+
+async def create_role(db: asyncpg.Pool, p: Principal, org_id: UUID, body: RoleCreate) -> Role:
+    _own_org(p, org_id)
+    codes = _codes(body.permissions)
+    _check_within_own(p, set(codes))
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(queries.LOCK_ORG_ROLES, p.org_id)
+        await _check_name_free(conn, p.org_id, body.name, None)
+        role_id = await conn.fetchval(queries.INSERT_ROLE, p.org_id, body.name, body.description)
+        await conn.execute(queries.SET_ROLE_PERMISSIONS, role_id, codes)
+        await events.record(
+            conn,
+            "role.created",
+            org_ids=[p.org_id],
+            subject_type="role",
+            subject_id=role_id,
+            actor_user_id=p.user_id,
+            data={"name": body.name, "permissions": codes},
+        )
+        return await _role(conn, p.org_id, role_id)
+
+
+async def update_role(db: asyncpg.Pool, p: Principal, org_id: UUID, role_id: UUID, body: RoleUpdate) -> Role:
+    _own_org(p, org_id)
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(queries.LOCK_ORG_ROLES, p.org_id)
+        current = await _role(conn, p.org_id, role_id)
+        if current.builtin:
+            raise Forbidden(
+                "Built-in roles cannot be changed; create a custom role instead.", code="builtin_role"
+            )
+        name = body.name if isinstance(body.name, str) else None
+        if name is not None:
+            await _check_name_free(conn, p.org_id, name, role_id)
+        description = body.description if isinstance(body.description, str) else None
+        await conn.execute(queries.UPDATE_ROLE, p.org_id, role_id, name, description)
+        data: dict[str, Any] = {"name": name or current.name}
+        if isinstance(body.permissions, list):
+            codes = _codes(body.permissions)
+            # Both the old and the new set must be within the caller's own permissions: no
+            # widening, and no narrowing a more powerful role you could not have granted.
+            _check_within_own(p, set(codes) | set(current.permissions))
+            await conn.execute(queries.SET_ROLE_PERMISSIONS, role_id, codes)
+            data["permissions"] = codes
+        await events.record(
+            conn,
+            "role.updated",
+            org_ids=[p.org_id],
+            subject_type="role",
+            subject_id=role_id,
+            actor_user_id=p.user_id,
+            data=data,
+        )
+        return await _role(conn, p.org_id, role_id)
+
+
+async def delete_role(db: asyncpg.Pool, p: Principal, org_id: UUID, role_id: UUID) -> None:
+    _own_org(p, org_id)
+    async with db.acquire() as conn, conn.transaction():
+        current = await _role(conn, p.org_id, role_id)
+        if current.builtin:
+            raise Forbidden("Built-in roles cannot be deleted.", code="builtin_role")
+        usage = await conn.fetchrow(queries.ROLE_IN_USE, role_id)
+        assert usage is not None
+        if usage["members"] or usage["tokens"]:
+            raise Conflict(
+                f"The role is still granted to {usage['members']} member(s) and {usage['tokens']} active "
+                "API token(s); take it back first.",
+                code="role_in_use",
+            )
+        await conn.execute(queries.DELETE_ROLE, p.org_id, role_id)
+        await events.record(
+            conn,
+            "role.deleted",
+            org_ids=[p.org_id],
+            subject_type="role",
+            subject_id=role_id,
+            actor_user_id=p.user_id,
+            data={"name": current.name},
+        )
+
+
+# -- API tokens ------------------------------------------------------------------------------
+
+
+async def list_api_tokens(db: asyncpg.Pool, p: Principal, org_id: UUID) -> list[ApiToken]:
+    _own_org(p, org_id)
+    return [_as(ApiToken, r) for r in await db.fetch(queries.API_TOKENS, p.org_id)]
+
+
+async def issue_api_token(
+    db: asyncpg.Pool, p: Principal, org_id: UUID, body: ApiTokenCreate
+) -> ApiTokenIssued:
+    _own_org(p, org_id)
+    if body.expires_at is not None and body.expires_at <= _now():
+        raise BadRequest("expires_at must be in the future.", code="expiry_in_past")
+    token, token_hash = credentials.new_secret(credentials.API_PREFIX)
+    async with db.acquire() as conn, conn.transaction():
+        await _grantable_roles(conn, p, [body.role_id])
+        token_id = await conn.fetchval(
+            queries.INSERT_API_TOKEN,
+            p.org_id,
+            body.role_id,
+            body.name,
+            token_hash,
+            p.user_id,
+            body.expires_at,
+        )
+        await events.record(
+            conn,
+            "api_token.issued",
+            org_ids=[p.org_id],
+            subject_type="api_token",
+            subject_id=token_id,
+            actor_user_id=p.user_id,
+            data={"name": body.name, "role_id": str(body.role_id)},
+        )
+        issued = _as(ApiToken, await conn.fetchrow(queries.API_TOKEN, p.org_id, token_id))
+    return ApiTokenIssued(token=token, api_token=issued)
+
+
+async def revoke_api_token(db: asyncpg.Pool, p: Principal, org_id: UUID, token_id: UUID) -> ApiToken:
+    _own_org(p, org_id)
+    async with db.acquire() as conn, conn.transaction():
+        if await conn.fetchval(queries.REVOKE_API_TOKEN, p.org_id, token_id) is None:
+            raise NotFound("No such API token.", code="api_token_not_found")
+        await events.record(
+            conn,
+            "api_token.revoked",
+            org_ids=[p.org_id],
+            subject_type="api_token",
+            subject_id=token_id,
+            actor_user_id=p.user_id,
+        )
+        revoked: ApiToken = _as(ApiToken, await conn.fetchrow(queries.API_TOKEN, p.org_id, token_id))
+        return revoked
+
+
+# -- device tokens ---------------------------------------------------------------------------
+
+
+async def list_device_tokens(db: asyncpg.Pool, p: Principal, org_id: UUID) -> list[DeviceToken]:
+    _own_org(p, org_id)
+    return [_as(DeviceToken, r) for r in await db.fetch(queries.DEVICE_TOKENS, p.org_id)]
+
+
+async def issue_device_token(
+    db: asyncpg.Pool,
+    p: Principal,
+    org_id: UUID,
+    body: DeviceTokenCreate,
+) -> DeviceTokenIssued:
+    _own_org(p, org_id)
+    token, token_hash = credentials.new_secret(credentials.DEVICE_PREFIX)
+    async with db.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries.SESSION_PRINCIPAL, p.org_id, body.user_id)
+        if row is None:
+            raise NotFound("No such member in this organization.", code="member_not_found")
+        if Permission.DRIVE.value not in row["permissions"]:
+            raise Conflict(
+                "Device tokens are issued only to members with the 'drive' permission "
+                "(for example the built-in driver role).",
+                code="not_a_driver",
+            )
+        token_id = await conn.fetchval(
+            queries.INSERT_DEVICE_TOKEN, p.org_id, body.user_id, body.name, token_hash, p.user_id
+        )
+        await events.record(
+            conn,
+            "device_token.issued",
+            org_ids=[p.org_id],
+            subject_type="device_token",
+            subject_id=token_id,
+            actor_user_id=p.user_id,
+            data={"user_id": str(body.user_id), "name": body.name},
+        )
+        issued = _as(DeviceToken, await conn.fetchrow(queries.DEVICE_TOKEN, p.org_id, token_id))
+    return DeviceTokenIssued(token=token, device_token=issued)
+
+
+async def revoke_device_token(db: asyncpg.Pool, p: Principal, org_id: UUID, token_id: UUID) -> DeviceToken:
+    _own_org(p, org_id)
+    async with db.acquire() as conn, conn.transaction():
+        if await conn.fetchval(queries.REVOKE_DEVICE_TOKEN, p.org_id, token_id) is None:
+            raise NotFound("No such device token.", code="device_token_not_found")
+        await events.record(
+            conn,
+            "device_token.revoked",
+            org_ids=[p.org_id],
+            subject_type="device_token",
+            subject_id=token_id,
+            actor_user_id=p.user_id,
+        )
+        revoked: DeviceToken = _as(DeviceToken, await conn.fetchrow(queries.DEVICE_TOKEN, p.org_id, token_id))
+        return revoked

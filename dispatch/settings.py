@@ -1,0 +1,100 @@
+"""Configuration: the only module that reads the environment.
+
+`Settings.from_env()` is called once by the command line (or the uvicorn app factory) and the
+frozen result is passed down. Tests build `Settings(...)` directly, so nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+DEFAULT_STATE_DIR = ".dispatch"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value we cannot use; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    # None: start (or reuse) the embedded PostgreSQL under state_dir.
+    database_url: str | None = None
+    state_dir: str = DEFAULT_STATE_DIR
+    # HMAC key that signs user bearer tokens. Every worker process must share it.
+    secret_key: str
+    token_ttl_seconds: int = 12 * 3600
+    max_body_bytes: int = 1 << 20
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    log_level: str = "INFO"
+    # Where the numbered .sql migrations live; only packagers and tests change this.
+    migrations_dir: str | None = None
+    # Argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir).resolve()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        state_dir = env.get("DISPATCH_STATE_DIR", DEFAULT_STATE_DIR)
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            state_dir=state_dir,
+            secret_key=env.get("DISPATCH_SECRET_KEY") or _state_secret(Path(state_dir)),
+            token_ttl_seconds=_int(env, "DISPATCH_TOKEN_TTL_SECONDS", 12 * 3600, minimum=60),
+            max_body_bytes=_int(env, "DISPATCH_MAX_BODY_BYTES", 1 << 20, minimum=1024),
+            db_pool_min=_int(env, "DISPATCH_DB_POOL_MIN", 2, minimum=1),
+            db_pool_max=_int(env, "DISPATCH_DB_POOL_MAX", 10, minimum=1),
+            log_level=env.get("DISPATCH_LOG_LEVEL", "INFO").upper(),
+            migrations_dir=env.get("DISPATCH_MIGRATIONS_DIR") or None,
+            password_time_cost=_int(env, "DISPATCH_PASSWORD_TIME_COST", 3, minimum=1),
+            password_memory_kib=_int(env, "DISPATCH_PASSWORD_MEMORY_KIB", 65536, minimum=8),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _state_secret(state_dir: Path) -> str:
+    """The signing key kept in the state dir, created on first use.
+
+    Without DISPATCH_SECRET_KEY a fresh clone still works, and tokens survive restarts and are
+    valid across worker processes because all of them read the same file.
+    """
+    path = state_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / f".secret_key.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    # link() is atomic and refuses an existing name: when two processes race on a fresh state
+    # dir, exactly one key is published and both read that one, never a half-written file.
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,26 @@
+"""Coordinate types shared by the wire and the code. Inside the code a position is (lon, lat)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, NamedTuple
+
+from msgspec import Meta
+
+# NaN and infinities fail the range constraints, so they are rejected at the edge too.
+Latitude = Annotated[float, Meta(ge=-90.0, le=90.0, description="WGS 84 latitude in degrees")]
+Longitude = Annotated[float, Meta(ge=-180.0, le=180.0, description="WGS 84 longitude in degrees")]
+
+EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+
+
+class Position(NamedTuple):
+    lon: float
+    lat: float
+
+
+def haversine_m(a: Position, b: Position) -> float:
+    """Great-circle distance in metres on the mean-radius sphere (within 0.5% of the ellipsoid)."""
+    lon1, lat1, lon2, lat2 = map(math.radians, (a.lon, a.lat, b.lon, b.lat))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))

@@ -1,0 +1,235 @@
+"""Test harness on a real PostgreSQL.
+
+- One server per run: the embedded PostgreSQL in a temporary directory, or the server named by
+  DATABASE_URL (the role needs CREATEDB).
+- One migrated template database per run; every test that asks for `database_url` gets a fresh
+  `CREATE DATABASE ... TEMPLATE` clone, dropped afterwards.
+- `client`: the app in-process (httpx over ASGI, lifespan run). `server_factory`: a real
+  `dispatch serve` subprocess (uvicorn, optionally several workers) on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from dispatch.app import create_app
+from dispatch.db.embedded import EmbeddedPostgres
+from dispatch.db.migrate import migrate
+from dispatch.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_SECRET = "test-secret-key-" + "x" * 32
+# Cheap Argon2 for tests: the suite logs in hundreds of times. Production uses the defaults.
+CHEAP_PASSWORDS = {"password_time_cost": 1, "password_memory_kib": 1024}
+# A throwaway cluster needs no durability; these make CREATE DATABASE and commits fast.
+TEST_SERVER_SETTINGS = {
+    "max_connections": "400",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+}
+
+
+def with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@pytest.fixture(scope="session")
+def admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", server_settings=TEST_SERVER_SETTINGS)
+    with server:
+        yield server.dsn()
+
+
+@pytest.fixture(scope="session")
+def template_db(admin_dsn: str) -> Iterator[str]:
+    name = f"dispatch_tpl_{secrets.token_hex(4)}"
+
+    async def create() -> None:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(with_database(admin_dsn, name))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    yield name
+    asyncio.run(_drop(admin_dsn, name))
+
+
+async def _drop(admin_dsn: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(admin_dsn: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test alone."""
+    name = f"dispatch_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    finally:
+        await admin.close()
+    yield with_database(admin_dsn, name)
+    await _drop(admin_dsn, name)
+
+
+@pytest.fixture
+async def empty_database_url(admin_dsn: str) -> AsyncIterator[str]:
+    """A fresh database with no schema at all, for migration tests."""
+    name = f"dispatch_empty_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield with_database(admin_dsn, name)
+    await _drop(admin_dsn, name)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        state_dir=str(tmp_path / "state"),
+        secret_key=TEST_SECRET,
+        **CHEAP_PASSWORDS,
+    )
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the test database, for arranging and for looking behind the API."""
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(app=create_app(settings)) as c:
+        yield c
+
+
+# -- a real server ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
+    env.update(
+        {
+            "DATABASE_URL": settings.database_url or "",
+            "DISPATCH_STATE_DIR": settings.state_dir,
+            "DISPATCH_SECRET_KEY": settings.secret_key,
+            "DISPATCH_PASSWORD_TIME_COST": str(settings.password_time_cost),
+            "DISPATCH_PASSWORD_MEMORY_KIB": str(settings.password_memory_kib),
+            "DISPATCH_LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+class RunningServer:
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.ws_url = base_url.replace("http://", "ws://")
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(
+    settings: Settings, log_path: Path, *, workers: int = 1, timeout: float = 30
+) -> RunningServer:
+    port = free_port()
+    log_file = open(log_path, "wb")  # noqa: SIM115 - the child keeps writing after we return
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dispatch", "serve", "--port", str(port), "--workers", str(workers)],
+        env=server_env(settings),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    server = RunningServer(process, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not become healthy in {timeout}s:\n{server.log()}")
+
+
+@pytest.fixture
+def server_factory(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    started: list[RunningServer] = []
+
+    def start(workers: int = 1) -> RunningServer:
+        server = start_server(settings, tmp_path / f"server-{len(started)}.log", workers=workers)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A real HTTP client for talking to a `server_factory` server."""
+    async with httpx.AsyncClient(timeout=30) as c:
+        yield c
+
+
+Seed = Callable[..., Awaitable[object]]

@@ -1,0 +1,101 @@
+"""A real `dispatch serve` (uvicorn, two worker processes) and the embedded database's lifecycle."""
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from dispatch.db.embedded import EmbeddedPostgres
+from tests.conftest import ROOT, free_port
+from tests.support import PASSWORD, bootstrap_org, problem
+
+pytestmark = pytest.mark.server
+
+
+async def test_two_workers_serve_health_login_and_tokens(server_factory, settings):
+    server = server_factory(workers=2)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        health = await http.get("/healthz")
+        assert health.status_code == 200 and health.json()["database"] == "ok"
+        acme = await bootstrap_org(http, settings, "Acme", ["shipper"])
+        # Enough concurrent requests to land on both workers: each must accept a token signed by
+        # whichever worker handled the login, and each answers with its own request id.
+        answers = await asyncio.gather(*[http.get("/me", headers=acme.headers) for _ in range(40)])
+        assert {a.status_code for a in answers} == {200}
+        assert len({a.headers["x-request-id"] for a in answers}) == 40
+        problem(await http.post("/auth/login", json={"email": acme.email, "password": PASSWORD + "!"}), 401)
+        spec = (await http.get("/schema/openapi.json")).json()
+        assert "/orgs/{org_id}/members" in spec["paths"]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError("server never became healthy")
+
+
+def _serve_embedded(state_dir, port: int) -> subprocess.Popen:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(state_dir),
+        "DISPATCH_STATE_DIR": str(state_dir),
+        "DISPATCH_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "dispatch", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_without_database_url_serve_starts_the_embedded_server_and_stops_it(tmp_path):
+    state = tmp_path / "state"
+    port = free_port()
+    process = _serve_embedded(state, port)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, out
+    embedded = EmbeddedPostgres(state / "postgres")
+    assert (state / "postgres" / "PG_VERSION").exists()
+    assert not embedded._is_running(), "the server we started must be stopped on exit"
+    # The state dir is reused: a second start finds the data (and the migrated schema) in place.
+    process = _serve_embedded(state, port)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+
+
+def test_an_embedded_server_already_running_is_reused_and_left_running(tmp_path):
+    state = tmp_path / "state"
+    mine = EmbeddedPostgres(state / "postgres")
+    mine.start()
+    try:
+        port = free_port()
+        process = _serve_embedded(state, port)
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}", process)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=30)
+        assert mine._is_running(), "a server we did not start is not ours to stop"
+    finally:
+        mine.stop()

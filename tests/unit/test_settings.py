@@ -1,0 +1,44 @@
+import pytest
+
+from dispatch.settings import Settings, SettingsError
+
+
+def test_defaults_without_environment(tmp_path):
+    s = Settings.from_env({"DISPATCH_STATE_DIR": str(tmp_path)})
+    assert s.database_url is None
+    assert s.state_dir == str(tmp_path)
+    assert len(s.secret_key) >= 48
+    # The generated key is kept, so every process and every restart signs with the same one.
+    assert Settings.from_env({"DISPATCH_STATE_DIR": str(tmp_path)}).secret_key == s.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_environment_values(tmp_path):
+    s = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://u@h/db",
+            "DISPATCH_STATE_DIR": str(tmp_path),
+            "DISPATCH_SECRET_KEY": "k" * 40,
+            "DISPATCH_TOKEN_TTL_SECONDS": "600",
+            "DISPATCH_LOG_LEVEL": "debug",
+        }
+    )
+    assert (s.database_url, s.secret_key, s.token_ttl_seconds, s.log_level) == (
+        "postgresql://u@h/db",
+        "k" * 40,
+        600,
+        "DEBUG",
+    )
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DISPATCH_TOKEN_TTL_SECONDS", "soon", "must be an integer"),
+        ("DISPATCH_MAX_BODY_BYTES", "10", "must be at least 1024"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path, name, value, message):
+    with pytest.raises(SettingsError, match=f"{name} {message}"):
+        Settings.from_env({"DISPATCH_STATE_DIR": str(tmp_path), name: value})
