@@ -83,7 +83,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # Worker processes build their own settings from the environment: hand them the
         # resolved database so they join this server instead of starting another.
         os.environ["DATABASE_URL"] = s.database_url
-        os.environ.setdefault("DISPATCH_SECRET_KEY", s.secret_key)
         print(
             f"serving on http://{args.host}:{args.port} with {args.workers} worker(s); "
             f"OpenAPI at /schema; database {'embedded' if settings.database_url is None else 'external'}",

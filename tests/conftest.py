@@ -89,15 +89,20 @@ async def _drop(admin_dsn: str, name: str) -> None:
         await admin.close()
 
 
+async def _create(admin_dsn: str, prefix: str, template: str | None = None) -> str:
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    finally:
+        await admin.close()
+    return name
+
+
 @pytest.fixture
 async def database_url(admin_dsn: str, template_db: str) -> AsyncIterator[str]:
     """A fresh, migrated database for this test alone."""
-    name = f"dispatch_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    finally:
-        await admin.close()
+    name = await _create(admin_dsn, "dispatch_test", template_db)
     yield with_database(admin_dsn, name)
     await _drop(admin_dsn, name)
 
@@ -105,12 +110,7 @@ async def database_url(admin_dsn: str, template_db: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def empty_database_url(admin_dsn: str) -> AsyncIterator[str]:
     """A fresh database with no schema at all, for migration tests."""
-    name = f"dispatch_empty_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    name = await _create(admin_dsn, "dispatch_empty")
     yield with_database(admin_dsn, name)
     await _drop(admin_dsn, name)
 

@@ -474,19 +474,34 @@ async def issue_api_token(
 
 async def revoke_api_token(db: asyncpg.Pool, p: Principal, org_id: UUID, token_id: UUID) -> ApiToken:
     _own_org(p, org_id)
+    revoked: ApiToken = await _revoke(
+        db, p, token_id, "api_token", queries.REVOKE_API_TOKEN, queries.API_TOKEN, ApiToken
+    )
+    return revoked
+
+
+async def _revoke(
+    db: asyncpg.Pool,
+    p: Principal,
+    token_id: UUID,
+    kind: str,
+    revoke_sql: str,
+    read_sql: str,
+    type_: type[Any],
+) -> Any:
+    """Revoke one of the caller's organization's opaque tokens (idempotent) and record it."""
     async with db.acquire() as conn, conn.transaction():
-        if await conn.fetchval(queries.REVOKE_API_TOKEN, p.org_id, token_id) is None:
-            raise NotFound("No such API token.", code="api_token_not_found")
+        if await conn.fetchval(revoke_sql, p.org_id, token_id) is None:
+            raise NotFound(f"No such {kind.replace('_', ' ')}.", code=f"{kind}_not_found")
         await events.record(
             conn,
-            "api_token.revoked",
+            f"{kind}.revoked",
             org_ids=[p.org_id],
-            subject_type="api_token",
+            subject_type=kind,
             subject_id=token_id,
             actor_user_id=p.user_id,
         )
-        revoked: ApiToken = _as(ApiToken, await conn.fetchrow(queries.API_TOKEN, p.org_id, token_id))
-        return revoked
+        return _as(type_, await conn.fetchrow(read_sql, p.org_id, token_id))
 
 
 # -- device tokens ---------------------------------------------------------------------------
@@ -533,16 +548,7 @@ async def issue_device_token(
 
 async def revoke_device_token(db: asyncpg.Pool, p: Principal, org_id: UUID, token_id: UUID) -> DeviceToken:
     _own_org(p, org_id)
-    async with db.acquire() as conn, conn.transaction():
-        if await conn.fetchval(queries.REVOKE_DEVICE_TOKEN, p.org_id, token_id) is None:
-            raise NotFound("No such device token.", code="device_token_not_found")
-        await events.record(
-            conn,
-            "device_token.revoked",
-            org_ids=[p.org_id],
-            subject_type="device_token",
-            subject_id=token_id,
-            actor_user_id=p.user_id,
-        )
-        revoked: DeviceToken = _as(DeviceToken, await conn.fetchrow(queries.DEVICE_TOKEN, p.org_id, token_id))
-        return revoked
+    revoked: DeviceToken = await _revoke(
+        db, p, token_id, "device_token", queries.REVOKE_DEVICE_TOKEN, queries.DEVICE_TOKEN, DeviceToken
+    )
+    return revoked

@@ -76,7 +76,7 @@ class EmbeddedPostgres:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not (self.data_dir / "PG_VERSION").exists():
                 self._initdb()
-            if self._is_running():
+            if self.is_running():
                 log.info("reusing the embedded PostgreSQL already running in %s", self.data_dir)
             else:
                 self._start()
@@ -153,7 +153,7 @@ class EmbeddedPostgres:
                 f"(pg_ctl exit {result.returncode}): {result.stderr.strip()}\n{tail}"
             )
 
-    def _is_running(self) -> bool:
+    def is_running(self) -> bool:
         # pg_ctl status: 0 running, 3 not running, 4 no usable data directory.
         return self._run("pg_ctl", ["-D", str(self.data_dir), "status"], check=False).returncode == 0
 

@@ -1,6 +1,7 @@
 """A real `dispatch serve` (uvicorn, two worker processes) and the embedded database's lifecycle."""
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
@@ -32,26 +33,17 @@ async def test_two_workers_serve_health_login_and_tokens(server_factory, setting
         assert "/orgs/{org_id}/members" in spec["paths"]
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("server never became healthy")
-
-
-def _serve_embedded(state_dir, port: int) -> subprocess.Popen:
+@contextlib.contextmanager
+def _serving_embedded(state_dir, timeout: float = 60):
+    """`dispatch serve` with no DATABASE_URL, healthy; stopped with Ctrl-C on the way out."""
+    port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(state_dir),
         "DISPATCH_STATE_DIR": str(state_dir),
         "DISPATCH_LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "dispatch", "serve", "--port", str(port)],
         env=env,
         cwd=ROOT,
@@ -59,29 +51,34 @@ def _serve_embedded(state_dir, port: int) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def test_without_database_url_serve_starts_the_embedded_server_and_stops_it(tmp_path):
-    state = tmp_path / "state"
-    port = free_port()
-    process = _serve_embedded(state, port)
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "server never became healthy"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield process
     finally:
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=30)
     assert process.returncode == 0, out
-    embedded = EmbeddedPostgres(state / "postgres")
+
+
+def test_without_database_url_serve_starts_the_embedded_server_and_stops_it(tmp_path):
+    state = tmp_path / "state"
+    with _serving_embedded(state):
+        pass
     assert (state / "postgres" / "PG_VERSION").exists()
-    assert not embedded._is_running(), "the server we started must be stopped on exit"
+    assert not EmbeddedPostgres(state / "postgres").is_running(), (
+        "the server we started must be stopped on exit"
+    )
     # The state dir is reused: a second start finds the data (and the migrated schema) in place.
-    process = _serve_embedded(state, port)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}", process)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
-    assert process.returncode == 0
+    with _serving_embedded(state):
+        pass
 
 
 def test_an_embedded_server_already_running_is_reused_and_left_running(tmp_path):
@@ -89,13 +86,8 @@ def test_an_embedded_server_already_running_is_reused_and_left_running(tmp_path)
     mine = EmbeddedPostgres(state / "postgres")
     mine.start()
     try:
-        port = free_port()
-        process = _serve_embedded(state, port)
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}", process)
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.communicate(timeout=30)
-        assert mine._is_running(), "a server we did not start is not ours to stop"
+        with _serving_embedded(state):
+            pass
+        assert mine.is_running(), "a server we did not start is not ours to stop"
     finally:
         mine.stop()
