@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import Scope
 
 from dispatch.accounts import api as accounts_api
-from dispatch.accounts.auth import auth_middleware
+from dispatch.accounts.auth import auth_middleware, credential_kinds
 from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.pool import create_pool
 from dispatch.errors import EXCEPTION_HANDLERS
 from dispatch.health import healthz
+from dispatch.market import api as market_api
+from dispatch.market.closer import run_closer
+from dispatch.market.notifications import MarketFeedHub
+from dispatch.market.service import load_public_job
 from dispatch.observability import configure_logging, request_id_middleware
+from dispatch.realtime.broker import PgBroker
 from dispatch.runtime import Runtime
 from dispatch.settings import Settings
+from dispatch.sites.api import SiteController
 from driver_api import driver_router
 
 
@@ -34,25 +42,47 @@ def create_app(settings: Settings) -> Litestar:
     )
 
     @asynccontextmanager
-    async def database(_: Litestar) -> AsyncIterator[None]:
+    async def resources(_: Litestar) -> AsyncIterator[None]:
+        """Per worker process: the pool, the one listening connection, the feed hub, the closer."""
         assert settings.database_url is not None
-        runtime._db = await create_pool(
+        runtime.pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        runtime.pubsub = PgBroker(settings.database_url)
+        await runtime.pubsub.start()
+        runtime.feed_hub = MarketFeedHub(runtime.pubsub, lambda job_id: load_public_job(runtime.db, job_id))
+        await runtime.feed_hub.start()
+        closer = asyncio.get_running_loop().create_task(
+            run_closer(runtime, settings.closer_interval_ms / 1000)
         )
         try:
             yield
         finally:
-            await runtime._db.close()
+            closer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await closer
+            await runtime.feed_hub.stop()
+            await runtime.pubsub.close()
+            await runtime.pool.close()
 
     app = Litestar(
-        route_handlers=[healthz, *accounts_api.routers(), driver_router()],
+        route_handlers=[
+            healthz,
+            *accounts_api.routers(),
+            Router(
+                path="/",
+                route_handlers=[SiteController, *market_api.routers()],
+                guards=[credential_kinds("user", "api_token")],
+            ),
+            driver_router(),
+        ],
         dependencies={
             "runtime": Provide(_provide_runtime, sync_to_thread=False),
             "p": Provide(_provide_principal, sync_to_thread=False),
         },
         middleware=[auth_middleware()],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[database],
+        lifespan=[resources],
         state=State({"runtime": runtime}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -75,8 +105,9 @@ def _provide_runtime(state: State) -> Runtime:
     return runtime
 
 
-def _provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    user = request.scope.get("user")
+def _provide_principal(scope: Scope) -> Principal:
+    # From the scope, so HTTP handlers and websocket handlers share one provider.
+    user = scope.get("user")
     assert isinstance(user, Principal)
     return user
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from dispatch.accounts.passwords import Passwords
+from dispatch.market.notifications import MarketFeedHub
+from dispatch.realtime.broker import PgBroker
 from dispatch.settings import Settings
 
 
@@ -14,9 +16,22 @@ from dispatch.settings import Settings
 class Runtime:
     settings: Settings
     passwords: Passwords
-    _db: asyncpg.Pool | None = field(default=None, repr=False)
+    # Opened by the app's lifespan, in each worker process.
+    pool: asyncpg.Pool | None = field(default=None, repr=False)
+    pubsub: PgBroker | None = field(default=None, repr=False)
+    feed_hub: MarketFeedHub | None = field(default=None, repr=False)
 
     @property
     def db(self) -> asyncpg.Pool:
-        assert self._db is not None, "the database pool opens at app start-up"
-        return self._db
+        assert self.pool is not None, "the database pool opens at app start-up"
+        return self.pool
+
+    @property
+    def broker(self) -> PgBroker:
+        assert self.pubsub is not None, "the broker starts at app start-up"
+        return self.pubsub
+
+    @property
+    def market_feed(self) -> MarketFeedHub:
+        assert self.feed_hub is not None, "the market feed starts at app start-up"
+        return self.feed_hub

@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+    # How often each worker's closer looks for jobs past their deadline.
+    closer_interval_ms: int = 500
 
     @property
     def state_path(self) -> Path:
@@ -57,6 +59,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             migrations_dir=env.get("DISPATCH_MIGRATIONS_DIR") or None,
             password_time_cost=_int(env, "DISPATCH_PASSWORD_TIME_COST", 3, minimum=1),
             password_memory_kib=_int(env, "DISPATCH_PASSWORD_MEMORY_KIB", 65536, minimum=8),
+            closer_interval_ms=_int(env, "DISPATCH_CLOSER_INTERVAL_MS", 500, minimum=10),
         )
 
 

@@ -2,8 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
+from msgspec import Meta
+
+from geo import Latitude, Longitude
 
 
-class Input(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Base of every request body: unknown fields are an error, not silently dropped."""
+class Input(msgspec.Struct, forbid_unknown_fields=True):
+    """Base of every request body: unknown fields are an error, not silently dropped.
+
+    msgspec does not inherit `kw_only`: every subclass declares `kw_only=True` itself."""
+
+
+# Vehicle body types, shared by jobs (required type), docks (types served) and the fleet.
+VehicleType = Literal[
+    "flatbed",
+    "curtainsider",
+    "box",
+    "refrigerated",
+    "tanker",
+    "bulk_tipper",
+    "silo",
+    "container",
+    "lowloader",
+]
+CargoKind = Literal["bulk", "items"]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+# Money is an integer count of the currency's minor unit (cents), never a float.
+MinorUnits = Annotated[int, Meta(gt=0, le=10**12)]
+
+
+class Location(Input, kw_only=True):
+    lat: Latitude
+    lon: Longitude
+
+
+class LocationOut(msgspec.Struct, kw_only=True):
+    lat: float
+    lon: float
+
+
+# A GeoJSON Polygon: positions are [lon, lat]; the first ring is the shell, others are holes.
+Ring = Annotated[list[tuple[Longitude, Latitude]], Meta(min_length=4, max_length=1000)]
+
+
+class PolygonGeoJSON(Input, kw_only=True):
+    type: Literal["Polygon"]
+    coordinates: Annotated[list[Ring], Meta(min_length=1, max_length=20)]

@@ -1,5 +1,34 @@
 """Pure geometry, no I/O: coordinate types, geodesic distance, geofences, ETA math."""
 
-from geo.coordinates import Latitude, Longitude, Position, haversine_m
+from geo.coordinates import EARTH_RADIUS_M, Latitude, Longitude, Position, haversine_m, initial_bearing_deg
+from geo.geofence import (
+    DEFAULT_MAX_GEOFENCE_M2,
+    Area,
+    GeometryError,
+    centroid,
+    circle,
+    contains,
+    distance_to_m,
+    geodesic_area_m2,
+    parse_polygon,
+    polygon_to_geojson,
+)
 
-__all__ = ["Latitude", "Longitude", "Position", "haversine_m"]
+__all__ = [
+    "DEFAULT_MAX_GEOFENCE_M2",
+    "EARTH_RADIUS_M",
+    "Area",
+    "GeometryError",
+    "Latitude",
+    "Longitude",
+    "Position",
+    "centroid",
+    "circle",
+    "contains",
+    "distance_to_m",
+    "geodesic_area_m2",
+    "haversine_m",
+    "initial_bearing_deg",
+    "parse_polygon",
+    "polygon_to_geojson",
+]

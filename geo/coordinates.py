@@ -24,3 +24,17 @@ def haversine_m(a: Position, b: Position) -> float:
     lon1, lat1, lon2, lat2 = map(math.radians, (a.lon, a.lat, b.lon, b.lat))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
+
+
+def initial_bearing_deg(a: Position, b: Position) -> float:
+    """Initial great-circle bearing from a to b in degrees clockwise from true north, in [0, 360).
+
+    0.0 when the points coincide. Spherical formula (atan2 form), on the same sphere as haversine_m.
+    """
+    lon1, lat1, lon2, lat2 = map(math.radians, (a.lon, a.lat, b.lon, b.lat))
+    dlon = lon2 - lon1
+    y = math.sin(dlon) * math.cos(lat2)
+    x = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(dlon)
+    bearing = math.degrees(math.atan2(y, x)) % 360.0
+    # A tiny negative angle wraps to exactly 360.0 in floating point; report it as north.
+    return 0.0 if bearing == 360.0 else bearing

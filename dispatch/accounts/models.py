@@ -38,7 +38,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 # -- login -----------------------------------------------------------------------------------
 
 
-class LoginRequest(Input):
+class LoginRequest(Input, kw_only=True):
     email: Email
     password: Annotated[str, Meta(min_length=1, max_length=1024)]
     # Needed only when the user belongs to several organizations.
@@ -82,14 +82,14 @@ class MemberPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None
 
 
-class MemberCreate(Input):
+class MemberCreate(Input, kw_only=True):
     email: Email
     name: PersonName
     password: NewPassword
     role_ids: Annotated[list[UUID], Meta(min_length=1, max_length=20)]
 
 
-class MemberRolesUpdate(Input):
+class MemberRolesUpdate(Input, kw_only=True):
     role_ids: Annotated[list[UUID], Meta(min_length=1, max_length=20)]
 
 
@@ -113,13 +113,13 @@ class Role(msgspec.Struct, kw_only=True):
     permissions: list[str]
 
 
-class RoleCreate(Input):
+class RoleCreate(Input, kw_only=True):
     name: RoleName
     permissions: Annotated[list[Permission], Meta(min_length=1, max_length=50)]
     description: Annotated[str, Meta(max_length=500)] = ""
 
 
-class RoleUpdate(Input):
+class RoleUpdate(Input, kw_only=True):
     name: RoleName | UnsetType = UNSET
     description: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
     permissions: Annotated[list[Permission], Meta(min_length=1, max_length=50)] | UnsetType = UNSET
@@ -133,7 +133,7 @@ class PermissionInfo(msgspec.Struct, kw_only=True):
 # -- API and device tokens -------------------------------------------------------------------
 
 
-class ApiTokenCreate(Input):
+class ApiTokenCreate(Input, kw_only=True):
     name: TokenName
     role_id: UUID
     expires_at: datetime | None = None
@@ -154,7 +154,7 @@ class ApiTokenIssued(msgspec.Struct, kw_only=True):
     api_token: ApiToken
 
 
-class DeviceTokenCreate(Input):
+class DeviceTokenCreate(Input, kw_only=True):
     user_id: UUID
     name: TokenName
 

@@ -1,0 +1,1 @@
+"""The freight market: jobs, grabs, reverse auctions, pickup authorizations, the live feed."""

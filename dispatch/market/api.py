@@ -1,0 +1,379 @@
+"""Market HTTP API and the carriers' live feed websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Router, WebSocket, delete, get, post, put, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from shapely import Polygon
+
+from dispatch.accounts.auth import requires
+from dispatch.accounts.permissions import Permission
+from dispatch.deps import Caller, RuntimeDep
+from dispatch.errors import BadRequest
+from dispatch.market import service
+from dispatch.market.models import (
+    AreaCreate,
+    Authorization,
+    AuthorizationCreate,
+    AuthorizationRevoke,
+    Bid,
+    BidCreate,
+    BidLower,
+    GateCheck,
+    GateVerdict,
+    Job,
+    JobCreate,
+    JobPage,
+    JobPublic,
+    JobSort,
+    JobStatus,
+    MarketArea,
+    MyJobPage,
+    OrgMarketSettings,
+)
+from dispatch.market.notifications import RESYNC, FeedClient, Interest
+from dispatch.types import CargoKind, VehicleType
+from geo import Area, Position, centroid, haversine_m, parse_polygon
+
+Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")]
+
+
+class JobController(Controller):
+    path = "/jobs"
+    tags = ["jobs"]
+
+    @post(
+        "",
+        operation_id="postJob",
+        guards=[requires(Permission.POST_JOBS)],
+        summary="Post a shipping job: grab at a posted price, or a reverse auction",
+    )
+    async def post_job(self, data: JSONBody[JobCreate], runtime: RuntimeDep, p: Caller) -> Job:
+        return await service.post_job(runtime.db, runtime.broker, p, data)
+
+    @get("", operation_id="listMyJobs", summary="Jobs the organization posted, ships, receives or carries")
+    async def my_jobs(
+        self,
+        runtime: RuntimeDep,
+        p: Caller,
+        status: FromQuery[JobStatus | None] = None,
+        cursor: Cursor = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> MyJobPage:
+        return await service.list_my_jobs(runtime.db, p, status=status, cursor=cursor, limit=limit)
+
+    @get(
+        "/{job_id:uuid}",
+        operation_id="getJob",
+        summary="A job: the full view for its parties, the market view for others while it is open",
+    )
+    async def get_job(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Job | JobPublic:
+        return await service.get_job(runtime.db, p, job_id)
+
+    @post(
+        "/{job_id:uuid}/cancel",
+        operation_id="cancelJob",
+        status_code=200,
+        guards=[requires(Permission.POST_JOBS)],
+    )
+    async def cancel(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Job:
+        return await service.cancel_job(runtime.db, runtime.broker, p, job_id)
+
+    @post(
+        "/{job_id:uuid}/grab",
+        operation_id="grabJob",
+        status_code=200,
+        guards=[requires(Permission.BID)],
+        summary="Take a grab job at its posted price; the first carrier wins, the others get 409",
+    )
+    async def grab(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Job:
+        return await service.grab(runtime.db, runtime.broker, runtime.settings.secret_key, p, job_id)
+
+    # -- bids --
+
+    @get(
+        "/{job_id:uuid}/bids",
+        operation_id="listBids",
+        summary="All bids for the poster's side; a carrier sees only its own, with its rank",
+    )
+    async def bids(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> list[Bid]:
+        return await service.list_bids(runtime.db, p, job_id)
+
+    @post("/{job_id:uuid}/bids", operation_id="placeBid", guards=[requires(Permission.BID)])
+    async def place_bid(
+        self, job_id: FromPath[UUID], data: JSONBody[BidCreate], runtime: RuntimeDep, p: Caller
+    ) -> Bid:
+        return await service.place_bid(runtime.db, p, job_id, data.amount_minor)
+
+    @put(
+        "/{job_id:uuid}/bids/{bid_id:uuid}",
+        operation_id="lowerBid",
+        guards=[requires(Permission.BID)],
+        summary="Lower the organization's bid by at least the job's minimum step",
+    )
+    async def lower_bid(
+        self,
+        job_id: FromPath[UUID],
+        bid_id: FromPath[UUID],
+        data: JSONBody[BidLower],
+        runtime: RuntimeDep,
+        p: Caller,
+    ) -> Bid:
+        return await service.lower_bid(runtime.db, p, job_id, bid_id, data.amount_minor)
+
+    @post(
+        "/{job_id:uuid}/bids/{bid_id:uuid}/withdraw",
+        operation_id="withdrawBid",
+        status_code=200,
+        guards=[requires(Permission.BID)],
+    )
+    async def withdraw_bid(
+        self, job_id: FromPath[UUID], bid_id: FromPath[UUID], runtime: RuntimeDep, p: Caller
+    ) -> Bid:
+        return await service.withdraw_bid(runtime.db, p, job_id, bid_id)
+
+    @post(
+        "/{job_id:uuid}/bids/{bid_id:uuid}/award",
+        operation_id="awardBid",
+        status_code=200,
+        guards=[requires(Permission.AWARD_JOBS)],
+        summary="Award an active bid before the deadline",
+    )
+    async def award(
+        self, job_id: FromPath[UUID], bid_id: FromPath[UUID], runtime: RuntimeDep, p: Caller
+    ) -> Job:
+        return await service.award_bid(
+            runtime.db, runtime.broker, runtime.settings.secret_key, p, job_id, bid_id
+        )
+
+    # -- pickup authorization --
+
+    @get(
+        "/{job_id:uuid}/authorization",
+        operation_id="getAuthorization",
+        summary="The pickup authorization and its code, for the goods owner and the carrier",
+    )
+    async def authorization(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Authorization:
+        return await service.get_authorization(runtime.db, runtime.settings.secret_key, p, job_id)
+
+    @post(
+        "/{job_id:uuid}/authorization",
+        operation_id="issueAuthorization",
+        guards=[requires(Permission.AWARD_JOBS)],
+        summary="Authorize the awarded carrier to collect the goods",
+    )
+    async def issue_authorization(
+        self, job_id: FromPath[UUID], data: JSONBody[AuthorizationCreate], runtime: RuntimeDep, p: Caller
+    ) -> Authorization:
+        return await service.issue_authorization(runtime.db, runtime.settings.secret_key, p, job_id, data)
+
+    @post(
+        "/{job_id:uuid}/authorization/revoke",
+        operation_id="revokeAuthorization",
+        status_code=200,
+        guards=[requires(Permission.AWARD_JOBS)],
+    )
+    async def revoke_authorization(
+        self, job_id: FromPath[UUID], data: JSONBody[AuthorizationRevoke], runtime: RuntimeDep, p: Caller
+    ) -> Authorization:
+        return await service.revoke_authorization(
+            runtime.db, runtime.settings.secret_key, p, job_id, data.reason
+        )
+
+
+class MarketController(Controller):
+    path = "/market"
+    tags = ["market"]
+
+    @get(
+        "/jobs",
+        operation_id="searchJobs",
+        summary="Open jobs near a point, by pickup date, cargo and vehicle type; cursor-paginated",
+    )
+    async def search(
+        self,
+        runtime: RuntimeDep,
+        p: Caller,
+        lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
+        lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
+        radius_km: Annotated[float | None, QueryParameter(gt=0, le=2000)] = None,
+        pickup_from: FromQuery[datetime | None] = None,
+        pickup_until: FromQuery[datetime | None] = None,
+        cargo_kind: FromQuery[CargoKind | None] = None,
+        vehicle_type: FromQuery[VehicleType | None] = None,
+        currency: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{3}$")] = None,
+        sort: FromQuery[JobSort] = "distance",
+        cursor: Cursor = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> JobPage:
+        if (lat is None) != (lon is None):
+            raise BadRequest("lat and lon go together.", code="incomplete_point")
+        near = Position(lon, lat) if lat is not None and lon is not None else None
+        return await service.search_open_jobs(
+            runtime.db,
+            near=near,
+            radius_km=radius_km,
+            pickup_from=pickup_from,
+            pickup_until=pickup_until,
+            cargo_kind=cargo_kind,
+            vehicle_type=vehicle_type,
+            currency=currency,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    @get("/areas", operation_id="listMarketAreas", guards=[requires(Permission.BID)])
+    async def areas(self, runtime: RuntimeDep, p: Caller) -> list[MarketArea]:
+        return await service.list_areas(runtime.db, p)
+
+    @post(
+        "/areas",
+        operation_id="createMarketArea",
+        guards=[requires(Permission.BID)],
+        summary="Save an area (centre and radius, or polygon) and filters for the live feed",
+    )
+    async def create_area(self, data: JSONBody[AreaCreate], runtime: RuntimeDep, p: Caller) -> MarketArea:
+        return await service.create_area(runtime.db, p, data)
+
+    @delete("/areas/{area_id:uuid}", operation_id="deleteMarketArea", guards=[requires(Permission.BID)])
+    async def delete_area(self, area_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> None:
+        await service.delete_area(runtime.db, p, area_id)
+
+    @put(
+        "/settings",
+        operation_id="setMarketSettings",
+        guards=[requires(Permission.AWARD_JOBS)],
+        summary="Whether the organization authorizes carriers automatically on award",
+    )
+    async def settings(
+        self, data: JSONBody[OrgMarketSettings], runtime: RuntimeDep, p: Caller
+    ) -> OrgMarketSettings:
+        await service.set_auto_authorize(runtime.db, p, data.auto_authorize_pickup)
+        return data
+
+
+class GateController(Controller):
+    path = "/gate"
+    tags = ["gate"]
+
+    @post(
+        "/verify",
+        operation_id="verifyPickupCode",
+        status_code=200,
+        guards=[requires(Permission.OPERATE_GATE)],
+        summary="Check a pickup code and plate at the caller's site; every check is logged",
+    )
+    async def verify(self, data: JSONBody[GateCheck], runtime: RuntimeDep, p: Caller) -> GateVerdict:
+        return await service.verify_at_gate(runtime.db, p, data)
+
+
+# -- the live feed ----------------------------------------------------------------------------
+
+
+def _interest(area: MarketArea) -> Interest:
+    if area.polygon is not None:
+        shape = Area.of_polygon(parse_polygon(area.polygon, max_area_m2=service.MAX_AREA_POLYGON_M2))
+    else:
+        assert area.center is not None and area.radius_km is not None
+        shape = Area.around(Position(area.center.lon, area.center.lat), area.radius_km * 1000)
+    return Interest(shape, frozenset(area.vehicle_types), frozenset(area.cargo_kinds))
+
+
+def _bounding_circle(area: MarketArea) -> tuple[Position, float]:
+    """A circle around an area, for the snapshot's indexed search (polygons are filtered after)."""
+    if area.polygon is None:
+        assert area.center is not None and area.radius_km is not None
+        return Position(area.center.lon, area.center.lat), area.radius_km
+    polygon: Polygon = parse_polygon(area.polygon, max_area_m2=service.MAX_AREA_POLYGON_M2)
+    middle = centroid(polygon)
+    reach = max(haversine_m(middle, Position(x, y)) for x, y in polygon.exterior.coords)
+    return middle, reach / 1000 + 0.001
+
+
+SNAPSHOT_PER_AREA = 200
+_encode = msgspec.json.Encoder().encode
+
+
+async def _snapshot(runtime: RuntimeDep, areas: list[MarketArea], client: FeedClient) -> bytes:
+    seen: dict[UUID, JobPublic] = {}
+    for area, interest in zip(areas, client.interests, strict=True):
+        center, radius_km = _bounding_circle(area)
+        page = await service.search_open_jobs(
+            runtime.db,
+            near=center,
+            radius_km=radius_km,
+            pickup_from=None,
+            pickup_until=None,
+            cargo_kind=None,
+            vehicle_type=None,
+            currency=None,
+            sort="distance",
+            cursor=None,
+            limit=SNAPSHOT_PER_AREA,
+        )
+        for job in page.items:
+            if (
+                interest.area.contains(Position(job.origin.location.lon, job.origin.location.lat))
+                and (not interest.vehicle_types or job.vehicle_type in interest.vehicle_types)
+                and (not interest.cargo_kinds or job.cargo_kind in interest.cargo_kinds)
+            ):
+                job.distance_from_point_km = None
+                seen[job.id] = job
+    return _encode({"type": "snapshot", "jobs": sorted(seen.values(), key=lambda j: j.deadline)})
+
+
+@websocket("/market/feed", guards=[requires(Permission.BID)])
+async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: Caller) -> None:
+    """Frames (JSON): `snapshot` {jobs} first, then `job.posted` {job} and `job.removed` {job_id,
+    reason}; `resync` is never sent on the wire: the server sends a fresh `snapshot` instead. The
+    socket is authenticated before it is accepted. A client too slow to keep up is closed with
+    code 4008 and must reconnect."""
+    areas = await service.list_areas(runtime.db, p)
+    if not areas:
+        await socket.close(code=4404, reason="no market areas saved: POST /market/areas first")
+        return
+    client = runtime.market_feed.register(p.org_id, [_interest(a) for a in areas])
+    try:
+        await socket.accept()
+        await socket.send_data(await _snapshot(runtime, areas, client))
+        reader = asyncio.get_running_loop().create_task(_drain_incoming(socket))
+        try:
+            while not reader.done():
+                getter = asyncio.ensure_future(client.queue.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                if client.overflowed:
+                    await socket.close(code=4008, reason="too slow: reconnect to get a fresh snapshot")
+                    break
+                frame = getter.result()
+                await socket.send_data(await _snapshot(runtime, areas, client) if frame == RESYNC else frame)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await reader
+    except WebSocketDisconnect:
+        pass
+    finally:
+        runtime.market_feed.unregister(client)
+
+
+async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
+    """Read (and ignore) what the client sends, so its disconnect is noticed at once."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await socket.receive_data(mode="text")
+
+
+def routers() -> list[Router | type[Controller]]:
+    return [JobController, MarketController, GateController, market_feed]  # type: ignore[list-item]

@@ -1,0 +1,260 @@
+"""Market wire types: jobs, bids, pickup authorizations, gate checks, market areas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from dispatch.types import (
+    CargoKind,
+    Currency,
+    Input,
+    Location,
+    LocationOut,
+    MinorUnits,
+    PolygonGeoJSON,
+    VehicleType,
+)
+
+JobStatus = Literal["open", "awarded", "dispatched", "completed", "expired", "cancelled"]
+JobMode = Literal["grab", "auction"]
+GoodsOwner = Literal["shipper", "consignee"]
+Description = Annotated[str, Meta(min_length=1, max_length=200)]
+Plate = Annotated[str, Meta(min_length=2, max_length=15, pattern=r"^[A-Za-z0-9 -]+$")]
+
+
+# -- cargo: divisible bulk, or lines of indivisible items ------------------------------------
+
+
+class BulkCargo(Input, kw_only=True, tag="bulk", tag_field="kind"):
+    description: Description
+    weight_kg: Annotated[int, Meta(gt=0, le=10_000_000, description="whole kilograms")]
+    volume_m3: Annotated[float, Meta(gt=0, le=1_000_000)]
+
+
+class ItemLine(Input, kw_only=True):
+    description: Description
+    count: Annotated[int, Meta(gt=0, le=100_000)]
+    unit_weight_kg: Annotated[float, Meta(gt=0, le=100_000)]
+    unit_volume_m3: Annotated[float, Meta(gt=0, le=10_000)]
+
+
+class ItemsCargo(Input, kw_only=True, tag="items", tag_field="kind"):
+    lines: Annotated[list[ItemLine], Meta(min_length=1, max_length=200)]
+
+
+Cargo = BulkCargo | ItemsCargo
+
+
+# -- posting a job ----------------------------------------------------------------------------
+
+
+class AddressDestination(Input, kw_only=True):
+    address: Annotated[str, Meta(min_length=1, max_length=500)]
+    location: Location
+    geofence: PolygonGeoJSON
+
+
+class JobCreate(Input, kw_only=True):
+    origin_site_id: UUID
+    # Exactly one of the two: a site (own or shared), or an address with its geofence.
+    destination_site_id: UUID | None = None
+    destination: AddressDestination | None = None
+    cargo: Cargo
+    vehicle_type: VehicleType
+    pickup_from: datetime
+    pickup_until: datetime
+    deliver_by: datetime
+    mode: JobMode
+    currency: Currency
+    deadline: datetime
+    # grab: the posted price. auction: optional ceiling and minimum step for lowering a bid.
+    price_minor: MinorUnits | None = None
+    ceiling_minor: MinorUnits | None = None
+    min_step_minor: MinorUnits = 1
+    # Who owns the goods at pickup and so authorizes the carrier. Default: the consignee when the
+    # consignee posts (the buyer sends its carrier to collect), else the shipper.
+    goods_owner: GoodsOwner | None = None
+    reference: Annotated[str, Meta(max_length=100)] | None = None
+    notes: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class Place(msgspec.Struct, kw_only=True):
+    site_id: UUID | None
+    name: str | None
+    address: str
+    location: LocationOut
+
+
+class JobPublic(msgspec.Struct, kw_only=True):
+    """What any carrier on the market sees of an open job."""
+
+    id: UUID
+    status: JobStatus
+    mode: JobMode
+    origin: Place
+    destination: Place
+    distance_km: float
+    cargo_kind: CargoKind
+    cargo: dict[str, Any]
+    total_weight_kg: float
+    total_volume_m3: float
+    vehicle_type: str
+    pickup_from: datetime
+    pickup_until: datetime
+    deliver_by: datetime
+    currency: str
+    price_minor: int | None
+    ceiling_minor: int | None
+    min_step_minor: int
+    deadline: datetime
+    bid_count: int
+    created_at: datetime
+    # Set in searches from a point: the origin's great-circle distance from it.
+    distance_from_point_km: float | None = None
+
+
+class Job(JobPublic, kw_only=True):
+    """The parties' view: the public one plus who is involved and the private details."""
+
+    poster_org_id: UUID
+    shipper_org_id: UUID
+    consignee_org_id: UUID | None
+    goods_owner: GoodsOwner
+    destination_geofence: dict[str, Any]
+    carrier_org_id: UUID | None
+    award_price_minor: int | None
+    awarded_at: datetime | None
+    closed_at: datetime | None
+    reference: str | None
+    notes: str | None
+
+
+class JobPage(msgspec.Struct, kw_only=True):
+    items: list[JobPublic]
+    next_cursor: str | None
+
+
+class MyJobPage(msgspec.Struct, kw_only=True):
+    items: list[Job]
+    next_cursor: str | None
+
+
+JobSort = Literal["distance", "price", "pickup"]
+
+
+# -- bids -------------------------------------------------------------------------------------
+
+
+class BidCreate(Input, kw_only=True):
+    amount_minor: MinorUnits
+
+
+class BidLower(Input, kw_only=True):
+    amount_minor: MinorUnits
+
+
+class Bid(msgspec.Struct, kw_only=True):
+    id: UUID
+    job_id: UUID
+    carrier_org_id: UUID
+    amount_minor: int
+    currency: str
+    status: Literal["active", "won", "lost", "withdrawn"]
+    placed_at: datetime
+    created_at: datetime
+    # Among active bids: 1 is the lowest (ties: the earliest). None when not active.
+    rank: int | None = None
+    active_bids: int | None = None
+
+
+# -- pickup authorization and the gate --------------------------------------------------------
+
+
+class AuthorizationCreate(Input, kw_only=True):
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    allowed_plates: Annotated[list[Plate], Meta(max_length=50)] = []
+    allowed_driver_ids: Annotated[list[UUID], Meta(max_length=50)] = []
+
+
+class AuthorizationRevoke(Input, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class Authorization(msgspec.Struct, kw_only=True):
+    id: UUID
+    job_id: UUID
+    issuer_org_id: UUID
+    carrier_org_id: UUID
+    site_id: UUID
+    valid_from: datetime
+    valid_until: datetime
+    allowed_plates: list[str]
+    allowed_driver_ids: list[UUID]
+    created_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str | None
+    # The code the driver shows at the gate (as text or QR); only to the issuer and the carrier.
+    code: str | None = None
+
+
+class GateCheck(Input, kw_only=True):
+    site_id: UUID
+    code: Annotated[str, Meta(min_length=4, max_length=40)]
+    plate: Plate
+    driver_id: UUID | None = None
+
+
+GateResult = Literal[
+    "valid",
+    "unknown_code",
+    "wrong_site",
+    "not_yet_valid",
+    "expired",
+    "revoked",
+    "wrong_plate",
+    "wrong_driver",
+]
+
+
+class GateVerdict(msgspec.Struct, kw_only=True):
+    valid: bool
+    result: GateResult
+    detail: str
+    authorization_id: UUID | None = None
+    job_id: UUID | None = None
+    carrier_org_id: UUID | None = None
+    valid_until: datetime | None = None
+
+
+# -- market areas and the live feed -----------------------------------------------------------
+
+
+class AreaCreate(Input, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    # Exactly one: a centre with a radius, or a polygon.
+    center: Location | None = None
+    radius_km: Annotated[float, Meta(gt=0, le=2000)] | None = None
+    polygon: PolygonGeoJSON | None = None
+    vehicle_types: Annotated[list[VehicleType], Meta(max_length=20)] = []
+    cargo_kinds: Annotated[list[CargoKind], Meta(max_length=2)] = []
+
+
+class MarketArea(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    center: LocationOut | None
+    radius_km: float | None
+    polygon: dict[str, Any] | None
+    vehicle_types: list[str]
+    cargo_kinds: list[str]
+    created_at: datetime
+
+
+class OrgMarketSettings(Input, kw_only=True):
+    auto_authorize_pickup: bool

@@ -1,0 +1,286 @@
+"""Market SQL, one named unit per statement.
+
+Visibility is decided in the SQL: a job's full row is read only with `party_org = $1` among its
+poster, shipper, consignee and awarded carrier; the market (public) view only while it is open.
+"""
+
+from __future__ import annotations
+
+# -- jobs -------------------------------------------------------------------------------------
+
+INSERT_JOB = """
+INSERT INTO jobs (
+    reference, poster_org_id, shipper_org_id, consignee_org_id, goods_owner,
+    origin_site_id, origin_lon, origin_lat,
+    destination_site_id, destination_address, destination_lon, destination_lat, destination_geofence,
+    distance_m, cargo_kind, cargo, total_weight_kg, total_volume_m3, vehicle_type,
+    pickup_from, pickup_until, deliver_by, mode, currency, price_minor, ceiling_minor, min_step_minor,
+    deadline, notes, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+        $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
+RETURNING id"""
+
+# Every column a view needs, from `j` (jobs) joined to its origin and destination sites.
+_JOB_SELECT = """
+SELECT j.*, o.name AS origin_name, o.address AS origin_address, d.name AS destination_name,
+       (SELECT count(*) FROM bids b WHERE b.job_id = j.id AND b.status = 'active') AS bid_count"""
+_JOB_JOINS = """
+JOIN sites o ON o.id = j.origin_site_id
+LEFT JOIN sites d ON d.id = j.destination_site_id"""
+
+# A job for one of its parties ($1), or for any carrier's market view while it is open.
+JOB_FOR = (
+    _JOB_SELECT
+    + """,
+       $1 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id) AS is_party
+FROM jobs j"""
+    + _JOB_JOINS
+    + """
+WHERE j.id = $2
+  AND ($1 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
+       OR j.status = 'open')"""
+)
+
+# Locks the job row for a state change; any organization may try (the caller checks roles).
+LOCK_JOB = "SELECT * FROM jobs WHERE id = $1 FOR UPDATE"
+
+# Bids and the close hold this shared lock against each other (see service.place_bid).
+LOCK_JOB_SHARE = "SELECT *, clock_timestamp() AS now FROM jobs WHERE id = $1 FOR SHARE"
+
+# The organization's own jobs in any role, newest first (keyset on created_at, id).
+MY_JOBS = (
+    _JOB_SELECT
+    + """, true AS is_party
+FROM jobs j"""
+    + _JOB_JOINS
+    + """
+WHERE $1 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
+  AND ($2::text IS NULL OR j.status = $2)
+  AND ($3::timestamptz IS NULL OR (j.created_at, j.id) < ($3, $4::uuid))
+ORDER BY j.created_at DESC, j.id DESC
+LIMIT $5"""
+)
+
+# The grab: one conditional update decides the winner. Whoever's UPDATE commits first changes the
+# row; every other UPDATE waits for it, re-reads the row, finds it no longer open, and updates
+# nothing. clock_timestamp(): the deadline is judged now, not at the transaction's start.
+GRAB = """
+UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = price_minor,
+                awarded_at = clock_timestamp()
+WHERE id = $1 AND status = 'open' AND mode = 'grab' AND deadline > clock_timestamp()
+  AND $2 NOT IN (poster_org_id, shipper_org_id)
+RETURNING *"""
+
+AWARD = """
+UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = $3, winning_bid_id = $4,
+                awarded_at = clock_timestamp()
+WHERE id = $1 AND status = 'open'
+RETURNING *"""
+
+CANCEL = """
+UPDATE jobs SET status = 'cancelled', closed_at = clock_timestamp()
+WHERE id = $1 AND status = 'open'
+RETURNING *"""
+
+# The closer's claim: open jobs past their deadline, each locked by one worker only. A job whose
+# row a bid transaction holds (FOR SHARE) is skipped this round and taken on the next.
+CLAIM_DUE = """
+SELECT * FROM jobs
+WHERE status = 'open' AND deadline <= clock_timestamp()
+ORDER BY deadline
+LIMIT $1
+FOR UPDATE SKIP LOCKED"""
+
+EXPIRE = """
+UPDATE jobs SET status = 'expired', closed_at = clock_timestamp()
+WHERE id = $1 AND status = 'open'"""
+
+# -- the market search ------------------------------------------------------------------------
+# Open jobs, filtered; $1..$3 the point and radius (all NULL for no distance filter). The inner
+# query picks the page using the indexes; the outer one decorates just those rows.
+_SEARCH_FILTER = """
+    FROM jobs j
+    WHERE j.status = 'open' AND j.deadline > now()
+      AND ($3::float8 IS NULL
+           OR cube_enlarge(earth_point($1, $2), $3, 3) @> earth_point(j.origin_lat, j.origin_lon)
+              AND earth_distance_m(earth_point($1, $2), earth_point(j.origin_lat, j.origin_lon)) <= $3)
+      AND ($4::timestamptz IS NULL OR j.pickup_until >= $4)
+      AND ($5::timestamptz IS NULL OR j.pickup_from <= $5)
+      AND ($6::text IS NULL OR j.cargo_kind = $6)
+      AND ($7::text IS NULL OR j.vehicle_type = $7)
+      AND ($8::text IS NULL OR j.currency = $8)"""
+
+_SEARCH_DECORATE = """
+SELECT page.*, o.name AS origin_name, o.address AS origin_address, d.name AS destination_name,
+       false AS is_party,
+       (SELECT count(*) FROM bids b WHERE b.job_id = page.id AND b.status = 'active') AS bid_count
+FROM page JOIN sites o ON o.id = page.origin_site_id LEFT JOIN sites d ON d.id = page.destination_site_id
+"""
+
+# Nearest first. The ORDER BY on the chord (`<->`) lets the GiST index walk outwards from the
+# point (KNN) instead of sorting every job in the radius. Cursor: ($9 distance, $10 id).
+SEARCH_BY_DISTANCE = (
+    """
+WITH page AS (
+    SELECT j.*, earth_distance_m(earth_point($1, $2), earth_point(j.origin_lat, j.origin_lon)) AS from_point_m
+"""
+    + _SEARCH_FILTER
+    + """
+      AND ($9::float8 IS NULL
+           OR (earth_distance_m(earth_point($1, $2), earth_point(j.origin_lat, j.origin_lon)), j.id)
+              > ($9, $10::uuid))
+    ORDER BY earth_point(j.origin_lat, j.origin_lon) <-> earth_point($1, $2), j.id
+    LIMIT $11)
+"""
+    + _SEARCH_DECORATE
+    + "ORDER BY page.from_point_m, page.id"
+)
+
+# Cheapest first: the posted price, or the ceiling of an auction (auctions without one last).
+# Cursor: ($9 price, $10 id); a NULL price sorts as the largest.
+SEARCH_BY_PRICE = (
+    """
+WITH page AS (
+    SELECT j.*, CASE WHEN $3::float8 IS NULL THEN NULL
+                     ELSE earth_distance_m(earth_point($1, $2), earth_point(j.origin_lat, j.origin_lon))
+                END AS from_point_m,
+           coalesce(j.price_minor, j.ceiling_minor, 9223372036854775807) AS sort_price
+"""
+    + _SEARCH_FILTER
+    + """
+      AND ($9::bigint IS NULL
+           OR (coalesce(j.price_minor, j.ceiling_minor, 9223372036854775807), j.id) > ($9, $10::uuid))
+    ORDER BY sort_price, j.id
+    LIMIT $11)
+"""
+    + _SEARCH_DECORATE
+    + "ORDER BY page.sort_price, page.id"
+)
+
+# Earliest pickup first. Cursor: ($9 pickup_from, $10 id).
+SEARCH_BY_PICKUP = (
+    """
+WITH page AS (
+    SELECT j.*, CASE WHEN $3::float8 IS NULL THEN NULL
+                     ELSE earth_distance_m(earth_point($1, $2), earth_point(j.origin_lat, j.origin_lon))
+                END AS from_point_m
+"""
+    + _SEARCH_FILTER
+    + """
+      AND ($9::timestamptz IS NULL OR (j.pickup_from, j.id) > ($9, $10::uuid))
+    ORDER BY j.pickup_from, j.id
+    LIMIT $11)
+"""
+    + _SEARCH_DECORATE
+    + "ORDER BY page.pickup_from, page.id"
+)
+
+# -- bids -------------------------------------------------------------------------------------
+
+_BID_COLUMNS = """
+SELECT b.id, b.job_id, b.carrier_org_id, b.amount_minor, j.currency, b.status, b.placed_at, b.created_at,
+       CASE WHEN b.status = 'active' THEN
+           (SELECT count(*) + 1 FROM bids o
+            WHERE o.job_id = b.job_id AND o.status = 'active'
+              AND (o.amount_minor, o.placed_at, o.id) < (b.amount_minor, b.placed_at, b.id))
+       END AS rank,
+       (SELECT count(*) FROM bids o WHERE o.job_id = b.job_id AND o.status = 'active') AS active_bids
+FROM bids b JOIN jobs j ON j.id = b.job_id"""
+
+BID = _BID_COLUMNS + " WHERE b.id = $1"
+
+# Every bid on a job, for its poster: ranked.
+BIDS_OF_JOB = _BID_COLUMNS + " WHERE b.job_id = $1 ORDER BY b.status <> 'active', rank, b.placed_at"
+
+# A carrier's own bids on a job (its live one and its history).
+OWN_BIDS_OF_JOB = _BID_COLUMNS + " WHERE b.job_id = $1 AND b.carrier_org_id = $2 ORDER BY b.created_at DESC"
+
+INSERT_BID = """
+INSERT INTO bids (job_id, carrier_org_id, amount_minor, created_by)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (job_id, carrier_org_id) WHERE status = 'active' DO NOTHING
+RETURNING id"""
+
+# Lowering keeps the bid; its new amount ranks from now.
+LOWER_BID = """
+UPDATE bids SET amount_minor = $3, placed_at = clock_timestamp()
+WHERE id = $1 AND carrier_org_id = $2 AND status = 'active'
+RETURNING id"""
+
+OWN_BID_FOR_UPDATE = "SELECT * FROM bids WHERE id = $1 AND job_id = $2 AND carrier_org_id = $3 FOR UPDATE"
+
+WITHDRAW_BID = "UPDATE bids SET status = 'withdrawn' WHERE id = $1 AND status = 'active'"
+
+ACTIVE_BID_FOR_UPDATE = "SELECT * FROM bids WHERE id = $1 AND job_id = $2 AND status = 'active' FOR UPDATE"
+
+# The winner at the close: lowest amount, then the earliest offer of it.
+LOWEST_BID = """
+SELECT * FROM bids WHERE job_id = $1 AND status = 'active'
+ORDER BY amount_minor, placed_at, id
+LIMIT 1"""
+
+SETTLE_BIDS = """
+UPDATE bids SET status = CASE WHEN id = $2 THEN 'won' ELSE 'lost' END
+WHERE job_id = $1 AND status = 'active'
+RETURNING id, carrier_org_id, status"""
+
+LOSE_ALL_BIDS = """
+UPDATE bids SET status = 'lost' WHERE job_id = $1 AND status = 'active'
+RETURNING id, carrier_org_id"""
+
+# -- authorizations and the gate --------------------------------------------------------------
+
+ORG_AUTO_AUTHORIZE = "SELECT auto_authorize_pickup FROM organizations WHERE id = $1"
+
+SET_ORG_AUTO_AUTHORIZE = "UPDATE organizations SET auto_authorize_pickup = $2 WHERE id = $1"
+
+INSERT_AUTHORIZATION = """
+INSERT INTO pickup_authorizations (job_id, issuer_org_id, carrier_org_id, site_id, valid_from, valid_until,
+                                   allowed_plates, allowed_driver_ids, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (job_id) WHERE revoked_at IS NULL DO NOTHING
+RETURNING id"""
+
+SET_AUTHORIZATION_CODE = "UPDATE pickup_authorizations SET code_hash = $2 WHERE id = $1"
+
+# The job's latest authorization, for its issuer or its carrier ($2).
+AUTHORIZATION_OF_JOB = """
+SELECT * FROM pickup_authorizations
+WHERE job_id = $1 AND $2 IN (issuer_org_id, carrier_org_id)
+ORDER BY revoked_at IS NULL DESC, created_at DESC
+LIMIT 1"""
+
+REVOKE_AUTHORIZATION = """
+UPDATE pickup_authorizations SET revoked_at = clock_timestamp(), revoke_reason = $3
+WHERE job_id = $1 AND issuer_org_id = $2 AND revoked_at IS NULL
+RETURNING *"""
+
+AUTHORIZATION_BY_CODE = "SELECT * FROM pickup_authorizations WHERE code_hash = $1"
+
+# The gate's site must be the caller's own.
+OWN_SITE_EXISTS = "SELECT EXISTS (SELECT 1 FROM sites WHERE id = $2 AND org_id = $1)"
+
+LOG_GATE_CHECK = """
+INSERT INTO gate_verifications (site_id, checked_by, authorization_id, plate, driver_id, result)
+VALUES ($1, $2, $3, $4, $5, $6)"""
+
+# -- market areas -----------------------------------------------------------------------------
+
+_AREA_COLUMNS = """
+SELECT id, name, CASE WHEN center_lat IS NULL THEN NULL
+                      ELSE jsonb_build_object('lat', center_lat, 'lon', center_lon) END AS center,
+       radius_m / 1000.0 AS radius_km, polygon, vehicle_types, cargo_kinds, created_at
+FROM market_areas"""
+
+AREAS = _AREA_COLUMNS + " WHERE org_id = $1 ORDER BY created_at, id"
+
+AREA = _AREA_COLUMNS + " WHERE org_id = $1 AND id = $2"
+
+INSERT_AREA = """
+INSERT INTO market_areas (org_id, name, center_lon, center_lat, radius_m, polygon, vehicle_types, cargo_kinds)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id"""
+
+DELETE_AREA = "DELETE FROM market_areas WHERE org_id = $1 AND id = $2 RETURNING id"
+
+COUNT_AREAS = "SELECT count(*) FROM market_areas WHERE org_id = $1"

@@ -1,0 +1,890 @@
+"""Market use cases: post, find, grab, bid, award, close, authorize, verify at the gate.
+
+Each public function is one use case in one transaction; the state change, its event and its
+market notification commit together. Concurrency is settled by the database: the grab is one
+conditional UPDATE, bids and the close take the job row's lock in compatible/exclusive modes.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from dispatch import events
+from dispatch.accounts.models import Principal
+from dispatch.db import Conn
+from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from dispatch.market import codes, queries
+from dispatch.market.models import (
+    AreaCreate,
+    Authorization,
+    AuthorizationCreate,
+    Bid,
+    BulkCargo,
+    GateCheck,
+    GateResult,
+    GateVerdict,
+    Job,
+    JobCreate,
+    JobPage,
+    JobPublic,
+    JobSort,
+    MarketArea,
+    MyJobPage,
+    Place,
+)
+from dispatch.market.notifications import publish_posted, publish_removed
+from dispatch.realtime.broker import Broker
+from dispatch.sites import service as sites
+from dispatch.types import LocationOut
+from geo import GeometryError, Position, contains, haversine_m, parse_polygon, polygon_to_geojson
+
+# How long around the pickup window an authorization is valid by default: trucks come early and late.
+AUTHORIZATION_GRACE = timedelta(hours=12)
+MAX_AREAS = 20
+# A market area may be a whole region, unlike a site's geofence.
+MAX_AREA_POLYGON_M2 = 5e12
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- reading jobs -----------------------------------------------------------------------------
+
+
+def job_from_row(row: asyncpg.Record | dict[str, Any]) -> Job | JobPublic:
+    """The parties' view when the row says the caller is a party, else the market view."""
+    r = dict(row)
+    public: dict[str, Any] = {
+        "id": r["id"],
+        "status": r["status"],
+        "mode": r["mode"],
+        "origin": Place(
+            site_id=r["origin_site_id"],
+            name=r["origin_name"],
+            address=r["origin_address"],
+            location=LocationOut(lat=r["origin_lat"], lon=r["origin_lon"]),
+        ),
+        "destination": Place(
+            site_id=r["destination_site_id"],
+            name=r["destination_name"],
+            address=r["destination_address"],
+            location=LocationOut(lat=r["destination_lat"], lon=r["destination_lon"]),
+        ),
+        "distance_km": round(r["distance_m"] / 1000, 1),
+        "cargo_kind": r["cargo_kind"],
+        "cargo": r["cargo"],
+        "total_weight_kg": r["total_weight_kg"],
+        "total_volume_m3": r["total_volume_m3"],
+        "vehicle_type": r["vehicle_type"],
+        "pickup_from": r["pickup_from"],
+        "pickup_until": r["pickup_until"],
+        "deliver_by": r["deliver_by"],
+        "currency": r["currency"],
+        "price_minor": r["price_minor"],
+        "ceiling_minor": r["ceiling_minor"],
+        "min_step_minor": r["min_step_minor"],
+        "deadline": r["deadline"],
+        "bid_count": r["bid_count"],
+        "created_at": r["created_at"],
+        "distance_from_point_km": None
+        if r.get("from_point_m") is None
+        else round(r["from_point_m"] / 1000, 2),
+    }
+    if not r.get("is_party"):
+        return JobPublic(**public)
+    return Job(
+        **public,
+        poster_org_id=r["poster_org_id"],
+        shipper_org_id=r["shipper_org_id"],
+        consignee_org_id=r["consignee_org_id"],
+        goods_owner=r["goods_owner"],
+        destination_geofence=r["destination_geofence"],
+        carrier_org_id=r["carrier_org_id"],
+        award_price_minor=r["award_price_minor"],
+        awarded_at=r["awarded_at"],
+        closed_at=r["closed_at"],
+        reference=r["reference"],
+        notes=r["notes"],
+    )
+
+
+async def get_job(db: asyncpg.Pool | Conn, p: Principal, job_id: UUID) -> Job | JobPublic:
+    row = await db.fetchrow(queries.JOB_FOR, p.org_id, job_id)
+    if row is None:
+        raise NotFound("No such job, or it is not visible to your organization.", code="job_not_found")
+    return job_from_row(row)
+
+
+async def list_my_jobs(
+    db: asyncpg.Pool,
+    p: Principal,
+    *,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> MyJobPage:
+    after_at, after_id = _decode_cursor(cursor) if cursor else (None, None)
+    rows = await db.fetch(
+        queries.MY_JOBS,
+        p.org_id,
+        status,
+        datetime.fromisoformat(after_at) if after_at else None,
+        after_id,
+        limit + 1,
+    )
+    items = [job_from_row(r) for r in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return MyJobPage(
+        items=[i for i in items if isinstance(i, Job)],
+        next_cursor=_encode_cursor(last["created_at"].isoformat(), last["id"]) if last else None,
+    )
+
+
+def _encode_cursor(value: object, job_id: UUID) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode([value, str(job_id)])).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[Any, UUID]:
+    try:
+        value, job_id = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return value, UUID(job_id)
+    except (ValueError, TypeError, msgspec.DecodeError):
+        raise BadRequest("The cursor is not one this API issued.", code="bad_cursor") from None
+
+
+async def search_open_jobs(
+    db: asyncpg.Pool | Conn,
+    *,
+    near: Position | None,
+    radius_km: float | None,
+    pickup_from: datetime | None,
+    pickup_until: datetime | None,
+    cargo_kind: str | None,
+    vehicle_type: str | None,
+    currency: str | None,
+    sort: JobSort,
+    cursor: str | None,
+    limit: int,
+) -> JobPage:
+    if (near is None) != (radius_km is None):
+        raise BadRequest("lat, lon and radius_km go together.", code="incomplete_point")
+    if sort == "distance" and near is None:
+        raise BadRequest("Sorting by distance needs lat, lon and radius_km.", code="incomplete_point")
+    lat, lon = (near.lat, near.lon) if near else (None, None)
+    radius_m = radius_km * 1000 if radius_km is not None else None
+    after, after_id = _decode_cursor(cursor) if cursor else (None, None)
+    query, key = {
+        "distance": (queries.SEARCH_BY_DISTANCE, "from_point_m"),
+        "price": (queries.SEARCH_BY_PRICE, "sort_price"),
+        "pickup": (queries.SEARCH_BY_PICKUP, "pickup_from"),
+    }[sort]
+    if sort == "pickup" and after is not None:
+        after = datetime.fromisoformat(after)
+    rows = await db.fetch(
+        query,
+        lat,
+        lon,
+        radius_m,
+        pickup_from,
+        pickup_until,
+        cargo_kind,
+        vehicle_type,
+        currency,
+        after,
+        after_id,
+        limit + 1,
+    )
+    items = [job_from_row(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        value = last[key]
+        next_cursor = _encode_cursor(value.isoformat() if isinstance(value, datetime) else value, last["id"])
+    return JobPage(items=items, next_cursor=next_cursor)
+
+
+# -- posting ----------------------------------------------------------------------------------
+
+
+def _check_times(body: JobCreate, now: datetime) -> None:
+    for name in ("pickup_from", "pickup_until", "deliver_by", "deadline"):
+        if getattr(body, name).tzinfo is None:
+            raise Unprocessable(f"{name}: give a time zone offset (e.g. Z for UTC).", code="naive_datetime")
+    if body.pickup_until <= body.pickup_from:
+        raise Unprocessable("pickup_until must be after pickup_from.", code="invalid_pickup_window")
+    if body.pickup_until <= now:
+        raise Unprocessable("The pickup window is already over.", code="pickup_window_past")
+    if body.deliver_by <= body.pickup_from:
+        raise Unprocessable("deliver_by must be after pickup_from.", code="invalid_delivery_deadline")
+    if body.deadline <= now:
+        raise Unprocessable("The deadline is in the past.", code="deadline_in_past")
+    if body.deadline > body.pickup_until:
+        raise Unprocessable(
+            "The deadline must come before the end of the pickup window.", code="deadline_after_pickup"
+        )
+
+
+def _check_pricing(body: JobCreate) -> None:
+    if body.mode == "grab":
+        if body.price_minor is None:
+            raise Unprocessable("A grab job needs price_minor, the posted price.", code="price_required")
+        if body.ceiling_minor is not None:
+            raise Unprocessable("ceiling_minor belongs to auctions.", code="ceiling_on_grab")
+    elif body.price_minor is not None:
+        raise Unprocessable(
+            "An auction has no posted price; set ceiling_minor to cap bids.", code="price_on_auction"
+        )
+
+
+def _cargo_totals(body: JobCreate) -> tuple[float, float]:
+    if isinstance(body.cargo, BulkCargo):
+        return float(body.cargo.weight_kg), body.cargo.volume_m3
+    lines = body.cargo.lines
+    return (
+        sum(line.count * line.unit_weight_kg for line in lines),
+        sum(line.count * line.unit_volume_m3 for line in lines),
+    )
+
+
+async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCreate) -> Job:
+    now = _now()
+    _check_times(body, now)
+    _check_pricing(body)
+    if (body.destination_site_id is None) == (body.destination is None):
+        raise Unprocessable(
+            "Give exactly one of destination_site_id and destination.", code="destination_required"
+        )
+    weight, volume = _cargo_totals(body)
+    cargo_kind = "bulk" if isinstance(body.cargo, BulkCargo) else "items"
+    async with db.acquire() as conn, conn.transaction():
+        origin = await sites.get_site(conn, p, body.origin_site_id)
+        if body.destination_site_id is not None:
+            site = await sites.get_site(conn, p, body.destination_site_id)
+            dest_address, dest_at, fence = (
+                site.address,
+                Position(site.location.lon, site.location.lat),
+                site.geofence,
+            )
+            consignee: UUID | None = site.org_id
+        else:
+            assert body.destination is not None
+            polygon = sites.validate_geofence(body.destination.geofence, "destination.geofence")
+            dest_at = Position(body.destination.location.lon, body.destination.location.lat)
+            if not contains(polygon, dest_at):
+                raise Unprocessable(
+                    "destination.location is outside destination.geofence.", code="location_outside_geofence"
+                )
+            dest_address, fence = body.destination.address, polygon_to_geojson(polygon)
+            consignee = p.org_id if p.org_id != origin.org_id else None
+        if p.org_id not in (origin.org_id, consignee):
+            raise Forbidden(
+                "Post jobs from your own site (as the shipper) or to your own site (as the consignee).",
+                code="not_a_party",
+            )
+        goods_owner = body.goods_owner or (
+            "consignee" if p.org_id == consignee != origin.org_id else "shipper"
+        )
+        if goods_owner == "consignee" and consignee is None:
+            raise Unprocessable("goods_owner is the consignee, but the job has none.", code="no_consignee")
+        origin_at = Position(origin.location.lon, origin.location.lat)
+        job_id = await conn.fetchval(
+            queries.INSERT_JOB,
+            body.reference,
+            p.org_id,
+            origin.org_id,
+            consignee,
+            goods_owner,
+            origin.id,
+            origin_at.lon,
+            origin_at.lat,
+            body.destination_site_id,
+            dest_address,
+            dest_at.lon,
+            dest_at.lat,
+            fence,
+            haversine_m(origin_at, dest_at),
+            cargo_kind,
+            msgspec.to_builtins(body.cargo),
+            weight,
+            volume,
+            body.vehicle_type,
+            body.pickup_from,
+            body.pickup_until,
+            body.deliver_by,
+            body.mode,
+            body.currency,
+            body.price_minor,
+            body.ceiling_minor,
+            body.min_step_minor,
+            body.deadline,
+            body.notes,
+            p.user_id,
+        )
+        await events.record(
+            conn,
+            "job.posted",
+            org_ids=[p.org_id, origin.org_id, *([consignee] if consignee else [])],
+            subject_type="job",
+            subject_id=job_id,
+            actor_user_id=p.user_id,
+            data={"mode": body.mode, "origin_site_id": str(origin.id)},
+        )
+        await publish_posted(broker, conn, job_id, origin_at, body.vehicle_type, cargo_kind)
+        job = await get_job(conn, p, job_id)
+    assert isinstance(job, Job)
+    return job
+
+
+async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUID) -> Job:
+    async with db.acquire() as conn, conn.transaction():
+        job = await conn.fetchrow(queries.LOCK_JOB, job_id)
+        if job is None or p.org_id not in (
+            job["poster_org_id"],
+            job["shipper_org_id"],
+            job["consignee_org_id"],
+        ):
+            raise NotFound("No such job.", code="job_not_found")
+        if job["poster_org_id"] != p.org_id:
+            raise Forbidden("Only the organization that posted the job can cancel it.", code="not_the_poster")
+        if await conn.fetchrow(queries.CANCEL, job_id) is None:
+            raise Conflict(
+                f"The job is {job['status']}; only open jobs can be cancelled.", code="job_not_open"
+            )
+        lost = await conn.fetch(queries.LOSE_ALL_BIDS, job_id)
+        await events.record(
+            conn,
+            "job.cancelled",
+            org_ids=_party_orgs(job, *[b["carrier_org_id"] for b in lost]),
+            subject_type="job",
+            subject_id=job_id,
+            actor_user_id=p.user_id,
+        )
+        await publish_removed(broker, conn, job, "cancelled")
+        result = await get_job(conn, p, job_id)
+    assert isinstance(result, Job)
+    return result
+
+
+def _party_orgs(job: asyncpg.Record, *more: UUID | None) -> list[UUID]:
+    orgs = [
+        job["poster_org_id"],
+        job["shipper_org_id"],
+        job["consignee_org_id"],
+        job["carrier_org_id"],
+        *more,
+    ]
+    return [o for o in dict.fromkeys(orgs) if o is not None]
+
+
+# -- grab, bids, award, close -----------------------------------------------------------------
+
+
+async def _require_carrier(conn: Conn | asyncpg.Pool, p: Principal) -> None:
+    parties = await conn.fetchval("SELECT parties FROM organizations WHERE id = $1", p.org_id)
+    if "carrier" not in (parties or []):
+        raise Forbidden("Only carrier organizations grab and bid.", code="not_a_carrier")
+
+
+async def grab(db: asyncpg.Pool, broker: Broker, secret: str, p: Principal, job_id: UUID) -> Job:
+    await _require_carrier(db, p)
+    async with db.acquire() as conn, conn.transaction():
+        job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
+        if job is None:
+            await _explain_failed_grab(conn, job_id, p)
+        assert job is not None  # _explain_failed_grab always raises
+        await _on_award(conn, broker, secret, job, bid_id=None, actor=p.user_id)
+        result = await get_job(conn, p, job_id)
+    assert isinstance(result, Job)
+    return result
+
+
+async def _explain_failed_grab(conn: Conn, job_id: UUID, p: Principal) -> None:
+    job = await conn.fetchrow("SELECT *, clock_timestamp() AS now FROM jobs WHERE id = $1", job_id)
+    if job is None:
+        raise NotFound("No such job.", code="job_not_found")
+    if job["mode"] != "grab":
+        raise Conflict("This job is an auction: place a bid instead.", code="not_grabbable")
+    if p.org_id in (job["poster_org_id"], job["shipper_org_id"]):
+        raise Conflict("You cannot take your own job.", code="own_job")
+    if job["status"] == "awarded" or job["status"] in ("dispatched", "completed"):
+        raise Conflict("Another carrier took this job first.", code="job_taken")
+    if job["status"] != "open" or job["deadline"] <= job["now"]:
+        raise Conflict(
+            f"The job is no longer open ({job['status']}, deadline {job['deadline'].isoformat()}).",
+            code="job_closed",
+        )
+    raise Conflict("The job could not be taken.", code="job_taken")
+
+
+async def _on_award(
+    conn: Conn, broker: Broker, secret: str, job: asyncpg.Record, *, bid_id: UUID | None, actor: UUID | None
+) -> None:
+    """Everything an award entails, in the awarding transaction: bids settled, the event, the
+    goods owner's authorization when it authorizes automatically, and the market removal."""
+    settled = await conn.fetch(queries.SETTLE_BIDS, job["id"], bid_id)
+    losers = [b["carrier_org_id"] for b in settled if b["status"] == "lost"]
+    await events.record(
+        conn,
+        "job.awarded",
+        org_ids=_party_orgs(job),
+        subject_type="job",
+        subject_id=job["id"],
+        actor_user_id=actor,
+        data={
+            "carrier_org_id": str(job["carrier_org_id"]),
+            "price_minor": job["award_price_minor"],
+            "currency": job["currency"],
+            "bid_id": str(bid_id) if bid_id else None,
+        },
+    )
+    for loser in dict.fromkeys(losers):
+        await events.record(
+            conn, "bid.lost", org_ids=[loser], subject_type="job", subject_id=job["id"], actor_user_id=None
+        )
+    owner = job["consignee_org_id"] if job["goods_owner"] == "consignee" else job["shipper_org_id"]
+    if await conn.fetchval(queries.ORG_AUTO_AUTHORIZE, owner):
+        await _issue_authorization(
+            conn,
+            secret,
+            job,
+            owner,
+            valid_from=job["pickup_from"] - AUTHORIZATION_GRACE,
+            valid_until=job["pickup_until"] + AUTHORIZATION_GRACE,
+            plates=[],
+            drivers=[],
+            actor=None,
+        )
+    await publish_removed(broker, conn, job, "awarded")
+
+
+async def place_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, amount_minor: int) -> Bid:
+    await _require_carrier(db, p)
+    async with db.acquire() as conn, conn.transaction():
+        job = await _open_auction_for_bidding(conn, job_id, p)
+        if job["ceiling_minor"] is not None and amount_minor > job["ceiling_minor"]:
+            raise Unprocessable(
+                f"The bid is above the ceiling of {job['ceiling_minor']} {job['currency']} minor units.",
+                code="above_ceiling",
+                ceiling_minor=job["ceiling_minor"],
+            )
+        bid_id = await conn.fetchval(queries.INSERT_BID, job_id, p.org_id, amount_minor, p.user_id)
+        if bid_id is None:
+            raise Conflict(
+                "Your organization already has a bid on this job: lower or withdraw it.", code="bid_exists"
+            )
+        await events.record(
+            conn,
+            "bid.placed",
+            org_ids=[job["poster_org_id"], p.org_id],
+            subject_type="bid",
+            subject_id=bid_id,
+            actor_user_id=p.user_id,
+            data={"job_id": str(job_id), "amount_minor": amount_minor},
+        )
+        return await _bid(conn, bid_id)
+
+
+async def _open_auction_for_bidding(conn: Conn, job_id: UUID, p: Principal) -> asyncpg.Record:
+    # FOR SHARE: concurrent bids proceed together, but the closer's FOR UPDATE SKIP LOCKED cannot
+    # take the job while a bid holds it. A bid that locked the row before the close commits before
+    # it (it is "in"); one that comes after the close finds the job awarded (it is refused).
+    job = await conn.fetchrow(queries.LOCK_JOB_SHARE, job_id)
+    if job is None:
+        raise NotFound("No such job.", code="job_not_found")
+    if job["mode"] != "auction":
+        raise Conflict("This job is not an auction: grab it at its posted price.", code="not_an_auction")
+    if p.org_id in (job["poster_org_id"], job["shipper_org_id"]):
+        raise Conflict("You cannot bid on your own job.", code="own_job")
+    if job["status"] != "open" or job["deadline"] <= job["now"]:
+        raise Conflict(f"The auction closed at {job['deadline'].isoformat()}.", code="auction_closed")
+    return job
+
+
+async def _bid(conn: Conn | asyncpg.Pool, bid_id: UUID) -> Bid:
+    return msgspec.convert(dict(await conn.fetchrow(queries.BID, bid_id) or {}), Bid)
+
+
+async def lower_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, bid_id: UUID, amount_minor: int) -> Bid:
+    async with db.acquire() as conn, conn.transaction():
+        job = await _open_auction_for_bidding(conn, job_id, p)
+        bid = await conn.fetchrow(queries.OWN_BID_FOR_UPDATE, bid_id, job_id, p.org_id)
+        if bid is None:
+            raise NotFound("No such bid of your organization on this job.", code="bid_not_found")
+        if bid["status"] != "active":
+            raise Conflict(f"The bid is {bid['status']}.", code="bid_not_active")
+        step = job["min_step_minor"]
+        if amount_minor > bid["amount_minor"] - step:
+            raise Unprocessable(
+                f"A bid can only be lowered, by at least {step}: the most you can offer now is "
+                f"{bid['amount_minor'] - step}.",
+                code="step_too_small",
+                max_amount_minor=bid["amount_minor"] - step,
+            )
+        await conn.execute(queries.LOWER_BID, bid_id, p.org_id, amount_minor)
+        await events.record(
+            conn,
+            "bid.lowered",
+            org_ids=[job["poster_org_id"], p.org_id],
+            subject_type="bid",
+            subject_id=bid_id,
+            actor_user_id=p.user_id,
+            data={"job_id": str(job_id), "amount_minor": amount_minor},
+        )
+        return await _bid(conn, bid_id)
+
+
+async def withdraw_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, bid_id: UUID) -> Bid:
+    async with db.acquire() as conn, conn.transaction():
+        job = await _open_auction_for_bidding(conn, job_id, p)
+        bid = await conn.fetchrow(queries.OWN_BID_FOR_UPDATE, bid_id, job_id, p.org_id)
+        if bid is None:
+            raise NotFound("No such bid of your organization on this job.", code="bid_not_found")
+        if bid["status"] != "active":
+            raise Conflict(f"The bid is {bid['status']}.", code="bid_not_active")
+        await conn.execute(queries.WITHDRAW_BID, bid_id)
+        await events.record(
+            conn,
+            "bid.withdrawn",
+            org_ids=[job["poster_org_id"], p.org_id],
+            subject_type="bid",
+            subject_id=bid_id,
+            actor_user_id=p.user_id,
+            data={"job_id": str(job_id)},
+        )
+        return await _bid(conn, bid_id)
+
+
+async def list_bids(db: asyncpg.Pool, p: Principal, job_id: UUID) -> list[Bid]:
+    """The poster's side sees every bid; a carrier only its own (with its rank, never others' prices)."""
+    job = await db.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
+    if job is None:
+        raise NotFound("No such job.", code="job_not_found")
+    if p.org_id in (job["poster_org_id"], job["shipper_org_id"], job["consignee_org_id"]):
+        rows = await db.fetch(queries.BIDS_OF_JOB, job_id)
+    else:
+        rows = await db.fetch(queries.OWN_BIDS_OF_JOB, job_id, p.org_id)
+        # A closed job is visible only to those who had a part in it.
+        if not rows and job["status"] != "open" and p.org_id != job["carrier_org_id"]:
+            raise NotFound("No such job.", code="job_not_found")
+    return [msgspec.convert(dict(r), Bid) for r in rows]
+
+
+async def award_bid(
+    db: asyncpg.Pool, broker: Broker, secret: str, p: Principal, job_id: UUID, bid_id: UUID
+) -> Job:
+    """The poster takes an active bid before the deadline."""
+    async with db.acquire() as conn, conn.transaction():
+        job = await conn.fetchrow(queries.LOCK_JOB, job_id)
+        if job is None or p.org_id not in (
+            job["poster_org_id"],
+            job["shipper_org_id"],
+            job["consignee_org_id"],
+        ):
+            raise NotFound("No such job.", code="job_not_found")
+        if job["poster_org_id"] != p.org_id:
+            raise Forbidden("Only the organization that posted the job awards it.", code="not_the_poster")
+        if job["status"] != "open":
+            raise Conflict(f"The job is {job['status']}.", code="job_not_open")
+        bid = await conn.fetchrow(queries.ACTIVE_BID_FOR_UPDATE, bid_id, job_id)
+        if bid is None:
+            raise Conflict("That bid is not active on this job.", code="bid_not_active")
+        awarded = await conn.fetchrow(
+            queries.AWARD, job_id, bid["carrier_org_id"], bid["amount_minor"], bid_id
+        )
+        assert awarded is not None  # the job row is locked and open
+        await _on_award(conn, broker, secret, awarded, bid_id=bid_id, actor=p.user_id)
+        result = await get_job(conn, p, job_id)
+    assert isinstance(result, Job)
+    return result
+
+
+async def close_due_jobs(db: asyncpg.Pool, broker: Broker, secret: str, *, batch: int = 20) -> int:
+    """One round of the closer: auctions past their deadline go to the lowest bid (ties: earliest),
+    jobs nobody took expire. Safe with any number of workers (FOR UPDATE SKIP LOCKED)."""
+    async with db.acquire() as conn, conn.transaction():
+        due = await conn.fetch(queries.CLAIM_DUE, batch)
+        for job in due:
+            best = await conn.fetchrow(queries.LOWEST_BID, job["id"]) if job["mode"] == "auction" else None
+            if best is not None:
+                awarded = await conn.fetchrow(
+                    queries.AWARD, job["id"], best["carrier_org_id"], best["amount_minor"], best["id"]
+                )
+                assert awarded is not None  # claimed: locked and open
+                await _on_award(conn, broker, secret, awarded, bid_id=best["id"], actor=None)
+            else:
+                await conn.execute(queries.EXPIRE, job["id"])
+                await events.record(
+                    conn,
+                    "job.expired",
+                    org_ids=_party_orgs(job),
+                    subject_type="job",
+                    subject_id=job["id"],
+                    actor_user_id=None,
+                )
+                await publish_removed(broker, conn, job, "expired")
+        return len(due)
+
+
+# -- pickup authorization ---------------------------------------------------------------------
+
+
+async def _issue_authorization(
+    conn: Conn,
+    secret: str,
+    job: asyncpg.Record,
+    issuer: UUID,
+    *,
+    valid_from: datetime,
+    valid_until: datetime,
+    plates: list[str],
+    drivers: list[UUID],
+    actor: UUID | None,
+) -> UUID:
+    auth_id = await conn.fetchval(
+        queries.INSERT_AUTHORIZATION,
+        job["id"],
+        issuer,
+        job["carrier_org_id"],
+        job["origin_site_id"],
+        valid_from,
+        valid_until,
+        [normalize_plate(x) for x in plates],
+        drivers,
+        actor,
+    )
+    if auth_id is None:
+        raise Conflict(
+            "The job already has an authorization in force; revoke it first.", code="authorization_exists"
+        )
+    code = codes.derive_code(secret, "authorization", auth_id)
+    await conn.execute(queries.SET_AUTHORIZATION_CODE, auth_id, codes.code_hash(code))
+    await events.record(
+        conn,
+        "authorization.issued",
+        org_ids=_party_orgs(job),
+        subject_type="authorization",
+        subject_id=auth_id,
+        actor_user_id=actor,
+        data={
+            "job_id": str(job["id"]),
+            "valid_from": valid_from.isoformat(),
+            "valid_until": valid_until.isoformat(),
+        },
+    )
+    return UUID(str(auth_id))
+
+
+def normalize_plate(plate: str) -> str:
+    return "".join(ch for ch in plate.upper() if ch.isalnum())
+
+
+def _authorization(row: asyncpg.Record, secret: str) -> Authorization:
+    code = None if row["revoked_at"] else codes.derive_code(secret, "authorization", row["id"])
+    fields = {name: row[name] for name in Authorization.__struct_fields__ if name != "code"}
+    return Authorization(**fields, code=code)
+
+
+async def issue_authorization(
+    db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID, body: AuthorizationCreate
+) -> Authorization:
+    async with db.acquire() as conn, conn.transaction():
+        job = await conn.fetchrow(queries.LOCK_JOB, job_id)
+        if job is None or p.org_id not in _party_orgs(job):
+            raise NotFound("No such job.", code="job_not_found")
+        owner = job["consignee_org_id"] if job["goods_owner"] == "consignee" else job["shipper_org_id"]
+        if p.org_id != owner:
+            raise Forbidden(
+                "Only the organization that owns the goods at pickup authorizes the carrier.",
+                code="not_the_goods_owner",
+            )
+        if job["status"] not in ("awarded", "dispatched"):
+            raise Conflict(
+                f"The job is {job['status']}: there is no carrier to authorize.", code="job_not_awarded"
+            )
+        valid_from = body.valid_from or job["pickup_from"] - AUTHORIZATION_GRACE
+        valid_until = body.valid_until or job["pickup_until"] + AUTHORIZATION_GRACE
+        if valid_until <= valid_from:
+            raise Unprocessable("valid_until must be after valid_from.", code="invalid_validity")
+        if valid_until <= _now():
+            raise Unprocessable("The validity window is already over.", code="validity_in_past")
+        auth_id = await _issue_authorization(
+            conn,
+            secret,
+            job,
+            p.org_id,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            plates=list(body.allowed_plates),
+            drivers=list(body.allowed_driver_ids),
+            actor=p.user_id,
+        )
+        row = await conn.fetchrow("SELECT * FROM pickup_authorizations WHERE id = $1", auth_id)
+        assert row is not None
+        return _authorization(row, secret)
+
+
+async def get_authorization(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID) -> Authorization:
+    row = await db.fetchrow(queries.AUTHORIZATION_OF_JOB, job_id, p.org_id)
+    if row is None:
+        raise NotFound(
+            "No authorization of this job is visible to your organization.", code="authorization_not_found"
+        )
+    return _authorization(row, secret)
+
+
+async def revoke_authorization(
+    db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID, reason: str
+) -> Authorization:
+    async with db.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries.REVOKE_AUTHORIZATION, job_id, p.org_id, reason)
+        if row is None:
+            raise NotFound(
+                "Your organization has no authorization in force on this job.", code="authorization_not_found"
+            )
+        await events.record(
+            conn,
+            "authorization.revoked",
+            org_ids=[row["issuer_org_id"], row["carrier_org_id"]],
+            subject_type="authorization",
+            subject_id=row["id"],
+            actor_user_id=p.user_id,
+            data={"job_id": str(job_id), "reason": reason},
+        )
+        return _authorization(row, secret)
+
+
+_VERDICT_DETAIL: dict[GateResult, str] = {
+    "valid": "The code is valid for this truck at this gate.",
+    "unknown_code": "No authorization has this code.",
+    "wrong_site": "The code is for pickup at another site.",
+    "not_yet_valid": "The authorization is not valid yet.",
+    "expired": "The authorization has expired.",
+    "revoked": "The authorization was revoked by the goods owner.",
+    "wrong_plate": "This truck's plate is not among the authorized plates.",
+    "wrong_driver": "This driver is not among the authorized drivers.",
+}
+
+
+def judge(
+    auth: asyncpg.Record | None, site_id: UUID, plate: str, driver_id: UUID | None, now: datetime
+) -> GateResult:
+    """The gate's verdict on an authorization, first failing rule first."""
+    if auth is None:
+        return "unknown_code"
+    if auth["site_id"] != site_id:
+        return "wrong_site"
+    if auth["revoked_at"] is not None:
+        return "revoked"
+    if now < auth["valid_from"]:
+        return "not_yet_valid"
+    if now >= auth["valid_until"]:
+        return "expired"
+    if auth["allowed_plates"] and normalize_plate(plate) not in auth["allowed_plates"]:
+        return "wrong_plate"
+    if auth["allowed_driver_ids"] and driver_id not in auth["allowed_driver_ids"]:
+        return "wrong_driver"
+    return "valid"
+
+
+async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> GateVerdict:
+    async with db.acquire() as conn, conn.transaction():
+        if not await conn.fetchval(queries.OWN_SITE_EXISTS, p.org_id, body.site_id):
+            raise NotFound("No such site of your organization.", code="site_not_found")
+        auth = await conn.fetchrow(queries.AUTHORIZATION_BY_CODE, codes.code_hash(body.code))
+        result = judge(auth, body.site_id, body.plate, body.driver_id, _now())
+        # Only a code valid at this site names its authorization; others stay anonymous.
+        known = auth if result not in ("unknown_code", "wrong_site") else None
+        await conn.execute(
+            queries.LOG_GATE_CHECK,
+            body.site_id,
+            p.user_id,
+            known["id"] if known else None,
+            normalize_plate(body.plate),
+            body.driver_id,
+            result,
+        )
+    return GateVerdict(
+        valid=result == "valid",
+        result=result,
+        detail=_VERDICT_DETAIL[result],
+        authorization_id=known["id"] if known else None,
+        job_id=known["job_id"] if known else None,
+        carrier_org_id=known["carrier_org_id"] if known else None,
+        valid_until=known["valid_until"] if known else None,
+    )
+
+
+async def set_auto_authorize(db: asyncpg.Pool, p: Principal, enabled: bool) -> None:
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(queries.SET_ORG_AUTO_AUTHORIZE, p.org_id, enabled)
+        await events.record(
+            conn,
+            "organization.market_settings_changed",
+            org_ids=[p.org_id],
+            subject_type="organization",
+            subject_id=p.org_id,
+            actor_user_id=p.user_id,
+            data={"auto_authorize_pickup": enabled},
+        )
+
+
+# -- market areas -----------------------------------------------------------------------------
+
+
+def _area(row: asyncpg.Record | None) -> MarketArea:
+    if row is None:
+        raise NotFound("No such market area.", code="area_not_found")
+    return msgspec.convert(dict(row), MarketArea)
+
+
+async def list_areas(db: asyncpg.Pool, p: Principal) -> list[MarketArea]:
+    return [_area(r) for r in await db.fetch(queries.AREAS, p.org_id)]
+
+
+async def create_area(db: asyncpg.Pool, p: Principal, body: AreaCreate) -> MarketArea:
+    circle = body.center is not None and body.radius_km is not None
+    if circle == (body.polygon is not None) or (body.center is None) != (body.radius_km is None):
+        raise Unprocessable("Give either center and radius_km, or a polygon.", code="area_shape_required")
+    polygon = None
+    if body.polygon is not None:
+        try:
+            polygon = polygon_to_geojson(
+                parse_polygon(msgspec.to_builtins(body.polygon), max_area_m2=MAX_AREA_POLYGON_M2)
+            )
+        except GeometryError as exc:
+            raise Unprocessable(f"polygon: {exc}", code="invalid_polygon") from None
+    async with db.acquire() as conn, conn.transaction():
+        if await conn.fetchval(queries.COUNT_AREAS, p.org_id) >= MAX_AREAS:
+            raise Conflict(f"An organization keeps at most {MAX_AREAS} market areas.", code="too_many_areas")
+        area_id = await conn.fetchval(
+            queries.INSERT_AREA,
+            p.org_id,
+            body.name,
+            body.center.lon if body.center else None,
+            body.center.lat if body.center else None,
+            body.radius_km * 1000 if body.radius_km else None,
+            polygon,
+            list(body.vehicle_types),
+            list(body.cargo_kinds),
+        )
+        return _area(await conn.fetchrow(queries.AREA, p.org_id, area_id))
+
+
+async def delete_area(db: asyncpg.Pool, p: Principal, area_id: UUID) -> None:
+    if await db.fetchval(queries.DELETE_AREA, p.org_id, area_id) is None:
+        raise NotFound("No such market area.", code="area_not_found")
+
+
+async def load_public_job(db: asyncpg.Pool, job_id: UUID) -> bytes | None:
+    """The market view of an open job, encoded, for the live feed (None once it is gone)."""
+    row = await db.fetchrow(queries.JOB_FOR, None, job_id)
+    if row is None or row["status"] != "open":
+        return None
+    return msgspec.json.encode(job_from_row(row))

@@ -1,0 +1,179 @@
+"""Cross-process publish/subscribe for everything pushed to live watchers.
+
+Invariants:
+- `publish` runs on the caller's connection inside the transaction that stores the data
+  (`pg_notify` is delivered at commit): nobody is told of a change that did not commit, and a
+  rolled-back change is never announced.
+- Each process holds ONE listening connection (not one per watcher, not one per publish). It
+  LISTENs to a channel while at least one local subscriber wants it.
+- Each subscriber has a bounded queue. The broker never waits for a subscriber: when a queue is
+  full the subscriber is marked `overflowed` and the message is dropped for it alone; the
+  subscriber's owner decides (coalesce, resync or disconnect). One slow watcher never delays others.
+- If the listening connection drops, the broker reconnects with backoff and re-LISTENs; every
+  subscriber then receives a `GAP` marker, because notifications sent meanwhile are lost and the
+  subscriber must resynchronize from the database.
+
+Not owned here: what a payload means, and matching it to a watcher's interests.
+PostgreSQL caps a notification payload at 8000 bytes; publishers keep payloads small.
+A Redis or NATS broker can implement the same `Broker` protocol for fan-out across machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Final, Protocol
+
+import asyncpg
+
+from dispatch.db import Conn
+
+log = logging.getLogger(__name__)
+
+GAP: Final = "\x00gap"  # delivered to every subscriber after the listener reconnects
+MAX_PAYLOAD_BYTES: Final = 7900
+
+
+class Broker(Protocol):
+    async def publish(self, conn: Conn, channel: str, payload: str) -> None: ...
+
+    def subscribe(self, channel: str, *, maxsize: int = 256) -> Subscription: ...
+
+
+class Subscription:
+    """A local subscriber's bounded inbox. Iterate it; close it when done."""
+
+    def __init__(self, broker: PgBroker, channel: str, maxsize: int) -> None:
+        self.channel = channel
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
+        self.overflowed = False
+        self._broker = broker
+        self._closed = False
+
+    def offer(self, payload: str) -> None:
+        try:
+            self.queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def get(self) -> str:
+        return await self.queue.get()
+
+    def drain(self) -> list[str]:
+        """Everything queued right now, without waiting (for coalescing)."""
+        items = []
+        while not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        return items
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        while not self._closed:
+            yield await self.queue.get()
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._broker._unsubscribe(self)
+
+    async def __aenter__(self) -> Subscription:
+        await self._broker._ensure_listening(self.channel)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+
+class PgBroker:
+    """The default broker: PostgreSQL LISTEN/NOTIFY through one listening connection per process."""
+
+    def __init__(self, dsn: str, *, reconnect_max_s: float = 5.0) -> None:
+        self._dsn = dsn
+        self._reconnect_max_s = reconnect_max_s
+        self._conn: asyncpg.Connection[Any] | None = None
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._listening: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def start(self) -> None:
+        self._conn = await asyncpg.connect(
+            self._dsn, server_settings={"application_name": "dispatch-listener"}
+        )
+        self._conn.add_termination_listener(self._on_terminated)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reconnecting:
+            self._reconnecting.cancel()
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+
+    async def publish(self, conn: Conn, channel: str, payload: str) -> None:
+        if len(payload.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"notification payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+        await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+
+    def subscribe(self, channel: str, *, maxsize: int = 256) -> Subscription:
+        """Use as `async with broker.subscribe(ch) as sub:`; listening starts on entering."""
+        sub = Subscription(self, channel, maxsize)
+        self._subscribers.setdefault(channel, set()).add(sub)
+        return sub
+
+    def subscriber_count(self, channel: str) -> int:
+        return len(self._subscribers.get(channel, ()))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _deliver(self, _conn: object, _pid: int, channel: str, payload: object) -> None:
+        for sub in tuple(self._subscribers.get(channel, ())):
+            sub.offer(str(payload))
+
+    async def _ensure_listening(self, channel: str) -> None:
+        async with self._lock:
+            if channel in self._listening or self._conn is None or self._conn.is_closed():
+                return
+            await self._conn.add_listener(channel, self._deliver)
+            self._listening.add(channel)
+
+    async def _unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subscribers.get(sub.channel)
+        if subs is None:
+            return
+        subs.discard(sub)
+        if subs:
+            return
+        del self._subscribers[sub.channel]
+        async with self._lock:
+            if sub.channel in self._listening and self._conn is not None and not self._conn.is_closed():
+                with contextlib.suppress(asyncpg.PostgresError, OSError):
+                    await self._conn.remove_listener(sub.channel, self._deliver)
+            self._listening.discard(sub.channel)
+
+    def _on_terminated(self, _conn: object) -> None:
+        if self._closed or self._reconnecting is not None:
+            return
+        log.warning("the listening connection dropped; reconnecting")
+        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = 0.1
+        try:
+            while not self._closed:
+                try:
+                    await self.start()
+                    break
+                except (OSError, asyncpg.PostgresError) as exc:
+                    log.warning("listener reconnect failed (%s); retrying in %.1fs", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._reconnect_max_s)
+            async with self._lock:
+                self._listening.clear()
+            for channel, subs in list(self._subscribers.items()):
+                await self._ensure_listening(channel)
+                for sub in tuple(subs):
+                    sub.offer(GAP)
+        finally:
+            self._reconnecting = None

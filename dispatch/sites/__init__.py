@@ -1,0 +1,1 @@
+"""Sites: an organization's pickup and delivery places, with geofence, hours and docks."""
