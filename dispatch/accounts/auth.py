@@ -25,6 +25,10 @@ from dispatch.runtime import Runtime
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = connection.headers.get("authorization")
     if header is None:
+        # Browsers cannot set headers on a websocket: there (only) the token may be a query
+        # parameter. Our access log records paths without query strings.
+        if connection.scope["type"] == "websocket":
+            return connection.query_params.get("access_token") or None
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

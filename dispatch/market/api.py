@@ -339,6 +339,8 @@ async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
     code 4008 and must reconnect."""
     areas = await service.list_areas(runtime.db, p)
     if not areas:
+        # Accepted (the caller is authenticated) so that the client can read why it is closed.
+        await socket.accept()
         await socket.close(code=4404, reason="no market areas saved: POST /market/areas first")
         return
     client = runtime.market_feed.register(p.org_id, [_interest(a) for a in areas])
