@@ -4,6 +4,7 @@
     python3 dev.py serve [dispatch serve options]   # the service, on the embedded PostgreSQL
     python3 dev.py test  [pytest options]           # the test suite
     python3 dev.py check                            # ruff, mypy, import-linter (what CI runs)
+    python3 dev.py bench NAME [options]             # a benchmark under bench/ (e.g. market)
     python3 dev.py dispatch <command> ...           # any `dispatch` command
 
 It creates ./.venv on first use and reinstalls the project whenever pyproject.toml changes.
@@ -45,7 +46,7 @@ def run(*command: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"serve", "test", "check", "dispatch"}:
+    if not argv or argv[0] not in {"serve", "test", "check", "dispatch", "bench"}:
         print(__doc__)
         return 2
     ensure_environment()
@@ -54,6 +55,11 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "dispatch"), "serve", *rest)
     if task == "dispatch":
         return run(str(BIN / "dispatch"), *rest)
+    if task == "bench":
+        if not rest:
+            print("usage: python3 dev.py bench NAME [options]; NAME is a module in bench/")
+            return 2
+        return run(str(BIN / "python"), "-m", f"bench.{rest[0]}", *rest[1:])
     if task == "test":
         return run(str(BIN / "pytest"), *rest)
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):

@@ -103,6 +103,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             log_config=None,
             proxy_headers=args.proxy_headers,
             timeout_graceful_shutdown=10,
+            # Longer than a load balancer's usual 60 s idle timeout, so the server never closes a
+            # kept-alive connection the balancer (or a client) is about to reuse.
+            timeout_keep_alive=65,
         )
 
 

@@ -14,7 +14,12 @@ HAMBURG = (9.9937, 53.5511)
 
 def square(lon: float, lat: float, half: float = 0.004) -> dict[str, Any]:
     """A GeoJSON square of about 900 m a side around a point."""
-    ring = [[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half]]
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+    ]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
@@ -22,31 +27,61 @@ def iso(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).isoformat()
 
 
-async def create_site(client: Any, owner: Account, name: str, at: tuple[float, float] = BERLIN,
-                      shared: bool = False) -> dict[str, Any]:
+async def create_site(
+    client: Any, owner: Account, name: str, at: tuple[float, float] = BERLIN, shared: bool = False
+) -> dict[str, Any]:
     lon, lat = at
-    r = await client.post("/sites", headers=owner.headers, json={
-        "name": name, "address": f"{name}, Industriestrasse 1", "location": {"lat": lat, "lon": lon},
-        "geofence": square(lon, lat), "timezone": "Europe/Berlin", "shared": shared,
-        "opening_hours": [{"weekday": d, "opens": "06:00", "closes": "22:00"} for d in range(5)],
-        "docks": [{"name": "Dock 1"}, {"name": "Dock 2", "vehicle_types": ["flatbed"]}],
-    })
+    r = await client.post(
+        "/sites",
+        headers=owner.headers,
+        json={
+            "name": name,
+            "address": f"{name}, Industriestrasse 1",
+            "location": {"lat": lat, "lon": lon},
+            "geofence": square(lon, lat),
+            "timezone": "Europe/Berlin",
+            "shared": shared,
+            "opening_hours": [{"weekday": d, "opens": "06:00", "closes": "22:00"} for d in range(5)],
+            "docks": [{"name": "Dock 1"}, {"name": "Dock 2", "vehicle_types": ["flatbed"]}],
+        },
+    )
     assert r.status_code == 201, r.text
     site: dict[str, Any] = r.json()
     return site
 
 
-def job_body(origin_site_id: str, *, mode: str = "grab", price: int | None = 250_000, ceiling: int | None = None,
-             deadline: timedelta = timedelta(hours=2), destination_site_id: str | None = None,
-             to: tuple[float, float] = HAMBURG, **extra: Any) -> dict[str, Any]:
+def job_body(
+    origin_site_id: str,
+    *,
+    mode: str = "grab",
+    price: int | None = 250_000,
+    ceiling: int | None = None,
+    deadline: timedelta = timedelta(hours=2),
+    destination_site_id: str | None = None,
+    to: tuple[float, float] = HAMBURG,
+    **extra: Any,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "origin_site_id": origin_site_id,
-        "cargo": {"kind": "items", "lines": [
-            {"description": "hot-rolled coil", "count": 5, "unit_weight_kg": 24_000, "unit_volume_m3": 3.2}]},
+        "cargo": {
+            "kind": "items",
+            "lines": [
+                {
+                    "description": "hot-rolled coil",
+                    "count": 5,
+                    "unit_weight_kg": 24_000,
+                    "unit_volume_m3": 3.2,
+                }
+            ],
+        },
         "vehicle_type": "flatbed",
-        "pickup_from": iso(timedelta(hours=20)), "pickup_until": iso(timedelta(hours=30)),
+        "pickup_from": iso(timedelta(hours=20)),
+        "pickup_until": iso(timedelta(hours=30)),
         "deliver_by": iso(timedelta(hours=60)),
-        "mode": mode, "currency": "EUR", "deadline": iso(deadline), "reference": "PO-4711",
+        "mode": mode,
+        "currency": "EUR",
+        "deadline": iso(deadline),
+        "reference": "PO-4711",
         "notes": "Gate 3, ask for Mr. Krause",
     }
     if mode == "grab":
@@ -56,8 +91,11 @@ def job_body(origin_site_id: str, *, mode: str = "grab", price: int | None = 250
     if destination_site_id:
         body["destination_site_id"] = destination_site_id
     else:
-        body["destination"] = {"address": "Buyer yard, Hafenstrasse 9, Hamburg",
-                               "location": {"lon": to[0], "lat": to[1]}, "geofence": square(*to)}
+        body["destination"] = {
+            "address": "Buyer yard, Hafenstrasse 9, Hamburg",
+            "location": {"lon": to[0], "lat": to[1]},
+            "geofence": square(*to),
+        }
     body.update(extra)
     return body
 

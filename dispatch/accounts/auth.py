@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from litestar.types import Guard
@@ -27,7 +28,7 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     if header is None:
         # Browsers cannot set headers on a websocket: there (only) the token may be a query
         # parameter. Our access log records paths without query strings.
-        if connection.scope["type"] == "websocket":
+        if connection.scope["type"] == ScopeType.WEBSOCKET:
             return connection.query_params.get("access_token") or None
         return None
     scheme, _, token = header.partition(" ")

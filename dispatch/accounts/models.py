@@ -30,9 +30,14 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID | None
     credential_id: UUID | None
     permissions: frozenset[str]
+    # The parties the organization plays (shipper, consignee, carrier).
+    parties: frozenset[str] = frozenset()
 
     def can(self, permission: Permission) -> bool:
         return permission.value in self.permissions
+
+    def plays(self, party: Party) -> bool:
+        return party in self.parties
 
 
 # -- login -----------------------------------------------------------------------------------

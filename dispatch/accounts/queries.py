@@ -28,28 +28,31 @@ GROUP BY u.id"""
 # -- authentication: one query per request, resolving the credential to org + permissions -----
 
 SESSION_PRINCIPAL = """
-SELECT array(
-    SELECT DISTINCT rp.permission
-    FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
-    WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id) AS permissions
-FROM memberships m JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
+SELECT o.parties,
+       array(SELECT DISTINCT rp.permission
+             FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
+             WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id) AS permissions
+FROM memberships m
+JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
+JOIN organizations o ON o.id = m.org_id
 WHERE m.org_id = $1 AND m.user_id = $2"""
 
 API_TOKEN_PRINCIPAL = """
-SELECT t.id, t.org_id,
-       array(SELECT permission FROM role_permissions WHERE role_id = t.role_id) AS permissions,
-       t.revoked_at, t.expires_at
-FROM api_tokens t
+SELECT t.id, t.org_id, o.parties, t.revoked_at, t.expires_at,
+       array(SELECT permission FROM role_permissions WHERE role_id = t.role_id) AS permissions
+FROM api_tokens t JOIN organizations o ON o.id = t.org_id
 WHERE t.token_hash = $1"""
 
 # A device token acts with its driver's current membership permissions; it stops working when the
 # token is revoked, the membership removed (cascade) or the user disabled.
 DEVICE_TOKEN_PRINCIPAL = """
-SELECT d.id, d.org_id, d.user_id, d.revoked_at,
+SELECT d.id, d.org_id, d.user_id, d.revoked_at, o.parties,
        array(SELECT DISTINCT rp.permission
              FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
              WHERE mr.org_id = d.org_id AND mr.user_id = d.user_id) AS permissions
-FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
+FROM device_tokens d
+JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
+JOIN organizations o ON o.id = d.org_id
 WHERE d.token_hash = $1"""
 
 USER_PROFILE = "SELECT id, email, name FROM users WHERE id = $1"

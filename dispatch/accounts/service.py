@@ -135,6 +135,7 @@ async def authenticate(db: asyncpg.Pool, *, secret: str, token: str) -> Principa
                 user_id=claims.sub,
                 credential_id=None,
                 permissions=frozenset(row["permissions"]),
+                parties=frozenset(row["parties"]),
             )
         if token.startswith(credentials.API_PREFIX):
             row = await db.fetchrow(queries.API_TOKEN_PRINCIPAL, credentials.secret_hash(token))
@@ -150,6 +151,7 @@ async def authenticate(db: asyncpg.Pool, *, secret: str, token: str) -> Principa
                 user_id=None,
                 credential_id=row["id"],
                 permissions=frozenset(row["permissions"]),
+                parties=frozenset(row["parties"]),
             )
         if token.startswith(credentials.DEVICE_PREFIX):
             row = await db.fetchrow(queries.DEVICE_TOKEN_PRINCIPAL, credentials.secret_hash(token))
@@ -163,6 +165,7 @@ async def authenticate(db: asyncpg.Pool, *, secret: str, token: str) -> Principa
                 user_id=row["user_id"],
                 credential_id=row["id"],
                 permissions=frozenset(row["permissions"]),
+                parties=frozenset(row["parties"]),
             )
     except credentials.InvalidToken as exc:
         raise Unauthorized(exc.detail, code=exc.reason) from None

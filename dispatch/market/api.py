@@ -210,7 +210,10 @@ class MarketController(Controller):
         cargo_kind: FromQuery[CargoKind | None] = None,
         vehicle_type: FromQuery[VehicleType | None] = None,
         currency: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{3}$")] = None,
-        sort: FromQuery[JobSort] = "distance",
+        sort: Annotated[
+            JobSort | None,
+            QueryParameter(description="default: distance when a point is given, else pickup"),
+        ] = None,
         cursor: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> JobPage:

@@ -169,12 +169,14 @@ async def search_open_jobs(
     cargo_kind: str | None,
     vehicle_type: str | None,
     currency: str | None,
-    sort: JobSort,
+    sort: JobSort | None,
     cursor: str | None,
     limit: int,
 ) -> JobPage:
     if (near is None) != (radius_km is None):
         raise BadRequest("lat, lon and radius_km go together.", code="incomplete_point")
+    if sort is None:
+        sort = "distance" if near is not None else "pickup"
     if sort == "distance" and near is None:
         raise BadRequest("Sorting by distance needs lat, lon and radius_km.", code="incomplete_point")
     lat, lon = (near.lat, near.lon) if near else (None, None)
@@ -386,14 +388,13 @@ def _party_orgs(job: asyncpg.Record, *more: UUID | None) -> list[UUID]:
 # -- grab, bids, award, close -----------------------------------------------------------------
 
 
-async def _require_carrier(conn: Conn | asyncpg.Pool, p: Principal) -> None:
-    parties = await conn.fetchval("SELECT parties FROM organizations WHERE id = $1", p.org_id)
-    if "carrier" not in (parties or []):
+def _require_carrier(p: Principal) -> None:
+    if not p.plays("carrier"):
         raise Forbidden("Only carrier organizations grab and bid.", code="not_a_carrier")
 
 
 async def grab(db: asyncpg.Pool, broker: Broker, secret: str, p: Principal, job_id: UUID) -> Job:
-    await _require_carrier(db, p)
+    _require_carrier(p)
     async with db.acquire() as conn, conn.transaction():
         job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
         if job is None:
@@ -465,7 +466,7 @@ async def _on_award(
 
 
 async def place_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, amount_minor: int) -> Bid:
-    await _require_carrier(db, p)
+    _require_carrier(p)
     async with db.acquire() as conn, conn.transaction():
         job = await _open_auction_for_bidding(conn, job_id, p)
         if job["ceiling_minor"] is not None and amount_minor > job["ceiling_minor"]:

@@ -15,13 +15,17 @@ async def _awarded_ex_works_job(client, settings):
     gate = await create_site(client, mill, "Mill gate", shared=True)
     yard = await create_site(client, buyer, "Yard", at=HAMBURG)
     # Pickup starts within the hour, so the default validity (12 h around the window) covers now.
-    job = await post_job(client, buyer, gate["id"], destination_site_id=yard["id"], pickup_from=iso(timedelta(hours=1)))
+    job = await post_job(
+        client, buyer, gate["id"], destination_site_id=yard["id"], pickup_from=iso(timedelta(hours=1))
+    )
     assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
     return mill, buyer, carrier, gate, yard, job
 
 
 async def _check(client, staff, site_id, code, plate="B-AB 1234", driver_id=None):
-    body = {"site_id": site_id, "code": code, "plate": plate} | ({"driver_id": driver_id} if driver_id else {})
+    body = {"site_id": site_id, "code": code, "plate": plate} | (
+        {"driver_id": driver_id} if driver_id else {}
+    )
     r = await client.post("/gate/verify", headers=staff.headers, json=body)
     assert r.status_code == 200, r.text
     return r.json()
@@ -44,7 +48,7 @@ async def test_award_authorizes_automatically_and_the_gate_accepts_the_code(clie
 
 
 async def test_the_gate_refuses_with_the_reason(client, settings, db):
-    mill, buyer, carrier, gate, yard, job = await _awarded_ex_works_job(client, settings)
+    mill, buyer, carrier, gate, _, job = await _awarded_ex_works_job(client, settings)
     staff = await add_member(client, mill, "gate_staff")
     other_site = await create_site(client, mill, "Other mill site", at=(13.5, 52.6))
     old = (await client.get(f"/jobs/{job['id']}/authorization", headers=carrier.headers)).json()
@@ -53,46 +57,81 @@ async def test_the_gate_refuses_with_the_reason(client, settings, db):
     assert (await _check(client, staff, other_site["id"], old["code"]))["result"] == "wrong_site"
 
     # The buyer narrows the authorization to one truck: revoke, then issue anew.
-    revoked = await client.post(f"/jobs/{job['id']}/authorization/revoke", headers=buyer.headers,
-                                json={"reason": "carrier named its truck"})
+    revoked = await client.post(
+        f"/jobs/{job['id']}/authorization/revoke",
+        headers=buyer.headers,
+        json={"reason": "carrier named its truck"},
+    )
     assert revoked.status_code == 200 and revoked.json()["code"] is None
     verdict = await _check(client, staff, gate["id"], old["code"])
     assert (verdict["valid"], verdict["result"]) == (False, "revoked")
     assert "revoked" in verdict["detail"]
 
-    r = await client.post(f"/jobs/{job['id']}/authorization", headers=buyer.headers,
-                          json={"allowed_plates": ["B-AB 1234"]})
+    r = await client.post(
+        f"/jobs/{job['id']}/authorization", headers=buyer.headers, json={"allowed_plates": ["B-AB 1234"]}
+    )
     assert r.status_code == 201, r.text
     new = r.json()
     assert new["code"] != old["code"] and new["allowed_plates"] == ["BAB1234"]
     assert (await _check(client, staff, gate["id"], new["code"], plate="HH-XY 99"))["result"] == "wrong_plate"
     assert (await _check(client, staff, gate["id"], new["code"], plate="b ab-1234"))["result"] == "valid"
 
-    await db.execute("UPDATE pickup_authorizations SET valid_until = now() - interval '1 minute', "
-                     "valid_from = now() - interval '2 days' WHERE id = $1", UUID(new["id"]))
+    await db.execute(
+        "UPDATE pickup_authorizations SET valid_until = now() - interval '1 minute', "
+        "valid_from = now() - interval '2 days' WHERE id = $1",
+        UUID(new["id"]),
+    )
     assert (await _check(client, staff, gate["id"], new["code"]))["result"] == "expired"
-    await db.execute("UPDATE pickup_authorizations SET valid_from = now() + interval '1 day', "
-                     "valid_until = now() + interval '2 days' WHERE id = $1", UUID(new["id"]))
+    await db.execute(
+        "UPDATE pickup_authorizations SET valid_from = now() + interval '1 day', "
+        "valid_until = now() + interval '2 days' WHERE id = $1",
+        UUID(new["id"]),
+    )
     assert (await _check(client, staff, gate["id"], new["code"]))["result"] == "not_yet_valid"
 
     # Every check was logged, valid or not.
     results = [r["result"] for r in await db.fetch("SELECT result FROM gate_verifications ORDER BY id")]
-    assert results == ["unknown_code", "wrong_site", "revoked", "wrong_plate", "valid", "expired", "not_yet_valid"]
+    assert results == [
+        "unknown_code",
+        "wrong_site",
+        "revoked",
+        "wrong_plate",
+        "valid",
+        "expired",
+        "not_yet_valid",
+    ]
 
 
 async def test_only_the_goods_owner_authorizes_and_only_at_its_own_gate(client, settings):
     mill, buyer, carrier, gate, _, job = await _awarded_ex_works_job(client, settings)
-    problem(await client.post(f"/jobs/{job['id']}/authorization/revoke", headers=mill.headers,
-                              json={"reason": "x"}), 404, "authorization_not_found")
+    problem(
+        await client.post(
+            f"/jobs/{job['id']}/authorization/revoke", headers=mill.headers, json={"reason": "x"}
+        ),
+        404,
+        "authorization_not_found",
+    )
     await client.post(f"/jobs/{job['id']}/authorization/revoke", headers=buyer.headers, json={"reason": "x"})
-    problem(await client.post(f"/jobs/{job['id']}/authorization", headers=mill.headers, json={}), 403,
-            "not_the_goods_owner")
-    problem(await client.post(f"/jobs/{job['id']}/authorization", headers=carrier.headers, json={}), 403,
-            "not_the_goods_owner")
+    problem(
+        await client.post(f"/jobs/{job['id']}/authorization", headers=mill.headers, json={}),
+        403,
+        "not_the_goods_owner",
+    )
+    problem(
+        await client.post(f"/jobs/{job['id']}/authorization", headers=carrier.headers, json={}),
+        403,
+        "not_the_goods_owner",
+    )
     # The buyer has no gate: it cannot check codes at the mill's site.
-    problem(await client.post("/gate/verify", headers=buyer.headers,
-                              json={"site_id": gate["id"], "code": "ABCD-EFGH-JKMN", "plate": "B-AB 1"}), 404,
-            "site_not_found")
+    problem(
+        await client.post(
+            "/gate/verify",
+            headers=buyer.headers,
+            json={"site_id": gate["id"], "code": "ABCD-EFGH-JKMN", "plate": "B-AB 1"},
+        ),
+        404,
+        "site_not_found",
+    )
 
 
 async def test_with_auto_authorization_off_the_owner_issues_by_hand(client, settings):
@@ -106,5 +145,8 @@ async def test_with_auto_authorization_off_the_owner_issues_by_hand(client, sett
     problem(await client.get(f"/jobs/{job['id']}/authorization", headers=carrier.headers), 404)
     r = await client.post(f"/jobs/{job['id']}/authorization", headers=mill.headers, json={})
     assert r.status_code == 201 and r.json()["issuer_org_id"] == mill.org_id
-    problem(await client.post(f"/jobs/{job['id']}/authorization", headers=mill.headers, json={}), 409,
-            "authorization_exists")
+    problem(
+        await client.post(f"/jobs/{job['id']}/authorization", headers=mill.headers, json={}),
+        409,
+        "authorization_exists",
+    )

@@ -33,7 +33,9 @@ async def test_what_cannot_be_grabbed(client, settings):
     grab = await post_job(client, mill, site["id"])
     problem(await client.post(f"/jobs/{grab['id']}/grab", headers=mill.headers), 409, "own_job")
     problem(await client.post(f"/jobs/{grab['id']}/grab", headers=shipper_only.headers), 403, "not_a_carrier")
-    problem(await client.post("/jobs/00000000-0000-4000-8000-000000000000/grab", headers=carrier.headers), 404)
+    problem(
+        await client.post("/jobs/00000000-0000-4000-8000-000000000000/grab", headers=carrier.headers), 404
+    )
 
 
 @pytest.mark.server
@@ -42,11 +44,14 @@ async def test_100_carriers_grab_one_job_at_once_through_two_workers(server_fact
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as http:
         mill = await bootstrap_org(http, settings, "Mill", ["shipper"])
-        carriers = await asyncio.gather(*[bootstrap_org(http, settings, f"Carrier {i}", ["carrier"])
-                                          for i in range(100)])
+        carriers = await asyncio.gather(
+            *[bootstrap_org(http, settings, f"Carrier {i}", ["carrier"]) for i in range(100)]
+        )
         site = await create_site(http, mill, "Mill")
         job = await post_job(http, mill, site["id"])
-        answers = await asyncio.gather(*[http.post(f"/jobs/{job['id']}/grab", headers=c.headers) for c in carriers])
+        answers = await asyncio.gather(
+            *[http.post(f"/jobs/{job['id']}/grab", headers=c.headers) for c in carriers]
+        )
 
     winners = [c for c, a in zip(carriers, answers, strict=True) if a.status_code == 200]
     refused = [a for a in answers if a.status_code == 409]
@@ -54,7 +59,9 @@ async def test_100_carriers_grab_one_job_at_once_through_two_workers(server_fact
     assert {a.json()["code"] for a in refused} == {"job_taken"}
     row = await db.fetchrow("SELECT status, carrier_org_id FROM jobs WHERE id = $1", UUID(job["id"]))
     assert row["status"] == "awarded" and row["carrier_org_id"] == UUID(winners[0].org_id)
-    awards = await db.fetchval("SELECT count(*) FROM events WHERE type = 'job.awarded' AND subject_id = $1", job["id"])
+    awards = await db.fetchval(
+        "SELECT count(*) FROM events WHERE type = 'job.awarded' AND subject_id = $1", job["id"]
+    )
     assert awards == 1
     # The winner's answer and the stored award agree.
-    assert [a for a in answers if a.status_code == 200][0].json()["carrier_org_id"] == winners[0].org_id
+    assert next(a for a in answers if a.status_code == 200).json()["carrier_org_id"] == winners[0].org_id

@@ -22,36 +22,67 @@ async def test_site_round_trips_its_geofence_and_docks(client, settings):
     assert (await client.get(f"/sites/{site['id']}", headers=mill.headers)).json() == site
 
 
-@pytest.mark.parametrize(("change", "status", "code", "words"), [
-    ({"geofence": {"type": "Polygon", "coordinates": [[[13.40, 52.51], [13.41, 52.53], [13.41, 52.51],
-                                                        [13.40, 52.53], [13.40, 52.51]]]}},
-     422, "invalid_geofence", "cross"),
-    ({"geofence": square(13.4, 52.5, half=0.2)}, 422, "invalid_geofence", "km²"),
-    ({"location": {"lat": 52.0, "lon": 13.0}}, 422, "location_outside_geofence", "outside its geofence"),
-    ({"timezone": "Mars/Olympus_Mons"}, 422, "invalid_timezone", "IANA"),
-    ({"location": {"lat": 91, "lon": 13.4}}, 400, "validation_failed", "<= 90"),
-    ({"geofence": {"type": "Polygon", "coordinates": [[[13.4, 52.5], [13.41, 52.5], [13.4, 52.5]]]}},
-     400, "validation_failed", "length >= 4"),
-    ({"opening_hours": [{"weekday": 1, "opens": "18:00", "closes": "06:00"}]}, 422, "invalid_opening_hours",
-     "closes"),
-    ({"color": "red"}, 400, "validation_failed", "unknown field"),
-])
+@pytest.mark.parametrize(
+    ("change", "status", "code", "words"),
+    [
+        (
+            {
+                "geofence": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[13.40, 52.51], [13.41, 52.53], [13.41, 52.51], [13.40, 52.53], [13.40, 52.51]]
+                    ],
+                }
+            },
+            422,
+            "invalid_geofence",
+            "cross",
+        ),
+        ({"geofence": square(13.4, 52.5, half=0.2)}, 422, "invalid_geofence", "km²"),
+        ({"location": {"lat": 52.0, "lon": 13.0}}, 422, "location_outside_geofence", "outside its geofence"),
+        ({"timezone": "Mars/Olympus_Mons"}, 422, "invalid_timezone", "IANA"),
+        ({"location": {"lat": 91, "lon": 13.4}}, 400, "validation_failed", "<= 90"),
+        (
+            {"geofence": {"type": "Polygon", "coordinates": [[[13.4, 52.5], [13.41, 52.5], [13.4, 52.5]]]}},
+            400,
+            "validation_failed",
+            "length >= 4",
+        ),
+        (
+            {"opening_hours": [{"weekday": 1, "opens": "18:00", "closes": "06:00"}]},
+            422,
+            "invalid_opening_hours",
+            "closes",
+        ),
+        ({"color": "red"}, 400, "validation_failed", "unknown field"),
+    ],
+)
 async def test_bad_sites_are_refused_and_nothing_is_stored(client, settings, db, change, status, code, words):
     mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
     before = await _counts(db)
     lon, lat = BERLIN
-    body = {"name": "Mill", "address": "x", "location": {"lat": lat, "lon": lon}, "geofence": square(lon, lat),
-            "timezone": "Europe/Berlin", **change}
+    body = {
+        "name": "Mill",
+        "address": "x",
+        "location": {"lat": lat, "lon": lon},
+        "geofence": square(lon, lat),
+        "timezone": "Europe/Berlin",
+        **change,
+    }
     body = {k: v for k, v in body.items()}
-    assert words in problem(await client.post("/sites", headers=mill.headers, json=body), status, code)["detail"]
+    assert (
+        words in problem(await client.post("/sites", headers=mill.headers, json=body), status, code)["detail"]
+    )
     assert await _counts(db) == before
 
 
 async def test_nan_coordinates_are_refused(client, settings, db):
     mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
     before = await _counts(db)
-    raw = b'{"name":"M","address":"x","location":{"lat":NaN,"lon":13.4},"geofence":{"type":"Polygon",' \
-          b'"coordinates":[[[13.4,52.5],[13.41,52.5],[13.41,52.51],[13.4,52.5]]]},"timezone":"Europe/Berlin"}'
+    raw = (
+        b'{"name":"M","address":"x","location":{"lat":NaN,"lon":13.4},"geofence":{"type":"Polygon",'
+        b'"coordinates":[[[13.4,52.5],[13.41,52.5],[13.41,52.51],[13.4,52.5]]]},"timezone":"Europe/Berlin"}'
+    )
     r = await client.post("/sites", headers=mill.headers | {"content-type": "application/json"}, content=raw)
     problem(r, 400, "malformed_body")
     assert await _counts(db) == before
@@ -98,29 +129,69 @@ async def test_parties_see_everything_others_only_the_market_view_while_open(cli
     assert (await client.get("/jobs", headers=stranger.headers)).json()["items"] == []
 
 
-@pytest.mark.parametrize(("change", "status", "code"), [
-    ({"deadline": iso(-timedelta(minutes=1))}, 422, "deadline_in_past"),
-    ({"deadline": iso(timedelta(hours=40))}, 422, "deadline_after_pickup"),
-    ({"pickup_until": iso(timedelta(hours=10))}, 422, "invalid_pickup_window"),
-    ({"deliver_by": iso(timedelta(hours=1))}, 422, "invalid_delivery_deadline"),
-    ({"cargo": {"kind": "bulk", "description": "grain", "weight_kg": 0, "volume_m3": 30}}, 400, "validation_failed"),
-    ({"cargo": {"kind": "bulk", "description": "grain", "weight_kg": -5, "volume_m3": 30}}, 400, "validation_failed"),
-    ({"cargo": {"kind": "items", "lines": [{"description": "coil", "count": 2, "unit_weight_kg": 0,
-                                             "unit_volume_m3": 1}]}}, 400, "validation_failed"),
-    ({"cargo": {"kind": "gas", "description": "x"}}, 400, "validation_failed"),
-    ({"price_minor": None}, 422, "price_required"),
-    ({"price_minor": -100}, 400, "validation_failed"),
-    ({"currency": "euro"}, 400, "validation_failed"),
-    ({"vehicle_type": "spaceship"}, 400, "validation_failed"),
-    ({"destination": {"address": "x", "location": {"lon": 9.99, "lat": 53.55},
-                      "geofence": {"type": "Polygon", "coordinates": [[[9.98, 53.54], [10.0, 53.56], [10.0, 53.54],
-                                                                        [9.98, 53.56], [9.98, 53.54]]]}}},
-     422, "invalid_geofence"),
-    ({"destination": {"address": "x", "location": {"lon": 9.99, "lat": 99}, "geofence": square(*HAMBURG)}},
-     400, "validation_failed"),
-    ({"destination_site_id": "00000000-0000-4000-8000-000000000000"}, 422, "destination_required"),
-    ({"priority": "high"}, 400, "validation_failed"),
-])
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"deadline": iso(-timedelta(minutes=1))}, 422, "deadline_in_past"),
+        ({"deadline": iso(timedelta(hours=40))}, 422, "deadline_after_pickup"),
+        ({"pickup_until": iso(timedelta(hours=10))}, 422, "invalid_pickup_window"),
+        ({"deliver_by": iso(timedelta(hours=1))}, 422, "invalid_delivery_deadline"),
+        (
+            {"cargo": {"kind": "bulk", "description": "grain", "weight_kg": 0, "volume_m3": 30}},
+            400,
+            "validation_failed",
+        ),
+        (
+            {"cargo": {"kind": "bulk", "description": "grain", "weight_kg": -5, "volume_m3": 30}},
+            400,
+            "validation_failed",
+        ),
+        (
+            {
+                "cargo": {
+                    "kind": "items",
+                    "lines": [{"description": "coil", "count": 2, "unit_weight_kg": 0, "unit_volume_m3": 1}],
+                }
+            },
+            400,
+            "validation_failed",
+        ),
+        ({"cargo": {"kind": "gas", "description": "x"}}, 400, "validation_failed"),
+        ({"price_minor": None}, 422, "price_required"),
+        ({"price_minor": -100}, 400, "validation_failed"),
+        ({"currency": "euro"}, 400, "validation_failed"),
+        ({"vehicle_type": "spaceship"}, 400, "validation_failed"),
+        (
+            {
+                "destination": {
+                    "address": "x",
+                    "location": {"lon": 9.99, "lat": 53.55},
+                    "geofence": {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [[9.98, 53.54], [10.0, 53.56], [10.0, 53.54], [9.98, 53.56], [9.98, 53.54]]
+                        ],
+                    },
+                }
+            },
+            422,
+            "invalid_geofence",
+        ),
+        (
+            {
+                "destination": {
+                    "address": "x",
+                    "location": {"lon": 9.99, "lat": 99},
+                    "geofence": square(*HAMBURG),
+                }
+            },
+            400,
+            "validation_failed",
+        ),
+        ({"destination_site_id": "00000000-0000-4000-8000-000000000000"}, 422, "destination_required"),
+        ({"priority": "high"}, 400, "validation_failed"),
+    ],
+)
 async def test_bad_jobs_are_refused_and_nothing_is_stored(client, settings, db, change, status, code):
     mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
     site = await create_site(client, mill, "Mill")
@@ -149,7 +220,9 @@ async def test_cancel_before_award_only_by_the_poster(client, settings, db):
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     problem(await client.post(f"/jobs/{job['id']}/grab", headers=haulers.headers), 409, "job_closed")
     problem(await client.post(f"/jobs/{job['id']}/cancel", headers=mill.headers), 409, "job_not_open")
-    types = [r["type"] for r in await db.fetch(
-        "SELECT type FROM events WHERE subject_id = $1 ORDER BY id", job["id"])]
+    types = [
+        r["type"]
+        for r in await db.fetch("SELECT type FROM events WHERE subject_id = $1 ORDER BY id", job["id"])
+    ]
     assert types == ["job.posted", "job.cancelled"]
     assert UUID(job["id"])

@@ -1,0 +1,276 @@
+"""Market benchmark: grab contention and job search with 100,000 open jobs.
+
+    python3 dev.py bench market [--rounds 20] [--carriers 100] [--jobs 100000] [--searches 300]
+
+Setup goes through httpx, timed requests through aiohttp (the faster client). Runs a real
+`dispatch serve --workers 2` on a throwaway embedded PostgreSQL and prints, each
+beside its raw baseline measured in the same run:
+- grab: N carriers grab one job at once, R rounds; throughput, p50/p99 latency and the
+  exactly-one-winner check; baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app).
+- search: open jobs within 200 km of random points in Europe, nearest first, 50 per page, over
+  HTTP; baseline: the same SQL through bare asyncpg; and the query plan (EXPLAIN ANALYZE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import asyncpg
+import httpx
+
+from bench.common import database, fresh_database, organization, percentiles, serving
+from dispatch.db.pool import create_pool
+from dispatch.market import queries
+
+BERLIN = (13.405, 52.52)
+
+
+def _square(lon: float, lat: float) -> dict[str, Any]:
+    d = 0.004
+    ring = [
+        [lon - d, lat - d],
+        [lon + d, lat - d],
+        [lon + d, lat + d],
+        [lon - d, lat + d],
+        [lon - d, lat - d],
+    ]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _job(site_id: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "origin_site_id": site_id,
+        "vehicle_type": "flatbed",
+        "mode": "grab",
+        "currency": "EUR",
+        "price_minor": 250_000,
+        "cargo": {"kind": "bulk", "description": "grain", "weight_kg": 24_000, "volume_m3": 30},
+        "pickup_from": (now + timedelta(hours=20)).isoformat(),
+        "pickup_until": (now + timedelta(hours=30)).isoformat(),
+        "deliver_by": (now + timedelta(hours=60)).isoformat(),
+        "deadline": (now + timedelta(hours=2)).isoformat(),
+        "destination": {
+            "address": "Hamburg",
+            "location": {"lon": 9.99, "lat": 53.55},
+            "geofence": _square(9.99, 53.55),
+        },
+    }
+
+
+async def _setup(
+    http: httpx.AsyncClient, dsn: str, carriers: int
+) -> tuple[dict[str, str], list[dict[str, str]], str]:
+    mill = await organization(dsn, http, "Mill", ["shipper"])
+    fleet = await asyncio.gather(
+        *[organization(dsn, http, f"Carrier {i}", ["carrier"]) for i in range(carriers)]
+    )
+    lon, lat = BERLIN
+    r = await http.post(
+        "/sites",
+        headers=_auth(mill),
+        json={
+            "name": "Mill",
+            "address": "Berlin",
+            "location": {"lon": lon, "lat": lat},
+            "geofence": _square(lon, lat),
+            "timezone": "Europe/Berlin",
+        },
+    )
+    r.raise_for_status()
+    return mill, list(fleet), r.json()["id"]
+
+
+def _auth(org: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": org["Authorization"]}
+
+
+async def bench_grab(
+    http: httpx.AsyncClient, fast: aiohttp.ClientSession, dsn: str, rounds: int, carriers: int
+) -> None:
+    mill, fleet, site = await _setup(http, dsn, carriers)
+
+    async def grab(job_id: str, carrier: dict[str, str]) -> int:
+        async with fast.post(f"/jobs/{job_id}/grab", headers=_auth(carrier)) as r:
+            await r.read()
+            return r.status
+
+    async def timed(coro: Any) -> tuple[float, Any]:
+        t0 = time.perf_counter()
+        result = await coro
+        return time.perf_counter() - t0, result
+
+    latencies: list[float] = []
+    race_time = 0.0
+    clean_rounds = 0
+    for _ in range(rounds):
+        job = (await http.post("/jobs", headers=_auth(mill), json=_job(site))).json()
+        t0 = time.perf_counter()
+        results = await asyncio.gather(*[timed(grab(job["id"], c)) for c in fleet])
+        race_time += time.perf_counter() - t0
+        latencies += [t for t, _ in results]
+        codes = sorted(status for _, status in results)
+        clean_rounds += codes.count(200) == 1 and codes.count(409) == carriers - 1
+    print(
+        f"grab over HTTP  : {rounds} rounds x {carriers} carriers, exactly one winner in "
+        f"{clean_rounds}/{rounds} rounds"
+    )
+    print(f"                  {rounds * carriers / race_time:,.0f} grabs/s; {percentiles(latencies)}")
+
+    # Baseline: the same race without HTTP or the app: N connections run the grab UPDATE at once.
+    pool = await create_pool(dsn, min_size=carriers, max_size=carriers)
+    base_latencies: list[float] = []
+    base_time = 0.0
+    base_clean = 0
+    try:
+        for _ in range(rounds):
+            job = (await http.post("/jobs", headers=_auth(mill), json=_job(site))).json()
+
+            async def raw_grab(carrier: dict[str, str], job_id: str = job["id"]) -> tuple[float, bool]:
+                async with pool.acquire() as conn:
+                    t0 = time.perf_counter()
+                    won = await conn.fetchrow(queries.GRAB, job_id, carrier["org_id"]) is not None
+                    return time.perf_counter() - t0, won
+
+            t0 = time.perf_counter()
+            outcomes = await asyncio.gather(*[raw_grab(c) for c in fleet])
+            base_time += time.perf_counter() - t0
+            base_latencies += [t for t, _ in outcomes]
+            base_clean += sum(w for _, w in outcomes) == 1
+    finally:
+        await pool.close()
+    print(
+        f"grab baseline   : bare asyncpg UPDATE, same race: "
+        f"exactly one winner in {base_clean}/{rounds} rounds"
+    )
+    print(f"                  {rounds * carriers / base_time:,.0f} grabs/s; {percentiles(base_latencies)}")
+
+
+SEED_JOBS = """
+INSERT INTO jobs (poster_org_id, shipper_org_id, goods_owner, origin_site_id, origin_lon, origin_lat,
+    destination_address, destination_lon, destination_lat, destination_geofence, distance_m, cargo_kind,
+    cargo,
+    total_weight_kg, total_volume_m3, vehicle_type, pickup_from, pickup_until, deliver_by, mode, currency,
+    price_minor, deadline)
+SELECT $1, $1, 'shipper', $2, lon, lat, 'somewhere', lon + 1, lat + 1, $3::jsonb, 130000, 'bulk',
+       '{"kind": "bulk", "description": "grain", "weight_kg": 24000, "volume_m3": 30}',
+       24000, 30, (ARRAY['flatbed', 'tanker', 'curtainsider', 'bulk_tipper'])[1 + g % 4],
+       now() + (g % 72) * interval '1 hour', now() + (g % 72 + 8) * interval '1 hour',
+       now() + (g % 72 + 48) * interval '1 hour', 'grab', 'EUR', 100000 + (g * 7919) % 400000,
+       now() + interval '6 hours'
+FROM (SELECT g, -9 + random() * 39 AS lon, 36 + random() * 24 AS lat
+      FROM generate_series(1, $4) g) AS points"""
+
+
+async def bench_search(
+    http: httpx.AsyncClient, fast: aiohttp.ClientSession, dsn: str, jobs: int, searches: int
+) -> None:
+    mill, _, site = await _setup(http, dsn, 1)
+    conn = await asyncpg.connect(dsn)
+    try:
+        t0 = time.perf_counter()
+        await conn.execute(SEED_JOBS, mill["org_id"], site, '{"type": "Polygon", "coordinates": []}', jobs)
+        await conn.execute("ANALYZE jobs")
+        open_jobs = await conn.fetchval("SELECT count(*) FROM jobs WHERE status = 'open'")
+        print(
+            f"search          : {open_jobs:,} open jobs seeded across Europe "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
+        rng = random.Random(1)
+        points = [(rng.uniform(-5, 25), rng.uniform(40, 57)) for _ in range(searches)]
+
+        latencies, counts = [], []
+        for lon, lat in points:
+            t0 = time.perf_counter()
+            params = {"lat": lat, "lon": lon, "radius_km": 200, "sort": "distance", "limit": 50}
+            async with fast.get("/market/jobs", headers=_auth(mill), params=params) as r:
+                body = await r.json()
+            latencies.append(time.perf_counter() - t0)
+            counts.append(len(body["items"]))
+        print(
+            f"search over HTTP: 200 km radius, nearest first, 50 a page: {percentiles(latencies)}; "
+            f"mean {sum(counts) / len(counts):.0f} jobs a page"
+        )
+
+        base = []
+        no_filters = (None,) * 7  # pickup window, cargo, vehicle, currency, cursor
+        for lon, lat in points:
+            t0 = time.perf_counter()
+            await conn.fetch(queries.SEARCH_BY_DISTANCE, lat, lon, 200_000.0, *no_filters, 51)
+            base.append(time.perf_counter() - t0)
+        print(f"search baseline : the same SQL through bare asyncpg: {percentiles(base)}")
+
+        latencies = []
+        for lon, lat in points[:100]:
+            t0 = time.perf_counter()
+            params = {
+                "lat": lat,
+                "lon": lon,
+                "radius_km": 300,
+                "sort": "pickup",
+                "vehicle_type": "flatbed",
+                "limit": 50,
+            }
+            async with fast.get("/market/jobs", headers=_auth(mill), params=params) as r:
+                await r.read()
+            latencies.append(time.perf_counter() - t0)
+        print(f"search (pickup) : 300 km, flatbed only, earliest pickup first: {percentiles(latencies)}")
+
+        lon, lat = points[0]
+        plan = await conn.fetch(
+            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + queries.SEARCH_BY_DISTANCE,
+            lat,
+            lon,
+            200_000.0,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            51,
+        )
+        print("plan of one distance search:")
+        for row in plan:
+            print("   ", row[0])
+    finally:
+        await conn.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    with database() as admin_dsn, tempfile.TemporaryDirectory() as state:
+        dsn = await fresh_database(admin_dsn)
+        with serving(dsn, workers=2, state_dir=state) as url:
+            limits = httpx.Limits(
+                max_connections=args.carriers * 2, max_keepalive_connections=args.carriers * 2
+            )
+            connector = aiohttp.TCPConnector(limit=args.carriers * 2)
+            async with (
+                httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http,
+                aiohttp.ClientSession(base_url=url, connector=connector) as fast,
+            ):
+                print(
+                    f"dispatch serve --workers 2 on {url}; load generator in this process; "
+                    f"{__import__('os').cpu_count()} cores"
+                )
+                await bench_grab(http, fast, dsn, args.rounds, args.carriers)
+                await bench_search(http, fast, dsn, args.jobs, args.searches)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--carriers", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--searches", type=int, default=300)
+    asyncio.run(main(parser.parse_args()))
