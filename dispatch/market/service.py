@@ -344,17 +344,19 @@ async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCrea
     return job
 
 
+async def _lock_as_poster(conn: Conn, p: Principal, job_id: UUID, action: str) -> asyncpg.Record:
+    """The job's row, locked for a change only its poster may make (others of its parties: 403)."""
+    job = await conn.fetchrow(queries.LOCK_JOB, job_id)
+    if job is None or p.org_id not in (job["poster_org_id"], job["shipper_org_id"], job["consignee_org_id"]):
+        raise NotFound("No such job.", code="job_not_found")
+    if job["poster_org_id"] != p.org_id:
+        raise Forbidden(f"Only the organization that posted the job {action} it.", code="not_the_poster")
+    return job
+
+
 async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUID) -> Job:
     async with db.acquire() as conn, conn.transaction():
-        job = await conn.fetchrow(queries.LOCK_JOB, job_id)
-        if job is None or p.org_id not in (
-            job["poster_org_id"],
-            job["shipper_org_id"],
-            job["consignee_org_id"],
-        ):
-            raise NotFound("No such job.", code="job_not_found")
-        if job["poster_org_id"] != p.org_id:
-            raise Forbidden("Only the organization that posted the job can cancel it.", code="not_the_poster")
+        job = await _lock_as_poster(conn, p, job_id, "cancels")
         if await conn.fetchrow(queries.CANCEL, job_id) is None:
             raise Conflict(
                 f"The job is {job['status']}; only open jobs can be cancelled.", code="job_not_open"
@@ -582,15 +584,7 @@ async def award_bid(
 ) -> Job:
     """The poster takes an active bid before the deadline."""
     async with db.acquire() as conn, conn.transaction():
-        job = await conn.fetchrow(queries.LOCK_JOB, job_id)
-        if job is None or p.org_id not in (
-            job["poster_org_id"],
-            job["shipper_org_id"],
-            job["consignee_org_id"],
-        ):
-            raise NotFound("No such job.", code="job_not_found")
-        if job["poster_org_id"] != p.org_id:
-            raise Forbidden("Only the organization that posted the job awards it.", code="not_the_poster")
+        job = await _lock_as_poster(conn, p, job_id, "awards")
         if job["status"] != "open":
             raise Conflict(f"The job is {job['status']}.", code="job_not_open")
         bid = await conn.fetchrow(queries.ACTIVE_BID_FOR_UPDATE, bid_id, job_id)
