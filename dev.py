@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -41,6 +42,23 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium; install it when missing and we may (root + apt)."""
+    if shutil.which("chromium"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing Debian's chromium for the browser tests ...", flush=True)
+        env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+    else:
+        print(
+            "note: the browser tests need Chromium at /usr/bin/chromium (Debian/Ubuntu: "
+            "sudo apt-get install chromium); they will fail without it",
+            flush=True,
+        )
+
+
 def run(*command: str) -> int:
     return subprocess.run(command, cwd=ROOT).returncode
 
@@ -61,6 +79,7 @@ def main(argv: list[str]) -> int:
             return 2
         return run(str(BIN / "python"), "-m", f"bench.{rest[0]}", *rest[1:])
     if task == "test":
+        ensure_chromium()
         return run(str(BIN / "pytest"), *rest)
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):
         print(f"$ {' '.join(step)}", flush=True)

@@ -18,11 +18,15 @@ from dispatch.accounts import api as accounts_api
 from dispatch.accounts.auth import auth_middleware, credential_kinds
 from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
+from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.errors import EXCEPTION_HANDLERS
+from dispatch.evidence.api import EvidenceController
+from dispatch.fleet.api import FleetController
+from dispatch.gate.api import BookingController, CalendarController, YardController, board_live
 from dispatch.health import healthz
+from dispatch.loads.api import LoadController, PlanController
 from dispatch.market import api as market_api
-from dispatch.market.closer import run_closer
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.market.service import load_public_job
 from dispatch.observability import configure_logging, request_id_middleware
@@ -30,6 +34,7 @@ from dispatch.realtime.broker import PgBroker
 from dispatch.runtime import Runtime
 from dispatch.settings import Settings
 from dispatch.sites.api import SiteController
+from dispatch.web.pages import web_routers
 from driver_api import driver_router
 
 
@@ -53,7 +58,7 @@ def create_app(settings: Settings) -> Litestar:
         runtime.feed_hub = MarketFeedHub(runtime.pubsub, lambda job_id: load_public_job(runtime.db, job_id))
         await runtime.feed_hub.start()
         closer = asyncio.get_running_loop().create_task(
-            run_closer(runtime, settings.closer_interval_ms / 1000)
+            run_claim_loops(runtime, settings.closer_interval_ms / 1000)
         )
         try:
             yield
@@ -71,10 +76,22 @@ def create_app(settings: Settings) -> Litestar:
             *accounts_api.routers(),
             Router(
                 path="/",
-                route_handlers=[SiteController, *market_api.routers()],
+                route_handlers=[
+                    SiteController,
+                    FleetController,
+                    PlanController,
+                    LoadController,
+                    EvidenceController,
+                    CalendarController,
+                    BookingController,
+                    YardController,
+                    board_live,
+                    *market_api.routers(),
+                ],
                 guards=[credential_kinds("user", "api_token")],
             ),
             driver_router(),
+            *web_routers(),
         ],
         dependencies={
             "runtime": Provide(_provide_runtime, sync_to_thread=False),

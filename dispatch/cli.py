@@ -176,6 +176,16 @@ def _admin_password(args: argparse.Namespace) -> tuple[str, bool]:
     return password, False
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Plan loads for a cargo and fleet given as JSON (see the README); no database involved."""
+    from dispatch.loads.plan_cli import main as plan
+
+    text = Path(args.file).read_text() if args.file and args.file != "-" else sys.stdin.read()
+    code, output = plan(text)
+    print(output, file=sys.stdout if code == 0 else sys.stderr if code == 2 else sys.stdout)
+    return code
+
+
 # -- entry point -----------------------------------------------------------------------------
 
 
@@ -197,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
         "database-url", help="print the database URL in use (starts the embedded server)"
     ).set_defaults(handler=cmd_database_url)
 
+    plan = sub.add_parser(
+        "plan", help="split a cargo into loads for a fleet: JSON in (FILE or stdin), JSON out"
+    )
+    plan.add_argument("file", nargs="?", help="the request as JSON; stdin when absent or -")
+    plan.set_defaults(handler=None)
+
     org = sub.add_parser("create-org", help="create an organization and its first admin user")
     org.add_argument("--name", required=True)
     org.add_argument("--parties", required=True, help="comma-separated: shipper,consignee,carrier")
@@ -209,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command == "plan":  # pure computation: no settings, no database
+        raise SystemExit(cmd_plan(args))
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level)

@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     password_memory_kib: int = 65536
     # How often each worker's closer looks for jobs past their deadline.
     closer_interval_ms: int = 500
+    # Loading evidence photos: the largest upload accepted.
+    max_photo_bytes: int = 10 << 20
 
     @property
     def state_path(self) -> Path:
@@ -60,10 +62,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             password_time_cost=_int(env, "DISPATCH_PASSWORD_TIME_COST", 3, minimum=1),
             password_memory_kib=_int(env, "DISPATCH_PASSWORD_MEMORY_KIB", 65536, minimum=8),
             closer_interval_ms=_int(env, "DISPATCH_CLOSER_INTERVAL_MS", 500, minimum=10),
+            max_photo_bytes=_int(env, "DISPATCH_MAX_PHOTO_BYTES", 10 << 20, minimum=1024, maximum=64 << 20),
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -73,6 +76,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 

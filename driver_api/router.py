@@ -1,21 +1,146 @@
-"""Router for /driver/v1: device-token authentication only."""
+"""The drivers' phone API under /driver/v1: device tokens only; every state-changing request
+accepts an `Idempotency-Key`. Responses are the platform's own types; fields are only ever added,
+so older app versions keep working (they ignore what they do not know)."""
 
 from __future__ import annotations
 
-from litestar import Router, get
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
 
-from dispatch.accounts import service
+from litestar import Router, delete, get, post, put
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+
+from dispatch.accounts import service as accounts
 from dispatch.accounts.auth import credential_kinds
 from dispatch.accounts.models import Me
 from dispatch.deps import Caller, RuntimeDep
+from dispatch.gate import service as gate
+from dispatch.gate.models import Booking, BookingRequest, DriverCheckIn, SlotOut, Ticket
+from dispatch.idempotency import idempotency_middleware
+from dispatch.loads import service as loads
+from dispatch.loads.models import Load
+from driver_api.live import driver_live
+from geo import Position
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        max_length=200,
+        description="Retries with the same key get the first answer and change nothing",
+    ),
+]
 
 
 @get("/me", operation_id="driverGetMe", summary="The driver and carrier this device token acts for")
 async def driver_me(runtime: RuntimeDep, p: Caller) -> Me:
-    return await service.me(runtime.db, p)
+    return await accounts.me(runtime.db, p)
+
+
+@get(
+    "/assignments",
+    operation_id="driverListAssignments",
+    summary="The driver's loads still to do, soonest first, each with its pickup code",
+)
+async def driver_assignments(runtime: RuntimeDep, p: Caller) -> list[Load]:
+    return await loads.driver_loads(runtime.db, runtime.settings.secret_key, p)
+
+
+@get(
+    "/loads/{load_id:uuid}/slots",
+    operation_id="driverLoadSlots",
+    summary="Free pickup slots for the load at its pickup site",
+)
+async def driver_slots(
+    load_id: FromPath[UUID],
+    runtime: RuntimeDep,
+    p: Caller,
+    start: FromQuery[datetime | None] = None,
+    end: FromQuery[datetime | None] = None,
+) -> list[SlotOut]:
+    return await gate.availability(runtime.db, p, load_id, start, end)
+
+
+@put(
+    "/loads/{load_id:uuid}/booking", operation_id="driverBookSlot", summary="Book a slot, or move the booking"
+)
+async def driver_book(
+    load_id: FromPath[UUID],
+    data: JSONBody[BookingRequest],
+    runtime: RuntimeDep,
+    p: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> Booking:
+    return await gate.book(runtime.db, runtime.broker, p, load_id, data.slot_start)
+
+
+@delete("/loads/{load_id:uuid}/booking", operation_id="driverCancelBooking", status_code=200)
+async def driver_cancel(
+    load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller, idempotency_key: IdempotencyKey = None
+) -> Booking:
+    return await gate.cancel_booking(runtime.db, runtime.broker, p, load_id)
+
+
+@post(
+    "/loads/{load_id:uuid}/check-in",
+    operation_id="driverCheckIn",
+    status_code=201,
+    summary="Check in at the gate: the phone's position must be inside the site's geofence",
+)
+async def driver_check_in(
+    load_id: FromPath[UUID],
+    data: JSONBody[DriverCheckIn],
+    runtime: RuntimeDep,
+    p: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> Ticket:
+    return await gate.check_in_driver(
+        runtime.db,
+        runtime.broker,
+        p,
+        load_id,
+        Position(data.position.lon, data.position.lat),
+        data.accuracy_m,
+    )
+
+
+@get(
+    "/loads/{load_id:uuid}/ticket",
+    operation_id="driverTicket",
+    summary="The driver's place in the queue, estimated wait, or the dock to go to",
+)
+async def driver_ticket(load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Ticket:
+    return await gate.my_ticket(runtime.db, p, load_id)
+
+
+@post(
+    "/loads/{load_id:uuid}/depart",
+    operation_id="driverStartTrip",
+    status_code=200,
+    summary="Start the trip once loading is complete",
+)
+async def driver_depart(
+    load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller, idempotency_key: IdempotencyKey = None
+) -> Ticket:
+    return await gate.depart(runtime.db, runtime.broker, p, load_id)
 
 
 def driver_router() -> Router:
     return Router(
-        path="/driver/v1", route_handlers=[driver_me], guards=[credential_kinds("device")], tags=["driver"]
+        path="/driver/v1",
+        route_handlers=[
+            driver_me,
+            driver_assignments,
+            driver_slots,
+            driver_book,
+            driver_cancel,
+            driver_check_in,
+            driver_ticket,
+            driver_depart,
+            driver_live,
+        ],
+        guards=[credential_kinds("device")],
+        middleware=[idempotency_middleware],
+        tags=["driver"],
     )

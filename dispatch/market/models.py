@@ -230,6 +230,10 @@ class GateVerdict(msgspec.Struct, kw_only=True):
     job_id: UUID | None = None
     carrier_org_id: UUID | None = None
     valid_until: datetime | None = None
+    # For a load's own code: the load, and the truck and driver it is bound to.
+    load_id: UUID | None = None
+    plate: str | None = None
+    driver_name: str | None = None
 
 
 # -- market areas and the live feed -----------------------------------------------------------

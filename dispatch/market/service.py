@@ -19,6 +19,7 @@ from dispatch import events
 from dispatch.accounts.models import Principal
 from dispatch.db import Conn
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from dispatch.loads import queries as loads_queries
 from dispatch.market import codes, queries
 from dispatch.market.models import (
     AreaCreate,
@@ -762,8 +763,8 @@ _VERDICT_DETAIL: dict[GateResult, str] = {
     "not_yet_valid": "The authorization is not valid yet.",
     "expired": "The authorization has expired.",
     "revoked": "The authorization was revoked by the goods owner.",
-    "wrong_plate": "This truck's plate is not among the authorized plates.",
-    "wrong_driver": "This driver is not among the authorized drivers.",
+    "wrong_plate": "This truck's plate is not the authorized one.",
+    "wrong_driver": "This driver is not the authorized one.",
 }
 
 
@@ -788,32 +789,64 @@ def judge(
     return "valid"
 
 
+def judge_load(
+    load: asyncpg.Record, site_id: UUID, plate: str, driver_id: UUID | None, now: datetime
+) -> GateResult:
+    """A load's code is valid under its job's authorization, for its own truck and driver only."""
+    if load["site_id"] != site_id:
+        return "wrong_site"
+    if load["authorization_id"] is None or load["revoked_at"] is not None or load["status"] == "cancelled":
+        return "revoked"
+    if now < load["valid_from"]:
+        return "not_yet_valid"
+    if now >= load["valid_until"]:
+        return "expired"
+    if normalize_plate(plate) != load["plate"]:
+        return "wrong_plate"
+    if driver_id is not None and driver_id != load["driver_user_id"]:
+        return "wrong_driver"
+    return "valid"
+
+
 async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> GateVerdict:
+    """Check a job authorization's code, or a load's own code, at one of the caller's sites."""
+    code_hash = codes.code_hash(body.code)
     async with db.acquire() as conn, conn.transaction():
         if not await conn.fetchval(queries.OWN_SITE_EXISTS, p.org_id, body.site_id):
             raise NotFound("No such site of your organization.", code="site_not_found")
-        auth = await conn.fetchrow(queries.AUTHORIZATION_BY_CODE, codes.code_hash(body.code))
-        result = judge(auth, body.site_id, body.plate, body.driver_id, _now())
-        # Only a code valid at this site names its authorization; others stay anonymous.
-        known = auth if result not in ("unknown_code", "wrong_site") else None
+        auth = await conn.fetchrow(queries.AUTHORIZATION_BY_CODE, code_hash)
+        load = None if auth is not None else await conn.fetchrow(loads_queries.LOAD_BY_CODE, code_hash)
+        now = _now()
+        if load is not None:
+            result = judge_load(load, body.site_id, body.plate, body.driver_id, now)
+        else:
+            result = judge(auth, body.site_id, body.plate, body.driver_id, now)
+        # Only a code for this site names what it authorizes; others stay anonymous.
+        known = (load or auth) if result not in ("unknown_code", "wrong_site") else None
+        authorization_id = (
+            known["authorization_id"] if load is not None and known else known["id"] if known else None
+        )
         await conn.execute(
             queries.LOG_GATE_CHECK,
             body.site_id,
             p.user_id,
-            known["id"] if known else None,
+            authorization_id,
             normalize_plate(body.plate),
             body.driver_id,
             result,
         )
-    return GateVerdict(
+    verdict = GateVerdict(
         valid=result == "valid",
         result=result,
         detail=_VERDICT_DETAIL[result],
-        authorization_id=known["id"] if known else None,
+        authorization_id=authorization_id,
         job_id=known["job_id"] if known else None,
         carrier_org_id=known["carrier_org_id"] if known else None,
         valid_until=known["valid_until"] if known else None,
     )
+    if load is not None and known:
+        verdict.load_id, verdict.plate, verdict.driver_name = load["id"], load["plate"], load["driver_name"]
+    return verdict
 
 
 async def set_auto_authorize(db: asyncpg.Pool, p: Principal, enabled: bool) -> None:

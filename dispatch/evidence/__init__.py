@@ -1,0 +1,1 @@
+"""Evidence: append-only, hash-chained loading records (weights, seals, photos, samples) per load."""

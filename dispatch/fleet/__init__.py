@@ -1,0 +1,1 @@
+"""Fleet: a carrier's vehicles and its drivers' profiles."""

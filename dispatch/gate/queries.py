@@ -1,0 +1,130 @@
+"""Gate SQL."""
+
+CALENDAR = "SELECT * FROM site_calendars WHERE site_id = $1"
+
+UPSERT_CALENDAR = """
+INSERT INTO site_calendars (site_id, slot_minutes, places_per_slot, min_lead_minutes, max_lead_days,
+                            cutoff_minutes,
+                            grace_minutes, late_tolerance_minutes, closed_dates)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (site_id) DO UPDATE SET slot_minutes = EXCLUDED.slot_minutes,
+    places_per_slot = EXCLUDED.places_per_slot, min_lead_minutes = EXCLUDED.min_lead_minutes,
+    max_lead_days = EXCLUDED.max_lead_days, cutoff_minutes = EXCLUDED.cutoff_minutes,
+    grace_minutes = EXCLUDED.grace_minutes, late_tolerance_minutes = EXCLUDED.late_tolerance_minutes,
+    closed_dates = EXCLUDED.closed_dates, updated_at = now()"""
+
+ACTIVE_DOCKS = "SELECT id, name, vehicle_types FROM docks WHERE site_id = $1 AND active ORDER BY name"
+
+# A load with what booking and check-in need: its job's origin site, window and vehicle type.
+# $2: the carrier organization; $3: the driver (NULL for the carrier's staff).
+LOAD_FOR_GATE = """
+SELECT l.*, lower(l.pickup_window) AS window_from, upper(l.pickup_window) AS window_until,
+       j.origin_site_id AS site_id, j.vehicle_type, s.timezone, s.opening_hours, s.geofence,
+       s.name AS site_name,
+       v.plate_display AS plate
+FROM loads l JOIN jobs j ON j.id = l.job_id JOIN sites s ON s.id = j.origin_site_id
+JOIN vehicles v ON v.id = l.vehicle_id
+WHERE l.id = $1 AND l.carrier_org_id = $2 AND ($3::uuid IS NULL OR l.driver_user_id = $3)"""
+
+LOCK_LOAD = "SELECT status FROM loads WHERE id = $1 FOR UPDATE"
+
+SET_LOAD_STATUS = "UPDATE loads SET status = $2, updated_at = now() WHERE id = $1"
+
+SLOT_USAGE = """
+SELECT slot_start, booked FROM slot_usage WHERE site_id = $1 AND slot_start >= $2 AND slot_start < $3"""
+
+# Take a place: the conditional upsert is the capacity check. When the slot is full nothing is
+# returned; concurrent bookings of one slot queue on its row lock, so it never overfills.
+TAKE_PLACE = """
+INSERT INTO slot_usage (site_id, slot_start, places, booked) VALUES ($1, $2, $3, 1)
+ON CONFLICT (site_id, slot_start) DO UPDATE SET booked = slot_usage.booked + 1
+WHERE slot_usage.booked < slot_usage.places
+RETURNING booked"""
+
+RELEASE_PLACE = (
+    "UPDATE slot_usage SET booked = booked - 1 WHERE site_id = $1 AND slot_start = $2 AND booked > 0"
+)
+
+LIVE_BOOKING = (
+    "SELECT * FROM slot_bookings WHERE load_id = $1 AND status IN ('booked', 'checked_in') FOR UPDATE"
+)
+
+INSERT_BOOKING = """
+INSERT INTO slot_bookings (load_id, site_id, slot_start, slot_end, booked_by) VALUES ($1, $2, $3, $4, $5)
+RETURNING *"""
+
+MOVE_BOOKING = """
+UPDATE slot_bookings SET slot_start = $2, slot_end = $3, updated_at = now() WHERE id = $1 RETURNING *"""
+
+SET_BOOKING_STATUS = "UPDATE slot_bookings SET status = $2, updated_at = now() WHERE id = $1"
+
+# The no-show claim: bookings with no check-in past slot end + the site's grace.
+CLAIM_NO_SHOWS = """
+SELECT b.*, l.carrier_org_id, l.driver_user_id FROM slot_bookings b
+JOIN site_calendars c ON c.site_id = b.site_id
+JOIN loads l ON l.id = b.load_id
+WHERE b.status = 'booked' AND b.slot_end + make_interval(mins => c.grace_minutes) < clock_timestamp()
+ORDER BY b.slot_end
+LIMIT $1
+FOR UPDATE OF b SKIP LOCKED"""
+
+INSERT_TICKET = """
+INSERT INTO queue_tickets (site_id, load_id, booking_id, slot_start, arrived_at, arrival, checked_in_by,
+                           vehicle_type)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id"""
+
+_TICKET_COLUMNS = """
+SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id
+FROM queue_tickets t
+JOIN loads l ON l.id = t.load_id
+JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id"""
+
+# Everyone in the yard at a site: waiting or at a dock.
+SITE_TICKETS = _TICKET_COLUMNS + " WHERE t.site_id = $1 AND t.status <> 'departed'"
+
+SITE_WAITING_FOR_UPDATE = "SELECT * FROM queue_tickets WHERE site_id = $1 AND status = 'waiting' FOR UPDATE"
+
+TICKET = _TICKET_COLUMNS + " WHERE t.id = $1"
+
+LIVE_TICKET_OF_LOAD = _TICKET_COLUMNS + " WHERE t.load_id = $1 AND t.status <> 'departed'"
+
+TICKET_AT_OWN_SITE_FOR_UPDATE = """
+SELECT t.* FROM queue_tickets t JOIN sites s ON s.id = t.site_id
+WHERE t.id = $1 AND s.org_id = $2 FOR UPDATE OF t"""
+
+CALL = "UPDATE queue_tickets SET status = 'called', dock_id = $2, called_at = clock_timestamp() WHERE id = $1"
+
+ADVANCE = """
+UPDATE queue_tickets SET status = $2,
+    loading_started_at = CASE WHEN $2 = 'loading' THEN clock_timestamp() ELSE loading_started_at END,
+    loading_completed_at = CASE WHEN $2 = 'loaded' THEN clock_timestamp() ELSE loading_completed_at END,
+    departed_at = CASE WHEN $2 = 'departed' THEN clock_timestamp() ELSE departed_at END
+WHERE id = $1"""
+
+# Service times of the site's latest loadings: the wait estimate's S.
+RECENT_SERVICE = """
+SELECT loading_completed_at - called_at AS took FROM queue_tickets
+WHERE site_id = $1 AND loading_completed_at IS NOT NULL
+ORDER BY loading_completed_at DESC LIMIT 20"""
+
+OWN_SITE = "SELECT id, name FROM sites WHERE id = $2 AND org_id = $1"
+
+DOCK_OF_SITE = "SELECT id, name, vehicle_types FROM docks WHERE id = $2 AND site_id = $1 AND active"
+
+# The pickup sites of a driver's loads that are still ahead of departure.
+DRIVER_SITES = """
+SELECT DISTINCT j.origin_site_id FROM loads l JOIN jobs j ON j.id = l.job_id
+WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2
+  AND l.status IN ('assigned', 'booked', 'at_gate', 'loading')"""
+
+DRIVER_TICKETS = """
+SELECT t.id FROM queue_tickets t JOIN loads l ON l.id = t.load_id
+WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2 AND t.status <> 'departed'
+ORDER BY t.arrived_at"""
+
+DOCK_BUSY = """
+SELECT EXISTS (SELECT 1 FROM queue_tickets
+               WHERE dock_id = $1 AND status IN ('called', 'loading', 'loaded'))"""

@@ -1,0 +1,579 @@
+"""Gate use cases: calendars, availability, bookings, check-in, the queue, docks, departure.
+
+Every change to a site's yard publishes on the site's channel inside its transaction, so the
+gate board and the drivers' phones recompute what they show (see `notifications`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from dispatch import events
+from dispatch.accounts.models import Principal
+from dispatch.db import Conn
+from dispatch.errors import Conflict, NotFound, Unprocessable
+from dispatch.gate import calendar as cal
+from dispatch.gate import queries
+from dispatch.gate import queue as q
+from dispatch.gate.models import (
+    Board,
+    Booking,
+    Calendar,
+    CalendarSet,
+    DockRef,
+    SlotOut,
+    StaffCheckIn,
+    Ticket,
+)
+from dispatch.gate.notifications import publish_driver, publish_site
+from dispatch.loads import queries as loads_queries
+from dispatch.market import codes
+from dispatch.market.service import judge_load
+from dispatch.realtime.broker import Broker
+from dispatch.sites import queries as sites_queries
+from geo import Position, contains, distance_to_m, parse_polygon
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the calendar -----------------------------------------------------------------------------
+
+
+async def set_calendar(db: asyncpg.Pool, p: Principal, site_id: UUID, body: CalendarSet) -> Calendar:
+    async with db.acquire() as conn, conn.transaction():
+        if await conn.fetchrow(sites_queries.OWN_SITE, p.org_id, site_id) is None:
+            raise NotFound("No such site of your organization.", code="site_not_found")
+        docks = len(await conn.fetch(queries.ACTIVE_DOCKS, site_id))
+        if body.places_per_slot > docks:
+            raise Unprocessable(
+                f"places_per_slot ({body.places_per_slot}) is more than the site's {docks} active "
+                "dock(s) can serve at once.",
+                code="places_exceed_docks",
+            )
+        await conn.execute(
+            queries.UPSERT_CALENDAR,
+            site_id,
+            body.slot_minutes,
+            body.places_per_slot,
+            body.min_lead_minutes,
+            body.max_lead_days,
+            body.cutoff_minutes,
+            body.grace_minutes,
+            body.late_tolerance_minutes,
+            sorted(set(body.closed_dates)),
+        )
+        await events.record(
+            conn,
+            "site.calendar_set",
+            org_ids=[p.org_id],
+            subject_type="site",
+            subject_id=site_id,
+            actor_user_id=p.user_id,
+        )
+        return await _calendar_out(conn, site_id)
+
+
+async def _calendar_out(conn: Conn | asyncpg.Pool, site_id: UUID) -> Calendar:
+    row = await conn.fetchrow(queries.CALENDAR, site_id)
+    if row is None:
+        raise NotFound("The site has no slot calendar: bookings are not taken there.", code="no_calendar")
+    return msgspec.convert({k: row[k] for k in Calendar.__struct_fields__}, Calendar)
+
+
+async def get_calendar(db: asyncpg.Pool, p: Principal, site_id: UUID) -> Calendar:
+    if await db.fetchrow(sites_queries.VISIBLE_SITE, p.org_id, site_id) is None:
+        raise NotFound("No such site.", code="site_not_found")
+    return await _calendar_out(db, site_id)
+
+
+def _calendar_of(site: asyncpg.Record, row: asyncpg.Record) -> cal.Calendar:
+    return cal.Calendar(
+        timezone=site["timezone"],
+        openings=cal.parse_hours(site["opening_hours"]),
+        slot_minutes=row["slot_minutes"],
+        closed_dates=frozenset(row["closed_dates"]),
+    )
+
+
+# -- loads as seen from the gate --------------------------------------------------------------
+
+
+async def _load(conn: Conn | asyncpg.Pool, p: Principal, load_id: UUID) -> asyncpg.Record:
+    """The load, for its carrier's staff or (device tokens) its own driver only."""
+    driver = p.user_id if p.kind == "device" else None
+    row = await conn.fetchrow(queries.LOAD_FOR_GATE, load_id, p.org_id, driver)
+    if row is None:
+        raise NotFound("No such load assigned to you.", code="load_not_found")
+    return row
+
+
+async def _bookable(
+    conn: Conn | asyncpg.Pool, load: asyncpg.Record
+) -> tuple[cal.Calendar, asyncpg.Record, list[Any]]:
+    row = await conn.fetchrow(queries.CALENDAR, load["site_id"])
+    if row is None:
+        raise Conflict(
+            f"{load['site_name']} takes no slot bookings: arrive as a walk-in.", code="no_calendar"
+        )
+    docks = [
+        d
+        for d in await conn.fetch(queries.ACTIVE_DOCKS, load["site_id"])
+        if not d["vehicle_types"] or load["vehicle_type"] in d["vehicle_types"]
+    ]
+    return _calendar_of(load, row), row, docks
+
+
+def _bookable_range(load: asyncpg.Record, rules: asyncpg.Record, now: datetime) -> tuple[datetime, datetime]:
+    start = max(
+        load["window_from"],
+        now + timedelta(minutes=rules["min_lead_minutes"]),
+        now + timedelta(minutes=rules["cutoff_minutes"]),
+    )
+    end = min(load["window_until"], now + timedelta(days=rules["max_lead_days"]))
+    return start, end
+
+
+async def availability(
+    db: asyncpg.Pool, p: Principal, load_id: UUID, start: datetime | None, end: datetime | None
+) -> list[SlotOut]:
+    load = await _load(db, p, load_id)
+    calendar, rules, docks = await _bookable(db, load)
+    if not docks:
+        return []
+    lo, hi = _bookable_range(load, rules, _now())
+    lo, hi = max(lo, start or lo), min(hi, end or hi)
+    if hi <= lo:
+        return []
+    booked = {
+        r["slot_start"]: r["booked"] for r in await db.fetch(queries.SLOT_USAGE, load["site_id"], lo, hi)
+    }
+    places = rules["places_per_slot"]
+    return [
+        SlotOut(start=s.start, end=s.end, places=places, free=places - booked.get(s.start, 0))
+        for s in cal.slots_between(calendar, lo, hi)
+        if booked.get(s.start, 0) < places
+    ]
+
+
+async def book(
+    db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID, slot_start: datetime
+) -> Booking:
+    """Book the load a slot, or move its booking to another slot (releasing the old place)."""
+    async with db.acquire() as conn, conn.transaction():
+        load = await _load(conn, p, load_id)
+        await conn.fetchval(queries.LOCK_LOAD, load_id)
+        calendar, rules, docks = await _bookable(conn, load)
+        now = _now()
+        current = await conn.fetchrow(queries.LIVE_BOOKING, load_id)
+        if current is not None and current["status"] != "booked":
+            raise Conflict("The truck has already checked in.", code="already_checked_in")
+        if current is None and load["status"] not in ("assigned", "booked"):
+            raise Conflict(f"The load is {load['status']}: it cannot be booked.", code="load_not_bookable")
+        if current is not None:
+            _check_cutoff(current["slot_start"], rules, now, "moved")
+        slot = cal.slot_at(calendar, slot_start.astimezone(UTC))
+        if slot is None:
+            raise Unprocessable("There is no slot starting at that time at this site.", code="no_such_slot")
+        lo, hi = _bookable_range(load, rules, now)
+        if not (lo <= slot.start and slot.end <= hi):
+            raise Unprocessable(
+                f"The slot is outside what can be booked now: {lo:%Y-%m-%d %H:%M} to {hi:%Y-%m-%d %H:%M} UTC "
+                "(the load's "
+                "pickup window, the lead times and the cut-off).",
+                code="slot_not_bookable",
+            )
+        if not docks:
+            raise Unprocessable(
+                f"No dock at this site serves {load['vehicle_type']} vehicles.", code="no_dock_for_vehicle"
+            )
+        if current is not None and current["slot_start"] == slot.start:
+            return msgspec.convert(dict(current), Booking)
+        if (
+            await conn.fetchval(queries.TAKE_PLACE, load["site_id"], slot.start, rules["places_per_slot"])
+            is None
+        ):
+            raise Conflict("That slot is full.", code="slot_full")
+        if current is None:
+            booking = await conn.fetchrow(
+                queries.INSERT_BOOKING, load_id, load["site_id"], slot.start, slot.end, p.user_id
+            )
+            await conn.execute(queries.SET_LOAD_STATUS, load_id, "booked")
+        else:
+            await conn.execute(queries.RELEASE_PLACE, load["site_id"], current["slot_start"])
+            booking = await conn.fetchrow(queries.MOVE_BOOKING, current["id"], slot.start, slot.end)
+        assert booking is not None
+        await events.record(
+            conn,
+            "booking.moved" if current else "booking.created",
+            org_ids=[p.org_id],
+            subject_type="load",
+            subject_id=load_id,
+            actor_user_id=p.user_id,
+            data={"slot_start": slot.start.isoformat()},
+        )
+        await publish_driver(
+            broker, conn, load["driver_user_id"], {"e": "assignment", "load_id": str(load_id)}
+        )
+        return msgspec.convert(dict(booking), Booking)
+
+
+def _check_cutoff(slot_start: datetime, rules: asyncpg.Record, now: datetime, verb: str) -> None:
+    cutoff = slot_start - timedelta(minutes=rules["cutoff_minutes"])
+    if now >= cutoff:
+        raise Conflict(
+            f"The booking can no longer be {verb}: the cut-off was {cutoff:%Y-%m-%d %H:%M} UTC.",
+            code="past_cutoff",
+        )
+
+
+async def cancel_booking(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Booking:
+    async with db.acquire() as conn, conn.transaction():
+        load = await _load(conn, p, load_id)
+        current = await conn.fetchrow(queries.LIVE_BOOKING, load_id)
+        if current is None or current["status"] != "booked":
+            raise NotFound("The load has no booking to cancel.", code="booking_not_found")
+        rules = await conn.fetchrow(queries.CALENDAR, load["site_id"])
+        assert rules is not None
+        _check_cutoff(current["slot_start"], rules, _now(), "cancelled")
+        await conn.execute(queries.RELEASE_PLACE, load["site_id"], current["slot_start"])
+        await conn.execute(queries.SET_BOOKING_STATUS, current["id"], "cancelled")
+        await conn.execute(queries.SET_LOAD_STATUS, load_id, "assigned")
+        await events.record(
+            conn,
+            "booking.cancelled",
+            org_ids=[p.org_id],
+            subject_type="load",
+            subject_id=load_id,
+            actor_user_id=p.user_id,
+        )
+        await publish_driver(
+            broker, conn, load["driver_user_id"], {"e": "assignment", "load_id": str(load_id)}
+        )
+        return msgspec.convert(dict(current) | {"status": "cancelled"}, Booking)
+
+
+async def release_no_shows(db: asyncpg.Pool, broker: Broker, *, batch: int = 50) -> int:
+    """One round of the no-show loop (FOR UPDATE SKIP LOCKED: safe with several workers)."""
+    async with db.acquire() as conn, conn.transaction():
+        due = await conn.fetch(queries.CLAIM_NO_SHOWS, batch)
+        for b in due:
+            await conn.execute(queries.SET_BOOKING_STATUS, b["id"], "no_show")
+            await conn.execute(queries.RELEASE_PLACE, b["site_id"], b["slot_start"])
+            await conn.execute(queries.SET_LOAD_STATUS, b["load_id"], "assigned")
+            await events.record(
+                conn,
+                "booking.no_show",
+                org_ids=[b["carrier_org_id"]],
+                subject_type="load",
+                subject_id=b["load_id"],
+                actor_user_id=None,
+                data={"slot_start": b["slot_start"].isoformat()},
+            )
+            await publish_driver(
+                broker, conn, b["driver_user_id"], {"e": "assignment", "load_id": str(b["load_id"])}
+            )
+        return len(due)
+
+
+# -- check-in ---------------------------------------------------------------------------------
+
+
+async def check_in_driver(
+    db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID, at: Position, accuracy_m: float
+) -> Ticket:
+    async with db.acquire() as conn, conn.transaction():
+        load = await _load(conn, p, load_id)
+        fence = parse_polygon(load["geofence"])
+        if not contains(fence, at, accuracy_m=accuracy_m):
+            distance = distance_to_m(fence, at)
+            raise Unprocessable(
+                f"You are {distance:,.0f} m outside {load['site_name']}'s gate area (reported accuracy "
+                f"{accuracy_m:,.0f} m). Check in when you are at the gate.",
+                code="outside_geofence",
+                distance_m=round(distance),
+            )
+        return await _admit(conn, broker, load, by="driver")
+
+
+async def check_in_by_staff(db: asyncpg.Pool, broker: Broker, p: Principal, body: StaffCheckIn) -> Ticket:
+    async with db.acquire() as conn, conn.transaction():
+        if await conn.fetchrow(queries.OWN_SITE, p.org_id, body.site_id) is None:
+            raise NotFound("No such site of your organization.", code="site_not_found")
+        found = await conn.fetchrow(loads_queries.LOAD_BY_CODE, codes.code_hash(body.code))
+        result = (
+            "unknown_code" if found is None else judge_load(found, body.site_id, body.plate, None, _now())
+        )
+        if found is None or result != "valid":
+            raise Unprocessable(f"Check-in refused: {result.replace('_', ' ')}.", code=f"code_{result}")
+        load = await conn.fetchrow(queries.LOAD_FOR_GATE, found["id"], found["carrier_org_id"], None)
+        assert load is not None
+        return await _admit(conn, broker, load, by="staff")
+
+
+async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -> Ticket:
+    """Give the load a queue ticket, classified against its booking (the caller holds a transaction)."""
+    status = await conn.fetchval(queries.LOCK_LOAD, load["id"])
+    if status not in ("assigned", "booked"):
+        raise Conflict(f"The load is {status}: it cannot check in.", code="load_not_expected")
+    booking = await conn.fetchrow(queries.LIVE_BOOKING, load["id"])
+    rules = await conn.fetchrow(queries.CALENDAR, load["site_id"])
+    tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
+    now = _now()
+    if booking is None:
+        arrival = "walk_in"
+    elif now < booking["slot_start"]:
+        arrival = "early"
+    elif now <= booking["slot_start"] + tolerance:
+        arrival = "on_time"
+    else:
+        arrival = "late"
+    ticket_id = await conn.fetchval(
+        queries.INSERT_TICKET,
+        load["site_id"],
+        load["id"],
+        booking["id"] if booking else None,
+        booking["slot_start"] if booking else None,
+        now,
+        arrival,
+        by,
+        load["vehicle_type"],
+    )
+    if booking is not None:
+        await conn.execute(queries.SET_BOOKING_STATUS, booking["id"], "checked_in")
+    await conn.execute(queries.SET_LOAD_STATUS, load["id"], "at_gate")
+    await events.record(
+        conn,
+        "load.checked_in",
+        org_ids=[load["carrier_org_id"]],
+        subject_type="load",
+        subject_id=load["id"],
+        actor_user_id=None,
+        data={"arrival": arrival, "by": by},
+    )
+    await publish_site(broker, conn, load["site_id"])
+    return await ticket_view(conn, ticket_id)
+
+
+# -- the queue --------------------------------------------------------------------------------
+
+
+def _ticket(row: asyncpg.Record, **extra: Any) -> Ticket:
+    dock = DockRef(id=row["dock_id"], name=row["dock_name"]) if row["dock_id"] else None
+    fields = {
+        k: row[k]
+        for k in (
+            "id",
+            "load_id",
+            "site_id",
+            "plate",
+            "driver_name",
+            "arrival",
+            "slot_start",
+            "arrived_at",
+            "status",
+        )
+    }
+    return Ticket(**fields, dock=dock, **extra)
+
+
+async def _yard(conn: Conn | asyncpg.Pool, site_id: UUID) -> tuple[list[Ticket], list[Ticket]]:
+    """The site's waiting trucks in queue order (with position and estimated wait), and those at docks."""
+    rows = await conn.fetch(queries.SITE_TICKETS, site_id)
+    rules = await conn.fetchrow(queries.CALENDAR, site_id)
+    tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
+    docks = len(await conn.fetch(queries.ACTIVE_DOCKS, site_id))
+    service = q.mean_service([r["took"] for r in await conn.fetch(queries.RECENT_SERVICE, site_id)])
+    now = _now()
+    by_id = {r["id"]: r for r in rows}
+    at_docks = [r for r in rows if r["status"] != "waiting"]
+    busy = [now - r["called_at"] for r in at_docks if r["called_at"]]
+    ordered = q.order(
+        [
+            q.Waiting(r["id"], r["arrived_at"], r["slot_start"], r["vehicle_type"])
+            for r in rows
+            if r["status"] == "waiting"
+        ],
+        now,
+        tolerance,
+    )
+    waiting = []
+    for i, t in enumerate(ordered):
+        wait = q.estimated_wait(i, docks, service, busy, now, t.slot_start)
+        waiting.append(
+            _ticket(
+                by_id[t.id],
+                position=i + 1,
+                estimated_wait_minutes=round(wait.total_seconds() / 60),
+                waiting_for_slot=not q.callable_now(t, now, tolerance),
+            )
+        )
+    return waiting, [_ticket(r) for r in sorted(at_docks, key=lambda r: r["called_at"])]
+
+
+async def ticket_view(conn: Conn | asyncpg.Pool, ticket_id: UUID) -> Ticket:
+    row = await conn.fetchrow(queries.TICKET, ticket_id)
+    if row is None:
+        raise NotFound("No such ticket.", code="ticket_not_found")
+    if row["status"] == "waiting":
+        waiting, _ = await _yard(conn, row["site_id"])
+        return next(t for t in waiting if t.id == ticket_id)
+    return _ticket(row)
+
+
+async def my_ticket(db: asyncpg.Pool, p: Principal, load_id: UUID) -> Ticket:
+    await _load(db, p, load_id)
+    row = await db.fetchrow(queries.LIVE_TICKET_OF_LOAD, load_id)
+    if row is None:
+        raise NotFound("The load has not checked in.", code="ticket_not_found")
+    return await ticket_view(db, row["id"])
+
+
+async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
+    site = await db.fetchrow(queries.OWN_SITE, p.org_id, site_id)
+    if site is None:
+        raise NotFound("No such site of your organization.", code="site_not_found")
+    waiting, at_docks = await _yard(db, site_id)
+    docks = [DockRef(id=d["id"], name=d["name"]) for d in await db.fetch(queries.ACTIVE_DOCKS, site_id)]
+    return Board(
+        site_id=site_id,
+        site_name=site["name"],
+        generated_at=_now(),
+        waiting=waiting,
+        at_docks=at_docks,
+        docks=docks,
+    )
+
+
+async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUID, dock_id: UUID) -> Ticket:
+    """Call the first truck in queue order that may be called now and that the dock can serve."""
+    async with db.acquire() as conn, conn.transaction():
+        if await conn.fetchrow(queries.OWN_SITE, p.org_id, site_id) is None:
+            raise NotFound("No such site of your organization.", code="site_not_found")
+        dock = await conn.fetchrow(queries.DOCK_OF_SITE, site_id, dock_id)
+        if dock is None:
+            raise NotFound("No such active dock at this site.", code="dock_not_found")
+        rows = await conn.fetch(queries.SITE_WAITING_FOR_UPDATE, site_id)  # calls at one site take turns
+        if await conn.fetchval(queries.DOCK_BUSY, dock_id):
+            raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy")
+        rules = await conn.fetchrow(queries.CALENDAR, site_id)
+        tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
+        now = _now()
+        candidates = q.order(
+            [q.Waiting(r["id"], r["arrived_at"], r["slot_start"], r["vehicle_type"]) for r in rows],
+            now,
+            tolerance,
+        )
+        chosen = next(
+            (
+                t
+                for t in candidates
+                if q.callable_now(t, now, tolerance)
+                and (not dock["vehicle_types"] or t.vehicle_type in dock["vehicle_types"])
+            ),
+            None,
+        )
+        if chosen is None:
+            raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
+        try:
+            async with conn.transaction():
+                await conn.execute(queries.CALL, chosen.id, dock_id)
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy") from None
+        row = await conn.fetchrow(queries.TICKET, chosen.id)
+        assert row is not None
+        await publish_site(broker, conn, site_id)
+        await publish_driver(
+            broker,
+            conn,
+            row["driver_user_id"],
+            {"e": "called", "load_id": str(row["load_id"]), "dock": dock["name"]},
+        )
+        return _ticket(row)
+
+
+# The state a ticket must be in to move to each next one.
+_NEXT = {"loading": "called", "loaded": "loading"}
+
+
+async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUID, to: str) -> Ticket:
+    """Gate staff: loading started (called → loading), loading complete (loading → loaded)."""
+    before = _NEXT[to]
+    async with db.acquire() as conn, conn.transaction():
+        t = await conn.fetchrow(queries.TICKET_AT_OWN_SITE_FOR_UPDATE, ticket_id, p.org_id)
+        if t is None:
+            raise NotFound("No such ticket at your sites.", code="ticket_not_found")
+        if t["status"] != before:
+            raise Conflict(f"The truck is {t['status']}, not {before}.", code="wrong_ticket_state")
+        await conn.execute(queries.ADVANCE, ticket_id, to)
+        if to == "loading":
+            await conn.execute(queries.SET_LOAD_STATUS, t["load_id"], "loading")
+        await events.record(
+            conn,
+            f"load.{to}",
+            org_ids=[p.org_id],
+            subject_type="load",
+            subject_id=t["load_id"],
+            actor_user_id=p.user_id,
+        )
+        await publish_site(broker, conn, t["site_id"])
+        return await ticket_view(conn, ticket_id)
+
+
+async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Ticket:
+    """The loaded truck leaves (the driver starts the trip): the load is in transit."""
+    async with db.acquire() as conn, conn.transaction():
+        load = await _load(conn, p, load_id)
+        row = await conn.fetchrow(queries.LIVE_TICKET_OF_LOAD, load_id)
+        if row is None or row["status"] != "loaded":
+            raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
+        await conn.execute(queries.ADVANCE, row["id"], "departed")
+        await conn.execute(queries.SET_LOAD_STATUS, load_id, "in_transit")
+        if row["booking_id"]:
+            await conn.execute(queries.SET_BOOKING_STATUS, row["booking_id"], "served")
+        await events.record(
+            conn,
+            "load.departed",
+            org_ids=[load["carrier_org_id"]],
+            subject_type="load",
+            subject_id=load_id,
+            actor_user_id=p.user_id,
+        )
+        await publish_site(broker, conn, load["site_id"])
+        return _ticket(await conn.fetchrow(queries.TICKET, row["id"]) or row)
+
+
+async def message_driver(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID, text: str) -> None:
+    async with db.acquire() as conn, conn.transaction():
+        load = await _load(conn, p, load_id)
+        if load["driver_user_id"] is None:
+            raise Conflict("The load has no driver yet.", code="no_driver")
+        await events.record(
+            conn,
+            "driver.messaged",
+            org_ids=[p.org_id],
+            subject_type="load",
+            subject_id=load_id,
+            actor_user_id=p.user_id,
+            data={"text": text},
+        )
+        await publish_driver(
+            broker, conn, load["driver_user_id"], {"e": "message", "load_id": str(load_id), "text": text}
+        )
+
+
+async def driver_sites(db: asyncpg.Pool, p: Principal) -> list[UUID]:
+    return [r[0] for r in await db.fetch(queries.DRIVER_SITES, p.user_id, p.org_id)]
+
+
+async def driver_tickets(db: asyncpg.Pool, p: Principal) -> list[Ticket]:
+    """The driver's trucks in yards now: place, estimated wait, or dock."""
+    return [
+        await ticket_view(db, r["id"]) for r in await db.fetch(queries.DRIVER_TICKETS, p.user_id, p.org_id)
+    ]

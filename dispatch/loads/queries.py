@@ -1,0 +1,100 @@
+"""Loads SQL."""
+
+# The job as its awarded carrier ($2) sees it, locked for planning changes.
+CARRIER_JOB_FOR_UPDATE = """
+SELECT * FROM jobs WHERE id = $1 AND carrier_org_id = $2 FOR UPDATE"""
+
+CARRIER_JOB = "SELECT * FROM jobs WHERE id = $1 AND carrier_org_id = $2"
+
+PLAN = "SELECT * FROM load_plans WHERE job_id = $1 AND carrier_org_id = $2"
+
+UPSERT_PLAN = """
+INSERT INTO load_plans (job_id, carrier_org_id, loads, trips, cost_minor, lower_bound, optimal, method,
+                        edited)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (job_id) DO UPDATE SET loads = EXCLUDED.loads, trips = EXCLUDED.trips,
+    cost_minor = EXCLUDED.cost_minor, lower_bound = EXCLUDED.lower_bound, optimal = EXCLUDED.optimal,
+    method = EXCLUDED.method, edited = EXCLUDED.edited, updated_at = now()
+WHERE load_plans.confirmed_at IS NULL
+RETURNING job_id"""
+
+CONFIRM_PLAN = "UPDATE load_plans SET confirmed_at = now() WHERE job_id = $1 AND confirmed_at IS NULL"
+
+INSERT_LOAD = """
+INSERT INTO loads (job_id, carrier_org_id, seq, vehicle_id, trip, bulk_kg, items, weight_kg, volume_m3,
+                   pickup_window)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, tstzrange($10, $11))
+RETURNING id"""
+
+SET_LOAD_CODE = "UPDATE loads SET code_hash = $2 WHERE id = $1"
+
+_LOAD_COLUMNS = """
+SELECT l.id, l.job_id, l.seq, l.status, l.trip, l.bulk_kg, l.items, l.weight_kg, l.volume_m3,
+       lower(l.pickup_window) AS pickup_from, upper(l.pickup_window) AS pickup_until,
+       l.assignment_version, l.carrier_org_id, l.driver_user_id,
+       jsonb_build_object('id', v.id, 'plate', v.plate_display) AS vehicle,
+       CASE WHEN l.driver_user_id IS NULL THEN NULL
+            ELSE jsonb_build_object('user_id', u.id, 'name', u.name, 'phone', d.phone) END AS driver
+FROM loads l
+JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN driver_profiles d ON d.org_id = l.carrier_org_id AND d.user_id = l.driver_user_id"""
+
+# A job's loads for any of its parties ($2).
+LOADS_OF_JOB = (
+    _LOAD_COLUMNS
+    + """
+JOIN jobs j ON j.id = l.job_id
+WHERE l.job_id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
+ORDER BY l.seq"""
+)
+
+LOAD_OF_CARRIER = _LOAD_COLUMNS + " WHERE l.id = $1 AND l.carrier_org_id = $2"
+
+LOAD_FOR_UPDATE = "SELECT * FROM loads WHERE id = $1 AND carrier_org_id = $2 FOR UPDATE"
+
+# A driver's own loads that still need them.
+LOADS_OF_DRIVER = (
+    _LOAD_COLUMNS
+    + """
+WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2 AND l.status NOT IN ('received', 'cancelled')
+ORDER BY lower(l.pickup_window), l.seq"""
+)
+
+ASSIGN = """
+UPDATE loads SET driver_user_id = $3, vehicle_id = $4,
+                 status = CASE WHEN status = 'planned' THEN 'assigned' ELSE status END,
+                 assignment_version = assignment_version + 1, updated_at = now()
+WHERE id = $1 AND carrier_org_id = $2
+RETURNING assignment_version"""
+
+UNASSIGNED_LOADS = (
+    "SELECT count(*) FROM loads WHERE job_id = $1 AND driver_user_id IS NULL AND status <> 'cancelled'"
+)
+
+DISPATCH_JOB = "UPDATE jobs SET status = 'dispatched' WHERE id = $1 AND status = 'awarded' RETURNING *"
+
+DRIVER_OF_CARRIER = """
+SELECT d.user_id FROM driver_profiles d
+WHERE d.org_id = $1 AND d.user_id = $2
+  AND EXISTS (SELECT 1 FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
+              WHERE mr.org_id = d.org_id AND mr.user_id = d.user_id AND rp.permission = 'drive')"""
+
+# A load by its pickup code, with what the gate needs to judge it.
+LOAD_BY_CODE = """
+SELECT l.id, l.job_id, l.driver_user_id, l.carrier_org_id, l.status, v.plate, u.name AS driver_name,
+       j.origin_site_id AS site_id,
+       a.id AS authorization_id, a.revoked_at, a.valid_from, a.valid_until
+FROM loads l
+JOIN vehicles v ON v.id = l.vehicle_id
+JOIN jobs j ON j.id = l.job_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN LATERAL (SELECT * FROM pickup_authorizations pa WHERE pa.job_id = l.job_id
+                   ORDER BY pa.revoked_at IS NULL DESC, pa.created_at DESC LIMIT 1) a ON true
+WHERE l.code_hash = $1"""
+
+# Among $1, the vehicles already on live loads of other jobs overlapping [$3, $4).
+BUSY_VEHICLES = """
+SELECT DISTINCT v.plate_display AS plate FROM loads l JOIN vehicles v ON v.id = l.vehicle_id
+WHERE l.vehicle_id = ANY($1::uuid[]) AND l.job_id <> $2 AND l.status NOT IN ('received', 'cancelled')
+  AND l.pickup_window && tstzrange($3, $4)"""

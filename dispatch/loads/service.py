@@ -1,0 +1,465 @@
+"""Loads use cases: plan a job's loads, edit the plan, confirm it into loads, assign drivers.
+
+The planner (pure, `planner.py`) proposes; every edit is checked against the same rules; the
+database keeps vehicles and drivers off overlapping jobs (exclusion constraints) and makes a
+second confirmation a no-op (the job row is locked and existing loads are returned).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from dispatch import events
+from dispatch.accounts.models import Principal
+from dispatch.db import Conn
+from dispatch.errors import Conflict, NotFound, Unprocessable
+from dispatch.fleet import queries as fleet_queries
+from dispatch.fleet.models import Vehicle
+from dispatch.loads import planner, queries
+from dispatch.loads.models import Assignment, ItemCount, Load, Plan, PlanEdit, PlannedLoad
+from dispatch.market import codes
+
+
+def cargo_of(job: asyncpg.Record) -> planner.Cargo:
+    cargo = job["cargo"]
+    if job["cargo_kind"] == "bulk":
+        return planner.Bulk(
+            weight_kg=cargo["weight_kg"], volume_m3=cargo["volume_m3"], description=cargo["description"]
+        )
+    return tuple(
+        planner.Line(
+            count=line["count"],
+            unit_weight_kg=line["unit_weight_kg"],
+            unit_volume_m3=line["unit_volume_m3"],
+            description=line["description"],
+        )
+        for line in cargo["lines"]
+    )
+
+
+def _as_planner_vehicle(v: Vehicle) -> planner.Vehicle:
+    return planner.Vehicle(
+        id=str(v.id),
+        capacity_kg=v.capacity_kg,
+        capacity_m3=v.capacity_m3,
+        cost_per_trip=v.cost_per_trip_minor,
+    )
+
+
+async def _carrier_job(
+    conn: Conn | asyncpg.Pool, p: Principal, job_id: UUID, *, lock: bool = False
+) -> asyncpg.Record:
+    job = await conn.fetchrow(
+        queries.CARRIER_JOB_FOR_UPDATE if lock else queries.CARRIER_JOB, job_id, p.org_id
+    )
+    if job is None:
+        raise NotFound("No such job awarded to your organization.", code="job_not_found")
+    return job
+
+
+async def _usable_vehicles(
+    conn: Conn | asyncpg.Pool, p: Principal, job: asyncpg.Record, ids: list[UUID] | None
+) -> list[Vehicle]:
+    rows = await conn.fetch(fleet_queries.USABLE_VEHICLES, p.org_id, ids, job["vehicle_type"])
+    vehicles = [msgspec.convert(dict(r), Vehicle) for r in rows]
+    if ids is not None:
+        missing = sorted(str(i) for i in set(ids) - {v.id for v in vehicles})
+        if missing:
+            raise Unprocessable(
+                f"Not usable for this job (not in your fleet, inactive, or not a {job['vehicle_type']}): "
+                f"{', '.join(missing)}.",
+                code="vehicle_not_usable",
+                vehicle_ids=missing,
+            )
+    if not vehicles:
+        raise Unprocessable(
+            f"Your fleet has no active {job['vehicle_type']} vehicle for this job.", code="no_vehicles"
+        )
+    return vehicles
+
+
+def _require_plannable(job: asyncpg.Record) -> None:
+    if job["status"] != "awarded":
+        raise Conflict(
+            f"The job is {job['status']}: loads are planned between award and dispatch.",
+            code="job_not_plannable",
+        )
+
+
+def _stored(loads: list[tuple[str, int | None, tuple[int, ...], float, float]]) -> list[dict[str, Any]]:
+    """Plan loads as stored: trips numbered per vehicle in the order the loads are listed."""
+    trips: Counter[str] = Counter()
+    stored = []
+    for vehicle_id, bulk_kg, items, weight, volume in loads:
+        trips[vehicle_id] += 1
+        stored.append(
+            {
+                "vehicle_id": vehicle_id,
+                "trip": trips[vehicle_id],
+                "bulk_kg": bulk_kg,
+                "items": list(items) if bulk_kg is None else None,
+                "weight_kg": weight,
+                "volume_m3": volume,
+            }
+        )
+    return stored
+
+
+async def make_plan(db: asyncpg.Pool, p: Principal, job_id: UUID, vehicle_ids: list[UUID] | None) -> Plan:
+    job = await _carrier_job(db, p, job_id)
+    _require_plannable(job)
+    vehicles = await _usable_vehicles(db, p, job, vehicle_ids)
+    cargo = cargo_of(job)
+    try:
+        # Up to its time budget of CPU: off the event loop.
+        result = await asyncio.to_thread(planner.plan, cargo, [_as_planner_vehicle(v) for v in vehicles])
+    except planner.InfeasibleCargo as exc:
+        raise Unprocessable(exc.detail, code=exc.code) from None
+    stored = [
+        {
+            "vehicle_id": load.vehicle_id,
+            "trip": load.trip,
+            "bulk_kg": load.bulk_kg,
+            "items": list(load.items) if load.bulk_kg is None else None,
+            "weight_kg": load.weight_kg,
+            "volume_m3": load.volume_m3,
+        }
+        for load in result.loads
+    ]
+    return await _save_plan(
+        db,
+        p,
+        job_id,
+        stored,
+        trips=result.trips,
+        cost=result.cost,
+        lower_bound=result.lower_bound,
+        optimal=result.optimal,
+        method=result.method,
+        edited=False,
+    )
+
+
+async def edit_plan(db: asyncpg.Pool, p: Principal, job_id: UUID, body: PlanEdit) -> Plan:
+    """Replace the plan by the carrier's own, if it keeps every rule (capacities, whole items, sums)."""
+    job = await _carrier_job(db, p, job_id)
+    _require_plannable(job)
+    vehicles = await _usable_vehicles(db, p, job, sorted({e.vehicle_id for e in body.loads}))
+    by_id = {str(v.id): v for v in vehicles}
+    cargo = cargo_of(job)
+    edits = [(str(e.vehicle_id), e.bulk_kg, tuple(e.items or ())) for e in body.loads]
+    violations = planner.check(cargo, [_as_planner_vehicle(v) for v in vehicles], edits)
+    if violations:
+        plates = {vid: v.plate for vid, v in by_id.items()}
+        details = [_with_plate(v.detail, plates) for v in violations]
+        raise Unprocessable(
+            "The edited plan breaks the rules: " + "; ".join(details),
+            code="plan_invalid",
+            violations=[
+                {"load": v.load, "code": v.code, "detail": d}
+                for v, d in zip(violations, details, strict=True)
+            ],
+        )
+    measured = [(vid, bulk, items, *_measure(cargo, bulk, items)) for vid, bulk, items in edits]
+    stored = _stored(measured)
+    trips = len(stored)
+    cost = sum(by_id[vid].cost_per_trip_minor for vid, *_ in edits)
+    lower = planner.lower_bound(cargo, [_as_planner_vehicle(v) for v in vehicles])
+    return await _save_plan(
+        db,
+        p,
+        job_id,
+        stored,
+        trips=trips,
+        cost=cost,
+        lower_bound=lower,
+        optimal=trips <= lower,
+        method="edited",
+        edited=True,
+    )
+
+
+def _with_plate(detail: str, plates: dict[str, str]) -> str:
+    for vehicle_id, plate in plates.items():
+        detail = detail.replace(vehicle_id, plate)
+    return detail
+
+
+def _measure(cargo: planner.Cargo, bulk_kg: int | None, items: tuple[int, ...]) -> tuple[float, float]:
+    if isinstance(cargo, planner.Bulk):
+        kg = bulk_kg or 0
+        return float(kg), cargo.volume_m3 * kg / cargo.weight_kg
+    return (
+        sum(n * line.unit_weight_kg for n, line in zip(items, cargo, strict=False)),
+        sum(n * line.unit_volume_m3 for n, line in zip(items, cargo, strict=False)),
+    )
+
+
+async def _save_plan(
+    db: asyncpg.Pool,
+    p: Principal,
+    job_id: UUID,
+    stored: list[dict[str, Any]],
+    *,
+    trips: int,
+    cost: int,
+    lower_bound: int,
+    optimal: bool,
+    method: str,
+    edited: bool,
+) -> Plan:
+    async with db.acquire() as conn, conn.transaction():
+        job = await _carrier_job(conn, p, job_id, lock=True)
+        _require_plannable(job)
+        saved = await conn.fetchval(
+            queries.UPSERT_PLAN, job_id, p.org_id, stored, trips, cost, lower_bound, optimal, method, edited
+        )
+        if saved is None:
+            raise Conflict("The plan is already confirmed into loads.", code="plan_confirmed")
+        await events.record(
+            conn,
+            "plan.edited" if edited else "plan.proposed",
+            org_ids=[p.org_id],
+            subject_type="job",
+            subject_id=job_id,
+            actor_user_id=p.user_id,
+            data={"trips": trips, "cost_minor": cost},
+        )
+        return await _plan_view(conn, p, job)
+
+
+async def get_plan(db: asyncpg.Pool, p: Principal, job_id: UUID) -> Plan:
+    job = await _carrier_job(db, p, job_id)
+    return await _plan_view(db, p, job)
+
+
+async def _plan_view(conn: Conn | asyncpg.Pool, p: Principal, job: asyncpg.Record) -> Plan:
+    row = await conn.fetchrow(queries.PLAN, job["id"], p.org_id)
+    if row is None:
+        raise NotFound("No plan yet: ask for one first.", code="plan_not_found")
+    vehicles = {
+        str(r["id"]): msgspec.convert(dict(r), Vehicle)
+        for r in await conn.fetch(fleet_queries.VEHICLES, p.org_id)
+    }
+    lines = job["cargo"].get("lines", [])
+    loads = []
+    for stored in row["loads"]:
+        vehicle = vehicles[stored["vehicle_id"]]
+        items = (
+            None
+            if stored["items"] is None
+            else [
+                ItemCount(line=i, description=lines[i]["description"], count=n)
+                for i, n in enumerate(stored["items"])
+                if n > 0
+            ]
+        )
+        loads.append(
+            PlannedLoad(
+                vehicle_id=vehicle.id,
+                plate=vehicle.plate,
+                trip=stored["trip"],
+                bulk_kg=stored["bulk_kg"],
+                items=items,
+                weight_kg=stored["weight_kg"],
+                volume_m3=round(stored["volume_m3"], 6),
+                weight_utilization=round(stored["weight_kg"] / vehicle.capacity_kg, 4),
+                volume_utilization=round(stored["volume_m3"] / vehicle.capacity_m3, 4),
+            )
+        )
+    return Plan(
+        job_id=job["id"],
+        trips=row["trips"],
+        cost_minor=row["cost_minor"],
+        lower_bound=row["lower_bound"],
+        optimal=row["optimal"],
+        method=row["method"],
+        edited=row["edited"],
+        confirmed_at=row["confirmed_at"],
+        loads=loads,
+    )
+
+
+# -- loads ------------------------------------------------------------------------------------
+
+
+def _code(secret: str, load_id: UUID, version: int) -> str:
+    # The assignment version is part of the derivation: reassigning a load changes its code.
+    return codes.derive_code(secret, f"load:v{version}", load_id)
+
+
+def _load(row: asyncpg.Record, secret: str | None) -> Load:
+    fields = {k: row[k] for k in Load.__struct_fields__ if k != "pickup_code"}
+    code = _code(secret, row["id"], row["assignment_version"]) if secret else None
+    return (
+        msgspec.convert(fields, Load)
+        if code is None
+        else msgspec.convert(fields | {"pickup_code": code}, Load)
+    )
+
+
+async def confirm_plan(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID) -> list[Load]:
+    """Create the plan's loads. Confirming again returns the same loads and creates nothing."""
+    async with db.acquire() as conn, conn.transaction():
+        job = await _carrier_job(conn, p, job_id, lock=True)  # concurrent confirmations take turns here
+        existing = await conn.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)
+        if existing:
+            return [_load(r, secret) for r in existing]
+        _require_plannable(job)
+        plan = await conn.fetchrow(queries.PLAN, job_id, p.org_id)
+        if plan is None:
+            raise NotFound("No plan yet: ask for one first.", code="plan_not_found")
+        try:
+            async with conn.transaction():  # a savepoint: a busy vehicle refuses the whole plan
+                for seq, stored in enumerate(plan["loads"], start=1):
+                    load_id = await conn.fetchval(
+                        queries.INSERT_LOAD,
+                        job_id,
+                        p.org_id,
+                        seq,
+                        UUID(stored["vehicle_id"]),
+                        stored["trip"],
+                        stored["bulk_kg"],
+                        stored["items"],
+                        stored["weight_kg"],
+                        stored["volume_m3"],
+                        job["pickup_from"],
+                        job["pickup_until"],
+                    )
+                    await conn.execute(
+                        queries.SET_LOAD_CODE, load_id, codes.code_hash(_code(secret, load_id, 0))
+                    )
+        except asyncpg.ExclusionViolationError:
+            busy = await conn.fetch(
+                queries.BUSY_VEHICLES,
+                [UUID(x["vehicle_id"]) for x in plan["loads"]],
+                job_id,
+                job["pickup_from"],
+                job["pickup_until"],
+            )
+            plates = ", ".join(sorted({r["plate"] for r in busy})) or "a vehicle"
+            raise Conflict(
+                f"{plates} is already on a load of another job whose pickup window overlaps; "
+                "plan with other vehicles.",
+                code="vehicle_busy",
+            ) from None
+        await conn.execute(queries.CONFIRM_PLAN, job_id)
+        parties = [
+            o for o in (job["poster_org_id"], job["shipper_org_id"], job["consignee_org_id"], p.org_id) if o
+        ]
+        await events.record(
+            conn,
+            "loads.confirmed",
+            org_ids=parties,
+            subject_type="job",
+            subject_id=job_id,
+            actor_user_id=p.user_id,
+            data={"loads": len(plan["loads"])},
+        )
+        return [_load(r, secret) for r in await conn.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)]
+
+
+async def list_loads(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID) -> list[Load]:
+    """The job's loads for any of its parties; pickup codes only for the carrier."""
+    rows = await db.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)
+    return [_load(r, secret if r["carrier_org_id"] == p.org_id else None) for r in rows]
+
+
+async def get_load(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID) -> Load:
+    row = await db.fetchrow(queries.LOAD_OF_CARRIER, load_id, p.org_id)
+    if row is None:
+        raise NotFound("No such load of your organization.", code="load_not_found")
+    return _load(row, secret)
+
+
+_REASSIGNABLE = ("planned", "assigned", "booked")
+
+
+async def assign(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID, body: Assignment) -> Load:
+    async with db.acquire() as conn, conn.transaction():
+        load = await conn.fetchrow(queries.LOAD_FOR_UPDATE, load_id, p.org_id)
+        if load is None:
+            raise NotFound("No such load of your organization.", code="load_not_found")
+        if load["status"] not in _REASSIGNABLE:
+            raise Conflict(
+                f"The load is {load['status']}: it can no longer be reassigned.", code="load_in_progress"
+            )
+        if await conn.fetchval(queries.DRIVER_OF_CARRIER, p.org_id, body.driver_user_id) is None:
+            raise NotFound(
+                "No driver with a fleet profile has that id in your organization.", code="driver_not_found"
+            )
+        vehicle_id = body.vehicle_id or load["vehicle_id"]
+        if vehicle_id != load["vehicle_id"]:
+            await _check_vehicle_fits(conn, p, load, vehicle_id)
+        try:
+            async with conn.transaction():  # a savepoint: the exclusion check may refuse the update
+                version = await conn.fetchval(
+                    queries.ASSIGN, load_id, p.org_id, body.driver_user_id, vehicle_id
+                )
+        except asyncpg.ExclusionViolationError as exc:
+            what = "driver" if "driver" in (exc.constraint_name or "") else "vehicle"
+            raise Conflict(
+                f"The {what} is already on a load of another job whose pickup window overlaps "
+                f"{load['pickup_window'].lower:%Y-%m-%d %H:%M} to {load['pickup_window'].upper:%H:%M} UTC.",
+                code=f"{what}_busy",
+            ) from None
+        await conn.execute(queries.SET_LOAD_CODE, load_id, codes.code_hash(_code(secret, load_id, version)))
+        await events.record(
+            conn,
+            "load.assigned",
+            org_ids=[p.org_id],
+            subject_type="load",
+            subject_id=load_id,
+            actor_user_id=p.user_id,
+            data={"driver_user_id": str(body.driver_user_id), "vehicle_id": str(vehicle_id)},
+        )
+        if await conn.fetchval(queries.UNASSIGNED_LOADS, load["job_id"]) == 0:
+            job = await conn.fetchrow(queries.DISPATCH_JOB, load["job_id"])
+            if job is not None:
+                parties = [
+                    o
+                    for o in (
+                        job["poster_org_id"],
+                        job["shipper_org_id"],
+                        job["consignee_org_id"],
+                        job["carrier_org_id"],
+                    )
+                    if o
+                ]
+                await events.record(
+                    conn,
+                    "job.dispatched",
+                    org_ids=parties,
+                    subject_type="job",
+                    subject_id=job["id"],
+                    actor_user_id=p.user_id,
+                )
+        row = await conn.fetchrow(queries.LOAD_OF_CARRIER, load_id, p.org_id)
+        assert row is not None
+        return _load(row, secret)
+
+
+async def _check_vehicle_fits(conn: Conn, p: Principal, load: asyncpg.Record, vehicle_id: UUID) -> None:
+    job = await conn.fetchrow("SELECT vehicle_type FROM jobs WHERE id = $1", load["job_id"])
+    assert job is not None
+    vehicle = await _usable_vehicles(conn, p, job, [vehicle_id])
+    v = vehicle[0]
+    if load["weight_kg"] > v.capacity_kg * (1 + 1e-9) or load["volume_m3"] > v.capacity_m3 * (1 + 1e-9):
+        raise Unprocessable(
+            f"Load {load['seq']} ({load['weight_kg']:,.0f} kg, {load['volume_m3']:.1f} m³) "
+            "does not fit vehicle "
+            f"{v.plate} ({v.capacity_kg:,.0f} kg, {v.capacity_m3:.1f} m³).",
+            code="vehicle_too_small",
+        )
+
+
+async def driver_loads(db: asyncpg.Pool, secret: str, p: Principal) -> list[Load]:
+    """The device's driver's loads still to do, soonest first."""
+    assert p.user_id is not None
+    return [_load(r, secret) for r in await db.fetch(queries.LOADS_OF_DRIVER, p.user_id, p.org_id)]

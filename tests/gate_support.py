@@ -1,0 +1,133 @@
+"""Arranging gate scenarios: a 24/7 site with docks and a slot calendar, and assigned loads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.market_support import BERLIN, iso, job_body, square
+from tests.support import Account, add_member, bootstrap_org
+
+ALL_DAY = [{"weekday": d, "opens": "00:00", "closes": "24:00"} for d in range(7)]
+
+
+async def gate_site(
+    client: Any,
+    mill: Account,
+    *,
+    docks: int = 2,
+    places: int = 2,
+    slot_minutes: int = 30,
+    cutoff: int = 0,
+    grace: int = 30,
+) -> dict[str, Any]:
+    lon, lat = BERLIN
+    r = await client.post(
+        "/sites",
+        headers=mill.headers,
+        json={
+            "name": f"Mill gate {docks}-{places}",
+            "address": "Werkstrasse 1, Berlin",
+            "location": {"lat": lat, "lon": lon},
+            "geofence": square(lon, lat),
+            "timezone": "Europe/Berlin",
+            "opening_hours": ALL_DAY,
+            "docks": [{"name": f"Dock {i + 1}"} for i in range(docks)],
+        },
+    )
+    assert r.status_code == 201, r.text
+    site: dict[str, Any] = r.json()
+    r = await client.put(
+        f"/sites/{site['id']}/calendar",
+        headers=mill.headers,
+        json={
+            "slot_minutes": slot_minutes,
+            "places_per_slot": places,
+            "cutoff_minutes": cutoff,
+            "grace_minutes": grace,
+            "late_tolerance_minutes": 15,
+        },
+    )
+    assert r.status_code == 200, r.text
+    return site
+
+
+async def dispatched_loads(
+    client: Any, settings: Any, *, loads: int, docks: int = 2, places: int = 2, grace: int = 30
+) -> dict[str, Any]:
+    """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
+    each driver with a device token. Pickup window: from now for 30 hours."""
+    mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
+    carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
+    site = await gate_site(client, mill, docks=docks, places=places, grace=grace)
+    body = job_body(
+        site["id"],
+        pickup_from=iso(timedelta(minutes=-5)),
+        pickup_until=iso(timedelta(hours=30)),
+        deliver_by=iso(timedelta(hours=60)),
+        deadline=timedelta(hours=1),
+        cargo={
+            "kind": "items",
+            "lines": [
+                {"description": "coil", "count": loads, "unit_weight_kg": 24_000, "unit_volume_m3": 3.2}
+            ],
+        },
+    )
+    r = await client.post("/jobs", headers=mill.headers, json=body)
+    assert r.status_code == 201, r.text
+    job = r.json()
+    assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+    drivers = []
+    for i in range(loads):
+        r = await client.post(
+            "/fleet/vehicles",
+            headers=carrier.headers,
+            json={
+                "plate": f"B-GT {100 + i}",
+                "vehicle_type": "flatbed",
+                "capacity_kg": 25_000,
+                "capacity_m3": 90,
+            },
+        )
+        assert r.status_code == 201, r.text
+        r = await client.post(
+            "/fleet/drivers",
+            headers=carrier.headers,
+            json={
+                "email": f"driver{i}@haulers.test",
+                "name": f"Driver {i}",
+                "password": "correct horse battery staple",
+                "phone": "+49 170 0000000",
+                "licence_number": f"L{i:05d}",
+            },
+        )
+        assert r.status_code == 201, r.text
+        drivers.append(r.json())
+    r = await client.post(f"/jobs/{job['id']}/plan", headers=carrier.headers, json={})
+    assert r.status_code == 201, r.text
+    confirmed = (await client.post(f"/jobs/{job['id']}/plan/confirm", headers=carrier.headers)).json()
+    assigned = []
+    for load, driver in zip(confirmed, drivers, strict=True):
+        r = await client.put(
+            f"/loads/{load['id']}/assignment",
+            headers=carrier.headers,
+            json={"driver_user_id": driver["user_id"], "vehicle_id": load["vehicle"]["id"]},
+        )
+        assert r.status_code == 200, r.text
+        device = await client.post(
+            f"/orgs/{carrier.org_id}/device-tokens",
+            headers=carrier.headers,
+            json={"user_id": driver["user_id"], "name": "phone"},
+        )
+        assert device.status_code == 201, device.text
+        assigned.append(r.json() | {"device": {"Authorization": f"Bearer {device.json()['token']}"}})
+    staff = await add_member(client, mill, "gate_staff")
+    return {"mill": mill, "carrier": carrier, "site": site, "job": job, "loads": assigned, "staff": staff}
+
+
+def next_slot(minutes: int = 30, ahead: int = 1) -> datetime:
+    """The start of a future slot on a 24/7 calendar (slots align to the local hour; Berlin's offset is
+    whole hours, so UTC alignment is the same)."""
+    now = datetime.now(UTC)
+    start = now.replace(minute=(now.minute // minutes) * minutes, second=0, microsecond=0)
+    return start + timedelta(minutes=minutes * ahead)
