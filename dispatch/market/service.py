@@ -515,14 +515,22 @@ async def _bid(conn: Conn | asyncpg.Pool, bid_id: UUID) -> Bid:
     return msgspec.convert(dict(await conn.fetchrow(queries.BID, bid_id) or {}), Bid)
 
 
+async def _own_active_bid(
+    conn: Conn, p: Principal, job_id: UUID, bid_id: UUID
+) -> tuple[asyncpg.Record, asyncpg.Record]:
+    """The open auction and the caller's live bid on it, both locked, for lowering or withdrawing."""
+    job = await _open_auction_for_bidding(conn, job_id, p)
+    bid = await conn.fetchrow(queries.OWN_BID_FOR_UPDATE, bid_id, job_id, p.org_id)
+    if bid is None:
+        raise NotFound("No such bid of your organization on this job.", code="bid_not_found")
+    if bid["status"] != "active":
+        raise Conflict(f"The bid is {bid['status']}.", code="bid_not_active")
+    return job, bid
+
+
 async def lower_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, bid_id: UUID, amount_minor: int) -> Bid:
     async with db.acquire() as conn, conn.transaction():
-        job = await _open_auction_for_bidding(conn, job_id, p)
-        bid = await conn.fetchrow(queries.OWN_BID_FOR_UPDATE, bid_id, job_id, p.org_id)
-        if bid is None:
-            raise NotFound("No such bid of your organization on this job.", code="bid_not_found")
-        if bid["status"] != "active":
-            raise Conflict(f"The bid is {bid['status']}.", code="bid_not_active")
+        job, bid = await _own_active_bid(conn, p, job_id, bid_id)
         step = job["min_step_minor"]
         if amount_minor > bid["amount_minor"] - step:
             raise Unprocessable(
@@ -546,12 +554,7 @@ async def lower_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, bid_id: UUID, 
 
 async def withdraw_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, bid_id: UUID) -> Bid:
     async with db.acquire() as conn, conn.transaction():
-        job = await _open_auction_for_bidding(conn, job_id, p)
-        bid = await conn.fetchrow(queries.OWN_BID_FOR_UPDATE, bid_id, job_id, p.org_id)
-        if bid is None:
-            raise NotFound("No such bid of your organization on this job.", code="bid_not_found")
-        if bid["status"] != "active":
-            raise Conflict(f"The bid is {bid['status']}.", code="bid_not_active")
+        job, _ = await _own_active_bid(conn, p, job_id, bid_id)
         await conn.execute(queries.WITHDRAW_BID, bid_id)
         await events.record(
             conn,
