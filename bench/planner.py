@@ -172,12 +172,22 @@ class Stats:
     heuristic_excess: int = 0
     proved: int = 0
     exact_time: float = 0.0
+    worst: list[tuple[float, str]] = field(default_factory=list)
 
 
 def _pct(samples: list[float], q: int) -> float:
     if len(samples) == 1:
         return samples[0]
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
+
+
+def describe(case: Instance) -> str:
+    if isinstance(case.cargo, Bulk):
+        return f"{case.cls}, {case.cargo.weight_kg:,} kg"
+    kg = [line.unit_weight_kg for line in case.cargo]
+    return (
+        f"{case.cls}, {case.items} items in {len(case.cargo)} lines, units {min(kg):,.0f}-{max(kg):,.0f} kg"
+    )
 
 
 def run(seed: int, per_class: int, budget_ms: float) -> bool:
@@ -195,6 +205,10 @@ def run(seed: int, per_class: int, budget_ms: float) -> bool:
         if case.items == 1000:
             s.big_times.append(elapsed * 1000)
         s.gaps.append(100 * (result.trips - result.lower_bound) / result.lower_bound)
+        if result.trips > result.lower_bound:
+            s.worst.append(
+                (s.gaps[-1], f"{describe(case)}: {result.trips} trips, bound {result.lower_bound}")
+            )
         s.proved += result.optimal
         s.naive_gaps.append(
             100 * (naive_first_fit(case.cargo, case.fleet) - result.lower_bound) / result.lower_bound
@@ -240,6 +254,10 @@ def report(stats: dict[str, Stats], budget_ms: float) -> bool:
                 f"{cls:<15}{s.small:>5}{s.default_optimal:>16}{s.default_excess:>12}{s.heuristic_optimal:>21}"
                 f"{s.heuristic_excess:>12}{s.exact_time:>9.1f}"
             )
+    print()
+    print("the largest gaps to the bound:")
+    for gap, text in sorted((w for s in stats.values() for w in s.worst), reverse=True)[:3]:
+        print(f"  {gap:5.1f}%  {text}")
     print()
     mean_gap = statistics.mean(every_gap)
     p99_big = _pct(big, 99) if big else 0.0

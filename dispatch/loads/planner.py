@@ -416,13 +416,21 @@ def _plan_bulk(bulk: Bulk, fleet: _Fleet, budget: _Budget) -> Plan:
         loads.append(_Trip(t, float(kg), _bulk_volume(bulk, kg), kg, ()))
     assert left == 0
     out = []
+    cost = 0
     for vehicle, number, load in _schedule(fleet, loads):
         v = fleet.vehicles[vehicle]
-        kg = load.bulk_kg or 0
+        cost += v.cost_per_trip
         out.append(
-            Load(v.id, number, kg, (), load.weight, load.volume, *utilization(load.weight, load.volume, v))
+            Load(
+                v.id,
+                number,
+                load.bulk_kg,
+                (),
+                load.weight,
+                load.volume,
+                *utilization(load.weight, load.volume, v),
+            )
         )
-    cost = sum(fleet.vehicles[vehicle].cost_per_trip for vehicle, _, _ in _schedule(fleet, loads))
     return Plan(tuple(out), len(out), cost, trips, True, "exact")
 
 
@@ -913,13 +921,11 @@ def _column_generation(
     return _LP(math.ceil(best * _DUAL_SHRINK - 1e-7), primal, columns, best_duals)
 
 
-def _grouped(k: _Kinds, upward: bool = False) -> tuple[_Kinds, list[int]] | None:
+def _grouped(k: _Kinds) -> tuple[_Kinds, list[int]]:
     """Linear grouping: the kinds in size order cut into at most _LP_MAX_KINDS runs of about
-    equal units; a class's unit is the componentwise smallest of its members (or, `upward`, the
-    largest). Shrunk units keep every load a load, so the LP of the down classes is a lower bound
-    and its duals (a class's, given to each member) stay valid; grown units make every load of
-    the up classes a load of the order, so their LP can be rounded into a plan. Returns (classes,
-    class of each kind), or None when a grown unit fits no vehicle."""
+    equal units; a class's unit is the componentwise smallest of its members. Shrunk units keep
+    every load a load, so the LP of the classes is still a lower bound, and its duals (a class's,
+    given to each member) stay valid. Returns (classes, the class of each kind)."""
     target = -(-sum(k.n) // _LP_MAX_KINDS)
     groups: list[list[int]] = [[]]
     units = 0
@@ -929,11 +935,8 @@ def _grouped(k: _Kinds, upward: bool = False) -> tuple[_Kinds, list[int]] | None
             units = 0
         groups[-1].append(i)
         units += k.n[i]
-    pick = max if upward else min
-    w = tuple(pick(k.w[i] for i in g) for g in groups)
-    v = tuple(pick(k.v[i] for i in g) for g in groups)
-    if upward and not all(any(_within(a, kg) and _within(b, m3) for kg, m3 in k.caps) for a, b in zip(w, v)):
-        return None
+    w = tuple(min(k.w[i] for i in g) for g in groups)
+    v = tuple(min(k.v[i] for i in g) for g in groups)
     classes = _Kinds(
         w=w,
         v=v,
@@ -951,9 +954,7 @@ def _lp(k: _Kinds, budget: _Budget, enough: int | None, seed: Sequence[_Bin] = (
     if k.m <= _LP_MAX_KINDS:
         columns = sorted({tuple(b.counts.get(i, 0) for i in range(k.m)) for b in seed})
         return _column_generation(k, budget, enough, columns), True
-    split = _grouped(k)
-    assert split is not None  # shrinking never makes a unit too big
-    classes, class_of = split
+    classes, class_of = _grouped(k)
     grouped: set[tuple[int, ...]] = set()
     for b in seed:
         counts = [0] * classes.m
@@ -1186,22 +1187,33 @@ def _best_first_fit(
     return best
 
 
-def _round_lp(k: _Kinds, fleet: _Fleet, lp: _LP, budget: _Budget, duals: list[list[float]]) -> _Packing:
-    """LP rounding: floor(x_p) copies of each basic load, one more of the most fractional ones
-    while the units last, then the residual: first fit into the room left (or, when small, the
-    exact search on its own)."""
+def _rounded(k: _Kinds, lp: _LP) -> tuple[list[tuple[tuple[int, ...], int]], list[int]]:
+    """floor(x_p) copies of each basic load, then one more of the most fractional ones, while the
+    units last: (load, copies) and the units left over."""
     left = list(k.n)
-    bins: list[_Bin] = []
+    out: list[tuple[tuple[int, ...], int]] = []
     columns = sorted(lp.columns, key=lambda c: (-c[1], c[0]))
     extra = sorted(columns, key=lambda c: (-(c[1] - math.floor(c[1] + 1e-9)), c[0]))
     for pattern, copies in [(p, math.floor(x + 1e-9)) for p, x in columns] + [(p, 1) for p, _ in extra]:
         use = min(copies, min((left[i] // c for i, c in enumerate(pattern) if c), default=0))
         b = _bin_of(k, pattern)
         if use and any(_within(b.weight, kg) and _within(b.volume, m3) for kg, m3 in k.caps):
-            b.mult = use  # (a load the LP found: checked again here, the plan must never trust floats)
+            # (a load the LP found: checked again here, a plan must never trust the floats)
             for i, c in enumerate(pattern):
                 left[i] -= c * use
-            bins.append(b)
+            out.append((pattern, use))
+    return out, left
+
+
+def _round_lp(k: _Kinds, fleet: _Fleet, lp: _LP, budget: _Budget, duals: list[list[float]]) -> _Packing:
+    """LP rounding: the rounded LP's loads, then the residual: first fit into the room left (or,
+    when small, the exact search on its own)."""
+    rounded, left = _rounded(k, lp)
+    bins = []
+    for pattern, copies in rounded:
+        b = _bin_of(k, pattern)
+        b.mult = copies
+        bins.append(b)
     best = _best_first_fit(k, fleet, left, budget, bins)
     if sum(left) and not budget.exhausted:
         alone = _best_first_fit(k, fleet, left, budget)
@@ -1544,7 +1556,7 @@ def _plan_items(
         lower = max(lower, lp.bound)
         bounds.duals = lp.duals + bounds.duals
         proved = best.trips <= lower
-        if not proved and usable and lp.columns:
+        if not proved and usable:
             rounded = _round_lp(k, fleet, lp, budget.part(0.6), bounds.duals)
             if _better(best, rounded):
                 best = rounded
