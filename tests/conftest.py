@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -50,14 +52,20 @@ def with_database(dsn: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def admin_dsn() -> Iterator[str]:
     external = os.environ.get("DATABASE_URL")
     if external:
         yield external
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", server_settings=TEST_SERVER_SETTINGS)
-    with server:
-        yield server.dsn()
+    # Not under pytest's tmp root: every new pytest session resets that to mode 0700, which would
+    # lock the server's own OS user (we run it as one when root) out of its data directory.
+    home = Path(tempfile.mkdtemp(prefix="dispatch-test-pg-"))
+    server = EmbeddedPostgres(home / "data", server_settings=TEST_SERVER_SETTINGS)
+    try:
+        with server:
+            yield server.dsn()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

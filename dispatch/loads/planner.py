@@ -9,8 +9,9 @@ The method in short (the details, the bounds and the measured quality: PLANNER.m
 - Bulk is closed form: ceil(W / the most kilograms one vehicle carries) trips, which is optimal;
   a small knapsack then moves the slack onto cheaper, smaller vehicles.
 - Items: lower bounds are dual vectors (capacity LP, dual-feasible functions, big items, and the
-  pattern LP solved by column generation); first-fit-decreasing variants and LP rounding give
-  plans; a bin-completion branch and bound proves or improves them when affordable.
+  pattern LP by column generation); first fit decreasing and LP rounding give plans; a bin-
+  completion branch and bound proves small ones optimal, and repacks a few loads at a time of
+  larger ones; a cost search or local search then lowers the cost at the same trips.
 - Work is counted in deterministic units derived from the time budget (never the clock), so the
   same input always gives the same plan, byte for byte.
 """

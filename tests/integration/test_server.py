@@ -2,10 +2,13 @@
 
 import asyncio
 import contextlib
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -68,8 +71,15 @@ def _serving_embedded(state_dir, timeout: float = 60):
     assert process.returncode == 0, out
 
 
-def test_without_database_url_serve_starts_the_embedded_server_and_stops_it(tmp_path):
-    state = tmp_path / "state"
+@pytest.fixture
+def state():
+    """A state dir for an embedded server of its own, outside pytest's tmp root (see conftest)."""
+    home = Path(tempfile.mkdtemp(prefix="dispatch-test-state-"))
+    yield home / "state"
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_without_database_url_serve_starts_the_embedded_server_and_stops_it(state):
     with _serving_embedded(state):
         pass
     assert (state / "postgres" / "PG_VERSION").exists()
@@ -81,8 +91,7 @@ def test_without_database_url_serve_starts_the_embedded_server_and_stops_it(tmp_
         pass
 
 
-def test_an_embedded_server_already_running_is_reused_and_left_running(tmp_path):
-    state = tmp_path / "state"
+def test_an_embedded_server_already_running_is_reused_and_left_running(state):
     mine = EmbeddedPostgres(state / "postgres")
     mine.start()
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from dispatch.loads import planner
 from dispatch.loads.planner import Bulk, InfeasibleCargo, Line, Vehicle, check, lower_bound, plan
-from tests.unit.test_planner_support import assert_valid
+from tests.planner_support import assert_valid
 
 TRUCK = Vehicle("B-XY 1", 25_000, 90, 45_000)
 

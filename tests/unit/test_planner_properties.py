@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dispatch.loads.planner import Bulk, InfeasibleCargo, Line, Vehicle, check, lower_bound, plan
-from tests.unit.test_planner_support import TOLERANCE, assert_valid, naive_trips
+from tests.planner_support import TOLERANCE, assert_valid, naive_trips
 
 BUDGET_MS = 20.0  # keeps the suite fast; correctness does not depend on it
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
