@@ -145,10 +145,12 @@ UPDATE evidence_records SET data = $3::jsonb, prev_hash = $4, hash = $5 WHERE lo
 
 
 async def _behind_the_api(db: asyncpg.Connection, sql: str, *args: Any) -> None:
-    """A change with the append-only triggers bypassed, as a database superuser could."""
+    """A change with the append-only triggers bypassed, as the table's owner (or a superuser) could.
+    DISABLE TRIGGER is transactional: the triggers are back on when this commits."""
     async with db.transaction():
-        await db.execute("SET LOCAL session_replication_role = replica")
+        await db.execute("ALTER TABLE evidence_records DISABLE TRIGGER USER")
         await db.execute(sql, *args)
+        await db.execute("ALTER TABLE evidence_records ENABLE TRIGGER USER")
 
 
 # -- recording, listing, exporting -------------------------------------------------------------
