@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -238,6 +238,3 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
     """A real HTTP client for talking to a `server_factory` server."""
     async with httpx.AsyncClient(timeout=30) as c:
         yield c
-
-
-Seed = Callable[..., Awaitable[object]]

@@ -17,7 +17,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Guard
 
 from dispatch.accounts import service
-from dispatch.accounts.models import CredentialKind, Principal
+from dispatch.accounts.models import CredentialKind, Party, Principal
 from dispatch.accounts.permissions import Permission
 from dispatch.errors import Forbidden, Unauthorized
 from dispatch.runtime import Runtime
@@ -57,6 +57,12 @@ def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     user = connection.scope.get("user")
     assert isinstance(user, Principal), "route is not behind the bearer middleware"
     return user
+
+
+def require_party(p: Principal, party: Party, doing: str) -> None:
+    """Only organizations that play `party` may do this (e.g. only carriers grab jobs)."""
+    if not p.plays(party):
+        raise Forbidden(f"Only {party} organizations {doing}.", code=f"not_a_{party}")
 
 
 def requires(*permissions: Permission) -> Guard:

@@ -20,7 +20,7 @@ import shlex
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -208,10 +208,3 @@ def _server_os_user() -> pwd.struct_passwd | None:
         capture_output=True,
     )
     return pwd.getpwnam(SERVER_OS_USER)
-
-
-@contextlib.contextmanager
-def running(data_dir: Path, server_settings: Mapping[str, str] | None = None) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(data_dir, server_settings=server_settings)
-    with server:
-        yield server

@@ -9,21 +9,13 @@ import msgspec
 
 from dispatch import events
 from dispatch.accounts import queries as accounts_queries
+from dispatch.accounts.auth import require_party
 from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
-from dispatch.errors import Conflict, Forbidden, NotFound
+from dispatch.errors import Conflict, NotFound
 from dispatch.fleet import queries
 from dispatch.fleet.models import Driver, DriverCreate, DriverProfile, Vehicle, VehicleCreate, VehicleUpdate
-
-
-def normalize_plate(plate: str) -> str:
-    """Plates compare without case, spaces or dashes: "b-ab 1234" is "BAB1234"."""
-    return "".join(ch for ch in plate.upper() if ch.isalnum())
-
-
-def _require_carrier(p: Principal) -> None:
-    if not p.plays("carrier"):
-        raise Forbidden("Only carrier organizations keep a fleet.", code="not_a_carrier")
+from dispatch.types import normalize_plate
 
 
 def _vehicle(row: asyncpg.Record | None) -> Vehicle:
@@ -37,7 +29,7 @@ async def list_vehicles(db: asyncpg.Pool, p: Principal) -> list[Vehicle]:
 
 
 async def add_vehicle(db: asyncpg.Pool, p: Principal, body: VehicleCreate) -> Vehicle:
-    _require_carrier(p)
+    require_party(p, "carrier", "keep a fleet")
     async with db.acquire() as conn, conn.transaction():
         vehicle_id = await conn.fetchval(
             queries.INSERT_VEHICLE,
@@ -98,7 +90,7 @@ async def list_drivers(db: asyncpg.Pool, p: Principal) -> list[Driver]:
 
 async def add_driver(db: asyncpg.Pool, passwords: Passwords, p: Principal, body: DriverCreate) -> Driver:
     """A new user account in the carrier with the built-in driver role and a fleet profile."""
-    _require_carrier(p)
+    require_party(p, "carrier", "keep a fleet")
     password_hash = await passwords.hash(body.password)
     async with db.acquire() as conn, conn.transaction():
         user_id = await conn.fetchval(accounts_queries.INSERT_USER, body.email, body.name, password_hash)

@@ -10,7 +10,7 @@ first occurrence).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -99,11 +99,3 @@ def slot_at(calendar: Calendar, slot_start: datetime) -> Slot | None:
         if slot.start == slot_start:
             return slot
     return None
-
-
-def fits_window(slot: Slot, window: tuple[datetime, datetime]) -> bool:
-    return slot.start >= window[0] and slot.end <= window[1]
-
-
-def first_free(slots: Sequence[Slot], booked: dict[datetime, int], places: int) -> Slot | None:
-    return next((s for s in slots if booked.get(s.start, 0) < places), None)

@@ -24,6 +24,7 @@ from dispatch.fleet.models import Vehicle
 from dispatch.loads import planner, queries
 from dispatch.loads.models import Assignment, ItemCount, Load, Plan, PlanEdit, PlannedLoad
 from dispatch.market import codes
+from dispatch.market.service import party_orgs
 
 
 def cargo_of(job: asyncpg.Record) -> planner.Cargo:
@@ -43,9 +44,10 @@ def cargo_of(job: asyncpg.Record) -> planner.Cargo:
     )
 
 
-def _as_planner_vehicle(v: Vehicle) -> planner.Vehicle:
+def _as_planner_vehicle(v: Vehicle, *, name: str | None = None) -> planner.Vehicle:
+    """The planner's view of a vehicle, known by its id (or by `name`, e.g. its plate, in messages)."""
     return planner.Vehicle(
-        id=str(v.id),
+        id=name or str(v.id),
         capacity_kg=v.capacity_kg,
         capacity_m3=v.capacity_m3,
         cost_per_trip=v.cost_per_trip_minor,
@@ -154,17 +156,17 @@ async def edit_plan(db: asyncpg.Pool, p: Principal, job_id: UUID, body: PlanEdit
     by_id = {str(v.id): v for v in vehicles}
     cargo = cargo_of(job)
     edits = [(str(e.vehicle_id), e.bulk_kg, tuple(e.items or ())) for e in body.loads]
-    violations = planner.check(cargo, [_as_planner_vehicle(v) for v in vehicles], edits)
+    # Checked under plates (unique in the fleet), so the planner's messages name the trucks people know.
+    violations = planner.check(
+        cargo,
+        [_as_planner_vehicle(v, name=v.plate) for v in vehicles],
+        [(by_id[vid].plate, bulk, items) for vid, bulk, items in edits],
+    )
     if violations:
-        plates = {vid: v.plate for vid, v in by_id.items()}
-        details = [_with_plate(v.detail, plates) for v in violations]
         raise Unprocessable(
-            "The edited plan breaks the rules: " + "; ".join(details),
+            "The edited plan breaks the rules: " + "; ".join(v.detail for v in violations),
             code="plan_invalid",
-            violations=[
-                {"load": v.load, "code": v.code, "detail": d}
-                for v, d in zip(violations, details, strict=True)
-            ],
+            violations=[{"load": v.load, "code": v.code, "detail": v.detail} for v in violations],
         )
     measured = [(vid, bulk, items, *_measure(cargo, bulk, items)) for vid, bulk, items in edits]
     stored = _stored(measured)
@@ -183,12 +185,6 @@ async def edit_plan(db: asyncpg.Pool, p: Principal, job_id: UUID, body: PlanEdit
         method="edited",
         edited=True,
     )
-
-
-def _with_plate(detail: str, plates: dict[str, str]) -> str:
-    for vehicle_id, plate in plates.items():
-        detail = detail.replace(vehicle_id, plate)
-    return detail
 
 
 def _measure(cargo: planner.Cargo, bulk_kg: int | None, items: tuple[int, ...]) -> tuple[float, float]:
@@ -350,9 +346,7 @@ async def confirm_plan(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID
                 code="vehicle_busy",
             ) from None
         await conn.execute(queries.CONFIRM_PLAN, job_id)
-        parties = [
-            o for o in (job["poster_org_id"], job["shipper_org_id"], job["consignee_org_id"], p.org_id) if o
-        ]
+        parties = party_orgs(job)
         await events.record(
             conn,
             "loads.confirmed",
@@ -422,16 +416,7 @@ async def assign(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID, bod
         if await conn.fetchval(queries.UNASSIGNED_LOADS, load["job_id"]) == 0:
             job = await conn.fetchrow(queries.DISPATCH_JOB, load["job_id"])
             if job is not None:
-                parties = [
-                    o
-                    for o in (
-                        job["poster_org_id"],
-                        job["shipper_org_id"],
-                        job["consignee_org_id"],
-                        job["carrier_org_id"],
-                    )
-                    if o
-                ]
+                parties = party_orgs(job)
                 await events.record(
                     conn,
                     "job.dispatched",

@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from dispatch import events
+from dispatch.accounts.auth import require_party
 from dispatch.accounts.models import Principal
 from dispatch.db import Conn
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
@@ -42,7 +43,7 @@ from dispatch.market.models import (
 from dispatch.market.notifications import publish_posted, publish_removed
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
-from dispatch.types import LocationOut
+from dispatch.types import LocationOut, normalize_plate
 from geo import GeometryError, Position, contains, haversine_m, parse_polygon, polygon_to_geojson
 
 # How long around the pickup window an authorization is valid by default: trucks come early and late.
@@ -366,7 +367,7 @@ async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUI
         await events.record(
             conn,
             "job.cancelled",
-            org_ids=_party_orgs(job, *[b["carrier_org_id"] for b in lost]),
+            org_ids=party_orgs(job, *[b["carrier_org_id"] for b in lost]),
             subject_type="job",
             subject_id=job_id,
             actor_user_id=p.user_id,
@@ -377,7 +378,8 @@ async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUI
     return result
 
 
-def _party_orgs(job: asyncpg.Record, *more: UUID | None) -> list[UUID]:
+def party_orgs(job: asyncpg.Record, *more: UUID | None) -> list[UUID]:
+    """The organizations a job concerns (poster, shipper, consignee, carrier, and `more`), once each."""
     orgs = [
         job["poster_org_id"],
         job["shipper_org_id"],
@@ -391,13 +393,8 @@ def _party_orgs(job: asyncpg.Record, *more: UUID | None) -> list[UUID]:
 # -- grab, bids, award, close -----------------------------------------------------------------
 
 
-def _require_carrier(p: Principal) -> None:
-    if not p.plays("carrier"):
-        raise Forbidden("Only carrier organizations grab and bid.", code="not_a_carrier")
-
-
 async def grab(db: asyncpg.Pool, broker: Broker, secret: str, p: Principal, job_id: UUID) -> Job:
-    _require_carrier(p)
+    require_party(p, "carrier", "grab and bid")
     async with db.acquire() as conn, conn.transaction():
         job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
         if job is None:
@@ -437,7 +434,7 @@ async def _on_award(
     await events.record(
         conn,
         "job.awarded",
-        org_ids=_party_orgs(job),
+        org_ids=party_orgs(job),
         subject_type="job",
         subject_id=job["id"],
         actor_user_id=actor,
@@ -469,7 +466,7 @@ async def _on_award(
 
 
 async def place_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, amount_minor: int) -> Bid:
-    _require_carrier(p)
+    require_party(p, "carrier", "grab and bid")
     async with db.acquire() as conn, conn.transaction():
         job = await _open_auction_for_bidding(conn, job_id, p)
         if job["ceiling_minor"] is not None and amount_minor > job["ceiling_minor"]:
@@ -622,7 +619,7 @@ async def close_due_jobs(db: asyncpg.Pool, broker: Broker, secret: str, *, batch
                 await events.record(
                     conn,
                     "job.expired",
-                    org_ids=_party_orgs(job),
+                    org_ids=party_orgs(job),
                     subject_type="job",
                     subject_id=job["id"],
                     actor_user_id=None,
@@ -667,7 +664,7 @@ async def _issue_authorization(
     await events.record(
         conn,
         "authorization.issued",
-        org_ids=_party_orgs(job),
+        org_ids=party_orgs(job),
         subject_type="authorization",
         subject_id=auth_id,
         actor_user_id=actor,
@@ -678,10 +675,6 @@ async def _issue_authorization(
         },
     )
     return UUID(str(auth_id))
-
-
-def normalize_plate(plate: str) -> str:
-    return "".join(ch for ch in plate.upper() if ch.isalnum())
 
 
 def _authorization(row: asyncpg.Record, secret: str) -> Authorization:
@@ -695,7 +688,7 @@ async def issue_authorization(
 ) -> Authorization:
     async with db.acquire() as conn, conn.transaction():
         job = await conn.fetchrow(queries.LOCK_JOB, job_id)
-        if job is None or p.org_id not in _party_orgs(job):
+        if job is None or p.org_id not in party_orgs(job):
             raise NotFound("No such job.", code="job_not_found")
         owner = job["consignee_org_id"] if job["goods_owner"] == "consignee" else job["shipper_org_id"]
         if p.org_id != owner:

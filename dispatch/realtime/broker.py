@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any, Final, Protocol
 
 import asyncpg
@@ -43,7 +42,7 @@ class Broker(Protocol):
 
 
 class Subscription:
-    """A local subscriber's bounded inbox. Iterate it; close it when done."""
+    """A local subscriber's bounded inbox: `get` or `drain` it; close it when done."""
 
     def __init__(self, broker: PgBroker, channel: str, maxsize: int) -> None:
         self.channel = channel
@@ -67,10 +66,6 @@ class Subscription:
         while not self.queue.empty():
             items.append(self.queue.get_nowait())
         return items
-
-    async def __aiter__(self) -> AsyncIterator[str]:
-        while not self._closed:
-            yield await self.queue.get()
 
     async def close(self) -> None:
         if not self._closed:
@@ -121,9 +116,6 @@ class PgBroker:
         sub = Subscription(self, channel, maxsize)
         self._subscribers.setdefault(channel, set()).add(sub)
         return sub
-
-    def subscriber_count(self, channel: str) -> int:
-        return len(self._subscribers.get(channel, ()))
 
     # -- internals ---------------------------------------------------------------------------
 
