@@ -31,9 +31,12 @@ from dispatch.market.notifications import MarketFeedHub
 from dispatch.market.service import load_public_job
 from dispatch.observability import configure_logging, request_id_middleware
 from dispatch.realtime.broker import PgBroker
+from dispatch.receipts.api import ReceiptController
 from dispatch.runtime import Runtime
 from dispatch.settings import Settings
 from dispatch.sites.api import SiteController
+from dispatch.tracking.api import TrackingController, watch_router
+from dispatch.tracking.hub import TrackingHub
 from dispatch.web.pages import web_routers
 from driver_api import driver_router
 
@@ -57,6 +60,7 @@ def create_app(settings: Settings) -> Litestar:
         await runtime.pubsub.start()
         runtime.feed_hub = MarketFeedHub(runtime.pubsub, lambda job_id: load_public_job(runtime.db, job_id))
         await runtime.feed_hub.start()
+        runtime.tracking_hub = TrackingHub(runtime.pubsub, outbox_limit=settings.watcher_queue)
         closer = asyncio.get_running_loop().create_task(
             run_claim_loops(runtime, settings.closer_interval_ms / 1000)
         )
@@ -66,6 +70,7 @@ def create_app(settings: Settings) -> Litestar:
             closer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await closer
+            await runtime.tracking_hub.stop()
             await runtime.feed_hub.stop()
             await runtime.pubsub.close()
             await runtime.pool.close()
@@ -86,10 +91,13 @@ def create_app(settings: Settings) -> Litestar:
                     BookingController,
                     YardController,
                     board_live,
+                    TrackingController,
+                    ReceiptController,
                     *market_api.routers(),
                 ],
                 guards=[credential_kinds("user", "api_token")],
             ),
+            watch_router(),
             driver_router(),
             *web_routers(),
         ],

@@ -16,9 +16,27 @@ from dispatch.gate.service import release_no_shows
 from dispatch.idempotency import purge
 from dispatch.market.service import close_due_jobs
 from dispatch.runtime import Runtime
+from dispatch.tracking.service import keep_partitions
 
 log = logging.getLogger(__name__)
 BATCH = 20
+# Day partitions are made two days ahead: checking hourly (and at start) is plenty.
+PARTITIONS_EVERY_S = 3600.0
+
+
+def _every(seconds: float, step: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+    """`step`, run at the first round and then at most once per `seconds`."""
+    last = -seconds
+
+    async def throttled() -> int:
+        nonlocal last
+        now = asyncio.get_running_loop().time()
+        if now - last < seconds:
+            return 0
+        last = now
+        return await step()
+
+    return throttled
 
 
 async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
@@ -29,6 +47,13 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
         ),
         ("releasing no-show bookings", lambda: release_no_shows(runtime.db, runtime.broker, batch=BATCH)),
         ("purging old idempotency keys", lambda: purge(runtime.db)),
+        (
+            "keeping the position partitions",
+            _every(
+                PARTITIONS_EVERY_S,
+                lambda: keep_partitions(runtime.db, runtime.settings.position_retention_days),
+            ),
+        ),
     ]
     while True:
         for what, step in steps:

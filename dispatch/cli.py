@@ -97,8 +97,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             loop="uvloop",
             http="httptools",
             ws="websockets-sansio",
-            # Compression is off until the tracking fan-out measures what it costs (DESIGN.md §4).
-            ws_per_message_deflate=False,
+            # Off by default: bench/tracking.py measures what it costs the fan-out (DESIGN.md §4).
+            ws_per_message_deflate=s.ws_compression,
             access_log=False,
             log_config=None,
             proxy_headers=args.proxy_headers,

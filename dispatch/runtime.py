@@ -10,6 +10,7 @@ from dispatch.accounts.passwords import Passwords
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.realtime.broker import PgBroker
 from dispatch.settings import Settings
+from dispatch.tracking.hub import TrackingHub
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Runtime:
     pool: asyncpg.Pool | None = field(default=None, repr=False)
     pubsub: PgBroker | None = field(default=None, repr=False)
     feed_hub: MarketFeedHub | None = field(default=None, repr=False)
+    tracking_hub: TrackingHub | None = field(default=None, repr=False)
 
     @property
     def db(self) -> asyncpg.Pool:
@@ -35,3 +37,8 @@ class Runtime:
     def market_feed(self) -> MarketFeedHub:
         assert self.feed_hub is not None, "the market feed starts at app start-up"
         return self.feed_hub
+
+    @property
+    def tracking(self) -> TrackingHub:
+        assert self.tracking_hub is not None, "the tracking hub starts at app start-up"
+        return self.tracking_hub

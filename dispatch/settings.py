@@ -40,6 +40,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     closer_interval_ms: int = 500
     # Loading evidence photos: the largest upload accepted.
     max_photo_bytes: int = 10 << 20
+    # Tracking: GPS partitions older than this are dropped; a truck standing still this long outside
+    # its sites raises a stop alert; a watcher socket's outbox holds this many frames.
+    position_retention_days: int = 180
+    stop_alert_minutes: int = 20
+    watcher_queue: int = 64
+    # The tracking page's optional background map: an XYZ tile URL template such as
+    # "https://tile.example/{z}/{x}/{y}.png" (unset: no tiles; trail, truck and geofences still draw).
+    map_tiles_url: str | None = None
+    map_tiles_attribution: str = ""
+    # permessage-deflate on websockets: off by default, for the fan-out's sake (bench/tracking.py
+    # measures both).
+    ws_compression: bool = False
 
     @property
     def state_path(self) -> Path:
@@ -63,6 +75,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             password_memory_kib=_int(env, "DISPATCH_PASSWORD_MEMORY_KIB", 65536, minimum=8),
             closer_interval_ms=_int(env, "DISPATCH_CLOSER_INTERVAL_MS", 500, minimum=10),
             max_photo_bytes=_int(env, "DISPATCH_MAX_PHOTO_BYTES", 10 << 20, minimum=1024, maximum=64 << 20),
+            position_retention_days=_int(env, "DISPATCH_POSITION_RETENTION_DAYS", 180, minimum=8),
+            stop_alert_minutes=_int(env, "DISPATCH_STOP_ALERT_MINUTES", 20, minimum=1, maximum=24 * 60),
+            watcher_queue=_int(env, "DISPATCH_WATCHER_QUEUE", 64, minimum=4, maximum=10_000),
+            map_tiles_url=_tiles_url(env.get("DISPATCH_MAP_TILES_URL") or None),
+            map_tiles_attribution=env.get("DISPATCH_MAP_TILES_ATTRIBUTION", ""),
+            ws_compression=_bool(env, "DISPATCH_WS_COMPRESSION"),
         )
 
 
@@ -79,6 +97,21 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maxim
     if maximum is not None and value > maximum:
         raise SettingsError(f"{name} must be at most {maximum}, got {value}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
+def _tiles_url(url: str | None) -> str | None:
+    if url is not None and not all(f"{{{k}}}" in url for k in "zxy"):
+        raise SettingsError(f"DISPATCH_MAP_TILES_URL must contain {{z}}, {{x}} and {{y}}, got {url!r}")
+    return url
 
 
 def _state_secret(state_dir: Path) -> str:

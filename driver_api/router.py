@@ -20,6 +20,8 @@ from dispatch.gate.models import Booking, BookingRequest, DriverCheckIn, SlotOut
 from dispatch.idempotency import idempotency_middleware
 from dispatch.loads import service as loads
 from dispatch.loads.models import Load
+from dispatch.tracking import service as tracking
+from dispatch.tracking.models import BatchResult, PositionBatch
 from driver_api.live import driver_live
 from geo import Position
 
@@ -126,6 +128,23 @@ async def driver_depart(
     return await gate.depart(runtime.db, runtime.broker, p, load_id)
 
 
+@post(
+    "/positions",
+    operation_id="driverPostPositions",
+    status_code=200,
+    summary="A batch of GPS fixes for the driver's loads in transit: each point judged alone, stored once",
+    description=(
+        "1 to 500 points; a malformed batch is refused whole (400). Each bad point is rejected with its "
+        "reason, the rest are stored; repeated points are counted as duplicates and stored once. "
+        "409 load_received once the receipt is confirmed. Rules: dispatch/tracking/README.md."
+    ),
+)
+async def driver_positions(
+    data: JSONBody[PositionBatch], runtime: RuntimeDep, p: Caller, idempotency_key: IdempotencyKey = None
+) -> BatchResult:
+    return await tracking.ingest(runtime.db, runtime.broker, runtime.settings, p, data)
+
+
 def driver_router() -> Router:
     return Router(
         path="/driver/v1",
@@ -138,6 +157,7 @@ def driver_router() -> Router:
             driver_check_in,
             driver_ticket,
             driver_depart,
+            driver_positions,
             driver_live,
         ],
         guards=[credential_kinds("device")],

@@ -21,10 +21,12 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -166,6 +168,8 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_PASSWORD_TIME_COST": str(settings.password_time_cost),
             "DISPATCH_PASSWORD_MEMORY_KIB": str(settings.password_memory_kib),
             "DISPATCH_LOG_LEVEL": "WARNING",
+            "DISPATCH_WATCHER_QUEUE": str(settings.watcher_queue),
+            "DISPATCH_STOP_ALERT_MINUTES": str(settings.stop_alert_minutes),
         }
     )
     env.update(extra)
@@ -223,8 +227,10 @@ def start_server(
 def server_factory(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
     started: list[RunningServer] = []
 
-    def start(workers: int = 1) -> RunningServer:
-        server = start_server(settings, tmp_path / f"server-{len(started)}.log", workers=workers)
+    def start(workers: int = 1, **overrides: Any) -> RunningServer:
+        """A server on the test's database; `overrides` change its settings (e.g. watcher_queue=4)."""
+        chosen = msgspec.structs.replace(settings, **overrides) if overrides else settings
+        server = start_server(chosen, tmp_path / f"server-{len(started)}.log", workers=workers)
         started.append(server)
         return server
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,15 +54,24 @@ async def gate_site(
 
 
 async def dispatched_loads(
-    client: Any, settings: Any, *, loads: int, docks: int = 2, places: int = 2, grace: int = 30
+    client: Any,
+    settings: Any,
+    *,
+    loads: int,
+    docks: int = 2,
+    places: int = 2,
+    grace: int = 30,
+    destination_site_id: str | None = None,
 ) -> dict[str, Any]:
     """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
-    each driver with a device token. Pickup window: from now for 30 hours."""
+    each driver with a device token. Pickup window: from now for 30 hours. The destination is an
+    address near Hamburg, or `destination_site_id` (a shared site of the consignee)."""
     mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
     carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
     site = await gate_site(client, mill, docks=docks, places=places, grace=grace)
     body = job_body(
         site["id"],
+        destination_site_id=destination_site_id,
         pickup_from=iso(timedelta(minutes=-5)),
         pickup_until=iso(timedelta(hours=30)),
         deliver_by=iso(timedelta(hours=60)),
@@ -94,7 +104,7 @@ async def dispatched_loads(
             "/fleet/drivers",
             headers=carrier.headers,
             json={
-                "email": f"driver{i}@haulers.test",
+                "email": f"driver{i}-{secrets.token_hex(3)}@haulers.test",
                 "name": f"Driver {i}",
                 "password": "correct horse battery staple",
                 "phone": "+49 170 0000000",

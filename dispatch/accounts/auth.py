@@ -81,6 +81,22 @@ def requires(*permissions: Permission) -> Guard:
     return guard
 
 
+def requires_any(*permissions: Permission) -> Guard:
+    """A guard: the caller must hold at least one of `permissions` (the use case decides which)."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        p = principal(connection)
+        if not any(p.can(perm) for perm in permissions):
+            names = [perm.value for perm in permissions]
+            raise Forbidden(
+                f"This needs one of the permission(s): {', '.join(names)}.",
+                code="permission_missing",
+                permissions=names,
+            )
+
+    return guard
+
+
 def credential_kinds(*kinds: CredentialKind) -> Guard:
     """A guard: only these kinds of credential may use the routes it protects."""
 

@@ -12,7 +12,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import BodyKwarg, FromPath, JSONBody
 
-from dispatch.accounts.auth import requires
+from dispatch.accounts.auth import requires_any
 from dispatch.accounts.permissions import Permission
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.errors import problem_response
@@ -58,7 +58,7 @@ class EvidenceController(Controller):
     @post(
         "/loads/{load_id:uuid}/evidence",
         operation_id="recordEvidence",
-        guards=[requires(Permission.RECORD_EVIDENCE)],
+        guards=[requires_any(Permission.RECORD_EVIDENCE, Permission.CONFIRM_RECEIPT)],
         summary="Append a weighing, seal, sample or note to the load's evidence (the shipper's gate staff)",
     )
     async def record(
@@ -69,7 +69,7 @@ class EvidenceController(Controller):
     @post(
         "/loads/{load_id:uuid}/evidence/photos",
         operation_id="uploadEvidencePhoto",
-        guards=[requires(Permission.RECORD_EVIDENCE), _photo_size_precheck],
+        guards=[requires_any(Permission.RECORD_EVIDENCE, Permission.CONFIRM_RECEIPT), _photo_size_precheck],
         request_max_body_size=PHOTO_REQUEST_CEILING,
         exception_handlers={RequestEntityTooLarge: _body_too_large},
         summary="Upload a loading photo (JPEG, PNG, WebP, HEIC; multipart field `file`) into the evidence",

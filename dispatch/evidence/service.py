@@ -19,6 +19,7 @@ import msgspec
 
 from dispatch import events
 from dispatch.accounts.models import Principal
+from dispatch.accounts.permissions import Permission
 from dispatch.db import Conn
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Problem, Unprocessable
 from dispatch.evidence import chain, photos, queries
@@ -42,6 +43,10 @@ from dispatch.types import Location, LocationOut
 
 # Evidence of loading is taken from assignment until the truck leaves; after that it is sealed.
 RECORDING_STATUSES = ("assigned", "booked", "at_gate", "loading")
+# At the other end, the consignee adds what it finds on arrival (photos, notes) until receipt,
+# whose proof of delivery is the chain's last record.
+RECEIVING_STATUSES = ("in_transit", "arrived")
+RECEIVING_KINDS = ("photo", "note")
 
 
 class PhotoTooLarge(Problem):
@@ -83,15 +88,34 @@ def _parties(load: asyncpg.Record) -> list[UUID]:
     ]
 
 
-async def _load_for_append(conn: Conn, p: Principal, load_id: UUID) -> asyncpg.Record:
-    """The load, locked, if the caller's organization is its shipper and it is still being loaded."""
+async def _load_for_append(conn: Conn, p: Principal, load_id: UUID, kind: str) -> asyncpg.Record:
+    """The load, locked, if the caller's organization is its shipper and it is still being loaded,
+    or (photos and notes) its consignee and it is on its way or has arrived."""
     load = await conn.fetchrow(queries.LOAD_FOR_APPEND, load_id, p.org_id)
     if load is None:
         raise NotFound("No such load, or it is not visible to your organization.", code="load_not_found")
+    if (
+        load["consignee_org_id"] == p.org_id != load["shipper_org_id"]
+        and kind in RECEIVING_KINDS
+        and load["status"] in RECEIVING_STATUSES
+    ):
+        if not p.can(Permission.CONFIRM_RECEIPT):
+            raise Forbidden(
+                "Evidence at receipt is recorded by members who confirm receipt (receipt.confirm).",
+                code="permission_missing",
+                permissions=[Permission.CONFIRM_RECEIPT.value],
+            )
+        return load
     if load["shipper_org_id"] != p.org_id:
         raise Forbidden(
             "Loading evidence is recorded by the shipper's gate staff (the owner of the pickup site).",
             code="not_the_shipper",
+        )
+    if not p.can(Permission.RECORD_EVIDENCE):
+        raise Forbidden(
+            "This needs the permission(s): evidence.record.",
+            code="permission_missing",
+            permissions=[Permission.RECORD_EVIDENCE.value],
         )
     if load["status"] not in RECORDING_STATUSES:
         raise Conflict(
@@ -108,7 +132,7 @@ def _round_position(lat: float | None, lon: float | None) -> tuple[float | None,
     return round(lat, chain.POSITION_DECIMALS), round(lon, chain.POSITION_DECIMALS)
 
 
-async def _append(
+async def append(
     conn: Conn,
     p: Principal,
     load: asyncpg.Record,
@@ -117,7 +141,9 @@ async def _append(
     lat: float | None,
     lon: float | None,
 ) -> EvidenceRecord:
-    """Hash `data` onto the end of the load's chain and store it (the caller holds the load lock)."""
+    """Hash `data` onto the end of the load's chain and store it (the caller holds the load lock).
+
+    `load` carries the load's id and job_id and the job's four party organizations."""
     user_id = _require_user(p)
     last = await conn.fetchrow(queries.LAST_RECORD, load["id"])
     seq = 1 if last is None else last["seq"] + 1
@@ -218,9 +244,9 @@ async def record(db: asyncpg.Pool, p: Principal, load_id: UUID, body: RecordIn) 
     _require_user(p)
     kind = str(type(body).__struct_config__.tag)
     async with db.acquire() as conn, conn.transaction():
-        load = await _load_for_append(conn, p, load_id)
+        load = await _load_for_append(conn, p, load_id, kind)
         data = await _data_of(conn, load_id, body)
-        return await _append(conn, p, load, kind, data, *_lat_lon(body.position))
+        return await append(conn, p, load, kind, data, *_lat_lon(body.position))
 
 
 async def record_photo(
@@ -242,7 +268,7 @@ async def record_photo(
         ) from None
     try:
         async with db.acquire() as conn, conn.transaction():
-            load = await _load_for_append(conn, p, load_id)
+            load = await _load_for_append(conn, p, load_id, "photo")
             # Published before the record commits: if the commit fails, the file stays unreferenced
             # (harmless, content-addressed, reused by the next upload of the same bytes).
             await asyncio.to_thread(photos.publish, staged, state)
@@ -252,7 +278,7 @@ async def record_photo(
                 "content_type": staged.content_type,
                 "caption": form.caption or None,
             }
-            return await _append(conn, p, load, "photo", data, form.lat, form.lon)
+            return await append(conn, p, load, "photo", data, form.lat, form.lon)
     finally:
         await asyncio.to_thread(photos.discard, staged)  # a no-op once published
 

@@ -36,6 +36,7 @@ from dispatch.market import codes
 from dispatch.market.service import judge_load
 from dispatch.realtime.broker import Broker
 from dispatch.sites import queries as sites_queries
+from dispatch.tracking import service as tracking
 from geo import Position, contains, distance_to_m, parse_polygon
 
 
@@ -535,6 +536,7 @@ async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) 
             raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
         await conn.execute(queries.ADVANCE, row["id"], "departed")
         await conn.execute(queries.SET_LOAD_STATUS, load_id, "in_transit")
+        await tracking.start_trip(conn, broker, load_id, _now())
         if row["booking_id"]:
             await conn.execute(queries.SET_BOOKING_STATUS, row["booking_id"], "served")
         await events.record(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import UUID
 
+import msgspec
 from litestar import Router, get
 from litestar.params import FromPath
 from litestar.response import File
 from litestar.static_files import create_static_files_router
+
+from dispatch.deps import RuntimeDep
 
 STATIC = Path(__file__).parent / "static"
 
@@ -27,9 +30,56 @@ async def gate_board_page(site_id: FromPath[UUID]) -> File:
     return File(STATIC / "gate.html", content_disposition_type="inline", media_type="text/html")
 
 
+def _track_html() -> File:
+    return File(STATIC / "track.html", content_disposition_type="inline", media_type="text/html")
+
+
+@get(
+    "/track/loads/{load_id:uuid}",
+    operation_id="trackLoadPage",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="text/html",
+)
+async def track_load_page(load_id: FromPath[UUID]) -> File:
+    # Like the gate board: the page signs itself in (#token= or #share= in the fragment, or a login
+    # form) and opens the load's tracking websocket; the HTML is the same for every load and job.
+    del load_id
+    return _track_html()
+
+
+@get(
+    "/track/jobs/{job_id:uuid}",
+    operation_id="trackJobPage",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="text/html",
+)
+async def track_job_page(job_id: FromPath[UUID]) -> File:
+    del job_id
+    return _track_html()
+
+
+class TrackConfig(msgspec.Struct, frozen=True):
+    # An XYZ tile URL template ("…/{z}/{x}/{y}.png") for the map's background, or None: no tiles.
+    tiles_url: str | None
+    attribution: str
+
+
+@get(
+    "/track/config",
+    operation_id="trackPageConfig",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+)
+async def track_config(runtime: RuntimeDep) -> TrackConfig:
+    s = runtime.settings
+    return TrackConfig(tiles_url=s.map_tiles_url, attribution=s.map_tiles_attribution)
+
+
 def web_routers() -> list[Router]:
     return [
-        Router(path="/", route_handlers=[gate_board_page]),
+        Router(path="/", route_handlers=[gate_board_page, track_load_page, track_job_page, track_config]),
         create_static_files_router(
             path="/static", directories=[STATIC], opt={"exclude_from_auth": True}, include_in_schema=False
         ),

@@ -37,8 +37,33 @@ def test_environment_values(tmp_path):
     [
         ("DISPATCH_TOKEN_TTL_SECONDS", "soon", "must be an integer"),
         ("DISPATCH_MAX_BODY_BYTES", "10", "must be at least 1024"),
+        ("DISPATCH_MAP_TILES_URL", "https://tiles.example/{z}.png", "must contain"),
+        ("DISPATCH_WS_COMPRESSION", "maybe", "must be 1/0"),
+        ("DISPATCH_WATCHER_QUEUE", "1", "must be at least 4"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, message):
     with pytest.raises(SettingsError, match=f"{name} {message}"):
         Settings.from_env({"DISPATCH_STATE_DIR": str(tmp_path), name: value})
+
+
+def test_tracking_settings(tmp_path):
+    s = Settings.from_env(
+        {
+            "DISPATCH_STATE_DIR": str(tmp_path),
+            "DISPATCH_MAP_TILES_URL": "http://tiles.local/{z}/{x}/{y}.png",
+            "DISPATCH_WS_COMPRESSION": "on",
+            "DISPATCH_STOP_ALERT_MINUTES": "45",
+        }
+    )
+    assert (s.map_tiles_url, s.ws_compression, s.stop_alert_minutes) == (
+        "http://tiles.local/{z}/{x}/{y}.png",
+        True,
+        45,
+    )
+    default = Settings.from_env({"DISPATCH_STATE_DIR": str(tmp_path)})
+    assert (default.map_tiles_url, default.ws_compression, default.position_retention_days) == (
+        None,
+        False,
+        180,
+    )

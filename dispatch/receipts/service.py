@@ -1,0 +1,275 @@
+"""Confirming receipt: the proof of delivery, chained to the loading evidence, ends the tracking.
+
+One transaction: the trip, load and job rows are locked (in the ingest's order, so a GPS batch is
+either before the receipt or refused after it, and receipts of one job take turns), the receipt is
+measured against what was loaded, appended to the load's evidence chain as its `receipt` record,
+stored, the load becomes `received`, the job `completed` when nothing is left to receive, the
+events are written, and the watchers get their `received` frame, all or nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from dispatch import events
+from dispatch.accounts.models import Principal
+from dispatch.db import Conn, Queryable
+from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
+from dispatch.evidence import service as evidence
+from dispatch.gate.notifications import publish_driver
+from dispatch.market.service import party_orgs
+from dispatch.realtime.broker import Broker
+from dispatch.receipts import queries
+from dispatch.receipts.models import Discrepancy, ItemLine, Receipt, ReceiptIn
+from dispatch.tracking.notifications import publish_received
+from dispatch.types import LocationOut
+from geo import Position, contains, distance_to_m, parse_polygon
+
+ARRIVAL_ACCURACY_CAP_M = 100.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _item_lines(load: asyncpg.Record, body: ReceiptIn) -> list[ItemLine] | None:
+    if load["items"] is None:
+        return None
+    loaded: list[int] = list(load["items"])
+    given = {i.line: i.count for i in body.received.items or []}
+    unknown = sorted(line for line in given if line >= len(loaded))
+    if unknown:
+        raise Unprocessable(
+            f"The job has {len(loaded)} cargo line(s); line(s) {', '.join(map(str, unknown))} do not exist.",
+            code="no_such_line",
+        )
+    return [
+        ItemLine(line=i, loaded=n, received=given.get(i, n), difference=given.get(i, n) - n)
+        for i, n in enumerate(loaded)
+    ]
+
+
+def _received_weight(load: asyncpg.Record, body: ReceiptIn, lines: list[ItemLine] | None) -> int:
+    if body.received.weight_kg is not None:
+        return body.received.weight_kg
+    if lines is None:
+        raise Unprocessable("Give the received weight_kg of a bulk load.", code="received_required")
+    unit: list[float] = [line["unit_weight_kg"] for line in load["cargo"]["lines"]]
+    return round(sum(line.received * unit[line.line] for line in lines))
+
+
+async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID, body: ReceiptIn) -> Receipt:
+    if p.user_id is None:
+        raise Forbidden(
+            "A receipt names the person who confirmed it: confirm with a login, not an API token.",
+            code="user_required",
+        )
+    if body.received.weight_kg is None and not body.received.items:
+        raise Unprocessable(
+            "Say what was received: weight_kg, or the item count of each line (or both).",
+            code="received_required",
+        )
+    async with db.acquire() as conn, conn.transaction():
+        load = await conn.fetchrow(queries.LOAD_FOR_PARTY, load_id, p.org_id)
+        if load is None:
+            raise NotFound("No such load, or it is not visible to your organization.", code="load_not_found")
+        if load["consignee_org_id"] != p.org_id:
+            raise Forbidden("Receipt is confirmed by the consignee (the buyer).", code="not_the_consignee")
+        trip = await conn.fetchrow(queries.LOCK_TRIP, load_id)
+        status = await conn.fetchval(queries.LOCK_LOAD, load_id)
+        await conn.fetchval(queries.LOCK_JOB, load["job_id"])
+        if status == "received":
+            raise Conflict("Receipt of this load is already confirmed.", code="already_received")
+        if status not in ("in_transit", "arrived") or trip is None:
+            raise Conflict(
+                f"The load is {status}: receipt is confirmed once the truck is on its way or has arrived.",
+                code="load_not_in_transit",
+            )
+        position, inside = _where(trip, load["destination_geofence"])
+        if not inside and body.override_reason is None:
+            if position is None:
+                where = "has sent no position"
+            else:
+                away = distance_to_m(parse_polygon(load["destination_geofence"]), position)
+                where = f"was last seen {away:,.0f} m outside the destination's geofence"
+            raise Unprocessable(
+                f"The truck {where}: confirm at the destination, or give an override_reason.",
+                code="outside_destination",
+            )
+        await _check_photos(conn, load_id, body.discrepancies)
+        lines = _item_lines(load, body)
+        received_kg = _received_weight(load, body, lines)
+        weighed = await conn.fetchval(queries.LOADED_NET, load_id)
+        loaded_kg = int(weighed) if weighed is not None else round(load["weight_kg"])
+        source = "weighbridge" if weighed is not None else "plan"
+        received_at = _now()
+        data: dict[str, Any] = {
+            "received_weight_kg": received_kg,
+            "loaded_net_kg": loaded_kg,
+            "loaded_net_source": source,
+            "discrepancy_kg": received_kg - loaded_kg,
+            "items": None if lines is None else [msgspec.to_builtins(line) for line in lines],
+            "condition": body.condition,
+            "discrepancies": [msgspec.to_builtins(d) for d in body.discrepancies],
+            "signer_name": body.signer_name,
+            "inside_geofence": inside,
+            "override_reason": body.override_reason,
+            "notes": body.notes or None,
+        }
+        chained = await evidence.append(
+            conn,
+            p,
+            load,
+            "receipt",
+            data,
+            None if position is None else position.lat,
+            None if position is None else position.lon,
+        )
+        stored = await conn.fetchval(
+            queries.INSERT_RECEIPT,
+            load_id,
+            load["job_id"],
+            p.org_id,
+            p.user_id,
+            body.signer_name,
+            received_at,
+            body.condition,
+            received_kg,
+            loaded_kg,
+            source,
+            received_kg - loaded_kg,
+            data["items"],
+            data["discrepancies"],
+            body.notes or None,
+            None if position is None else position.lon,
+            None if position is None else position.lat,
+            inside,
+            body.override_reason,
+            chained.seq,
+            bytes.fromhex(chained.hash),
+        )
+        assert stored is not None  # the load row lock makes a second receipt see `received`
+        await conn.execute(queries.SET_RECEIVED, load_id)
+        await conn.execute(queries.END_TRIP, load_id, received_at)
+        parties = party_orgs(load)
+        await events.record(
+            conn,
+            "load.received",
+            org_ids=parties,
+            subject_type="load",
+            subject_id=load_id,
+            actor_user_id=p.user_id,
+            data={
+                "job_id": str(load["job_id"]),
+                "received_weight_kg": received_kg,
+                "discrepancy_kg": received_kg - loaded_kg,
+                "condition": body.condition,
+                "evidence_head": chained.hash,
+            },
+        )
+        if await conn.fetchval(queries.COMPLETE_JOB, load["job_id"]) is not None:
+            await events.record(
+                conn,
+                "job.completed",
+                org_ids=parties,
+                subject_type="job",
+                subject_id=load["job_id"],
+                actor_user_id=p.user_id,
+            )
+        receipt = await _receipt(conn, load_id)
+        assert receipt is not None
+        await publish_received(broker, conn, load_id, summary(receipt))
+        await publish_driver(
+            broker, conn, load["driver_user_id"], {"e": "assignment", "load_id": str(load_id)}
+        )
+        return receipt
+
+
+def _where(trip: asyncpg.Record | None, fence_geojson: dict[str, Any]) -> tuple[Position | None, bool]:
+    """The truck's last position and whether it is inside the destination geofence."""
+    if trip is None or trip["last_lon"] is None:
+        return None, False
+    position = Position(trip["last_lon"], trip["last_lat"])
+    fence = parse_polygon(fence_geojson, max_area_m2=float("inf"))
+    accuracy = min(trip["last_accuracy_m"] or 0.0, ARRIVAL_ACCURACY_CAP_M)
+    return position, contains(fence, position, accuracy_m=accuracy)
+
+
+async def _check_photos(conn: Conn, load_id: UUID, discrepancies: list[Discrepancy]) -> None:
+    named = sorted({sha for d in discrepancies for sha in d.photos})
+    if not named:
+        return
+    found = {r[0] for r in await conn.fetch(queries.PHOTOS_IN_EVIDENCE, load_id, named)}
+    missing = [sha for sha in named if sha not in found]
+    if missing:
+        raise Unprocessable(
+            "Upload these photos to the load's evidence first (POST /loads/{id}/evidence/photos): "
+            + ", ".join(missing),
+            code="photo_not_in_evidence",
+            photos=missing,
+        )
+
+
+def _wire(row: asyncpg.Record) -> Receipt:
+    loaded, received = row["loaded_net_kg"], row["received_weight_kg"]
+    return Receipt(
+        load_id=row["load_id"],
+        job_id=row["job_id"],
+        received_at=row["received_at"],
+        confirmed_by=row["confirmed_by"],
+        signer_name=row["signer_name"],
+        condition=row["condition"],
+        received_weight_kg=received,
+        loaded_net_kg=loaded,
+        loaded_net_source=row["loaded_net_source"],
+        discrepancy_kg=row["discrepancy_kg"],
+        discrepancy_pct=round(100 * (received - loaded) / loaded, 2) if loaded else 0.0,
+        items=None if row["items"] is None else msgspec.convert(row["items"], list[ItemLine]),
+        discrepancies=msgspec.convert(row["discrepancies"], list[Discrepancy]),
+        notes=row["notes"],
+        position=None if row["lon"] is None else LocationOut(lat=row["lat"], lon=row["lon"]),
+        inside_geofence=row["inside_geofence"],
+        override_reason=row["override_reason"],
+        evidence_seq=row["evidence_seq"],
+        evidence_hash=bytes(row["evidence_hash"]).hex(),
+        job_status=row["job_status"],
+    )
+
+
+async def _receipt(db: Queryable, load_id: UUID) -> Receipt | None:
+    row = await db.fetchrow(queries.RECEIPT, load_id)
+    return None if row is None else _wire(row)
+
+
+def summary(r: Receipt) -> dict[str, Any]:
+    """What watchers are told (small enough for one notification); GET /loads/{id}/receipt has all."""
+    return {
+        "received_at": r.received_at.isoformat(),
+        "signer_name": r.signer_name,
+        "condition": r.condition,
+        "received_weight_kg": r.received_weight_kg,
+        "loaded_net_kg": r.loaded_net_kg,
+        "discrepancy_kg": r.discrepancy_kg,
+        "discrepancy_pct": r.discrepancy_pct,
+        "discrepancies": sorted({d.type for d in r.discrepancies}),
+        "inside_geofence": r.inside_geofence,
+        "job_status": r.job_status,
+    }
+
+
+async def summaries(db: Queryable, load_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    return {row["load_id"]: summary(_wire(row)) for row in await db.fetch(queries.RECEIPTS_OF, load_ids)}
+
+
+async def get(db: asyncpg.Pool, p: Principal, load_id: UUID) -> Receipt:
+    if await db.fetchrow(queries.LOAD_FOR_PARTY, load_id, p.org_id) is None:
+        raise NotFound("No such load, or it is not visible to your organization.", code="load_not_found")
+    receipt = await _receipt(db, load_id)
+    if receipt is None:
+        raise NotFound("Receipt of this load is not confirmed yet.", code="receipt_not_found")
+    return receipt

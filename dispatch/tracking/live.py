@@ -1,0 +1,243 @@
+"""The watchers' socket: a snapshot, then every stored point once and in order, until receipt.
+
+Order of work, which is what makes "exactly once" hold:
+1. authorize (before accepting: a refusal is an HTTP problem-details answer and nothing is sent);
+2. register with the hub, so live frames are queued from now on;
+3. read the snapshot in one repeatable-read transaction: each load's `last_seq` in it is the cursor
+   from which live frames continue (frames at or below it are skipped, as already in the trail);
+4. with `after=` cursors, send exactly the stored points after each cursor, from the database;
+5. forward live frames, skipping what was sent; a break in a load's seq (frames dropped by
+   coalescing a slow socket) is reported as a `gap` frame before the points that follow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import WebSocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.types.asgi_types import WebSocketResponseBodyEvent, WebSocketResponseStartEvent
+
+from dispatch.errors import BadRequest, Problem
+from dispatch.observability import current_request_id
+from dispatch.receipts import service as receipts
+from dispatch.runtime import Runtime
+from dispatch.tracking import service
+from dispatch.tracking.hub import Frame, Watcher
+from dispatch.tracking.models import PointOut, Snapshot
+from dispatch.tracking.notifications import PointsFrame
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_S = 25.0
+SEND_TIMEOUT_S = 10.0
+CATCH_UP_PAGE = 500
+TOO_SLOW = 4008
+
+_encode = msgspec.json.Encoder().encode
+_decode_points = msgspec.json.Decoder(PointsFrame).decode
+
+
+def parse_after(raw: str | None) -> dict[UUID, int]:
+    """`<load_id>:<seq>,<load_id>:<seq>` as given back by a reconnecting watcher."""
+    if not raw:
+        return {}
+    cursors: dict[UUID, int] = {}
+    try:
+        for part in raw.split(",")[:1000]:
+            load, _, seq = part.partition(":")
+            cursors[UUID(load)] = int(seq)
+    except ValueError:
+        raise BadRequest(
+            "after must be <load_id>:<seq> pairs separated by commas, as last seen per load.",
+            code="bad_cursor",
+        ) from None
+    if any(s < 0 for s in cursors.values()):
+        raise BadRequest("A cursor's seq is zero or more.", code="bad_cursor")
+    return cursors
+
+
+async def reject(socket: WebSocket[Any, Any, Any], problem: Problem) -> None:
+    """Refuse the upgrade with an HTTP problem-details answer (nothing is sent on a socket)."""
+    problem_body = {
+        "type": f"/problems/{problem.code}",
+        "title": "Refused",
+        "status": problem.status,
+        "detail": problem.detail,
+        "code": problem.code,
+        "request_id": current_request_id(),
+        **problem.extra,
+    }
+    data = msgspec.json.encode(problem_body)
+    await socket.receive()  # the client's connect
+    start: WebSocketResponseStartEvent = {
+        "type": "websocket.http.response.start",
+        "status": problem.status,
+        "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(data)).encode()),
+        ],
+    }
+    await socket.send(start)
+    body: WebSocketResponseBodyEvent = {
+        "type": "websocket.http.response.body",
+        "body": data,
+        "more_body": False,
+    }
+    await socket.send(body)
+
+
+class _Session:
+    def __init__(
+        self, socket: WebSocket[Any, Any, Any], runtime: Runtime, access: service.Access, watcher: Watcher
+    ) -> None:
+        self.socket = socket
+        self.runtime = runtime
+        self.access = access
+        self.watcher = watcher
+        self.sent: dict[UUID, int] = {}
+        self.received: set[UUID] = set()
+
+    async def send(self, data: str | bytes) -> None:
+        await asyncio.wait_for(self.socket.send_data(data), SEND_TIMEOUT_S)
+
+    async def snapshot(self, after: dict[UUID, int]) -> None:
+        db = self.runtime.db
+        async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            rows = await service.watched_loads(conn, self.access)
+            job = await service.job_view(conn, self.access.job_id)
+            done = await receipts.summaries(conn, [r["id"] for r in rows])
+            tracks = [
+                await service.load_track(conn, r, with_trail=r["id"] not in after, receipt=done.get(r["id"]))
+                for r in rows
+            ]
+        for t in tracks:
+            self.sent[t.load_id] = min(after.get(t.load_id, t.last_seq), t.last_seq)
+        self.received = set(done)
+        await self.send(_encode(Snapshot(job=job, loads=tracks, resumed=bool(after))))
+        for load_id in after:
+            if load_id in self.sent:
+                await self.catch_up(load_id, upto=next(t.last_seq for t in tracks if t.load_id == load_id))
+
+    async def catch_up(self, load_id: UUID, upto: int | None = None) -> None:
+        """Send the stored points after what this socket has sent (to `upto`, or all there are)."""
+        while True:
+            points = await service.points_after(self.runtime.db, load_id, self.sent[load_id], CATCH_UP_PAGE)
+            if upto is not None:
+                points = [p for p in points if p.seq <= upto]
+            if not points:
+                return
+            await self._send_points(load_id, points, None, None)
+            if len(points) < CATCH_UP_PAGE:
+                return
+
+    async def _send_points(
+        self, load_id: UUID, points: list[PointOut], status: str | None, frame: PointsFrame | None
+    ) -> None:
+        out = PointsFrame(
+            load_id=load_id,
+            first_seq=points[0].seq,
+            last_seq=points[-1].seq,
+            points=points,
+            status=status or (frame.status if frame else "in_transit"),
+            eta=frame.eta if frame else None,
+        )
+        await self.send(_encode(out))
+        self.sent[load_id] = points[-1].seq
+
+    async def deliver(self, frame: Frame) -> bool:
+        """Send one live frame; False when the stream is over."""
+        load_id = frame.load_id
+        if frame.kind == "resync":
+            await self.catch_up(load_id)
+        elif frame.kind == "points":
+            sent = self.sent.get(load_id, 0)
+            if frame.last_seq <= sent:
+                return True
+            if frame.first_seq > sent + 1:
+                await self.send(
+                    _encode(
+                        {"type": "gap", "load_id": load_id, "after_seq": sent, "before_seq": frame.first_seq}
+                    )
+                )
+            if frame.first_seq <= sent:  # partly sent already: only the rest
+                decoded = _decode_points(frame.data)
+                rest = [p for p in decoded.points if p.seq > sent]
+                await self._send_points(load_id, rest, decoded.status, decoded)
+            else:
+                await self.send(frame.data)
+                self.sent[load_id] = frame.last_seq
+        elif frame.kind == "received":
+            await self.send(frame.data)
+            self.received.add(load_id)
+            return not self.finished
+        else:
+            await self.send(frame.data)
+        return True
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.sent) and set(self.sent) <= self.received
+
+
+async def watch(
+    socket: WebSocket[Any, Any, Any], runtime: Runtime, access: service.Access, after: dict[UUID, int]
+) -> None:
+    load_ids = frozenset(r["id"] for r in await service.watched_loads(runtime.db, access))
+    watcher = await runtime.tracking.register(load_ids)
+    reader: asyncio.Task[None] | None = None
+    try:
+        await socket.accept()
+        session = _Session(socket, runtime, access, watcher)
+        await session.snapshot(after)
+        if session.finished:
+            await session.send(b'{"type":"final","reason":"received"}')
+            await socket.close(1000, "receipt confirmed")
+            return
+        reader = asyncio.get_running_loop().create_task(_until_closed(socket))
+        while not reader.done():
+            waiter = asyncio.ensure_future(watcher.wake.wait())
+            done, _ = await asyncio.wait(
+                {waiter, reader}, timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            if waiter not in done:
+                waiter.cancel()
+            if reader in done:
+                return
+            if watcher.kicked:
+                await _close(socket, TOO_SLOW, "too slow: reconnect with your cursor")
+                return
+            if not done:
+                await session.send(b'{"type":"ping"}')
+                continue
+            for frame in watcher.take():
+                if not await session.deliver(frame):
+                    await session.send(b'{"type":"final","reason":"received"}')
+                    await socket.close(1000, "receipt confirmed")
+                    return
+    except TimeoutError:
+        await _close(socket, TOO_SLOW, "too slow: a send waited more than 10 s")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await reader
+        await runtime.tracking.unregister(watcher)
+
+
+async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(socket.close(code, reason), 2)
+
+
+async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await socket.receive_data(mode="text")

@@ -1,0 +1,148 @@
+"""Tracking wire types: the phone's GPS batches and their answer, what watchers receive, share links.
+
+A GPS point is typed loosely on purpose (plain floats): a point out of range or NaN is rejected on
+its own with a reason, not as a malformed batch. Structure (types, required fields, 1..500 points)
+is still checked at the edge, and a batch that breaks it is refused whole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from dispatch.types import Input, LocationOut
+
+MAX_POINTS = 500
+
+
+class PointIn(Input, kw_only=True):
+    # null is what JSON makes of NaN (JavaScript's JSON.stringify, Android's org.json): the point is
+    # rejected as not_finite, the batch is not.
+    lon: float | None
+    lat: float | None
+    recorded_at: Annotated[datetime, Meta(tz=True, description="The phone's time of the fix, with a zone")]
+    accuracy_m: float | None
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    battery_pct: Annotated[int, Meta(ge=0, le=100)] | None = None
+    moving: bool | None = None
+
+
+class PositionBatch(Input, kw_only=True):
+    # Unset: every load of the driver that is in transit or arrived (the truck's position is the
+    # position of everything on it).
+    load_id: UUID | None = None
+    points: Annotated[list[PointIn], Meta(min_length=1, max_length=MAX_POINTS)]
+
+
+class Rejection(msgspec.Struct, kw_only=True):
+    index: int
+    reason: str
+    detail: str
+
+
+class LoadProgress(msgspec.Struct, kw_only=True):
+    load_id: UUID
+    last_seq: int
+    status: str
+
+
+class BatchResult(msgspec.Struct, kw_only=True):
+    accepted: int
+    duplicates: int
+    rejected: list[Rejection]
+    next_interval_s: int
+    loads: list[LoadProgress]
+
+
+class PointOut(msgspec.Struct, kw_only=True):
+    seq: int
+    lon: float
+    lat: float
+    recorded_at: datetime
+    accuracy_m: float
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+
+
+class EtaOut(msgspec.Struct, kw_only=True):
+    eta_at: datetime
+    remaining_m: float
+    progress: float
+    speed_mps: float
+    computed_at: datetime
+
+
+class TimelineEntry(msgspec.Struct, kw_only=True):
+    type: str
+    at: datetime
+    data: dict[str, Any] = {}
+
+
+class SiteView(msgspec.Struct, kw_only=True):
+    name: str
+    address: str
+    location: LocationOut
+    geofence: dict[str, Any]
+
+
+class JobView(msgspec.Struct, kw_only=True):
+    id: UUID
+    reference: str | None
+    status: str
+    origin: SiteView
+    destination: SiteView
+
+
+class LoadTrack(msgspec.Struct, kw_only=True):
+    load_id: UUID
+    seq: int
+    plate: str
+    status: str
+    last_seq: int
+    trail: list[tuple[float, float]]
+    trail_simplified: bool
+    points_total: int
+    last: PointOut | None
+    eta: EtaOut | None
+    timeline: list[TimelineEntry]
+    receipt: dict[str, Any] | None = None
+
+
+class Snapshot(msgspec.Struct, kw_only=True, tag_field="type", tag="snapshot"):
+    job: JobView
+    loads: list[LoadTrack]
+    resumed: bool
+
+
+class PointsPage(msgspec.Struct, kw_only=True):
+    points: list[PointOut]
+    next_after: int | None
+
+
+class ShareLinkIn(Input, kw_only=True):
+    load_id: UUID | None = None
+    expires_in_minutes: Annotated[int, Meta(ge=1, le=30 * 24 * 60)]
+    label: Annotated[str, Meta(max_length=100)] = ""
+
+
+class ShareLink(msgspec.Struct, kw_only=True):
+    id: UUID
+    job_id: UUID
+    load_id: UUID | None
+    label: str
+    expires_at: datetime
+    created_at: datetime
+    revoked_at: datetime | None
+    url: str
+
+
+class NewShareLink(ShareLink, kw_only=True):
+    token: str
+
+
+Status = Literal["in_transit", "arrived", "received"]

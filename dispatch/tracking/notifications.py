@@ -1,0 +1,92 @@
+"""What tracking publishes for watchers, on one channel per load (`track_<load id>`).
+
+Each notification is a frame exactly as watchers receive it (so a process encodes nothing per
+watcher), with the routing fields every frame carries: `type`, `load_id` and, for `points`,
+`first_seq`/`last_seq`. Published inside the transaction that stores what it announces (see
+dispatch.realtime.broker): a watcher never sees a point that was not stored. A batch too big for one
+notification (PostgreSQL's 8000-byte payload) is split into several, which commit together and
+arrive in order.
+
+    {"type": "points", "load_id", "first_seq", "last_seq", "points": [...], "status", "eta"}
+    {"type": "event", "load_id", "event": {"type", "at", "data"}, "status"}
+    {"type": "received", "load_id", "receipt": {...a summary; GET /loads/{id}/receipt has it all}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from dispatch.db import Conn
+from dispatch.realtime.broker import MAX_PAYLOAD_BYTES, Broker
+from dispatch.tracking.models import EtaOut, PointOut, TimelineEntry
+
+_encode = msgspec.json.Encoder().encode
+
+
+def track_channel(load_id: UUID) -> str:
+    return f"track_{load_id.hex}"
+
+
+class PointsFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="points"):
+    load_id: UUID
+    first_seq: int
+    last_seq: int
+    points: Sequence[PointOut]
+    status: str
+    eta: EtaOut | None
+
+
+class EventFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="event"):
+    load_id: UUID
+    event: TimelineEntry
+    status: str
+
+
+class ReceivedFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="received"):
+    load_id: UUID
+    receipt: dict[str, Any]
+
+
+def points_payloads(
+    load_id: UUID, points: Sequence[PointOut], status: str, eta: EtaOut | None
+) -> list[bytes]:
+    """The batch as frames of at most MAX_PAYLOAD_BYTES each, in seq order."""
+    if not points:
+        return []
+    frame = _encode(
+        PointsFrame(
+            load_id=load_id,
+            first_seq=points[0].seq,
+            last_seq=points[-1].seq,
+            points=points,
+            status=status,
+            eta=eta,
+        )
+    )
+    if len(frame) <= MAX_PAYLOAD_BYTES or len(points) == 1:
+        return [frame]
+    half = len(points) // 2
+    return points_payloads(load_id, points[:half], status, eta) + points_payloads(
+        load_id, points[half:], status, eta
+    )
+
+
+async def publish_points(
+    broker: Broker, conn: Conn, load_id: UUID, points: Sequence[PointOut], status: str, eta: EtaOut | None
+) -> None:
+    for payload in points_payloads(load_id, points, status, eta):
+        await broker.publish(conn, track_channel(load_id), payload.decode())
+
+
+async def publish_event(broker: Broker, conn: Conn, load_id: UUID, event: TimelineEntry, status: str) -> None:
+    frame = EventFrame(load_id=load_id, event=event, status=status)
+    await broker.publish(conn, track_channel(load_id), _encode(frame).decode())
+
+
+async def publish_received(broker: Broker, conn: Conn, load_id: UUID, summary: dict[str, Any]) -> None:
+    frame = ReceivedFrame(load_id=load_id, receipt=summary)
+    await broker.publish(conn, track_channel(load_id), _encode(frame).decode())

@@ -1,0 +1,145 @@
+"""Tracking SQL."""
+
+# The loads a driver's batch goes to, with their trip state and route, the trip rows locked: batches
+# for one load take turns, so seq is given in commit order, and a receipt (which takes the same lock)
+# is either before a batch (the batch is refused) or after it (the points are part of the trail).
+# $3 NULL: every load of the driver in transit or arrived; else that load alone.
+LOCK_DRIVER_TRIPS = """
+SELECT l.id AS load_id, l.status, l.job_id, l.carrier_org_id, t.*,
+       j.shipper_org_id, j.consignee_org_id, j.poster_org_id,
+       s.lon AS origin_lon, s.lat AS origin_lat, s.geofence::text AS origin_fence,
+       j.destination_lon, j.destination_lat, j.destination_geofence::text AS destination_fence
+FROM loads l
+JOIN load_tracking t ON t.load_id = l.id
+JOIN jobs j ON j.id = l.job_id
+JOIN sites s ON s.id = j.origin_site_id
+WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2
+  AND CASE WHEN $3::uuid IS NULL THEN l.status IN ('in_transit', 'arrived') ELSE l.id = $3 END
+ORDER BY l.id
+FOR UPDATE OF t"""
+
+# The driver's trip that ended last (in the past day): a phone still posting for it is told so.
+DRIVER_LAST_ENDED_TRIP = """
+SELECT t.load_id, t.ended_at FROM load_tracking t JOIN loads l ON l.id = t.load_id
+WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2 AND t.ended_at > now() - interval '1 day'
+ORDER BY t.ended_at DESC LIMIT 1"""
+
+# Why a named load takes no points: is it the driver's at all, and in which state?
+DRIVER_LOAD_STATUS = """
+SELECT status FROM loads WHERE id = $1 AND driver_user_id = $2 AND carrier_org_id = $3"""
+
+# Store the batch's new points (those whose recorded_at the load does not have yet), numbered on
+# from the load's last seq in time order; returns what was stored. The caller holds the trip lock,
+# so nobody else numbers this load's points meanwhile; ON CONFLICT is only a safety net.
+INSERT_POINTS = """
+WITH incoming AS (
+    SELECT * FROM unnest($3::timestamptz[], $4::float8[], $5::float8[], $6::real[], $7::real[],
+                         $8::real[], $9::smallint[], $10::boolean[])
+        AS i(recorded_at, lon, lat, accuracy_m, speed_mps, heading_deg, battery_pct, moving)
+),
+fresh AS (
+    -- Not stored before (a retry, or a point the phone sent twice).
+    SELECT i.*, row_number() OVER (ORDER BY i.recorded_at) AS n
+    FROM incoming i
+    WHERE NOT EXISTS (SELECT 1 FROM positions p WHERE p.load_id = $1 AND p.recorded_at = i.recorded_at)
+)
+INSERT INTO positions (load_id, recorded_at, seq, lon, lat, accuracy_m, speed_mps, heading_deg,
+                       battery_pct, moving)
+SELECT $1, recorded_at, $2 + n, lon, lat, accuracy_m, speed_mps, heading_deg, battery_pct, moving
+FROM fresh
+ON CONFLICT DO NOTHING
+RETURNING seq, recorded_at, lon, lat, accuracy_m, speed_mps, heading_deg"""
+
+UPDATE_TRIP = """
+UPDATE load_tracking SET
+    last_seq = $2, points_total = points_total + $3,
+    last_recorded_at = $4, last_lon = $5, last_lat = $6, last_accuracy_m = $7, last_speed_mps = $8,
+    last_heading_deg = $9, speed_mps = $10, eta_at = $11, remaining_m = $12, progress = $13,
+    eta_computed_at = CASE WHEN $11::timestamptz IS NULL THEN eta_computed_at ELSE now() END,
+    left_origin_at = $14, arrived_at = $15, still_lon = $16, still_lat = $17, still_since = $18,
+    stop_alerted = $19
+WHERE load_id = $1"""
+
+SET_ARRIVED = """
+UPDATE loads SET status = 'arrived', updated_at = now() WHERE id = $1 AND status = 'in_transit'"""
+
+START_TRIP = """
+INSERT INTO load_tracking (load_id, departed_at) VALUES ($1, $2)
+ON CONFLICT (load_id) DO NOTHING"""
+
+# -- watching ---------------------------------------------------------------------------------
+
+# The job as a watcher sees it, when the organization ($2) is one of its parties.
+JOB_FOR_PARTY = """
+SELECT j.id, j.reference, j.status, j.poster_org_id, j.shipper_org_id, j.consignee_org_id,
+       j.carrier_org_id,
+       s.name AS origin_name, s.address AS origin_address, s.lon AS origin_lon, s.lat AS origin_lat,
+       s.geofence AS origin_fence,
+       j.destination_address, j.destination_lon, j.destination_lat, j.destination_geofence,
+       d.name AS destination_name
+FROM jobs j
+JOIN sites s ON s.id = j.origin_site_id
+LEFT JOIN sites d ON d.id = j.destination_site_id
+WHERE j.id = $1
+  AND ($2::uuid IS NULL OR $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id))"""
+
+# The job of a load, for the same check.
+JOB_OF_LOAD = "SELECT job_id FROM loads WHERE id = $1"
+
+# The loads a watcher follows: one, or all of the job's that are not cancelled.
+WATCHED_LOADS = """
+SELECT l.id, l.seq, l.status, v.plate_display AS plate, t.*
+FROM loads l
+JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN load_tracking t ON t.load_id = l.id
+WHERE l.job_id = $1 AND l.status <> 'cancelled' AND ($2::uuid IS NULL OR l.id = $2)
+ORDER BY l.seq"""
+
+# A load's trail in time order, for the snapshot.
+TRAIL = "SELECT lon, lat FROM positions WHERE load_id = $1 ORDER BY recorded_at"
+
+# The newest fix by the phone's time.
+LAST_POINT = """
+SELECT seq, lon, lat, recorded_at, accuracy_m, speed_mps, heading_deg FROM positions
+WHERE load_id = $1 ORDER BY recorded_at DESC LIMIT 1"""
+
+# Points stored after a cursor, in seq order (resume, catch-up, paging).
+POINTS_AFTER = """
+SELECT seq, lon, lat, recorded_at, accuracy_m, speed_mps, heading_deg FROM positions
+WHERE load_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"""
+
+# The tracking timeline of a load: its trip events from the outbox.
+TIMELINE = """
+SELECT type, occurred_at AS at, data FROM events
+WHERE subject_type = 'load' AND subject_id = $1 AND type = ANY($2::text[])
+ORDER BY id"""
+
+# -- share links ------------------------------------------------------------------------------
+
+INSERT_SHARE_LINK = """
+INSERT INTO share_links (job_id, load_id, org_id, label, token_hash, expires_at, created_by)
+VALUES ($1, $2, $3, $4, $5, now() + make_interval(mins => $6), $7)
+RETURNING id, job_id, load_id, label, expires_at, created_at, revoked_at"""
+
+SHARE_LINKS = """
+SELECT id, job_id, load_id, label, expires_at, created_at, revoked_at FROM share_links
+WHERE job_id = $1 AND org_id = $2 ORDER BY created_at DESC"""
+
+REVOKE_SHARE_LINK = """
+UPDATE share_links SET revoked_at = coalesce(revoked_at, now())
+WHERE id = $1 AND job_id = $2 AND org_id = $3
+RETURNING id, job_id, load_id, label, expires_at, created_at, revoked_at"""
+
+SHARE_LINK_BY_TOKEN = """
+SELECT id, job_id, load_id, expires_at, revoked_at FROM share_links WHERE token_hash = $1"""
+
+LOAD_OF_JOB = "SELECT id FROM loads WHERE id = $1 AND job_id = $2"
+
+# -- retention --------------------------------------------------------------------------------
+
+ENSURE_PARTITIONS = """
+SELECT ensure_position_partitions((now() AT TIME ZONE 'UTC')::date - 8,
+                                  (now() AT TIME ZONE 'UTC')::date + 2)"""
+
+DROP_PARTITIONS = """
+SELECT drop_position_partitions((now() AT TIME ZONE 'UTC')::date - $1::integer)"""

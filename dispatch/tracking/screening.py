@@ -1,0 +1,141 @@
+"""Judging the points of a GPS batch one by one. Pure: no I/O.
+
+A batch is already well-formed (the wire types checked its structure); here each point is accepted
+or rejected with a reason, so one bad fix never costs the phone the rest of its buffer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dispatch.tracking.models import PointIn, Rejection
+from geo import Position
+from geo.trail import MAX_PLAUSIBLE_SPEED_MPS, implied_speed_mps
+
+MAX_ACCURACY_M = 1000.0
+CLOCK_SKEW = timedelta(minutes=2)
+BEFORE_TRIP_SLACK = timedelta(minutes=15)
+MAX_AGE = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A fix known to be right, that later fixes must be reachable from."""
+
+    at: datetime
+    position: Position
+    accuracy_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class GoodPoint:
+    """A point that passed the checks of its own values (its numbers are all there and finite)."""
+
+    recorded_at: datetime
+    lon: float
+    lat: float
+    accuracy_m: float
+    speed_mps: float | None
+    heading_deg: float | None
+    battery_pct: int | None
+    moving: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    accepted: list[tuple[int, GoodPoint]]  # (index in the batch, point), in time order
+    rejected: list[Rejection]
+    duplicates: int  # repeated within the batch itself
+
+
+def _judge_alone(p: PointIn, now: datetime, trip_started: datetime) -> GoodPoint | tuple[str, str]:
+    for name, value in (("lon", p.lon), ("lat", p.lat), ("accuracy_m", p.accuracy_m)):
+        if value is None:
+            return "not_finite", f"{name} is null (how JSON carries NaN)"
+    for name, value in (("speed_mps", p.speed_mps), ("heading_deg", p.heading_deg)):
+        if value is not None and not math.isfinite(value):
+            return "not_finite", f"{name} is {value}"
+    assert p.lon is not None and p.lat is not None and p.accuracy_m is not None
+    if not -90 <= p.lat <= 90:
+        return "latitude_out_of_range", f"lat {p.lat} is outside [-90, 90]"
+    if not -180 <= p.lon <= 180:
+        return "longitude_out_of_range", f"lon {p.lon} is outside [-180, 180]"
+    if not 0 <= p.accuracy_m <= MAX_ACCURACY_M:
+        return "inaccurate", f"accuracy_m {p.accuracy_m:g} is not within 0 to {MAX_ACCURACY_M:g} m"
+    if p.recorded_at > now + CLOCK_SKEW:
+        ahead = (p.recorded_at - now).total_seconds()
+        return "in_future", f"recorded {ahead:,.0f} s ahead of the server's clock (2 min allowed)"
+    if p.recorded_at < trip_started - BEFORE_TRIP_SLACK:
+        return "too_old", f"recorded before the trip started at {trip_started:%Y-%m-%d %H:%M:%S} UTC"
+    if p.recorded_at < now - MAX_AGE:
+        return "too_old", "recorded more than 7 days ago"
+    return GoodPoint(
+        p.recorded_at, p.lon, p.lat, p.accuracy_m, p.speed_mps, p.heading_deg, p.battery_pct, p.moving
+    )
+
+
+def screen(
+    points: Sequence[PointIn], *, now: datetime, trip_started: datetime, anchor: Anchor | None
+) -> Screened:
+    """Accept or reject each point; `anchor` is the newest stored fix (or the origin at departure).
+
+    The jump check walks the accepted points in time order, each against the previous accepted one,
+    switching to the anchor at its time: a late point is checked against its neighbours in the
+    batch, a newer one against the stored trail."""
+    rejected: list[Rejection] = []
+    seen: set[datetime] = set()
+    duplicates = 0
+    candidates: list[tuple[int, GoodPoint]] = []
+    for index, raw in enumerate(points):
+        judged = _judge_alone(raw, now, trip_started)
+        if isinstance(judged, tuple):
+            rejected.append(Rejection(index=index, reason=judged[0], detail=judged[1]))
+        elif judged.recorded_at in seen:
+            duplicates += 1
+        else:
+            seen.add(judged.recorded_at)
+            candidates.append((index, judged))
+    candidates.sort(key=lambda c: c[1].recorded_at)
+    accepted: list[tuple[int, GoodPoint]] = []
+    previous: Anchor | None = None
+    anchor_used = anchor is None
+    for index, p in candidates:
+        if not anchor_used and anchor is not None and anchor.at <= p.recorded_at:
+            previous, anchor_used = anchor, True
+        if previous is not None:
+            speed = implied_speed_mps(
+                previous.position,
+                previous.accuracy_m,
+                Position(p.lon, p.lat),
+                p.accuracy_m,
+                (p.recorded_at - previous.at).total_seconds(),
+            )
+            if speed > MAX_PLAUSIBLE_SPEED_MPS:
+                rejected.append(
+                    Rejection(
+                        index=index,
+                        reason="impossible_jump",
+                        detail=(
+                            f"reaching it from the fix at {previous.at:%H:%M:%S} needs "
+                            f"{'an instant' if math.isinf(speed) else f'{speed * 3.6:,.0f} km/h'}"
+                        ),
+                    )
+                )
+                continue
+        accepted.append((index, p))
+        previous = Anchor(p.recorded_at, Position(p.lon, p.lat), p.accuracy_m)
+    rejected.sort(key=lambda r: r.index)
+    return Screened(accepted=accepted, rejected=rejected, duplicates=duplicates)
+
+
+def next_interval_s(*, remaining_m: float | None, speed_mps: float | None, battery_pct: int | None) -> int:
+    """How often the phone should report next: often near the destination, rarely when standing
+    still or low on battery."""
+    if remaining_m is not None and remaining_m < 5000:
+        return 5
+    if (battery_pct is not None and battery_pct < 20) or (speed_mps is not None and speed_mps < 1.0):
+        return 30
+    return 10

@@ -1,0 +1,131 @@
+"""A trip's running state, advanced by each batch of accepted fixes. Pure: no I/O.
+
+Only fixes newer than the last known one move the state (a late fix from a phone's offline buffer
+is stored and shown, but cannot un-arrive a truck or restart a stop). Events are decided in time
+order over those fixes:
+
+- `load.left_origin`: the first fix outside the origin site's geofence;
+- `load.arrived`: the first fix whose accuracy circle touches the destination geofence;
+- `load.stopped`: the truck has stayed within STOP_RADIUS_M of one place for `stop_after`, outside
+  both geofences (queues at the sites are not alerts); `load.moving` when it leaves that place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import shapely
+
+from geo import Position, contains, haversine_m
+from geo.eta import Eta, Fix, estimate, update_speed
+
+STOP_RADIUS_M = 150.0
+# A fix this inaccurate still counts for arriving only up to this much benefit of the doubt.
+ARRIVAL_ACCURACY_CAP_M = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """An accepted fix as the trip sees it."""
+
+    at: datetime
+    position: Position
+    accuracy_m: float
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TripEvent:
+    type: str
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TripState:
+    last: Sample | None = None
+    speed_mps: float | None = None
+    left_origin_at: datetime | None = None
+    arrived_at: datetime | None = None
+    still_at: Position | None = None
+    still_since: datetime | None = None
+    stop_alerted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    origin: Position
+    origin_fence: shapely.Polygon
+    destination: Position
+    destination_fence: shapely.Polygon
+
+
+def advance(
+    state: TripState, samples: Sequence[Sample], route: Route, stop_after: timedelta
+) -> tuple[TripState, list[TripEvent], Eta | None]:
+    """The state after `samples` (any order), the events they raise, and the new ETA (None when no
+    fix is newer than the last known one)."""
+    newer = sorted((s for s in samples if state.last is None or s.at > state.last.at), key=lambda s: s.at)
+    if not newer:
+        return state, [], None
+    events: list[TripEvent] = []
+    s = state
+    for sample in newer:
+        inside_origin = contains(route.origin_fence, sample.position)
+        inside_destination = contains(
+            route.destination_fence,
+            sample.position,
+            accuracy_m=min(sample.accuracy_m, ARRIVAL_ACCURACY_CAP_M),
+        )
+        if s.left_origin_at is None and not inside_origin:
+            s = replace(s, left_origin_at=sample.at)
+            events.append(TripEvent("load.left_origin", sample.at, _where(sample)))
+        if s.arrived_at is None and inside_destination:
+            s = replace(s, arrived_at=sample.at)
+            events.append(TripEvent("load.arrived", sample.at, _where(sample)))
+        s = _stop_detector(s, sample, inside_origin or inside_destination, stop_after, events)
+    path = [Fix(x.at, x.position) for x in ([state.last] if state.last else []) + newer]
+    speed = update_speed(state.speed_mps, path)
+    last = newer[-1]
+    s = replace(s, last=last, speed_mps=speed)
+    return s, events, estimate(Fix(last.at, last.position), route.origin, route.destination, speed)
+
+
+def _stop_detector(
+    s: TripState, sample: Sample, at_a_site: bool, stop_after: timedelta, events: list[TripEvent]
+) -> TripState:
+    if s.still_at is None or s.still_since is None:
+        return replace(s, still_at=sample.position, still_since=sample.at, stop_alerted=False)
+    if haversine_m(s.still_at, sample.position) <= STOP_RADIUS_M:
+        if not s.stop_alerted and not at_a_site and sample.at - s.still_since >= stop_after:
+            events.append(
+                TripEvent(
+                    "load.stopped",
+                    sample.at,
+                    {
+                        "since": s.still_since.isoformat(),
+                        "minutes": round((sample.at - s.still_since).total_seconds() / 60),
+                        "lon": s.still_at.lon,
+                        "lat": s.still_at.lat,
+                    },
+                )
+            )
+            return replace(s, stop_alerted=True)
+        return s
+    if s.stop_alerted:
+        events.append(
+            TripEvent(
+                "load.moving",
+                sample.at,
+                {"stopped_minutes": round((sample.at - s.still_since).total_seconds() / 60)},
+            )
+        )
+    return replace(s, still_at=sample.position, still_since=sample.at, stop_alerted=False)
+
+
+def _where(sample: Sample) -> dict[str, Any]:
+    return {"lon": sample.position.lon, "lat": sample.position.lat}

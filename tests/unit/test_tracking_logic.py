@@ -1,0 +1,246 @@
+"""The pure parts of tracking: judging points, the trip's events, ETA, trails, the watcher outbox,
+notification chunking."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import msgspec
+import pytest
+
+from dispatch.realtime.broker import MAX_PAYLOAD_BYTES
+from dispatch.tracking import screening
+from dispatch.tracking import trip as trips
+from dispatch.tracking.hub import Frame, Watcher
+from dispatch.tracking.models import PointIn, PointOut
+from dispatch.tracking.notifications import points_payloads
+from geo import Position, haversine_m, parse_polygon
+from geo.eta import CIRCUITY, DEFAULT_SPEED_MPS, MAX_SPEED_MPS, MIN_SPEED_MPS, Fix, estimate, update_speed
+from geo.trail import implied_speed_mps, simplify
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+BERLIN = Position(13.405, 52.52)
+HAMBURG = Position(9.9937, 53.5511)
+
+
+def square(p: Position, half: float = 0.004) -> dict[str, object]:
+    ring = [
+        [p.lon - half, p.lat - half],
+        [p.lon + half, p.lat - half],
+        [p.lon + half, p.lat + half],
+        [p.lon - half, p.lat + half],
+        [p.lon - half, p.lat - half],
+    ]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def pt(
+    lon: float | None, lat: float | None, at: datetime, accuracy: float | None = 10.0, **kw: object
+) -> PointIn:
+    return PointIn(lon=lon, lat=lat, recorded_at=at, accuracy_m=accuracy, **kw)  # type: ignore[arg-type]
+
+
+# -- screening --------------------------------------------------------------------------------
+
+
+def test_each_point_is_judged_alone_and_jumps_against_the_previous_accepted_one():
+    started = NOW - timedelta(hours=1)
+    anchor = screening.Anchor(NOW - timedelta(minutes=10), BERLIN, 10.0)
+    near = Position(BERLIN.lon - 0.01, BERLIN.lat)  # ~680 m west
+    points = [
+        pt(near.lon, near.lat, NOW - timedelta(minutes=9)),  # 0 ok
+        pt(HAMBURG.lon, HAMBURG.lat, NOW - timedelta(minutes=8)),  # 1 jump
+        pt(near.lon - 0.01, near.lat, NOW - timedelta(minutes=7)),  # 2 ok (vs 0, not vs 1)
+        pt(near.lon, near.lat, NOW - timedelta(minutes=9)),  # 3 same time as 0: a duplicate
+        pt(None, 52.0, NOW),  # 4 NaN arrives as null
+        pt(13.0, 52.0, NOW, speed_mps=math.inf),  # 5
+        pt(13.0, 52.0, NOW + timedelta(minutes=3)),  # 6 future
+        pt(13.0, 52.0, NOW - timedelta(days=8)),  # 7 too old
+        pt(13.0, 52.0, NOW, accuracy=-1),  # 8
+    ]
+    result = screening.screen(points, now=NOW, trip_started=started, anchor=anchor)
+    assert [i for i, _ in result.accepted] == [0, 2]
+    assert result.duplicates == 1
+    assert [(r.index, r.reason) for r in result.rejected] == [
+        (1, "impossible_jump"),
+        (4, "not_finite"),
+        (5, "not_finite"),
+        (6, "in_future"),
+        (7, "too_old"),
+        (8, "inaccurate"),
+    ]
+
+
+def test_a_late_point_is_checked_against_its_batch_neighbours_not_the_newer_trail():
+    anchor = screening.Anchor(NOW, HAMBURG, 10.0)  # the trail is already at Hamburg
+    late = [
+        pt(BERLIN.lon, BERLIN.lat, NOW - timedelta(hours=3)),
+        pt(BERLIN.lon - 0.01, BERLIN.lat, NOW - timedelta(hours=3) + timedelta(minutes=1)),
+    ]
+    result = screening.screen(late, now=NOW, trip_started=NOW - timedelta(hours=4), anchor=anchor)
+    assert [i for i, _ in result.accepted] == [0, 1] and not result.rejected
+    # A newer point is checked against the stored trail.
+    newer = [pt(BERLIN.lon, BERLIN.lat, NOW + timedelta(seconds=30))]
+    result = screening.screen(
+        newer, now=NOW + timedelta(minutes=1), trip_started=NOW - timedelta(hours=4), anchor=anchor
+    )
+    assert [r.reason for r in result.rejected] == ["impossible_jump"]
+
+
+def test_the_accuracy_of_both_fixes_is_taken_off_the_distance():
+    a, b = Position(13.0, 52.0), Position(13.0, 52.001)  # ~111 m
+    assert implied_speed_mps(a, 60, b, 60, 1.0) == 0.0
+    assert implied_speed_mps(a, 0, b, 0, 0.0) == math.inf
+    assert implied_speed_mps(a, 0, b, 0, 10.0) == pytest.approx(11.1, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    ("remaining", "speed", "battery", "interval"),
+    [
+        (3000, 20, 80, 5),
+        (50_000, 20, 80, 10),
+        (50_000, 0.2, 80, 30),
+        (50_000, 20, 10, 30),
+        (None, None, None, 10),
+    ],
+)
+def test_the_reporting_interval_hint(remaining, speed, battery, interval):
+    assert screening.next_interval_s(remaining_m=remaining, speed_mps=speed, battery_pct=battery) == interval
+
+
+# -- the trip ---------------------------------------------------------------------------------
+
+ROUTE = trips.Route(
+    origin=BERLIN,
+    origin_fence=parse_polygon(square(BERLIN)),
+    destination=HAMBURG,
+    destination_fence=parse_polygon(square(HAMBURG)),
+)
+
+
+def sample(p: Position, minutes: float, accuracy: float = 10.0) -> trips.Sample:
+    return trips.Sample(NOW + timedelta(minutes=minutes), p, accuracy)
+
+
+def test_leaving_the_origin_stopping_moving_and_arriving():
+    out = Position(BERLIN.lon - 0.05, BERLIN.lat)
+    state, events, eta = trips.advance(
+        trips.TripState(), [sample(BERLIN, 0), sample(out, 2)], ROUTE, timedelta(minutes=20)
+    )
+    assert [e.type for e in events] == ["load.left_origin"] and events[0].at == NOW + timedelta(minutes=2)
+    assert eta is not None and 0 < eta.progress < 0.1
+    # Standing still 25 minutes (within 150 m), then driving on.
+    still = [sample(Position(out.lon + 0.0005, out.lat), m) for m in range(5, 28, 3)]
+    state, events, _ = trips.advance(state, still, ROUTE, timedelta(minutes=20))
+    assert [e.type for e in events] == ["load.stopped"] and events[0].data["minutes"] >= 20
+    state, events, _ = trips.advance(
+        state, [sample(Position(out.lon - 0.02, out.lat), 30)], ROUTE, timedelta(minutes=20)
+    )
+    assert [e.type for e in events] == ["load.moving"]
+    # A late fix inside the origin changes nothing; the destination fence (with accuracy) arrives.
+    state, events, eta = trips.advance(state, [sample(BERLIN, 1)], ROUTE, timedelta(minutes=20))
+    assert events == [] and eta is None
+    edge = Position(HAMBURG.lon, HAMBURG.lat + 0.004 + 0.0005)  # ~55 m outside the fence
+    state, events, eta = trips.advance(state, [sample(edge, 200, accuracy=80)], ROUTE, timedelta(minutes=20))
+    assert [e.type for e in events] == ["load.arrived"] and state.arrived_at is not None
+    assert eta is not None and eta.progress > 0.99
+
+
+def test_no_stop_alert_while_queueing_inside_a_site():
+    inside = [sample(BERLIN, m) for m in range(0, 60, 5)]
+    _, events, _ = trips.advance(trips.TripState(), inside, ROUTE, timedelta(minutes=20))
+    assert events == []
+
+
+# -- ETA and trails ---------------------------------------------------------------------------
+
+
+def test_eta_is_road_distance_over_smoothed_speed():
+    last = Fix(NOW, BERLIN)
+    eta = estimate(last, BERLIN, HAMBURG, DEFAULT_SPEED_MPS)
+    straight = haversine_m(BERLIN, HAMBURG)
+    assert eta.remaining_m == pytest.approx(straight * CIRCUITY)
+    assert eta.eta_at == NOW + timedelta(seconds=straight * CIRCUITY / DEFAULT_SPEED_MPS)
+    assert eta.progress == 0.0
+    # 1 km a minute for ten minutes moves the estimate a third of the way towards 60 km/h ...
+    path = [Fix(NOW + timedelta(minutes=i), Position(13.0 + 0.0147 * i, 52.0)) for i in range(11)]
+    speed = update_speed(DEFAULT_SPEED_MPS, path)
+    assert speed == pytest.approx(
+        0.3 * haversine_m(path[0].position, path[-1].position) / 600 + 0.7 * DEFAULT_SPEED_MPS, rel=1e-3
+    )
+    # ... standing still pulls it down, but never below the floor; too short a span changes nothing.
+    still = [Fix(NOW + timedelta(minutes=i), BERLIN) for i in range(30)]
+    assert update_speed(MIN_SPEED_MPS, still) == MIN_SPEED_MPS
+    assert update_speed(20.0, still[:1]) == 20.0
+    assert update_speed(10_000.0, []) == MAX_SPEED_MPS
+
+
+def test_simplify_keeps_the_shape_within_tolerance_and_the_ends():
+    line = [Position(13.0 + i * 1e-4, 52.0 + (1e-6 if i % 2 else 0)) for i in range(5000)]
+    kept = simplify(line, 10.0)
+    assert kept[0] == line[0] and kept[-1] == line[-1] and len(kept) < 10
+    corner = [Position(13.0, 52.0), Position(13.01, 52.0), Position(13.01, 52.01)]
+    assert simplify(corner, 10.0) == corner
+
+
+# -- the watcher outbox and the notification chunks -------------------------------------------
+
+
+def frame(load, seq):
+    return Frame("points", load, seq, seq, f'{{"seq":{seq}}}')
+
+
+def test_a_full_outbox_keeps_the_newest_points_per_load_and_every_event():
+    a, b = uuid4(), uuid4()
+    w = Watcher(frozenset({a, b}), limit=4)
+    for f in [frame(a, 1), Frame("event", a), frame(b, 1), frame(a, 2), frame(a, 3)]:
+        w.offer(f)
+    assert [(f.kind, f.load_id, f.last_seq) for f in w.outbox] == [
+        ("event", a, 0),
+        ("points", b, 1),
+        ("points", a, 2),
+        ("points", a, 3),
+    ]
+    assert w.coalesced and not w.kicked
+    # Taking the outbox is catching up: the next overflow coalesces again instead of kicking.
+    assert len(w.take()) == 4 and not w.coalesced
+
+
+def test_a_watcher_that_stays_full_without_taking_is_kicked():
+    a = uuid4()
+    w = Watcher(frozenset({a}), limit=2)
+    w.last_take = time.monotonic() - 5  # it has not read for five seconds
+    for seq in range(1, 6):
+        w.offer(frame(a, seq))
+    assert w.kicked and not w.outbox
+    # Hit by a burst while reading (it took just now): coalesced, not kicked.
+    w2 = Watcher(frozenset({a}), limit=2)
+    for seq in range(1, 50):
+        w2.offer(frame(a, seq))
+    assert not w2.kicked and w2.outbox[-1].last_seq == 49
+
+
+def test_a_large_batch_is_split_into_notifications_that_fit():
+    load = uuid4()
+    points = [
+        PointOut(
+            seq=i,
+            lon=13.0 + i * 1e-5,
+            lat=52.0,
+            recorded_at=NOW + timedelta(seconds=i),
+            accuracy_m=5.0,
+            speed_mps=20.0,
+            heading_deg=270.0,
+        )
+        for i in range(1, 501)
+    ]
+    payloads = points_payloads(load, points, "in_transit", None)
+    assert len(payloads) > 1 and all(len(p) <= MAX_PAYLOAD_BYTES for p in payloads)
+    decoded = [msgspec.json.decode(p) for p in payloads]
+    assert [s["seq"] for d in decoded for s in d["points"]] == list(range(1, 501))
+    assert all(
+        d["first_seq"] == d["points"][0]["seq"] and d["last_seq"] == d["points"][-1]["seq"] for d in decoded
+    )
