@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.gate_support import dispatched_loads
 from tests.market_support import BERLIN, HAMBURG, create_site
-from tests.support import Account, add_member, bootstrap_org
+from tests.support import add_member, bootstrap_org
 
 
 def point(lon: float, lat: float, at: datetime | None = None, **extra: Any) -> dict[str, Any]:
@@ -69,7 +69,3 @@ async def loads_in_transit(
             await depart(http, w, load)
     receiver = await add_member(http, buyer, "buyer")
     return w | {"buyer": buyer, "yard": yard, "receiver": receiver}
-
-
-def headers(account: Account) -> dict[str, str]:
-    return account.headers

@@ -8,7 +8,7 @@ is still checked at the edge, and a batch that breaks it is refused whole.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -143,6 +143,3 @@ class ShareLink(msgspec.Struct, kw_only=True):
 
 class NewShareLink(ShareLink, kw_only=True):
     token: str
-
-
-Status = Literal["in_transit", "arrived", "received"]
