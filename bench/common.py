@@ -29,14 +29,16 @@ PASSWORD = "bench password 123"
 
 
 @contextlib.contextmanager
-def database() -> Iterator[str]:
-    """A fresh embedded PostgreSQL (default durability: what `dispatch serve` runs on)."""
+def database(server_settings: dict[str, str] | None = None) -> Iterator[str]:
+    """A fresh embedded PostgreSQL (default durability: what `dispatch serve` runs on); extra
+    `server_settings` (e.g. shared_preload_libraries) apply to the embedded server only."""
     external = os.environ.get("DATABASE_URL")
     if external:
         yield external
         return
     with tempfile.TemporaryDirectory(prefix="dispatch-bench-") as tmp:
-        server = EmbeddedPostgres(Path(tmp) / "pg", server_settings={"max_connections": "400"})
+        settings = {"max_connections": "400"} | (server_settings or {})
+        server = EmbeddedPostgres(Path(tmp) / "pg", server_settings=settings)
         with server:
             yield server.dsn()
 
@@ -49,6 +51,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serving(dsn: str, *, workers: int, state_dir: str) -> Iterator[str]:
+    with server_process(dsn, workers=workers, state_dir=state_dir) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def server_process(
+    dsn: str, *, workers: int, state_dir: str, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`serving`, also yielding the `dispatch serve` process (its children are the workers), with
+    extra environment variables for the server."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": dsn,
@@ -59,6 +71,7 @@ def serving(dsn: str, *, workers: int, state_dir: str) -> Iterator[str]:
         "DISPATCH_PASSWORD_MEMORY_KIB": "1024",
         "DISPATCH_DB_POOL_MAX": "40",
     }
+    env.update(extra_env or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "dispatch", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
@@ -78,7 +91,7 @@ def serving(dsn: str, *, workers: int, state_dir: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         process.wait(20)

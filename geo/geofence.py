@@ -185,6 +185,13 @@ def contains(polygon: shapely.Polygon, point: Position, *, accuracy_m: float = 0
     """
     if not accuracy_m >= 0:
         raise ValueError(f"accuracy_m must be zero or positive, not {accuracy_m!r}")
+    # Far outside the fence's bounding box (a truck on the road): no exact distance needed. Safe: a
+    # degree of latitude is at least 110,574 m, a degree of longitude at least that times cos(lat).
+    minx, miny, maxx, maxy = polygon.bounds
+    dlat = accuracy_m / 110_000.0
+    dlon = dlat / max(math.cos(math.radians(point.lat)), 1e-6)
+    if not (minx - dlon <= point.lon <= maxx + dlon and miny - dlat <= point.lat <= maxy + dlat):
+        return False
     if accuracy_m == 0:
         return bool(shapely.intersects_xy(polygon, point.lon, point.lat))
     return distance_to_m(polygon, point) <= accuracy_m

@@ -34,7 +34,7 @@ PhotoForm = Annotated[
 ]
 
 
-def _photo_size_precheck(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def _photo_size_precheck(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Refuse an announced body that cannot hold an acceptable photo, before reading any of it."""
     runtime: Runtime = connection.app.state.runtime
     limit = runtime.settings.max_photo_bytes

@@ -1,0 +1,1519 @@
+"""Tracking benchmark: GPS ingest from the phones and live fan-out to the watchers' websockets.
+
+    python3 dev.py bench tracking [--loads 200] [--watchers 1000] [--batch 50] [--seconds 10]
+                                  [--rate 2000] [--latency-seconds 20] [--phone-concurrency 1]
+                                  [--compare-compression] [--pg-stats]
+
+Runs a real `dispatch serve --workers 2` on a throwaway embedded PostgreSQL. Setup goes through the
+public HTTP API with httpx: a mill (shipper) with a gate site and docks, a buyer (consignee) with a
+shared yard about 195 km away, jobs of coil to that yard grabbed by a carrier, planned into one
+load per truck, each load assigned a truck and a driver with a device token, and taken through the
+gate (check-in, called to a dock, loading, loaded, departed): every load is in transit.
+
+Then W watchers (websockets client, no compression) follow the loads (`/tracking/loads/{id}/live`,
+W / loads per load, half with a buyer's login, half with the seller's) while the phones post
+`POST /driver/v1/positions` through aiohttp. Every fix lies on the truck's straight road to the yard
+at 90 km/h, at the time it is sent, so no point is rejected.
+- phase A, throughput: every phone posts batches of --batch points as fast as it can (with
+  --phone-concurrency batches in flight) for --seconds; accepted points/s, and the fan-out check:
+  every watcher must receive every accepted point of its load exactly once, in seq order.
+- phase B, latency: a paced total of --rate points/s (each phone posts once a second on its own
+  timer, staggered over the second, open loop: a slow answer delays no later post) for
+  --latency-seconds; post-to-watcher latency of each points frame = the watcher's receive clock
+  minus the send time of its batch (the newest point's recorded_at, taken at send time).
+Printed beside raw baselines measured in the same run on the same machine:
+- a bare asyncpg unnest INSERT of the same number of rows, in batches of the same size, into a
+  plain table of the same columns, primary key and seq index (no app, no HTTP); and the same with a
+  frame-sized pg_notify in each batch's transaction (what LISTEN/NOTIFY costs the database);
+- a bare `websockets` broadcast server (websockets.asyncio.server.broadcast, in its own process on
+  uvloop, like a worker) sending frames of the same shape and size at the same rate to the same
+  number of clients, measured by the same client code.
+--compare-compression runs phase B again on two fresh servers, without and with
+DISPATCH_WS_COMPRESSION=1 (clients then ask for permessage-deflate): latency and worker RSS of both.
+
+Per phase it also prints where the time went: CPU (cores) of each worker, PostgreSQL, the load
+generator and anything else on the machine (another process using the CPU spoils the figures); the
+load generator's own event-loop lag and GC pauses; what PostgreSQL sessions inside a transaction
+wait on (sampled); with --pg-stats, the top statements (pg_stat_statements); worker RSS and how the
+connections were spread over the workers.
+
+The load generator (phones and watchers) runs in this process, on the same machine as the server
+and PostgreSQL: on a small machine it takes CPU from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from asyncio.subprocess import PIPE
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import httpx
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from bench.common import (
+    PASSWORD,
+    ROOT,
+    free_port,
+    fresh_database,
+    organization,
+    percentiles,
+    server_process,
+)
+from bench.common import database as bench_database
+from geo import Position, haversine_m, initial_bearing_deg
+
+# A steel mill near Berlin ships coil to a buyer's port yard in Rostock, about 195 km north.
+MILL = (13.405, 52.52)
+YARD = (12.0991, 54.0924)
+ROAD_M = haversine_m(Position(*MILL), Position(*YARD))
+HEADING = round(initial_bearing_deg(Position(*MILL), Position(*YARD)), 1)
+SPEED_MPS = 25.0  # 90 km/h on the straight road between them
+COILS_PER_JOB = 20
+DOCKS = 8
+SETUP_CONCURRENCY = 16
+CONNECT_CONCURRENCY = 50
+DRAIN_S = 20.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
+ALL_DAY = [{"weekday": d, "opens": "00:00", "closes": "24:00"} for d in range(7)]
+
+
+def _square(lon: float, lat: float, half: float = 0.004) -> dict[str, Any]:
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+    ]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def _iso(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).isoformat()
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _us(recorded_at: str) -> int:
+    return (datetime.fromisoformat(recorded_at) - EPOCH) // ONE_US
+
+
+# -- the loads and their phones -------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Load:
+    id: str
+    job_id: str
+    device: dict[str, str]  # request headers of the driver's phone
+    t0_us: int = 0  # when the truck left the gate (client clock)
+    last_us: int = 0  # recorded_at of the newest point sent
+    last_seq: int = 0  # the load's last seq as the server answered
+    accepted: int = 0
+    watchers: int = 0
+    # The newest recorded_at (µs) of every batch sent: a points frame ending at one of these is timed.
+    batch_ends: set[int] = field(default_factory=set)
+
+    def position(self, t_us: int) -> tuple[float, float]:
+        f = min(1.0, SPEED_MPS * (t_us - self.t0_us) / 1e6 / ROAD_M)
+        return MILL[0] + (YARD[0] - MILL[0]) * f, MILL[1] + (YARD[1] - MILL[1]) * f
+
+
+class _LoadProgress(msgspec.Struct):
+    load_id: str
+    last_seq: int
+
+
+class _Rejection(msgspec.Struct):
+    reason: str
+
+
+class _BatchResult(msgspec.Struct):
+    accepted: int
+    duplicates: int
+    rejected: list[_Rejection]
+    loads: list[_LoadProgress]
+
+
+_decode_result = msgspec.json.Decoder(_BatchResult).decode
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass
+class PhoneStats:
+    posts: int = 0
+    points: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    late: int = 0  # paced posts that started more than 100 ms after their turn
+
+
+def _batch(load: Load, n: int) -> bytes:
+    """n fixes since the previous batch, evenly spread up to now (the newest is recorded now)."""
+    now = _now_us()
+    span = now - load.last_us
+    if span >= n:
+        stamps = [load.last_us + span * (i + 1) // n for i in range(n)]
+    else:  # more than one batch a microsecond apart: keep recorded_at strictly increasing
+        stamps = [load.last_us + i + 1 for i in range(n)]
+    load.last_us = stamps[-1]
+    load.batch_ends.add(stamps[-1])
+    points = []
+    for t in stamps:
+        lon, lat = load.position(t)
+        points.append(
+            {
+                "lon": lon,
+                "lat": lat,
+                "recorded_at": EPOCH + t * ONE_US,
+                "accuracy_m": 8.0,
+                "speed_mps": SPEED_MPS,
+                "heading_deg": HEADING,
+            }
+        )
+    return _encode({"load_id": load.id, "points": points})
+
+
+async def _post(fast: aiohttp.ClientSession, load: Load, n: int, stats: PhoneStats) -> None:
+    body = _batch(load, n)
+    t0 = time.perf_counter()
+    try:
+        async with fast.post("/driver/v1/positions", data=body, headers=load.device) as r:
+            data = await r.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        stats.errors[type(exc).__name__] += 1
+        return
+    stats.latencies.append(time.perf_counter() - t0)
+    stats.posts += 1
+    stats.points += n
+    if r.status != 200:
+        stats.errors[f"HTTP {r.status}: {data[:200].decode(errors='replace')}"] += 1
+        return
+    result = _decode_result(data)
+    stats.accepted += result.accepted
+    stats.duplicates += result.duplicates
+    stats.rejected.update(x.reason for x in result.rejected)
+    load.accepted += result.accepted
+    for p in result.loads:
+        if p.load_id == load.id:
+            load.last_seq = max(load.last_seq, p.last_seq)
+
+
+# -- the watchers -------------------------------------------------------------------------------------
+
+
+class _Point(msgspec.Struct):
+    seq: int
+    recorded_at: str
+
+
+class _Frame(msgspec.Struct):
+    type: str
+    points: list[_Point] = []
+
+
+class _Track(msgspec.Struct):
+    load_id: str
+    last_seq: int
+
+
+class _Snapshot(msgspec.Struct):
+    type: str
+    loads: list[_Track]
+
+
+_decode_frame = msgspec.json.Decoder(_Frame).decode
+_decode_snapshot = msgspec.json.Decoder(_Snapshot).decode
+
+
+@dataclass
+class Recorder:
+    """What all watchers of a phase add to."""
+
+    latencies: list[float] | None = None  # post-to-watcher, seconds, when recording
+    untimed_frames: int = 0  # points frames not ending at a batch's newest point (a split batch)
+
+
+@dataclass(eq=False)
+class Watcher:
+    load: Load
+    ws: ClientConnection
+    recorder: Recorder
+    by_recorded_at: bool = False  # baseline frames: every frame's newest point is its send time
+    last_seq: int = 0
+    points: int = 0
+    frames: int = 0
+    bytes: int = 0
+    dupes: int = 0
+    missing: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    last_at: float = 0.0
+    closed: str | None = None
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def local_port(self) -> int:
+        return int(self.ws.local_address[1])
+
+    def reset(self) -> None:
+        self.points = self.frames = self.bytes = self.dupes = self.missing = 0
+        self.kinds.clear()
+
+    async def run(self) -> None:
+        try:
+            async for raw in self.ws:
+                now = time.time()
+                frame = _decode_frame(raw)
+                if frame.type != "points":
+                    self.kinds[frame.type] += 1
+                    continue
+                self.frames += 1
+                self.bytes += len(raw)
+                for p in frame.points:
+                    if p.seq <= self.last_seq:
+                        self.dupes += 1
+                        continue
+                    self.missing += p.seq - self.last_seq - 1
+                    self.last_seq = p.seq
+                    self.points += 1
+                self.last_at = now
+                latencies = self.recorder.latencies
+                if latencies is not None and frame.points:
+                    newest = _us(frame.points[-1].recorded_at)
+                    if self.by_recorded_at or newest in self.load.batch_ends:
+                        latencies.append(now - newest / 1e6)
+                    else:
+                        self.recorder.untimed_frames += 1
+        except ConnectionClosed as exc:
+            self.closed = f"{exc.rcvd.code} {exc.rcvd.reason}" if exc.rcvd else "no close frame"
+        except Exception as exc:  # a frame we cannot read: report, do not hang the phase
+            self.closed = f"{type(exc).__name__}: {exc}"
+        else:
+            self.closed = f"{self.ws.close_code} {self.ws.close_reason}"
+
+
+async def connect_watchers(
+    ws_base: str,
+    loads: list[Load],
+    tokens: list[str],
+    count: int,
+    recorder: Recorder,
+    compression: str | None,
+) -> tuple[list[Watcher], list[float]]:
+    """count sockets spread over the loads, alternating between the tokens; each has its snapshot."""
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    times: list[float] = []
+
+    async def one(i: int) -> Watcher:
+        load = loads[i % len(loads)]
+        token = tokens[(i // len(loads)) % len(tokens)]
+        url = f"{ws_base}/tracking/loads/{load.id}/live?access_token={token}"
+        async with gate:
+            t0 = time.perf_counter()
+            ws = await connect(
+                url, compression=compression, ping_interval=None, open_timeout=60, max_size=1 << 24
+            )
+            snapshot = _decode_snapshot(await ws.recv())
+            times.append(time.perf_counter() - t0)
+        assert snapshot.type == "snapshot", snapshot
+        w = Watcher(load, ws, recorder, last_seq=snapshot.loads[0].last_seq)
+        load.watchers += 1
+        w.task = asyncio.get_running_loop().create_task(w.run())
+        return w
+
+    watchers = await asyncio.gather(*[one(i) for i in range(count)])
+    return list(watchers), times
+
+
+async def close_watchers(watchers: Iterable[Watcher]) -> None:
+    watchers = list(watchers)
+    await asyncio.gather(*[w.ws.close() for w in watchers], return_exceptions=True)
+    for w in watchers:
+        if w.task is not None:
+            w.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await w.task
+        w.load.watchers -= 1
+
+
+async def drain(watchers: list[Watcher], targets: dict[Load, int]) -> bool:
+    """Wait until every open watcher has its load's last seq; False after DRAIN_S."""
+    deadline = time.perf_counter() + DRAIN_S
+    while time.perf_counter() < deadline:
+        if all(w.last_seq >= targets[w.load] or w.closed for w in watchers):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+class LoopLag:
+    """The load generator's own health: how late its event loop wakes up, and its GC pauses (if they
+    are large, the latencies measured here include the generator's stalls, not only the server's)."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self.gc_pauses: list[float] = []
+        self._gc_started = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def _gc(self, phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_pauses.append(time.perf_counter() - self._gc_started)
+
+    async def _run(self) -> None:
+        while True:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.005)
+            self.lags.append(time.perf_counter() - t0 - 0.005)
+
+    def start(self) -> None:
+        self.lags, self.gc_pauses = [], []
+        gc.callbacks.append(self._gc)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> str:
+        gc.callbacks.remove(self._gc)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        lag = sorted(self.lags) or [0.0]
+        worst_gc = max(self.gc_pauses, default=0.0)
+        return (
+            f"load generator: event loop lag p99 {lag[int(len(lag) * 0.99)] * 1000:.1f} ms, max "
+            f"{lag[-1] * 1000:.1f} ms; {len(self.gc_pauses)} GC runs, longest {worst_gc * 1000:.1f} ms"
+        )
+
+
+# -- process figures ---------------------------------------------------------------------------------
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int(_stat(int(entry.name))[1]) == pid:
+                    out.append(int(entry.name))
+    return out
+
+
+def worker_pids(serve_pid: int) -> list[int]:
+    """uvicorn's worker processes: the spawned children of `dispatch serve`."""
+    kids = _children(serve_pid)
+    spawned = [k for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+    return sorted(spawned or kids)
+
+
+def sockets_per_worker(workers: list[int], port: int, watcher_ports: set[int]) -> str:
+    """How the kernel spread the connections over the workers (they share one listening socket)."""
+    peer: dict[int, int] = {}  # socket inode -> client port, for established connections to `port`
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                f = line.split()
+                if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                    peer[int(f[9])] = int(f[2].rsplit(":", 1)[1], 16)
+    out = []
+    for pid in workers:
+        ws = http = 0
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    link = os.readlink(fd)
+                    if link.startswith("socket:["):
+                        client = peer.get(int(link[8:-1]))
+                        if client is not None:
+                            ws += client in watcher_ports
+                            http += client not in watcher_ports
+        out.append(f"{ws} websockets + {http} HTTP")
+    return "connections per worker: " + " / ".join(out)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_s(pids: Iterable[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError):
+            fields = _stat(pid)
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def _postmaster_of(backend: int) -> int | None:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        if Path(f"/proc/{backend}/comm").read_text().strip().startswith("postgres"):
+            return int(_stat(backend)[1])
+    return None
+
+
+async def postmaster_pid(dsn: str) -> int | None:
+    """The local PostgreSQL's postmaster (for its CPU figure), None when the server is elsewhere."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return _postmaster_of(await conn.fetchval("SELECT pg_backend_pid()"))
+    finally:
+        await conn.close()
+
+
+WAITS = """
+SELECT CASE WHEN state = 'idle in transaction' THEN 'in transaction, waiting for the app'
+            ELSE coalesce(wait_event_type || ':' || wait_event, 'on CPU') END AS wait,
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS query
+FROM pg_stat_activity
+WHERE state IN ('active', 'idle in transaction') AND backend_type = 'client backend'
+  AND pid <> pg_backend_pid()"""
+
+
+STATEMENTS = """
+SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS query
+FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY total_exec_time DESC LIMIT 8"""
+
+
+class WaitSampler:
+    """What the database's sessions in a transaction wait on, sampled every 50 ms during a phase;
+    with --pg-stats, also the statements that took the most time (pg_stat_statements)."""
+
+    def __init__(self, dsn: str, *, statements: bool = False) -> None:
+        self._dsn = dsn
+        self._statements = statements
+        self.waits: Counter[str] = Counter()
+        self.samples = 0
+        self._task: asyncio.Task[None] | None = None
+        self._started = 0.0
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(self._dsn)
+        try:
+            if self._statements:
+                await conn.execute("SELECT pg_stat_statements_reset()")
+            while True:
+                for row in await conn.fetch(WAITS):
+                    self.waits[f"{row['wait']} | {row['query']}"] += 1
+                self.samples += 1
+                await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+
+    def start(self) -> None:
+        self.waits.clear()
+        self.samples = 0
+        self._started = time.perf_counter()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> str:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        n = max(1, self.samples)
+        top = "\n    ".join(f"{v / n:5.1f}  {k}" for k, v in self.waits.most_common(6))
+        out = f"postgres sessions in a transaction, mean of {self.samples} samples:\n    {top or 'none'}"
+        if self._statements:
+            elapsed = time.perf_counter() - self._started
+            conn = await asyncpg.connect(self._dsn)
+            try:
+                rows = await conn.fetch(STATEMENTS)
+            finally:
+                await conn.close()
+            lines = [
+                f"{r['total_exec_time'] / 1000 / elapsed:5.2f} s/s {r['calls'] / elapsed:7,.0f} calls/s "
+                f"{r['total_exec_time'] / max(1, r['calls']):6.2f} ms  {r['query']}"
+                for r in rows
+            ]
+            out += "\n  pg_stat_statements, top by time:\n    " + "\n    ".join(lines)
+        return out
+
+
+@dataclass
+class Processes:
+    workers: list[int]
+    postmaster: int | None
+    others: list[int] = field(default_factory=list)  # e.g. the baseline broadcast server
+
+    def sample(self) -> dict[str, float]:
+        own = os.times()
+        figures = {f"worker {i + 1}": cpu_s([pid]) for i, pid in enumerate(self.workers)}
+        if self.postmaster is not None:
+            figures["postgres"] = cpu_s([self.postmaster, *_children(self.postmaster)])
+        if self.others:
+            figures["baseline server"] = cpu_s(self.others)
+        figures["load generator"] = own.user + own.system
+        figures["machine"] = _machine_busy_s()
+        known = {os.getpid(), *self.workers, *self.others}
+        if self.postmaster is not None:
+            known |= {self.postmaster, *_children(self.postmaster)}
+        for pid, (comm, used) in _all_cpu().items():
+            if pid not in known:
+                figures[f"other:{pid}:{comm}"] = used
+        return figures
+
+
+def _machine_busy_s() -> float:
+    """CPU time the whole machine spent busy (all processes, all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def _all_cpu() -> dict[int, tuple[str, float]]:
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                comm = Path(f"/proc/{entry.name}/comm").read_text().strip()
+                out[int(entry.name)] = (comm, cpu_s([int(entry.name)]))
+    return out
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+    """Cores busy per process group over the window; the rest of the machine as `other`."""
+    used = {k: (after[k] - before.get(k, 0.0)) / seconds for k in after if k in before}
+    machine = used.pop("machine")
+    others: dict[str, float] = {}
+    for k in [k for k in used if k.startswith("other:")]:
+        name = k.split(":", 2)[2]
+        others[name] = others.get(name, 0.0) + used.pop(k)
+    parts = [f"{k} {v:.2f}" for k, v in used.items()]
+    rest = max(0.0, machine - sum(used.values()) - sum(others.values()))
+    top = sorted(others.items(), key=lambda kv: -kv[1])[:3]
+    named = ", ".join(f"{k} {v:.2f}" for k, v in top if v >= 0.01)
+    return (
+        f"CPU (cores busy, of {os.cpu_count()}): "
+        + ", ".join(parts)
+        + f"; other processes {sum(others.values()):.2f}"
+        + (f" ({named})" if named else "")
+        + f", kernel/exited {rest:.2f}; machine {machine:.2f}"
+    )
+
+
+# -- setup through the public API ------------------------------------------------------------------
+
+
+def _auth(org: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": org["Authorization"]}
+
+
+def _ok(r: httpx.Response, status: int = 200) -> Any:
+    if r.status_code != status:
+        raise RuntimeError(f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:500]}")
+    return r.json()
+
+
+async def _member(http: httpx.AsyncClient, admin: dict[str, str], role: str, tag: str) -> str:
+    """A new member of the admin's organization with one built-in role; their login token."""
+    roles = _ok(await http.get(f"/orgs/{admin['org_id']}/roles", headers=_auth(admin)))
+    role_id = next(r["id"] for r in roles if r["name"] == role)
+    email = f"{tag}-{os.urandom(4).hex()}@bench.example"
+    _ok(
+        await http.post(
+            f"/orgs/{admin['org_id']}/members",
+            headers=_auth(admin),
+            json={"email": email, "name": tag, "password": PASSWORD, "role_ids": [role_id]},
+        ),
+        201,
+    )
+    token: str = _ok(await http.post("/auth/login", json={"email": email, "password": PASSWORD}))[
+        "access_token"
+    ]
+    return token
+
+
+def _site(name: str, at: tuple[float, float], *, docks: int, shared: bool = False) -> dict[str, Any]:
+    return {
+        "name": name,
+        "address": f"{name}, Industriestrasse 1",
+        "location": {"lon": at[0], "lat": at[1]},
+        "geofence": _square(*at),
+        "timezone": "Europe/Berlin",
+        "shared": shared,
+        "opening_hours": ALL_DAY,
+        "docks": [{"name": f"Dock {i + 1}"} for i in range(docks)],
+    }
+
+
+def _job(site_id: str, yard_id: str, coils: int, n: int) -> dict[str, Any]:
+    return {
+        "origin_site_id": site_id,
+        "destination_site_id": yard_id,
+        "cargo": {
+            "kind": "items",
+            "lines": [
+                {
+                    "description": "hot-rolled coil",
+                    "count": coils,
+                    "unit_weight_kg": 24_000,
+                    "unit_volume_m3": 3.2,
+                }
+            ],
+        },
+        "vehicle_type": "flatbed",
+        "pickup_from": _iso(timedelta(minutes=-5)),
+        "pickup_until": _iso(timedelta(hours=30)),
+        "deliver_by": _iso(timedelta(hours=60)),
+        "mode": "grab",
+        "currency": "EUR",
+        "price_minor": 250_000,
+        "deadline": _iso(timedelta(hours=1)),
+        "reference": f"PO-{n:04d}",
+    }
+
+
+@dataclass
+class World:
+    loads: list[Load]
+    tokens: list[str]  # a buyer's and a seller's login, for the watchers
+    site_id: str
+
+
+async def setup(http: httpx.AsyncClient, dsn: str, count: int) -> World:
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def bounded(coro: Any) -> Any:
+        async with gate:
+            return await coro
+
+    mill, buyer, carrier = await asyncio.gather(
+        organization(dsn, http, "Mill", ["shipper"]),
+        organization(dsn, http, "Buyer", ["consignee"]),
+        organization(dsn, http, "Haulers", ["carrier"]),
+    )
+    seller_token, buyer_token, staff_token = await asyncio.gather(
+        _member(http, mill, "shipper", "seller"),
+        _member(http, buyer, "buyer", "receiver"),
+        _member(http, mill, "gate_staff", "gate"),
+    )
+    staff = {"Authorization": f"Bearer {staff_token}"}
+    site = _ok(
+        await http.post("/sites", headers=_auth(mill), json=_site("Mill gate", MILL, docks=DOCKS)), 201
+    )
+    _ok(
+        await http.put(
+            f"/sites/{site['id']}/calendar",
+            headers=_auth(mill),
+            json={
+                "slot_minutes": 30,
+                "places_per_slot": 2,
+                "cutoff_minutes": 0,
+                "grace_minutes": 30,
+                "late_tolerance_minutes": 15,
+            },
+        )
+    )
+    yard = _ok(
+        await http.post("/sites", headers=_auth(buyer), json=_site("Buyer yard", YARD, docks=2, shared=True)),
+        201,
+    )
+
+    async def vehicle(i: int) -> str:
+        body = {
+            "plate": f"B-TR {1000 + i}",
+            "vehicle_type": "flatbed",
+            "capacity_kg": 25_000,
+            "capacity_m3": 90,
+        }
+        return str(_ok(await http.post("/fleet/vehicles", headers=_auth(carrier), json=body), 201)["id"])
+
+    async def driver(i: int) -> str:
+        body = {
+            "email": f"driver{i}-{os.urandom(3).hex()}@haulers.bench",
+            "name": f"Driver {i}",
+            "password": PASSWORD,
+            "phone": "+49 170 0000000",
+            "licence_number": f"L{i:05d}",
+        }
+        return str(_ok(await http.post("/fleet/drivers", headers=_auth(carrier), json=body), 201)["user_id"])
+
+    vehicles = await asyncio.gather(*[bounded(vehicle(i)) for i in range(count)])
+    drivers = await asyncio.gather(*[bounded(driver(i)) for i in range(count)])
+
+    async def job(j: int, first: int, coils: int) -> list[Load]:
+        posted = _ok(
+            await http.post("/jobs", headers=_auth(mill), json=_job(site["id"], yard["id"], coils, j)), 201
+        )
+        _ok(await http.post(f"/jobs/{posted['id']}/grab", headers=_auth(carrier)))
+        mine = vehicles[first : first + coils]
+        _ok(
+            await http.post(f"/jobs/{posted['id']}/plan", headers=_auth(carrier), json={"vehicle_ids": mine}),
+            201,
+        )
+        confirmed = _ok(await http.post(f"/jobs/{posted['id']}/plan/confirm", headers=_auth(carrier)))
+        driver_of = dict(zip(mine, drivers[first : first + coils], strict=True))
+        out = []
+        for load in confirmed:
+            user_id = driver_of[load["vehicle"]["id"]]
+            _ok(
+                await http.put(
+                    f"/loads/{load['id']}/assignment",
+                    headers=_auth(carrier),
+                    json={"driver_user_id": user_id, "vehicle_id": load["vehicle"]["id"]},
+                )
+            )
+            device = _ok(
+                await http.post(
+                    f"/orgs/{carrier['org_id']}/device-tokens",
+                    headers=_auth(carrier),
+                    json={"user_id": user_id, "name": "phone"},
+                ),
+                201,
+            )
+            headers = {"Authorization": f"Bearer {device['token']}", "Content-Type": "application/json"}
+            out.append(Load(load["id"], posted["id"], headers))
+        return out
+
+    splits = [
+        (j, first, min(COILS_PER_JOB, count - first))
+        for j, first in enumerate(range(0, count, COILS_PER_JOB))
+    ]
+    loads = [load for part in await asyncio.gather(*[bounded(job(*s)) for s in splits]) for load in part]
+
+    # The gate: every truck checks in, then each dock calls, loads and sends off trucks until none waits.
+    at_gate = {"position": {"lon": MILL[0], "lat": MILL[1]}, "accuracy_m": 5}
+    await asyncio.gather(
+        *[
+            bounded(http.post(f"/driver/v1/loads/{load.id}/check-in", headers=load.device, json=at_gate))
+            for load in loads
+        ]
+    )
+    by_id = {load.id: load for load in loads}
+
+    async def dock(dock_id: str) -> None:
+        while True:
+            r = await http.post(f"/gate/sites/{site['id']}/call", headers=staff, json={"dock_id": dock_id})
+            if r.status_code == 409 and r.json().get("code") == "queue_empty":
+                return
+            ticket = _ok(r)
+            _ok(await http.post(f"/gate/tickets/{ticket['id']}/loading", headers=staff))
+            _ok(await http.post(f"/gate/tickets/{ticket['id']}/loaded", headers=staff))
+            load = by_id[ticket["load_id"]]
+            _ok(await http.post(f"/driver/v1/loads/{load.id}/depart", headers=load.device))
+            load.t0_us = load.last_us = _now_us()
+
+    await asyncio.gather(*[dock(d["id"]) for d in site["docks"]])
+    missing = [load.id for load in loads if not load.t0_us]
+    if missing:
+        raise RuntimeError(f"{len(missing)} loads did not leave the gate")
+    return World(loads, [buyer_token, seller_token], site["id"])
+
+
+# -- phases --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    seconds: float  # the posting window
+    phones: PhoneStats
+    received: int
+    expected: int
+    fanout_s: float  # from the start to the last point received
+    dupes: int
+    missing: int
+    frames: int
+    frame_bytes: int
+    kinds: Counter[str]
+    closed: Counter[str]
+    drained: bool
+    latencies: list[float]
+    untimed: int
+    cpu: str
+    waits: str
+    generator: str
+
+    @property
+    def accepted_per_s(self) -> float:
+        return self.phones.accepted / self.seconds
+
+    @property
+    def received_per_s(self) -> float:
+        return self.received / self.fanout_s if self.fanout_s else 0.0
+
+
+async def run_phase(
+    name: str,
+    fast: aiohttp.ClientSession,
+    loads: list[Load],
+    watchers: list[Watcher],
+    recorder: Recorder,
+    processes: Processes,
+    sampler: WaitSampler,
+    *,
+    seconds: float,
+    batch: int | None = None,
+    concurrency: int = 1,
+    rate: int | None = None,
+) -> PhaseResult:
+    """batch: every phone posts that many points as fast as it can; rate: paced points/s in total."""
+    for w in watchers:
+        w.reset()
+    # The generator's own objects (sockets, loads) live all run: keep them out of its GC passes, so
+    # that its collections stay short and do not add to the latencies it measures.
+    gc.collect()
+    gc.freeze()
+    start_seq = {load: load.last_seq for load in loads}
+    stats = PhoneStats()
+    recorder.latencies = [] if rate is not None else None
+    recorder.untimed_frames = 0
+    sampler.start()
+    lag = LoopLag()
+    lag.start()
+    cpu0 = processes.sample()
+    t_start = time.time()
+    p_start = time.perf_counter()
+    end = p_start + seconds
+
+    async def flat_out(load: Load) -> None:
+        assert batch is not None
+        while time.perf_counter() < end:
+            await _post(fast, load, batch, stats)
+
+    async def paced(i: int, load: Load, n: int) -> None:
+        # Open loop, like a phone's timer: one post a second at the phone's own offset in the second,
+        # whether or not the previous one has been answered (a slow answer delays no later post).
+        due = p_start + i / len(loads)
+        posts = []
+        while due < end:
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.1:
+                stats.late += 1
+            posts.append(asyncio.ensure_future(_post(fast, load, n, stats)))
+            due += 1.0
+        await asyncio.gather(*posts)
+
+    if rate is not None:
+        per_load = [rate // len(loads) + (i < rate % len(loads)) for i in range(len(loads))]
+        await asyncio.gather(
+            *[paced(i, load, n) for i, (load, n) in enumerate(zip(loads, per_load, strict=True)) if n]
+        )
+    else:
+        await asyncio.gather(*[flat_out(load) for load in loads for _ in range(concurrency)])
+    posting_s = time.perf_counter() - p_start
+    waits = await sampler.stop()
+    drained = await drain(watchers, {load: load.last_seq for load in loads})
+    generator = await lag.stop()
+    cpu1 = processes.sample()
+    cpu_window = time.perf_counter() - p_start
+    for w in watchers:  # what never arrived
+        w.missing += max(0, w.load.last_seq - w.last_seq)
+    last = max((w.last_at for w in watchers if w.points), default=t_start)
+    kinds: Counter[str] = Counter()
+    closed: Counter[str] = Counter()
+    for w in watchers:
+        kinds.update(w.kinds)
+        if w.closed:
+            closed[w.closed] += 1
+    latencies = recorder.latencies or []
+    recorder.latencies = None
+    return PhaseResult(
+        name=name,
+        seconds=posting_s,
+        phones=stats,
+        received=sum(w.points for w in watchers),
+        expected=sum(w.load.last_seq - start_seq[w.load] for w in watchers),
+        fanout_s=last - t_start,
+        dupes=sum(w.dupes for w in watchers),
+        missing=sum(w.missing for w in watchers),
+        frames=sum(w.frames for w in watchers),
+        frame_bytes=sum(w.bytes for w in watchers),
+        kinds=kinds,
+        closed=closed,
+        drained=drained,
+        latencies=latencies,
+        untimed=recorder.untimed_frames,
+        cpu=cpu_line(cpu0, cpu1, cpu_window),
+        waits=waits,
+        generator=generator,
+    )
+
+
+def report_phase(r: PhaseResult, watchers: int, loads: int) -> None:
+    s = r.phones
+    rejected = ", ".join(f"{k} {v}" for k, v in s.rejected.most_common()) or "0"
+    print(
+        f"  phones   : {s.posts:,} posts, {s.points:,} points in {r.seconds:.1f} s; accepted {s.accepted:,} "
+        f"= {r.accepted_per_s:,.0f} points/s ({s.posts / r.seconds:,.0f} posts/s); rejected {rejected}; "
+        f"duplicates {s.duplicates}"
+    )
+    if s.errors:
+        print(f"  ERRORS   : {dict(s.errors.most_common(5))}")
+    if s.late:
+        print(f"  pacing   : {s.late} posts started more than 100 ms after their turn (generator late)")
+    print(f"  post     : {percentiles(s.latencies)}")
+    per_load = watchers / loads
+    ok = r.received == r.expected == s.accepted * per_load and not r.dupes and not r.missing
+    print(
+        f"  fan-out  : {r.received:,} points received by {watchers} watchers (expected {r.expected:,} = "
+        f"accepted x {per_load:g} per load: {'exact' if ok else 'MISMATCH'}) = {r.received_per_s:,.0f} "
+        f"points/s, {r.frames / r.fanout_s if r.fanout_s else 0:,.0f} frames/s "
+        f"(mean {r.frame_bytes / max(1, r.frames):,.0f} B); duplicates {r.dupes}, missing {r.missing}"
+        + ("" if r.drained else f"; NOT DRAINED after {DRAIN_S:.0f} s")
+    )
+    other = dict(r.kinds)
+    print(f"  frames   : other frames {other or 'none'}; closed sockets {dict(r.closed) or 'none'}")
+    if r.latencies:
+        untimed = f" ({r.untimed} frames of split batches not timed)" if r.untimed else ""
+        print(f"  latency  : post to watcher {percentiles(r.latencies)}{untimed}")
+    print(f"  {r.cpu}")
+    print(f"  {r.generator}")
+    print(f"  {r.waits}")
+
+
+# -- baselines -------------------------------------------------------------------------------------------
+
+BASE_TABLE = """
+CREATE TABLE IF NOT EXISTS bench_positions (
+    load_id     uuid NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    seq         bigint NOT NULL,
+    lon         float8 NOT NULL CHECK (lon BETWEEN -180 AND 180),
+    lat         float8 NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    accuracy_m  real NOT NULL,
+    speed_mps   real,
+    heading_deg real,
+    battery_pct smallint,
+    moving      boolean,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (load_id, recorded_at)
+);
+CREATE INDEX IF NOT EXISTS bench_positions_seq_idx ON bench_positions (load_id, seq);
+TRUNCATE bench_positions"""
+
+BASE_INSERT = """
+INSERT INTO bench_positions (load_id, recorded_at, seq, lon, lat, accuracy_m, speed_mps, heading_deg,
+                             battery_pct, moving)
+SELECT $1, i.recorded_at, $2 + i.n, i.lon, i.lat, i.accuracy_m, i.speed_mps, i.heading_deg, i.battery_pct,
+       i.moving
+FROM unnest($3::timestamptz[], $4::float8[], $5::float8[], $6::real[], $7::real[], $8::real[],
+            $9::smallint[], $10::boolean[]) WITH ORDINALITY
+    AS i(recorded_at, lon, lat, accuracy_m, speed_mps, heading_deg, battery_pct, moving, n)"""
+
+
+async def baseline_insert(
+    dsn: str, loads: list[Load], rows: int, batch: int, connections: int, *, notify: bool = False
+) -> tuple[float, str]:
+    """Bare asyncpg: the same rows in batches of the same size, one statement (transaction) each;
+    with `notify`, each batch's transaction also sends a frame-sized pg_notify (one listener)."""
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(BASE_TABLE)
+    if notify:
+        await conn.add_listener("bench_baseline", lambda *_: None)
+    else:
+        await conn.close()
+    payload = _frame_points(loads[0].id, 1, min(batch, 25), _now_us())
+    t_base = _now_us()
+    batches: list[tuple[Any, ...]] = []
+    seqs = dict.fromkeys((load.id for load in loads), 0)
+    for b in range(max(1, rows // batch)):
+        load = loads[b % len(loads)]
+        stamps = [EPOCH + (t_base + (seqs[load.id] + i) * 1000) * ONE_US for i in range(batch)]
+        columns = [
+            stamps,
+            [MILL[0]] * batch,
+            [MILL[1]] * batch,
+            [8.0] * batch,
+            [SPEED_MPS] * batch,
+            [HEADING] * batch,
+            [None] * batch,
+            [None] * batch,
+        ]
+        batches.append((load.id, seqs[load.id], *columns))
+        seqs[load.id] += batch
+    pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
+    assert pool is not None
+    queue = list(reversed(batches))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        async with pool.acquire() as c:
+            while queue:
+                args = queue.pop()
+                t0 = time.perf_counter()
+                if notify:
+                    async with c.transaction():
+                        await c.execute(BASE_INSERT, *args)
+                        await c.execute("SELECT pg_notify('bench_baseline', $1)", payload)
+                else:
+                    await c.execute(BASE_INSERT, *args)
+                latencies.append(time.perf_counter() - t0)
+
+    try:
+        t0 = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(connections)])
+        elapsed = time.perf_counter() - t0
+    finally:
+        await pool.close()
+        if not conn.is_closed():
+            await conn.close()
+    return len(batches) * batch / elapsed, percentiles(latencies)
+
+
+def _frame_points(load_id: str, first_seq: int, n: int, now_us: int) -> str:
+    """A points frame shaped like the app's (same fields, same number formatting)."""
+    points = [
+        {
+            "seq": first_seq + i,
+            "lon": MILL[0] + 0.0123456789 * i,
+            "lat": MILL[1] + 0.0123456789 * i,
+            "recorded_at": EPOCH + (now_us - (n - 1 - i) * 100_000) * ONE_US,
+            "accuracy_m": 8.0,
+            "speed_mps": SPEED_MPS,
+            "heading_deg": HEADING,
+        }
+        for i in range(n)
+    ]
+    eta = {
+        "eta_at": EPOCH + (now_us + 7_000_000_000) * ONE_US,
+        "remaining_m": 180123,
+        "progress": 0.0712,
+        "speed_mps": 24.87,
+        "computed_at": EPOCH + now_us * ONE_US,
+    }
+    frame = {
+        "type": "points",
+        "load_id": load_id,
+        "first_seq": first_seq,
+        "last_seq": first_seq + n - 1,
+        "points": points,
+        "status": "in_transit",
+        "eta": eta,
+    }
+    return _encode(frame).decode()
+
+
+async def _broadcast_server(port: int) -> None:
+    """The baseline: a bare websockets server; /g/<load> joins a group, /control runs a paced broadcast."""
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    groups: dict[str, set[ServerConnection]] = {}
+
+    async def run(spec: dict[str, Any]) -> dict[str, Any]:
+        names = sorted(groups)
+        per = [spec["rate"] // len(names) + (i < spec["rate"] % len(names)) for i in range(len(names))]
+        sent = 0
+        t0 = time.perf_counter()
+        end = t0 + spec["seconds"]
+
+        async def group(i: int, name: str, n: int) -> None:
+            nonlocal sent
+            seq = 1
+            due = t0 + i / len(names)
+            while due < end:
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                conns = groups[name]
+                broadcast(conns, _frame_points(name, seq, n, _now_us()))
+                sent += len(conns)
+                seq += n
+                due += 1.0
+
+        await asyncio.gather(
+            *[group(i, name, n) for i, (name, n) in enumerate(zip(names, per, strict=True)) if n]
+        )
+        return {"sent": sent, "seconds": time.perf_counter() - t0}
+
+    async def handler(ws: ServerConnection) -> None:
+        path = ws.request.path if ws.request else ""
+        if path == "/control":
+            spec = json.loads(await ws.recv())
+            await ws.send(json.dumps(await run(spec)))
+            return
+        name = path.rsplit("/", 1)[-1]
+        groups.setdefault(name, set()).add(ws)
+        try:
+            await ws.wait_closed()
+        finally:
+            groups[name].discard(ws)
+
+    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None, backlog=2048):
+        print("ready", flush=True)
+        await asyncio.Future()
+
+
+@dataclass
+class BroadcastResult:
+    messages_per_s: float
+    points_per_s: float
+    received: int
+    sent: int
+    frame_bytes: float
+    latencies: list[float]
+    cpu: str
+    rss_mib: float
+
+
+async def baseline_broadcast(loads: list[Load], watchers: int, rate: int, seconds: float) -> BroadcastResult:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.tracking", "--broadcast-server", str(port), cwd=ROOT, stdout=PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        if line.strip() != b"ready":
+            raise RuntimeError("the baseline broadcast server did not start")
+        recorder = Recorder()
+        fake = [Load(load.id, load.job_id, {}) for load in loads]
+        base = f"ws://127.0.0.1:{port}"
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+        async def one(i: int) -> Watcher:
+            load = fake[i % len(fake)]
+            async with gate:
+                ws = await connect(
+                    f"{base}/g/{load.id}", compression=None, ping_interval=None, open_timeout=60
+                )
+            w = Watcher(load, ws, recorder, by_recorded_at=True)
+            w.task = asyncio.get_running_loop().create_task(w.run())
+            return w
+
+        clients = list(await asyncio.gather(*[one(i) for i in range(watchers)]))
+        await asyncio.sleep(0.5)
+        gc.collect()
+        gc.freeze()
+        processes = Processes([], None, [process.pid])
+        cpu0 = processes.sample()
+        recorder.latencies = []
+        t_start = time.time()
+        async with connect(f"{base}/control", ping_interval=None) as control:
+            await control.send(json.dumps({"rate": rate, "seconds": seconds}))
+            done = json.loads(await asyncio.wait_for(control.recv(), seconds + 60))
+        await asyncio.sleep(0.5)
+        cpu1 = processes.sample()
+        last = max((w.last_at for w in clients), default=t_start)
+        received = sum(w.frames for w in clients)
+        result = BroadcastResult(
+            messages_per_s=received / (last - t_start),
+            points_per_s=sum(w.points for w in clients) / (last - t_start),
+            received=received,
+            sent=done["sent"],
+            frame_bytes=sum(w.bytes for w in clients) / max(1, received),
+            latencies=recorder.latencies,
+            cpu=cpu_line(cpu0, cpu1, time.time() - t_start),
+            rss_mib=rss_mib(process.pid),
+        )
+        recorder.latencies = None
+        await asyncio.gather(*[w.ws.close() for w in clients], return_exceptions=True)
+        for w in clients:
+            if w.task:
+                w.task.cancel()
+        return result
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+# -- main --------------------------------------------------------------------------------------------------
+
+
+def raise_fd_limit(wanted: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def _pct(latencies: list[float], q: int) -> float:
+    ms = sorted(x * 1000 for x in latencies)
+    if not ms:
+        return float("nan")
+    return ms[min(len(ms) - 1, round(q / 100 * (len(ms) - 1)))]
+
+
+async def phase_b_on_fresh_server(
+    dsn: str, state: str, world: World, args: argparse.Namespace, *, compression: bool
+) -> tuple[PhaseResult, list[float], list[float]]:
+    env = {"DISPATCH_WS_COMPRESSION": "1"} if compression else {}
+    with server_process(dsn, workers=2, state_dir=state, extra_env=env) as (url, serve):
+        async with aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=0)) as fast:
+            workers = worker_pids(serve.pid)
+            idle = [rss_mib(p) for p in workers]
+            recorder = Recorder()
+            watchers, _ = await connect_watchers(
+                "ws" + url.removeprefix("http"),
+                world.loads,
+                world.tokens,
+                args.watchers,
+                recorder,
+                "deflate" if compression else None,
+            )
+            processes = Processes(workers, await postmaster_pid(dsn))
+            result = await run_phase(
+                "B",
+                fast,
+                world.loads,
+                watchers,
+                recorder,
+                processes,
+                WaitSampler(dsn, statements=args.pg_stats),
+                seconds=args.latency_seconds,
+                rate=args.rate,
+            )
+            rss = [rss_mib(p) for p in workers]
+            deflate = sum(1 for w in watchers if w.ws.protocol.extensions)
+            print(
+                f"  {deflate} of {len(watchers)} sockets negotiated permessage-deflate; "
+                + sockets_per_worker(workers, _port(url), {w.local_port for w in watchers})
+            )
+            await close_watchers(watchers)
+    return result, idle, rss
+
+
+async def main(args: argparse.Namespace) -> None:
+    limit = raise_fd_limit(args.watchers * 3 + args.loads * args.phone_concurrency + 2048)
+    started = time.perf_counter()
+    pg_settings = {"shared_preload_libraries": "pg_stat_statements"} if args.pg_stats else None
+    with bench_database(pg_settings) as admin_dsn, tempfile.TemporaryDirectory() as state:
+        dsn = await fresh_database(admin_dsn)
+        if args.pg_stats:
+            conn = await asyncpg.connect(dsn)
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await conn.close()
+        with server_process(dsn, workers=2, state_dir=state) as (url, serve):
+            workers = worker_pids(serve.pid)
+            print(
+                f"dispatch serve --workers 2 on {url} (worker pids {workers}), embedded PostgreSQL; "
+                f"machine: {os.cpu_count()} cores (nproc), {_mem_gib():.0f} GiB; the load generator "
+                f"(phones and watchers) runs in this process on the same machine; open files limit {limit}; "
+                f"load average {os.getloadavg()[0]:.2f} at the start"
+            )
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            async with (
+                httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http,
+                aiohttp.ClientSession(base_url=url, connector=connector) as fast,
+            ):
+                t0 = time.perf_counter()
+                world = await setup(http, dsn, args.loads)
+                jobs = len({load.job_id for load in world.loads})
+                print(
+                    f"setup    : {args.loads} loads in transit ({jobs} jobs of up to {COILS_PER_JOB} coils, "
+                    f"one truck and driver each, through the gate) Berlin mill -> Rostock yard "
+                    f"{ROAD_M / 1000:.0f} km, over HTTP in {time.perf_counter() - t0:.1f} s"
+                )
+                idle_rss = [rss_mib(p) for p in workers]
+                recorder = Recorder()
+                t0 = time.perf_counter()
+                watchers, connect_times = await connect_watchers(
+                    "ws" + url.removeprefix("http"), world.loads, world.tokens, args.watchers, recorder, None
+                )
+                print(
+                    f"watchers : {len(watchers)} websockets (no compression) on /tracking/loads/{{id}}/live, "
+                    f"{args.watchers / args.loads:g} per load, buyer and seller logins alternating, open in "
+                    f"{time.perf_counter() - t0:.1f} s; connect to snapshot {percentiles(connect_times)}"
+                )
+                processes = Processes(workers, await postmaster_pid(dsn))
+                sampler = WaitSampler(dsn, statements=args.pg_stats)
+
+                print(
+                    f"phase A  : throughput, every phone posts {args.batch} points a batch as fast as it "
+                    f"can, {args.phone_concurrency} in flight per phone, {args.seconds:g} s"
+                )
+                a = await run_phase(
+                    "A",
+                    fast,
+                    world.loads,
+                    watchers,
+                    recorder,
+                    processes,
+                    sampler,
+                    seconds=args.seconds,
+                    batch=args.batch,
+                    concurrency=args.phone_concurrency,
+                )
+                report_phase(a, len(watchers), len(world.loads))
+
+                print(
+                    f"phase B  : latency, {args.rate:,} points/s in total (each phone posts "
+                    f"{args.rate / args.loads:g} points once a second, staggered), {args.latency_seconds:g} s"
+                )
+                b = await run_phase(
+                    "B",
+                    fast,
+                    world.loads,
+                    watchers,
+                    recorder,
+                    processes,
+                    sampler,
+                    seconds=args.latency_seconds,
+                    rate=args.rate,
+                )
+                report_phase(b, len(watchers), len(world.loads))
+                rss = [rss_mib(p) for p in workers]
+                print(
+                    "  RSS      : workers "
+                    + ", ".join(f"{r:,.0f} MiB (idle {i:,.0f})" for r, i in zip(rss, idle_rss, strict=True))
+                    + f" with {len(watchers)} watchers"
+                )
+                print("  " + sockets_per_worker(workers, _port(url), {w.local_port for w in watchers}))
+                await close_watchers(watchers)
+
+            print("baselines, same machine, same run:")
+            rows = max(a.phones.accepted, args.batch * args.loads)
+            base_rows, base_lat = await baseline_insert(dsn, world.loads, rows, args.batch, 16)
+            print(
+                f"  insert   : bare asyncpg unnest INSERT, {rows:,} rows in batches of {args.batch}, 16 "
+                f"connections, plain table (same columns, key, seq index): {base_rows:,.0f} rows/s; "
+                f"statement {base_lat}"
+            )
+            notify_rows, notify_lat = await baseline_insert(
+                dsn, world.loads, rows, args.batch, 16, notify=True
+            )
+            print(
+                f"             the same, each batch's transaction with one pg_notify of a points frame "
+                f"(one listener): {notify_rows:,.0f} rows/s; transaction {notify_lat}"
+            )
+            bc = await baseline_broadcast(world.loads, args.watchers, args.rate, args.latency_seconds)
+            print(
+                f"  websocket: bare websockets broadcast server (1 process, uvloop) to {args.watchers} "
+                f"clients, {args.rate:,} points/s as {args.rate / args.loads:g}-point frames "
+                f"(mean {bc.frame_bytes:,.0f} B): {bc.messages_per_s:,.0f} messages/s "
+                f"({bc.received:,}/{bc.sent:,} received); latency {percentiles(bc.latencies)}; "
+                f"RSS {bc.rss_mib:,.0f} MiB"
+            )
+            print(f"    {bc.cpu}")
+
+        compare: list[tuple[str, PhaseResult, list[float], list[float]]] = []
+        if args.compare_compression:
+            print("compression: phase B again on two fresh servers (same database, same loads)")
+            for on in (False, True):
+                r, idle, rss = await phase_b_on_fresh_server(dsn, state, world, args, compression=on)
+                label = "permessage-deflate" if on else "no compression"
+                print(f"  {label}:")
+                report_phase(r, args.watchers, len(world.loads))
+                print(
+                    "  RSS      : workers "
+                    + ", ".join(f"{x:,.0f} MiB (idle {i:,.0f})" for x, i in zip(rss, idle, strict=True))
+                )
+                compare.append((label, r, idle, rss))
+
+    per_load = args.watchers / args.loads
+    a_exact = a.received == a.expected == a.phones.accepted * per_load and not (a.dupes or a.missing)
+    b_frames = b.frames / b.fanout_s if b.fanout_s else 0.0
+    print("summary  : dispatch beside its raw baseline, same machine, same run (ratio = dispatch / baseline)")
+    print(
+        f"  ingest        {a.accepted_per_s:>9,.0f} points/s  | bare asyncpg INSERT {base_rows:>9,.0f} rows/s"
+        f"    | {_ratio(a.accepted_per_s, base_rows)}"
+    )
+    print(
+        f"                                    | + pg_notify          {notify_rows:>9,.0f} rows/s"
+        f"    | {_ratio(a.accepted_per_s, notify_rows)}"
+    )
+    print(
+        f"  fan-out (B)   {b_frames:>9,.0f} frames/s  | bare broadcast      {bc.messages_per_s:>9,.0f} msgs/s"
+        f"    | {_ratio(b_frames, bc.messages_per_s)} (both at the offered rate)"
+    )
+    for q in (50, 99, 100):
+        x, y = _pct(b.latencies, q), _pct(bc.latencies, q)
+        name = "max" if q == 100 else f"p{q}"
+        print(
+            f"  latency {name:<4}  {x:>9.1f} ms        | bare broadcast      {y:>9.1f} ms"
+            f"        | {_ratio(x, y)}"
+        )
+    target_a = a.accepted_per_s >= 10_000 and a.received_per_s >= 10_000 * per_load and a_exact
+    p99 = _pct(b.latencies, 99)
+    print(
+        f"targets  : phase A >= 10,000 points/s accepted and fanned out: {'met' if target_a else 'MISSED'} "
+        f"({a.accepted_per_s:,.0f} accepted/s; {a.received_per_s:,.0f} delivered/s to {per_load:g} "
+        f"watchers a load; fan-out {'exact' if a_exact else 'NOT exact'})"
+    )
+    print(f"           phase B p99 < 50 ms: {'met' if p99 < 50 else 'MISSED'} ({p99:.1f} ms)")
+    for label, r, idle, rss in compare:
+        grown = sum(x - i for x, i in zip(rss, idle, strict=True)) * 1024 / args.watchers
+        print(
+            f"  {label:<18}: p50 {_pct(r.latencies, 50):.1f} ms, p99 {_pct(r.latencies, 99):.1f} ms, max "
+            f"{_pct(r.latencies, 100):.1f} ms; worker RSS " + " + ".join(f"{x:,.0f}" for x in rss) + " MiB "
+            f"({grown:,.0f} KiB a watcher over idle)"
+        )
+    print(f"total    : {time.perf_counter() - started:.0f} s")
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _mem_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+
+
+def _run(coro: Any) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop ships with the server's dependencies
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--loads", type=int, default=200, help="loads in transit (default 200)")
+    parser.add_argument("--watchers", type=int, default=1000, help="websocket watchers (default 1000)")
+    parser.add_argument("--batch", type=int, default=50, help="points per batch in phase A (default 50)")
+    parser.add_argument("--seconds", type=float, default=10, help="length of phase A (default 10)")
+    parser.add_argument("--rate", type=int, default=2000, help="points/s in total in phase B (default 2000)")
+    parser.add_argument("--latency-seconds", type=float, default=20, help="length of phase B (default 20)")
+    parser.add_argument(
+        "--phone-concurrency", type=int, default=1, help="batches in flight per phone in phase A (default 1)"
+    )
+    parser.add_argument("--compare-compression", action="store_true", help="phase B without and with deflate")
+    parser.add_argument(
+        "--pg-stats",
+        action="store_true",
+        help="load pg_stat_statements and print the top statements per phase",
+    )
+    parser.add_argument("--broadcast-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.broadcast_server:
+        _run(_broadcast_server(arguments.broadcast_server))
+    else:
+        if not 1 <= arguments.batch <= 500:
+            parser.error("--batch is 1 to 500 points")
+        _run(main(arguments))
