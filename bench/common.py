@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -41,6 +42,17 @@ def database(server_settings: dict[str, str] | None = None) -> Iterator[str]:
         server = EmbeddedPostgres(Path(tmp) / "pg", server_settings=settings)
         with server:
             yield server.dsn()
+
+
+def square(lon: float, lat: float, half: float = 0.004) -> dict[str, Any]:
+    """A GeoJSON square geofence of about 900 m a side around a point."""
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+    ]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
 def free_port() -> int:

@@ -25,23 +25,11 @@ import aiohttp
 import asyncpg
 import httpx
 
-from bench.common import database, fresh_database, organization, percentiles, serving
+from bench.common import database, fresh_database, organization, percentiles, serving, square
 from dispatch.db.pool import create_pool
 from dispatch.market import queries
 
 BERLIN = (13.405, 52.52)
-
-
-def _square(lon: float, lat: float) -> dict[str, Any]:
-    d = 0.004
-    ring = [
-        [lon - d, lat - d],
-        [lon + d, lat - d],
-        [lon + d, lat + d],
-        [lon - d, lat + d],
-        [lon - d, lat - d],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def _job(site_id: str) -> dict[str, Any]:
@@ -60,7 +48,7 @@ def _job(site_id: str) -> dict[str, Any]:
         "destination": {
             "address": "Hamburg",
             "location": {"lon": 9.99, "lat": 53.55},
-            "geofence": _square(9.99, 53.55),
+            "geofence": square(9.99, 53.55),
         },
     }
 
@@ -80,7 +68,7 @@ async def _setup(
             "name": "Mill",
             "address": "Berlin",
             "location": {"lon": lon, "lat": lat},
-            "geofence": _square(lon, lat),
+            "geofence": square(lon, lat),
             "timezone": "Europe/Berlin",
         },
     )

@@ -76,6 +76,7 @@ from bench.common import (
     organization,
     percentiles,
     server_process,
+    square,
 )
 from bench.common import database as bench_database
 from geo import Position, haversine_m, initial_bearing_deg
@@ -94,16 +95,6 @@ DRAIN_S = 20.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
 ALL_DAY = [{"weekday": d, "opens": "00:00", "closes": "24:00"} for d in range(7)]
-
-
-def _square(lon: float, lat: float, half: float = 0.004) -> dict[str, Any]:
-    ring = [
-        [lon - half, lat - half],
-        [lon + half, lat - half],
-        [lon + half, lat + half],
-        [lon - half, lat + half],
-    ]
-    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
 def _iso(delta: timedelta) -> str:
@@ -662,7 +653,7 @@ def _site(name: str, at: tuple[float, float], *, docks: int, shared: bool = Fals
         "name": name,
         "address": f"{name}, Industriestrasse 1",
         "location": {"lon": at[0], "lat": at[1]},
-        "geofence": _square(*at),
+        "geofence": square(*at),
         "timezone": "Europe/Berlin",
         "shared": shared,
         "opening_hours": ALL_DAY,

@@ -27,10 +27,9 @@ from dispatch.realtime.broker import Broker
 from dispatch.receipts import queries
 from dispatch.receipts.models import Discrepancy, ItemLine, Receipt, ReceiptIn
 from dispatch.tracking.notifications import publish_received
+from dispatch.tracking.trip import at_destination
 from dispatch.types import LocationOut
-from geo import Position, contains, distance_to_m, parse_polygon
-
-ARRIVAL_ACCURACY_CAP_M = 100.0
+from geo import Position, distance_to_m, parse_polygon
 
 
 def _now() -> datetime:
@@ -196,8 +195,7 @@ def _where(trip: asyncpg.Record | None, fence_geojson: dict[str, Any]) -> tuple[
         return None, False
     position = Position(trip["last_lon"], trip["last_lat"])
     fence = parse_polygon(fence_geojson, max_area_m2=float("inf"))
-    accuracy = min(trip["last_accuracy_m"] or 0.0, ARRIVAL_ACCURACY_CAP_M)
-    return position, contains(fence, position, accuracy_m=accuracy)
+    return position, at_destination(fence, position, trip["last_accuracy_m"] or 0.0)
 
 
 async def _check_photos(conn: Conn, load_id: UUID, discrepancies: list[Discrepancy]) -> None:

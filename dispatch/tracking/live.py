@@ -116,13 +116,12 @@ class _Session:
                 await service.load_track(conn, r, with_trail=r["id"] not in after, receipt=done.get(r["id"]))
                 for r in rows
             ]
-        for t in tracks:
-            self.sent[t.load_id] = min(after.get(t.load_id, t.last_seq), t.last_seq)
+        heads = {t.load_id: t.last_seq for t in tracks}
+        self.sent = {load_id: min(after.get(load_id, head), head) for load_id, head in heads.items()}
         self.received = set(done)
         await self.send(_encode(Snapshot(job=job, loads=tracks, resumed=bool(after))))
-        for load_id in after:
-            if load_id in self.sent:
-                await self.catch_up(load_id, upto=next(t.last_seq for t in tracks if t.load_id == load_id))
+        for load_id in after.keys() & heads.keys():
+            await self.catch_up(load_id, upto=heads[load_id])
 
     async def catch_up(self, load_id: UUID, upto: int | None = None) -> None:
         """Send the stored points after what this socket has sent (to `upto`, or all there are)."""

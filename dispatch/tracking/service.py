@@ -26,6 +26,7 @@ from dispatch.accounts.models import Principal
 from dispatch.accounts.permissions import Permission
 from dispatch.db import Conn, Queryable
 from dispatch.errors import Conflict, Forbidden, NotFound, Problem, Unauthorized
+from dispatch.market.service import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.settings import Settings
 from dispatch.tracking import queries, screening
@@ -232,8 +233,11 @@ async def ingest(
 async def _advance_trip(
     conn: Conn, broker: Broker, row: asyncpg.Record, stored: list[PointOut], stop_after: timedelta
 ) -> tuple[str, EtaOut | None, float | None]:
-    """Move the trip state on with the newly stored points; record and publish its events."""
+    """Move the trip state on with the newly stored points; record and publish its events.
+    A batch that stored nothing (a retry) changes nothing and writes nothing."""
     load_id: UUID = row["load_id"]
+    if not stored:
+        return row["status"], None, row["last_speed_mps"]
     status: str = row["status"]
     state = _state(row)
     samples = [
@@ -248,7 +252,7 @@ async def _advance_trip(
         await events.record(
             conn,
             event.type,
-            org_ids=_parties(row),
+            org_ids=party_orgs(row),
             subject_type="load",
             subject_id=load_id,
             actor_user_id=None,
@@ -292,11 +296,6 @@ def _eta_out(eta: Eta, computed_at: datetime) -> EtaOut:
         speed_mps=round(eta.speed_mps, 2),
         computed_at=computed_at,
     )
-
-
-def _parties(row: asyncpg.Record) -> list[UUID]:
-    orgs = [row["poster_org_id"], row["shipper_org_id"], row["consignee_org_id"], row["carrier_org_id"]]
-    return [o for o in dict.fromkeys(orgs) if o is not None]
 
 
 async def start_trip(conn: Conn, broker: Broker, load_id: UUID, departed_at: datetime) -> None:

@@ -27,6 +27,12 @@ STOP_RADIUS_M = 150.0
 ARRIVAL_ACCURACY_CAP_M = 100.0
 
 
+def at_destination(fence: shapely.Polygon, position: Position, accuracy_m: float) -> bool:
+    """Whether a fix counts as at the destination (arriving, and confirming receipt there): its
+    accuracy circle touches the fence, with at most ARRIVAL_ACCURACY_CAP_M of benefit of the doubt."""
+    return contains(fence, position, accuracy_m=min(accuracy_m, ARRIVAL_ACCURACY_CAP_M))
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     """An accepted fix as the trip sees it."""
@@ -76,11 +82,7 @@ def advance(
     s = state
     for sample in newer:
         inside_origin = contains(route.origin_fence, sample.position)
-        inside_destination = contains(
-            route.destination_fence,
-            sample.position,
-            accuracy_m=min(sample.accuracy_m, ARRIVAL_ACCURACY_CAP_M),
-        )
+        inside_destination = at_destination(route.destination_fence, sample.position, sample.accuracy_m)
         if s.left_origin_at is None and not inside_origin:
             s = replace(s, left_origin_at=sample.at)
             events.append(TripEvent("load.left_origin", sample.at, _where(sample)))
