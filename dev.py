@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """One entry point for a fresh clone with only Python 3.11+:
 
-    python3 dev.py serve [dispatch serve options]   # the service, on the embedded PostgreSQL
+    python3 dev.py demo  [--exit] [dispatch demo options]  # the whole flow, played live; then serves
     python3 dev.py test  [pytest options]           # the test suite
+    python3 dev.py serve [dispatch serve options]   # the service, on the embedded PostgreSQL
     python3 dev.py check                            # ruff, mypy, import-linter (what CI runs)
     python3 dev.py bench NAME [options]             # a benchmark under bench/ (e.g. market)
-    python3 dev.py dispatch <command> ...           # any `dispatch` command
+    python3 dev.py dispatch <command> ...           # any `dispatch` command (e.g. simulate)
+    python3 dev.py screenshots                      # regenerate docs/screenshots/ from the page tests
 
 It creates ./.venv on first use and reinstalls the project whenever pyproject.toml changes.
 """
@@ -64,13 +66,13 @@ def run(*command: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"serve", "test", "check", "dispatch", "bench"}:
+    if not argv or argv[0] not in {"demo", "serve", "test", "check", "dispatch", "bench", "screenshots"}:
         print(__doc__)
         return 2
     ensure_environment()
     task, rest = argv[0], argv[1:]
-    if task == "serve":
-        return run(str(BIN / "dispatch"), "serve", *rest)
+    if task in ("demo", "serve"):
+        return run(str(BIN / "dispatch"), task, *rest)
     if task == "dispatch":
         return run(str(BIN / "dispatch"), *rest)
     if task == "bench":
@@ -81,6 +83,11 @@ def main(argv: list[str]) -> int:
     if task == "test":
         ensure_chromium()
         return run(str(BIN / "pytest"), *rest)
+    if task == "screenshots":
+        ensure_chromium()
+        os.environ["DISPATCH_SCREENSHOTS"] = "1"
+        pages = ["test_gate_board_page.py", "test_tracking_page.py", "test_job_board_page.py"]
+        return run(str(BIN / "pytest"), "-q", *[f"tests/integration/{p}" for p in pages])
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):
         print(f"$ {' '.join(step)}", flush=True)
         if code := run(str(BIN / step[0]), *step[1:]):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -16,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
+from dispatch import sandbox
 from dispatch.accounts import service as accounts
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres
@@ -56,9 +55,7 @@ def square(lon: float, lat: float, half: float = 0.004) -> dict[str, Any]:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return sandbox.free_port("127.0.0.1")
 
 
 @contextlib.contextmanager
@@ -139,22 +136,5 @@ def percentiles(samples_s: list[float]) -> str:
 
 
 async def fresh_database(admin_dsn: str) -> str:
-    from dispatch.db.migrate import migrate
-
-    name = f"bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = (
-        admin_dsn.replace("/postgres?", f"/{name}?")
-        if "/postgres?" in admin_dsn
-        else admin_dsn.rsplit("/", 1)[0] + f"/{name}"
-    )
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    return dsn
+    """A new, migrated database with a random name on the benchmark's server."""
+    return await sandbox.fresh_database(admin_dsn, f"bench_{secrets.token_hex(4)}")

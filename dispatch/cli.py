@@ -15,6 +15,8 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from dispatch import sandbox
+from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
 from dispatch.observability import configure_logging
@@ -22,6 +24,9 @@ from dispatch.settings import Settings, SettingsError
 
 # Room for several workers' pools, the listeners of later areas and a psql session or two.
 EMBEDDED_SERVER_SETTINGS = {"max_connections": "300"}
+# `dispatch demo` plays on its own database, dropped and created again on every run.
+DEMO_DATABASE = "dispatch_demo"
+SIMULATION_DATABASE = "dispatch_simulation"
 
 
 class CommandError(Exception):
@@ -125,7 +130,6 @@ def cmd_database_url(settings: Settings, _: argparse.Namespace) -> None:
 
 def cmd_create_org(settings: Settings, args: argparse.Namespace) -> None:
     from dispatch.accounts import service
-    from dispatch.accounts.passwords import Passwords
     from dispatch.db.pool import create_pool
     from dispatch.errors import Problem
 
@@ -140,7 +144,7 @@ def cmd_create_org(settings: Settings, args: argparse.Namespace) -> None:
         try:
             org, user_id = await service.create_organization(
                 pool,
-                Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
+                _passwords(settings),
                 name=args.name,
                 parties=parties,
                 admin_email=args.admin_email,
@@ -176,6 +180,84 @@ def _admin_password(args: argparse.Namespace) -> tuple[str, bool]:
     return password, False
 
 
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    """Play one order through the whole product on a fresh `dispatch_demo` database, then serve."""
+    from dispatch.sim import demo
+    from dispatch.sim.api import ApiError
+
+    options = demo.Options(time_scale=args.time_scale)
+    with resolved_database(settings) as s:
+        assert s.database_url is not None
+        print(f"preparing a fresh database {DEMO_DATABASE!r} for the demo ...", flush=True)
+        url = asyncio.run(sandbox.fresh_database(s.database_url, DEMO_DATABASE))
+        admins = asyncio.run(sandbox.bootstrap(url, _passwords(s), demo.ORGS, demo.PASSWORD))
+        env = {"DISPATCH_TRACKING_TIME_SCALE": str(args.time_scale), "DISPATCH_LOG_LEVEL": "WARNING"}
+        with sandbox.serving(url, host=args.host, port=args.port, workers=args.workers, env=env) as server:
+            base = f"http://{args.host}:{args.port}"
+            print(f"serving on {base} with {args.workers} worker(s); playing the demo ...", flush=True)
+            try:
+                summary = asyncio.run(demo.run(base, admins, options))
+            except ApiError as exc:
+                raise CommandError(f"the demo stopped: {exc}") from exc
+            demo.print_summary(summary)
+            if not all(summary.stages.values()):
+                raise CommandError("the demo did not reach every stage (see the summary above)")
+            if args.exit:
+                return
+            demo.print_invitation(summary)
+            try:
+                server.wait()
+            except KeyboardInterrupt:
+                print("\nstopping the demo server")
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
+    """Run the simulated parties through the public API at scale and print the figures."""
+    from dispatch.sim import simulate
+    from dispatch.sim.api import ApiError
+
+    opts = simulate.Options(
+        carriers=args.carriers,
+        jobs=args.jobs,
+        drivers=args.drivers,
+        watchers=args.watchers,
+        interval_s=args.interval,
+        time_scale=args.time_scale,
+        docks=args.docks,
+    )
+    problem = simulate.check(opts)
+    if problem:
+        raise CommandError(problem)
+    with resolved_database(settings) as s:
+        assert s.database_url is not None
+        print(f"preparing a fresh database {SIMULATION_DATABASE!r} ...", flush=True)
+        url = asyncio.run(sandbox.fresh_database(s.database_url, SIMULATION_DATABASE))
+        # The simulated people log in and are created by the hundred: a cheap password hash keeps
+        # the figures about the platform, not about Argon2 (the server below uses the same).
+        cheap = Passwords(time_cost=1, memory_kib=1024)
+        admins = asyncio.run(sandbox.bootstrap(url, cheap, simulate.orgs(opts), simulate.PASSWORD))
+        env = {
+            "DISPATCH_TRACKING_TIME_SCALE": str(args.time_scale),
+            "DISPATCH_LOG_LEVEL": "WARNING",
+            "DISPATCH_PASSWORD_TIME_COST": "1",
+            "DISPATCH_PASSWORD_MEMORY_KIB": "1024",
+            "DISPATCH_DB_POOL_MAX": "40",
+        }
+        port = args.port or sandbox.free_port(args.host)
+        with sandbox.serving(url, host=args.host, port=port, workers=args.workers, env=env):
+            print(f"server on http://{args.host}:{port} with {args.workers} worker(s); phases:", flush=True)
+            try:
+                figures, timings = asyncio.run(simulate.run(f"http://{args.host}:{port}", admins, opts))
+            except ApiError as exc:
+                raise CommandError(f"the simulation stopped: {exc}") from exc
+        if not simulate.report(figures, timings, opts):
+            raise CommandError("the simulation did not complete every stage (see above)")
+
+
+def _passwords(settings: Settings) -> Passwords:
+    return Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """Plan loads for a cargo and fleet given as JSON (see the README); no database involved."""
     from dispatch.loads.plan_cli import main as plan
@@ -206,6 +288,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "database-url", help="print the database URL in use (starts the embedded server)"
     ).set_defaults(handler=cmd_database_url)
+
+    demo = sub.add_parser(
+        "demo",
+        help="play one order through the whole product on a fresh demo database, then keep serving",
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    demo.add_argument(
+        "--time-scale", type=int, default=200, help="seconds of driving per wall-clock second (default 200)"
+    )
+    demo.add_argument("--exit", action="store_true", help="exit after the summary instead of serving")
+    demo.set_defaults(handler=cmd_demo)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="load-generate through the public API: carriers, jobs, drivers, watchers; prints figures",
+    )
+    sim.add_argument("--carriers", type=int, default=10)
+    sim.add_argument("--jobs", type=int, default=10)
+    sim.add_argument("--drivers", type=int, default=200, help="trucks, one driver and phone each")
+    sim.add_argument("--watchers", type=int, default=500, help="tracking sockets, spread over the loads")
+    sim.add_argument("--interval", type=float, default=2.0, help="seconds between a phone's GPS posts")
+    sim.add_argument("--time-scale", type=int, default=120, help="seconds of driving per wall-clock second")
+    sim.add_argument("--docks", type=int, default=20, help="docks at the mill's gate")
+    sim.add_argument("--workers", type=int, default=2)
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=0, help="default: a free port")
+    sim.set_defaults(handler=cmd_simulate)
 
     plan = sub.add_parser(
         "plan", help="split a cargo into loads for a fleet: JSON in (FILE or stdin), JSON out"

@@ -52,6 +52,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # permessage-deflate on websockets: off by default, for the fan-out's sake (bench/tracking.py
     # measures both).
     ws_compression: bool = False
+    # Demos and simulations only (`dispatch demo` sets it): each second between GPS fixes counts as
+    # this many seconds of driving, so a trip played faster than real time keeps plausible speeds,
+    # ETAs and stop alerts. 1 in production.
+    tracking_time_scale: float = 1.0
 
     @property
     def state_path(self) -> Path:
@@ -81,6 +85,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             map_tiles_url=_tiles_url(env.get("DISPATCH_MAP_TILES_URL") or None),
             map_tiles_attribution=env.get("DISPATCH_MAP_TILES_ATTRIBUTION", ""),
             ws_compression=_bool(env, "DISPATCH_WS_COMPRESSION"),
+            tracking_time_scale=float(
+                _int(env, "DISPATCH_TRACKING_TIME_SCALE", 1, minimum=1, maximum=10_000)
+            ),
         )
 
 

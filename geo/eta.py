@@ -9,6 +9,10 @@ dispatch/tracking/README.md, and here):
   swing the ETA by hours;
 - ETA = time of the last fix + remaining road distance / speed;
 - progress = 1 - remaining straight-line distance / origin-to-destination straight-line distance.
+
+`time_scale` (1 except in demos and simulations that play a trip faster than real time) is how many
+seconds of driving one second between fixes stands for: speeds are measured in driving time, and the
+ETA is converted back to the clock.
 """
 
 from __future__ import annotations
@@ -43,34 +47,36 @@ class Eta:
     speed_mps: float
 
 
-def observed_speed_mps(path: Sequence[Fix]) -> float | None:
+def observed_speed_mps(path: Sequence[Fix], time_scale: float = 1.0) -> float | None:
     """Path length over elapsed time for fixes in time order; None when they span too little time."""
     if len(path) < 2:
         return None
-    elapsed = (path[-1].at - path[0].at).total_seconds()
+    elapsed = (path[-1].at - path[0].at).total_seconds() * time_scale
     if elapsed < MIN_OBSERVED_S:
         return None
     length = sum(haversine_m(a.position, b.position) for a, b in itertools.pairwise(path))
     return length / elapsed
 
 
-def update_speed(previous_mps: float | None, path: Sequence[Fix]) -> float:
+def update_speed(previous_mps: float | None, path: Sequence[Fix], time_scale: float = 1.0) -> float:
     """The new speed estimate after a batch whose newer fixes (with the last known one first) are `path`."""
     current = DEFAULT_SPEED_MPS if previous_mps is None else previous_mps
-    observed = observed_speed_mps(path)
+    observed = observed_speed_mps(path, time_scale)
     if observed is not None:
         current = SPEED_WEIGHT * observed + (1 - SPEED_WEIGHT) * current
     return min(MAX_SPEED_MPS, max(MIN_SPEED_MPS, current))
 
 
-def estimate(last: Fix, origin: Position, destination: Position, speed_mps: float) -> Eta:
+def estimate(
+    last: Fix, origin: Position, destination: Position, speed_mps: float, time_scale: float = 1.0
+) -> Eta:
     straight = haversine_m(last.position, destination)
     total = haversine_m(origin, destination)
     remaining = straight * CIRCUITY
     progress = 1.0 if total == 0 else min(1.0, max(0.0, 1 - straight / total))
     speed = min(MAX_SPEED_MPS, max(MIN_SPEED_MPS, speed_mps))
     return Eta(
-        eta_at=last.at + timedelta(seconds=remaining / speed),
+        eta_at=last.at + timedelta(seconds=remaining / speed / time_scale),
         remaining_m=remaining,
         progress=progress,
         speed_mps=speed,

@@ -105,3 +105,18 @@ async def post_job(client: Any, poster: Account, origin_site_id: str, **kw: Any)
     assert r.status_code == 201, r.text
     job: dict[str, Any] = r.json()
     return job
+
+
+async def save_area(
+    client: Any, carrier: Account, name: str, at: tuple[float, float] = BERLIN, radius_km: float = 50
+) -> dict[str, Any]:
+    """A market area for the carrier's live feed: a circle of `radius_km` around `at` (lon, lat)."""
+    lon, lat = at
+    r = await client.post(
+        "/market/areas",
+        headers=carrier.headers,
+        json={"name": name, "center": {"lon": lon, "lat": lat}, "radius_km": radius_km},
+    )
+    assert r.status_code == 201, r.text
+    area: dict[str, Any] = r.json()
+    return area

@@ -78,9 +78,15 @@ def _judge_alone(p: PointIn, now: datetime, trip_started: datetime) -> GoodPoint
 
 
 def screen(
-    points: Sequence[PointIn], *, now: datetime, trip_started: datetime, anchor: Anchor | None
+    points: Sequence[PointIn],
+    *,
+    now: datetime,
+    trip_started: datetime,
+    anchor: Anchor | None,
+    time_scale: float = 1.0,
 ) -> Screened:
     """Accept or reject each point; `anchor` is the newest stored fix (or the origin at departure).
+    `time_scale` > 1 (demos only) counts each second between fixes as that many seconds of driving.
 
     The jump check walks the accepted points in time order, each against the previous accepted one,
     switching to the anchor at its time: a late point is checked against its neighbours in the
@@ -111,7 +117,7 @@ def screen(
                 previous.accuracy_m,
                 Position(p.lon, p.lat),
                 p.accuracy_m,
-                (p.recorded_at - previous.at).total_seconds(),
+                (p.recorded_at - previous.at).total_seconds() * time_scale,
             )
             if speed > MAX_PLAUSIBLE_SPEED_MPS:
                 rejected.append(

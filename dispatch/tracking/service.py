@@ -197,7 +197,11 @@ async def ingest(
         for row in await _driver_trips(conn, p, batch.load_id):
             load_id: UUID = row["load_id"]
             screened = screening.screen(
-                batch.points, now=now, trip_started=row["departed_at"], anchor=_anchor(row)
+                batch.points,
+                now=now,
+                trip_started=row["departed_at"],
+                anchor=_anchor(row),
+                time_scale=settings.tracking_time_scale,
             )
             for r in screened.rejected:
                 rejected.setdefault(r.index, r)
@@ -209,7 +213,9 @@ async def ingest(
             # With several loads on the truck, each point counts once: as stored for any of them.
             accepted = max(accepted, len(stored))
             duplicates = max(duplicates, screened.duplicates + len(points) - len(stored))
-            status, eta, speed_now = await _advance_trip(conn, broker, row, stored, stop_after)
+            status, eta, speed_now = await _advance_trip(
+                conn, broker, row, stored, stop_after, settings.tracking_time_scale
+            )
             if stored:
                 await publish_points(broker, conn, load_id, stored, status, eta)
             progress.append(
@@ -231,7 +237,12 @@ async def ingest(
 
 
 async def _advance_trip(
-    conn: Conn, broker: Broker, row: asyncpg.Record, stored: list[PointOut], stop_after: timedelta
+    conn: Conn,
+    broker: Broker,
+    row: asyncpg.Record,
+    stored: list[PointOut],
+    stop_after: timedelta,
+    time_scale: float,
 ) -> tuple[str, EtaOut | None, float | None]:
     """Move the trip state on with the newly stored points; record and publish its events.
     A batch that stored nothing (a retry) changes nothing and writes nothing."""
@@ -244,7 +255,7 @@ async def _advance_trip(
         trips.Sample(pt.recorded_at, Position(pt.lon, pt.lat), pt.accuracy_m, pt.speed_mps, pt.heading_deg)
         for pt in stored
     ]
-    new, raised, eta = trips.advance(state, samples, _route(row), stop_after)
+    new, raised, eta = trips.advance(state, samples, _route(row), stop_after, time_scale)
     for event in raised:
         if event.type == "load.arrived" and status == "in_transit":
             await conn.execute(queries.SET_ARRIVED, load_id)

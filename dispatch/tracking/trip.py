@@ -71,10 +71,15 @@ class Route:
 
 
 def advance(
-    state: TripState, samples: Sequence[Sample], route: Route, stop_after: timedelta
+    state: TripState,
+    samples: Sequence[Sample],
+    route: Route,
+    stop_after: timedelta,
+    time_scale: float = 1.0,
 ) -> tuple[TripState, list[TripEvent], Eta | None]:
     """The state after `samples` (any order), the events they raise, and the new ETA (None when no
-    fix is newer than the last known one)."""
+    fix is newer than the last known one). `time_scale` > 1 (demos only): each second between fixes
+    stands for that many seconds of driving."""
     newer = sorted((s for s in samples if state.last is None or s.at > state.last.at), key=lambda s: s.at)
     if not newer:
         return state, [], None
@@ -89,12 +94,13 @@ def advance(
         if s.arrived_at is None and inside_destination:
             s = replace(s, arrived_at=sample.at)
             events.append(TripEvent("load.arrived", sample.at, _where(sample)))
-        s = _stop_detector(s, sample, inside_origin or inside_destination, stop_after, events)
+        s = _stop_detector(s, sample, inside_origin or inside_destination, stop_after / time_scale, events)
     path = [Fix(x.at, x.position) for x in ([state.last] if state.last else []) + newer]
-    speed = update_speed(state.speed_mps, path)
+    speed = update_speed(state.speed_mps, path, time_scale)
     last = newer[-1]
     s = replace(s, last=last, speed_mps=speed)
-    return s, events, estimate(Fix(last.at, last.position), route.origin, route.destination, speed)
+    eta = estimate(Fix(last.at, last.position), route.origin, route.destination, speed, time_scale)
+    return s, events, eta
 
 
 def _stop_detector(

@@ -30,6 +30,19 @@ async def gate_board_page(site_id: FromPath[UUID]) -> File:
     return File(STATIC / "gate.html", content_disposition_type="inline", media_type="text/html")
 
 
+@get(
+    "/board/jobs",
+    operation_id="jobBoardPage",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="text/html",
+)
+async def job_board_page() -> File:
+    # The carriers' job board: like the other pages it signs itself in (#token= in the fragment, or
+    # a login form) and then opens the market feed websocket with the carrier's saved areas.
+    return File(STATIC / "jobs.html", content_disposition_type="inline", media_type="text/html")
+
+
 def _track_html() -> File:
     return File(STATIC / "track.html", content_disposition_type="inline", media_type="text/html")
 
@@ -79,7 +92,10 @@ async def track_config(runtime: RuntimeDep) -> TrackConfig:
 
 def web_routers() -> list[Router]:
     return [
-        Router(path="/", route_handlers=[gate_board_page, track_load_page, track_job_page, track_config]),
+        Router(
+            path="/",
+            route_handlers=[gate_board_page, job_board_page, track_load_page, track_job_page, track_config],
+        ),
         create_static_files_router(
             path="/static", directories=[STATIC], opt={"exclude_from_auth": True}, include_in_schema=False
         ),

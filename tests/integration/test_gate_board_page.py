@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.browser import chromium
+from tests.browser import chromium, keep_screenshot
 from tests.gate_support import dispatched_loads
 from tests.market_support import BERLIN
 
@@ -59,4 +59,5 @@ async def test_a_checked_in_truck_appears_on_the_board_without_reload(server_fac
             assert await page.locator("#waiting tbody tr").count() == 2
             assert await page.locator("#waiting-count").inner_text() == "2"
             await page.screenshot(path=str(tmp_path / "gate-board.png"))
+            await keep_screenshot(page, "gate-board")
             assert navigations == [] and foreign == []

@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import struct
 import zlib
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Page, Route, WebSocketRoute
 
-from tests.browser import chromium
+from tests.browser import chromium, keep_screenshot
 from tests.support import PASSWORD
 from tests.tracking_support import loads_in_transit, route
 
 pytestmark = pytest.mark.server
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def watch_requests(page: Page, server: Any) -> tuple[list[str], list[str]]:
@@ -113,9 +109,7 @@ async def test_the_truck_moves_on_the_map_as_points_arrive_without_reload(server
             assert await page.evaluate("document.body.dataset.reconnects") == "0"
 
             await page.screenshot(path=str(tmp_path / "tracking.png"))
-            if os.environ.get("DISPATCH_SCREENSHOTS"):
-                (REPO / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
-                await page.screenshot(path=str(REPO / "docs" / "screenshots" / "tracking.png"))
+            await keep_screenshot(page, "tracking")
             assert navigations == [] and foreign == [] and errors == []
             assert len(sockets) == 1
             assert sockets[0].startswith(f"{server.ws_url}/tracking/jobs/{w['job']['id']}/live?access_token=")

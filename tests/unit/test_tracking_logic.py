@@ -155,6 +155,33 @@ def test_no_stop_alert_while_queueing_inside_a_site():
     assert events == []
 
 
+def test_a_time_scale_counts_each_second_between_fixes_as_that_many_seconds_of_driving():
+    # 4.4 km in 2 s is 8,000 km/h on the clock, but 80 km/h when each second stands for 100.
+    started = NOW - timedelta(minutes=5)
+    anchor = screening.Anchor(NOW - timedelta(seconds=2), BERLIN, 5.0)
+    ahead = Position(BERLIN.lon - 0.065, BERLIN.lat)
+    batch = [pt(ahead.lon, ahead.lat, NOW, accuracy=5.0)]
+    real = screening.screen(batch, now=NOW, trip_started=started, anchor=anchor)
+    assert [r.reason for r in real.rejected] == ["impossible_jump"]
+    fast = screening.screen(batch, now=NOW, trip_started=started, anchor=anchor, time_scale=100)
+    assert fast.rejected == [] and len(fast.accepted) == 1
+    # The ETA is measured in driving time and told on the clock: 100 times sooner.
+    path = [Fix(NOW + timedelta(seconds=i), Position(13.0 + 0.0147 * i, 52.0)) for i in range(31)]
+    speed = update_speed(DEFAULT_SPEED_MPS, path, time_scale=100)
+    assert speed == pytest.approx(
+        0.3 * haversine_m(path[0].position, path[-1].position) / 3000 + 0.7 * DEFAULT_SPEED_MPS, rel=1e-3
+    )
+    slow = estimate(Fix(NOW, BERLIN), BERLIN, HAMBURG, speed)
+    scaled = estimate(Fix(NOW, BERLIN), BERLIN, HAMBURG, speed, time_scale=100)
+    assert (scaled.eta_at - NOW) * 100 == pytest.approx(slow.eta_at - NOW, abs=timedelta(milliseconds=1))
+    # Stop alerts: 20 minutes of driving time is 12 s on the clock.
+    out = Position(BERLIN.lon - 0.05, BERLIN.lat)
+    state, _, _ = trips.advance(trips.TripState(), [sample(out, 0)], ROUTE, timedelta(minutes=20), 100)
+    still = trips.Sample(NOW + timedelta(seconds=13), out, 10.0)
+    _, events, _ = trips.advance(state, [still], ROUTE, timedelta(minutes=20), 100)
+    assert [e.type for e in events] == ["load.stopped"]
+
+
 # -- ETA and trails ---------------------------------------------------------------------------
 
 

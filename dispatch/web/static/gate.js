@@ -5,15 +5,7 @@
 
 const siteId = location.pathname.split("/").pop();
 const $ = (selector) => document.querySelector(selector);
-
-function token() {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (fromHash) {
-    sessionStorage.setItem("dispatch-token", fromHash);
-    history.replaceState(null, "", location.pathname);
-  }
-  return sessionStorage.getItem("dispatch-token");
-}
+const TOKEN_KEY = "dispatch-token";
 
 function time(iso) {
   return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "–";
@@ -69,29 +61,18 @@ function connect(bearer) {
     $("#status").textContent = "reconnecting…";
     $("#status").className = "status";
     if (event.code === 1008 || event.code === 4401 || event.code === 4403) {
-      sessionStorage.removeItem("dispatch-token");
+      sessionStorage.removeItem(TOKEN_KEY);
       return showLogin();
     }
     setTimeout(() => connect(bearer), 2000);
   };
 }
 
+// The form and the token come from signin.js (included before this script).
 function showLogin() {
-  const form = $("#login");
-  form.hidden = false;
-  form.onsubmit = async (event) => {
-    event.preventDefault();
-    const body = { email: form.email.value, password: form.password.value };
-    const answer = await fetch("/auth/login", { method: "POST", headers: { "content-type": "application/json" },
-                                                body: JSON.stringify(body) });
-    const data = await answer.json();
-    if (!answer.ok) { $("#login-error").textContent = data.detail; return; }
-    sessionStorage.setItem("dispatch-token", data.access_token);
-    form.hidden = true;
-    connect(data.access_token);
-  };
+  DispatchSignin.showLoginForm($("#login"), { tokenKey: TOKEN_KEY, onSignedIn: connect });
 }
 
 setInterval(() => { $("#clock").textContent = new Date().toLocaleTimeString(); }, 1000);
-const bearer = token();
+const bearer = DispatchSignin.tokenFromFragment(TOKEN_KEY);
 if (bearer) connect(bearer); else showLogin();

@@ -65,42 +65,19 @@ function credential() {
   return bearer ? { token: bearer } : null;
 }
 
+// The login form itself is signin.js's (included before this script).
 function showLogin(message) {
   setStatus("signed out", "");
-  const form = $("#login");
-  form.hidden = false;
-  $("#login-error").textContent = message || "";
-  form.onsubmit = async (event) => {
-    event.preventDefault();
-    const body = { email: form.email.value, password: form.password.value };
-    if (!form.organization.hidden && form.organization.value) body.organization_id = form.organization.value;
-    let answer, data;
-    try {
-      answer = await fetch("/auth/login", { method: "POST", headers: { "content-type": "application/json" },
-                                            body: JSON.stringify(body) });
-      data = await answer.json();
-    } catch (err) {
-      $("#login-error").textContent = "The server cannot be reached; try again.";
-      return;
-    }
-    if (!answer.ok) {
-      if (data.code === "organization_required" && Array.isArray(data.organization_ids)) {
-        const select = form.organization;
-        select.replaceChildren(...data.organization_ids.map((id) => new Option(`organization ${id}`, id)));
-        select.hidden = false;
-        $("#login-error").textContent = "You belong to several organizations: choose the one to act for.";
-      } else {
-        $("#login-error").textContent = data.detail || "Sign-in failed.";
-      }
-      return;
-    }
-    sessionStorage.setItem(TOKEN_KEY, data.access_token);
-    sessionStorage.removeItem(SHARE_KEY);
-    form.hidden = true;
-    state.credential = { token: data.access_token };
-    state.refusals = 0;
-    connect();
-  };
+  DispatchSignin.showLoginForm($("#login"), {
+    message,
+    tokenKey: TOKEN_KEY,
+    onSignedIn(token) {
+      sessionStorage.removeItem(SHARE_KEY); // a signed-in user watches as themselves, not by the share link
+      state.credential = { token };
+      state.refusals = 0;
+      connect();
+    },
+  });
 }
 
 // ---- the socket -----------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The simulator: simulated carriers, drivers, gate staff and buyers as clients of the public API."""

@@ -1,0 +1,139 @@
+"""The simulator's client of the public HTTP and websocket API, with per-operation timing.
+
+Every simulated party talks to the service only through this: the same requests a carrier's
+dispatcher, a driver's phone, gate staff or an ERP would send (no database access, no service code).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.decode
+
+
+class ApiError(Exception):
+    """An answer other than the one expected, with the problem details the service sent."""
+
+    def __init__(self, method: str, path: str, status: int, body: Any) -> None:
+        self.status = status
+        self.body = body
+        self.code = body.get("code") if isinstance(body, dict) else None
+        detail = body.get("detail") if isinstance(body, dict) else str(body)[:300]
+        super().__init__(f"{method} {path}: {status} {self.code or ''} {detail}".strip())
+
+
+@dataclass(frozen=True)
+class Account:
+    """An organization's admin as the operator created it: what a simulated party logs in with."""
+
+    org_id: str
+    name: str
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Party:
+    """Whoever is calling: a user's session, an API token or a driver's device token."""
+
+    name: str
+    token: str
+    org_id: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Timings:
+    """Seconds per operation name (e.g. "grab", "positions"), for the figures printed at the end."""
+
+    samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, op: str, seconds: float) -> None:
+        self.samples[op].append(seconds)
+
+
+class Api:
+    """One HTTP connection pool to the service, and websocket connections to it."""
+
+    def __init__(self, base_url: str, timings: Timings | None = None, *, connections: int = 200) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.ws_url = "ws" + self.base_url.removeprefix("http")
+        self.timings = timings or Timings()
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Api:
+        self._session = aiohttp.ClientSession(
+            self.base_url,
+            connector=aiohttp.TCPConnector(limit=self._connections),
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        who: Party | None = None,
+        body: Any = None,
+        *,
+        op: str | None = None,
+        expect: int | tuple[int, ...] = (200, 201),
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+    ) -> Any:
+        """The decoded JSON answer; ApiError when the status is not one of `expect`."""
+        assert self._session is not None, "use Api as an async context manager"
+        sent = dict(headers or {})
+        if who is not None:
+            sent |= who.headers
+        payload = data
+        if body is not None:
+            payload = _encode(body)
+            sent["Content-Type"] = "application/json"
+        t0 = time.perf_counter()
+        async with self._session.request(method, path, data=payload, headers=sent) as r:
+            raw = await r.read()
+        self.timings.add(op or method + " " + path.split("?")[0], time.perf_counter() - t0)
+        answer = _decode(raw) if raw and r.content_type.endswith("json") else raw.decode(errors="replace")
+        wanted = (expect,) if isinstance(expect, int) else expect
+        if r.status not in wanted:
+            self.timings.failures[op or path] += 1
+            raise ApiError(method, path, r.status, answer)
+        return answer
+
+    async def get(self, path: str, who: Party | None = None, **kw: Any) -> Any:
+        return await self.call("GET", path, who, **kw)
+
+    async def post(self, path: str, who: Party | None = None, body: Any = None, **kw: Any) -> Any:
+        return await self.call("POST", path, who, body, **kw)
+
+    async def put(self, path: str, who: Party | None = None, body: Any = None, **kw: Any) -> Any:
+        return await self.call("PUT", path, who, body, **kw)
+
+    @asynccontextmanager
+    async def websocket(self, path: str, who: Party) -> AsyncIterator[ClientConnection]:
+        """A websocket to `path`, authenticated the way browsers do (`?access_token=`)."""
+        sep = "&" if "?" in path else "?"
+        url = f"{self.ws_url}{path}{sep}access_token={quote(who.token)}"
+        async with connect(url, open_timeout=60, max_size=1 << 24, compression=None) as ws:
+            yield ws

@@ -1,0 +1,493 @@
+"""`dispatch demo`: one order of steel coil, from the mill's posting to the buyer's signature, played
+live through the public API and narrated in the terminal.
+
+Donau Stahl (Linz) sells 120 t of hot-rolled coil to Wiener Metallbau (Vienna's port, 160 km away,
+185 km by road). The mill posts a reverse auction; three carriers with mixed fleets bid from their
+live feeds; the auction closes; the winner splits the order over its trucks and assigns drivers; the
+buyer authorizes exactly those trucks and drivers to collect (the goods are the buyer's at the gate);
+drivers book pickup slots; the trucks check in, queue and are called to docks; the gate verifies
+each pickup code with the plate and driver and records weighbridge, photo, seals and sample; the
+trucks drive the A1 at accelerated time streaming GPS to the buyer's and seller's watchers; the
+buyer confirms receipt of each load, one with a coil missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from dispatch.sim import flow
+from dispatch.sim.api import Account, Api, Party
+from dispatch.sim.geography import A1, MILL, YARD
+
+PASSWORD = "demo-password-2026"
+COILS = 48
+COIL_KG = 2_500  # 48 x 2.5 t = 120 t
+CEILING_MINOR = 420_000  # EUR 4,200 for the whole order
+
+
+@dataclass(frozen=True)
+class Login:
+    who: str
+    email: str
+    org: str
+
+
+# Organizations (bootstrapped by the operator), then the members the demo adds through the API.
+MILL_ORG = ("Donau Stahl AG", ["shipper"], "admin@donaustahl.demo")
+BUYER_ORG = ("Wiener Metallbau GmbH", ["consignee"], "admin@wienermetall.demo")
+CARRIERS = [
+    # name, dispatcher login, trucks (plate, payload kg), cost floor (minor units)
+    (
+        "Donau Trans GmbH",
+        "dispatch@donautrans.demo",
+        [
+            ("L-DT 101", 25_000),
+            ("L-DT 102", 25_000),
+            ("L-DT 103", 25_000),
+            ("L-DT 201", 27_000),
+            ("L-DT 202", 27_000),
+        ],
+        335_000,
+    ),
+    (
+        "Alpen Logistik KG",
+        "dispatch@alpenlogistik.demo",
+        [
+            ("S-AL 11", 24_000),
+            ("S-AL 12", 24_000),
+            ("S-AL 13", 24_000),
+            ("S-AL 14", 24_000),
+            ("S-AL 15", 24_000),
+            ("S-AL 16", 24_000),
+        ],
+        350_000,
+    ),
+    (
+        "Wachau Cargo",
+        "dispatch@wachaucargo.demo",
+        [
+            ("KR-WC 7", 26_000),
+            ("KR-WC 8", 26_000),
+            ("KR-WC 9", 26_000),
+            ("KR-WC 10", 24_000),
+            ("KR-WC 11", 24_000),
+        ],
+        340_000,
+    ),
+]
+ORGS = [MILL_ORG, BUYER_ORG, *[(name, ["carrier"], email) for name, email, _, _ in CARRIERS]]
+DRIVERS = ["Anna Gruber", "Lukas Wagner", "Maria Bauer", "Tobias Pichler", "Sophie Moser", "David Hofer"]
+
+
+@dataclass
+class Options:
+    time_scale: int = 200  # a wall-clock second is this many seconds of driving
+    auction_s: float = 12.0
+    post_every_s: float = 1.0  # the phones post their buffer this often (wall clock)
+    fix_every_s: float = 0.25  # and record a fix this often (45 s of driving at 200x)
+    loading_pause_s: float = 1.5  # staff at a dock between weighing empty and full
+
+
+@dataclass
+class Summary:
+    job_id: str = ""
+    reference: str = ""
+    bids: int = 0
+    winner: str = ""
+    price_minor: int = 0
+    trips: int = 0
+    loads: int = 0
+    booked: int = 0
+    walk_ins: int = 0
+    gate_checks: int = 0
+    loaded: int = 0
+    points_sent: int = 0
+    points_accepted: int = 0
+    watcher_points: dict[str, int] = field(default_factory=dict)
+    watchers_closed: dict[str, str] = field(default_factory=dict)
+    receipts: int = 0
+    discrepancies: list[str] = field(default_factory=list)
+    job_status: str = ""
+    evidence_verified: int = 0
+    urls: dict[str, str] = field(default_factory=dict)
+    logins: list[Login] = field(default_factory=list)
+    stages: dict[str, bool] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Narrator:
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.t0:6.1f} s] {text}", flush=True)
+
+
+async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator) -> Summary:
+    out = Summary()
+    base = api.base_url
+    mill, buyer = admins[MILL_ORG[0]], admins[BUYER_ORG[0]]
+
+    # -- people and places -------------------------------------------------------------------------------
+    seller, _ = await flow.add_member(api, mill, "shipper", "Eva Berger", "sales@donaustahl.demo", PASSWORD)
+    staff, _ = await flow.add_member(api, mill, "gate_staff", "Franz Huber", "gate@donaustahl.demo", PASSWORD)
+    clerk, _ = await flow.add_member(
+        api, buyer, "buyer", "Jana Novak", "receiving@wienermetall.demo", PASSWORD
+    )
+    carriers: list[flow.Carrier] = []
+    for i, (name, _email, fleet, floor) in enumerate(CARRIERS):
+        dispatcher = admins[name]
+        await flow.save_area(api, dispatcher, "Upper Austria", MILL, 120)
+        trucks = [
+            await flow.add_truck(
+                api,
+                dispatcher,
+                plate,
+                kg,
+                DRIVERS[j % len(DRIVERS)],
+                f"driver{j + 1}@{name.split()[0].lower()}{i}.demo",
+                PASSWORD,
+            )
+            for j, (plate, kg) in enumerate(fleet)
+        ]
+        carriers.append(flow.Carrier(name, dispatcher, trucks, floor))
+        say(f"carrier {name}: {len(trucks)} flatbeds ({', '.join(f'{kg // 1000} t' for _, kg in fleet)})")
+
+    # The mill's loading shift starts at a full minute some 20 to 80 s from now, and the auction
+    # closes 12 s before it: the first pickup slot (5 minutes, 3 places) is free for the first
+    # trucks when the winner has split the order and its drivers book.
+    first_slot = flow.shift_start(timedelta(seconds=20))
+    works = await flow.create_site(
+        api,
+        mill,
+        "Donau Stahl Linz works, gate 3",
+        "Turmstrasse 44, 4020 Linz",
+        MILL,
+        docks=3,
+        first_slot=first_slot,
+    )
+    await flow.set_calendar(api, mill, works["id"], slot_minutes=5, places=3)
+    yard = await flow.create_site(
+        api,
+        buyer,
+        "Wiener Metallbau, Albern port yard",
+        "Hafenstrasse 2, 1110 Wien",
+        YARD,
+        docks=2,
+        shared=True,
+    )
+    # The goods are the buyer's once collected (ex works): the buyer authorizes the carrier itself.
+    await api.put("/market/settings", buyer, {"auto_authorize_pickup": False})
+    say(
+        f"sites: {works['name']} (3 docks, 5-minute slots) and {yard['name']}, "
+        f"{A1.length_m / 1000:.0f} km by road"
+    )
+
+    out.urls["gate board"] = f"{base}/board/gate/{works['id']}"
+    out.urls["job board"] = f"{base}/board/jobs"
+
+    # -- the auction -------------------------------------------------------------------------------------
+    stop_feeds = asyncio.Event()
+    ready = [asyncio.Event() for _ in carriers]
+
+    def reacts(carrier: flow.Carrier) -> Any:
+        async def on_posted(job: dict[str, Any], _received: float) -> None:
+            if job["mode"] == "auction":
+                await asyncio.sleep(random.uniform(0.3, 1.5))  # noqa: S311 - a dispatcher reading the offer
+                await flow.bid_in_auction(api, carrier, job, say)
+
+        return on_posted
+
+    feeds = [
+        asyncio.create_task(flow.follow_feed(api, c.dispatcher, reacts(c), ready[i], stop_feeds))
+        for i, c in enumerate(carriers)
+    ]
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 30)
+    deadline = max(flow.now() + timedelta(seconds=opts.auction_s), first_slot - timedelta(seconds=12))
+    body = flow.coil_order(
+        works["id"],
+        yard["id"],
+        coils=COILS,
+        coil_kg=COIL_KG,
+        reference="PO-2026-4711",
+        mode="auction",
+        deadline=deadline,
+        ceiling_minor=CEILING_MINOR,
+        goods_owner="consignee",
+    )
+    job = await api.post("/jobs", mill, body)
+    out.job_id, out.reference = job["id"], job["reference"]
+    say(
+        f"{MILL_ORG[0]} posts {out.reference}: {COILS} coils, {COILS * COIL_KG / 1000:.0f} t, "
+        "Linz -> Vienna, "
+        f"reverse auction closing in {(deadline - flow.now()).total_seconds():.0f} s "
+        f"(ceiling EUR {CEILING_MINOR / 100:,.0f})"
+    )
+    awarded = await flow.wait_for_award(
+        api, mill, job["id"], timeout_s=(deadline - flow.now()).total_seconds() + 30
+    )
+    stop_feeds.set()
+    await asyncio.gather(*feeds)  # each feed waits for its carrier's bidding
+    bids = await api.get(f"/jobs/{job['id']}/bids", mill)
+    out.bids = len(bids)
+    if awarded["status"] != "awarded":
+        raise RuntimeError(f"the auction ended {awarded['status']}, not awarded")
+    winner = next(c for c in carriers if c.dispatcher.org_id == awarded["carrier_org_id"])
+    out.winner, out.price_minor = winner.name, awarded["award_price_minor"]
+    out.stages["awarded"] = True
+    say(f"auction closed: {len(bids)} bids; awarded to {winner.name} at EUR {out.price_minor / 100:,.0f}")
+
+    # -- split into loads, dispatch, authorize -----------------------------------------------------------
+    plan, shipments = await flow.plan_and_assign(api, winner, job["id"])
+    out.trips, out.loads = plan["trips"], len(shipments)
+    out.stages["split"] = len(shipments) > 1
+    for s in shipments:
+        say(
+            f"  load {s.seq}: {s.truck.plate} ({s.truck.capacity_kg // 1000} t) {s.items} coils, "
+            f"{s.planned_kg / 1000:.1f} t, driver {s.truck.driver_name}"
+        )
+    say(
+        f"{winner.name} splits the order into {len(shipments)} loads ({plan['method']}, lower bound "
+        f"{plan['lower_bound']}) and assigns its drivers"
+    )
+    await api.post(
+        f"/jobs/{job['id']}/authorization",
+        buyer,
+        {
+            "allowed_plates": [s.truck.plate for s in shipments],
+            "allowed_driver_ids": [s.truck.driver_id for s in shipments],
+        },
+    )
+    say(
+        f"{BUYER_ORG[0]} authorizes {winner.name} online for exactly those {len(shipments)} "
+        "trucks and drivers"
+    )
+    await flow.fetch_pickup_codes(api, shipments)
+    link = await api.post(
+        f"/jobs/{job['id']}/share-links", buyer, {"expires_in_minutes": 24 * 60, "label": "demo"}
+    )
+    out.urls["tracking (share link)"] = f"{base}{link['url']}"
+    out.urls["tracking (login)"] = f"{base}/track/jobs/{job['id']}"
+    say("open these while it plays:")
+    for name, url in out.urls.items():
+        say(f"  {name:22} {url}")
+
+    # -- slots --------------------------------------------------------------------------------------------
+    for s in shipments:
+        # Three places in the first slot; a slot further off than 90 s is not worth a wait here.
+        slot = await flow.book_first_slot(api, s, within=timedelta(seconds=90)) if s.seq <= 3 else None
+        if slot is None:
+            out.walk_ins += 1
+            say(f"  {s.truck.driver_name} ({s.truck.plate}) comes without a slot (walk-in)")
+        else:
+            out.booked += 1
+            say(f"  {s.truck.driver_name} ({s.truck.plate}) books the {slot.astimezone():%H:%M} slot")
+    out.stages["booked"] = out.booked > 0
+
+    # -- watchers: the buyer's clerk and the mill's sales desk follow the whole job --------------------------
+    watching = {"buyer": flow.WatchStats(), "seller": flow.WatchStats()}
+    watchers = [
+        asyncio.create_task(flow.watch(api, clerk, f"/tracking/jobs/{job['id']}/live", watching["buyer"])),
+        asyncio.create_task(flow.watch(api, seller, f"/tracking/jobs/{job['id']}/live", watching["seller"])),
+    ]
+
+    # -- the gate, the road, the receipt ---------------------------------------------------------------------
+    by_load = {s.id: s for s in shipments}
+    driving: list[asyncio.Task[None]] = []
+    received: list[flow.Shipment] = []
+    short_load = shipments[1].id if len(shipments) > 1 else shipments[0].id
+
+    async def arrive_and_receive(s: flow.Shipment) -> None:
+        await flow.drive(
+            api, s, time_scale=opts.time_scale, post_every_s=opts.post_every_s, fix_every_s=opts.fix_every_s
+        )
+        say(f"{s.truck.plate} is in the buyer's yard ({s.points_accepted} GPS fixes)")
+        await asyncio.sleep(1.0)  # unloading and counting
+        receipt = await flow.confirm_receipt(
+            api, clerk, s, "Jana Novak", short_coils=1 if s.id == short_load else 0
+        )
+        received.append(s)
+        note = (
+            f", SHORTAGE {receipt['discrepancy_kg']:+,} kg ({receipt['items'][0]['difference']:+} coil)"
+            if receipt["discrepancies"]
+            else ""
+        )
+        if receipt["discrepancies"]:
+            out.discrepancies.append(
+                f"load {s.seq} {s.truck.plate}: {receipt['discrepancy_kg']:+,} kg, 1 coil short"
+            )
+        say(
+            f"{BUYER_ORG[0]} confirms receipt of load {s.seq}: {receipt['received_weight_kg']:,} kg{note}; "
+            f"job {receipt['job_status']}"
+        )
+
+    def called(s: flow.Shipment, dock: str) -> None:
+        out.gate_checks += 1
+        say(f"gate: {dock} calls {s.truck.plate}; pickup code, plate and driver verified")
+
+    async def loaded(s: flow.Shipment) -> None:
+        out.loaded += 1
+        await flow.depart(api, s)
+        say(f"gate: {s.truck.plate} loaded, net {s.net_kg:,} kg on the weighbridge, sealed; departs")
+        driving.append(asyncio.create_task(arrive_and_receive(s)))
+
+    async def arrive_at_gate(s: flow.Shipment) -> None:
+        if s.booked_slot is not None:
+            wait = (s.booked_slot - flow.now()).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        ticket = await flow.check_in(api, s)
+        place = f"place {ticket['position']} in the queue" if ticket["position"] else "next"
+        say(
+            f"{s.truck.plate} checks in at the gate ({ticket['arrival']}, {place}, "
+            f"about {ticket['estimated_wait_minutes'] or 0} min)"
+        )
+
+    if out.booked:
+        say(
+            f"the booked trucks are on their way: slot at {first_slot.astimezone():%H:%M:%S} "
+            f"(in {(first_slot - flow.now()).total_seconds():.0f} s); walk-ins arrive now"
+        )
+    arrivals = [asyncio.create_task(arrive_at_gate(s)) for s in shipments]
+    docks = [
+        asyncio.create_task(
+            flow.run_dock(
+                api,
+                staff,
+                works["id"],
+                d["id"],
+                by_load,
+                called,
+                loaded,
+                until=lambda: out.loaded >= len(shipments),
+                pause_s=opts.loading_pause_s,
+            )
+        )
+        for d in works["docks"]
+    ]
+    await asyncio.gather(*arrivals)
+    await asyncio.gather(*docks)
+    out.stages["loaded"] = out.loaded == len(shipments)
+    progress = asyncio.create_task(_report_progress(api, clerk, shipments, say))
+    await asyncio.gather(*driving)
+    progress.cancel()
+    await asyncio.wait_for(asyncio.gather(*watchers), 20)
+
+    # -- what it all came to --------------------------------------------------------------------------------
+    out.points_sent = sum(s.points_sent for s in shipments)
+    out.points_accepted = sum(s.points_accepted for s in shipments)
+    out.watcher_points = {k: w.points for k, w in watching.items()}
+    out.watchers_closed = {
+        k: f"final frame {'yes' if w.final else 'NO'}, close {w.close}" for k, w in watching.items()
+    }
+    out.stages["tracked"] = out.points_accepted > 0 and all(
+        w.points == out.points_accepted and w.final for w in watching.values()
+    )
+    out.receipts = len(received)
+    final = await api.get(f"/jobs/{job['id']}", buyer)
+    out.job_status = final["status"]
+    out.stages["received"] = out.receipts == len(shipments) and out.job_status == "completed"
+    for s in shipments:
+        check = await api.get(f"/loads/{s.id}/evidence/verify", buyer)
+        out.evidence_verified += bool(check["ok"])
+    out.logins = [
+        Login("seller (tracking)", "sales@donaustahl.demo", MILL_ORG[0]),
+        Login("gate staff (gate board)", "gate@donaustahl.demo", MILL_ORG[0]),
+        Login("buyer's clerk (tracking, receipts)", "receiving@wienermetall.demo", BUYER_ORG[0]),
+        *[Login("carrier dispatcher (job board)", email, name) for name, email, _, _ in CARRIERS],
+    ]
+    return out
+
+
+async def _report_progress(api: Api, who: Party, shipments: list[flow.Shipment], say: Narrator) -> None:
+    """Every few seconds, where the trucks on the road are and when they are expected."""
+    while True:
+        await asyncio.sleep(5)
+        parts = []
+        for s in shipments:
+            if s.receipt is not None or s.points_sent == 0:
+                continue
+            track = await api.get(f"/loads/{s.id}/tracking", who, op="tracking")
+            eta = track.get("eta")
+            if eta:
+                at = datetime.fromisoformat(eta["eta_at"]).astimezone()
+                parts.append(f"{s.truck.plate} {eta['progress'] * 100:3.0f}% ETA {at:%H:%M:%S}")
+        if parts:
+            say("on the road: " + "; ".join(parts))
+
+
+async def open_jobs_for_the_board(api: Api, mill: Party, origin: str, destination: str) -> int:
+    """A few more open offers, so the job board has something to grab after the play."""
+    for n, (coils, price) in enumerate([(10, 95_000), (20, 180_000), (8, 80_000)]):
+        body = flow.coil_order(
+            origin,
+            destination,
+            coils=coils,
+            coil_kg=COIL_KG,
+            reference=f"PO-2026-48{n:02d}",
+            mode="grab",
+            deadline=flow.now() + timedelta(hours=6),
+            price_minor=price,
+        )
+        await api.post("/jobs", mill, body)
+    return 3
+
+
+def print_summary(s: Summary) -> None:
+    print()
+    print("=" * 78)
+    print(f"demo summary ({s.seconds:.0f} s)")
+    print(
+        f"  job        {s.reference} ({s.job_id}): {s.bids} bids; "
+        f"awarded to {s.winner} at EUR {s.price_minor / 100:,.0f}"
+    )
+    print(
+        f"  loads      {s.loads} loads on {s.trips} trips; {s.booked} booked a slot, {s.walk_ins} walked in"
+    )
+    print(
+        f"  gate       {s.gate_checks} pickup codes verified; "
+        f"{s.loaded} loaded with weighbridge, photo, seals, sample"
+    )
+    print(
+        f"  tracking   {s.points_accepted:,} of {s.points_sent:,} GPS points accepted; watchers received "
+        + ", ".join(f"{k} {v:,}" for k, v in s.watcher_points.items())
+    )
+    for k, v in s.watchers_closed.items():
+        print(f"             {k}'s socket: {v}")
+    print(
+        f"  receipts   {s.receipts} of {s.loads}; job {s.job_status}; "
+        f"evidence chains verified {s.evidence_verified}/{s.loads}"
+    )
+    print(f"  discrepancy {'; '.join(s.discrepancies) or 'none'}")
+    stages = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in s.stages.items())
+    print(f"  stages     {stages}")
+    print("=" * 78)
+
+
+async def run(base_url: str, admins: list[Account], opts: Options) -> Summary:
+    """Log the bootstrapped admins in, play the order, and leave open offers for the job board."""
+    say = Narrator()
+    async with Api(base_url) as api:
+        parties = {a.name: await flow.login(api, a.name, a.email, a.password, a.org_id) for a in admins}
+        summary = await play(api, parties, opts, say)
+        mill = parties[MILL_ORG[0]]
+        sites = await api.get("/sites", mill)
+        yard = await api.get("/sites/shared", mill)
+        await open_jobs_for_the_board(api, mill, sites[0]["id"], yard[0]["id"])
+    summary.seconds = time.monotonic() - say.t0
+    return summary
+
+
+def print_invitation(s: Summary) -> None:
+    print("\nThe demo keeps serving; press Ctrl-C to stop. Pages:")
+    for name, url in s.urls.items():
+        print(f"  {name:24} {url}")
+    print(f"Logins (password {PASSWORD!r}):")
+    for login in s.logins:
+        print(f"  {login.who:36} {login.email:32} {login.org}")
+    print("Three more offers are open on the job board for the carriers to grab.", flush=True)

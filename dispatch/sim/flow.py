@@ -1,0 +1,656 @@
+"""What each simulated party does, step by step, through the public API.
+
+Shared by `dispatch demo` (one order, narrated) and `dispatch simulate` (many, measured). Each step
+is what the party's real client would send: the shipper's ERP posting a job, a carrier's dispatcher
+bidding from the live feed, the driver's phone booking a slot and streaming GPS, gate staff at the
+docks, the buyer's receiving clerk confirming receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import msgspec
+from websockets.exceptions import ConnectionClosed
+
+from dispatch.sim.api import Api, ApiError, Party
+from dispatch.sim.geography import A1, MILL, TIMEZONE, Road, square
+from geo import Position
+
+Say = Callable[[str], None]
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- organizations and people ----------------------------------------------------------------------
+
+
+async def login(api: Api, name: str, email: str, password: str, org_id: str = "") -> Party:
+    answer = await api.post("/auth/login", body={"email": email, "password": password}, op="login")
+    return Party(name, answer["access_token"], org_id)
+
+
+async def add_member(
+    api: Api, admin: Party, role: str, name: str, email: str, password: str
+) -> tuple[Party, str]:
+    """A new member of the admin's organization with one built-in role, logged in; and its user id."""
+    roles = await api.get(f"/orgs/{admin.org_id}/roles", admin, op="list roles")
+    role_id = next(r["id"] for r in roles if r["name"] == role)
+    body = {"email": email, "name": name, "password": password, "role_ids": [role_id]}
+    member = await api.post(f"/orgs/{admin.org_id}/members", admin, body, op="add member")
+    return await login(api, name, email, password, admin.org_id), str(member["user_id"])
+
+
+# -- sites -----------------------------------------------------------------------------------------
+
+
+LAST_SHIFT_START = 23 * 60 + 55  # minutes into the local day: a 5-minute slot still fits before 24:00
+
+
+def shift_start(after: timedelta) -> datetime:
+    """The first full minute at least `after` from now when a loading shift can start (local time,
+    leaving room for a 5-minute slot before midnight; else the next midnight)."""
+    at = (now() + after).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    local = at.astimezone(ZoneInfo(TIMEZONE))
+    if local.hour * 60 + local.minute > LAST_SHIFT_START:
+        local = (local + timedelta(days=1)).replace(hour=0, minute=0)
+    return local.astimezone(UTC)
+
+
+def opening_hours(first_slot: datetime | None) -> list[dict[str, Any]]:
+    """Open around the clock; with `first_slot` (from `shift_start`), that day's shift starts at that
+    minute, so the first bookable slot is that close (slots are cut from the start of the hours)."""
+    hours = [{"weekday": d, "opens": "00:00", "closes": "24:00"} for d in range(7)]
+    if first_slot is not None:
+        local = first_slot.astimezone(ZoneInfo(TIMEZONE))
+        hours[local.weekday()]["opens"] = f"{local:%H:%M}"
+    return hours
+
+
+async def create_site(
+    api: Api,
+    owner: Party,
+    name: str,
+    address: str,
+    at: Position,
+    *,
+    docks: int,
+    shared: bool = False,
+    first_slot: datetime | None = None,
+) -> dict[str, Any]:
+    body = {
+        "name": name,
+        "address": address,
+        "location": {"lon": at.lon, "lat": at.lat},
+        "geofence": square(at),
+        "timezone": TIMEZONE,
+        "shared": shared,
+        "opening_hours": opening_hours(first_slot),
+        "docks": [{"name": f"Dock {i + 1}"} for i in range(docks)],
+    }
+    site: dict[str, Any] = await api.post("/sites", owner, body, op="create site")
+    return site
+
+
+async def set_calendar(api: Api, owner: Party, site_id: str, *, slot_minutes: int, places: int) -> None:
+    body = {
+        "slot_minutes": slot_minutes,
+        "places_per_slot": places,
+        "min_lead_minutes": 0,
+        "cutoff_minutes": 0,
+        "grace_minutes": 60,
+        "late_tolerance_minutes": 15,
+    }
+    await api.put(f"/sites/{site_id}/calendar", owner, body, op="set calendar")
+
+
+# -- carriers and their fleets ---------------------------------------------------------------------
+
+
+@dataclass
+class Truck:
+    vehicle_id: str
+    plate: str
+    capacity_kg: int
+    driver_id: str
+    driver_name: str
+    phone: Party  # the driver's device token
+
+
+@dataclass
+class Carrier:
+    name: str
+    dispatcher: Party
+    trucks: list[Truck]
+    cost_floor_minor: int  # the carrier's own cost: it never bids below it
+    won: list[str] = field(default_factory=list)
+
+
+async def add_truck(
+    api: Api, carrier: Party, plate: str, capacity_kg: int, driver_name: str, email: str, password: str
+) -> Truck:
+    vehicle = await api.post(
+        "/fleet/vehicles",
+        carrier,
+        {"plate": plate, "vehicle_type": "flatbed", "capacity_kg": capacity_kg, "capacity_m3": 90},
+        op="add vehicle",
+    )
+    driver = await api.post(
+        "/fleet/drivers",
+        carrier,
+        {
+            "email": email,
+            "name": driver_name,
+            "password": password,
+            "phone": "+43 660 0000000",
+            "licence_number": f"AT{random.randrange(10**7):07d}",  # noqa: S311 - made-up data
+        },
+        op="add driver",
+    )
+    device = await api.post(
+        f"/orgs/{carrier.org_id}/device-tokens",
+        carrier,
+        {"user_id": driver["user_id"], "name": f"{driver_name}'s phone"},
+        op="device token",
+    )
+    return Truck(
+        str(vehicle["id"]),
+        str(vehicle["plate"]),
+        capacity_kg,
+        str(driver["user_id"]),
+        driver_name,
+        Party(driver_name, device["token"], carrier.org_id),
+    )
+
+
+async def save_area(api: Api, carrier: Party, name: str, center: Position, radius_km: float) -> None:
+    body = {"name": name, "center": {"lon": center.lon, "lat": center.lat}, "radius_km": radius_km}
+    await api.post("/market/areas", carrier, body, op="save area")
+
+
+# -- the market ------------------------------------------------------------------------------------
+
+
+def coil_order(
+    origin_site_id: str,
+    destination_site_id: str,
+    *,
+    coils: int,
+    coil_kg: int,
+    reference: str,
+    mode: str,
+    deadline: datetime,
+    price_minor: int | None = None,
+    ceiling_minor: int | None = None,
+    goods_owner: str = "shipper",
+) -> dict[str, Any]:
+    start = now()
+    body: dict[str, Any] = {
+        "origin_site_id": origin_site_id,
+        "destination_site_id": destination_site_id,
+        "cargo": {
+            "kind": "items",
+            "lines": [
+                {
+                    "description": "hot-rolled steel coil, 1500 mm, S355",
+                    "count": coils,
+                    "unit_weight_kg": coil_kg,
+                    "unit_volume_m3": 1.1,
+                }
+            ],
+        },
+        "vehicle_type": "flatbed",
+        "pickup_from": iso(start - timedelta(minutes=5)),
+        "pickup_until": iso(start + timedelta(hours=12)),
+        "deliver_by": iso(start + timedelta(hours=36)),
+        "mode": mode,
+        "currency": "EUR",
+        "deadline": iso(deadline),
+        "goods_owner": goods_owner,
+        "reference": reference,
+        "notes": "Coils on cradles, chained; edge protectors required.",
+    }
+    if mode == "grab":
+        body["price_minor"] = price_minor
+    elif ceiling_minor is not None:
+        body |= {"ceiling_minor": ceiling_minor, "min_step_minor": 1000}
+    return body
+
+
+class FeedFrame(msgspec.Struct):
+    type: str
+    job: dict[str, Any] | None = None
+    job_id: str | None = None
+    jobs: list[dict[str, Any]] = []
+
+
+_decode_feed = msgspec.json.Decoder(FeedFrame).decode
+
+
+async def follow_feed(
+    api: Api,
+    carrier: Party,
+    on_posted: Callable[[dict[str, Any], float], Coroutine[Any, Any, None]],
+    ready: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
+    """Read the carrier's live feed; call `on_posted(job, received_at)` for each new job (each in its
+    own task, so a slow reaction never holds up the feed)."""
+    tasks: set[asyncio.Task[None]] = set()
+    async with api.websocket("/market/feed", carrier) as ws:
+        first = _decode_feed(await ws.recv())
+        assert first.type == "snapshot", first.type
+        ready.set()
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 0.5)
+            except TimeoutError:
+                continue
+            frame = _decode_feed(raw)
+            if frame.type == "job.posted" and frame.job is not None:
+                task = asyncio.create_task(on_posted(frame.job, time.perf_counter()))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def bid_in_auction(
+    api: Api, carrier: Carrier, job: dict[str, Any], say: Say, *, rounds: int = 2
+) -> None:
+    """Bid, then lower the bid a few times while the auction runs, never below the carrier's floor."""
+    deadline = datetime.fromisoformat(job["deadline"])
+    ceiling = job.get("ceiling_minor") or 400_000
+    amount = int(ceiling * random.uniform(0.86, 0.97)) // 1000 * 1000  # noqa: S311 - simulated pricing
+    bid = await api.post(f"/jobs/{job['id']}/bids", carrier.dispatcher, {"amount_minor": amount}, op="bid")
+    say(f"{carrier.name} bids EUR {amount / 100:,.0f}")
+    for _ in range(rounds):
+        left = (deadline - now()).total_seconds()
+        if left < 1.5:
+            return
+        await asyncio.sleep(random.uniform(0.3, 0.6) * (left - 1.0))  # noqa: S311
+        mine = await api.get(f"/jobs/{job['id']}/bids", carrier.dispatcher)
+        own = next((b for b in mine if b["id"] == bid["id"]), None)
+        if own is None or own["status"] != "active" or own.get("rank") == 1:
+            continue
+        lower = int(amount * random.uniform(0.95, 0.985)) // 1000 * 1000  # noqa: S311
+        if lower < carrier.cost_floor_minor:
+            say(f"{carrier.name} is outbid but stays at EUR {amount / 100:,.0f} (its cost floor)")
+            return
+        try:
+            await api.put(
+                f"/jobs/{job['id']}/bids/{bid['id']}",
+                carrier.dispatcher,
+                {"amount_minor": lower},
+                op="lower bid",
+            )
+        except ApiError as exc:
+            if exc.code in ("auction_closed", "job_not_open"):
+                return
+            raise
+        amount = lower
+        say(f"{carrier.name} lowers its bid to EUR {amount / 100:,.0f}")
+
+
+async def wait_for_award(api: Api, poster: Party, job_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    """The job once it is no longer open (the auction closes in the service's claim loop)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job: dict[str, Any] = await api.get(f"/jobs/{job_id}", poster, op="poll job")
+        if job["status"] != "open":
+            return job
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"job {job_id} still open {timeout_s:.0f} s after its deadline")
+        await asyncio.sleep(0.25)
+
+
+# -- planning and dispatch -------------------------------------------------------------------------
+
+
+@dataclass
+class Shipment:
+    """One load and everything the simulation learns about it on its way."""
+
+    id: str
+    job_id: str
+    seq: int
+    truck: Truck
+    items: int
+    planned_kg: float
+    pickup_code: str = ""
+    booked_slot: datetime | None = None
+    ticket_id: str = ""
+    arrival: str = ""
+    net_kg: int = 0
+    points_sent: int = 0
+    points_accepted: int = 0
+    arrived: bool = False
+    receipt: dict[str, Any] | None = None
+
+
+async def plan_and_assign(api: Api, carrier: Carrier, job_id: str) -> tuple[dict[str, Any], list[Shipment]]:
+    """The carrier splits the order over its trucks, confirms the plan, and gives each load to the
+    driver of its truck."""
+    plan = await api.post(
+        f"/jobs/{job_id}/plan",
+        carrier.dispatcher,
+        {"vehicle_ids": [t.vehicle_id for t in carrier.trucks]},
+        op="plan",
+    )
+    loads = await api.post(f"/jobs/{job_id}/plan/confirm", carrier.dispatcher, op="confirm plan")
+    by_vehicle = {t.vehicle_id: t for t in carrier.trucks}
+    shipments = []
+    for load in loads:
+        truck = by_vehicle[load["vehicle"]["id"]]
+        await api.put(
+            f"/loads/{load['id']}/assignment",
+            carrier.dispatcher,
+            {"driver_user_id": truck.driver_id, "vehicle_id": truck.vehicle_id},
+            op="assign",
+        )
+        shipments.append(
+            Shipment(load["id"], job_id, load["seq"], truck, sum(load["items"] or []), load["weight_kg"])
+        )
+    return plan, shipments
+
+
+async def fetch_pickup_codes(api: Api, shipments: list[Shipment]) -> None:
+    """Each driver's phone reads its assignments, with the pickup code the gate will scan."""
+    for s in shipments:
+        mine = await api.get("/driver/v1/assignments", s.truck.phone, op="driver assignments")
+        s.pickup_code = next(a["pickup_code"] or "" for a in mine if a["id"] == s.id)
+
+
+async def book_first_slot(api: Api, s: Shipment, within: timedelta | None = None) -> datetime | None:
+    """The driver books the earliest free slot (starting `within` from now, if given); None when
+    there is none."""
+    slots = await api.get(f"/driver/v1/loads/{s.id}/slots", s.truck.phone, op="driver slots")
+    latest = now() + within if within is not None else None
+    for slot in slots:
+        if latest is not None and datetime.fromisoformat(slot["start"]) > latest:
+            return None
+        if slot["free"] > 0:
+            try:
+                booked = await api.put(
+                    f"/driver/v1/loads/{s.id}/booking",
+                    s.truck.phone,
+                    {"slot_start": slot["start"]},
+                    op="book slot",
+                )
+            except ApiError as exc:
+                if exc.code == "slot_full":
+                    continue
+                raise
+            s.booked_slot = datetime.fromisoformat(booked["slot_start"])
+            return s.booked_slot
+    return None
+
+
+# -- the gate --------------------------------------------------------------------------------------
+
+
+async def check_in(api: Api, s: Shipment) -> dict[str, Any]:
+    body = {"position": {"lon": MILL.lon + 0.0004, "lat": MILL.lat - 0.0003}, "accuracy_m": 6}
+    ticket: dict[str, Any] = await api.post(
+        f"/driver/v1/loads/{s.id}/check-in", s.truck.phone, body, op="check in"
+    )
+    s.ticket_id, s.arrival = ticket["id"], ticket["arrival"]
+    return ticket
+
+
+def tiny_png(seed: int) -> bytes:
+    """A small real PNG (a grey square whose shade depends on `seed`), standing in for a phone photo."""
+    side = 16
+    shade = 60 + seed * 37 % 160
+    raw = b"".join(b"\x00" + bytes([shade, shade, shade + 20]) * side for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def record_loading(api: Api, staff: Party, s: Shipment, *, pause_s: float = 0.0) -> None:
+    """Weighbridge tare, a photo of the secured load, the gross weight, the seals and a sample."""
+    where = {"lon": MILL.lon, "lat": MILL.lat}
+    tare = random.randint(13_800, 15_200)  # noqa: S311 - a tractor and flatbed trailer
+    loaded = int(s.planned_kg) + random.randint(-60, 60)  # noqa: S311 - weighbridge vs. nominal
+    path = f"/loads/{s.id}/evidence"
+    await api.post(
+        path,
+        staff,
+        {"kind": "weighbridge_tare", "weight_kg": tare, "weighbridge_id": "WB-2"} | {"position": where},
+        op="evidence",
+    )
+    await asyncio.sleep(pause_s)
+    form = aiohttp.FormData()
+    form.add_field("file", tiny_png(s.seq), filename="load.png", content_type="image/png")
+    form.add_field("caption", f"{s.items} coils chained, edge protectors on")
+    await api.call("POST", f"{path}/photos", staff, data=form, op="evidence photo")
+    gross = await api.post(
+        path,
+        staff,
+        {
+            "kind": "weighbridge_gross",
+            "weight_kg": tare + loaded,
+            "weighbridge_id": "WB-2",
+            "position": where,
+        },
+        op="evidence",
+    )
+    s.net_kg = int(gross["data"]["net_kg"])
+    seals = [f"DS{random.randrange(10**6):06d}" for _ in range(2)]  # noqa: S311
+    await api.post(path, staff, {"kind": "seal", "seal_numbers": seals}, op="evidence")
+    await api.post(
+        path,
+        staff,
+        {
+            "kind": "sample",
+            "sample_id": f"S-{s.seq}-{s.truck.plate}",
+            "description": "mill test certificate 3.1",
+        },
+        op="evidence",
+    )
+
+
+async def verify_code(api: Api, staff: Party, site_id: str, s: Shipment) -> dict[str, Any]:
+    verdict: dict[str, Any] = await api.post(
+        "/gate/verify",
+        staff,
+        {"site_id": site_id, "code": s.pickup_code, "plate": s.truck.plate, "driver_id": s.truck.driver_id},
+        op="gate verify",
+    )
+    return verdict
+
+
+async def run_dock(
+    api: Api,
+    staff: Party,
+    site_id: str,
+    dock_id: str,
+    by_load: dict[str, Shipment],
+    on_called: Callable[[Shipment, str], None],
+    on_loaded: Callable[[Shipment], Awaitable[None]],
+    *,
+    until: Callable[[], bool],
+    pause_s: float = 0.0,
+) -> None:
+    """One dock's staff: call the next truck, verify its code, load it with evidence, send it off;
+    when nobody is callable, look again shortly (early trucks wait for their slot)."""
+    while not until():
+        path = f"/gate/sites/{site_id}/call"
+        ticket = await api.post(path, staff, {"dock_id": dock_id}, op="call truck", expect=(200, 409))
+        if ticket.get("code") == "queue_empty":  # nobody callable yet: early trucks wait for their slot
+            await asyncio.sleep(0.3)
+            continue
+        if "code" in ticket:
+            raise ApiError("POST", path, 409, ticket)
+        s = by_load[ticket["load_id"]]
+        on_called(s, ticket["dock"]["name"])
+        verdict = await verify_code(api, staff, site_id, s)
+        if not verdict["valid"]:
+            raise RuntimeError(f"the gate refused {s.truck.plate}: {verdict['result']} {verdict['detail']}")
+        await api.post(f"/gate/tickets/{ticket['id']}/loading", staff, op="loading")
+        await record_loading(api, staff, s, pause_s=pause_s)
+        await api.post(f"/gate/tickets/{ticket['id']}/loaded", staff, op="loaded")
+        await on_loaded(s)
+
+
+# -- the road --------------------------------------------------------------------------------------
+
+
+async def depart(api: Api, s: Shipment) -> None:
+    """The driver starts the trip once loaded: the dock is free again and the tracking starts."""
+    await api.post(f"/driver/v1/loads/{s.id}/depart", s.truck.phone, op="depart")
+
+
+async def drive(
+    api: Api,
+    s: Shipment,
+    *,
+    time_scale: float,
+    post_every_s: float,
+    fix_every_s: float,
+    speed_kmh: float = 80.0,
+    road: Road = A1,
+) -> None:
+    """Drive the road at `speed_kmh` of simulated time (each wall second is `time_scale` seconds of
+    driving), recording a fix every `fix_every_s` (wall) and posting the buffer every
+    `post_every_s`, until the truck stands in the yard; then one last batch there."""
+    started = time.monotonic()
+    speed_mps = speed_kmh / 3.6
+    buffer: list[dict[str, Any]] = []
+    next_post = started + post_every_s
+    battery = random.randint(60, 95)  # noqa: S311
+    while True:
+        driven = (time.monotonic() - started) * time_scale * speed_mps
+        here, heading = road.at(driven)
+        jitter = random.gauss(0, 0.00003), random.gauss(0, 0.00003)  # ~3 m of GPS noise
+        done = driven >= road.length_m
+        buffer.append(
+            {
+                "lon": here.lon + (0 if done else jitter[0]),
+                "lat": here.lat + (0 if done else jitter[1]),
+                "recorded_at": iso(now()),
+                "accuracy_m": round(random.uniform(4, 12), 1),  # noqa: S311
+                "speed_mps": 0.0 if done else round(speed_mps + random.uniform(-1.5, 1.5), 1),  # noqa: S311
+                "heading_deg": round(heading, 1),
+                "battery_pct": battery,
+                "moving": not done,
+            }
+        )
+        if done or time.monotonic() >= next_post:
+            await _post_fixes(api, s, buffer)
+            buffer = []
+            next_post = time.monotonic() + post_every_s
+            battery = max(5, battery - 1)
+        if done:
+            s.arrived = True
+            return
+        await asyncio.sleep(fix_every_s)
+
+
+async def _post_fixes(api: Api, s: Shipment, points: list[dict[str, Any]]) -> None:
+    answer = await api.post(
+        "/driver/v1/positions", s.truck.phone, {"load_id": s.id, "points": points}, op="post positions"
+    )
+    s.points_sent += len(points)
+    s.points_accepted += answer["accepted"]
+
+
+# -- watching and receiving ------------------------------------------------------------------------
+
+
+@dataclass
+class WatchStats:
+    points: int = 0
+    frames: dict[str, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)  # newest fix's recorded_at to receipt, s
+    final: bool = False
+    close: str = ""
+
+
+class _WatchPoint(msgspec.Struct):
+    seq: int
+    recorded_at: datetime
+
+
+class _WatchFrame(msgspec.Struct):
+    type: str
+    load_id: str | None = None
+    points: list[_WatchPoint] = []
+
+
+_decode_watch = msgspec.json.Decoder(_WatchFrame).decode
+
+
+async def watch(
+    api: Api, who: Party, path: str, stats: WatchStats, stop: asyncio.Event | None = None
+) -> None:
+    """Follow a job's or a load's tracking socket until the service closes it (after receipt) or `stop`."""
+    async with api.websocket(path, who) as ws:
+        while stop is None or not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 1.0)
+            except TimeoutError:
+                continue
+            except ConnectionClosed as exc:  # the service's close after the final frame ends it too
+                stats.close = f"{exc.rcvd.code} {exc.rcvd.reason}".strip() if exc.rcvd else "no close frame"
+                return
+            frame = _decode_watch(raw)
+            stats.frames[frame.type] = stats.frames.get(frame.type, 0) + 1
+            if frame.type == "points":
+                stats.points += len(frame.points)
+                if frame.points:
+                    stats.latencies.append((now() - frame.points[-1].recorded_at).total_seconds())
+            elif frame.type == "final":
+                stats.final = True
+
+
+async def confirm_receipt(
+    api: Api, receiver: Party, s: Shipment, signer: str, *, short_coils: int = 0
+) -> dict[str, Any]:
+    """The buyer's clerk counts and weighs what arrived and signs; `short_coils` missing on the truck."""
+    coil_kg = s.net_kg / s.items if s.items else 0
+    received = s.items - short_coils
+    body: dict[str, Any] = {
+        "received": {
+            "weight_kg": int(s.net_kg - short_coils * coil_kg),
+            "items": [{"line": 0, "count": received}],
+        },
+        "condition": "good",
+        "signer_name": signer,
+    }
+    if short_coils:
+        body["discrepancies"] = [
+            {
+                "type": "shortage",
+                "notes": f"{short_coils} coil(s) missing against the delivery note; seals intact",
+            }
+        ]
+        body["notes"] = "Reported to the carrier and the mill."
+    receipt: dict[str, Any] = await api.post(f"/loads/{s.id}/receipt", receiver, body, op="receipt")
+    s.receipt = receipt
+    return receipt

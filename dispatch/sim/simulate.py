@@ -1,0 +1,351 @@
+"""`dispatch simulate`: the demo's parties by the hundred, as a load generator of the public API.
+
+One mill posts grab jobs; carriers race for them from their live feeds (the first grab wins, the
+others get 409); each winner plans the job over its trucks and assigns its drivers; every truck
+walks in at the gate and is called, weighed, sealed and sent off by the gate staff at the docks;
+the phones stream GPS along the A1 at accelerated time while watchers (buyer and seller logins)
+follow each load's tracking socket; the buyer confirms each receipt. Figures at the end: latency
+per operation, GPS throughput, post-to-watcher latency and the fan-out check (every watcher got
+every point of its load exactly once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from dispatch.sim import flow
+from dispatch.sim.api import Account, Api, Party, Timings
+from dispatch.sim.geography import MILL, YARD
+
+PASSWORD = "simulated-password-1"
+TRUCK_KG = 25_000
+COIL_KG = 2_500
+COILS_PER_TRUCK = TRUCK_KG // COIL_KG
+SETUP_CONCURRENCY = 16
+
+
+@dataclass
+class Options:
+    carriers: int = 10
+    jobs: int = 10
+    drivers: int = 200
+    watchers: int = 500
+    interval_s: float = 2.0  # each phone posts its buffered fixes this often
+    fix_every_s: float = 0.5  # and records a fix this often (wall clock)
+    time_scale: int = 120  # seconds of driving per wall-clock second: the 168 km take about a minute
+    docks: int = 20
+
+
+def check(opts: Options) -> str | None:
+    """Why these options cannot play out (every job must fit one carrier's fleet), or None."""
+    if min(opts.carriers, opts.jobs, opts.drivers, opts.docks) < 1 or opts.watchers < 0:
+        return "--carriers, --jobs, --drivers and --docks must be at least 1, --watchers at least 0"
+    per_job = -(-opts.drivers // opts.jobs)
+    per_carrier = opts.drivers // opts.carriers
+    if opts.carriers * (per_carrier // per_job) < opts.jobs:
+        return (
+            f"{opts.jobs} jobs of up to {per_job} trucks do not fit {opts.carriers} carriers of "
+            f"{per_carrier} trucks each: make --drivers a multiple of --jobs, and --jobs a multiple "
+            "of --carriers"
+        )
+    return None
+
+
+def orgs(opts: Options) -> list[tuple[str, list[str], str]]:
+    return [
+        ("Sim Mill", ["shipper"], "admin@mill.sim"),
+        ("Sim Buyer", ["consignee"], "admin@buyer.sim"),
+        *[(f"Sim Carrier {i + 1}", ["carrier"], f"admin@carrier{i + 1}.sim") for i in range(opts.carriers)],
+    ]
+
+
+@dataclass
+class Figures:
+    started: float = field(default_factory=time.monotonic)
+    phases: dict[str, float] = field(default_factory=dict)
+    feed_latency: list[float] = field(default_factory=list)  # job posted -> job.posted on a carrier's feed
+    grabs_won: int = 0
+    grabs_lost: int = 0
+    jobs_awarded: int = 0
+    loads: int = 0
+    points_sent: int = 0
+    points_accepted: int = 0
+    drive_s: float = 0.0
+    watchers: list[flow.WatchStats] = field(default_factory=list)
+    watcher_expected: list[int] = field(default_factory=list)
+    receipts: int = 0
+    jobs_completed: int = 0
+
+
+def _bounded(limit: int) -> Any:
+    gate = asyncio.Semaphore(limit)
+
+    async def run(coro: Any) -> Any:
+        async with gate:
+            return await coro
+
+    return run
+
+
+async def run(base_url: str, admins: list[Account], opts: Options) -> tuple[Figures, Timings]:
+    timings = Timings()
+    fig = Figures()
+    async with Api(base_url, timings, connections=400) as api:
+        parties = {a.name: await flow.login(api, a.name, a.email, a.password, a.org_id) for a in admins}
+        await _play(api, parties, opts, fig)
+    return fig, timings
+
+
+def _phase(fig: Figures, name: str, t0: float) -> float:
+    fig.phases[name] = time.monotonic() - t0
+    print(f"  {name:10} {fig.phases[name]:6.1f} s", flush=True)
+    return time.monotonic()
+
+
+async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures) -> None:
+    bounded = _bounded(SETUP_CONCURRENCY)
+    mill, buyer = parties["Sim Mill"], parties["Sim Buyer"]
+    t = time.monotonic()
+
+    # -- setup: sites, people, fleets --------------------------------------------------------------
+    staff = [
+        (await flow.add_member(api, mill, "gate_staff", f"Gate {i}", f"gate{i}@mill.sim", PASSWORD))[0]
+        for i in range(min(4, opts.docks))
+    ]
+    seller, _ = await flow.add_member(api, mill, "shipper", "Seller", "sales@mill.sim", PASSWORD)
+    clerk, _ = await flow.add_member(api, buyer, "buyer", "Clerk", "receiving@buyer.sim", PASSWORD)
+    works = await flow.create_site(api, mill, "Sim works", "Linz", MILL, docks=opts.docks)
+    yard = await flow.create_site(api, buyer, "Sim yard", "Wien", YARD, docks=4, shared=True)
+    per_carrier = [
+        opts.drivers // opts.carriers + (i < opts.drivers % opts.carriers) for i in range(opts.carriers)
+    ]
+    carriers: list[flow.Carrier] = []
+    for i in range(opts.carriers):
+        dispatcher = parties[f"Sim Carrier {i + 1}"]
+        await flow.save_area(api, dispatcher, "Upper Austria", MILL, 150)
+        trucks = await asyncio.gather(
+            *[
+                bounded(
+                    flow.add_truck(
+                        api,
+                        dispatcher,
+                        f"SIM {i + 1}-{j + 1}",
+                        TRUCK_KG,
+                        f"Driver {i + 1}.{j + 1}",
+                        f"d{j + 1}@carrier{i + 1}.sim",
+                        PASSWORD,
+                    )
+                )
+                for j in range(per_carrier[i])
+            ]
+        )
+        carriers.append(flow.Carrier(f"Sim Carrier {i + 1}", dispatcher, list(trucks), 0))
+    t = _phase(fig, "setup", t)
+
+    # -- the market: jobs posted, carriers race to grab them from their feeds ----------------------
+    trucks_per_job = [opts.drivers // opts.jobs + (j < opts.drivers % opts.jobs) for j in range(opts.jobs)]
+    # When each job was posted; the feed's frame can arrive before the post's own answer.
+    posted_at: dict[str, asyncio.Future[float]] = {}
+
+    def post_time(job_id: str) -> asyncio.Future[float]:
+        return posted_at.setdefault(job_id, asyncio.get_running_loop().create_future())
+
+    free = {c.name: len(c.trucks) for c in carriers}
+    won: dict[str, list[str]] = {c.name: [] for c in carriers}
+    need: dict[str, int] = {}
+    stop = asyncio.Event()
+    ready = [asyncio.Event() for _ in carriers]
+    all_taken = asyncio.Event()
+
+    def reacts(c: flow.Carrier) -> Any:
+        async def on_posted(job: dict[str, Any], received: float) -> None:
+            fig.feed_latency.append(received - await post_time(job["id"]))
+            if free[c.name] < need.get(job["id"], 10**9):
+                return
+            await asyncio.sleep(random.uniform(0, 0.2))  # noqa: S311 - a dispatcher's reaction time
+            if free[c.name] < need[job["id"]]:
+                return
+            answer = await api.post(f"/jobs/{job['id']}/grab", c.dispatcher, op="grab", expect=(200, 409))
+            if answer.get("code") == "job_taken":
+                fig.grabs_lost += 1
+                return
+            fig.grabs_won += 1
+            free[c.name] -= need[job["id"]]
+            won[c.name].append(job["id"])
+            if sum(len(w) for w in won.values()) == opts.jobs:
+                all_taken.set()
+
+        return on_posted
+
+    feeds = [
+        asyncio.create_task(flow.follow_feed(api, c.dispatcher, reacts(c), ready[i], stop))
+        for i, c in enumerate(carriers)
+    ]
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 60)
+    for j, n in enumerate(trucks_per_job):
+        body = flow.coil_order(
+            works["id"],
+            yard["id"],
+            coils=n * COILS_PER_TRUCK,
+            coil_kg=COIL_KG,
+            reference=f"SIM-{j + 1:04d}",
+            mode="grab",
+            deadline=flow.now() + timedelta(hours=2),
+            price_minor=80_000 * n,
+        )
+        t_post = time.perf_counter()
+        job = await api.post("/jobs", mill, body, op="post job")
+        need[job["id"]] = n
+        post_time(job["id"]).set_result(t_post)
+        await asyncio.sleep(0.1)
+    try:
+        await asyncio.wait_for(all_taken.wait(), 60)
+    except TimeoutError:
+        print(
+            f"  note: {opts.jobs - sum(len(w) for w in won.values())} jobs found no carrier "
+            "with enough trucks"
+        )
+    stop.set()
+    await asyncio.gather(*feeds)
+    fig.jobs_awarded = sum(len(w) for w in won.values())
+    t = _phase(fig, "market", t)
+
+    # -- dispatch: each winner plans each job over its free trucks and assigns their drivers -------
+    shipments: list[flow.Shipment] = []
+    for c in carriers:
+        pool = list(c.trucks)
+        for job_id in won[c.name]:
+            n = need[job_id]
+            assigned = flow.Carrier(c.name, c.dispatcher, pool[:n], 0)
+            pool = pool[n:]
+            _, mine = await flow.plan_and_assign(api, assigned, job_id)
+            shipments.extend(mine)
+    await asyncio.gather(*[bounded(flow.fetch_pickup_codes(api, [s])) for s in shipments])
+    fig.loads = len(shipments)
+    t = _phase(fig, "dispatch", t)
+
+    # -- watchers on every load, before the trucks leave -------------------------------------------
+    watch_tasks = []
+    for i in range(opts.watchers):
+        s = shipments[i % len(shipments)]
+        stats = flow.WatchStats()
+        fig.watchers.append(stats)
+        who = clerk if i % 2 == 0 else seller
+        watch_tasks.append(
+            (s, asyncio.create_task(flow.watch(api, who, f"/tracking/loads/{s.id}/live", stats)))
+        )
+    await asyncio.sleep(1.0)
+
+    # -- the gate, the road and the receipt for every truck ----------------------------------------
+    by_load = {s.id: s for s in shipments}
+    done_loading = 0
+    driving: list[asyncio.Task[None]] = []
+    drive_started = time.monotonic()
+
+    async def receive(s: flow.Shipment) -> None:
+        await flow.drive(
+            api, s, time_scale=opts.time_scale, post_every_s=opts.interval_s, fix_every_s=opts.fix_every_s
+        )
+        receipt = await flow.confirm_receipt(api, clerk, s, "Clerk")
+        fig.receipts += 1
+        fig.jobs_completed += receipt["job_status"] == "completed"
+
+    async def loaded(s: flow.Shipment) -> None:
+        nonlocal done_loading
+        done_loading += 1
+        await flow.depart(api, s)
+        driving.append(asyncio.create_task(receive(s)))
+
+    await asyncio.gather(*[bounded(flow.check_in(api, s)) for s in shipments])
+    docks = [
+        asyncio.create_task(
+            flow.run_dock(
+                api,
+                staff[k % len(staff)],
+                works["id"],
+                d["id"],
+                by_load,
+                lambda _s, _d: None,
+                loaded,
+                until=lambda: done_loading >= len(shipments),
+            )
+        )
+        for k, d in enumerate(works["docks"])
+    ]
+    await asyncio.gather(*docks)
+    t = _phase(fig, "gate", t)
+    await asyncio.gather(*driving)
+    fig.drive_s = time.monotonic() - drive_started
+    t = _phase(fig, "road", t)
+    await asyncio.wait_for(asyncio.gather(*(task for _, task in watch_tasks)), 30)
+    fig.watcher_expected = [s.points_accepted for s, _ in watch_tasks]
+    fig.points_sent = sum(s.points_sent for s in shipments)
+    fig.points_accepted = sum(s.points_accepted for s in shipments)
+
+
+def _pct(samples: list[float]) -> str:
+    if not samples:
+        return "no samples"
+    ms = sorted(x * 1000 for x in samples)
+    q = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else [ms[0]] * 99
+    return f"p50 {q[49]:7.1f}  p99 {q[98]:7.1f}  max {ms[-1]:7.1f} ms  (n={len(ms):,})"
+
+
+def report(fig: Figures, timings: Timings, opts: Options) -> bool:
+    """Print the figures; True when every stage completed and the fan-out was exact."""
+    total = time.monotonic() - fig.started
+    requests = sum(len(v) for v in timings.samples.values())
+    print()
+    print("=" * 96)
+    print(
+        f"simulate: {opts.carriers} carriers, {opts.jobs} jobs, {opts.drivers} drivers, "
+        f"{opts.watchers} watchers, "
+        f"post every {opts.interval_s:g} s, time x{opts.time_scale}"
+    )
+    print(
+        f"  run        {total:.1f} s; {requests:,} API requests "
+        f"({requests / total:,.0f}/s over the whole run)"
+    )
+    print(
+        f"  market     {fig.jobs_awarded}/{opts.jobs} jobs grabbed: {fig.grabs_won} grabs won, "
+        f"{fig.grabs_lost} lost with 409 job_taken (the first grab wins)"
+    )
+    print(f"  feed       job posted -> job.posted on a carrier's feed: {_pct(fig.feed_latency)}")
+    drive_rate = fig.points_accepted / fig.drive_s if fig.drive_s else 0.0
+    print(
+        f"  GPS        {fig.points_accepted:,} of {fig.points_sent:,} points accepted "
+        f"from {fig.loads} phones "
+        f"({drive_rate:,.0f} points/s while driving)"
+    )
+    got = sum(w.points for w in fig.watchers)
+    want = sum(fig.watcher_expected)
+    exact = all(w.points == e for w, e in zip(fig.watchers, fig.watcher_expected, strict=True))
+    finals = sum(w.final for w in fig.watchers)
+    print(
+        f"  watchers   {got:,} points delivered to {len(fig.watchers)} sockets, expected {want:,}: "
+        f"{'exact' if exact else 'MISMATCH'}; final frame on {finals}/{len(fig.watchers)}"
+    )
+    latencies = [x for w in fig.watchers for x in w.latencies]
+    print(f"  latency    fix recorded -> on a watcher's socket: {_pct(latencies)}")
+    print(
+        f"  receipts   {fig.receipts}/{fig.loads} loads received; "
+        f"{fig.jobs_completed}/{fig.jobs_awarded} jobs completed"
+    )
+    print("  per operation (client-side, including the network and this process's own scheduling):")
+    for op, samples in sorted(timings.samples.items(), key=lambda kv: -len(kv[1])):
+        failed = timings.failures.get(op, 0)
+        print(f"    {op:18} {_pct(samples)}" + (f"  {failed} unexpected answers" if failed else ""))
+    print("=" * 96)
+    return (
+        fig.jobs_awarded == opts.jobs
+        and fig.receipts == fig.loads
+        and fig.jobs_completed == fig.jobs_awarded
+        and exact
+        and finals == len(fig.watchers)
+    )
