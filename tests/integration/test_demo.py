@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,22 +20,25 @@ pytestmark = pytest.mark.server
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run(tmp_path: Path, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DISPATCH_"))}
-    env["DISPATCH_STATE_DIR"] = str(tmp_path / "state")
-    return subprocess.run(
-        [sys.executable, "-m", "dispatch", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    # Not under pytest's tmp_path: as root the embedded server runs as its own user, and another
+    # pytest session starting meanwhile takes the traverse bit off pytest's base directory.
+    with tempfile.TemporaryDirectory(prefix="dispatch-demo-test-") as state:
+        env["DISPATCH_STATE_DIR"] = str(Path(state) / "state")
+        return subprocess.run(
+            [sys.executable, "-m", "dispatch", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
-def test_the_demo_plays_every_stage_and_exits_0(tmp_path: Path) -> None:
-    done = _run(tmp_path, "demo", "--exit", "--port", str(free_port()), timeout=480)
+def test_the_demo_plays_every_stage_and_exits_0() -> None:
+    done = _run("demo", "--exit", "--port", str(free_port()), timeout=480)
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
     stages = re.search(r"stages\s+(.*)", out)
@@ -58,9 +62,8 @@ def test_the_demo_plays_every_stage_and_exits_0(tmp_path: Path) -> None:
     assert re.search(r"job board\s+http://127\.0\.0\.1:\d+/board/jobs", out)
 
 
-def test_simulate_drives_the_whole_flow_and_checks_the_fan_out(tmp_path: Path) -> None:
+def test_simulate_drives_the_whole_flow_and_checks_the_fan_out() -> None:
     done = _run(
-        tmp_path,
         "simulate",
         *("--carriers", "2", "--jobs", "2", "--drivers", "6", "--watchers", "12", "--docks", "4"),
         *("--interval", "1", "--time-scale", "1500"),
