@@ -245,6 +245,8 @@ class Recorder:
     """What all watchers of a phase add to."""
 
     latencies: list[float] | None = None  # post-to-watcher, seconds, when recording
+    received_at: list[float] = field(default_factory=list)  # receive clock of each latency above
+    events_at: list[float] = field(default_factory=list)  # receive clock of event frames, when recording
     untimed_frames: int = 0  # points frames not ending at a batch's newest point (a split batch)
 
 
@@ -280,6 +282,8 @@ class Watcher:
                 frame = _decode_frame(raw)
                 if frame.type != "points":
                     self.kinds[frame.type] += 1
+                    if frame.type == "event" and self.recorder.latencies is not None:
+                        self.recorder.events_at.append(now)
                     continue
                 self.frames += 1
                 self.bytes += len(raw)
@@ -296,6 +300,7 @@ class Watcher:
                     newest = _us(frame.points[-1].recorded_at)
                     if self.by_recorded_at or newest in self.load.batch_ends:
                         latencies.append(now - newest / 1e6)
+                        self.recorder.received_at.append(now)
                     else:
                         self.recorder.untimed_frames += 1
         except ConnectionClosed as exc:
@@ -844,6 +849,7 @@ class PhaseResult:
     closed: Counter[str]
     drained: bool
     latencies: list[float]
+    bursts: str
     untimed: int
     cpu: str
     waits: str
@@ -882,6 +888,8 @@ async def run_phase(
     start_seq = {load: load.last_seq for load in loads}
     stats = PhoneStats()
     recorder.latencies = [] if rate is not None else None
+    recorder.received_at = []
+    recorder.events_at = []
     recorder.untimed_frames = 0
     sampler.start()
     lag = LoopLag()
@@ -935,6 +943,14 @@ async def run_phase(
             closed[w.closed] += 1
     latencies = recorder.latencies or []
     recorder.latencies = None
+    bursts = _bursts(t_start, recorder.received_at, latencies)
+    if recorder.events_at:  # trip events (e.g. load.left_origin) take ingest's longer, locked path
+        events = sorted(recorder.events_at)
+        bursts += (
+            f"; {len(events)} event frames arrived from {events[0] - t_start:.2f} s to "
+            f"{events[-1] - t_start:.2f} s (middle half {events[len(events) // 4] - t_start:.2f} to "
+            f"{events[3 * len(events) // 4] - t_start:.2f} s)"
+        )
     return PhaseResult(
         name=name,
         seconds=posting_s,
@@ -950,11 +966,33 @@ async def run_phase(
         closed=closed,
         drained=drained,
         latencies=latencies,
+        bursts=bursts,
         untimed=recorder.untimed_frames,
         cpu=cpu_line(cpu0, cpu1, cpu_window),
         waits=waits,
         generator=generator,
     )
+
+
+BURST_WINDOW_S = 0.25
+
+
+def _bursts(t_start: float, received_at: list[float], latencies: list[float]) -> str:
+    """When the slow frames arrived: the phase cut into 250 ms windows by receive time, the windows
+    whose worst latency is over 50 ms, and the worst of them (a tail that comes in bursts shows as
+    few windows with a regular spacing; one spread evenly, as many)."""
+    worst: dict[int, float] = {}
+    for at, lat in zip(received_at, latencies, strict=True):
+        w = int((at - t_start) / BURST_WINDOW_S)
+        worst[w] = max(worst.get(w, 0.0), lat)
+    if not worst:
+        return "none"
+    slow = sorted(w for w, lat in worst.items() if lat > 0.05)
+    top = sorted(slow, key=lambda w: -worst[w])[:8]
+    listed = ", ".join(f"{w * BURST_WINDOW_S:.2f} s: {worst[w] * 1000:.0f} ms" for w in sorted(top))
+    head = f"{len(slow)} of {len(worst)} windows of {BURST_WINDOW_S * 1000:.0f} ms had a frame over 50 ms"
+    # The phase's start on the wall clock, to line the windows up with what the server logs.
+    return f"{head}{f'; worst at (phase time: max) {listed}' if top else ''} (phase started at {t_start:.3f})"
 
 
 def report_phase(r: PhaseResult, watchers: int, loads: int) -> None:
@@ -984,6 +1022,7 @@ def report_phase(r: PhaseResult, watchers: int, loads: int) -> None:
     if r.latencies:
         untimed = f" ({r.untimed} frames of split batches not timed)" if r.untimed else ""
         print(f"  latency  : post to watcher {percentiles(r.latencies)}{untimed}")
+        print(f"  bursts   : {r.bursts}")
     print(f"  {r.cpu}")
     print(f"  {r.generator}")
     print(f"  {r.waits}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> Litestar:
         runtime.feed_hub = MarketFeedHub(runtime.pubsub, lambda job_id: load_public_job(runtime.db, job_id))
         await runtime.feed_hub.start()
         runtime.tracking_hub = TrackingHub(runtime.pubsub, outbox_limit=settings.watcher_queue)
+        _tune_gc()
         closer = asyncio.get_running_loop().create_task(
             run_claim_loops(runtime, settings.closer_interval_ms / 1000)
         )
@@ -123,6 +125,26 @@ def create_app(settings: Settings) -> Litestar:
     # (401s from authentication) still carry the request id in their header, body and log line.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     return app
+
+
+_gc_tuned = False
+
+
+def _tune_gc() -> None:
+    """Keep the cyclic GC's pauses short on a busy worker (once per process). Everything built at
+    start-up (modules, the app, its routes and types: ~90k objects) lives as long as the process:
+    frozen, full collections no longer walk it. A larger young generation (10,000 allocations
+    instead of 700) means fewer young collections, so fewer in-flight request objects get promoted
+    to the old generations, which fill and are collected far less often. Measured with
+    bench/tracking.py: without this, each worker ran a full collection of 90k-220k objects every
+    few seconds (0.1-1 s each on the loaded 2-core machine, everything else on that worker waiting);
+    with it, none in the whole run."""
+    global _gc_tuned
+    if not _gc_tuned:
+        _gc_tuned = True
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
 
 
 def _provide_runtime(state: State) -> Runtime:

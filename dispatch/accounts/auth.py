@@ -8,7 +8,9 @@ tokens only open the platform API.
 
 from __future__ import annotations
 
+import time
 from typing import Any
+from uuid import UUID
 
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
@@ -16,9 +18,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from litestar.types import Guard
 
-from dispatch.accounts import service
+from dispatch.accounts import credentials, queries, service
 from dispatch.accounts.models import CredentialKind, Party, Principal
 from dispatch.accounts.permissions import Permission
+from dispatch.db import Conn
 from dispatch.errors import Forbidden, Unauthorized
 from dispatch.runtime import Runtime
 
@@ -37,6 +40,53 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
+# The GPS ingest route takes its device principal from a short per-process cache, which saves one
+# database round trip per batch. This is safe only because ingest re-checks the token (not revoked,
+# user not disabled) on the connection that stores the batch, before storing it (READ_DRIVER_TRIPS
+# in dispatch.tracking.queries, else `recheck_device`): a revoked token stores nothing from the
+# moment the revocation commits, on every worker, and gets the same 401 as before. What a cached
+# principal may hold stale, for at most DEVICE_CACHE_TTL_S, is only what ingest never reads: its
+# permissions and its organization's parties. Every other route authenticates every request.
+CACHED_ROUTES = frozenset({"/driver/v1/positions"})
+DEVICE_CACHE_TTL_S = 10.0
+DEVICE_CACHE_MAX = 10_000
+# Per process, by the token's hash (as stored in device_tokens): the tokens themselves are not kept.
+_device_cache: dict[bytes, tuple[float, Principal]] = {}
+
+
+async def _authenticate(runtime: Runtime, token: str, path: str) -> Principal:
+    if path not in CACHED_ROUTES or not token.startswith(credentials.DEVICE_PREFIX):
+        return await service.authenticate(runtime.db, secret=runtime.settings.secret_key, token=token)
+    key = credentials.secret_hash(token)
+    hit = _device_cache.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    principal = await service.authenticate(runtime.db, secret=runtime.settings.secret_key, token=token)
+    if len(_device_cache) >= DEVICE_CACHE_MAX:
+        _device_cache.clear()
+    _device_cache[key] = (time.monotonic() + DEVICE_CACHE_TTL_S, principal)
+    return principal
+
+
+def forget_device(credential_id: UUID) -> None:
+    """Drop a device token's cached principal (its re-check failed)."""
+    for token, (_, p) in list(_device_cache.items()):
+        if p.credential_id == credential_id:
+            del _device_cache[token]
+
+
+async def recheck_device(conn: Conn, p: Principal) -> None:
+    """Raise what authentication would if this device principal's token is no longer valid."""
+    if p.kind != "device" or p.credential_id is None:
+        return
+    row = await conn.fetchrow(queries.DEVICE_TOKEN_STATE, p.credential_id)
+    if row is None or row["revoked_at"] is not None:
+        forget_device(p.credential_id)
+        if row is None:
+            raise Unauthorized("Unknown device token.", code="token_invalid")
+        raise Unauthorized("This device token was revoked.", code="token_revoked")
+
+
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -45,7 +95,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         if token is None:
             raise Unauthorized("This endpoint needs a bearer token.", code="token_missing")
         runtime: Runtime = connection.app.state.runtime
-        principal = await service.authenticate(runtime.db, secret=runtime.settings.secret_key, token=token)
+        principal = await _authenticate(runtime, token, connection.scope["path"])
         return AuthenticationResult(user=principal, auth=token)
 
 

@@ -55,6 +55,12 @@ JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
 JOIN organizations o ON o.id = d.org_id
 WHERE d.token_hash = $1"""
 
+# Whether a device token still authenticates (see DEVICE_TOKEN_PRINCIPAL): no row when it is
+# unknown or its user is disabled.
+DEVICE_TOKEN_STATE = """
+SELECT d.revoked_at FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
+WHERE d.id = $1"""
+
 USER_PROFILE = "SELECT id, email, name FROM users WHERE id = $1"
 
 # -- members ---------------------------------------------------------------------------------

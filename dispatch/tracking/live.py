@@ -104,7 +104,9 @@ class _Session:
         self.received: set[UUID] = set()
 
     async def send(self, data: str | bytes) -> None:
-        await asyncio.wait_for(self.socket.send_data(data), SEND_TIMEOUT_S)
+        # asyncio.timeout, not wait_for: wait_for runs the send in a new task, a cost paid per frame.
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await self.socket.send_data(data)
 
     async def snapshot(self, after: dict[UUID, int]) -> None:
         db = self.runtime.db
@@ -199,21 +201,21 @@ async def watch(
             await socket.close(1000, "receipt confirmed")
             return
         reader = asyncio.get_running_loop().create_task(_until_closed(socket))
+        # The client closing wakes the loop too: one event to wait on, instead of a new task and an
+        # asyncio.wait at every wake-up (that is, for nearly every frame).
+        reader.add_done_callback(lambda _: watcher.wake.set())
         while not reader.done():
-            waiter = asyncio.ensure_future(watcher.wake.wait())
-            done, _ = await asyncio.wait(
-                {waiter, reader}, timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED
-            )
-            if waiter not in done:
-                waiter.cancel()
-            if reader in done:
+            try:
+                async with asyncio.timeout(KEEPALIVE_S):
+                    await watcher.wake.wait()
+            except TimeoutError:
+                await session.send(b'{"type":"ping"}')
+                continue
+            if reader.done():
                 return
             if watcher.kicked:
                 await _close(socket, TOO_SLOW, "too slow: reconnect with your cursor")
                 return
-            if not done:
-                await session.send(b'{"type":"ping"}')
-                continue
             for frame in watcher.take():
                 if not await session.deliver(frame):
                     await session.send(b'{"type":"final","reason":"received"}')

@@ -4,7 +4,7 @@
 # for one load take turns, so seq is given in commit order, and a receipt (which takes the same lock)
 # is either before a batch (the batch is refused) or after it (the points are part of the trail).
 # $3 NULL: every load of the driver in transit or arrived; else that load alone.
-LOCK_DRIVER_TRIPS = """
+_DRIVER_TRIPS = """
 SELECT l.id AS load_id, l.status, l.job_id, l.carrier_org_id, t.*,
        j.shipper_org_id, j.consignee_org_id, j.poster_org_id,
        s.lon AS origin_lon, s.lat AS origin_lat, s.geofence::text AS origin_fence,
@@ -14,9 +14,18 @@ JOIN load_tracking t ON t.load_id = l.id
 JOIN jobs j ON j.id = l.job_id
 JOIN sites s ON s.id = j.origin_site_id
 WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2
-  AND CASE WHEN $3::uuid IS NULL THEN l.status IN ('in_transit', 'arrived') ELSE l.id = $3 END
-ORDER BY l.id
-FOR UPDATE OF t"""
+  AND CASE WHEN $3::uuid IS NULL THEN l.status IN ('in_transit', 'arrived') ELSE l.id = $3 END"""
+LOCK_DRIVER_TRIPS = _DRIVER_TRIPS + "\nORDER BY l.id\nFOR UPDATE OF t"
+
+# The same rows without the lock, for the one-statement path (STORE_BATCH checks that nothing moved
+# meanwhile), and only while the device token $4 still authenticates (not revoked, user enabled):
+# the principal of the ingest route may come from the auth cache (dispatch.accounts.auth).
+READ_DRIVER_TRIPS = (
+    _DRIVER_TRIPS  # noqa: S608 - constants only
+    + """
+  AND EXISTS (SELECT 1 FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
+              WHERE d.id = $4 AND d.revoked_at IS NULL)"""
+)
 
 # The driver's trip that ended last (in the past day): a phone still posting for it is told so.
 DRIVER_LAST_ENDED_TRIP = """
@@ -59,6 +68,47 @@ UPDATE load_tracking SET
     left_origin_at = $14, arrived_at = $15, still_lon = $16, still_lat = $17, still_since = $18,
     stop_alerted = $19
 WHERE load_id = $1"""
+
+# A whole batch in one statement (without BEGIN/COMMIT round trips when the batch raises no event),
+# for the common case: one load, every point new. Optimistic: the trip row read by
+# READ_DRIVER_TRIPS must be unchanged ($2 still its last seq, not ended) and none of the points
+# stored yet; then the trip state moves on, the points are stored numbered $2 + 1 … in the order
+# given (time order), and the payloads are published, all or nothing (stored = 0 when the check
+# failed: the caller falls back to the locked transaction). A concurrent batch or receipt holds the
+# row lock: the UPDATE waits for it, then re-checks last_seq and ended_at on the new row version.
+# $11 the number of points, $12 … $27 as $4 … $19 of UPDATE_TRIP, $28 the channel, $29 the payloads
+# (in order: a function scan of unnest returns the array's order).
+STORE_BATCH = """
+WITH incoming AS (
+    SELECT * FROM unnest($3::timestamptz[], $4::float8[], $5::float8[], $6::real[], $7::real[],
+                         $8::real[], $9::smallint[], $10::boolean[]) WITH ORDINALITY
+        AS i(recorded_at, lon, lat, accuracy_m, speed_mps, heading_deg, battery_pct, moving, n)
+),
+trip AS (
+    UPDATE load_tracking SET
+        last_seq = $2::bigint + $11::bigint, points_total = points_total + $11::bigint,
+        last_recorded_at = $12, last_lon = $13, last_lat = $14, last_accuracy_m = $15,
+        last_speed_mps = $16, last_heading_deg = $17, speed_mps = $18, eta_at = $19, remaining_m = $20,
+        progress = $21,
+        eta_computed_at = CASE WHEN $19::timestamptz IS NULL THEN eta_computed_at ELSE now() END,
+        left_origin_at = $22, arrived_at = $23, still_lon = $24, still_lat = $25, still_since = $26,
+        stop_alerted = $27
+    WHERE load_id = $1 AND last_seq = $2::bigint AND ended_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.load_id = $1 AND p.recorded_at = ANY($3))
+    RETURNING load_id
+),
+stored AS (
+    INSERT INTO positions (load_id, recorded_at, seq, lon, lat, accuracy_m, speed_mps, heading_deg,
+                           battery_pct, moving)
+    SELECT $1, recorded_at, $2::bigint + n, lon, lat, accuracy_m, speed_mps, heading_deg, battery_pct,
+           moving
+    FROM incoming WHERE EXISTS (SELECT 1 FROM trip)
+    RETURNING 1
+),
+published AS (
+    SELECT pg_notify($28, payload) FROM unnest($29::text[]) AS payload WHERE EXISTS (SELECT 1 FROM trip)
+)
+SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM published) AS published"""
 
 SET_ARRIVED = """
 UPDATE loads SET status = 'arrived', updated_at = now() WHERE id = $1 AND status = 'in_transit'"""

@@ -5,6 +5,12 @@ Ingesting is one transaction per batch: the driver's trip rows are locked (batch
 turns, and a receipt cannot slip between), each point is judged, the new ones are stored once and
 numbered, the trip state (last fix, speed, ETA, geofences, stops) moves on, its events go to the
 outbox, and the stored points are published to watchers, all committing together.
+
+The common batch (one load, every point new) takes a shorter road to the same result: the trip is
+read without a lock, and the batch is stored, the trip moved on and the points published in one
+statement that first checks nothing moved since the read (STORE_BATCH; with the batch's events, if
+any, recorded before it in the same transaction). When the check fails, or the batch is anything
+else, the locked transaction above does it all from the start.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import struct
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -22,12 +29,13 @@ import shapely
 
 from dispatch import events
 from dispatch.accounts import service as accounts
+from dispatch.accounts.auth import recheck_device
 from dispatch.accounts.models import Principal
 from dispatch.accounts.permissions import Permission
 from dispatch.db import Conn, Queryable
 from dispatch.errors import Conflict, Forbidden, NotFound, Problem, Unauthorized
 from dispatch.market.service import party_orgs
-from dispatch.realtime.broker import Broker
+from dispatch.realtime.broker import Broker, PgBroker
 from dispatch.settings import Settings
 from dispatch.tracking import queries, screening
 from dispatch.tracking import trip as trips
@@ -47,7 +55,7 @@ from dispatch.tracking.models import (
     SiteView,
     TimelineEntry,
 )
-from dispatch.tracking.notifications import publish_event, publish_points
+from dispatch.tracking.notifications import points_payloads, publish_event, publish_points, track_channel
 from dispatch.types import LocationOut
 from geo import Position, parse_polygon
 from geo.eta import Eta
@@ -187,52 +195,228 @@ async def ingest(
     db: asyncpg.Pool, broker: Broker, settings: Settings, p: Principal, batch: PositionBatch
 ) -> BatchResult:
     now = _now()
+    async with db.acquire() as conn:
+        # Also checks the device token (the principal may come from the auth cache): no rows when
+        # it no longer authenticates, or when no load takes the batch.
+        rows = await conn.fetch(
+            queries.READ_DRIVER_TRIPS, p.user_id, p.org_id, batch.load_id, p.credential_id
+        )
+        if not rows:
+            await recheck_device(conn, p)  # the 401 authentication would give, if that is why
+        elif isinstance(broker, PgBroker):
+            done = await _ingest_in_one_statement(conn, broker, settings, batch, rows, now)
+            if done is not None:
+                return done
+        async with conn.transaction():
+            return await _ingest_locked(conn, broker, settings, p, batch, now)
+
+
+class _TripMoved(Exception):
+    """The trip changed since it was read, or a point was stored meanwhile: nothing was written."""
+
+
+async def _ingest_in_one_statement(
+    conn: Conn,
+    broker: Broker,
+    settings: Settings,
+    batch: PositionBatch,
+    rows: list[asyncpg.Record],
+    now: datetime,
+) -> BatchResult | None:
+    """The common case without the lock: with the trip as read (READ_DRIVER_TRIPS), store the batch,
+    move the trip on and publish in one statement (STORE_BATCH), after recording the events it
+    raises, if any (then in a transaction). Exactly what the locked path does for a batch of one
+    load whose points are all new; None (having written nothing) for anything else, which the
+    locked path then handles from the start."""
+    if len(rows) != 1 or rows[0]["ended_at"] is not None:
+        return None
+    row = rows[0]
+    screened = screening.screen(
+        batch.points,
+        now=now,
+        trip_started=row["departed_at"],
+        anchor=_anchor(row),
+        time_scale=settings.tracking_time_scale,
+    )
+    points = [pt for _, pt in screened.accepted]  # in time order: numbered in this order
+    if not points:
+        return None
+    load_id: UUID = row["load_id"]
+    first = row["last_seq"] + 1
+    # What the locked path would read back from the table: times in UTC, reals as float4.
+    stored = [
+        PointOut(
+            seq=first + i,
+            lon=pt.lon,
+            lat=pt.lat,
+            recorded_at=pt.recorded_at.astimezone(UTC),
+            accuracy_m=_real(pt.accuracy_m),
+            speed_mps=None if pt.speed_mps is None else _real(pt.speed_mps),
+            heading_deg=None if pt.heading_deg is None else _real(pt.heading_deg),
+        )
+        for i, pt in enumerate(points)
+    ]
+    new, raised, eta = trips.advance(
+        _state(row),
+        _samples(stored),
+        _route(row),
+        timedelta(minutes=settings.stop_alert_minutes),
+        settings.tracking_time_scale,
+    )
+    status: str = row["status"]
+
+    async def store() -> None:
+        eta_out = None if eta is None else _eta_out(eta, _now())
+        payloads = [x.decode() for x in points_payloads(load_id, stored, status, eta_out)]
+        try:
+            done = await conn.fetchrow(
+                queries.STORE_BATCH,
+                load_id,
+                row["last_seq"],
+                *_columns(points),
+                len(points),
+                *_trip_columns(row, new, eta),
+                track_channel(load_id),
+                payloads,
+            )
+        except asyncpg.UniqueViolationError:  # stored meanwhile after all
+            raise _TripMoved from None
+        if done is None or done["stored"] != len(points):
+            raise _TripMoved
+
+    try:
+        if raised:
+            # Events go to the outbox and to watchers before the points, as on the locked path; the
+            # transaction takes them back if the trip turns out to have moved.
+            async with conn.transaction():
+                status = await _record_events(conn, broker, row, raised, status)
+                await store()
+        else:
+            await store()
+    except _TripMoved:
+        return None
+    last = new.last
+    return _result(
+        batch,
+        accepted=len(points),
+        duplicates=screened.duplicates,
+        rejected=screened.rejected,
+        progress=[LoadProgress(load_id=load_id, last_seq=row["last_seq"] + len(points), status=status)],
+        remaining=None if eta is None else eta.remaining_m,
+        speed=last.speed_mps if last else None,
+    )
+
+
+_FLOAT4 = struct.Struct("f")
+
+
+def _real(x: float) -> float:
+    """x as a PostgreSQL `real` column gives it back (out of its range: the insert fails anyway)."""
+    try:
+        value: float = _FLOAT4.unpack(_FLOAT4.pack(x))[0]
+    except OverflowError:
+        return x
+    return value
+
+
+def _samples(stored: list[PointOut]) -> list[trips.Sample]:
+    return [
+        trips.Sample(pt.recorded_at, Position(pt.lon, pt.lat), pt.accuracy_m, pt.speed_mps, pt.heading_deg)
+        for pt in stored
+    ]
+
+
+def _trip_columns(row: asyncpg.Record, new: trips.TripState, eta: Eta | None) -> list[Any]:
+    """The trip state after a batch, as UPDATE_TRIP's $4 … $19 (STORE_BATCH's $12 … $27)."""
+    last = new.last
+    return [
+        last.at if last else None,
+        last.position.lon if last else None,
+        last.position.lat if last else None,
+        last.accuracy_m if last else None,
+        last.speed_mps if last else None,
+        last.heading_deg if last else None,
+        new.speed_mps,
+        eta.eta_at if eta else row["eta_at"],
+        eta.remaining_m if eta else row["remaining_m"],
+        eta.progress if eta else row["progress"],
+        new.left_origin_at,
+        new.arrived_at,
+        new.still_at.lon if new.still_at else None,
+        new.still_at.lat if new.still_at else None,
+        new.still_since,
+        new.stop_alerted,
+    ]
+
+
+def _result(
+    batch: PositionBatch,
+    *,
+    accepted: int,
+    duplicates: int,
+    rejected: list[Rejection],
+    progress: list[LoadProgress],
+    remaining: float | None,
+    speed: float | None,
+) -> BatchResult:
+    batteries = [pt.battery_pct for pt in batch.points if pt.battery_pct is not None]
+    return BatchResult(
+        accepted=accepted,
+        duplicates=duplicates,
+        rejected=rejected,
+        next_interval_s=screening.next_interval_s(
+            remaining_m=remaining, speed_mps=speed, battery_pct=batteries[-1] if batteries else None
+        ),
+        loads=progress,
+    )
+
+
+async def _ingest_locked(
+    conn: Conn, broker: Broker, settings: Settings, p: Principal, batch: PositionBatch, now: datetime
+) -> BatchResult:
+    """Any batch, in the caller's transaction, with the driver's trip rows locked."""
     stop_after = timedelta(minutes=settings.stop_alert_minutes)
     rejected: dict[int, Rejection] = {}
     accepted = duplicates = 0
     progress: list[LoadProgress] = []
     remaining: float | None = None
     speed: float | None = None
-    async with db.acquire() as conn, conn.transaction():
-        for row in await _driver_trips(conn, p, batch.load_id):
-            load_id: UUID = row["load_id"]
-            screened = screening.screen(
-                batch.points,
-                now=now,
-                trip_started=row["departed_at"],
-                anchor=_anchor(row),
-                time_scale=settings.tracking_time_scale,
-            )
-            for r in screened.rejected:
-                rejected.setdefault(r.index, r)
-            points = [pt for _, pt in screened.accepted]
-            stored = []
-            if points:
-                rows = await conn.fetch(queries.INSERT_POINTS, load_id, row["last_seq"], *_columns(points))
-                stored = sorted((_point(r) for r in rows), key=lambda pt: pt.seq)
-            # With several loads on the truck, each point counts once: as stored for any of them.
-            accepted = max(accepted, len(stored))
-            duplicates = max(duplicates, screened.duplicates + len(points) - len(stored))
-            status, eta, speed_now = await _advance_trip(
-                conn, broker, row, stored, stop_after, settings.tracking_time_scale
-            )
-            if stored:
-                await publish_points(broker, conn, load_id, stored, status, eta)
-            progress.append(
-                LoadProgress(load_id=load_id, last_seq=row["last_seq"] + len(stored), status=status)
-            )
-            if eta is not None:
-                remaining = eta.remaining_m
-            speed = speed_now
-    batteries = [pt.battery_pct for pt in batch.points if pt.battery_pct is not None]
-    return BatchResult(
+    for row in await _driver_trips(conn, p, batch.load_id):
+        load_id: UUID = row["load_id"]
+        screened = screening.screen(
+            batch.points,
+            now=now,
+            trip_started=row["departed_at"],
+            anchor=_anchor(row),
+            time_scale=settings.tracking_time_scale,
+        )
+        for r in screened.rejected:
+            rejected.setdefault(r.index, r)
+        points = [pt for _, pt in screened.accepted]
+        stored = []
+        if points:
+            rows = await conn.fetch(queries.INSERT_POINTS, load_id, row["last_seq"], *_columns(points))
+            stored = sorted((_point(r) for r in rows), key=lambda pt: pt.seq)
+        # With several loads on the truck, each point counts once: as stored for any of them.
+        accepted = max(accepted, len(stored))
+        duplicates = max(duplicates, screened.duplicates + len(points) - len(stored))
+        status, eta, speed_now = await _advance_trip(
+            conn, broker, row, stored, stop_after, settings.tracking_time_scale
+        )
+        if stored:
+            await publish_points(broker, conn, load_id, stored, status, eta)
+        progress.append(LoadProgress(load_id=load_id, last_seq=row["last_seq"] + len(stored), status=status))
+        if eta is not None:
+            remaining = eta.remaining_m
+        speed = speed_now
+    return _result(
+        batch,
         accepted=accepted,
         duplicates=duplicates,
         rejected=[rejected[i] for i in sorted(rejected)],
-        next_interval_s=screening.next_interval_s(
-            remaining_m=remaining, speed_mps=speed, battery_pct=batteries[-1] if batteries else None
-        ),
-        loads=progress,
+        progress=progress,
+        remaining=remaining,
+        speed=speed,
     )
 
 
@@ -251,11 +435,26 @@ async def _advance_trip(
         return row["status"], None, row["last_speed_mps"]
     status: str = row["status"]
     state = _state(row)
-    samples = [
-        trips.Sample(pt.recorded_at, Position(pt.lon, pt.lat), pt.accuracy_m, pt.speed_mps, pt.heading_deg)
-        for pt in stored
-    ]
-    new, raised, eta = trips.advance(state, samples, _route(row), stop_after, time_scale)
+    new, raised, eta = trips.advance(state, _samples(stored), _route(row), stop_after, time_scale)
+    status = await _record_events(conn, broker, row, raised, status)
+    last = new.last
+    await conn.execute(
+        queries.UPDATE_TRIP,
+        load_id,
+        row["last_seq"] + len(stored),
+        len(stored),
+        *_trip_columns(row, new, eta),
+    )
+    eta_out = None if eta is None else _eta_out(eta, _now())
+    return status, eta_out, last.speed_mps if last else None
+
+
+async def _record_events(
+    conn: Conn, broker: Broker, row: asyncpg.Record, raised: list[trips.TripEvent], status: str
+) -> str:
+    """Record the trip's events in the outbox and publish them (the caller's transaction); the load's
+    status after them."""
+    load_id: UUID = row["load_id"]
     for event in raised:
         if event.type == "load.arrived" and status == "in_transit":
             await conn.execute(queries.SET_ARRIVED, load_id)
@@ -272,31 +471,7 @@ async def _advance_trip(
         await publish_event(
             broker, conn, load_id, TimelineEntry(type=event.type, at=event.at, data=event.data), status
         )
-    last = new.last
-    await conn.execute(
-        queries.UPDATE_TRIP,
-        load_id,
-        row["last_seq"] + len(stored),
-        len(stored),
-        last.at if last else None,
-        last.position.lon if last else None,
-        last.position.lat if last else None,
-        last.accuracy_m if last else None,
-        last.speed_mps if last else None,
-        last.heading_deg if last else None,
-        new.speed_mps,
-        eta.eta_at if eta else row["eta_at"],
-        eta.remaining_m if eta else row["remaining_m"],
-        eta.progress if eta else row["progress"],
-        new.left_origin_at,
-        new.arrived_at,
-        new.still_at.lon if new.still_at else None,
-        new.still_at.lat if new.still_at else None,
-        new.still_since,
-        new.stop_alerted,
-    )
-    eta_out = None if eta is None else _eta_out(eta, _now())
-    return status, eta_out, last.speed_mps if last else None
+    return status
 
 
 def _eta_out(eta: Eta, computed_at: datetime) -> EtaOut:
