@@ -139,7 +139,6 @@ class Carrier:
     dispatcher: Party
     trucks: list[Truck]
     cost_floor_minor: int  # the carrier's own cost: it never bids below it
-    won: list[str] = field(default_factory=list)
 
 
 async def add_truck(
@@ -334,12 +333,9 @@ class Shipment:
     planned_kg: float
     pickup_code: str = ""
     booked_slot: datetime | None = None
-    ticket_id: str = ""
-    arrival: str = ""
     net_kg: int = 0
     points_sent: int = 0
     points_accepted: int = 0
-    arrived: bool = False
     receipt: dict[str, Any] | None = None
 
 
@@ -409,7 +405,6 @@ async def check_in(api: Api, s: Shipment) -> dict[str, Any]:
     ticket: dict[str, Any] = await api.post(
         f"/driver/v1/loads/{s.id}/check-in", s.truck.phone, body, op="check in"
     )
-    s.ticket_id, s.arrival = ticket["id"], ticket["arrival"]
     return ticket
 
 
@@ -567,7 +562,6 @@ async def drive(
             next_post = time.monotonic() + post_every_s
             battery = max(5, battery - 1)
         if done:
-            s.arrived = True
             return
         await asyncio.sleep(fix_every_s)
 

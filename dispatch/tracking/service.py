@@ -203,12 +203,25 @@ async def ingest(
         )
         if not rows:
             await recheck_device(conn, p)  # the 401 authentication would give, if that is why
-        elif isinstance(broker, PgBroker):
+        elif isinstance(broker, PgBroker):  # the one statement publishes with pg_notify itself
             done = await _ingest_in_one_statement(conn, broker, settings, batch, rows, now)
             if done is not None:
                 return done
         async with conn.transaction():
             return await _ingest_locked(conn, broker, settings, p, batch, now)
+
+
+def _screen(
+    batch: PositionBatch, row: asyncpg.Record, now: datetime, settings: Settings
+) -> screening.Screened:
+    """The batch's points judged against this trip (its start and its newest stored fix)."""
+    return screening.screen(
+        batch.points,
+        now=now,
+        trip_started=row["departed_at"],
+        anchor=_anchor(row),
+        time_scale=settings.tracking_time_scale,
+    )
 
 
 class _TripMoved(Exception):
@@ -231,13 +244,7 @@ async def _ingest_in_one_statement(
     if len(rows) != 1 or rows[0]["ended_at"] is not None:
         return None
     row = rows[0]
-    screened = screening.screen(
-        batch.points,
-        now=now,
-        trip_started=row["departed_at"],
-        anchor=_anchor(row),
-        time_scale=settings.tracking_time_scale,
-    )
+    screened = _screen(batch, row, now, settings)
     points = [pt for _, pt in screened.accepted]  # in time order: numbered in this order
     if not points:
         return None
@@ -383,13 +390,7 @@ async def _ingest_locked(
     speed: float | None = None
     for row in await _driver_trips(conn, p, batch.load_id):
         load_id: UUID = row["load_id"]
-        screened = screening.screen(
-            batch.points,
-            now=now,
-            trip_started=row["departed_at"],
-            anchor=_anchor(row),
-            time_scale=settings.tracking_time_scale,
-        )
+        screened = _screen(batch, row, now, settings)
         for r in screened.rejected:
             rejected.setdefault(r.index, r)
         points = [pt for _, pt in screened.accepted]
