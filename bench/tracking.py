@@ -406,6 +406,17 @@ class LoopLag:
         )
 
 
+def _quiet_gc() -> None:
+    """Before a measured phase, in the process that receives the frames (this load generator, for
+    dispatch and for the baseline alike). Its own objects (sockets, loads) live all run: frozen, they
+    stay out of its GC passes; and the same young generation as a worker's (dispatch.app._tune_gc),
+    so that its collections are few and short. A pause here delays the receive clock of every frame
+    in flight and would be counted as the server's latency."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 # -- process figures ---------------------------------------------------------------------------------
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -881,10 +892,7 @@ async def run_phase(
     """batch: every phone posts that many points as fast as it can; rate: paced points/s in total."""
     for w in watchers:
         w.reset()
-    # The generator's own objects (sockets, loads) live all run: keep them out of its GC passes, so
-    # that its collections stay short and do not add to the latencies it measures.
-    gc.collect()
-    gc.freeze()
+    _quiet_gc()
     start_seq = {load: load.last_seq for load in loads}
     stats = PhoneStats()
     recorder.latencies = [] if rate is not None else None
@@ -1239,8 +1247,7 @@ async def baseline_broadcast(loads: list[Load], watchers: int, rate: int, second
 
         clients = list(await asyncio.gather(*[one(i) for i in range(watchers)]))
         await asyncio.sleep(0.5)
-        gc.collect()
-        gc.freeze()
+        _quiet_gc()
         processes = Processes([], None, [process.pid])
         cpu0 = processes.sample()
         recorder.latencies = []

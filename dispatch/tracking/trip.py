@@ -19,7 +19,7 @@ from typing import Any
 
 import shapely
 
-from geo import Position, contains, haversine_m
+from geo import Position, contains_each, haversine_m
 from geo.eta import Eta, Fix, estimate, update_speed
 
 STOP_RADIUS_M = 150.0
@@ -27,10 +27,16 @@ STOP_RADIUS_M = 150.0
 ARRIVAL_ACCURACY_CAP_M = 100.0
 
 
-def at_destination(fence: shapely.Polygon, position: Position, accuracy_m: float) -> bool:
-    """Whether a fix counts as at the destination (arriving, and confirming receipt there): its
+def at_destination_each(
+    fence: shapely.Polygon, positions: Sequence[Position], accuracies_m: Sequence[float]
+) -> list[bool]:
+    """Whether each fix counts as at the destination (arriving, and confirming receipt there): its
     accuracy circle touches the fence, with at most ARRIVAL_ACCURACY_CAP_M of benefit of the doubt."""
-    return contains(fence, position, accuracy_m=min(accuracy_m, ARRIVAL_ACCURACY_CAP_M))
+    return contains_each(fence, positions, [min(a, ARRIVAL_ACCURACY_CAP_M) for a in accuracies_m])
+
+
+def at_destination(fence: shapely.Polygon, position: Position, accuracy_m: float) -> bool:
+    return at_destination_each(fence, [position], [accuracy_m])[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +91,10 @@ def advance(
         return state, [], None
     events: list[TripEvent] = []
     s = state
-    for sample in newer:
-        inside_origin = contains(route.origin_fence, sample.position)
-        inside_destination = at_destination(route.destination_fence, sample.position, sample.accuracy_m)
+    positions = [x.position for x in newer]
+    at_origin = contains_each(route.origin_fence, positions)
+    at_dest = at_destination_each(route.destination_fence, positions, [x.accuracy_m for x in newer])
+    for sample, inside_origin, inside_destination in zip(newer, at_origin, at_dest, strict=True):
         if s.left_origin_at is None and not inside_origin:
             s = replace(s, left_origin_at=sample.at)
             events.append(TripEvent("load.left_origin", sample.at, _where(sample)))

@@ -14,6 +14,7 @@ from geo import (
     centroid,
     circle,
     contains,
+    contains_each,
     distance_to_m,
     geodesic_area_m2,
     haversine_m,
@@ -359,3 +360,23 @@ def test_area_rejects_bad_input() -> None:
         Area.around(Position(0, 0), -1)
     with pytest.raises(ValueError, match="circle or a polygon"):
         Area()
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.tuples(positions_near_fence, st.one_of(st.just(0.0), st.floats(0.0, 3000.0, allow_nan=False))),
+        max_size=30,
+    )
+)
+def test_contains_each_agrees_with_contains(fixes: list[tuple[Position, float]]) -> None:
+    points = [p for p, _ in fixes]
+    accuracies = [a for _, a in fixes]
+    expected = [contains(L_SHAPE, p, accuracy_m=a) for p, a in fixes]
+    assert contains_each(L_SHAPE, points, accuracies) == expected
+    assert contains_each(L_SHAPE, points) == [contains(L_SHAPE, p) for p in points]
+
+
+def test_contains_each_refuses_a_bad_accuracy() -> None:
+    with pytest.raises(ValueError, match="accuracies_m"):
+        contains_each(FENCE, [Position(10.05, 60.02)], [math.nan])
