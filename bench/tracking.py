@@ -79,6 +79,7 @@ from bench.common import (
     square,
 )
 from bench.common import database as bench_database
+from dispatch import procfs
 from geo import Position, haversine_m, initial_bearing_deg
 
 # A steel mill near Berlin ships coil to a buyer's port yard in Rostock, about 195 km north.
@@ -422,49 +423,12 @@ def _quiet_gc() -> None:
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                if int(_stat(int(entry.name))[1]) == pid:
-                    out.append(int(entry.name))
-    return out
-
-
-def worker_pids(serve_pid: int) -> list[int]:
-    """uvicorn's worker processes: the spawned children of `dispatch serve`."""
-    kids = _children(serve_pid)
-    spawned = [k for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
-    return sorted(spawned or kids)
-
-
 def sockets_per_worker(workers: list[int], port: int, watcher_ports: set[int]) -> str:
-    """How the kernel spread the connections over the workers (they share one listening socket)."""
-    peer: dict[int, int] = {}  # socket inode -> client port, for established connections to `port`
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                f = line.split()
-                if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:
-                    peer[int(f[9])] = int(f[2].rsplit(":", 1)[1], 16)
+    """How the kernel spread the connections over the workers (each has a listening socket)."""
     out = []
-    for pid in workers:
-        ws = http = 0
-        with contextlib.suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    link = os.readlink(fd)
-                    if link.startswith("socket:["):
-                        client = peer.get(int(link[8:-1]))
-                        if client is not None:
-                            ws += client in watcher_ports
-                            http += client not in watcher_ports
-        out.append(f"{ws} websockets + {http} HTTP")
+    for ports in procfs.client_ports(workers, port).values():
+        ws = sum(p in watcher_ports for p in ports)
+        out.append(f"{ws} websockets + {len(ports) - ws} HTTP")
     return "connections per worker: " + " / ".join(out)
 
 
@@ -479,7 +443,7 @@ def cpu_s(pids: Iterable[int]) -> float:
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError, IndexError):
-            fields = _stat(pid)
+            fields = procfs.stat_fields(pid)
             total += int(fields[11]) + int(fields[12])
     return total / CLK_TCK
 
@@ -487,7 +451,7 @@ def cpu_s(pids: Iterable[int]) -> float:
 def _postmaster_of(backend: int) -> int | None:
     with contextlib.suppress(OSError, IndexError, ValueError):
         if Path(f"/proc/{backend}/comm").read_text().strip().startswith("postgres"):
-            return int(_stat(backend)[1])
+            return int(procfs.stat_fields(backend)[1])
     return None
 
 
@@ -580,14 +544,14 @@ class Processes:
         own = os.times()
         figures = {f"worker {i + 1}": cpu_s([pid]) for i, pid in enumerate(self.workers)}
         if self.postmaster is not None:
-            figures["postgres"] = cpu_s([self.postmaster, *_children(self.postmaster)])
+            figures["postgres"] = cpu_s([self.postmaster, *procfs.children(self.postmaster)])
         if self.others:
             figures["baseline server"] = cpu_s(self.others)
         figures["load generator"] = own.user + own.system
         figures["machine"] = _machine_busy_s()
         known = {os.getpid(), *self.workers, *self.others}
         if self.postmaster is not None:
-            known |= {self.postmaster, *_children(self.postmaster)}
+            known |= {self.postmaster, *procfs.children(self.postmaster)}
         for pid, (comm, used) in _all_cpu().items():
             if pid not in known:
                 figures[f"other:{pid}:{comm}"] = used
@@ -1308,7 +1272,7 @@ async def phase_b_on_fresh_server(
     env = {"DISPATCH_WS_COMPRESSION": "1"} if compression else {}
     with server_process(dsn, workers=2, state_dir=state, extra_env=env) as (url, serve):
         async with aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=0)) as fast:
-            workers = worker_pids(serve.pid)
+            workers = procfs.worker_pids(serve.pid)
             idle = [rss_mib(p) for p in workers]
             recorder = Recorder()
             watchers, _ = await connect_watchers(
@@ -1352,7 +1316,7 @@ async def main(args: argparse.Namespace) -> None:
             await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             await conn.close()
         with server_process(dsn, workers=2, state_dir=state) as (url, serve):
-            workers = worker_pids(serve.pid)
+            workers = procfs.worker_pids(serve.pid)
             print(
                 f"dispatch serve --workers 2 on {url} (worker pids {workers}), embedded PostgreSQL; "
                 f"machine: {os.cpu_count()} cores (nproc), {_mem_gib():.0f} GiB; the load generator "

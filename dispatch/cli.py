@@ -11,6 +11,7 @@ import secrets
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -82,6 +83,8 @@ def run_migrations(settings: Settings, *, quiet: bool = False) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from dispatch import workers
+
     with resolved_database(settings) as s:
         run_migrations(s, quiet=True)
         assert s.database_url is not None
@@ -93,8 +96,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             f"OpenAPI at /schema; database {'embedded' if settings.database_url is None else 'external'}",
             flush=True,
         )
-        uvicorn.run(
-            "dispatch.app:create_app_from_env",
+        config: dict[str, Any] = dict(
+            app="dispatch.app:create_app_from_env",
             factory=True,
             host=args.host,
             port=args.port,
@@ -112,6 +115,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             # kept-alive connection the balancer (or a client) is about to reuse.
             timeout_keep_alive=65,
         )
+        if args.workers > 1:
+            workers.serve(uvicorn.Config(**config))  # a listening socket per worker: even load
+        else:
+            uvicorn.run(**config)
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dispatch import procfs
 from dispatch.db.embedded import EmbeddedPostgres
 from tests.conftest import ROOT, free_port
 from tests.support import PASSWORD, bootstrap_org, problem
@@ -34,6 +36,44 @@ async def test_two_workers_serve_health_login_and_tokens(server_factory, setting
         problem(await http.post("/auth/login", json={"email": acme.email, "password": PASSWORD + "!"}), 401)
         spec = (await http.get("/schema/openapi.json")).json()
         assert "/orgs/{org_id}/members" in spec["paths"]
+
+
+async def test_each_worker_listens_and_new_connections_are_spread_over_both(server_factory):
+    server = server_factory(workers=2)
+    port = int(server.base_url.rsplit(":", 1)[1])
+    workers = procfs.worker_pids(server.process.pid)
+    assert len(workers) == 2
+    # Kept-alive connections, each opened on its own, all at once (as phones reconnecting after a
+    # network drop): with one shared socket a worker winning the accept race takes a burst of them.
+    clients = [httpx.AsyncClient(base_url=server.base_url, timeout=30) for _ in range(40)]
+    try:
+        answers = await asyncio.gather(*[c.get("/healthz") for c in clients])
+        assert {a.status_code for a in answers} == {200}
+        held = procfs.client_ports(workers, port)
+        assert sum(len(ports) for ports in held.values()) == 40
+        # The kernel hashes each connection to a worker's socket: an even split within a wide margin
+        # (a worker with fewer than 8 of 40 has odds of about 1e-4 under a fair hash).
+        assert min(len(ports) for ports in held.values()) >= 8, held
+    finally:
+        await asyncio.gather(*[c.aclose() for c in clients])
+
+
+def test_a_port_in_use_is_refused(state):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run(
+            [sys.executable, "-m", "dispatch", "serve", "--workers", "2", "--port", str(port)],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(state), "DISPATCH_STATE_DIR": str(state)},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
 
 
 @contextlib.contextmanager

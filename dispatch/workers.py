@@ -1,0 +1,63 @@
+"""Several uvicorn workers on one port, each with a listening socket of its own (SO_REUSEPORT).
+
+uvicorn's own multi-worker mode binds one socket in the supervisor and hands it to every worker;
+they race to accept on it, and a worker that wins a burst of new connections keeps them (kept-alive
+HTTP, websockets): measured with bench/tracking.py, 50 against 166 of the phones' connections, one
+worker twice as busy as the other and the latency tail on it. With SO_REUSEPORT the kernel gives
+each worker its own accept queue and spreads new connections over them by a hash of the client's
+address and port, evenly whatever each worker is doing.
+
+uvicorn's supervisor (restarts, signals, health checks) is kept: the "socket" it passes to each
+worker is a placeholder that, unpickled in the worker, binds that worker's own socket.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from uvicorn import Config
+from uvicorn.supervisors import Multiprocess
+
+
+def _reuseport_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+class _OwnSocket:
+    """What the supervisor pickles for each worker it starts (again on a restart): the worker gets a
+    new socket on the address instead of a copy of one shared socket."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_reuseport_socket, (self.host, self.port))
+
+
+def serve(config: Config) -> None:
+    """Run config.workers workers on config.host:config.port until the supervisor is told to stop.
+
+    The address is checked with a plain bind first, so a port in use fails here with EADDRINUSE, even
+    if a second server of ours is on it (SO_REUSEPORT would otherwise let it join that one's group).
+    The supervisor then holds a bound socket that never listens: it keeps the port for the workers
+    (and port 0 resolved to one port) but takes no connections, which go to listening sockets only.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET) as probe:
+        # SO_REUSEADDR as uvicorn binds: a restart is not refused for the last run's TIME_WAIT
+        # connections, but a socket listening on the port still is.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((config.host, config.port))
+        except OSError as e:
+            raise SystemExit(
+                f"dispatch serve: cannot listen on {config.host}:{config.port}: {e.strerror}"
+            ) from None
+        port = probe.getsockname()[1]
+    with _reuseport_socket(config.host, port):
+        Multiprocess(config, sockets=[_OwnSocket(config.host, port)]).run()  # type: ignore[list-item]
