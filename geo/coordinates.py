@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Annotated, NamedTuple
 
+import numpy as np
 from msgspec import Meta
 
 # NaN and infinities fail the range constraints, so they are rejected at the edge too.
@@ -19,11 +21,28 @@ class Position(NamedTuple):
     lat: float
 
 
+_RADIANS = math.pi / 180.0  # what math.radians multiplies by: the same floats, without the calls
+
+
 def haversine_m(a: Position, b: Position) -> float:
     """Great-circle distance in metres on the mean-radius sphere (within 0.5% of the ellipsoid)."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (a.lon, a.lat, b.lon, b.lat))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    # Written for speed (it runs a few times per GPS fix): indexing, no map or tuple of radians.
+    lat1, lat2 = a[1] * _RADIANS, b[1] * _RADIANS
+    dlon = b[0] * _RADIANS - a[0] * _RADIANS
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
+
+
+def path_length_m(points: Sequence[Position]) -> float:
+    """The length of the polyline through the points: haversine_m of each leg, summed, computed for
+    all legs at once (a batch of GPS fixes is a few dozen legs: one numpy pass instead of a call per
+    leg). Agrees with summing haversine_m to rounding."""
+    if len(points) < 2:
+        return 0.0
+    lon = np.radians(np.array([p[0] for p in points]))
+    lat = np.radians(np.array([p[1] for p in points]))
+    h = np.sin(np.diff(lat) / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2
+    return float(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(1.0, h))).sum())
 
 
 def initial_bearing_deg(a: Position, b: Position) -> float:

@@ -17,12 +17,13 @@ ETA is converted back to the clock.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from geo.coordinates import Position, haversine_m
+import msgspec
+
+from geo.coordinates import Position, haversine_m, path_length_m
 
 CIRCUITY = 1.3
 DEFAULT_SPEED_MPS = 65 / 3.6
@@ -33,8 +34,7 @@ SPEED_WEIGHT = 0.3
 MIN_OBSERVED_S = 20.0
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(msgspec.Struct, frozen=True):  # one per GPS fix: a Struct is ~10x cheaper to build
     at: datetime
     position: Position
 
@@ -54,7 +54,7 @@ def observed_speed_mps(path: Sequence[Fix], time_scale: float = 1.0) -> float | 
     elapsed = (path[-1].at - path[0].at).total_seconds() * time_scale
     if elapsed < MIN_OBSERVED_S:
         return None
-    length = sum(haversine_m(a.position, b.position) for a, b in itertools.pairwise(path))
+    length = path_length_m([f.position for f in path])
     return length / elapsed
 
 

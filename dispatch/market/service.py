@@ -8,6 +8,7 @@ conditional UPDATE, bids and the close take the job row's lock in compatible/exc
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -378,7 +379,7 @@ async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUI
     return result
 
 
-def party_orgs(job: asyncpg.Record, *more: UUID | None) -> list[UUID]:
+def party_orgs(job: asyncpg.Record | Mapping[str, Any], *more: UUID | None) -> list[UUID]:
     """The organizations a job concerns (poster, shipper, consignee, carrier, and `more`), once each."""
     orgs = [
         job["poster_org_id"],

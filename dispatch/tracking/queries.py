@@ -77,7 +77,8 @@ WHERE load_id = $1"""
 # failed: the caller falls back to the locked transaction). A concurrent batch or receipt holds the
 # row lock: the UPDATE waits for it, then re-checks last_seq and ended_at on the new row version.
 # $11 the number of points, $12 … $27 as $4 … $19 of UPDATE_TRIP, $28 the channel, $29 the payloads
-# (in order: a function scan of unnest returns the array's order).
+# (in order: a function scan of unnest returns the array's order), $30 … $32 the driver, carrier and
+# device token.
 STORE_BATCH = """
 WITH incoming AS (
     SELECT * FROM unnest($3::timestamptz[], $4::float8[], $5::float8[], $6::real[], $7::real[],
@@ -95,6 +96,11 @@ trip AS (
         stop_alerted = $27
     WHERE load_id = $1 AND last_seq = $2::bigint AND ended_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.load_id = $1 AND p.recorded_at = ANY($3))
+      -- What READ_DRIVER_TRIPS checks, for a trip row the caller kept from its last batch: the load
+      -- still the driver's ($30) in the carrier ($31), the device token $32 still valid.
+      AND EXISTS (SELECT 1 FROM loads l WHERE l.id = $1 AND l.driver_user_id = $30 AND l.carrier_org_id = $31)
+      AND EXISTS (SELECT 1 FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
+                  WHERE d.id = $32 AND d.revoked_at IS NULL)
     RETURNING load_id
 ),
 stored AS (

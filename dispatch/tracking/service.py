@@ -19,6 +19,7 @@ import functools
 import hashlib
 import secrets
 import struct
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -76,6 +77,10 @@ TIMELINE_EVENTS = [
 SHARE_PREFIX = "dsp_shr_"
 
 
+# A driver's trip row: as READ_DRIVER_TRIPS gives it, or as this process last stored it (_trip_rows).
+TripRow = asyncpg.Record | dict[str, Any]
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -86,7 +91,7 @@ def _fence(geojson_text: str) -> shapely.Polygon:
     return parse_polygon(msgspec.json.decode(geojson_text), max_area_m2=float("inf"))
 
 
-def _route(row: asyncpg.Record) -> trips.Route:
+def _route(row: TripRow) -> trips.Route:
     return trips.Route(
         origin=Position(row["origin_lon"], row["origin_lat"]),
         origin_fence=_fence(row["origin_fence"]),
@@ -95,7 +100,7 @@ def _route(row: asyncpg.Record) -> trips.Route:
     )
 
 
-def _state(row: asyncpg.Record) -> trips.TripState:
+def _state(row: TripRow) -> trips.TripState:
     last = None
     if row["last_recorded_at"] is not None:
         last = trips.Sample(
@@ -117,7 +122,7 @@ def _state(row: asyncpg.Record) -> trips.TripState:
     )
 
 
-def _anchor(row: asyncpg.Record) -> screening.Anchor:
+def _anchor(row: TripRow) -> screening.Anchor:
     if row["last_recorded_at"] is not None:
         return screening.Anchor(
             row["last_recorded_at"], Position(row["last_lon"], row["last_lat"]), row["last_accuracy_m"]
@@ -191,11 +196,31 @@ def _received(load_id: UUID, ended_at: datetime) -> LoadReceived:
     )
 
 
+# The trip row as this process last stored it, per (driver, carrier, load, device token): a phone
+# posting for its load again (every few seconds, mostly on the same kept-alive connection, so the
+# same worker) skips READ_DRIVER_TRIPS, one of the two round trips of a batch. Safe because
+# STORE_BATCH checks everything that read would, on the row it updates: the load still the driver's,
+# the token still valid, the trip unchanged since (last_seq, not ended). A batch stored meanwhile by
+# another worker, a receipt, a revocation: nothing is stored, the entry is dropped, and the batch
+# takes the ordinary road (read, then the one statement or the locked transaction) with its answers.
+_TripKey = tuple[UUID | None, UUID, UUID, UUID | None]
+_trip_rows: dict[_TripKey, dict[str, Any]] = {}
+TRIP_CACHE_MAX = 10_000
+
+
 async def ingest(
     db: asyncpg.Pool, broker: Broker, settings: Settings, p: Principal, batch: PositionBatch
 ) -> BatchResult:
     now = _now()
+    one_statement = isinstance(broker, PgBroker)  # the one statement publishes with pg_notify itself
     async with db.acquire() as conn:
+        if one_statement and batch.load_id is not None:
+            key = (p.user_id, p.org_id, batch.load_id, p.credential_id)
+            cached = _trip_rows.pop(key, None)
+            if cached is not None:
+                done = await _ingest_in_one_statement(conn, broker, settings, p, batch, [cached], now)
+                if done is not None:
+                    return done
         # Also checks the device token (the principal may come from the auth cache): no rows when
         # it no longer authenticates, or when no load takes the batch.
         rows = await conn.fetch(
@@ -203,17 +228,15 @@ async def ingest(
         )
         if not rows:
             await recheck_device(conn, p)  # the 401 authentication would give, if that is why
-        elif isinstance(broker, PgBroker):  # the one statement publishes with pg_notify itself
-            done = await _ingest_in_one_statement(conn, broker, settings, batch, rows, now)
+        elif one_statement:
+            done = await _ingest_in_one_statement(conn, broker, settings, p, batch, rows, now)
             if done is not None:
                 return done
         async with conn.transaction():
             return await _ingest_locked(conn, broker, settings, p, batch, now)
 
 
-def _screen(
-    batch: PositionBatch, row: asyncpg.Record, now: datetime, settings: Settings
-) -> screening.Screened:
+def _screen(batch: PositionBatch, row: TripRow, now: datetime, settings: Settings) -> screening.Screened:
     """The batch's points judged against this trip (its start and its newest stored fix)."""
     return screening.screen(
         batch.points,
@@ -232,15 +255,16 @@ async def _ingest_in_one_statement(
     conn: Conn,
     broker: Broker,
     settings: Settings,
+    p: Principal,
     batch: PositionBatch,
-    rows: list[asyncpg.Record],
+    rows: Sequence[TripRow],
     now: datetime,
 ) -> BatchResult | None:
-    """The common case without the lock: with the trip as read (READ_DRIVER_TRIPS), store the batch,
-    move the trip on and publish in one statement (STORE_BATCH), after recording the events it
-    raises, if any (then in a transaction). Exactly what the locked path does for a batch of one
-    load whose points are all new; None (having written nothing) for anything else, which the
-    locked path then handles from the start."""
+    """The common case without the lock: with the trip as read (READ_DRIVER_TRIPS, or as this
+    process last stored it), store the batch, move the trip on and publish in one statement
+    (STORE_BATCH), after recording the events it raises, if any (then in a transaction). Exactly
+    what the locked path does for a batch of one load whose points are all new; None (having
+    written nothing) for anything else, which the ordinary road then handles from the start."""
     if len(rows) != 1 or rows[0]["ended_at"] is not None:
         return None
     row = rows[0]
@@ -285,6 +309,9 @@ async def _ingest_in_one_statement(
                 *_trip_columns(row, new, eta),
                 track_channel(load_id),
                 payloads,
+                p.user_id,
+                p.org_id,
+                p.credential_id,
             )
         except asyncpg.UniqueViolationError:  # stored meanwhile after all
             raise _TripMoved from None
@@ -302,6 +329,7 @@ async def _ingest_in_one_statement(
             await store()
     except _TripMoved:
         return None
+    _remember(p, row, new, eta, status, len(points))
     last = new.last
     return _result(
         batch,
@@ -311,6 +339,29 @@ async def _ingest_in_one_statement(
         progress=[LoadProgress(load_id=load_id, last_seq=row["last_seq"] + len(points), status=status)],
         remaining=None if eta is None else eta.remaining_m,
         speed=last.speed_mps if last else None,
+    )
+
+
+def _remember(
+    p: Principal,
+    row: TripRow,
+    new: trips.TripState,
+    eta: Eta | None,
+    status: str,
+    stored: int,
+) -> None:
+    """Keep the trip row as READ_DRIVER_TRIPS would now give it, for this driver's next batch."""
+    if len(_trip_rows) >= TRIP_CACHE_MAX:
+        _trip_rows.clear()
+    columns = dict(zip(_TRIP_COLUMNS, _trip_columns(row, new, eta), strict=True))
+    _trip_rows[(p.user_id, p.org_id, row["load_id"], p.credential_id)] = (
+        dict(row)
+        | columns
+        | {
+            "last_seq": row["last_seq"] + stored,
+            "points_total": row["points_total"] + stored,
+            "status": status,
+        }
     )
 
 
@@ -333,7 +384,28 @@ def _samples(stored: list[PointOut]) -> list[trips.Sample]:
     ]
 
 
-def _trip_columns(row: asyncpg.Record, new: trips.TripState, eta: Eta | None) -> list[Any]:
+# load_tracking's columns that _trip_columns gives, in its order.
+_TRIP_COLUMNS = (
+    "last_recorded_at",
+    "last_lon",
+    "last_lat",
+    "last_accuracy_m",
+    "last_speed_mps",
+    "last_heading_deg",
+    "speed_mps",
+    "eta_at",
+    "remaining_m",
+    "progress",
+    "left_origin_at",
+    "arrived_at",
+    "still_lon",
+    "still_lat",
+    "still_since",
+    "stop_alerted",
+)
+
+
+def _trip_columns(row: TripRow, new: trips.TripState, eta: Eta | None) -> list[Any]:
     """The trip state after a batch, as UPDATE_TRIP's $4 … $19 (STORE_BATCH's $12 … $27)."""
     last = new.last
     return [
@@ -451,7 +523,7 @@ async def _advance_trip(
 
 
 async def _record_events(
-    conn: Conn, broker: Broker, row: asyncpg.Record, raised: list[trips.TripEvent], status: str
+    conn: Conn, broker: Broker, row: TripRow, raised: list[trips.TripEvent], status: str
 ) -> str:
     """Record the trip's events in the outbox and publish them (the caller's transaction); the load's
     status after them."""

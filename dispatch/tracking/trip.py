@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import shapely
 
 from geo import Position, contains_each, haversine_m
@@ -39,9 +40,9 @@ def at_destination(fence: shapely.Polygon, position: Position, accuracy_m: float
     return at_destination_each(fence, [position], [accuracy_m])[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """An accepted fix as the trip sees it."""
+class Sample(msgspec.Struct, frozen=True):
+    """An accepted fix as the trip sees it (a Struct: built per fix, ~10x cheaper than a frozen
+    dataclass)."""
 
     at: datetime
     position: Position

@@ -173,3 +173,38 @@ async def test_a_retried_batch_with_an_idempotency_key_gets_the_first_answer(cli
     assert first.json()["accepted"] == 4 and again.json() == first.json()
     assert again.headers["idempotency-replayed"] == "true"
     assert await _count(db, load["id"]) == 4
+
+
+async def test_a_batch_after_a_stored_one_is_checked_as_fully_as_the_first(client, settings, db):
+    """The service keeps the trip row it last stored for the driver's next batch: whatever changed in
+    between (a batch it did not store, a revoked token) must count as if it read the row afresh."""
+    w = await loads_in_transit(client, settings)
+    load = w["loads"][0]
+    fixes = route(25)
+    post = lambda pts, **extra: client.post(  # noqa: E731
+        "/driver/v1/positions", headers=load["device"], json={"points": pts, **extra}
+    )
+    for part in (fixes[0:5], fixes[5:10]):
+        r = await post(part, load_id=load["id"])
+        assert r.status_code == 200 and r.json()["accepted"] == 5, r.text
+    # A batch stored by another road, so the kept row is stale: here the locked transaction (one of
+    # its points is stored already), as a batch on another worker would be. The next batch must
+    # still be numbered after it.
+    r = await post([fixes[9], *fixes[10:15]])
+    assert r.json()["accepted"] == 5 and r.json()["duplicates"] == 1, r.text
+    r = await post(fixes[15:20], load_id=load["id"])
+    assert r.json()["accepted"] == 5 and r.json()["loads"][0]["last_seq"] == 20, r.text
+    rows = await db.fetch(
+        "SELECT seq, recorded_at FROM positions WHERE load_id = $1 ORDER BY seq", load["id"]
+    )
+    assert [r["seq"] for r in rows] == list(range(1, 21))
+    assert [r["recorded_at"] for r in rows] == sorted(r["recorded_at"] for r in rows)
+    assert await db.fetchval("SELECT last_seq FROM load_tracking WHERE load_id = $1", load["id"]) == 20
+
+    assert (await post(fixes[20:22], load_id=load["id"])).json()["accepted"] == 2
+    # Revoked after a stored batch, by another worker: this process's caches (the device principal,
+    # the kept trip row) do not hear of it. The next batch is refused and stores nothing.
+    revoke = "UPDATE device_tokens d SET revoked_at = now() FROM loads l WHERE l.driver_user_id = d.user_id"
+    await db.execute(revoke + " AND l.id = $1", load["id"])
+    problem(await post(fixes[22:25], load_id=load["id"]), 401, "token_revoked")
+    assert await _count(db, load["id"]) == 22

@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import pytest
@@ -5,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geo import EARTH_RADIUS_M, Position, haversine_m, initial_bearing_deg
+from geo.coordinates import path_length_m
 
 
 @pytest.mark.parametrize(
@@ -48,3 +50,12 @@ def test_bearing_is_in_range(a: Position, b: Position) -> None:
 
 def test_haversine_quarter_meridian() -> None:
     assert haversine_m(Position(0, 0), Position(0, 90)) == pytest.approx(EARTH_RADIUS_M * math.pi / 2)
+
+
+positions = st.builds(Position, st.floats(-180, 180), st.floats(-89.9, 89.9))
+
+
+@given(st.lists(positions, max_size=60))
+def test_path_length_is_the_sum_of_the_legs(points: list[Position]) -> None:
+    legs = sum(haversine_m(a, b) for a, b in itertools.pairwise(points))
+    assert path_length_m(points) == pytest.approx(legs, rel=1e-9, abs=1e-6)

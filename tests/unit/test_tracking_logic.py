@@ -10,6 +10,8 @@ from uuid import uuid4
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dispatch.realtime.broker import MAX_PAYLOAD_BYTES
 from dispatch.tracking import screening
@@ -72,6 +74,30 @@ def test_each_point_is_judged_alone_and_jumps_against_the_previous_accepted_one(
         (7, "too_old"),
         (8, "inaccurate"),
     ]
+
+
+_edgy = st.one_of(
+    st.none(),
+    st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0, 90.0, -90.0, 180.0, -180.0, 1000.0]),
+    st.floats(-200, 200),
+    st.floats(-2000, 2000),
+)
+_times = st.sampled_from(
+    [timedelta(minutes=m) for m in (-7 * 24 * 60 - 1, -7 * 24 * 60, -76, -75, -74, 0, 1.99, 2, 2.01, 3)]
+)
+
+
+@given(_edgy, _edgy, _edgy, _edgy, _edgy, _times)
+def test_the_fast_path_accepts_exactly_what_the_checks_one_by_one_accept(
+    lon, lat, accuracy, speed, heading, dt
+):
+    point = pt(lon, lat, NOW + dt, accuracy, speed_mps=speed, heading_deg=heading)
+    started = NOW - timedelta(hours=1)
+    latest = NOW + screening.CLOCK_SKEW
+    earliest = max(started - screening.BEFORE_TRIP_SLACK, NOW - screening.MAX_AGE)
+    fast = screening._plainly_good(point, latest, earliest)
+    slow = screening._judge_alone(point, NOW, started)
+    assert fast == (slow if isinstance(slow, screening.GoodPoint) else None)
 
 
 def test_a_late_point_is_checked_against_its_batch_neighbours_not_the_newer_trail():
