@@ -171,12 +171,15 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
             await asyncio.sleep(random.uniform(0, 0.2))  # noqa: S311 - a dispatcher's reaction time
             if free[c.name] < need[job["id"]]:
                 return
+            # Reserved while the grab is in flight: a second job posted meanwhile must not count on
+            # the same trucks.
+            free[c.name] -= need[job["id"]]
             answer = await api.post(f"/jobs/{job['id']}/grab", c.dispatcher, op="grab", expect=(200, 409))
             if answer.get("code") == "job_taken":
+                free[c.name] += need[job["id"]]
                 fig.grabs_lost += 1
                 return
             fig.grabs_won += 1
-            free[c.name] -= need[job["id"]]
             won[c.name].append(job["id"])
             if sum(len(w) for w in won.values()) == opts.jobs:
                 all_taken.set()
