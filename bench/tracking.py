@@ -916,7 +916,7 @@ async def run_phase(
     latencies = recorder.latencies or []
     recorder.latencies = None
     bursts = _bursts(t_start, recorder.received_at, latencies)
-    if recorder.events_at:  # trip events (e.g. load.left_origin) take ingest's longer, locked path
+    if recorder.events_at:  # a batch raising trip events (load.left_origin) takes a transaction
         events = sorted(recorder.events_at)
         bursts += (
             f"; {len(events)} event frames arrived from {events[0] - t_start:.2f} s to "

@@ -187,25 +187,16 @@ def contains(polygon: shapely.Polygon, point: Position, *, accuracy_m: float = 0
     """
     if not accuracy_m >= 0:
         raise ValueError(f"accuracy_m must be zero or positive, not {accuracy_m!r}")
-    # Far outside the fence's bounding box (a truck on the road): no exact distance needed. Safe: a
-    # degree of latitude is at least 110,574 m, a degree of longitude at least that times cos(lat).
-    minx, miny, maxx, maxy = polygon.bounds
-    dlat = accuracy_m / 110_000.0
-    dlon = dlat / max(math.cos(math.radians(point.lat)), 1e-6)
-    if not (minx - dlon <= point.lon <= maxx + dlon and miny - dlat <= point.lat <= maxy + dlat):
-        return False
-    if accuracy_m == 0:
-        return bool(shapely.intersects_xy(polygon, point.lon, point.lat))
-    return distance_to_m(polygon, point) <= accuracy_m
+    return contains_each(polygon, [point], [accuracy_m])[0]
 
 
 def contains_each(
     polygon: shapely.Polygon, points: Sequence[Position], accuracies_m: Sequence[float] | None = None
 ) -> list[bool]:
-    """contains() of each point (with its accuracy radius, or 0), in one vectorized pass: a batch of
-    GPS fixes against a geofence costs about one call instead of one per fix (~13 µs each for a fix
-    inside the fence's box). Exact distances are still measured one by one, only for the fixes
-    outside the polygon whose accuracy circle may reach it."""
+    """For each point, whether it is inside or on the polygon or within its accuracy radius of it
+    (0 when accuracies_m is None), in one vectorized pass: a batch of GPS fixes against a geofence
+    costs about one call, not ~13 µs a fix. Exact distances are measured one by one, only for the
+    fixes outside the polygon whose accuracy circle may reach it. contains() is this for one point."""
     if not points:
         return []
     # Columns from lists: numpy converting a list of tuples is several times slower.
@@ -214,7 +205,8 @@ def contains_each(
     accuracy = np.zeros(len(lon)) if accuracies_m is None else np.array(accuracies_m, dtype=float)
     if not (accuracy >= 0).all():  # NaN fails too
         raise ValueError(f"accuracies_m must be zero or positive, not {list(accuracy)!r}")
-    # The same safe bounding-box margin as contains().
+    # Far outside the fence's bounding box (a truck on the road): no exact distance needed. Safe: a
+    # degree of latitude is at least 110,574 m, a degree of longitude at least that times cos(lat).
     minx, miny, maxx, maxy = polygon.bounds
     dlat = accuracy / 110_000.0
     dlon = dlat / np.maximum(np.cos(np.radians(lat)), 1e-6)

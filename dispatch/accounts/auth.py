@@ -42,9 +42,9 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 # The GPS ingest route takes its device principal from a short per-process cache, which saves one
 # database round trip per batch. This is safe only because ingest re-checks the token (not revoked,
-# user not disabled) on the connection that stores the batch, before storing it (READ_DRIVER_TRIPS
-# in dispatch.tracking.queries, else `recheck_device`): a revoked token stores nothing from the
-# moment the revocation commits, on every worker, and gets the same 401 as before. What a cached
+# user not disabled) in each statement that reads or stores for the batch (dispatch.tracking.queries;
+# `recheck_device` then gives the 401): a revoked token stores nothing from the moment the
+# revocation commits, on every worker, and gets the same 401 as before. What a cached
 # principal may hold stale, for at most DEVICE_CACHE_TTL_S, is only what ingest never reads: its
 # permissions and its organization's parties. Every other route authenticates every request.
 CACHED_ROUTES = frozenset({"/driver/v1/positions"})

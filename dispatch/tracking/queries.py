@@ -1,10 +1,16 @@
 """Tracking SQL."""
 
-# The loads a driver's batch goes to, with their trip state and route, the trip rows locked: batches
-# for one load take turns, so seq is given in commit order, and a receipt (which takes the same lock)
-# is either before a batch (the batch is refused) or after it (the points are part of the trail).
-# $3 NULL: every load of the driver in transit or arrived; else that load alone.
-_DRIVER_TRIPS = """
+# Whether the device token in the placeholder still authenticates (not revoked, its user enabled).
+# The ingest route's principal may come from the auth cache (dispatch.accounts.auth), so every
+# statement that reads or stores for a batch checks the token itself.
+_DEVICE_TOKEN_VALID = """EXISTS (
+    SELECT 1 FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
+    WHERE d.id = {} AND d.revoked_at IS NULL)"""
+
+# The loads a driver's batch goes to, with their trip state and route, while the device token $4 is
+# valid. $3 NULL: every load of the driver in transit or arrived; else that load alone. Read without
+# a lock for the one-statement path (STORE_BATCH checks that nothing moved meanwhile).
+READ_DRIVER_TRIPS = """
 SELECT l.id AS load_id, l.status, l.job_id, l.carrier_org_id, t.*,
        j.shipper_org_id, j.consignee_org_id, j.poster_org_id,
        s.lon AS origin_lon, s.lat AS origin_lat, s.geofence::text AS origin_fence,
@@ -14,18 +20,12 @@ JOIN load_tracking t ON t.load_id = l.id
 JOIN jobs j ON j.id = l.job_id
 JOIN sites s ON s.id = j.origin_site_id
 WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2
-  AND CASE WHEN $3::uuid IS NULL THEN l.status IN ('in_transit', 'arrived') ELSE l.id = $3 END"""
-LOCK_DRIVER_TRIPS = _DRIVER_TRIPS + "\nORDER BY l.id\nFOR UPDATE OF t"
-
-# The same rows without the lock, for the one-statement path (STORE_BATCH checks that nothing moved
-# meanwhile), and only while the device token $4 still authenticates (not revoked, user enabled):
-# the principal of the ingest route may come from the auth cache (dispatch.accounts.auth).
-READ_DRIVER_TRIPS = (
-    _DRIVER_TRIPS  # noqa: S608 - constants only
-    + """
-  AND EXISTS (SELECT 1 FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
-              WHERE d.id = $4 AND d.revoked_at IS NULL)"""
-)
+  AND CASE WHEN $3::uuid IS NULL THEN l.status IN ('in_transit', 'arrived') ELSE l.id = $3 END
+  AND """ + _DEVICE_TOKEN_VALID.format("$4")
+# The same with the trip rows locked, for the locked transaction: batches for one load take turns,
+# so seq is given in commit order, and a receipt (which takes the same lock) is either before a
+# batch (the batch is refused) or after it (the points are part of the trail).
+LOCK_DRIVER_TRIPS = READ_DRIVER_TRIPS + "\nORDER BY l.id\nFOR UPDATE OF t"
 
 # The driver's trip that ended last (in the past day): a phone still posting for it is told so.
 DRIVER_LAST_ENDED_TRIP = """
@@ -99,8 +99,7 @@ trip AS (
       -- What READ_DRIVER_TRIPS checks, for a trip row the caller kept from its last batch: the load
       -- still the driver's ($30) in the carrier ($31), the device token $32 still valid.
       AND EXISTS (SELECT 1 FROM loads l WHERE l.id = $1 AND l.driver_user_id = $30 AND l.carrier_org_id = $31)
-      AND EXISTS (SELECT 1 FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
-                  WHERE d.id = $32 AND d.revoked_at IS NULL)
+      AND {token_valid}
     RETURNING load_id
 ),
 stored AS (
@@ -114,7 +113,9 @@ stored AS (
 published AS (
     SELECT pg_notify($28, payload) FROM unnest($29::text[]) AS payload WHERE EXISTS (SELECT 1 FROM trip)
 )
-SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM published) AS published"""
+SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM published) AS published""".format(  # noqa: S608 - constants only
+    token_valid=_DEVICE_TOKEN_VALID.format("$32")
+)
 
 SET_ARRIVED = """
 UPDATE loads SET status = 'arrived', updated_at = now() WHERE id = $1 AND status = 'in_transit'"""

@@ -10,7 +10,9 @@ The common batch (one load, every point new) takes a shorter road to the same re
 read without a lock, and the batch is stored, the trip moved on and the points published in one
 statement that first checks nothing moved since the read (STORE_BATCH; with the batch's events, if
 any, recorded before it in the same transaction). When the check fails, or the batch is anything
-else, the locked transaction above does it all from the start.
+else, the locked transaction above does it all from the start. A worker keeps the trip row it
+last stored, so the driver's next batch for that load skips the read (STORE_BATCH re-checks all
+the read would).
 """
 
 from __future__ import annotations
@@ -163,7 +165,9 @@ class LoadReceived(Problem):
 
 async def _driver_trips(conn: Conn, p: Principal, load_id: UUID | None) -> list[asyncpg.Record]:
     assert p.user_id is not None
-    rows = await conn.fetch(queries.LOCK_DRIVER_TRIPS, p.user_id, p.org_id, load_id)
+    rows = await conn.fetch(queries.LOCK_DRIVER_TRIPS, p.user_id, p.org_id, load_id, p.credential_id)
+    if not rows:
+        await recheck_device(conn, p)  # the 401 authentication would give, if that is why
     # A receipt that committed while we waited for the lock has ended its trip.
     live = [r for r in rows if r["ended_at"] is None]
     if rows and not live:
@@ -221,17 +225,14 @@ async def ingest(
                 done = await _ingest_in_one_statement(conn, broker, settings, p, batch, [cached], now)
                 if done is not None:
                     return done
-        # Also checks the device token (the principal may come from the auth cache): no rows when
-        # it no longer authenticates, or when no load takes the batch.
-        rows = await conn.fetch(
-            queries.READ_DRIVER_TRIPS, p.user_id, p.org_id, batch.load_id, p.credential_id
-        )
-        if not rows:
-            await recheck_device(conn, p)  # the 401 authentication would give, if that is why
-        elif one_statement:
+        if one_statement:
+            rows = await conn.fetch(
+                queries.READ_DRIVER_TRIPS, p.user_id, p.org_id, batch.load_id, p.credential_id
+            )
             done = await _ingest_in_one_statement(conn, broker, settings, p, batch, rows, now)
             if done is not None:
                 return done
+        # Anything else, with the answers (401, 404, 409) when no load takes the batch.
         async with conn.transaction():
             return await _ingest_locked(conn, broker, settings, p, batch, now)
 
@@ -306,7 +307,7 @@ async def _ingest_in_one_statement(
                 row["last_seq"],
                 *_columns(points),
                 len(points),
-                *_trip_columns(row, new, eta),
+                *_trip_columns(row, new, eta).values(),
                 track_channel(load_id),
                 payloads,
                 p.user_id,
@@ -353,10 +354,9 @@ def _remember(
     """Keep the trip row as READ_DRIVER_TRIPS would now give it, for this driver's next batch."""
     if len(_trip_rows) >= TRIP_CACHE_MAX:
         _trip_rows.clear()
-    columns = dict(zip(_TRIP_COLUMNS, _trip_columns(row, new, eta), strict=True))
     _trip_rows[(p.user_id, p.org_id, row["load_id"], p.credential_id)] = (
         dict(row)
-        | columns
+        | _trip_columns(row, new, eta)
         | {
             "last_seq": row["last_seq"] + stored,
             "points_total": row["points_total"] + stored,
@@ -384,48 +384,28 @@ def _samples(stored: list[PointOut]) -> list[trips.Sample]:
     ]
 
 
-# load_tracking's columns that _trip_columns gives, in its order.
-_TRIP_COLUMNS = (
-    "last_recorded_at",
-    "last_lon",
-    "last_lat",
-    "last_accuracy_m",
-    "last_speed_mps",
-    "last_heading_deg",
-    "speed_mps",
-    "eta_at",
-    "remaining_m",
-    "progress",
-    "left_origin_at",
-    "arrived_at",
-    "still_lon",
-    "still_lat",
-    "still_since",
-    "stop_alerted",
-)
-
-
-def _trip_columns(row: TripRow, new: trips.TripState, eta: Eta | None) -> list[Any]:
-    """The trip state after a batch, as UPDATE_TRIP's $4 … $19 (STORE_BATCH's $12 … $27)."""
+def _trip_columns(row: TripRow, new: trips.TripState, eta: Eta | None) -> dict[str, Any]:
+    """The trip state after a batch by load_tracking column; in this order, the values are
+    UPDATE_TRIP's $4 … $19 (STORE_BATCH's $12 … $27)."""
     last = new.last
-    return [
-        last.at if last else None,
-        last.position.lon if last else None,
-        last.position.lat if last else None,
-        last.accuracy_m if last else None,
-        last.speed_mps if last else None,
-        last.heading_deg if last else None,
-        new.speed_mps,
-        eta.eta_at if eta else row["eta_at"],
-        eta.remaining_m if eta else row["remaining_m"],
-        eta.progress if eta else row["progress"],
-        new.left_origin_at,
-        new.arrived_at,
-        new.still_at.lon if new.still_at else None,
-        new.still_at.lat if new.still_at else None,
-        new.still_since,
-        new.stop_alerted,
-    ]
+    return {
+        "last_recorded_at": last.at if last else None,
+        "last_lon": last.position.lon if last else None,
+        "last_lat": last.position.lat if last else None,
+        "last_accuracy_m": last.accuracy_m if last else None,
+        "last_speed_mps": last.speed_mps if last else None,
+        "last_heading_deg": last.heading_deg if last else None,
+        "speed_mps": new.speed_mps,
+        "eta_at": eta.eta_at if eta else row["eta_at"],
+        "remaining_m": eta.remaining_m if eta else row["remaining_m"],
+        "progress": eta.progress if eta else row["progress"],
+        "left_origin_at": new.left_origin_at,
+        "arrived_at": new.arrived_at,
+        "still_lon": new.still_at.lon if new.still_at else None,
+        "still_lat": new.still_at.lat if new.still_at else None,
+        "still_since": new.still_since,
+        "stop_alerted": new.stop_alerted,
+    }
 
 
 def _result(
@@ -516,7 +496,7 @@ async def _advance_trip(
         load_id,
         row["last_seq"] + len(stored),
         len(stored),
-        *_trip_columns(row, new, eta),
+        *_trip_columns(row, new, eta).values(),
     )
     eta_out = None if eta is None else _eta_out(eta, _now())
     return status, eta_out, last.speed_mps if last else None
