@@ -123,15 +123,17 @@ async def test_queue_order_calls_across_docks_and_estimated_waits(client, settin
     for load in (on_time, late):  # both moved to the past below
         assert (await _book(client, load, slot + timedelta(minutes=30))).status_code == 200
     # Arrange the clock's effects by moving bookings: on_time's slot began 5 minutes ago, late's
-    # slot began two hours ago; early's is still ahead.
+    # slot began 40 minutes ago (past the 15 minutes' late tolerance, but ended within the 30
+    # minutes' no-show grace: the no-show loop, running in this app, must not release it first);
+    # early's is still ahead.
     await db.execute(
         "UPDATE slot_bookings SET slot_start = now() - interval '5 minutes', "
         "slot_end = now() + interval '25 minutes' WHERE load_id = $1",
         UUID(on_time["id"]),
     )
     await db.execute(
-        "UPDATE slot_bookings SET slot_start = now() - interval '2 hours', "
-        "slot_end = now() - interval '90 minutes' WHERE load_id = $1",
+        "UPDATE slot_bookings SET slot_start = now() - interval '40 minutes', "
+        "slot_end = now() - interval '10 minutes' WHERE load_id = $1",
         UUID(late["id"]),
     )
     # They arrive in the worst order: walk-in, late, early, on time.
