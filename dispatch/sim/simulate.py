@@ -163,26 +163,26 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
     ready = [asyncio.Event() for _ in carriers]
     all_taken = asyncio.Event()
 
+    # One dispatcher per carrier decides on one job at a time: the trucks of a grab still in flight
+    # are neither counted free for the next job nor written off if that grab loses.
+    desk = {c.name: asyncio.Lock() for c in carriers}
+
     def reacts(c: flow.Carrier) -> Any:
         async def on_posted(job: dict[str, Any], received: float) -> None:
             fig.feed_latency.append(received - await post_time(job["id"]))
-            if free[c.name] < need.get(job["id"], 10**9):
-                return
-            await asyncio.sleep(random.uniform(0, 0.2))  # noqa: S311 - a dispatcher's reaction time
-            if free[c.name] < need[job["id"]]:
-                return
-            # Reserved while the grab is in flight: a second job posted meanwhile must not count on
-            # the same trucks.
-            free[c.name] -= need[job["id"]]
-            answer = await api.post(f"/jobs/{job['id']}/grab", c.dispatcher, op="grab", expect=(200, 409))
-            if answer.get("code") == "job_taken":
-                free[c.name] += need[job["id"]]
-                fig.grabs_lost += 1
-                return
-            fig.grabs_won += 1
-            won[c.name].append(job["id"])
-            if sum(len(w) for w in won.values()) == opts.jobs:
-                all_taken.set()
+            async with desk[c.name]:
+                if free[c.name] < need[job["id"]]:
+                    return
+                await asyncio.sleep(random.uniform(0, 0.2))  # noqa: S311 - a dispatcher's reaction time
+                answer = await api.post(f"/jobs/{job['id']}/grab", c.dispatcher, op="grab", expect=(200, 409))
+                if answer.get("code") == "job_taken":
+                    fig.grabs_lost += 1
+                    return
+                fig.grabs_won += 1
+                free[c.name] -= need[job["id"]]
+                won[c.name].append(job["id"])
+                if sum(len(w) for w in won.values()) == opts.jobs:
+                    all_taken.set()
 
         return on_posted
 
