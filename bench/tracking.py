@@ -479,6 +479,11 @@ FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname 
 ORDER BY total_exec_time DESC LIMIT 8"""
 
 
+# PostgreSQL 17+ (the embedded server is 18); older servers have these columns in pg_stat_bgwriter.
+CHECKPOINTS = """
+SELECT num_done, num_requested, sync_time, write_time FROM pg_stat_checkpointer"""
+
+
 class WaitSampler:
     """What the database's sessions in a transaction wait on, sampled every 50 ms during a phase;
     with --pg-stats, also the statements that took the most time (pg_stat_statements)."""
@@ -490,12 +495,15 @@ class WaitSampler:
         self.samples = 0
         self._task: asyncio.Task[None] | None = None
         self._started = 0.0
+        self._checkpoints: asyncpg.Record | None = None
 
     async def _run(self) -> None:
         conn = await asyncpg.connect(self._dsn)
         try:
             if self._statements:
                 await conn.execute("SELECT pg_stat_statements_reset()")
+            with contextlib.suppress(asyncpg.PostgresError):
+                self._checkpoints = await conn.fetchrow(CHECKPOINTS)
             while True:
                 for row in await conn.fetch(WAITS):
                     self.waits[f"{row['wait']} | {row['query']}"] += 1
@@ -518,6 +526,7 @@ class WaitSampler:
         n = max(1, self.samples)
         top = "\n    ".join(f"{v / n:5.1f}  {k}" for k, v in self.waits.most_common(6))
         out = f"postgres sessions in a transaction, mean of {self.samples} samples:\n    {top or 'none'}"
+        out += "\n  " + await self._checkpoints_since()
         if self._statements:
             elapsed = time.perf_counter() - self._started
             conn = await asyncpg.connect(self._dsn)
@@ -532,6 +541,25 @@ class WaitSampler:
             ]
             out += "\n  pg_stat_statements, top by time:\n    " + "\n    ".join(lines)
         return out
+
+    async def _checkpoints_since(self) -> str:
+        """Checkpoints done during the phase: their writes and fsyncs compete with the commits'."""
+        before = self._checkpoints
+        if before is None:
+            return "checkpoints: not known (no pg_stat_checkpointer)"
+        conn = await asyncpg.connect(self._dsn)
+        try:
+            after = await conn.fetchrow(CHECKPOINTS)
+        finally:
+            await conn.close()
+        done = after["num_done"] - before["num_done"]
+        requested = after["num_requested"] - before["num_requested"]
+        write_s = (after["write_time"] - before["write_time"]) / 1000
+        sync_s = (after["sync_time"] - before["sync_time"]) / 1000
+        return (
+            f"checkpoints during the phase: {done} done ({requested} requested by WAL volume), "
+            f"writing {write_s:.1f} s, syncing {sync_s:.1f} s"
+        )
 
 
 @dataclass

@@ -40,7 +40,7 @@ from dispatch.errors import Conflict, Forbidden, NotFound, Problem, Unauthorized
 from dispatch.market.service import party_orgs
 from dispatch.realtime.broker import Broker, PgBroker
 from dispatch.settings import Settings
-from dispatch.tracking import queries, screening
+from dispatch.tracking import commit_group, queries, screening
 from dispatch.tracking import trip as trips
 from dispatch.tracking.models import (
     BatchResult,
@@ -297,25 +297,23 @@ async def _ingest_in_one_statement(
     )
     status: str = row["status"]
 
-    async def store() -> None:
+    def arguments() -> list[Any]:
         eta_out = None if eta is None else _eta_out(eta, _now())
         payloads = [x.decode() for x in points_payloads(load_id, stored, status, eta_out)]
-        try:
-            done = await conn.fetchrow(
-                queries.STORE_BATCH,
-                load_id,
-                row["last_seq"],
-                *_columns(points),
-                len(points),
-                *_trip_columns(row, new, eta).values(),
-                track_channel(load_id),
-                payloads,
-                p.user_id,
-                p.org_id,
-                p.credential_id,
-            )
-        except asyncpg.UniqueViolationError:  # stored meanwhile after all
-            raise _TripMoved from None
+        return [
+            load_id,
+            row["last_seq"],
+            *_columns(points),
+            len(points),
+            *_trip_columns(row, new, eta).values(),
+            track_channel(load_id),
+            payloads,
+            p.user_id,
+            p.org_id,
+            p.credential_id,
+        ]
+
+    def check(done: asyncpg.Record | None) -> None:
         if done is None or done["stored"] != len(points):
             raise _TripMoved
 
@@ -325,10 +323,10 @@ async def _ingest_in_one_statement(
             # transaction takes them back if the trip turns out to have moved.
             async with conn.transaction():
                 status = await _record_events(conn, broker, row, raised, status)
-                await store()
+                check(await conn.fetchrow(queries.STORE_BATCH, *arguments()))
         else:
-            await store()
-    except _TripMoved:
+            check(await commit_group.for_this_loop().store(conn, arguments()))
+    except (_TripMoved, asyncpg.UniqueViolationError):  # moved, or the points stored meanwhile
         return None
     _remember(p, row, new, eta, status, len(points))
     last = new.last

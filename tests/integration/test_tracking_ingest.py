@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
+from dispatch.app import create_app
+from dispatch.tracking import commit_group
 from tests.market_support import BERLIN, HAMBURG
 from tests.support import problem
 from tests.tracking_support import loads_in_transit, point, route
@@ -208,3 +214,55 @@ async def test_a_batch_after_a_stored_one_is_checked_as_fully_as_the_first(clien
     await db.execute(revoke + " AND l.id = $1", load["id"])
     problem(await post(fixes[22:25], load_id=load["id"]), 401, "token_revoked")
     assert await _count(db, load["id"]) == 22
+
+
+async def test_batches_arriving_during_a_commit_are_stored_together_each_exactly_once(client, settings, db):
+    """Group commit: the batches that queue up while the process's commit turn is held go into the
+    next holder's one transaction (one WAL flush, one pass of PostgreSQL's notify lock), each still
+    stored and answered as if alone. A batch that cannot go with the others (its trip moved on since
+    the row was read) takes the locked road and is still stored once."""
+    w = await loads_in_transit(client, settings, loads=3)
+    loads = w["loads"]
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    fixes = route(10, start=start)
+    # The group belongs to the event loop that serves the requests: the test client serves them on a
+    # thread of its own, so these posts go to an app served on this test's loop.
+    app = create_app(settings)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
+    ):
+        post = lambda load, pts: http.post(  # noqa: E731
+            "/driver/v1/positions", headers=load["device"], json={"points": pts, "load_id": load["id"]}
+        )
+        # A first batch each, alone, so the next ones are plain batches (no departure event).
+        for load in loads:
+            assert (await post(load, fixes[0:3])).json()["accepted"] == 3
+        group = commit_group.for_this_loop()
+        async with group.turn:  # a commit in flight
+            posts = [asyncio.ensure_future(post(load, fixes[3:6])) for load in loads]
+            await _until(lambda: group.waiting == 3)
+            # A second batch of the first load, read before the first one's is stored: it cannot go
+            # with it (the trip's last_seq is no longer what it read) and takes the locked road.
+            stale = asyncio.ensure_future(post(loads[0], fixes[5:8]))
+            await _until(lambda: group.waiting == 4)
+        answers = [(await p).json() for p in [*posts, stale]]
+    assert [a["accepted"] for a in answers] == [3, 3, 3, 2]
+    assert answers[3]["duplicates"] == 1  # fixes[5] was stored by the first load's grouped batch
+    assert [a["loads"][0]["last_seq"] for a in answers] == [6, 6, 6, 8]
+    grouped = await db.fetch(
+        "SELECT DISTINCT xmin::text FROM positions WHERE load_id = ANY($1::uuid[]) AND seq BETWEEN 4 AND 6",
+        [load["id"] for load in loads],
+    )
+    assert len(grouped) == 1, grouped  # one transaction stored the three batches
+    for load, total in zip(loads, (8, 6, 6), strict=True):
+        rows = await db.fetch("SELECT seq FROM positions WHERE load_id = $1 ORDER BY seq", load["id"])
+        assert [r["seq"] for r in rows] == list(range(1, total + 1))
+
+
+async def _until(condition: Callable[[], bool], within_s: float = 10.0) -> None:
+    for _ in range(int(within_s / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not true within {within_s} s")
