@@ -10,6 +10,7 @@ from dispatch.accounts.passwords import Passwords
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.realtime.broker import PgBroker
 from dispatch.settings import Settings
+from dispatch.tracking.commit_group import CommitGroup
 from dispatch.tracking.hub import TrackingHub
 
 
@@ -22,6 +23,8 @@ class Runtime:
     pubsub: PgBroker | None = field(default=None, repr=False)
     feed_hub: MarketFeedHub | None = field(default=None, repr=False)
     tracking_hub: TrackingHub | None = field(default=None, repr=False)
+    # GPS batches stored together, one transaction per group (dispatch/tracking/commit_group.py).
+    ingest_commits: CommitGroup = field(default_factory=CommitGroup, repr=False)
 
     @property
     def db(self) -> asyncpg.Pool:

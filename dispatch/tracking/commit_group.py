@@ -9,7 +9,8 @@ it (the benchmark saw the sessions waiting on `Lock:object`). One transaction fo
 that queued up meanwhile pays one flush for all of them; each batch is still stored, and its points
 still published, in the transaction that stores them.
 
-The process's requests take turns with an `asyncio.Lock`: whoever holds it stores, on its own
+The app's runtime holds one group per process (`Runtime.ingest_commits`); its requests take turns
+with an `asyncio.Lock`: whoever holds it stores, on its own
 connection, every batch queued so far (its own among them, unless an earlier holder already took
 it). A batch that cannot be stored with the others comes back as None (nothing of it written),
 which sends its request down the ordinary locked road, which judges the batch from the start.
@@ -18,7 +19,6 @@ which sends its request down the ordinary locked road, which judges the batch fr
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,15 +78,3 @@ async def _store(conn: Conn, group: list[_Pending]) -> None:
         return  # nothing committed; every batch of the group goes the ordinary road
     for (_, fut), row in zip(group, rows, strict=True):
         fut.set_result(row)
-
-
-_groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CommitGroup] = weakref.WeakKeyDictionary()
-
-
-def for_this_loop() -> CommitGroup:
-    """The process's group (one per event loop: an asyncio.Lock belongs to one loop)."""
-    loop = asyncio.get_running_loop()
-    group = _groups.get(loop)
-    if group is None:
-        group = _groups[loop] = CommitGroup()
-    return group

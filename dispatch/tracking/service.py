@@ -40,8 +40,9 @@ from dispatch.errors import Conflict, Forbidden, NotFound, Problem, Unauthorized
 from dispatch.market.service import party_orgs
 from dispatch.realtime.broker import Broker, PgBroker
 from dispatch.settings import Settings
-from dispatch.tracking import commit_group, queries, screening
+from dispatch.tracking import queries, screening
 from dispatch.tracking import trip as trips
+from dispatch.tracking.commit_group import CommitGroup
 from dispatch.tracking.models import (
     BatchResult,
     EtaOut,
@@ -213,7 +214,12 @@ TRIP_CACHE_MAX = 10_000
 
 
 async def ingest(
-    db: asyncpg.Pool, broker: Broker, settings: Settings, p: Principal, batch: PositionBatch
+    db: asyncpg.Pool,
+    broker: Broker,
+    commits: CommitGroup,
+    settings: Settings,
+    p: Principal,
+    batch: PositionBatch,
 ) -> BatchResult:
     now = _now()
     one_statement = isinstance(broker, PgBroker)  # the one statement publishes with pg_notify itself
@@ -222,14 +228,16 @@ async def ingest(
             key = (p.user_id, p.org_id, batch.load_id, p.credential_id)
             cached = _trip_rows.pop(key, None)
             if cached is not None:
-                done = await _ingest_in_one_statement(conn, broker, settings, p, batch, [cached], now)
+                done = await _ingest_in_one_statement(
+                    conn, broker, commits, settings, p, batch, [cached], now
+                )
                 if done is not None:
                     return done
         if one_statement:
             rows = await conn.fetch(
                 queries.READ_DRIVER_TRIPS, p.user_id, p.org_id, batch.load_id, p.credential_id
             )
-            done = await _ingest_in_one_statement(conn, broker, settings, p, batch, rows, now)
+            done = await _ingest_in_one_statement(conn, broker, commits, settings, p, batch, rows, now)
             if done is not None:
                 return done
         # Anything else, with the answers (401, 404, 409) when no load takes the batch.
@@ -255,6 +263,7 @@ class _TripMoved(Exception):
 async def _ingest_in_one_statement(
     conn: Conn,
     broker: Broker,
+    commits: CommitGroup,
     settings: Settings,
     p: Principal,
     batch: PositionBatch,
@@ -325,7 +334,7 @@ async def _ingest_in_one_statement(
                 status = await _record_events(conn, broker, row, raised, status)
                 check(await conn.fetchrow(queries.STORE_BATCH, *arguments()))
         else:
-            check(await commit_group.for_this_loop().store(conn, arguments()))
+            check(await commits.store(conn, arguments()))
     except (_TripMoved, asyncpg.UniqueViolationError):  # moved, or the points stored meanwhile
         return None
     _remember(p, row, new, eta, status, len(points))

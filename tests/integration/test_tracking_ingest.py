@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from dispatch.app import create_app
-from dispatch.tracking import commit_group
 from tests.market_support import BERLIN, HAMBURG
 from tests.support import problem
 from tests.tracking_support import loads_in_transit, point, route
@@ -225,8 +224,9 @@ async def test_batches_arriving_during_a_commit_are_stored_together_each_exactly
     loads = w["loads"]
     start = datetime.now(UTC) - timedelta(minutes=5)
     fixes = route(10, start=start)
-    # The group belongs to the event loop that serves the requests: the test client serves them on a
-    # thread of its own, so these posts go to an app served on this test's loop.
+    # The test holds the app's commit turn, a lock of the event loop that serves the requests: the
+    # test client serves them on a thread of its own, so these posts go to an app served on this
+    # test's loop.
     app = create_app(settings)
     async with (
         app.lifespan(),
@@ -238,7 +238,7 @@ async def test_batches_arriving_during_a_commit_are_stored_together_each_exactly
         # A first batch each, alone, so the next ones are plain batches (no departure event).
         for load in loads:
             assert (await post(load, fixes[0:3])).json()["accepted"] == 3
-        group = commit_group.for_this_loop()
+        group = app.state.runtime.ingest_commits
         async with group.turn:  # a commit in flight
             posts = [asyncio.ensure_future(post(load, fixes[3:6])) for load in loads]
             await _until(lambda: group.waiting == 3)
