@@ -173,7 +173,13 @@ async def test_points_racing_the_receipt_are_either_stored_before_it_or_refused(
         w = await loads_in_transit(http, settings, loads=1)
         load = w["loads"][0]
         await at_the_buyer(http, db, load)
-        fixes = [point(HAMBURG[0] + 0.00001 * i, HAMBURG[1]) for i in range(1, 41)]
+        # A truck creeping through the yard after its arrival fix, a fix a second 70 cm apart (the last
+        # 40 s ahead, within the clock skew allowed): plausible in whatever order the racing posts
+        # arrive, where fixes microseconds apart would be impossible jumps.
+        start = datetime.now(UTC)
+        fixes = [
+            point(HAMBURG[0] + 0.00001 * i, HAMBURG[1], at=start + timedelta(seconds=i)) for i in range(1, 41)
+        ]
         posts = [
             http.post("/driver/v1/positions", headers=load["device"], json={"points": [f]}) for f in fixes
         ]
