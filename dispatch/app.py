@@ -31,6 +31,8 @@ from dispatch.market import api as market_api
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.market.service import load_public_job
 from dispatch.observability import configure_logging, request_id_middleware
+from dispatch.openapi import components as openapi_components
+from dispatch.openapi import plugins as openapi_plugins
 from dispatch.realtime.broker import PgBroker
 from dispatch.receipts.api import ReceiptController
 from dispatch.runtime import Runtime
@@ -77,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             await runtime.pubsub.close()
             await runtime.pool.close()
 
+    auth = auth_middleware()
     app = Litestar(
         route_handlers=[
             healthz,
@@ -107,7 +110,7 @@ def create_app(settings: Settings) -> Litestar:
             "runtime": Provide(_provide_runtime, sync_to_thread=False),
             "p": Provide(_provide_principal, sync_to_thread=False),
         },
-        middleware=[auth_middleware()],
+        middleware=[auth],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[resources],
         state=State({"runtime": runtime}),
@@ -118,7 +121,10 @@ def create_app(settings: Settings) -> Litestar:
             description="Dispatch platform for B2B bulk freight. Errors are RFC 9457 problem details.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            components=openapi_components(),
         ),
+        # The document's problem answers, security and closed request bodies: dispatch/openapi.py.
+        plugins=openapi_plugins(public_paths=auth.kwargs["exclude"], credential_routes=["login"]),
         logging_config=None,
     )
     # Outermost layer, around Litestar's own exception handling: errors raised by middleware

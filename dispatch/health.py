@@ -7,6 +7,7 @@ import time
 
 import msgspec
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from dispatch.deps import RuntimeDep
 
@@ -18,7 +19,13 @@ class Health(msgspec.Struct, kw_only=True):
     detail: str | None = None
 
 
-@get("/healthz", operation_id="health", tags=["health"], opt={"exclude_from_auth": True})
+@get(
+    "/healthz",
+    operation_id="health",
+    tags=["health"],
+    opt={"exclude_from_auth": True},
+    responses={503: ResponseSpec(Health, description="The database does not answer", generate_examples=False)},
+)
 async def healthz(runtime: RuntimeDep) -> Response[Health]:
     started = time.perf_counter()
     try:

@@ -204,7 +204,8 @@ class MarketController(Controller):
         p: Caller,
         lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
         lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
-        radius_km: Annotated[float | None, QueryParameter(gt=0, le=2000)] = None,
+        # The bound inside the union: Litestar drops a bound of 0 outside it (dispatch/openapi.py).
+        radius_km: Annotated[float, QueryParameter(gt=0, le=2000)] | None = None,
         pickup_from: FromQuery[datetime | None] = None,
         pickup_until: FromQuery[datetime | None] = None,
         cargo_kind: FromQuery[CargoKind | None] = None,

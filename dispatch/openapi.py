@@ -1,0 +1,244 @@
+"""The OpenAPI document (/schema/openapi.json), made to describe what the server really answers.
+
+Litestar documents each route's success answer, parameters and request body from its types. Two
+things it cannot know, added here in one place so that they stay true as routes come and go:
+
+- **Problem answers.** Every error is `application/problem+json` (dispatch/errors.py), one schema
+  component, `ProblemDetails`. Which statuses a route can give follows from what kind of route it
+  is, so `problem_responses` derives them from the route itself rather than from a list kept by
+  hand beside each decorator (`ProblemResponses` applies it as Litestar registers each route):
+
+  | status | on |
+  |---|---|
+  | 400 | routes with parameters or a body (validation, malformed JSON) |
+  | 401, 403 | routes behind the bearer middleware (token, credential kind, permissions) |
+  | 404 | routes with ids in their path, and authenticated routes with a body (it names other things by id) |
+  | 409, 422 | authenticated writes (POST, PUT, PATCH, DELETE): state conflicts, business rules, idempotency |
+  | 413, 415 | routes with a body |
+  | 401, 429 | the login (wrong credentials, throttling) |
+  | 503 | every route: the database may be away |
+
+  Rules that over-approximate (a write that can never conflict is documented with 409) keep a
+  generated client correct; a missing status would not. The schemathesis run
+  (tests/integration/test_openapi_conformance.py) fails on any status a route gives that is not
+  documented.
+- **Closed request bodies.** Request Structs forbid unknown fields (`dispatch.types.Input`):
+  `ClosedStructSchemas` gives their schemas `additionalProperties: false`.
+- **Security.** Authenticated operations name the `bearer` scheme (sessions, API tokens and device
+  tokens are all bearer tokens).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins import OpenAPISchemaPlugin, ReceiveRoutePlugin
+from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
+
+from dispatch.errors import PROBLEM_MEDIA_TYPE
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.handlers import HTTPRouteHandler
+    from litestar.openapi.spec import Schema
+    from litestar.routes import BaseRoute
+
+BEARER = "bearer"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    field: str
+    reason: str
+    source: str
+
+
+class ProblemDetails(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem; codes and their extra members are listed in docs/errors.md."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str | msgspec.UnsetType = msgspec.UNSET
+    # Validation failures: one entry per field (`$` is the body, `$.a.b[0]` a path inside it).
+    errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
+
+
+_DESCRIPTIONS = {
+    400: "Validation failed, malformed body, or a bad request (see `code`)",
+    401: "Missing, malformed, unknown, expired or revoked credentials",
+    403: "Wrong credential kind, a missing permission, or not a party to this",
+    404: "Not there, or not visible to the caller's organization",
+    409: "The state does not allow it, or the Idempotency-Key's first request is still in progress",
+    413: "The body is too large",
+    415: "The body's media type is not accepted",
+    422: "Well-formed, but breaks a business rule (see `code`)",
+    429: "Too many attempts: wait for Retry-After",
+    503: "The database is unavailable: retry after Retry-After",
+}
+
+
+def _problem(status: int) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ProblemDetails,
+        media_type=PROBLEM_MEDIA_TYPE,
+        description=_DESCRIPTIONS[status],
+        generate_examples=False,
+    )
+
+
+def problem_statuses(
+    *, method: str, authenticated: bool, path_ids: bool, has_params: bool, has_body: bool, credentials: bool
+) -> set[int]:
+    """The problem statuses a route can answer, from what kind of route it is (the table above)."""
+    statuses = {503}
+    if has_params or has_body:
+        statuses.add(400)
+    if authenticated:
+        statuses |= {401, 403}
+        if method in WRITE_METHODS:
+            statuses |= {409, 422}
+    if path_ids or (authenticated and has_body):
+        statuses.add(404)
+    if has_body:
+        statuses |= {413, 415}
+    if credentials:
+        statuses |= {401, 429}
+    return statuses
+
+
+class ProblemResponses(ReceiveRoutePlugin):
+    """Sets each HTTP route handler's documented problem answers and security as it is registered.
+
+    `public_paths` are the bearer middleware's exclusions (regexes); a handler with
+    `opt={"exclude_from_auth": True}` is public too. `credential_routes` name the operation ids that
+    take a password (the login): they answer 401 and 429 though they are public."""
+
+    def __init__(self, public_paths: Iterable[str], credential_routes: Iterable[str]) -> None:
+        self._public = [re.compile(p) for p in public_paths]
+        self._credentials = frozenset(credential_routes)
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute):
+            return
+        for handler in route.route_handlers:
+            self._describe(route, handler)
+
+    def _describe(self, route: HTTPRoute, handler: HTTPRouteHandler) -> None:
+        authenticated = not handler.opt.get("exclude_from_auth") and not any(
+            p.search(route.path) for p in self._public
+        )
+        signature = handler.parsed_fn_signature.parameters
+        has_body = "data" in signature
+        has_params = bool(route.path_parameters) or any(
+            name != "data" and _is_request_parameter(field) for name, field in signature.items()
+        )
+        documented = dict(handler.responses or {})
+        for method in sorted(handler.http_methods):
+            for status in problem_statuses(
+                method=method,
+                authenticated=authenticated,
+                path_ids=bool(route.path_parameters),
+                has_params=has_params,
+                has_body=has_body,
+                credentials=handler.operation_id in self._credentials,
+            ):
+                documented.setdefault(status, _problem(status))
+        handler.responses = documented
+        if authenticated and not handler.security:
+            handler.security = [{BEARER: []}]
+
+
+def _is_request_parameter(field: FieldDefinition) -> bool:
+    """A query or header parameter of the handler (not a dependency, not the request itself)."""
+    from litestar.params import DependencyKwarg
+
+    if isinstance(field.kwarg_definition, DependencyKwarg):
+        return False
+    annotation = field.annotation
+    return not (isinstance(annotation, type) and annotation.__module__.startswith(("litestar", "dispatch")))
+
+
+class ClosedStructSchemas(OpenAPISchemaPlugin):
+    """Structs with `forbid_unknown_fields` (every request body) get `additionalProperties: false`:
+    the server refuses unknown fields, so the document says so. The schema itself is Litestar's own
+    (the next plugin that handles Structs); only that one member is added."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        type_ = field_definition.annotation
+        return (
+            not field_definition.is_union
+            and isinstance(type_, type)
+            and issubclass(type_, msgspec.Struct)
+            and type_.__struct_config__.forbid_unknown_fields
+        )
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        builtin = next(
+            plugin
+            for plugin in schema_creator.plugins
+            if plugin is not self
+            and isinstance(plugin, OpenAPISchemaPlugin)
+            and plugin.is_plugin_supported_field(field_definition)
+        )
+        schema: Schema = builtin.to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        _restore_zero_bounds(field_definition.annotation, schema)
+        return schema
+
+
+# msgspec's bounds and the OpenAPI keywords they become.
+_BOUNDS = {
+    "ge": "minimum",
+    "gt": "exclusive_minimum",
+    "le": "maximum",
+    "lt": "exclusive_maximum",
+    "min_length": "min_length",
+    "max_length": "max_length",
+}
+
+
+def _restore_zero_bounds(struct: type[msgspec.Struct], schema: Schema) -> None:
+    """Litestar 2.25 drops a bound of 0 (`ge=0`, `gt=0`) on an optional field (`Annotated[int,
+    Meta(ge=0)] | None` came out with no minimum: it tests the value's truth), so the document
+    allowed what the server refuses. Put back, from msgspec's own view of the Struct, each bound the
+    generated property lacks."""
+    from litestar.openapi.spec import Schema as SchemaObject
+
+    for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[union-attr]
+        prop = (schema.properties or {}).get(field.encode_name)
+        if not isinstance(prop, SchemaObject):
+            continue
+        members = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+        for member in members:
+            for bound, keyword in _BOUNDS.items():
+                value = getattr(member, bound, None)
+                if value is not None and getattr(prop, keyword) is None:
+                    setattr(prop, keyword, value)
+
+
+def components() -> Components:
+    return Components(
+        security_schemes={
+            BEARER: SecurityScheme(
+                type="http",
+                scheme="bearer",
+                description=(
+                    "A session token from POST /auth/login or an API token (platform API), or a device "
+                    "token (driver API under /driver/v1)"
+                ),
+            )
+        }
+    )
+
+
+def plugins(public_paths: Iterable[str], credential_routes: Iterable[str]) -> list[Any]:
+    return [ProblemResponses(public_paths, credential_routes), ClosedStructSchemas()]
