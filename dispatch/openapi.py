@@ -191,38 +191,63 @@ class ClosedStructSchemas(OpenAPISchemaPlugin):
         )
         schema: Schema = builtin.to_openapi_schema(field_definition, schema_creator)
         schema.additional_properties = False
-        _restore_zero_bounds(field_definition.annotation, schema)
+        _restore_constraints(field_definition.annotation, schema)
         return schema
 
 
-# msgspec's bounds and the OpenAPI keywords they become.
-_BOUNDS = {
-    "ge": "minimum",
-    "gt": "exclusive_minimum",
-    "le": "maximum",
-    "lt": "exclusive_maximum",
-    "min_length": "min_length",
-    "max_length": "max_length",
-}
+# msgspec's constraints and the OpenAPI keywords they become, by kind of value.
+_NUMBER_BOUNDS = {"ge": "minimum", "gt": "exclusive_minimum", "le": "maximum", "lt": "exclusive_maximum"}
+_STRING_BOUNDS = {"min_length": "min_length", "max_length": "max_length", "pattern": "pattern"}
+_ARRAY_BOUNDS = {"min_length": "min_items", "max_length": "max_items"}
 
 
-def _restore_zero_bounds(struct: type[msgspec.Struct], schema: Schema) -> None:
-    """Litestar 2.25 drops a bound of 0 (`ge=0`, `gt=0`) on an optional field (`Annotated[int,
-    Meta(ge=0)] | None` came out with no minimum: it tests the value's truth), so the document
-    allowed what the server refuses. Put back, from msgspec's own view of the Struct, each bound the
-    generated property lacks."""
-    from litestar.openapi.spec import Schema as SchemaObject
-
+def _restore_constraints(struct: type[msgspec.Struct], schema: Schema) -> None:
+    """Litestar 2.25 loses some of msgspec's constraints on the way to the document, so it allowed
+    what the server refuses: a bound of 0 on an optional field (`Annotated[int, Meta(ge=0)] | None`
+    came out with no minimum: it tests the value's truth), every constraint on list items
+    (`list[Annotated[str, Meta(pattern=...)]]`), and a tuple's length. Put them back from msgspec's
+    own view of the Struct, wherever the generated schema lacks them."""
     for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[union-attr]
         prop = (schema.properties or {}).get(field.encode_name)
-        if not isinstance(prop, SchemaObject):
-            continue
-        members = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
-        for member in members:
-            for bound, keyword in _BOUNDS.items():
-                value = getattr(member, bound, None)
-                if value is not None and getattr(prop, keyword) is None:
-                    setattr(prop, keyword, value)
+        _restore(field.type, prop)
+
+
+def _restore(kind: msgspec.inspect.Type, schema: Any) -> None:
+    from litestar.openapi.spec import Schema as SchemaObject
+
+    if not isinstance(schema, SchemaObject):
+        return  # a reference to another component: restored when that one is made
+    inspect = msgspec.inspect
+    if isinstance(kind, inspect.Metadata):
+        _restore(kind.type, schema)
+    elif isinstance(kind, inspect.UnionType):
+        members = [m for m in kind.types if not isinstance(m, inspect.NoneType)]
+        branches = [b for b in schema.one_of or [] if not (isinstance(b, SchemaObject) and b.type == "null")]
+        if len(members) == len(branches):
+            for member, branch in zip(members, branches, strict=True):
+                _restore(member, branch)
+        elif len(members) == 1 and not schema.one_of:
+            _restore(members[0], schema)
+    elif isinstance(kind, inspect.IntType | inspect.FloatType):
+        _copy(kind, schema, _NUMBER_BOUNDS)
+    elif isinstance(kind, inspect.StrType):
+        _copy(kind, schema, _STRING_BOUNDS)
+    elif isinstance(kind, inspect.ListType | inspect.SetType | inspect.FrozenSetType | inspect.VarTupleType):
+        _copy(kind, schema, _ARRAY_BOUNDS)
+        _restore(kind.item_type, schema.items)
+    elif isinstance(kind, inspect.TupleType):
+        size = len(kind.item_types)
+        schema.min_items = schema.min_items if schema.min_items is not None else size
+        schema.max_items = schema.max_items if schema.max_items is not None else size
+        for item, item_schema in zip(kind.item_types, schema.prefix_items or [], strict=False):
+            _restore(item, item_schema)
+
+
+def _copy(kind: Any, schema: Any, keywords: dict[str, str]) -> None:
+    for constraint, keyword in keywords.items():
+        value = getattr(kind, constraint, None)
+        if value is not None and getattr(schema, keyword) is None:
+            setattr(schema, keyword, value)
 
 
 def components() -> Components:

@@ -54,8 +54,9 @@ class Plan(msgspec.Struct, kw_only=True):
 class LoadEdit(Input, kw_only=True):
     vehicle_id: UUID
     # Bulk cargo: kilograms in this load. Item cargo: units of each cargo line, in line order.
-    bulk_kg: Annotated[int, Meta(gt=0)] | None = None
-    items: Annotated[list[Annotated[int, Meta(ge=0)]], Meta(max_length=200)] | None = None
+    # Bounded like the job's cargo (market.models: weight_kg, count), so no value overflows a column.
+    bulk_kg: Annotated[int, Meta(gt=0, le=10_000_000)] | None = None
+    items: Annotated[list[Annotated[int, Meta(ge=0, le=100_000)]], Meta(max_length=200)] | None = None
 
 
 class PlanEdit(Input, kw_only=True):

@@ -88,10 +88,12 @@ def schemathesis_run(
     )
 
 
-def _assert_clean(run: subprocess.CompletedProcess[str], server: RunningServer) -> None:
-    summary = run.stdout[-20000:]
-    assert run.returncode == 0, f"{summary}\n{run.stderr[-3000:]}\n--- server log ---\n{server.log()[-5000:]}"
-    assert "Traceback" not in server.log(), server.log()[-5000:]
+def _assert_clean(run: subprocess.CompletedProcess[str], server: RunningServer, output: Path) -> None:
+    output.write_text(run.stdout + run.stderr)
+    failures = run.stdout[run.stdout.find("FAILURES") :][:20000]
+    log = server.log()
+    assert run.returncode == 0, f"{failures}\n{run.stderr[-3000:]}\nfull output: {output}\n{log[-3000:]}"
+    assert "Traceback" not in log, log[-5000:]
 
 
 @pytest.fixture
@@ -110,7 +112,7 @@ def test_platform_api_conforms_to_its_document(
     run = schemathesis_run(
         server.base_url, admin.token, "--exclude-path-regex", DRIVER_API, report=tmp_path / "junit.xml"
     )
-    _assert_clean(run, server)
+    _assert_clean(run, server, tmp_path / "schemathesis.txt")
 
 
 def test_driver_api_conforms_to_its_document(
@@ -120,4 +122,4 @@ def test_driver_api_conforms_to_its_document(
     run = schemathesis_run(
         server.base_url, device_token, "--include-path-regex", DRIVER_API, report=tmp_path / "junit.xml"
     )
-    _assert_clean(run, server)
+    _assert_clean(run, server, tmp_path / "schemathesis.txt")
