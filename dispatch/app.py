@@ -40,6 +40,7 @@ from dispatch.settings import Settings
 from dispatch.sites.api import SiteController
 from dispatch.tracking.api import TrackingController, watch_router
 from dispatch.tracking.hub import TrackingHub
+from dispatch.types import decode_instant, is_instant
 from dispatch.web.pages import web_routers
 from driver_api import driver_router
 
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[resources],
         state=State({"runtime": runtime}),
         request_max_body_size=settings.max_body_bytes,
+        type_decoders=[(is_instant, decode_instant)],
         openapi_config=OpenAPIConfig(
             title="freight-dispatch API",
             version="0.1.0",

@@ -24,7 +24,9 @@ class Health(msgspec.Struct, kw_only=True):
     operation_id="health",
     tags=["health"],
     opt={"exclude_from_auth": True},
-    responses={503: ResponseSpec(Health, description="The database does not answer", generate_examples=False)},
+    responses={
+        503: ResponseSpec(Health, description="The database does not answer", generate_examples=False)
+    },
 )
 async def healthz(runtime: RuntimeDep) -> Response[Health]:
     started = time.perf_counter()

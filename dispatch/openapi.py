@@ -36,12 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIFormat, OpenAPIType, SecurityScheme
+from litestar.openapi.spec import Schema as SchemaObject
 from litestar.plugins import OpenAPISchemaPlugin, ReceiveRoutePlugin
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from dispatch.errors import PROBLEM_MEDIA_TYPE
+from dispatch.types import Instant
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -213,8 +215,6 @@ def _restore_constraints(struct: type[msgspec.Struct], schema: Schema) -> None:
 
 
 def _restore(kind: msgspec.inspect.Type, schema: Any) -> None:
-    from litestar.openapi.spec import Schema as SchemaObject
-
     if not isinstance(schema, SchemaObject):
         return  # a reference to another component: restored when that one is made
     inspect = msgspec.inspect
@@ -250,6 +250,16 @@ def _copy(kind: Any, schema: Any, keywords: dict[str, str]) -> None:
             setattr(schema, keyword, value)
 
 
+class InstantSchema(OpenAPISchemaPlugin):
+    """`dispatch.types.Instant` (a query parameter's date-time) is an RFC 3339 date-time string."""
+
+    def is_plugin_supported_type(self, value: Any) -> bool:
+        return value is Instant
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        return SchemaObject(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME)
+
+
 def components() -> Components:
     return Components(
         security_schemes={
@@ -266,4 +276,4 @@ def components() -> Components:
 
 
 def plugins(public_paths: Iterable[str], credential_routes: Iterable[str]) -> list[Any]:
-    return [ProblemResponses(public_paths, credential_routes), ClosedStructSchemas()]
+    return [ProblemResponses(public_paths, credential_routes), ClosedStructSchemas(), InstantSchema()]

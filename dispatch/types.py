@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -56,3 +57,22 @@ Ring = Annotated[list[tuple[Longitude, Latitude]], Meta(min_length=4, max_length
 class PolygonGeoJSON(Input, kw_only=True):
     type: Literal["Polygon"]
     coordinates: Annotated[list[Ring], Meta(min_length=1, max_length=20)]
+
+
+class Instant(datetime):
+    """A date-time in a query parameter: RFC 3339 text only, as the document says (format date-time).
+
+    Litestar converts query strings leniently (msgspec's lax mode), which reads a number as a unix
+    time: `?pickup_from=-700` was 1969. This type is decoded by `decode_instant` (registered in
+    dispatch/app.py), which takes text only; dispatch/openapi.py documents it as a date-time."""
+
+
+def decode_instant(_: type[Any], value: Any) -> Instant:
+    if not isinstance(value, str):
+        raise TypeError("Expected a date-time as RFC 3339 text")
+    parsed = msgspec.convert(value, datetime)  # strict: text in RFC 3339 only, never a number
+    return Instant.combine(parsed.date(), parsed.timetz())
+
+
+def is_instant(type_: Any) -> bool:
+    return type_ is Instant

@@ -4,7 +4,6 @@ so older app versions keep working (they ignore what they do not know)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -24,6 +23,7 @@ from dispatch.loads.models import Load
 from dispatch.runtime import Runtime
 from dispatch.tracking import service as tracking
 from dispatch.tracking.models import BatchResult, PositionBatch
+from dispatch.types import Instant
 from driver_api.live import driver_live
 from geo import Position
 
@@ -60,8 +60,8 @@ async def driver_slots(
     load_id: FromPath[UUID],
     runtime: RuntimeDep,
     p: Caller,
-    start: FromQuery[datetime | None] = None,
-    end: FromQuery[datetime | None] = None,
+    start: FromQuery[Instant | None] = None,
+    end: FromQuery[Instant | None] = None,
 ) -> list[SlotOut]:
     return await gate.availability(runtime.db, p, load_id, start, end)
 

@@ -12,7 +12,10 @@ from msgspec import UNSET, Meta, UnsetType
 from dispatch.accounts.permissions import Permission
 from dispatch.types import Input
 
-Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+# Spelled so that Python's regex dialect (the server's) and ECMA's (the OpenAPI document's) agree: their
+# `\s` differ on control characters and U+FEFF, excluded here explicitly.
+_EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f\ufeff]+"
+Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=f"^{_EMAIL_PART}@{_EMAIL_PART}$")]
 PersonName = Annotated[str, Meta(min_length=1, max_length=200)]
 OrgName = Annotated[str, Meta(min_length=1, max_length=200)]
 NewPassword = Annotated[str, Meta(min_length=10, max_length=256)]

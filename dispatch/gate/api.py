@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -29,7 +28,7 @@ from dispatch.gate.models import (
     Ticket,
 )
 from dispatch.gate.notifications import site_channel
-from dispatch.types import Input
+from dispatch.types import Input, Instant
 
 
 class Message(Input, kw_only=True):
@@ -71,8 +70,8 @@ class BookingController(Controller):
         load_id: FromPath[UUID],
         runtime: RuntimeDep,
         p: Caller,
-        start: FromQuery[datetime | None] = None,
-        end: FromQuery[datetime | None] = None,
+        start: FromQuery[Instant | None] = None,
+        end: FromQuery[Instant | None] = None,
     ) -> list[SlotOut]:
         return await service.availability(runtime.db, p, load_id, start, end)
 

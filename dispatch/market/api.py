@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -40,7 +39,7 @@ from dispatch.market.models import (
     OrgMarketSettings,
 )
 from dispatch.market.notifications import RESYNC, FeedClient, Interest
-from dispatch.types import CargoKind, VehicleType
+from dispatch.types import CargoKind, Instant, VehicleType
 from geo import Area, Position, centroid, haversine_m, parse_polygon
 
 Cursor = Annotated[str | None, QueryParameter(max_length=200, description="next_cursor of the previous page")]
@@ -206,8 +205,8 @@ class MarketController(Controller):
         lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
         # The bound inside the union: Litestar drops a bound of 0 outside it (dispatch/openapi.py).
         radius_km: Annotated[float, QueryParameter(gt=0, le=2000)] | None = None,
-        pickup_from: FromQuery[datetime | None] = None,
-        pickup_until: FromQuery[datetime | None] = None,
+        pickup_from: FromQuery[Instant | None] = None,
+        pickup_until: FromQuery[Instant | None] = None,
         cargo_kind: FromQuery[CargoKind | None] = None,
         vehicle_type: FromQuery[VehicleType | None] = None,
         currency: Annotated[str | None, QueryParameter(pattern=r"^[A-Z]{3}$")] = None,

@@ -12,7 +12,8 @@ from msgspec import UNSET, Meta, UnsetType
 from dispatch.types import Input, Location, LocationOut, PolygonGeoJSON, VehicleType
 
 # "HH:MM" in the site's time zone; "24:00" closes at midnight.
-ClockTime = Annotated[str, Meta(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
+# [0-9], not \d: Python's \d takes any Unicode digit, the document's (ECMA) only ASCII ones.
+ClockTime = Annotated[str, Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
 TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64, examples=["Europe/Berlin"])]
 
 
