@@ -52,6 +52,10 @@ if TYPE_CHECKING:
     from litestar.routes import BaseRoute
 
 BEARER = "bearer"
+# Handler arguments Litestar fills from the connection itself: not parameters a client sends.
+_RESERVED_KWARGS = frozenset(
+    {"request", "socket", "state", "scope", "headers", "cookies", "query", "body", "data"}
+)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -140,8 +144,9 @@ class ProblemResponses(ReceiveRoutePlugin):
         )
         signature = handler.parsed_fn_signature.parameters
         has_body = "data" in signature
+        dependencies = handler.resolve_dependencies()
         has_params = bool(route.path_parameters) or any(
-            name != "data" and _is_request_parameter(field) for name, field in signature.items()
+            name not in _RESERVED_KWARGS and name not in dependencies for name in signature
         )
         documented = dict(handler.responses or {})
         for method in sorted(handler.http_methods):
@@ -157,16 +162,6 @@ class ProblemResponses(ReceiveRoutePlugin):
         handler.responses = documented
         if authenticated and not handler.security:
             handler.security = [{BEARER: []}]
-
-
-def _is_request_parameter(field: FieldDefinition) -> bool:
-    """A query or header parameter of the handler (not a dependency, not the request itself)."""
-    from litestar.params import DependencyKwarg
-
-    if isinstance(field.kwarg_definition, DependencyKwarg):
-        return False
-    annotation = field.annotation
-    return not (isinstance(annotation, type) and annotation.__module__.startswith(("litestar", "dispatch")))
 
 
 class ClosedStructSchemas(OpenAPISchemaPlugin):
@@ -209,7 +204,9 @@ def _restore_constraints(struct: type[msgspec.Struct], schema: Schema) -> None:
     came out with no minimum: it tests the value's truth), every constraint on list items
     (`list[Annotated[str, Meta(pattern=...)]]`), and a tuple's length. Put them back from msgspec's
     own view of the Struct, wherever the generated schema lacks them."""
-    for field in msgspec.inspect.type_info(struct).fields:  # type: ignore[union-attr]
+    info = msgspec.inspect.type_info(struct)
+    assert isinstance(info, msgspec.inspect.StructType)
+    for field in info.fields:
         prop = (schema.properties or {}).get(field.encode_name)
         _restore(field.type, prop)
 
@@ -253,7 +250,8 @@ def _copy(kind: Any, schema: Any, keywords: dict[str, str]) -> None:
 class InstantSchema(OpenAPISchemaPlugin):
     """`dispatch.types.Instant` (a query parameter's date-time) is an RFC 3339 date-time string."""
 
-    def is_plugin_supported_type(self, value: Any) -> bool:
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
         return value is Instant
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:

@@ -29,6 +29,7 @@ import pytest
 from dispatch.settings import Settings
 from tests.conftest import ROOT, RunningServer
 from tests.support import Account, bootstrap_org
+from tests.support import problem as problem_of
 
 MAX_EXAMPLES = int(os.environ.get("DISPATCH_FUZZ_EXAMPLES", "15"))
 SEED = int(os.environ.get("DISPATCH_FUZZ_SEED", "16"))
@@ -123,3 +124,69 @@ def test_driver_api_conforms_to_its_document(
         server.base_url, device_token, "--include-path-regex", DRIVER_API, report=tmp_path / "junit.xml"
     )
     _assert_clean(run, server, tmp_path / "schemathesis.txt")
+
+
+async def test_openapi_names_problems_security_closed_bodies_and_text_dates(
+    running: tuple[RunningServer, Account, str],
+) -> None:
+    server, admin, _ = running
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        doc = (await http.get("/schema/openapi.json")).json()
+        operations = [
+            (method.upper(), path, op)
+            for path, item in doc["paths"].items()
+            for method, op in item.items()
+            if isinstance(op, dict) and "responses" in op
+        ]
+        ids = [op["operationId"] for _, _, op in operations]
+        assert all(ids) and len(ids) == len(set(ids)), ids
+
+        problem = {"$ref": "#/components/schemas/ProblemDetails"}
+        for method, path, op in operations:
+            responses = op["responses"]
+            if path != "/healthz":
+                assert responses["503"]["content"]["application/problem+json"]["schema"] == problem, path
+            if op.get("security"):
+                for status in ("401", "403"):
+                    assert responses[status]["content"]["application/problem+json"]["schema"] == problem
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            if "requestBody" in op:
+                assert {"400", "413", "415"} <= responses.keys(), (method, path)
+        assert {op["operationId"] for m, p, op in operations if not op.get("security")} == {"health", "login"}
+        assert "429" in doc["paths"]["/auth/login"]["post"]["responses"]
+
+        schemas = doc["components"]["schemas"]
+        assert set(schemas["ProblemDetails"]["required"]) == {"type", "title", "status", "detail", "code"}
+        assert {"request_id", "errors"} <= schemas["ProblemDetails"]["properties"].keys()
+        assert set(schemas["FieldError"]["required"]) == {"field", "reason", "source"}
+        assert doc["components"]["securitySchemes"]["bearer"] == {
+            "type": "http",
+            "scheme": "bearer",
+            "description": doc["components"]["securitySchemes"]["bearer"]["description"],
+        }
+
+        # Closed request bodies: the document says so, and the server refuses an unknown field.
+        assert schemas["LoginRequest"]["additionalProperties"] is False
+        assert schemas["JobCreate"]["additionalProperties"] is False
+        r = await http.post("/auth/login", json={"email": admin.email, "password": "x", "admin": True})
+        body = problem_of(r, 400, "validation_failed")
+        assert body["errors"][0]["source"] == "body"
+
+        # Bounds of 0 on optional fields and constraints on list items reach the document.
+        point = schemas["PointIn"]["properties"]["battery_pct"]
+        assert point["oneOf"][0]["minimum"] == 0
+        seal_items = schemas["Seal"]["properties"]["seal_numbers"]["items"]
+        assert seal_items["maxLength"] == 40 and seal_items["pattern"]
+
+        # A query date-time is RFC 3339 text, as documented, never a unix time.
+        search = doc["paths"]["/market/jobs"]["get"]["parameters"]
+        pickup = next(p for p in search if p["name"] == "pickup_from")["schema"]["oneOf"][0]
+        assert pickup == {"type": "string", "format": "date-time"}
+        for number in ("-700", "0.5", "1700000000"):
+            r = await http.get("/market/jobs", params={"pickup_from": number}, headers=admin.headers)
+            assert problem_of(r, 400, "validation_failed")["errors"][0]["field"] == "pickup_from"
+        r = await http.get(
+            "/market/jobs", params={"pickup_from": "2026-01-01T00:00:00+01:00"}, headers=admin.headers
+        )
+        assert r.status_code == 200, r.text
