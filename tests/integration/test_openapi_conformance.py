@@ -11,6 +11,8 @@ Bounded for CI: a fixed number of examples per operation and a fixed seed. To ru
     DISPATCH_FUZZ_EXAMPLES=500 DISPATCH_FUZZ_SEED=7 \
         python3 dev.py test tests/integration/test_openapi_conformance.py
 
+More schemathesis options (e.g. `--include-operation-id getJob --report har`) go in DISPATCH_FUZZ_ARGS.
+
 Not covered here: the websocket routes (not HTTP operations, so not in the OpenAPI document).
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -82,6 +85,7 @@ def schemathesis_run(
         "--no-color",
         "--report", "junit", "--report-junit-path", str(report),
         *filters,
+        *shlex.split(os.environ.get("DISPATCH_FUZZ_ARGS", "")),
     ]  # fmt: skip
     env = os.environ | {"SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks"}
     return subprocess.run(
