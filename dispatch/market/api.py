@@ -203,8 +203,11 @@ class MarketController(Controller):
         p: Caller,
         lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
         lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
-        # The bound inside the union: Litestar drops a bound of 0 outside it (dispatch/openapi.py).
-        radius_km: Annotated[float, QueryParameter(gt=0, le=2000)] | None = None,
+        radius_km: Annotated[
+            float | None,
+            # Litestar 2.25 drops a bound of 0 from an optional parameter's schema: restated for it.
+            QueryParameter(gt=0, le=2000, schema_extra={"exclusiveMinimum": 0}),
+        ] = None,
         pickup_from: FromQuery[Instant | None] = None,
         pickup_until: FromQuery[Instant | None] = None,
         cargo_kind: FromQuery[CargoKind | None] = None,
