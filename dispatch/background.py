@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from dispatch.accounts import throttle
 from dispatch.gate.service import release_no_shows
 from dispatch.idempotency import purge
 from dispatch.market.service import close_due_jobs
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 BATCH = 20
 # Day partitions are made two days ahead: checking hourly (and at start) is plenty.
 PARTITIONS_EVERY_S = 3600.0
+# Login streaks and sessions are forgotten a day after they end: hourly is plenty.
+PURGE_LOGINS_EVERY_S = 3600.0
 
 
 def _every(seconds: float, step: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
@@ -47,6 +50,10 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
         ),
         ("releasing no-show bookings", lambda: release_no_shows(runtime.db, runtime.broker, batch=BATCH)),
         ("purging old idempotency keys", lambda: purge(runtime.db)),
+        (
+            "purging idle login streaks and old sessions",
+            _every(PURGE_LOGINS_EVERY_S, lambda: throttle.purge(runtime.db)),
+        ),
         (
             "keeping the position partitions",
             _every(

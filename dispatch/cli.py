@@ -184,6 +184,14 @@ def _admin_password(args: argparse.Namespace) -> tuple[str, bool]:
         return secrets.token_urlsafe(12), True
     if len(password) < 10:
         raise CommandError("the admin password needs at least 10 characters")
+    # The same policy as every password set through the API (told here before any database work).
+    from dispatch.accounts import password_policy
+
+    context = password_policy.context_words(args.admin_email, args.admin_name, args.name)
+    verdict = password_policy.weakness(password, context)
+    if verdict is not None:
+        advice = " ".join(verdict["suggestions"])
+        raise CommandError(f"the admin password is too easy to guess: {verdict['warning']} {advice}")
     return password, False
 
 
