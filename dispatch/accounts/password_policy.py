@@ -34,8 +34,10 @@ def context_words(*texts: str | None) -> list[str]:
     for text in texts:
         if not text:
             continue
-        words.append(text.lower())
-        words.extend(w for w in re.split(r"[^\w]+", text.lower()) if len(w) >= 3)
+        text = text.lower()
+        # The whole, the whole run together ("franzhuber", "wachaucargo") and each word.
+        words.extend([text, re.sub(r"[^\w]+", "", text)])
+        words.extend(w for w in re.split(r"[^\w]+", text) if len(w) >= 3)
     return list(dict.fromkeys([*words, *_PRODUCT_WORDS]))
 
 
