@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from dispatch.accounts import throttle
+from dispatch.db.pool import create_pool
 from tests.support import PASSWORD, bootstrap_org, problem
 
 
@@ -86,3 +87,23 @@ async def test_fifty_racing_wrong_logins_through_two_workers_get_exactly_five_ch
     assert all(int(a.headers["retry-after"]) >= 1 for a in answers if a.status_code == 429)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         _throttled(await _login(http, acme.email, PASSWORD))
+
+
+async def test_idle_streaks_and_long_expired_sessions_are_purged(client, settings, db):
+    acme = await bootstrap_org(client, settings, "Acme", ["shipper"])
+    problem(await _login(client, acme.email, "wrong password 1"), 401, "bad_credentials")
+    problem(await _login(client, "nobody@nowhere.test", "wrong password 1"), 401, "bad_credentials")
+    await db.execute(
+        "UPDATE login_attempts SET last_attempt = now() - interval '2 days' WHERE subject = $1", acme.email
+    )
+    await db.execute("UPDATE sessions SET expires_at = now() - interval '2 days'")
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        await throttle.purge(pool)
+    finally:
+        await pool.close()
+    assert await db.fetchval("SELECT array_agg(subject ORDER BY subject) FROM login_attempts") == [
+        "nobody@nowhere.test",
+        "testclient",
+    ]
+    assert await db.fetchval("SELECT count(*) FROM sessions") == 0
