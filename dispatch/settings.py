@@ -28,6 +28,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str
     token_ttl_seconds: int = 12 * 3600
     max_body_bytes: int = 1 << 20
+    # An Idempotency-Key's claim while its first request runs: after this long without an answer
+    # (its worker was killed, the database restarted), a retry with the same request takes it over.
+    idempotency_lease_seconds: int = 60
     db_pool_min: int = 2
     db_pool_max: int = 10
     log_level: str = "INFO"
@@ -71,6 +74,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             secret_key=env.get("DISPATCH_SECRET_KEY") or _state_secret(Path(state_dir)),
             token_ttl_seconds=_int(env, "DISPATCH_TOKEN_TTL_SECONDS", 12 * 3600, minimum=60),
             max_body_bytes=_int(env, "DISPATCH_MAX_BODY_BYTES", 1 << 20, minimum=1024),
+            idempotency_lease_seconds=_int(
+                env, "DISPATCH_IDEMPOTENCY_LEASE_SECONDS", 60, minimum=1, maximum=3600
+            ),
             db_pool_min=_int(env, "DISPATCH_DB_POOL_MIN", 2, minimum=1),
             db_pool_max=_int(env, "DISPATCH_DB_POOL_MAX", 10, minimum=1),
             log_level=env.get("DISPATCH_LOG_LEVEL", "INFO").upper(),

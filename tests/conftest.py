@@ -170,6 +170,8 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_LOG_LEVEL": "WARNING",
             "DISPATCH_WATCHER_QUEUE": str(settings.watcher_queue),
             "DISPATCH_STOP_ALERT_MINUTES": str(settings.stop_alert_minutes),
+            "DISPATCH_MAX_BODY_BYTES": str(settings.max_body_bytes),
+            "DISPATCH_IDEMPOTENCY_LEASE_SECONDS": str(settings.idempotency_lease_seconds),
         }
     )
     env.update(extra)

@@ -67,3 +67,13 @@ def test_tracking_settings(tmp_path):
         False,
         180,
     )
+
+
+def test_idempotency_lease(tmp_path):
+    env = {"DISPATCH_STATE_DIR": str(tmp_path)}
+    assert Settings.from_env(env).idempotency_lease_seconds == 60
+    lease = Settings.from_env(env | {"DISPATCH_IDEMPOTENCY_LEASE_SECONDS": "5"}).idempotency_lease_seconds
+    assert lease == 5
+    for bad, message in (("0", "at least 1"), ("86400", "at most 3600")):
+        with pytest.raises(SettingsError, match=f"DISPATCH_IDEMPOTENCY_LEASE_SECONDS must be {message}"):
+            Settings.from_env(env | {"DISPATCH_IDEMPOTENCY_LEASE_SECONDS": bad})
