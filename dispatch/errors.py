@@ -146,17 +146,19 @@ def _handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict
     return problem_response(status, code, exc.detail, headers=exc.headers)
 
 
-def _handle_data_error(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[dict[str, Any]]:
+def _handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # A safety net behind the checks where requests are decoded (dispatch.edge, the wire types):
     # PostgreSQL's "data exception" class (and asyncpg's refusal to bind a value) means a value the
-    # database cannot hold or read (NUL in text, beyond int64 or float32, a year it cannot place),
-    # and the statement stored nothing. One line, no traceback: it means a check is missing.
-    log.warning("a value the database refused on %s %s: %.200s", request.method, request.url.path, exc)
+    # database cannot hold (NUL in text, beyond int64 or float32, a time it cannot place), and an
+    # OverflowError one that date or float arithmetic cannot (a time in year 1 or 9999 moved by a
+    # day). Either is the request's: the statement stored nothing. One line, no traceback: it means
+    # a check is missing.
+    log.warning("a value out of range on %s %s: %.200s", request.method, request.url.path, exc)
     if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
         return problem_response(
             400, "invalid_text", "The request holds text the database cannot store (NUL)."
         )
-    return problem_response(400, "invalid_value", "A value in the request is outside what can be stored.")
+    return problem_response(400, "invalid_value", "A value in the request is outside what can be handled.")
 
 
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -168,7 +170,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: _handle_problem,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,
-    asyncpg.DataError: _handle_data_error,
+    asyncpg.DataError: _handle_out_of_range,
+    OverflowError: _handle_out_of_range,
     Exception: _handle_unexpected,
 }
 

@@ -14,7 +14,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.market_support import BERLIN, create_site, job_body
+from tests.gate_support import dispatched_loads
+from tests.market_support import BERLIN, job_body
 from tests.support import PASSWORD, bootstrap_org, problem
 from tests.tracking_support import loads_in_transit, point, route
 
@@ -247,23 +248,30 @@ async def test_numbers_beyond_int64_in_queries_and_cursors_are_refused(server_fa
 
 
 @pytest.mark.server
-async def test_a_time_the_database_cannot_place_is_refused_and_logged_in_one_line(
-    server_factory, settings, db
-):
-    """The safety net: a value no check caught but PostgreSQL refuses (here a time that is year 0
-    in UTC) is a 400 `invalid_value`, stores nothing, and logs one warning line."""
+async def test_a_time_that_cannot_be_handled_is_refused_and_logged_in_one_line(server_factory, settings, db):
+    """The safety net: a value no check caught that PostgreSQL or date arithmetic cannot handle
+    (here times in years 1 and 9999) is a 400 `invalid_value`, stores nothing, and logs one line."""
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
-        mill = await bootstrap_org(http, settings, "Mill", ["shipper"])
-        site = await create_site(http, mill, "Mill gate")
-        body = job_body(site["id"]) | {"deliver_by": "9999-12-31T23:59:59-05:00"}
+        w = await dispatched_loads(http, settings, loads=1)
+        load, mill = w["loads"][0], w["mill"]
+        jobs = await db.fetchval("SELECT count(*) FROM jobs WHERE origin_site_id = $1", w["site"]["id"])
+        bookings = await db.fetch("SELECT * FROM slot_bookings WHERE load_id = $1", load["id"])
+        # Bound to a query: PostgreSQL cannot place year 0.
+        body = job_body(w["site"]["id"]) | {"deliver_by": "9999-12-31T23:59:59-05:00"}
         problem(await http.post("/jobs", headers=mill.headers, json=body), 400, "invalid_value")
-        carrier = await bootstrap_org(http, settings, "Haulers", ["carrier"])
         r = await http.get(
-            "/market/jobs", headers=carrier.headers, params={"pickup_from": "0001-01-01T00:00:00+05:00"}
+            "/market/jobs", headers=w["carrier"].headers, params={"pickup_from": "0001-01-01T00:00:00+05:00"}
         )
         problem(r, 400, "invalid_value")
-    assert await db.fetchval("SELECT count(*) FROM jobs WHERE origin_site_id = $1", site["id"]) == 0
+        # Date arithmetic: the slot calendar around a time at the end of the calendar.
+        for start in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00+05:00"):
+            r = await http.put(
+                f"/driver/v1/loads/{load['id']}/booking", headers=load["device"], json={"slot_start": start}
+            )
+            problem(r, 400, "invalid_value")
+    assert await db.fetchval("SELECT count(*) FROM jobs WHERE origin_site_id = $1", w["site"]["id"]) == jobs
+    assert await db.fetch("SELECT * FROM slot_bookings WHERE load_id = $1", load["id"]) == bookings
     log = server.log()
     _no_traceback(log)
-    assert log.count("a value the database refused") == 2, log
+    assert log.count("a value out of range") == 4, log
