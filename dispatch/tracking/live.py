@@ -29,7 +29,7 @@ from dispatch.receipts import service as receipts
 from dispatch.runtime import Runtime
 from dispatch.tracking import service
 from dispatch.tracking.hub import Frame, Watcher
-from dispatch.tracking.models import PointOut, Snapshot
+from dispatch.tracking.models import MAX_SEQ, PointOut, Snapshot
 from dispatch.tracking.notifications import PointsFrame
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,8 @@ def parse_after(raw: str | None) -> dict[UUID, int]:
             "after must be <load_id>:<seq> pairs separated by commas, as last seen per load.",
             code="bad_cursor",
         ) from None
-    if any(s < 0 for s in cursors.values()):
-        raise BadRequest("A cursor's seq is zero or more.", code="bad_cursor")
+    if any(not 0 <= s <= MAX_SEQ for s in cursors.values()):
+        raise BadRequest(f"A cursor's seq is from 0 to {MAX_SEQ}.", code="bad_cursor")
     return cursors
 
 
