@@ -93,13 +93,14 @@ def _judge_alone(p: PointIn, now: datetime, trip_started: datetime) -> GoodPoint
         return "longitude_out_of_range", f"lon {p.lon} is outside [-180, 180]"
     if not 0 <= p.accuracy_m <= MAX_ACCURACY_M:
         return "inaccurate", f"accuracy_m {p.accuracy_m:g} is not within 0 to {MAX_ACCURACY_M:g} m"
-    if p.speed_mps is not None and not 0 <= p.speed_mps <= MAX_SPEED_MPS:
-        return (
-            "speed_out_of_range",
-            f"speed_mps {p.speed_mps:g} is outside [0, {MAX_SPEED_MPS:.1f}] (250 km/h)",
-        )
-    if p.heading_deg is not None and not 0 <= p.heading_deg <= MAX_HEADING_DEG:
-        return "heading_out_of_range", f"heading_deg {p.heading_deg:g} is outside [0, 360]"
+    # A negative speed or heading is how iOS (CLLocation) says "unknown": stored as unknown, as the
+    # apps already in the field send it; only values beyond the bounds reject the point.
+    speed = p.speed_mps if p.speed_mps is not None and p.speed_mps >= 0 else None
+    heading = p.heading_deg if p.heading_deg is not None and p.heading_deg >= 0 else None
+    if speed is not None and speed > MAX_SPEED_MPS:
+        return "speed_out_of_range", f"speed_mps {speed:g} is above {MAX_SPEED_MPS:.1f} (250 km/h)"
+    if heading is not None and heading > MAX_HEADING_DEG:
+        return "heading_out_of_range", f"heading_deg {heading:g} is above 360"
     if p.recorded_at > now + CLOCK_SKEW:
         ahead = (p.recorded_at - now).total_seconds()
         return "in_future", f"recorded {ahead:,.0f} s ahead of the server's clock (2 min allowed)"
@@ -107,9 +108,7 @@ def _judge_alone(p: PointIn, now: datetime, trip_started: datetime) -> GoodPoint
         return "too_old", f"recorded before the trip started at {trip_started:%Y-%m-%d %H:%M:%S} UTC"
     if p.recorded_at < now - MAX_AGE:
         return "too_old", "recorded more than 7 days ago"
-    return GoodPoint(
-        p.recorded_at, p.lon, p.lat, p.accuracy_m, p.speed_mps, p.heading_deg, p.battery_pct, p.moving
-    )
+    return GoodPoint(p.recorded_at, p.lon, p.lat, p.accuracy_m, speed, heading, p.battery_pct, p.moving)
 
 
 def screen(

@@ -45,8 +45,9 @@ async def test_a_gps_value_beyond_what_its_column_holds_rejects_that_point_alone
             good[0],
             point(*BERLIN, now - timedelta(seconds=35), speed_mps=1e300),  # 1: beyond float32 (real)
             point(*BERLIN, now - timedelta(seconds=34), heading_deg=1e39),  # 2: just beyond float32
-            point(*BERLIN, now - timedelta(seconds=33), speed_mps=-1.0),  # 3: iOS's "unknown"
-            point(*BERLIN, now - timedelta(seconds=32), heading_deg=-90.0),  # 4: not a bearing
+            # 3: iOS's "unknown" (negative speed and course): stored, as unknown
+            point(*BERLIN, now - timedelta(seconds=39), speed_mps=-1.0, heading_deg=-1.0),
+            point(*BERLIN, now - timedelta(seconds=32), heading_deg=360.5),  # 4: not a bearing
             point(*BERLIN, now - timedelta(seconds=31), accuracy_m=1e300),  # 5: inaccurate, as before
             good[1],
             good[2],
@@ -57,19 +58,18 @@ async def test_a_gps_value_beyond_what_its_column_holds_rejects_that_point_alone
         assert [(x["index"], x["reason"]) for x in body["rejected"]] == [
             (1, "speed_out_of_range"),
             (2, "heading_out_of_range"),
-            (3, "speed_out_of_range"),
             (4, "heading_out_of_range"),
             (5, "inaccurate"),
         ]
         assert "1e+300" in body["rejected"][0]["detail"] and "1e+39" in body["rejected"][1]["detail"]
-        assert body["accepted"] == 3 and body["loads"][0]["last_seq"] == 3
+        assert body["accepted"] == 4 and body["loads"][0]["last_seq"] == 4
         # The phone's retry of its whole buffer is answered the same way: no point is stored twice.
         again = await http.post("/driver/v1/positions", headers=load["device"], json={"points": batch})
-        assert again.status_code == 200 and again.json()["duplicates"] == 3
-        assert len(again.json()["rejected"]) == 5
-    assert await _positions(db, load["id"]) == 3
+        assert again.status_code == 200 and again.json()["duplicates"] == 4
+        assert len(again.json()["rejected"]) == 4
+    assert await _positions(db, load["id"]) == 4
     stored = await db.fetch("SELECT speed_mps, heading_deg FROM positions WHERE load_id = $1", load["id"])
-    assert {(row["speed_mps"], row["heading_deg"]) for row in stored} == {(22.0, None)}
+    assert {(row["speed_mps"], row["heading_deg"]) for row in stored} == {(22.0, None), (None, None)}
     _no_traceback(server.log())
 
 
