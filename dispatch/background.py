@@ -55,7 +55,10 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
             ),
         ),
     ]
+    clock = asyncio.get_running_loop().time
+    due = clock()
     while True:
+        started = clock()
         for what, step in steps:
             try:
                 while await step() >= BATCH:
@@ -64,4 +67,7 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
                 raise
             except Exception:
                 log.exception("%s failed; retrying next round", what)
+        runtime.metrics.claim_round(lag_s=started - due, duration_s=clock() - started)
+        runtime.metrics.sample_pool(runtime.pool)  # every worker's pool, twice a second
+        due = clock() + interval_s
         await asyncio.sleep(interval_s)

@@ -170,6 +170,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_LOG_LEVEL": "WARNING",
             "DISPATCH_WATCHER_QUEUE": str(settings.watcher_queue),
             "DISPATCH_STOP_ALERT_MINUTES": str(settings.stop_alert_minutes),
+            "DISPATCH_METRICS_TOKEN": settings.metrics_token or "",
         }
     )
     env.update(extra)
