@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> Litestar:
             closer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await closer
+            runtime.metrics.flush()  # what this worker counted since the last round
             await runtime.tracking_hub.stop()
             await runtime.feed_hub.stop()
             await runtime.pubsub.close()

@@ -67,7 +67,6 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
                 raise
             except Exception:
                 log.exception("%s failed; retrying next round", what)
-        runtime.metrics.claim_round(lag_s=started - due, duration_s=clock() - started)
-        runtime.metrics.sample_pool(runtime.pool)  # every worker's pool, twice a second
+        runtime.metrics.claim_round(lag_s=started - due, duration_s=clock() - started, pool=runtime.pool)
         due = clock() + interval_s
         await asyncio.sleep(interval_s)

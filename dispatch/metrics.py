@@ -14,10 +14,12 @@ registry of its own, so the test suite can build many apps in one process withou
 timeseries". In multiprocess mode prometheus_client keeps one set of files per process whatever
 the registry, which is a worker's case: one app per process.
 
-Cost on the hot path (the GPS ingest route runs at ~30,000 points/s): the labelled series of a
-(route, method, status) are looked up once and kept, so a request costs a dict lookup, a counter
-increment and a histogram observation; GPS points are counted once per batch, with the batch's
-counts. `python -m dispatch.metrics` times it (the figure is in the README's Metrics section).
+Cost on the hot path (the GPS ingest route runs at ~30,000 points/s): in multiprocess mode every
+increment of a prometheus_client value takes a lock and writes to its file (~1-3 us here, a histogram
+observation two of them). So requests and GPS batches are tallied in plain dicts of this process
+(`_Tally`: a dict lookup and a few additions) and added to the prometheus values in bulk, at most
+FLUSH_S after they happened (on the next request or claim-loop round, and before every scrape this
+worker answers). `python3 dev.py bench metrics` times it (figures in the README's Metrics section).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import hmac
 import os
 import shutil
 import time
-from collections import Counter as Tally
+from bisect import bisect_left
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,21 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNMATCHED = "unmatched"
 # Claim rounds are short: their lag is the event loop's (a busy worker), their duration the database's.
 CLAIM_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# What a worker has counted reaches the scrapes within this long (under traffic; else within a
+# claim-loop round).
+FLUSH_S = 1.0
+
+
+class _Tally:
+    """Requests of one (route, method, status) since the last flush: count, total time, and how many
+    fell in each of the histogram's buckets (the first bucket whose bound is >= the time)."""
+
+    __slots__ = ("buckets", "count", "seconds")
+
+    def __init__(self, buckets: int) -> None:
+        self.count = 0
+        self.seconds = 0.0
+        self.buckets = [0] * buckets
 
 
 def _multiprocess_values() -> bool:
@@ -140,31 +157,54 @@ class Metrics:
         )
         self._in_use = self.pool_connections.labels("in_use")
         self._idle = self.pool_connections.labels("idle")
-        self._http: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # The histogram's bucket bounds, +Inf last (as prometheus_client stores them).
+        self._bounds: list[float] = [*Histogram.DEFAULT_BUCKETS]
+        self._http: dict[tuple[str, str, int], _Tally] = {}
+        self._counts: dict[Any, float] = {}  # labelled counter -> amount not yet added
+        self._reasons: dict[str, Any] = {}
+        self._flushed = time.perf_counter()
 
     # -- what the app reports ----------------------------------------------------------------
 
-    def observe_http(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method, status)
-        series = self._http.get(key)
-        if series is None:
-            if method not in METHODS:
-                method = "other"
-            series = self._http[key] = (
-                self.http_requests.labels(route, method, str(status)),
-                self.http_duration.labels(route, method),
-            )
-        series[0].inc()
-        series[1].observe(seconds)
+    def observe_http(self, route: str, method: str, status: int, seconds: float, now: float) -> None:
+        tally = self._http.get((route, method, status))
+        if tally is None:
+            tally = self._http[route, method, status] = _Tally(len(self._bounds))
+        tally.count += 1
+        tally.seconds += seconds
+        tally.buckets[bisect_left(self._bounds, seconds)] += 1
+        if now - self._flushed > FLUSH_S:
+            self.flush(now)
 
     def gps_batch(self, accepted: int, duplicates: int, rejected_reasons: list[str]) -> None:
         """One ingested batch (counted once per batch, not per point)."""
-        if accepted:
-            self.gps_accepted.inc(accepted)
-        if duplicates:
-            self.gps_duplicates.inc(duplicates)
-        for reason, n in Tally(rejected_reasons).items():
-            self.gps_rejected.labels(reason).inc(n)
+        counts = self._counts
+        counts[self.gps_accepted] = counts.get(self.gps_accepted, 0) + accepted
+        counts[self.gps_duplicates] = counts.get(self.gps_duplicates, 0) + duplicates
+        for reason in rejected_reasons:
+            child = self._reasons.get(reason)
+            if child is None:  # the screening's reasons: a handful
+                child = self._reasons[reason] = self.gps_rejected.labels(reason)
+            counts[child] = counts.get(child, 0) + 1
+
+    def flush(self, now: float | None = None) -> None:
+        """Add what this process has tallied to the prometheus values (in multiprocess mode, its files)."""
+        self._flushed = time.perf_counter() if now is None else now
+        http, self._http = self._http, {}
+        counts, self._counts = self._counts, {}
+        for (route, method, status), tally in http.items():
+            method = method if method in METHODS else "other"
+            self.http_requests.labels(route, method, str(status)).inc(tally.count)
+            timed = self.http_duration.labels(route, method)
+            # prometheus_client has no call for many observations at once: its per-bucket values
+            # (non-cumulative, like our tally) and sum, as Histogram.observe itself updates them.
+            timed._sum.inc(tally.seconds)
+            for bucket, n in zip(timed._buckets, tally.buckets, strict=True):
+                if n:
+                    bucket.inc(n)
+        for counter, amount in counts.items():
+            if amount:
+                counter.inc(amount)
 
     def watcher_overflow(self, outcome: str) -> None:
         self.watcher_overflows.labels(outcome).inc()
@@ -177,11 +217,15 @@ class Metrics:
         self._idle.set(idle)
         self.pool_max.set(pool.get_max_size())
 
-    def claim_round(self, lag_s: float, duration_s: float) -> None:
+    def claim_round(self, lag_s: float, duration_s: float, pool: asyncpg.Pool | None) -> None:
+        """Each claim-loop round, in every worker: its lag and duration, the pool, and a flush."""
         self.claim_lag.observe(max(lag_s, 0.0))
         self.claim_duration.observe(duration_s)
+        self.sample_pool(pool)
+        self.flush()
 
     def exposition(self) -> bytes:
+        self.flush()
         if self.multiproc_dir is None:
             return generate_latest(self.registry)
         # Every worker's files, summed: a registry made for this scrape (prometheus_client's way).
@@ -215,8 +259,10 @@ class Metrics:
                 try:
                     await app(scope, receive, send_counted)
                 finally:
-                    route = scope.get("path_template") or UNMATCHED
-                    observe(route, scope["method"], status, time.perf_counter() - started)
+                    now = time.perf_counter()
+                    observe(
+                        scope.get("path_template") or UNMATCHED, scope["method"], status, now - started, now
+                    )
             elif kind == "websocket":
                 gauge: list[Any] = []
 

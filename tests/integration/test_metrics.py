@@ -72,7 +72,6 @@ async def test_two_workers_report_one_sum_of_requests_points_sockets_pool_and_cl
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         w = await loads_in_transit(http, settings)
         load, mill = w["loads"][0], w["mill"]
-        before = await scrape(server.base_url)
 
         # 40 requests for jobs that do not exist, each on its own connection, all open at once: the
         # kernel spreads them over both workers; the scrape sums both.
@@ -122,37 +121,33 @@ async def test_two_workers_report_one_sum_of_requests_points_sockets_pool_and_cl
 
         await eventually(watcher_gone)
 
+        # Each worker adds what it counted to the shared files within a second (dispatch/metrics.py):
+        # wait for the sums to be complete. Counters only grow: a sum counted twice never matches.
+        jobs = {"route": "/jobs/{job_id}", "method": "GET"}
+        expected = [
+            ("dispatch_http_requests_total", jobs | {"status": "404"}, 40),
+            ("dispatch_http_request_duration_seconds_count", jobs, 40),
+            ("dispatch_http_requests_total", {"route": "unmatched", "status": "404"}, 3),
+            ("dispatch_http_requests_total", {"route": "/driver/v1/positions", "status": "200"}, 5),
+            ("dispatch_gps_points_accepted_total", {}, accepted),
+            ("dispatch_gps_points_duplicate_total", {}, duplicates),
+            ("dispatch_gps_points_rejected_total", {}, sum(reasons.values())),
+            *[("dispatch_gps_points_rejected_total", {"reason": r}, n) for r, n in reasons.items()],
+        ]
+
+        async def all_counted() -> bool:
+            now = await scrape(server.base_url)
+            return [now.value(name, **labels) for name, labels, _ in expected] == [n for *_, n in expected]
+
+        await eventually(all_counted)
         after = await scrape(server.base_url)
-        jobs = {"route": "/jobs/{job_id}", "method": "GET", "status": "404"}
-        assert (
-            after.value("dispatch_http_requests_total", **jobs)
-            - before.value("dispatch_http_requests_total", **jobs)
-            == 40
-        )
-        timed = {"route": "/jobs/{job_id}", "method": "GET"}
-        assert (
-            after.value("dispatch_http_request_duration_seconds_count", **timed)
-            - before.value("dispatch_http_request_duration_seconds_count", **timed)
-            == 40
-        )
-        unmatched = {"route": "unmatched", "status": "404"}
-        assert (
-            after.value("dispatch_http_requests_total", **unmatched)
-            - before.value("dispatch_http_requests_total", **unmatched)
-            == 3
-        )
+        assert [after.value(name, **labels) for name, labels, _ in expected] == [n for *_, n in expected]
+        bucketed = after.value("dispatch_http_request_duration_seconds_bucket", **jobs, le="+Inf")
+        assert bucketed == 40
         # Labels are route templates: no id, no raw path.
         routes = after.label_values("dispatch_http_requests_total", "route")
         assert {"/driver/v1/positions", "/jobs/{job_id}", "/healthz", "unmatched"} <= routes
         assert not [r for r in routes if any(job_id in r for job_id in missing) or "no/such" in r]
-        positions = {"route": "/driver/v1/positions", "method": "POST", "status": "200"}
-        assert after.value("dispatch_http_requests_total", **positions) == 5
-
-        assert after.value("dispatch_gps_points_accepted_total") == accepted
-        assert after.value("dispatch_gps_points_duplicate_total") == duplicates
-        for reason, n in reasons.items():
-            assert after.value("dispatch_gps_points_rejected_total", reason=reason) == n
-        assert after.value("dispatch_gps_points_rejected_total") == sum(reasons.values())
 
         # Both workers' pools (each samples its own in its claim loops) and both workers' claim rounds.
         async def both_pools() -> bool:
@@ -195,6 +190,12 @@ async def test_a_killed_worker_s_sockets_stop_counting_and_its_requests_still_co
                 assert len(set(held[holder]) - {client_port}) >= 2, held
             finally:
                 await asyncio.gather(*[c.aclose() for c in clients])
+            jobs = {"route": "/jobs/{job_id}", "method": "GET", "status": "404"}
+
+            async def all_counted() -> bool:
+                return (await scrape(server.base_url)).value("dispatch_http_requests_total", **jobs) == 20
+
+            await eventually(all_counted)  # both workers have added theirs to the files
             before = await scrape(server.base_url)
             assert before.value("dispatch_websocket_connections", kind="tracking_watcher") == 1
             os.kill(holder, signal.SIGKILL)
@@ -212,8 +213,6 @@ async def test_a_killed_worker_s_sockets_stop_counting_and_its_requests_still_co
         await eventually(forgotten)  # the supervisor marked the dead worker's live gauges gone
         # Counters keep what the dead worker counted: its share of the requests is still in the sum.
         after = await scrape(server.base_url)
-        jobs = {"route": "/jobs/{job_id}", "method": "GET", "status": "404"}
-        assert before.value("dispatch_http_requests_total", **jobs) == 20
         assert after.value("dispatch_http_requests_total", **jobs) == 20
 
 
