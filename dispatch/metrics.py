@@ -62,6 +62,8 @@ WEBSOCKET_KINDS = {
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A path no route matched (404, or 405 for a method no route takes), whatever the path was.
 UNMATCHED = "unmatched"
+# Prometheus's default buckets, 5 ms to 10 s, and +Inf.
+HTTP_BUCKETS = Histogram.DEFAULT_BUCKETS
 # Claim rounds are short: their lag is the event loop's (a busy worker), their duration the database's.
 CLAIM_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # What a worker has counted reaches the scrapes within this long (under traffic; else within a
@@ -104,6 +106,7 @@ class Metrics:
             "dispatch_http_request_duration_seconds",
             "Time from a request's arrival to the end of its answer, by route template and method",
             ["route", "method"],
+            buckets=HTTP_BUCKETS,
             registry=r,
         )
         self.websockets = Gauge(
@@ -157,8 +160,7 @@ class Metrics:
         )
         self._in_use = self.pool_connections.labels("in_use")
         self._idle = self.pool_connections.labels("idle")
-        # The histogram's bucket bounds, +Inf last (as prometheus_client stores them).
-        self._bounds: list[float] = [*Histogram.DEFAULT_BUCKETS]
+        self._bounds: list[float] = [*HTTP_BUCKETS]  # +Inf last, as prometheus_client keeps them
         self._http: dict[tuple[str, str, int], _Tally] = {}
         self._counts: dict[Any, float] = {}  # labelled counter -> amount not yet added
         self._reasons: dict[str, Any] = {}
