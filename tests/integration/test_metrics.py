@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import httpx
@@ -161,6 +162,24 @@ async def test_two_workers_report_one_sum_of_requests_points_sockets_pool_and_cl
         assert last.value("dispatch_db_pool_connections", state="idle") <= open_connections
         assert last.value("dispatch_claim_loop_lag_seconds_count") >= 2
         assert last.value("dispatch_claim_loop_duration_seconds_count") >= 2
+
+    # The workers' files live in the state dir while the server runs, and go with it.
+    files = Path(settings.state_dir) / "metrics" / str(server.process.pid)
+    assert any(files.glob("counter_*.db")) and any(files.glob("gauge_livesum_*.db"))
+    server.stop()
+    assert not files.exists()
+
+
+@pytest.mark.server
+async def test_one_worker_keeps_its_metrics_in_memory(server_factory, settings):
+    server = server_factory(workers=1, metrics_token=TOKEN)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        for _ in range(3):
+            problem(await http.get(f"/jobs/{uuid4()}"), 401, "token_missing")
+    got = await scrape(server.base_url)
+    assert got.value("dispatch_http_requests_total", route="/jobs/{job_id}", status="401") == 3
+    assert got.value("dispatch_db_pool_max_connections") == settings.db_pool_max
+    assert not (Path(settings.state_dir) / "metrics").exists()
 
 
 @pytest.mark.server
