@@ -62,7 +62,10 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
             ),
         ),
     ]
+    clock = asyncio.get_running_loop().time
+    due = clock()
     while True:
+        started = clock()
         for what, step in steps:
             try:
                 while await step() >= BATCH:
@@ -71,4 +74,6 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
                 raise
             except Exception:
                 log.exception("%s failed; retrying next round", what)
+        runtime.metrics.claim_round(lag_s=started - due, duration_s=clock() - started, pool=runtime.pool)
+        due = clock() + interval_s
         await asyncio.sleep(interval_s)

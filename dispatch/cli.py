@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -91,6 +92,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # Worker processes build their own settings from the environment: hand them the
         # resolved database so they join this server instead of starting another.
         os.environ["DATABASE_URL"] = s.database_url
+        metrics_dir = _metrics_environment(s, args.workers)
         print(
             f"serving on http://{args.host}:{args.port} with {args.workers} worker(s); "
             f"OpenAPI at /schema; database {'embedded' if settings.database_url is None else 'external'}",
@@ -115,10 +117,33 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             # kept-alive connection the balancer (or a client) is about to reuse.
             timeout_keep_alive=65,
         )
-        if args.workers > 1:
-            workers.serve(uvicorn.Config(**config))  # a listening socket per worker: even load
-        else:
-            uvicorn.run(**config)
+        try:
+            if args.workers > 1:
+                # A listening socket per worker: even load. A replaced worker's live gauges go.
+                from dispatch.metrics import mark_worker_dead
+
+                assert metrics_dir is not None
+                workers.serve(uvicorn.Config(**config), on_worker_exit=mark_worker_dead(metrics_dir))
+            else:
+                uvicorn.run(**config)
+        finally:
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_environment(settings: Settings, workers: int) -> Path | None:
+    """Several workers share their metrics through files (prometheus_client's multiprocess mode):
+    a fresh directory, named in the environment the workers start with, before any of them imports
+    prometheus_client. One worker keeps them in memory (this process: prometheus_client is not
+    imported yet, and is imported below only when the workers are other processes)."""
+    if workers == 1:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return None
+    from dispatch import metrics
+
+    directory = metrics.fresh_multiproc_dir(settings.state_path)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return directory
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:

@@ -59,6 +59,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # this many seconds of driving, so a trip played faster than real time keeps plausible speeds,
     # ETAs and stop alerts. 1 in production.
     tracking_time_scale: float = 1.0
+    # /metrics answers only a scraper bearing this token (unset: no /metrics route). At least 16
+    # characters.
+    metrics_token: str | None = None
+    # Set by `dispatch serve` for its workers (several processes): where prometheus_client's
+    # multiprocess mode keeps each worker's values. Unset: in memory, one process.
+    metrics_dir: str | None = None
 
     @property
     def state_path(self) -> Path:
@@ -94,6 +100,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             tracking_time_scale=float(
                 _int(env, "DISPATCH_TRACKING_TIME_SCALE", 1, minimum=1, maximum=10_000)
             ),
+            metrics_token=_metrics_token(env.get("DISPATCH_METRICS_TOKEN") or None),
+            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         )
 
 
@@ -125,6 +133,12 @@ def _tiles_url(url: str | None) -> str | None:
     if url is not None and not all(f"{{{k}}}" in url for k in "zxy"):
         raise SettingsError(f"DISPATCH_MAP_TILES_URL must contain {{z}}, {{x}} and {{y}}, got {url!r}")
     return url
+
+
+def _metrics_token(token: str | None) -> str | None:
+    if token is not None and len(token) < 16:
+        raise SettingsError("DISPATCH_METRICS_TOKEN must have at least 16 characters (openssl rand -hex 32)")
+    return token
 
 
 def _state_secret(state_dir: Path) -> str:

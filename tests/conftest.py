@@ -172,6 +172,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_STOP_ALERT_MINUTES": str(settings.stop_alert_minutes),
             "DISPATCH_MAX_BODY_BYTES": str(settings.max_body_bytes),
             "DISPATCH_IDEMPOTENCY_LEASE_SECONDS": str(settings.idempotency_lease_seconds),
+            "DISPATCH_METRICS_TOKEN": settings.metrics_token or "",
         }
     )
     env.update(extra)

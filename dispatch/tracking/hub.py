@@ -23,6 +23,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from uuid import UUID
@@ -71,6 +72,7 @@ class Watcher:
     coalesced: bool = False
     kicked: bool = False
     last_take: float = field(default_factory=time.monotonic)
+    on_overflow: Callable[[str], None] = lambda outcome: None  # "coalesced" or "closed", for metrics
 
     def offer(self, frame: Frame) -> None:
         if self.kicked:
@@ -78,8 +80,10 @@ class Watcher:
         if len(self.outbox) >= self.limit:
             stalled = time.monotonic() - self.last_take > STALL_S
             if (self.coalesced and stalled) or not self._coalesce():
+                self.on_overflow("closed")
                 self._kick()
                 return
+            self.on_overflow("coalesced")
         self.outbox.append(frame)
         self.wake.set()
 
@@ -120,8 +124,16 @@ class _LoadFeed:
 
 
 class TrackingHub:
-    def __init__(self, broker: Broker, *, outbox_limit: int = 64, subscription_size: int = 2048) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        outbox_limit: int = 64,
+        subscription_size: int = 2048,
+        on_overflow: Callable[[str], None] = lambda outcome: None,
+    ) -> None:
         self._broker = broker
+        self._on_overflow = on_overflow
         self._outbox_limit = outbox_limit
         self._subscription_size = subscription_size
         self._feeds: dict[UUID, _LoadFeed] = {}
@@ -129,7 +141,7 @@ class TrackingHub:
 
     async def register(self, load_ids: frozenset[UUID]) -> Watcher:
         """Start following the loads (listening starts before this returns: read the snapshot after)."""
-        watcher = Watcher(load_ids, self._outbox_limit)
+        watcher = Watcher(load_ids, self._outbox_limit, on_overflow=self._on_overflow)
         async with self._lock:
             for load_id in load_ids:
                 feed = self._feeds.get(load_id)

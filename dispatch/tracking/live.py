@@ -222,6 +222,7 @@ async def watch(
                     await socket.close(1000, "receipt confirmed")
                     return
     except TimeoutError:
+        runtime.metrics.watcher_overflow("send_timeout")
         await _close(socket, TOO_SLOW, "too slow: a send waited more than 10 s")
     except WebSocketDisconnect:
         pass

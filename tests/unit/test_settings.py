@@ -40,6 +40,7 @@ def test_environment_values(tmp_path):
         ("DISPATCH_MAP_TILES_URL", "https://tiles.example/{z}.png", "must contain"),
         ("DISPATCH_WS_COMPRESSION", "maybe", "must be 1/0"),
         ("DISPATCH_WATCHER_QUEUE", "1", "must be at least 4"),
+        ("DISPATCH_METRICS_TOKEN", "guessable", "must have at least 16 characters"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, message):
