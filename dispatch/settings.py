@@ -56,6 +56,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # this many seconds of driving, so a trip played faster than real time keeps plausible speeds,
     # ETAs and stop alerts. 1 in production.
     tracking_time_scale: float = 1.0
+    # Slow clients (dispatch/protocols.py): a request head must arrive within this many seconds of
+    # the connection (or of its first byte on a kept-alive one); a request body may pause this long
+    # between two pieces; a websocket the server closed is aborted when its peer has read nothing
+    # for this long.
+    header_timeout_seconds: int = 15
+    body_timeout_seconds: int = 30
+    ws_close_grace_seconds: int = 10
 
     @property
     def state_path(self) -> Path:
@@ -88,6 +95,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             tracking_time_scale=float(
                 _int(env, "DISPATCH_TRACKING_TIME_SCALE", 1, minimum=1, maximum=10_000)
             ),
+            header_timeout_seconds=_int(env, "DISPATCH_HEADER_TIMEOUT_SECONDS", 15, minimum=1, maximum=600),
+            body_timeout_seconds=_int(env, "DISPATCH_BODY_TIMEOUT_SECONDS", 30, minimum=1, maximum=600),
+            ws_close_grace_seconds=_int(env, "DISPATCH_WS_CLOSE_GRACE_SECONDS", 10, minimum=1, maximum=600),
         )
 
 
