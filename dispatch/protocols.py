@@ -14,6 +14,10 @@ or nothing at all after connecting, was held for as long as it liked):
   Time when the server itself paused reading (the handler not reading yet) does not count.
 
 Websocket (uvicorn's websockets-sansio protocol):
+- the kernel's send buffer is fixed at SEND_BUFFER_BYTES instead of auto-tuned (Linux grows it to
+  4 MB): a peer that stops reading fills it after ~200 KB with the transport's own buffer, so the
+  handler's send deadline and outbox notice within seconds, not after minutes of frames (until
+  then uvicorn's ping timeout came first, with 1011), and a stuck socket holds little memory;
 - a close from the handler is written at once, behind the frames the peer has not read yet,
   instead of waiting for room in the transport (which never comes when the peer stopped reading:
   the handler's close used to wait for ever);
@@ -25,6 +29,8 @@ Websocket (uvicorn's websockets-sansio protocol):
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from asyncio import TimerHandle
 from typing import Any
 
@@ -43,6 +49,8 @@ REQUEST_TIMEOUT = (
     b"\r\n"
     b"The request head took too long.\r\n"
 )
+# Doubled by Linux for its bookkeeping. Ample for live frames: 128 KB per 100 ms of round trip.
+SEND_BUFFER_BYTES = 64 * 1024
 
 
 class HttpProtocol(HttpToolsProtocol):
@@ -145,6 +153,13 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.close_grace = close_grace
         self._buffered = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
     async def send(self, message: Any) -> None:
         if message["type"] == "websocket.close" and self._open():

@@ -62,7 +62,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # for this long.
     header_timeout_seconds: int = 15
     body_timeout_seconds: int = 30
-    ws_close_grace_seconds: int = 10
+    ws_close_grace_seconds: int = 60
 
     @property
     def state_path(self) -> Path:
@@ -97,7 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             header_timeout_seconds=_int(env, "DISPATCH_HEADER_TIMEOUT_SECONDS", 15, minimum=1, maximum=600),
             body_timeout_seconds=_int(env, "DISPATCH_BODY_TIMEOUT_SECONDS", 30, minimum=1, maximum=600),
-            ws_close_grace_seconds=_int(env, "DISPATCH_WS_CLOSE_GRACE_SECONDS", 10, minimum=1, maximum=600),
+            ws_close_grace_seconds=_int(env, "DISPATCH_WS_CLOSE_GRACE_SECONDS", 60, minimum=1, maximum=600),
         )
 
 
