@@ -217,7 +217,7 @@ async def watch(
                 continue
             if reader.done():
                 return
-            if watcher.kicked:
+            if watcher.kicked:  # the hub gave up on it: closed as too slow, below
                 raise TimeoutError
             for frame in watcher.take():
                 if not await session.deliver(frame):
