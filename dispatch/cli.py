@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import getpass
 import os
 import secrets
@@ -84,7 +85,7 @@ def run_migrations(settings: Settings, *, quiet: bool = False) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from dispatch import workers
+    from dispatch import protocols, workers
 
     with resolved_database(settings) as s:
         run_migrations(s, quiet=True)
@@ -105,8 +106,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             loop="uvloop",
-            http="httptools",
-            ws="websockets-sansio",
+            # uvicorn's httptools and websockets-sansio protocols with deadlines for slow clients
+            # (dispatch/protocols.py); partials, so that each worker gets the settings with them.
+            http=functools.partial(
+                protocols.HttpProtocol,
+                header_timeout=s.header_timeout_seconds,
+                body_timeout=s.body_timeout_seconds,
+            ),
+            ws=functools.partial(protocols.WebSocketProtocol, close_grace=s.ws_close_grace_seconds),
             # Off by default: bench/tracking.py measures what it costs the fan-out (DESIGN.md §4).
             ws_per_message_deflate=s.ws_compression,
             access_log=False,

@@ -65,6 +65,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Set by `dispatch serve` for its workers (several processes): where prometheus_client's
     # multiprocess mode keeps each worker's values. Unset: in memory, one process.
     metrics_dir: str | None = None
+    # Slow clients (dispatch/protocols.py): a request head must arrive within this many seconds of
+    # the connection (or of its first byte on a kept-alive one); a request body may pause this long
+    # between two pieces; a websocket the server closed is aborted when its peer has read nothing
+    # for this long.
+    header_timeout_seconds: int = 15
+    body_timeout_seconds: int = 30
+    ws_close_grace_seconds: int = 60
 
     @property
     def state_path(self) -> Path:
@@ -102,6 +109,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             metrics_token=_metrics_token(env.get("DISPATCH_METRICS_TOKEN") or None),
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            header_timeout_seconds=_int(env, "DISPATCH_HEADER_TIMEOUT_SECONDS", 15, minimum=1, maximum=600),
+            body_timeout_seconds=_int(env, "DISPATCH_BODY_TIMEOUT_SECONDS", 30, minimum=1, maximum=600),
+            ws_close_grace_seconds=_int(env, "DISPATCH_WS_CLOSE_GRACE_SECONDS", 60, minimum=1, maximum=600),
         )
 
 

@@ -415,8 +415,8 @@ async def grab(db: asyncpg.Pool, broker: Broker, secret: str, p: Principal, job_
 
 
 async def _explain_failed_grab(conn: Conn, job_id: UUID, p: Principal) -> None:
-    job = await conn.fetchrow("SELECT *, clock_timestamp() AS now FROM jobs WHERE id = $1", job_id)
-    if job is None:
+    job = await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job_id, p.org_id)
+    if job is None:  # unknown, or closed to this organization: the same answer
         raise NotFound("No such job.", code="job_not_found")
     if job["mode"] != "grab":
         raise Conflict("This job is an auction: place a bid instead.", code="not_grabbable")
@@ -504,8 +504,8 @@ async def _open_auction_for_bidding(conn: Conn, job_id: UUID, p: Principal) -> a
     # FOR SHARE: concurrent bids proceed together, but the closer's FOR UPDATE SKIP LOCKED cannot
     # take the job while a bid holds it. A bid that locked the row before the close commits before
     # it (it is "in"); one that comes after the close finds the job awarded (it is refused).
-    job = await conn.fetchrow(queries.LOCK_JOB_SHARE, job_id)
-    if job is None:
+    job = await conn.fetchrow(queries.LOCK_JOB_SHARE, job_id, p.org_id)
+    if job is None:  # unknown, or closed to this organization: the same answer
         raise NotFound("No such job.", code="job_not_found")
     if job["mode"] != "auction":
         raise Conflict("This job is not an auction: grab it at its posted price.", code="not_an_auction")

@@ -8,7 +8,8 @@ Invariants:
   watcher is coalesced: its queued `points` frames are reduced to the newest one per load (the
   socket then reports the gap it skipped). If the outbox fills again while the socket has taken
   nothing for STALL_S (it is behind, not hit by a burst), the watcher is marked `kicked` and its
-  socket closes it. Other watchers are never delayed.
+  socket closes it, at once even when a send to its peer is blocked (`on_kick`). Other watchers
+  are never delayed.
 - If a load's subscription overflows or the listening connection reconnects (a GAP), notifications
   may be lost: every watcher of the load gets a `resync` marker and re-reads from the database
   what it has not seen, by its cursor.
@@ -73,6 +74,8 @@ class Watcher:
     kicked: bool = False
     last_take: float = field(default_factory=time.monotonic)
     on_overflow: Callable[[str], None] = lambda outcome: None  # "coalesced" or "closed", for metrics
+    # Set by the socket: ends a send blocked on the peer when the watcher is kicked.
+    on_kick: Callable[[], None] | None = None
 
     def offer(self, frame: Frame) -> None:
         if self.kicked:
@@ -105,6 +108,8 @@ class Watcher:
         self.kicked = True
         self.outbox.clear()
         self.wake.set()
+        if self.on_kick is not None:
+            self.on_kick()
 
     def take(self) -> list[Frame]:
         """Everything queued now; the watcher has caught up once it has taken an outbox."""

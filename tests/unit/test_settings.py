@@ -78,3 +78,20 @@ def test_idempotency_lease(tmp_path):
     for bad, message in (("0", "at least 1"), ("86400", "at most 3600")):
         with pytest.raises(SettingsError, match=f"DISPATCH_IDEMPOTENCY_LEASE_SECONDS must be {message}"):
             Settings.from_env(env | {"DISPATCH_IDEMPOTENCY_LEASE_SECONDS": bad})
+
+
+def test_slow_client_deadlines(tmp_path):
+    base = {"DISPATCH_STATE_DIR": str(tmp_path), "DISPATCH_SECRET_KEY": "k" * 40}
+    s = Settings.from_env(base)
+    assert (s.header_timeout_seconds, s.body_timeout_seconds, s.ws_close_grace_seconds) == (15, 30, 60)
+    s = Settings.from_env(
+        base
+        | {
+            "DISPATCH_HEADER_TIMEOUT_SECONDS": "5",
+            "DISPATCH_BODY_TIMEOUT_SECONDS": "7",
+            "DISPATCH_WS_CLOSE_GRACE_SECONDS": "9",
+        }
+    )
+    assert (s.header_timeout_seconds, s.body_timeout_seconds, s.ws_close_grace_seconds) == (5, 7, 9)
+    with pytest.raises(SettingsError, match="DISPATCH_HEADER_TIMEOUT_SECONDS must be at least 1"):
+        Settings.from_env(base | {"DISPATCH_HEADER_TIMEOUT_SECONDS": "0"})
