@@ -1,5 +1,5 @@
 """Closed jobs are not an oracle: to an organization that had no part in a job, once it is off the
-market (and the minute after, in which late clicks are told it is taken, has passed), every route
+market (and the 15 seconds after, in which late clicks are told it is taken, has passed), every route
 answers exactly as for an id that never existed. Its parties keep their informative answers."""
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ async def test_the_loads_of_a_job_are_not_found_by_outsiders(client, settings):
     mill, winner, outsider, site = await _market(client, settings)
     job = await post_job(client, mill, site["id"])
     assert (await client.post(f"/jobs/{job['id']}/grab", headers=winner.headers)).status_code == 200
-    # Even in the minute after the award, the loads are the parties' only.
+    # Even in the seconds after the award, the loads are the parties' only.
     unknown = problem(
         await client.get(f"/jobs/{uuid4()}/loads", headers=outsider.headers), 404, "job_not_found"
     )
