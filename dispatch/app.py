@@ -21,6 +21,7 @@ from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
+from dispatch.edge import EdgeRequest, NulGuardMiddleware
 from dispatch.errors import EXCEPTION_HANDLERS
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
@@ -30,6 +31,7 @@ from dispatch.loads.api import LoadController, PlanController
 from dispatch.market import api as market_api
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.market.service import load_public_job
+from dispatch.metrics import Metrics, metrics_endpoint
 from dispatch.observability import configure_logging, request_id_middleware
 from dispatch.openapi import components as openapi_components
 from dispatch.openapi import plugins as openapi_plugins
@@ -51,6 +53,7 @@ def create_app(settings: Settings) -> Litestar:
     runtime = Runtime(
         settings=settings,
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
+        metrics=Metrics(settings.metrics_dir),
     )
 
     @asynccontextmanager
@@ -64,7 +67,9 @@ def create_app(settings: Settings) -> Litestar:
         await runtime.pubsub.start()
         runtime.feed_hub = MarketFeedHub(runtime.pubsub, lambda job_id: load_public_job(runtime.db, job_id))
         await runtime.feed_hub.start()
-        runtime.tracking_hub = TrackingHub(runtime.pubsub, outbox_limit=settings.watcher_queue)
+        runtime.tracking_hub = TrackingHub(
+            runtime.pubsub, outbox_limit=settings.watcher_queue, on_overflow=runtime.metrics.watcher_overflow
+        )
         _tune_gc()
         closer = asyncio.get_running_loop().create_task(
             run_claim_loops(runtime, settings.closer_interval_ms / 1000)
@@ -75,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
             closer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await closer
+            runtime.metrics.flush()  # what this worker counted since the last round
             await runtime.tracking_hub.stop()
             await runtime.feed_hub.stop()
             await runtime.pubsub.close()
@@ -106,12 +112,14 @@ def create_app(settings: Settings) -> Litestar:
             watch_router(),
             driver_router(),
             *web_routers(),
+            *([metrics_endpoint(settings.metrics_token)] if settings.metrics_token else []),
         ],
         dependencies={
             "runtime": Provide(_provide_runtime, sync_to_thread=False),
             "p": Provide(_provide_principal, sync_to_thread=False),
         },
-        middleware=[auth],
+        middleware=[NulGuardMiddleware(), auth],
+        request_class=EdgeRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[resources],
         state=State({"runtime": runtime}),
@@ -132,6 +140,7 @@ def create_app(settings: Settings) -> Litestar:
     # Outermost layer, around Litestar's own exception handling: errors raised by middleware
     # (401s from authentication) still carry the request id in their header, body and log line.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
+    app.asgi_handler = runtime.metrics.middleware(app.asgi_handler)  # times the whole answer
     return app
 
 

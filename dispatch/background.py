@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from dispatch.accounts import throttle
 from dispatch.gate.service import release_no_shows
 from dispatch.idempotency import purge
 from dispatch.market.service import close_due_jobs
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 BATCH = 20
 # Day partitions are made two days ahead: checking hourly (and at start) is plenty.
 PARTITIONS_EVERY_S = 3600.0
+# Login streaks and sessions are forgotten a day after they end: hourly is plenty.
+PURGE_LOGINS_EVERY_S = 3600.0
 
 
 def _every(seconds: float, step: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
@@ -48,6 +51,10 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
         ("releasing no-show bookings", lambda: release_no_shows(runtime.db, runtime.broker, batch=BATCH)),
         ("purging old idempotency keys", lambda: purge(runtime.db)),
         (
+            "purging idle login streaks and old sessions",
+            _every(PURGE_LOGINS_EVERY_S, lambda: throttle.purge(runtime.db)),
+        ),
+        (
             "keeping the position partitions",
             _every(
                 PARTITIONS_EVERY_S,
@@ -55,7 +62,10 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
             ),
         ),
     ]
+    clock = asyncio.get_running_loop().time
+    due = clock()
     while True:
+        started = clock()
         for what, step in steps:
             try:
                 while await step() >= BATCH:
@@ -64,4 +74,6 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
                 raise
             except Exception:
                 log.exception("%s failed; retrying next round", what)
+        runtime.metrics.claim_round(lag_s=started - due, duration_s=clock() - started, pool=runtime.pool)
+        due = clock() + interval_s
         await asyncio.sleep(interval_s)

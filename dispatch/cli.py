@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import getpass
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -83,7 +85,7 @@ def run_migrations(settings: Settings, *, quiet: bool = False) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from dispatch import workers
+    from dispatch import protocols, workers
 
     with resolved_database(settings) as s:
         run_migrations(s, quiet=True)
@@ -91,6 +93,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # Worker processes build their own settings from the environment: hand them the
         # resolved database so they join this server instead of starting another.
         os.environ["DATABASE_URL"] = s.database_url
+        metrics_dir = _metrics_environment(s, args.workers)
         print(
             f"serving on http://{args.host}:{args.port} with {args.workers} worker(s); "
             f"OpenAPI at /schema; database {'embedded' if settings.database_url is None else 'external'}",
@@ -103,8 +106,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             loop="uvloop",
-            http="httptools",
-            ws="websockets-sansio",
+            # uvicorn's httptools and websockets-sansio protocols with deadlines for slow clients
+            # (dispatch/protocols.py); partials, so that each worker gets the settings with them.
+            http=functools.partial(
+                protocols.HttpProtocol,
+                header_timeout=s.header_timeout_seconds,
+                body_timeout=s.body_timeout_seconds,
+            ),
+            ws=functools.partial(protocols.WebSocketProtocol, close_grace=s.ws_close_grace_seconds),
             # Off by default: bench/tracking.py measures what it costs the fan-out (DESIGN.md §4).
             ws_per_message_deflate=s.ws_compression,
             access_log=False,
@@ -115,10 +124,33 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             # kept-alive connection the balancer (or a client) is about to reuse.
             timeout_keep_alive=65,
         )
-        if args.workers > 1:
-            workers.serve(uvicorn.Config(**config))  # a listening socket per worker: even load
-        else:
-            uvicorn.run(**config)
+        try:
+            if args.workers > 1:
+                # A listening socket per worker: even load. A replaced worker's live gauges go.
+                from dispatch.metrics import mark_worker_dead
+
+                assert metrics_dir is not None
+                workers.serve(uvicorn.Config(**config), on_worker_exit=mark_worker_dead(metrics_dir))
+            else:
+                uvicorn.run(**config)
+        finally:
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_environment(settings: Settings, workers: int) -> Path | None:
+    """Several workers share their metrics through files (prometheus_client's multiprocess mode):
+    a fresh directory, named in the environment the workers start with, before any of them imports
+    prometheus_client. One worker keeps them in memory (this process: prometheus_client is not
+    imported yet, and is imported below only when the workers are other processes)."""
+    if workers == 1:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return None
+    from dispatch import metrics
+
+    directory = metrics.fresh_multiproc_dir(settings.state_path)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return directory
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
@@ -184,6 +216,14 @@ def _admin_password(args: argparse.Namespace) -> tuple[str, bool]:
         return secrets.token_urlsafe(12), True
     if len(password) < 10:
         raise CommandError("the admin password needs at least 10 characters")
+    # The same policy as every password set through the API (told here before any database work).
+    from dispatch.accounts import password_policy
+
+    context = password_policy.context_words(args.admin_email, args.admin_name, args.name)
+    verdict = password_policy.weakness(password, context)
+    if verdict is not None:
+        advice = " ".join(verdict["suggestions"])
+        raise CommandError(f"the admin password is too easy to guess: {verdict['warning']} {advice}")
     return password, False
 
 

@@ -16,6 +16,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -100,7 +101,8 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
             continue
         match = _MSGSPEC_AT.match(str(item.get("message", "")))
         reason = match.group("reason") if match else str(item.get("message", ""))
-        source = str(item.get("source") or "body")
+        raw_source = item.get("source") or "body"  # ParamType.QUERY: its value, "query"
+        source = str(getattr(raw_source, "value", raw_source))
         key = str(item.get("key") or "")
         if source == "body":
             # "data" is the whole body; otherwise a path inside it such as "role_ids[0]".
@@ -144,6 +146,21 @@ def _handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict
     return problem_response(status, code, exc.detail, headers=exc.headers)
 
 
+def _handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # A safety net behind the checks where requests are decoded (dispatch.edge, the wire types):
+    # PostgreSQL's "data exception" class (and asyncpg's refusal to bind a value) means a value the
+    # database cannot hold (NUL in text, beyond int64 or float32, a time it cannot place), and an
+    # OverflowError one that date or float arithmetic cannot (a time in year 1 or 9999 moved by a
+    # day). Either is the request's: the statement stored nothing. One line, no traceback: it means
+    # a check is missing.
+    log.warning("a value out of range on %s %s: %.200s", request.method, request.url.path, exc)
+    if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
+        return problem_response(
+            400, "invalid_text", "The request holds text the database cannot store (NUL)."
+        )
+    return problem_response(400, "invalid_value", "A value in the request is outside what can be handled.")
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
@@ -153,6 +170,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: _handle_problem,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,
+    asyncpg.DataError: _handle_out_of_range,
+    OverflowError: _handle_out_of_range,
     Exception: _handle_unexpected,
 }
 

@@ -49,3 +49,11 @@ def client_ports(pids: list[int], port: int) -> dict[int, list[int]]:
                     if link.startswith("socket:[") and int(link[8:-1]) in peer:
                         ports.append(peer[int(link[8:-1])])
     return out
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The most resident memory the process has held since it started (VmHWM in /proc/<pid>/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024  # reported in kB
+    raise ValueError(f"no VmHWM for process {pid}")

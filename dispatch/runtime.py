@@ -8,6 +8,7 @@ import asyncpg
 
 from dispatch.accounts.passwords import Passwords
 from dispatch.market.notifications import MarketFeedHub
+from dispatch.metrics import Metrics
 from dispatch.realtime.broker import PgBroker
 from dispatch.settings import Settings
 from dispatch.tracking.commit_group import CommitGroup
@@ -18,6 +19,7 @@ from dispatch.tracking.hub import TrackingHub
 class Runtime:
     settings: Settings
     passwords: Passwords
+    metrics: Metrics
     # Opened by the app's lifespan, in each worker process.
     pool: asyncpg.Pool | None = field(default=None, repr=False)
     pubsub: PgBroker | None = field(default=None, repr=False)

@@ -28,6 +28,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str
     token_ttl_seconds: int = 12 * 3600
     max_body_bytes: int = 1 << 20
+    # An Idempotency-Key's claim while its first request runs: after this long without an answer
+    # (its worker was killed, the database restarted), a retry with the same request takes it over.
+    idempotency_lease_seconds: int = 60
     db_pool_min: int = 2
     db_pool_max: int = 10
     log_level: str = "INFO"
@@ -56,6 +59,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # this many seconds of driving, so a trip played faster than real time keeps plausible speeds,
     # ETAs and stop alerts. 1 in production.
     tracking_time_scale: float = 1.0
+    # /metrics answers only a scraper bearing this token (unset: no /metrics route). At least 16
+    # characters.
+    metrics_token: str | None = None
+    # Set by `dispatch serve` for its workers (several processes): where prometheus_client's
+    # multiprocess mode keeps each worker's values. Unset: in memory, one process.
+    metrics_dir: str | None = None
+    # Slow clients (dispatch/protocols.py): a request head must arrive within this many seconds of
+    # the connection (or of its first byte on a kept-alive one); a request body may pause this long
+    # between two pieces; a websocket the server closed is aborted when its peer has read nothing
+    # for this long.
+    header_timeout_seconds: int = 15
+    body_timeout_seconds: int = 30
+    ws_close_grace_seconds: int = 60
 
     @property
     def state_path(self) -> Path:
@@ -71,6 +87,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             secret_key=env.get("DISPATCH_SECRET_KEY") or _state_secret(Path(state_dir)),
             token_ttl_seconds=_int(env, "DISPATCH_TOKEN_TTL_SECONDS", 12 * 3600, minimum=60),
             max_body_bytes=_int(env, "DISPATCH_MAX_BODY_BYTES", 1 << 20, minimum=1024),
+            idempotency_lease_seconds=_int(
+                env, "DISPATCH_IDEMPOTENCY_LEASE_SECONDS", 60, minimum=1, maximum=3600
+            ),
             db_pool_min=_int(env, "DISPATCH_DB_POOL_MIN", 2, minimum=1),
             db_pool_max=_int(env, "DISPATCH_DB_POOL_MAX", 10, minimum=1),
             log_level=env.get("DISPATCH_LOG_LEVEL", "INFO").upper(),
@@ -88,6 +107,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             tracking_time_scale=float(
                 _int(env, "DISPATCH_TRACKING_TIME_SCALE", 1, minimum=1, maximum=10_000)
             ),
+            metrics_token=_metrics_token(env.get("DISPATCH_METRICS_TOKEN") or None),
+            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            header_timeout_seconds=_int(env, "DISPATCH_HEADER_TIMEOUT_SECONDS", 15, minimum=1, maximum=600),
+            body_timeout_seconds=_int(env, "DISPATCH_BODY_TIMEOUT_SECONDS", 30, minimum=1, maximum=600),
+            ws_close_grace_seconds=_int(env, "DISPATCH_WS_CLOSE_GRACE_SECONDS", 60, minimum=1, maximum=600),
         )
 
 
@@ -119,6 +143,12 @@ def _tiles_url(url: str | None) -> str | None:
     if url is not None and not all(f"{{{k}}}" in url for k in "zxy"):
         raise SettingsError(f"DISPATCH_MAP_TILES_URL must contain {{z}}, {{x}} and {{y}}, got {url!r}")
     return url
+
+
+def _metrics_token(token: str | None) -> str | None:
+    if token is not None and len(token) < 16:
+        raise SettingsError("DISPATCH_METRICS_TOKEN must have at least 16 characters (openssl rand -hex 32)")
+    return token
 
 
 def _state_secret(state_dir: Path) -> str:

@@ -14,6 +14,7 @@ worker is a placeholder that, unpickled in the worker, binds that worker's own s
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn import Config
@@ -40,7 +41,29 @@ class _OwnSocket:
         return (_reuseport_socket, (self.host, self.port))
 
 
-def serve(config: Config) -> None:
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, telling `on_worker_exit` the pid of each worker it replaces (one that
+    died or hung, or on SIGHUP), so that worker's live gauges stop counting (dispatch/metrics.py)."""
+
+    def __init__(self, config: Config, sockets: list[Any], on_worker_exit: Callable[[int], None]) -> None:
+        super().__init__(config, sockets)
+        self._on_worker_exit = on_worker_exit
+
+    def keep_subprocess_alive(self) -> None:
+        self._reporting_replaced(super().keep_subprocess_alive)
+
+    def restart_all(self) -> None:
+        self._reporting_replaced(super().restart_all)
+
+    def _reporting_replaced(self, supervise: Callable[[], None]) -> None:
+        before = {p.pid for p in self.processes}
+        supervise()
+        for pid in before - {p.pid for p in self.processes}:
+            if pid is not None:
+                self._on_worker_exit(pid)
+
+
+def serve(config: Config, on_worker_exit: Callable[[int], None] = lambda pid: None) -> None:
     """Run config.workers workers on config.host:config.port until the supervisor is told to stop.
 
     The address is checked with a plain bind first, so a port in use fails here with EADDRINUSE, even
@@ -60,4 +83,4 @@ def serve(config: Config) -> None:
             ) from None
         port = probe.getsockname()[1]
     with _reuseport_socket(config.host, port):
-        Multiprocess(config, sockets=[_OwnSocket(config.host, port)]).run()  # type: ignore[list-item]
+        _Supervisor(config, [_OwnSocket(config.host, port)], on_worker_exit).run()

@@ -150,9 +150,11 @@ async def driver_positions(
     # resolves two or more dependencies in an anyio task group, two tasks per request, measured at
     # ~7% of a worker's CPU on this, the busiest route.
     runtime: Runtime = request.app.state.runtime
-    return await tracking.ingest(
+    result = await tracking.ingest(
         runtime.db, runtime.broker, runtime.ingest_commits, runtime.settings, request.user, data
     )
+    runtime.metrics.gps_batch(result.accepted, result.duplicates, [r.reason for r in result.rejected])
+    return result
 
 
 def driver_router() -> Router:

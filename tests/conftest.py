@@ -170,6 +170,12 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_LOG_LEVEL": "WARNING",
             "DISPATCH_WATCHER_QUEUE": str(settings.watcher_queue),
             "DISPATCH_STOP_ALERT_MINUTES": str(settings.stop_alert_minutes),
+            "DISPATCH_MAX_BODY_BYTES": str(settings.max_body_bytes),
+            "DISPATCH_IDEMPOTENCY_LEASE_SECONDS": str(settings.idempotency_lease_seconds),
+            "DISPATCH_METRICS_TOKEN": settings.metrics_token or "",
+            "DISPATCH_HEADER_TIMEOUT_SECONDS": str(settings.header_timeout_seconds),
+            "DISPATCH_BODY_TIMEOUT_SECONDS": str(settings.body_timeout_seconds),
+            "DISPATCH_WS_CLOSE_GRACE_SECONDS": str(settings.ws_close_grace_seconds),
         }
     )
     env.update(extra)

@@ -1,11 +1,11 @@
-"""Accounts HTTP API: login, the caller's identity, members, roles, API and device tokens."""
+"""Accounts HTTP API: login and sessions, the caller's identity, members, roles, API and device tokens."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Router, delete, get, patch, post, put
+from litestar import Controller, Request, Response, Router, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from dispatch.accounts import service
@@ -28,15 +28,26 @@ from dispatch.accounts.models import (
     Role,
     RoleCreate,
     RoleUpdate,
+    SessionInfo,
+    SessionsEnded,
     SessionToken,
 )
 from dispatch.accounts.permissions import Permission
+from dispatch.accounts.throttle import LoginThrottled
 from dispatch.deps import Caller, RuntimeDep
+from dispatch.errors import problem_response
+
+
+def _throttled(_: Request[Any, Any, Any], exc: LoginThrottled) -> Response[dict[str, Any]]:
+    return problem_response(
+        exc.status, exc.code, exc.detail, exc.extra, headers={"Retry-After": str(exc.retry_after_s)}
+    )
 
 
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
+    exception_handlers = {LoginThrottled: _throttled}
 
     @post(
         "/login",
@@ -45,7 +56,12 @@ class AuthController(Controller):
         opt={"exclude_from_auth": True},
         summary="Exchange email and password for a bearer token acting for one organization",
     )
-    async def login(self, data: JSONBody[LoginRequest], runtime: RuntimeDep) -> SessionToken:
+    async def login(
+        self, data: JSONBody[LoginRequest], runtime: RuntimeDep, request: Request[Any, Any, Any]
+    ) -> SessionToken:
+        # The peer's address; behind a proxy, `dispatch serve --proxy-headers` makes uvicorn put the
+        # X-Forwarded-For client here instead.
+        address = request.client.host if request.client else "unknown"
         return await service.login(
             runtime.db,
             runtime.passwords,
@@ -54,6 +70,8 @@ class AuthController(Controller):
             email=data.email,
             password=data.password,
             organization_id=data.organization_id,
+            address=address,
+            user_agent=request.headers.get("user-agent", ""),
         )
 
 
@@ -67,6 +85,23 @@ class IdentityController(Controller):
     @get("/permissions", operation_id="listPermissions", summary="The permission catalogue")
     async def permissions(self, runtime: RuntimeDep) -> list[PermissionInfo]:
         return await service.list_permissions(runtime.db)
+
+    @post("/auth/logout", operation_id="logout", status_code=204, summary="End this session")
+    async def logout(self, runtime: RuntimeDep, p: Caller) -> None:
+        await service.logout(runtime.db, p)
+
+    @post(
+        "/auth/logout-all",
+        operation_id="logoutEverywhere",
+        status_code=200,
+        summary="End every session of this user, in every organization, this one included",
+    )
+    async def logout_everywhere(self, runtime: RuntimeDep, p: Caller) -> SessionsEnded:
+        return await service.logout_everywhere(runtime.db, p)
+
+    @get("/me/sessions", operation_id="listMySessions", summary="This user's live sessions (no secrets)")
+    async def sessions(self, runtime: RuntimeDep, p: Caller) -> list[SessionInfo]:
+        return await service.list_sessions(runtime.db, p)
 
 
 class OrganizationController(Controller):
@@ -131,6 +166,18 @@ class OrganizationController(Controller):
         self, org_id: FromPath[UUID], user_id: FromPath[UUID], runtime: RuntimeDep, p: Caller
     ) -> None:
         await service.remove_member(runtime.db, p, org_id, user_id)
+
+    @post(
+        "/members/{user_id:uuid}/sessions/revoke",
+        operation_id="endMemberSessions",
+        status_code=200,
+        guards=[requires(Permission.MANAGE_MEMBERS)],
+        summary="End a member's sessions in this organization",
+    )
+    async def end_member_sessions(
+        self, org_id: FromPath[UUID], user_id: FromPath[UUID], runtime: RuntimeDep, p: Caller
+    ) -> SessionsEnded:
+        return await service.end_member_sessions(runtime.db, p, org_id, user_id)
 
     # -- roles --
 

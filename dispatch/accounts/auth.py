@@ -109,6 +109,13 @@ def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return user
 
 
+def _options(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """OPTIONS is Litestar's automatic answer (204 with the route's `Allow`), which the bearer
+    middleware lets through unauthenticated, as a CORS preflight comes without credentials: the
+    guards have no caller to judge, and the answer reveals no more than the OpenAPI document."""
+    return connection.scope.get("method") == "OPTIONS"
+
+
 def require_party(p: Principal, party: Party, doing: str) -> None:
     """Only organizations that play `party` may do this (e.g. only carriers grab jobs)."""
     if not p.plays(party):
@@ -122,6 +129,8 @@ def requires(*permissions: Permission) -> Guard:
     offs per request), measured at 4-9% of a worker on the GPS ingest path."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if _options(connection):
+            return
         p = principal(connection)
         missing = [perm.value for perm in permissions if not p.can(perm)]
         if missing:
@@ -138,6 +147,8 @@ def requires_any(*permissions: Permission) -> Guard:
     """A guard: the caller must hold at least one of `permissions` (the use case decides which)."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if _options(connection):
+            return
         p = principal(connection)
         if not any(p.can(perm) for perm in permissions):
             names = [perm.value for perm in permissions]
@@ -154,6 +165,8 @@ def credential_kinds(*kinds: CredentialKind) -> Guard:
     """A guard: only these kinds of credential may use the routes it protects."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if _options(connection):
+            return
         kind = principal(connection).kind
         if kind not in kinds:
             where = "the driver API (/driver/v1)" if kind == "device" else "the platform API"

@@ -2,7 +2,8 @@
 
 Three kinds, told apart by their prefix so a request needs at most one lookup:
 - user session tokens `u1.<payload>.<mac>`: signed with HMAC-SHA256 over the settings' secret,
-  stateless, expiring; the payload names the user and the one organization the session acts for.
+  expiring; the payload names the user, the one organization the session acts for, and the
+  session's row (`sid`), which authentication checks so that a session can be ended before it expires.
 - API tokens `dsp_api_<secret>` and driver device tokens `dsp_dev_<secret>`: random 256-bit
   secrets shown once; the database keeps only their SHA-256 and can revoke them.
 """
@@ -38,6 +39,9 @@ class SessionClaims(msgspec.Struct, frozen=True):
     org: UUID
     iat: int
     exp: int
+    # The session's row in `sessions`. Tokens signed before sessions were stored have none, and are
+    # refused as ended.
+    sid: UUID | None = None
 
 
 _claims_decoder = msgspec.json.Decoder(SessionClaims)
@@ -56,10 +60,15 @@ def _mac(secret: str, payload: str) -> str:
 
 
 def sign_session(
-    secret: str, user_id: UUID, org_id: UUID, ttl_seconds: int, now: datetime
+    secret: str,
+    user_id: UUID,
+    org_id: UUID,
+    ttl_seconds: int,
+    now: datetime,
+    session_id: UUID | None = None,
 ) -> tuple[str, datetime]:
     issued = int(now.timestamp())
-    claims = SessionClaims(sub=user_id, org=org_id, iat=issued, exp=issued + ttl_seconds)
+    claims = SessionClaims(sub=user_id, org=org_id, iat=issued, exp=issued + ttl_seconds, sid=session_id)
     payload = _b64(msgspec.json.encode(claims))
     return f"{USER_PREFIX}{payload}.{_mac(secret, payload)}", now + timedelta(seconds=ttl_seconds)
 

@@ -33,6 +33,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     user_id: UUID | None
     credential_id: UUID | None
     permissions: frozenset[str]
+    # A user session's row in `sessions` (None for API and device tokens).
+    session_id: UUID | None = None
     # The parties the organization plays (shipper, consignee, carrier).
     parties: frozenset[str] = frozenset()
 
@@ -59,6 +61,23 @@ class SessionToken(msgspec.Struct, kw_only=True):
     expires_at: datetime
     user_id: UUID
     organization_id: UUID
+
+
+class SessionInfo(msgspec.Struct, kw_only=True):
+    """One live login of the user; never its token."""
+
+    id: UUID
+    organization_id: UUID
+    created_at: datetime
+    expires_at: datetime
+    user_agent: str
+    address: str
+    # The session this request was made with.
+    current: bool
+
+
+class SessionsEnded(msgspec.Struct, kw_only=True):
+    ended: int
 
 
 # -- organizations and members ---------------------------------------------------------------

@@ -11,6 +11,8 @@ RETURNING id, name, parties, created_at"""
 
 ORGANIZATION = "SELECT id, name, parties, created_at FROM organizations WHERE id = $1"
 
+ORGANIZATION_NAME = "SELECT name FROM organizations WHERE id = $1"
+
 INSERT_USER = """
 INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING
@@ -32,6 +34,22 @@ SELECT o.parties,
        array(SELECT DISTINCT rp.permission
              FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
              WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id) AS permissions
+FROM memberships m
+JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
+JOIN organizations o ON o.id = m.org_id
+WHERE m.org_id = $1 AND m.user_id = $2"""
+
+# A user session: the member's permissions, and whether the token's session row is still live
+# (`$3`; NULL for a token from before sessions were stored). No row: the membership is gone or the
+# user disabled. One query, as for the other credentials.
+USER_SESSION_PRINCIPAL = """
+SELECT o.parties,
+       array(SELECT DISTINCT rp.permission
+             FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
+             WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id) AS permissions,
+       EXISTS (SELECT 1 FROM sessions s
+               WHERE s.id = $3 AND s.org_id = m.org_id AND s.user_id = m.user_id
+                 AND s.revoked_at IS NULL) AS live
 FROM memberships m
 JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
 JOIN organizations o ON o.id = m.org_id
@@ -62,6 +80,100 @@ SELECT d.revoked_at FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.
 WHERE d.id = $1"""
 
 USER_PROFILE = "SELECT id, email, name FROM users WHERE id = $1"
+
+# -- login throttle (numbers and reasoning: throttle.py) -------------------------------------
+
+# Take one attempt for the account `$1` from the address `$2`, unless either is waiting. The
+# account's streak is counted here, before the password is checked, and the upsert's row lock
+# orders racing attempts (on any worker), so no more than the limit are ever checked. The wait
+# read in `held` is this statement's snapshot; the upsert's WHERE re-checks the latest row.
+# `claimed` false with `blocked_until` NULL: a racing attempt started the wait just now.
+CLAIM_LOGIN_ATTEMPT = """
+WITH held AS (
+    SELECT max(blocked_until) AS until FROM login_attempts
+    WHERE ((kind = 'account' AND subject = $1) OR (kind = 'address' AND subject = $2))
+      AND blocked_until > now()
+), claimed AS (
+    INSERT INTO login_attempts AS t (kind, subject, attempts, last_attempt, blocked_until)
+    SELECT 'account', $1, 1, now(), login_blocked_until(1, $3, $5, $6)
+    WHERE (SELECT until FROM held) IS NULL
+    ON CONFLICT (kind, subject) DO UPDATE SET
+        attempts = CASE WHEN t.last_attempt < now() - make_interval(secs => $4) THEN 1
+                        ELSE t.attempts + 1 END,
+        last_attempt = now(),
+        blocked_until = login_blocked_until(
+            CASE WHEN t.last_attempt < now() - make_interval(secs => $4) THEN 1 ELSE t.attempts + 1 END,
+            $3, $5, $6)
+    WHERE t.blocked_until IS NULL OR t.blocked_until <= now()
+    RETURNING 1
+)
+SELECT (SELECT until FROM held) AS blocked_until, EXISTS (SELECT 1 FROM claimed) AS claimed"""
+
+# How long the account `$1` or the address `$2` still waits (NULL: neither).
+LOGIN_WAIT = """
+SELECT max(blocked_until) FROM login_attempts
+WHERE ((kind = 'account' AND subject = $1) OR (kind = 'address' AND subject = $2))
+  AND blocked_until > now()"""
+
+# A wrong password from the address `$1`: its streak grows (counted after the check, so a burst
+# may pass the address limit by what was in flight; each account's own limit still holds).
+ADDRESS_LOGIN_FAILED = """
+INSERT INTO login_attempts AS t (kind, subject, attempts, last_attempt, blocked_until)
+VALUES ('address', $1, 1, now(), login_blocked_until(1, $2, $4, $5))
+ON CONFLICT (kind, subject) DO UPDATE SET
+    attempts = CASE WHEN t.last_attempt < now() - make_interval(secs => $3) THEN 1
+                    ELSE t.attempts + 1 END,
+    last_attempt = now(),
+    blocked_until = greatest(t.blocked_until, login_blocked_until(
+        CASE WHEN t.last_attempt < now() - make_interval(secs => $3) THEN 1 ELSE t.attempts + 1 END,
+        $2, $4, $5))"""
+
+# A successful login: the account's streak is over, and its session row is made.
+LOGIN_SUCCEEDED = """
+WITH cleared AS (DELETE FROM login_attempts WHERE kind = 'account' AND subject = $1)
+INSERT INTO sessions (org_id, user_id, expires_at, user_agent, address)
+VALUES ($2, $3, $4, $5, $6)
+RETURNING id"""
+
+END_ACCOUNT_STREAK = "DELETE FROM login_attempts WHERE kind = 'account' AND subject = $1"
+
+# Streaks idle for a day, and sessions a day past their expiry, are forgotten.
+PURGE_LOGIN_ATTEMPTS = """
+DELETE FROM login_attempts
+WHERE last_attempt < now() - interval '1 day' AND (blocked_until IS NULL OR blocked_until < now())"""
+
+PURGE_SESSIONS = "DELETE FROM sessions WHERE expires_at < now() - interval '1 day'"
+
+# -- sessions --------------------------------------------------------------------------------
+
+# The user's live sessions in every organization; `$2` is the caller's own (marked current).
+USER_SESSIONS = """
+SELECT id, org_id AS organization_id, created_at, expires_at, user_agent, address, id = $2 AS current
+FROM sessions
+WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+ORDER BY created_at DESC, id
+LIMIT 200"""
+
+END_SESSION = """
+UPDATE sessions SET revoked_at = now()
+WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+RETURNING id"""
+
+# Every live session of user `$1`, in every organization ("sign out everywhere").
+END_USER_SESSIONS = """
+WITH ended AS (
+    UPDATE sessions SET revoked_at = now()
+    WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+    RETURNING 1)
+SELECT count(*) FROM ended"""
+
+# An admin ends a member's sessions in the admin's own organization `$1` only.
+END_MEMBER_SESSIONS = """
+WITH ended AS (
+    UPDATE sessions SET revoked_at = now()
+    WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
+    RETURNING 1)
+SELECT count(*) FROM ended"""
 
 # -- members ---------------------------------------------------------------------------------
 

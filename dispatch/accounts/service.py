@@ -4,7 +4,7 @@ or write of organization data passes the caller's organization into the SQL."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts import credentials, queries
+from dispatch.accounts import credentials, password_policy, queries, throttle
 from dispatch.accounts.models import (
     ApiToken,
     ApiTokenCreate,
@@ -31,6 +31,8 @@ from dispatch.accounts.models import (
     Role,
     RoleCreate,
     RoleUpdate,
+    SessionInfo,
+    SessionsEnded,
     SessionToken,
 )
 from dispatch.accounts.passwords import Passwords
@@ -63,6 +65,9 @@ async def create_organization(
     admin_password: str,
 ) -> tuple[Organization, UUID]:
     """A new organization with its first member, who gets the built-in admin role."""
+    await password_policy.check_new_password(
+        admin_password, password_policy.context_words(admin_email, admin_name, name)
+    )
     password_hash = await passwords.hash(admin_password)
     async with db.acquire() as conn, conn.transaction():
         org = _as(Organization, await conn.fetchrow(queries.INSERT_ORGANIZATION, name, list(parties)))
@@ -96,27 +101,50 @@ async def login(
     email: str,
     password: str,
     organization_id: UUID | None,
+    address: str,
+    user_agent: str,
 ) -> SessionToken:
+    account = throttle.account_subject(email)
+    # Counted before the password is checked; a throttled attempt checks nothing (429).
+    await throttle.claim_attempt(db, account, address)
     row = await db.fetchrow(queries.USER_FOR_LOGIN, email)
     # Verify even for an unknown email, so the answer takes as long either way.
     ok = await passwords.verify(row["password_hash"] if row else None, password)
     if row is None or not ok or row["disabled_at"] is not None:
+        await throttle.address_failed(db, address)
         raise Unauthorized("The email or password is wrong.", code="bad_credentials")
     org_ids: list[UUID] = row["org_ids"]
-    if organization_id is None:
-        if len(org_ids) != 1:
+    chosen = organization_id if organization_id is not None else (org_ids[0] if len(org_ids) == 1 else None)
+    if chosen is None or chosen not in org_ids:
+        # The password was right: the streak is over even though no session is made.
+        await db.execute(queries.END_ACCOUNT_STREAK, account)
+        if organization_id is None:
             raise BadRequest(
                 "This user belongs to several organizations (or none): name one in organization_id.",
                 code="organization_required",
                 organization_ids=[str(o) for o in org_ids],
             )
-        organization_id = org_ids[0]
-    elif organization_id not in org_ids:
         raise Unauthorized("The email or password is wrong.", code="bad_credentials")
-    token, expires_at = credentials.sign_session(secret, row["id"], organization_id, ttl_seconds, _now())
-    return SessionToken(
-        access_token=token, expires_at=expires_at, user_id=row["id"], organization_id=organization_id
-    )
+    now = _now()
+    try:
+        session_id = await db.fetchval(
+            queries.LOGIN_SUCCEEDED,
+            account,
+            chosen,
+            row["id"],
+            now + timedelta(seconds=ttl_seconds),
+            _printable(user_agent, 200),
+            _printable(address, 100),
+        )
+    except asyncpg.ForeignKeyViolationError:  # the membership was removed a moment ago
+        raise Unauthorized("The email or password is wrong.", code="bad_credentials") from None
+    token, expires_at = credentials.sign_session(secret, row["id"], chosen, ttl_seconds, now, session_id)
+    return SessionToken(access_token=token, expires_at=expires_at, user_id=row["id"], organization_id=chosen)
+
+
+def _printable(text: str, limit: int) -> str:
+    """Header text as shown in the session list (PostgreSQL text holds no NUL)."""
+    return text.replace("\x00", "")[:limit]
 
 
 async def authenticate(db: asyncpg.Pool, *, secret: str, token: str) -> Principal:
@@ -124,16 +152,19 @@ async def authenticate(db: asyncpg.Pool, *, secret: str, token: str) -> Principa
     try:
         if token.startswith(credentials.USER_PREFIX):
             claims = credentials.verify_session(secret, token, _now())
-            row = await db.fetchrow(queries.SESSION_PRINCIPAL, claims.org, claims.sub)
+            row = await db.fetchrow(queries.USER_SESSION_PRINCIPAL, claims.org, claims.sub, claims.sid)
             if row is None:
                 raise Unauthorized(
                     "This user is no longer a member of the token's organization.", code="membership_gone"
                 )
+            if not row["live"]:
+                raise Unauthorized("This session was ended; log in again.", code="session_revoked")
             return Principal(
                 kind="user",
                 org_id=claims.org,
                 user_id=claims.sub,
                 credential_id=None,
+                session_id=claims.sid,
                 permissions=frozenset(row["permissions"]),
                 parties=frozenset(row["parties"]),
             )
@@ -183,6 +214,54 @@ async def me(db: asyncpg.Pool, p: Principal) -> Me:
         organization=org,
         permissions=sorted(p.permissions),
     )
+
+
+# -- sessions --------------------------------------------------------------------------------
+
+
+def _session_of(p: Principal) -> UUID:
+    if p.session_id is None or p.user_id is None:
+        raise Forbidden(
+            "Only a user session (from POST /auth/login) has sessions; API tokens are revoked by an "
+            "administrator.",
+            code="not_a_session",
+        )
+    return p.session_id
+
+
+async def list_sessions(db: asyncpg.Pool, p: Principal) -> list[SessionInfo]:
+    """The caller's live sessions, in every organization they belong to."""
+    current = _session_of(p)
+    return [_as(SessionInfo, r) for r in await db.fetch(queries.USER_SESSIONS, p.user_id, current)]
+
+
+async def logout(db: asyncpg.Pool, p: Principal) -> None:
+    """End the session this request was made with."""
+    await db.execute(queries.END_SESSION, _session_of(p), p.user_id)
+
+
+async def logout_everywhere(db: asyncpg.Pool, p: Principal) -> SessionsEnded:
+    """End every session of the caller, in every organization, this one included."""
+    _session_of(p)
+    return SessionsEnded(ended=await db.fetchval(queries.END_USER_SESSIONS, p.user_id))
+
+
+async def end_member_sessions(db: asyncpg.Pool, p: Principal, org_id: UUID, user_id: UUID) -> SessionsEnded:
+    """An administrator ends a member's sessions in this organization (not in others they belong to)."""
+    _own_org(p, org_id)
+    async with db.acquire() as conn, conn.transaction():
+        await _member(conn, p.org_id, user_id)
+        ended = await conn.fetchval(queries.END_MEMBER_SESSIONS, p.org_id, user_id)
+        await events.record(
+            conn,
+            "member.sessions_ended",
+            org_ids=[p.org_id],
+            subject_type="user",
+            subject_id=user_id,
+            actor_user_id=p.user_id,
+            data={"ended": ended},
+        )
+    return SessionsEnded(ended=ended)
 
 
 # -- organizations ---------------------------------------------------------------------------
@@ -259,6 +338,10 @@ async def add_member(
     body: MemberCreate,
 ) -> Member:
     _own_org(p, org_id)
+    org_name = await db.fetchval(queries.ORGANIZATION_NAME, p.org_id)
+    await password_policy.check_new_password(
+        body.password, password_policy.context_words(body.email, body.name, org_name)
+    )
     password_hash = await passwords.hash(body.password)
     async with db.acquire() as conn, conn.transaction():
         await _grantable_roles(conn, p, body.role_ids)

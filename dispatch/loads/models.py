@@ -54,7 +54,8 @@ class Plan(msgspec.Struct, kw_only=True):
 class LoadEdit(Input, kw_only=True):
     vehicle_id: UUID
     # Bulk cargo: kilograms in this load. Item cargo: units of each cargo line, in line order.
-    # Bounded like the job's cargo (market.models: weight_kg, count), so no value overflows a column.
+    # Bounded by the most a job's cargo may hold (dispatch.market.models), so that no number
+    # reaches the planner's arithmetic or a bigint/integer column that could overflow it.
     bulk_kg: Annotated[int, Meta(gt=0, le=10_000_000)] | None = None
     items: Annotated[list[Annotated[int, Meta(ge=0, le=100_000)]], Meta(max_length=200)] | None = None
 

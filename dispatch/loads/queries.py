@@ -49,6 +49,11 @@ WHERE l.job_id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_or
 ORDER BY l.seq"""
 )
 
+# The job, if organization $2 is one of its parties (who may list its loads).
+JOB_OF_PARTY = """
+SELECT id FROM jobs
+WHERE id = $1 AND $2 IN (poster_org_id, shipper_org_id, consignee_org_id, carrier_org_id)"""
+
 LOAD_OF_CARRIER = _LOAD_COLUMNS + " WHERE l.id = $1 AND l.carrier_org_id = $2"
 
 LOAD_FOR_UPDATE = "SELECT * FROM loads WHERE id = $1 AND carrier_org_id = $2 FOR UPDATE"

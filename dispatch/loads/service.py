@@ -360,8 +360,11 @@ async def confirm_plan(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID
 
 
 async def list_loads(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID) -> list[Load]:
-    """The job's loads for any of its parties; pickup codes only for the carrier."""
+    """The job's loads for any of its parties; pickup codes only for the carrier. Others get 404,
+    as for an unknown job (not an empty list, which told them the job exists)."""
     rows = await db.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)
+    if not rows and await db.fetchval(queries.JOB_OF_PARTY, job_id, p.org_id) is None:
+        raise NotFound("No such job, or it is not visible to your organization.", code="job_not_found")
     return [_load(r, secret if r["carrier_org_id"] == p.org_id else None) for r in rows]
 
 

@@ -39,6 +39,7 @@ from dispatch.market.models import (
     OrgMarketSettings,
 )
 from dispatch.market.notifications import RESYNC, FeedClient, Interest
+from dispatch.realtime.sending import Sender, close_too_slow
 from dispatch.types import CargoKind, Instant, VehicleType
 from geo import Area, Position, centroid, haversine_m, parse_polygon
 
@@ -341,8 +342,8 @@ async def _snapshot(runtime: RuntimeDep, areas: list[MarketArea], client: FeedCl
 async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: Caller) -> None:
     """Frames (JSON): `snapshot` {jobs} first, then `job.posted` {job} and `job.removed` {job_id,
     reason}; `resync` is never sent on the wire: the server sends a fresh `snapshot` instead. The
-    socket is authenticated before it is accepted. A client too slow to keep up is closed with
-    code 4008 and must reconnect."""
+    socket is authenticated before it is accepted. A client too slow to keep up (512 frames behind,
+    or one send waiting 10 s) is closed with code 4008 and must reconnect."""
     areas = await service.list_areas(runtime.db, p)
     if not areas:
         # Accepted (the caller is authenticated) so that the client can read why it is closed.
@@ -350,9 +351,11 @@ async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
         await socket.close(code=4404, reason="no market areas saved: POST /market/areas first")
         return
     client = runtime.market_feed.register(p.org_id, [_interest(a) for a in areas])
+    sender = Sender(socket)
+    client.on_overflow = sender.give_up  # a send blocked on a peer that stopped reading ends now
     try:
         await socket.accept()
-        await socket.send_data(await _snapshot(runtime, areas, client))
+        await sender.send(await _snapshot(runtime, areas, client))
         reader = asyncio.get_running_loop().create_task(_drain_incoming(socket))
         try:
             while not reader.done():
@@ -362,14 +365,15 @@ async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
                     getter.cancel()
                     break
                 if client.overflowed:
-                    await socket.close(code=4008, reason="too slow: reconnect to get a fresh snapshot")
-                    break
+                    raise TimeoutError
                 frame = getter.result()
-                await socket.send_data(await _snapshot(runtime, areas, client) if frame == RESYNC else frame)
+                await sender.send(await _snapshot(runtime, areas, client) if frame == RESYNC else frame)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                 await reader
+    except TimeoutError:  # 512 frames behind, or a send waited SEND_TIMEOUT_S
+        await close_too_slow(socket, "too slow: reconnect to get a fresh snapshot")
     except WebSocketDisconnect:
         pass
     finally:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import UUID
@@ -102,6 +102,8 @@ class FeedClient:
     interests: tuple[Interest, ...]
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(512))
     overflowed: bool = False
+    # Set by the socket: ends a send blocked on the peer when the queue overflows.
+    on_overflow: Callable[[], None] | None = None
 
     def matches(self, event: MarketEvent) -> bool:
         return any(i.matches(event) for i in self.interests)
@@ -112,6 +114,8 @@ class FeedClient:
         except asyncio.QueueFull:
             # The socket will be closed by its handler: a client this far behind must resync.
             self.overflowed = True
+            if self.on_overflow is not None:
+                self.on_overflow()
 
 
 class MarketFeedHub:

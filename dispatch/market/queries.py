@@ -44,8 +44,24 @@ WHERE j.id = $2
 # Locks the job row for a state change; any organization may try (the caller checks roles).
 LOCK_JOB = "SELECT * FROM jobs WHERE id = $1 FOR UPDATE"
 
-# Bids and the close hold this shared lock against each other (see service.place_bid).
-LOCK_JOB_SHARE = "SELECT *, clock_timestamp() AS now FROM jobs WHERE id = $1 FOR SHARE"
+# Whether organization $2 may learn how job j ended. Its parties and its bidders always. Anyone
+# else only while the job is open (the market shows it to all) and in the 15 seconds after it left the
+# market: a carrier that lost the race for it, or clicked a moment late, is told it was taken or
+# closed (what the feed's job.removed told everyone). Later the job answers as an unknown id does,
+# so that closed jobs are not an oracle of their status and deadline.
+_SEES_OUTCOME = """(
+    j.status = 'open'
+    OR $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
+    OR coalesce(j.awarded_at, j.closed_at) > clock_timestamp() - interval '15 seconds'
+    OR EXISTS (SELECT 1 FROM bids b WHERE b.job_id = j.id AND b.carrier_org_id = $2))"""
+
+# Bids and the close hold this shared lock against each other (see service.place_bid). A job whose
+# outcome organization $2 may not learn is not found.
+_JOB_NOW = "SELECT j.*, clock_timestamp() AS now FROM jobs j WHERE j.id = $1"
+LOCK_JOB_SHARE = _JOB_NOW + " AND " + _SEES_OUTCOME + " FOR SHARE OF j"
+
+# Why a grab by organization $2 updated nothing (a job whose outcome it may not learn: not found).
+JOB_AFTER_FAILED_GRAB = _JOB_NOW + " AND " + _SEES_OUTCOME
 
 # The organization's own jobs in any role, newest first (keyset on created_at, id).
 MY_JOBS = (

@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
+from msgspec import Meta
 
 from dispatch import events
 from dispatch.accounts.auth import require_party
@@ -133,12 +134,12 @@ async def list_my_jobs(
     cursor: str | None,
     limit: int,
 ) -> MyJobPage:
-    after_at, after_id = _decode_cursor(cursor) if cursor else (None, None)
+    after_at, after_id = _decode_cursor(cursor, _Instant) if cursor else (None, None)
     rows = await db.fetch(
         queries.MY_JOBS,
         p.org_id,
         status,
-        datetime.fromisoformat(after_at) if after_at else None,
+        after_at,
         after_id,
         limit + 1,
     )
@@ -154,10 +155,18 @@ def _encode_cursor(value: object, job_id: UUID) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode([value, str(job_id)])).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[Any, UUID]:
+# What a cursor's first value is, by what the page is ordered by: a client may send any cursor,
+# so it is decoded to the type the query binds (an int beyond bigint, a string where a number is
+# ordered, would fail the query instead).
+_Bigint = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+_Instant = Annotated[datetime, Meta(tz=True)]
+
+
+def _decode_cursor(cursor: str, value_type: Any) -> tuple[Any, UUID]:
     try:
-        value, job_id = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return value, UUID(job_id)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, job_id = msgspec.json.decode(raw, type=tuple[value_type, UUID])
+        return value, job_id
     except (ValueError, TypeError, msgspec.DecodeError):
         raise BadRequest("The cursor is not one this API issued.", code="bad_cursor") from None
 
@@ -184,14 +193,12 @@ async def search_open_jobs(
         raise BadRequest("Sorting by distance needs lat, lon and radius_km.", code="incomplete_point")
     lat, lon = (near.lat, near.lon) if near else (None, None)
     radius_m = radius_km * 1000 if radius_km is not None else None
-    after, after_id = _decode_cursor(cursor) if cursor else (None, None)
-    query, key = {
-        "distance": (queries.SEARCH_BY_DISTANCE, "from_point_m"),
-        "price": (queries.SEARCH_BY_PRICE, "sort_price"),
-        "pickup": (queries.SEARCH_BY_PICKUP, "pickup_from"),
+    query, key, value_type = {
+        "distance": (queries.SEARCH_BY_DISTANCE, "from_point_m", float),
+        "price": (queries.SEARCH_BY_PRICE, "sort_price", _Bigint),
+        "pickup": (queries.SEARCH_BY_PICKUP, "pickup_from", _Instant),
     }[sort]
-    if sort == "pickup" and after is not None:
-        after = datetime.fromisoformat(after)
+    after, after_id = _decode_cursor(cursor, value_type) if cursor else (None, None)
     rows = await db.fetch(
         query,
         lat,
@@ -408,8 +415,8 @@ async def grab(db: asyncpg.Pool, broker: Broker, secret: str, p: Principal, job_
 
 
 async def _explain_failed_grab(conn: Conn, job_id: UUID, p: Principal) -> None:
-    job = await conn.fetchrow("SELECT *, clock_timestamp() AS now FROM jobs WHERE id = $1", job_id)
-    if job is None:
+    job = await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job_id, p.org_id)
+    if job is None:  # unknown, or closed to this organization: the same answer
         raise NotFound("No such job.", code="job_not_found")
     if job["mode"] != "grab":
         raise Conflict("This job is an auction: place a bid instead.", code="not_grabbable")
@@ -497,8 +504,8 @@ async def _open_auction_for_bidding(conn: Conn, job_id: UUID, p: Principal) -> a
     # FOR SHARE: concurrent bids proceed together, but the closer's FOR UPDATE SKIP LOCKED cannot
     # take the job while a bid holds it. A bid that locked the row before the close commits before
     # it (it is "in"); one that comes after the close finds the job awarded (it is refused).
-    job = await conn.fetchrow(queries.LOCK_JOB_SHARE, job_id)
-    if job is None:
+    job = await conn.fetchrow(queries.LOCK_JOB_SHARE, job_id, p.org_id)
+    if job is None:  # unknown, or closed to this organization: the same answer
         raise NotFound("No such job.", code="job_not_found")
     if job["mode"] != "auction":
         raise Conflict("This job is not an auction: grab it at its posted price.", code="not_an_auction")

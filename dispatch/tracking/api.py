@@ -15,7 +15,7 @@ from dispatch.deps import Caller, RuntimeDep
 from dispatch.errors import Problem
 from dispatch.receipts import service as receipts
 from dispatch.tracking import live, service
-from dispatch.tracking.models import LoadTrack, NewShareLink, PointsPage, ShareLink, ShareLinkIn
+from dispatch.tracking.models import MAX_SEQ, LoadTrack, NewShareLink, PointsPage, ShareLink, ShareLinkIn
 
 
 class TrackingController(Controller):
@@ -45,7 +45,7 @@ class TrackingController(Controller):
         load_id: FromPath[UUID],
         runtime: RuntimeDep,
         p: Caller,
-        after: Annotated[int, QueryParameter(ge=0, description="the last seq already read")] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_SEQ, description="the last seq already read")] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 1000,
     ) -> PointsPage:
         return await service.points_page(runtime.db, p, load_id, after, limit)

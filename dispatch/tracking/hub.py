@@ -8,7 +8,8 @@ Invariants:
   watcher is coalesced: its queued `points` frames are reduced to the newest one per load (the
   socket then reports the gap it skipped). If the outbox fills again while the socket has taken
   nothing for STALL_S (it is behind, not hit by a burst), the watcher is marked `kicked` and its
-  socket closes it. Other watchers are never delayed.
+  socket closes it, at once even when a send to its peer is blocked (`on_kick`). Other watchers
+  are never delayed.
 - If a load's subscription overflows or the listening connection reconnects (a GAP), notifications
   may be lost: every watcher of the load gets a `resync` marker and re-reads from the database
   what it has not seen, by its cursor.
@@ -23,6 +24,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from uuid import UUID
@@ -71,6 +73,9 @@ class Watcher:
     coalesced: bool = False
     kicked: bool = False
     last_take: float = field(default_factory=time.monotonic)
+    on_overflow: Callable[[str], None] = lambda outcome: None  # "coalesced" or "closed", for metrics
+    # Set by the socket: ends a send blocked on the peer when the watcher is kicked.
+    on_kick: Callable[[], None] | None = None
 
     def offer(self, frame: Frame) -> None:
         if self.kicked:
@@ -78,8 +83,10 @@ class Watcher:
         if len(self.outbox) >= self.limit:
             stalled = time.monotonic() - self.last_take > STALL_S
             if (self.coalesced and stalled) or not self._coalesce():
+                self.on_overflow("closed")
                 self._kick()
                 return
+            self.on_overflow("coalesced")
         self.outbox.append(frame)
         self.wake.set()
 
@@ -101,6 +108,8 @@ class Watcher:
         self.kicked = True
         self.outbox.clear()
         self.wake.set()
+        if self.on_kick is not None:
+            self.on_kick()
 
     def take(self) -> list[Frame]:
         """Everything queued now; the watcher has caught up once it has taken an outbox."""
@@ -120,8 +129,16 @@ class _LoadFeed:
 
 
 class TrackingHub:
-    def __init__(self, broker: Broker, *, outbox_limit: int = 64, subscription_size: int = 2048) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        outbox_limit: int = 64,
+        subscription_size: int = 2048,
+        on_overflow: Callable[[str], None] = lambda outcome: None,
+    ) -> None:
         self._broker = broker
+        self._on_overflow = on_overflow
         self._outbox_limit = outbox_limit
         self._subscription_size = subscription_size
         self._feeds: dict[UUID, _LoadFeed] = {}
@@ -129,7 +146,7 @@ class TrackingHub:
 
     async def register(self, load_ids: frozenset[UUID]) -> Watcher:
         """Start following the loads (listening starts before this returns: read the snapshot after)."""
-        watcher = Watcher(load_ids, self._outbox_limit)
+        watcher = Watcher(load_ids, self._outbox_limit, on_overflow=self._on_overflow)
         async with self._lock:
             for load_id in load_ids:
                 feed = self._feeds.get(load_id)

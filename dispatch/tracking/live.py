@@ -25,19 +25,21 @@ from litestar.types.asgi_types import WebSocketResponseBodyEvent, WebSocketRespo
 
 from dispatch.errors import BadRequest, Problem
 from dispatch.observability import current_request_id
+from dispatch.realtime.sending import SEND_TIMEOUT_S, Sender, close_too_slow
 from dispatch.receipts import service as receipts
 from dispatch.runtime import Runtime
 from dispatch.tracking import service
 from dispatch.tracking.hub import Frame, Watcher
-from dispatch.tracking.models import PointOut, Snapshot
+from dispatch.tracking.models import MAX_SEQ, PointOut, Snapshot
 from dispatch.tracking.notifications import PointsFrame
 
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 25.0
-SEND_TIMEOUT_S = 10.0
 CATCH_UP_PAGE = 500
-TOO_SLOW = 4008
+TOO_SLOW_REASON = (
+    f"too slow: reconnect with your cursor (outbox full, or a send waited {SEND_TIMEOUT_S:.0f} s)"
+)
 
 _encode = msgspec.json.Encoder().encode
 _decode_points = msgspec.json.Decoder(PointsFrame).decode
@@ -57,8 +59,8 @@ def parse_after(raw: str | None) -> dict[UUID, int]:
             "after must be <load_id>:<seq> pairs separated by commas, as last seen per load.",
             code="bad_cursor",
         ) from None
-    if any(s < 0 for s in cursors.values()):
-        raise BadRequest("A cursor's seq is zero or more.", code="bad_cursor")
+    if any(not 0 <= s <= MAX_SEQ for s in cursors.values()):
+        raise BadRequest(f"A cursor's seq is from 0 to {MAX_SEQ}.", code="bad_cursor")
     return cursors
 
 
@@ -102,11 +104,13 @@ class _Session:
         self.watcher = watcher
         self.sent: dict[UUID, int] = {}
         self.received: set[UUID] = set()
+        self.sender = Sender(socket)
+        # The hub gives up on a watcher whose outbox overflows while it is stalled: a send blocked
+        # on the peer (its buffers full) ends then, not when its own deadline comes.
+        watcher.on_kick = self.sender.give_up
 
     async def send(self, data: str | bytes) -> None:
-        # asyncio.timeout, not wait_for: wait_for runs the send in a new task, a cost paid per frame.
-        async with asyncio.timeout(SEND_TIMEOUT_S):
-            await self.socket.send_data(data)
+        await self.sender.send(data)
 
     async def snapshot(self, after: dict[UUID, int]) -> None:
         db = self.runtime.db
@@ -213,16 +217,19 @@ async def watch(
                 continue
             if reader.done():
                 return
-            if watcher.kicked:
-                await _close(socket, TOO_SLOW, "too slow: reconnect with your cursor")
-                return
+            if watcher.kicked:  # the hub gave up on it: closed as too slow, below
+                raise TimeoutError
             for frame in watcher.take():
                 if not await session.deliver(frame):
                     await session.send(b'{"type":"final","reason":"received"}')
                     await socket.close(1000, "receipt confirmed")
                     return
     except TimeoutError:
-        await _close(socket, TOO_SLOW, "too slow: a send waited more than 10 s")
+        if not watcher.kicked:  # a kick was counted by the hub as "closed"
+            runtime.metrics.watcher_overflow("send_timeout")
+        # Its outbox overflowed while it took nothing, or one send waited SEND_TIMEOUT_S: the close
+        # goes behind the frames it has not read, and it resumes with its cursor.
+        await close_too_slow(socket, TOO_SLOW_REASON)
     except WebSocketDisconnect:
         pass
     finally:
@@ -231,11 +238,6 @@ async def watch(
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                 await reader
         await runtime.tracking.unregister(watcher)
-
-
-async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(socket.close(code, reason), 2)
 
 
 async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:

@@ -17,6 +17,8 @@ from msgspec import Meta
 from dispatch.types import Input, LocationOut
 
 MAX_POINTS = 500
+# A load's seq is a PostgreSQL bigint: a cursor beyond it can name no point (and cannot be bound).
+MAX_SEQ = 2**63 - 1
 
 
 class PointIn(Input, kw_only=True):

@@ -18,6 +18,12 @@ from geo import Position
 from geo.trail import MAX_PLAUSIBLE_SPEED_MPS, implied_speed_mps
 
 MAX_ACCURACY_M = 1000.0
+# A truck's reported speed is as bounded as its movement (the jump check's 250 km/h), and a heading
+# is a compass bearing. Besides judging the fix, the bounds keep every value storable: `positions`
+# keeps speed and heading as `real`, which cannot hold what a float64 can (1e39 fails the whole
+# statement, not just its point).
+MAX_SPEED_MPS = MAX_PLAUSIBLE_SPEED_MPS
+MAX_HEADING_DEG = 360.0
 CLOCK_SKEW = timedelta(minutes=2)
 BEFORE_TRIP_SLACK = timedelta(minutes=15)
 MAX_AGE = timedelta(days=7)
@@ -65,8 +71,8 @@ def _plainly_good(p: PointIn, latest: datetime, earliest: datetime) -> GoodPoint
         and -180 <= lon <= 180  # NaN and infinities fail the ranges
         and -90 <= lat <= 90
         and 0 <= accuracy <= MAX_ACCURACY_M
-        and (speed is None or math.isfinite(speed))
-        and (heading is None or math.isfinite(heading))
+        and (speed is None or 0 <= speed <= MAX_SPEED_MPS)  # NaN fails these too
+        and (heading is None or 0 <= heading <= MAX_HEADING_DEG)
         and earliest <= p.recorded_at <= latest
     ):
         return GoodPoint(p.recorded_at, lon, lat, accuracy, speed, heading, p.battery_pct, p.moving)
@@ -87,6 +93,14 @@ def _judge_alone(p: PointIn, now: datetime, trip_started: datetime) -> GoodPoint
         return "longitude_out_of_range", f"lon {p.lon} is outside [-180, 180]"
     if not 0 <= p.accuracy_m <= MAX_ACCURACY_M:
         return "inaccurate", f"accuracy_m {p.accuracy_m:g} is not within 0 to {MAX_ACCURACY_M:g} m"
+    # A negative speed or heading is how iOS (CLLocation) says "unknown": stored as unknown, as the
+    # apps already in the field send it; only values beyond the bounds reject the point.
+    speed = p.speed_mps if p.speed_mps is not None and p.speed_mps >= 0 else None
+    heading = p.heading_deg if p.heading_deg is not None and p.heading_deg >= 0 else None
+    if speed is not None and speed > MAX_SPEED_MPS:
+        return "speed_out_of_range", f"speed_mps {speed:g} is above {MAX_SPEED_MPS:.1f} (250 km/h)"
+    if heading is not None and heading > MAX_HEADING_DEG:
+        return "heading_out_of_range", f"heading_deg {heading:g} is above 360"
     if p.recorded_at > now + CLOCK_SKEW:
         ahead = (p.recorded_at - now).total_seconds()
         return "in_future", f"recorded {ahead:,.0f} s ahead of the server's clock (2 min allowed)"
@@ -94,9 +108,7 @@ def _judge_alone(p: PointIn, now: datetime, trip_started: datetime) -> GoodPoint
         return "too_old", f"recorded before the trip started at {trip_started:%Y-%m-%d %H:%M:%S} UTC"
     if p.recorded_at < now - MAX_AGE:
         return "too_old", "recorded more than 7 days ago"
-    return GoodPoint(
-        p.recorded_at, p.lon, p.lat, p.accuracy_m, p.speed_mps, p.heading_deg, p.battery_pct, p.moving
-    )
+    return GoodPoint(p.recorded_at, p.lon, p.lat, p.accuracy_m, speed, heading, p.battery_pct, p.moving)
 
 
 def screen(

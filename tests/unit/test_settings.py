@@ -40,6 +40,7 @@ def test_environment_values(tmp_path):
         ("DISPATCH_MAP_TILES_URL", "https://tiles.example/{z}.png", "must contain"),
         ("DISPATCH_WS_COMPRESSION", "maybe", "must be 1/0"),
         ("DISPATCH_WATCHER_QUEUE", "1", "must be at least 4"),
+        ("DISPATCH_METRICS_TOKEN", "guessable", "must have at least 16 characters"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, message):
@@ -67,3 +68,30 @@ def test_tracking_settings(tmp_path):
         False,
         180,
     )
+
+
+def test_idempotency_lease(tmp_path):
+    env = {"DISPATCH_STATE_DIR": str(tmp_path)}
+    assert Settings.from_env(env).idempotency_lease_seconds == 60
+    lease = Settings.from_env(env | {"DISPATCH_IDEMPOTENCY_LEASE_SECONDS": "5"}).idempotency_lease_seconds
+    assert lease == 5
+    for bad, message in (("0", "at least 1"), ("86400", "at most 3600")):
+        with pytest.raises(SettingsError, match=f"DISPATCH_IDEMPOTENCY_LEASE_SECONDS must be {message}"):
+            Settings.from_env(env | {"DISPATCH_IDEMPOTENCY_LEASE_SECONDS": bad})
+
+
+def test_slow_client_deadlines(tmp_path):
+    base = {"DISPATCH_STATE_DIR": str(tmp_path), "DISPATCH_SECRET_KEY": "k" * 40}
+    s = Settings.from_env(base)
+    assert (s.header_timeout_seconds, s.body_timeout_seconds, s.ws_close_grace_seconds) == (15, 30, 60)
+    s = Settings.from_env(
+        base
+        | {
+            "DISPATCH_HEADER_TIMEOUT_SECONDS": "5",
+            "DISPATCH_BODY_TIMEOUT_SECONDS": "7",
+            "DISPATCH_WS_CLOSE_GRACE_SECONDS": "9",
+        }
+    )
+    assert (s.header_timeout_seconds, s.body_timeout_seconds, s.ws_close_grace_seconds) == (5, 7, 9)
+    with pytest.raises(SettingsError, match="DISPATCH_HEADER_TIMEOUT_SECONDS must be at least 1"):
+        Settings.from_env(base | {"DISPATCH_HEADER_TIMEOUT_SECONDS": "0"})
