@@ -21,7 +21,7 @@ from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
-from dispatch.edge import EdgeRequest, NulGuardMiddleware
+from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware
 from dispatch.errors import EXCEPTION_HANDLERS
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
@@ -118,7 +118,7 @@ def create_app(settings: Settings) -> Litestar:
             "runtime": Provide(_provide_runtime, sync_to_thread=False),
             "p": Provide(_provide_principal, sync_to_thread=False),
         },
-        middleware=[NulGuardMiddleware(), auth],
+        middleware=[NulGuardMiddleware(), AllowHeaderMiddleware(), auth],
         request_class=EdgeRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[resources],

@@ -21,7 +21,8 @@ import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.errors import PROBLEM_MEDIA_TYPE, BadRequest
 from dispatch.observability import current_request_id
@@ -125,3 +126,36 @@ class NulGuardMiddleware(ASGIMiddleware):
             await _refuse_upgrade(problem, receive, send)
         else:
             raise problem
+
+
+class AllowHeaderMiddleware(ASGIMiddleware):
+    """`OPTIONS` answers with every method of the route in `Allow`. Litestar 2's automatic OPTIONS
+    handler lists only the methods of the first handler registered on a path (litestar#4169, fixed
+    in v3), e.g. `OPTIONS, POST` for `/fleet/vehicles`, which also has GET: a client (or a CORS
+    preflight) would think GET is not allowed. The route's own method set is right, so this sets
+    `Allow` from it, by the route template the router put in the scope."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self) -> None:
+        self._allow: dict[str, bytes] | None = None  # route template -> Allow, read from the app once
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "OPTIONS":
+            await next_app(scope, receive, send)
+            return
+        if self._allow is None:
+            self._allow = {
+                route.path_format: ", ".join(sorted(route.methods)).encode()
+                for route in scope["app"].routes
+                if isinstance(route, HTTPRoute)
+            }
+        allow = self._allow.get(scope.get("path_template", ""))
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and allow is not None:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message = {**message, "headers": [*headers, (b"allow", allow)]}
+            await send(message)
+
+        await next_app(scope, receive, send_with_allow)

@@ -181,6 +181,10 @@ async def test_options_is_answered_without_authentication_on_every_route(server_
                 assert r.status_code == 204, (path, r.status_code, r.text)
                 assert "OPTIONS" in r.headers["allow"], path
                 assert r.content == b""
+        # Every method of the route, also where handlers for one path come from several places
+        # (Litestar 2 listed only the first one's: litestar#4169).
+        assert (await http.options("/fleet/vehicles")).headers["allow"] == "GET, OPTIONS, POST"
+        assert (await http.options("/jobs")).headers["allow"] == "GET, OPTIONS, POST"
         # The methods themselves still need a caller.
         problem(await http.get("/fleet/vehicles"), 401, "token_missing")
     _no_traceback(server.log())
