@@ -57,7 +57,8 @@ def create_app(settings: Settings) -> Litestar:
         runtime.pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
-        runtime.pubsub = PgBroker(settings.database_url)
+        runtime.availability.start(lambda: runtime.db.fetchval("SELECT 1"))
+        runtime.pubsub = PgBroker(settings.database_url, availability=runtime.availability)
         await runtime.pubsub.start()
         runtime.feed_hub = MarketFeedHub(runtime.pubsub, lambda job_id: load_public_job(runtime.db, job_id))
         await runtime.feed_hub.start()
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> Litestar:
             await runtime.tracking_hub.stop()
             await runtime.feed_hub.stop()
             await runtime.pubsub.close()
+            await runtime.availability.stop()
             await runtime.pool.close()
 
     app = Litestar(

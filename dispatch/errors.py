@@ -20,6 +20,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from dispatch.db.availability import RETRY_AFTER_S, is_database_away
 from dispatch.observability import current_request_id
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,22 @@ def _handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict
     return problem_response(status, code, exc.detail, headers=exc.headers)
 
 
+def database_unavailable() -> Response[dict[str, Any]]:
+    """503 while the database is away: nothing was changed, the same request may be sent again."""
+    return problem_response(
+        503,
+        "database_unavailable",
+        f"The database is unavailable right now; nothing was changed. Retry in {RETRY_AFTER_S} s.",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if is_database_away(exc):
+        # Not a bug, and not worth a traceback per request: the outage is logged once, by the
+        # process's Availability (dispatch/db/availability.py).
+        request.app.state.runtime.availability.noticed(exc)
+        return database_unavailable()
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
 
@@ -166,5 +182,6 @@ __all__ = [
     "Problem",
     "Unauthorized",
     "Unprocessable",
+    "database_unavailable",
     "problem_response",
 ]

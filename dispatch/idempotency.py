@@ -20,6 +20,7 @@ import msgspec
 from litestar.types import ASGIApp
 
 from dispatch.accounts.models import Principal
+from dispatch.db.availability import is_database_away
 
 HEADER = b"idempotency-key"
 KEEP_HOURS = 24
@@ -145,19 +146,32 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
                 answer["body"].append(message.get("body", b""))
             await send(message)
 
+        runtime = scope["app"].state.runtime
         try:
             await app(scope, replay_body, capture)
         except BaseException:
-            await db.execute(FORGET, credential, key)
+            await _record(runtime, FORGET, credential, key)
             raise
         if answer["status"] >= 500:
-            await db.execute(FORGET, credential, key)
+            await _record(runtime, FORGET, credential, key)
         else:
-            await db.execute(
-                STORE, credential, key, answer["status"], answer["content_type"], b"".join(answer["body"])
+            await _record(
+                runtime, STORE, credential, key, answer["status"], answer["content_type"], b"".join(answer["body"])
             )
 
     return middleware
+
+
+async def _record(runtime: Any, query: str, *args: Any) -> None:
+    """Store the answer or release the claim. With the database away (the answer, a 503, is sent
+    already) it is done as soon as the database is back, so a retry is not refused meanwhile."""
+    try:
+        await runtime.db.execute(query, *args)
+    except Exception as exc:
+        if not is_database_away(exc):
+            raise
+        runtime.availability.noticed(exc)
+        runtime.availability.after_recovery(lambda: runtime.db.execute(query, *args))
 
 
 async def purge(db: Any) -> int:
