@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from dispatch import sandbox
+from dispatch import sandbox, signals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
@@ -39,7 +39,7 @@ def resolved_database(settings: Settings) -> Iterator[Settings]:
     """The settings with database_url filled in: the given server, or the embedded one.
 
     The embedded server is started if it is not running in the state dir, and stopped on the way
-    out only if this process started it.
+    out only if this process started it, however the way out comes (an error, Ctrl-C, SIGTERM).
     """
     if settings.database_url is not None:
         yield settings
@@ -52,7 +52,10 @@ def resolved_database(settings: Settings) -> Iterator[Settings]:
     try:
         yield msgspec.structs.replace(settings, database_url=dsn)
     finally:
-        server.stop()
+        if server.started_by_us:
+            with signals.deferred():
+                server.stop()
+            print(f"dispatch: stopped the embedded PostgreSQL in {server.data_dir}", file=sys.stderr, flush=True)
 
 
 async def _migrate(settings: Settings) -> list[str]:
@@ -115,10 +118,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             # kept-alive connection the balancer (or a client) is about to reuse.
             timeout_keep_alive=65,
         )
+        # On SIGTERM or SIGINT uvicorn finishes the requests in flight and stops its workers; then
+        # resolved_database stops the embedded PostgreSQL (dispatch/signals.py).
         if args.workers > 1:
-            workers.serve(uvicorn.Config(**config))  # a listening socket per worker: even load
+            stopped_by = workers.serve(uvicorn.Config(**config))  # a socket per worker: even load
+            if stopped_by is not None:
+                raise signals.interruption(stopped_by)
         else:
-            uvicorn.run(**config)
+            # Not uvicorn.run, which swallows the KeyboardInterrupt that uvicorn raises again
+            # after shutting down on SIGINT: the command would not know it was interrupted.
+            server = uvicorn.Server(uvicorn.Config(**config))
+            server.run()
+            if not server.started:
+                raise CommandError("the server did not start (see the log above)")
+        print("dispatch: the server has stopped", file=sys.stderr, flush=True)
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
@@ -345,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "plan":  # pure computation: no settings, no database
         raise SystemExit(cmd_plan(args))
+    signals.stop_on_signals()
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level)
@@ -353,7 +367,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"dispatch: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
+        print("dispatch: stopped by SIGINT", file=sys.stderr)
         raise SystemExit(130) from None
+    except signals.Terminated as stop:
+        print(f"dispatch: stopped by {stop}", file=sys.stderr)
+        raise SystemExit(128 + stop.signum) from None
 
 
 if __name__ == "__main__":

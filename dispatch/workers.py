@@ -13,11 +13,13 @@ worker is a placeholder that, unpickled in the worker, binds that worker's own s
 
 from __future__ import annotations
 
+import signal
 import socket
 from typing import Any
 
 from uvicorn import Config
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import SIGNALS
 
 
 def _reuseport_socket(host: str, port: int) -> socket.socket:
@@ -40,8 +42,23 @@ class _OwnSocket:
         return (_reuseport_socket, (self.host, self.port))
 
 
-def serve(config: Config) -> None:
-    """Run config.workers workers on config.host:config.port until the supervisor is told to stop.
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, remembering which signal stopped it (SIGHUP restarts the workers)."""
+
+    stopped_by: int | None = None
+
+    def handle_int(self) -> None:
+        self.stopped_by = signal.SIGINT
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        self.stopped_by = signal.SIGTERM
+        super().handle_term()
+
+
+def serve(config: Config) -> int | None:
+    """Run config.workers workers on config.host:config.port until the supervisor is told to stop;
+    the signal that stopped it (its workers have finished), if one did.
 
     The address is checked with a plain bind first, so a port in use fails here with EADDRINUSE, even
     if a second server of ours is on it (SO_REUSEPORT would otherwise let it join that one's group).
@@ -59,5 +76,14 @@ def serve(config: Config) -> None:
                 f"dispatch serve: cannot listen on {config.host}:{config.port}: {e.strerror}"
             ) from None
         port = probe.getsockname()[1]
+    # The supervisor takes over the process's signal handlers for good: they are given back after.
+    handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}
     with _reuseport_socket(config.host, port):
-        Multiprocess(config, sockets=[_OwnSocket(config.host, port)]).run()  # type: ignore[list-item]
+        supervisor = _Supervisor(config, sockets=[_OwnSocket(config.host, port)])  # type: ignore[list-item]
+        try:
+            supervisor.run()
+        finally:
+            for sig, handler in handlers.items():
+                if handler is not None:
+                    signal.signal(sig, handler)
+    return supervisor.stopped_by

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import errno
 import logging
 import os
@@ -158,7 +159,10 @@ class Availability:
             os.getpid(),
         )
         if self._probe is not None and self._watching is None:
-            self._watching = asyncio.get_running_loop().create_task(self._wait_until_back(self._probe))
+            # In a context of its own: not the request's (its request id) that noticed the outage.
+            self._watching = asyncio.get_running_loop().create_task(
+                self._wait_until_back(self._probe), context=contextvars.Context()
+            )
 
     def after_recovery(self, action: Callable[[], Awaitable[object]]) -> None:
         """Run `action` once the database answers again (bookkeeping that failed with it away)."""
