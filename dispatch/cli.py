@@ -55,7 +55,9 @@ def resolved_database(settings: Settings) -> Iterator[Settings]:
         if server.started_by_us:
             with signals.deferred():
                 server.stop()
-            print(f"dispatch: stopped the embedded PostgreSQL in {server.data_dir}", file=sys.stderr, flush=True)
+            print(
+                f"dispatch: stopped the embedded PostgreSQL in {server.data_dir}", file=sys.stderr, flush=True
+            )
 
 
 async def _migrate(settings: Settings) -> list[str]:

@@ -156,7 +156,13 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             await _record(runtime, FORGET, credential, key)
         else:
             await _record(
-                runtime, STORE, credential, key, answer["status"], answer["content_type"], b"".join(answer["body"])
+                runtime,
+                STORE,
+                credential,
+                key,
+                answer["status"],
+                answer["content_type"],
+                b"".join(answer["body"]),
             )
 
     return middleware

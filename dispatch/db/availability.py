@@ -203,5 +203,5 @@ async def _until_it_answers(probe: Callable[[], Awaitable[object]]) -> None:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
                 await probe()
             return
-        except Exception:  # noqa: BLE001 - anything but an answer means: not back yet
+        except Exception:  # anything but an answer means: not back yet
             await asyncio.sleep(PROBE_INTERVAL_S)

@@ -69,7 +69,9 @@ async def outage_settings(own_postgres: EmbeddedPostgres, tmp_path: Path) -> Asy
         await migrate(conn)
     finally:
         await conn.close()
-    yield Settings(database_url=url, state_dir=str(tmp_path / "state"), secret_key=TEST_SECRET, **CHEAP_PASSWORDS)
+    yield Settings(
+        database_url=url, state_dir=str(tmp_path / "state"), secret_key=TEST_SECRET, **CHEAP_PASSWORDS
+    )
 
 
 @dataclass
@@ -86,7 +88,7 @@ class Seen:
             self.unavailable.append(r)
 
 
-async def _phone(base_url: str, load: dict[str, Any], seen: Seen, acked: list[int]) -> None:
+async def _phone(base_url: str, load: dict[str, Any], seen: Seen, warmed_up: asyncio.Event) -> None:
     """Posts its batches in order; retries each with the same key and body until it is answered."""
     start = datetime.now(UTC) - timedelta(seconds=10 * BATCH * BATCHES + 20)
     fixes = route(BATCH * BATCHES, start=start)
@@ -106,11 +108,14 @@ async def _phone(base_url: str, load: dict[str, Any], seen: Seen, acked: list[in
                 assert r.status_code in (503, 409), r.text  # 409: the same key still in progress
                 await asyncio.sleep(float(r.headers["retry-after"]))
             seen.acknowledged[load["id"]] += r.json()["accepted"]
-            acked.append(n)
+            if n == 2:
+                warmed_up.set()
             await asyncio.sleep(0.15)
 
 
-async def _reader(http: httpx.AsyncClient, path: str, headers: dict[str, str], seen: Seen, done: asyncio.Event) -> None:
+async def _reader(
+    http: httpx.AsyncClient, path: str, headers: dict[str, str], seen: Seen, done: asyncio.Event
+) -> None:
     while not done.is_set():
         with contextlib.suppress(httpx.TransportError):
             seen.answer(await http.get(path, headers=headers))
@@ -122,6 +127,7 @@ class Watcher:
     seqs: list[int] = field(default_factory=list)
     gaps: list[dict[str, Any]] = field(default_factory=list)
     reconnects: int = 0
+    has_all: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 async def _watch(ws_url: str, load_id: str, token: str, w: Watcher) -> None:
@@ -135,6 +141,8 @@ async def _watch(ws_url: str, load_id: str, token: str, w: Watcher) -> None:
                     frame = json.loads(raw)
                     if frame["type"] == "points":
                         w.seqs.extend(p["seq"] for p in frame["points"])
+                        if len(w.seqs) >= BATCH * BATCHES:
+                            w.has_all.set()
                     elif frame["type"] == "gap":
                         w.gaps.append(frame)
         except (ConnectionClosed, InvalidStatus, OSError):
@@ -158,17 +166,21 @@ async def test_a_database_outage_answers_503_and_loses_nothing(own_postgres, out
             ]
             await asyncio.sleep(0.5)  # the snapshots, before the first points
             seen = Seen()
-            acked: dict[str, list[int]] = {load["id"]: [] for load in loads}
+            warmed_up = {load["id"]: asyncio.Event() for load in loads}
             done = asyncio.Event()
             readers = [
-                asyncio.create_task(_reader(http, f"/loads/{load['id']}/tracking", receiver.headers, seen, done))
+                asyncio.create_task(
+                    _reader(http, f"/loads/{load['id']}/tracking", receiver.headers, seen, done)
+                )
                 for load in loads
             ]
-            phones = [asyncio.create_task(_phone(server.base_url, load, seen, acked[load["id"]])) for load in loads]
+            phones = [
+                asyncio.create_task(_phone(server.base_url, load, seen, warmed_up[load["id"]]))
+                for load in loads
+            ]
 
-            async with asyncio.timeout(60):
-                while min(len(a) for a in acked.values()) < 3:
-                    await asyncio.sleep(0.05)
+            async with asyncio.timeout(60):  # every phone has had three batches acknowledged
+                await asyncio.gather(*(e.wait() for e in warmed_up.values()))
             await asyncio.to_thread(own_postgres.stop)
             await asyncio.sleep(OUTAGE_S / 2)
             health = await http.get("/healthz")
@@ -204,8 +216,7 @@ async def test_a_database_outage_answers_503_and_loses_nothing(own_postgres, out
                 await conn.close()
             # Every watcher got every point once, in order, without a gap.
             async with asyncio.timeout(30):
-                while any(len(x.seqs) < BATCH * BATCHES for x in watchers.values()):
-                    await asyncio.sleep(0.1)
+                await asyncio.gather(*(x.has_all.wait() for x in watchers.values()))
             for task in watching:
                 task.cancel()
             await asyncio.gather(*watching, return_exceptions=True)
