@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -86,10 +87,6 @@ def run_migrations(settings: Settings, *, quiet: bool = False) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from dispatch import workers
-
     with resolved_database(settings) as s:
         run_migrations(s, quiet=True)
         assert s.database_url is not None
@@ -122,18 +119,35 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         )
         # On SIGTERM or SIGINT uvicorn finishes the requests in flight and stops its workers; then
         # resolved_database stops the embedded PostgreSQL (dispatch/signals.py).
-        if args.workers > 1:
-            stopped_by = workers.serve(uvicorn.Config(**config))  # a socket per worker: even load
-            if stopped_by is not None:
-                raise signals.interruption(stopped_by)
-        else:
-            # Not uvicorn.run, which swallows the KeyboardInterrupt that uvicorn raises again
-            # after shutting down on SIGINT: the command would not know it was interrupted.
-            server = uvicorn.Server(uvicorn.Config(**config))
-            server.run()
-            if not server.started:
-                raise CommandError("the server did not start (see the log above)")
-        print("dispatch: the server has stopped", file=sys.stderr, flush=True)
+        stopped_by = _run_uvicorn(config, args.workers)
+    # A stop asked for by a signal is how a server's run ends: exit 0, after saying so.
+    print(
+        f"dispatch: the server has stopped{f' (stopped by {stopped_by})' if stopped_by else ''}", flush=True
+    )
+
+
+def _run_uvicorn(config: dict[str, Any], worker_count: int) -> str | None:
+    """Serve until stopped; the name of the signal that stopped the server, if one did."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+
+    from dispatch import workers
+
+    if worker_count > 1:
+        signum = workers.serve(uvicorn.Config(**config))  # a listening socket per worker: even load
+        return signal.Signals(signum).name if signum is not None else None
+    # Not uvicorn.run: it swallows the KeyboardInterrupt uvicorn raises again once it has shut down
+    # on SIGINT, and dies on the SIGTERM it raises again, before anything is stopped.
+    server = uvicorn.Server(uvicorn.Config(**config))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        return signal.SIGINT.name
+    except signals.Terminated as stop:
+        return str(stop)
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)  # uvicorn has logged why
+    return None
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:

@@ -19,7 +19,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Terminated(BaseException):
-    """Raised in the main thread by SIGTERM or SIGHUP; a BaseException, like KeyboardInterrupt, so
+    """Raised in the main thread by SIGTERM (and SIGHUP); a BaseException, like KeyboardInterrupt, so
     that no `except Exception` on the way up swallows it."""
 
     def __init__(self, signum: int) -> None:
@@ -38,18 +38,20 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _hang_up(_signum: int, _frame: FrameType | None) -> None:
+    # As SIGTERM, through whoever handles SIGTERM now: uvicorn (one worker) shuts down gracefully
+    # on it, but not on SIGHUP, and an exception raised here inside its event loop (uvloop) would
+    # only be logged.
+    signal.raise_signal(signal.SIGTERM)
+
+
 def stop_on_signals() -> None:
-    """SIGINT raises KeyboardInterrupt, SIGTERM and SIGHUP raise Terminated, whatever the process
-    inherited. A SIGHUP ignored on purpose (`nohup`) stays ignored."""
+    """SIGINT raises KeyboardInterrupt, SIGTERM raises Terminated, SIGHUP is taken as SIGTERM,
+    whatever the process inherited. A SIGHUP ignored on purpose (`nohup`) stays ignored."""
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
-        signal.signal(signal.SIGHUP, _terminate)
-
-
-def interruption(signum: int) -> BaseException:
-    """What the handlers raise for `signum`, for a stop noticed by someone else (uvicorn's supervisor)."""
-    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+        signal.signal(signal.SIGHUP, _hang_up)
 
 
 @contextlib.contextmanager
