@@ -21,7 +21,7 @@ from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
-from dispatch.errors import EXCEPTION_HANDLERS
+from dispatch.errors import EXCEPTION_HANDLERS, database_away_sockets, note_database_away
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
 from dispatch.gate.api import BookingController, CalendarController, YardController, board_live
@@ -111,6 +111,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=[auth_middleware()],
         exception_handlers=EXCEPTION_HANDLERS,
+        after_exception=[note_database_away],
         lifespan=[resources],
         state=State({"runtime": runtime}),
         request_max_body_size=settings.max_body_bytes,
@@ -125,7 +126,8 @@ def create_app(settings: Settings) -> Litestar:
     )
     # Outermost layer, around Litestar's own exception handling: errors raised by middleware
     # (401s from authentication) still carry the request id in their header, body and log line.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    # Inside it, sockets that failed because the database is away are told to try again later.
+    app.asgi_handler = request_id_middleware(database_away_sockets(app.asgi_handler))
     return app
 
 

@@ -122,6 +122,10 @@ async def _reader(
         await asyncio.sleep(0.05)
 
 
+def bearer(account: Any) -> dict[str, Any]:
+    return {"additional_headers": account.headers}
+
+
 @dataclass
 class Watcher:
     seqs: list[int] = field(default_factory=list)
@@ -184,6 +188,11 @@ async def test_a_database_outage_answers_503_and_loses_nothing(own_postgres, out
             await asyncio.to_thread(own_postgres.stop)
             await asyncio.sleep(OUTAGE_S / 2)
             health = await http.get("/healthz")
+            with pytest.raises(InvalidStatus) as refused:  # a socket opened meanwhile: try again later
+                async with connect(
+                    f"{server.ws_url}/tracking/loads/{loads[0]['id']}/live", **bearer(receiver)
+                ):
+                    pass
             await asyncio.sleep(OUTAGE_S / 2)
             await asyncio.to_thread(own_postgres.start)
 
@@ -195,6 +204,9 @@ async def test_a_database_outage_answers_503_and_loses_nothing(own_postgres, out
             # /healthz said so while it was away.
             assert health.status_code == 503 and health.headers["retry-after"]
             assert health.json()["database"] == "unavailable" and health.json()["unavailable_since"]
+            answer = refused.value.response
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+            assert json.loads(answer.body)["code"] == "database_unavailable"
             # 503s with Retry-After while it was away, and no 500 at all.
             assert seen.unavailable, seen.statuses
             assert not [s for s in seen.statuses if s >= 500 and s != 503], seen.statuses

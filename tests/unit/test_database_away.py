@@ -20,7 +20,7 @@ def _closed_port() -> int:
 async def _connect_error(dsn: str) -> BaseException:
     try:
         await asyncpg.connect(dsn, timeout=5)
-    except BaseException as exc:  # noqa: BLE001 - the error itself is what we examine
+    except BaseException as exc:  # the error itself is what we examine
         return exc
     raise AssertionError("connected to nothing")
 
@@ -63,7 +63,9 @@ def test_what_it_was_raised_from_counts():
     [
         ValueError("a bug"),
         asyncpg.UniqueViolationError("duplicate key"),
-        asyncpg.InterfaceError("cannot call Connection.fetch(): connection has been released back to the pool"),
+        asyncpg.InterfaceError(
+            "cannot call Connection.fetch(): connection has been released back to the pool"
+        ),
         asyncpg.InternalClientError("something else went wrong"),
         FileNotFoundError(2, "No such file or directory", "/state/photos/ab/cd"),  # a file, not a socket
         ConnectionRefusedError(111, "Connection refused"),  # not raised by asyncpg: some other service
