@@ -4,7 +4,9 @@ While PostgreSQL is stopped, restarting or unreachable, every request that touch
 failures are not bugs: the API answers them 503 `database_unavailable` with `Retry-After`
 (dispatch/errors.py), without a traceback, and this process's `Availability` (held by the
 `Runtime`) writes one line when the outage starts and one when the database answers again, with
-how long it was away and how many requests were turned away meanwhile.
+how long it was away and how many calls failed meanwhile. An outage is confirmed by a probe first:
+a lone failure the database contradicts at once (a request whose connection the last outage cut,
+noticed late) is not logged.
 
 Recovery needs nothing from here: the pool opens new connections on the next request. The probe
 only notices the moment it happens (every PROBE_INTERVAL_S), for the log line, `/healthz`, and the
@@ -146,19 +148,16 @@ class Availability:
         return self._down_since
 
     def noticed(self, exc: BaseException) -> None:
-        """A request (or loop) failed because the database is away: count it; log a new outage."""
+        """A request (or loop) failed because the database is away: count it; check for an outage."""
         self._turned_away += 1
         if self._down_since is not None:
             return
         self._down_since = time.time()
         self._down_at = time.monotonic()
         self._first_error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
-        log.error(
-            "database unavailable (%s); answering 503 database_unavailable until it is back [pid %d]",
-            self._first_error,
-            os.getpid(),
-        )
-        if self._probe is not None and self._watching is None:
+        if self._probe is None:  # not started (no pool yet): nothing to watch with
+            self._log_outage()
+        elif self._watching is None:
             # In a context of its own: not the request's (its request id) that noticed the outage.
             self._watching = asyncio.get_running_loop().create_task(
                 self._wait_until_back(self._probe), context=contextvars.Context()
@@ -168,16 +167,28 @@ class Availability:
         """Run `action` once the database answers again (bookkeeping that failed with it away)."""
         self._after_recovery.append(action)
 
+    def _log_outage(self) -> None:
+        log.error(
+            "database unavailable (%s); answering 503 database_unavailable until it is back [pid %d]",
+            self._first_error,
+            os.getpid(),
+        )
+
     async def _wait_until_back(self, probe: Callable[[], Awaitable[object]]) -> None:
         try:
             while self._down_since is not None:
-                await _until_it_answers(probe)
-                log.warning(
-                    "database available again after %.1f s (%d calls failed meanwhile) [pid %d]",
-                    time.monotonic() - self._down_at,
-                    self._turned_away,
-                    os.getpid(),
-                )
+                # A failure the first probe contradicts is no outage: a request that had its
+                # connection cut by the last one, seen only after it ended. No lines for that.
+                outage = not await _answers(probe)
+                if outage:
+                    self._log_outage()
+                    await _until_it_answers(probe)
+                    log.warning(
+                        "database available again after %.1f s (%d calls failed meanwhile) [pid %d]",
+                        time.monotonic() - self._down_at,
+                        self._turned_away,
+                        os.getpid(),
+                    )
                 self._down_since = None
                 self._turned_away = 0
                 await self._run_deferred()  # may find it away again: then the loop goes on
@@ -197,11 +208,17 @@ class Availability:
                 self.noticed(exc)
 
 
+async def _answers(probe: Callable[[], Awaitable[object]]) -> bool:
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            await probe()
+    except Exception:  # anything but an answer means: not back yet
+        return False
+    return True
+
+
 async def _until_it_answers(probe: Callable[[], Awaitable[object]]) -> None:
     while True:
-        try:
-            async with asyncio.timeout(PROBE_TIMEOUT_S):
-                await probe()
+        await asyncio.sleep(PROBE_INTERVAL_S)
+        if await _answers(probe):
             return
-        except Exception:  # anything but an answer means: not back yet
-            await asyncio.sleep(PROBE_INTERVAL_S)
