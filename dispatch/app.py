@@ -22,7 +22,7 @@ from dispatch.accounts.passwords import Passwords
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware
-from dispatch.errors import EXCEPTION_HANDLERS
+from dispatch.errors import EXCEPTION_HANDLERS, database_away_sockets, note_database_away
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
 from dispatch.gate.api import BookingController, CalendarController, YardController, board_live
@@ -63,7 +63,8 @@ def create_app(settings: Settings) -> Litestar:
         runtime.pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
-        runtime.pubsub = PgBroker(settings.database_url)
+        runtime.availability.start(lambda: runtime.db.fetchval("SELECT 1"))
+        runtime.pubsub = PgBroker(settings.database_url, availability=runtime.availability)
         await runtime.pubsub.start()
         runtime.feed_hub = MarketFeedHub(runtime.pubsub, lambda job_id: load_public_job(runtime.db, job_id))
         await runtime.feed_hub.start()
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
             await runtime.tracking_hub.stop()
             await runtime.feed_hub.stop()
             await runtime.pubsub.close()
+            await runtime.availability.stop()
             await runtime.pool.close()
 
     auth = auth_middleware()
@@ -121,6 +123,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[NulGuardMiddleware(), AllowHeaderMiddleware(), auth],
         request_class=EdgeRequest,
         exception_handlers=EXCEPTION_HANDLERS,
+        after_exception=[note_database_away],
         lifespan=[resources],
         state=State({"runtime": runtime}),
         request_max_body_size=settings.max_body_bytes,
@@ -139,7 +142,8 @@ def create_app(settings: Settings) -> Litestar:
     )
     # Outermost layer, around Litestar's own exception handling: errors raised by middleware
     # (401s from authentication) still carry the request id in their header, body and log line.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    # Inside it, sockets that failed because the database is away are told to try again later.
+    app.asgi_handler = request_id_middleware(database_away_sockets(app.asgi_handler))
     app.asgi_handler = runtime.metrics.middleware(app.asgi_handler)  # times the whole answer
     return app
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from dispatch.accounts import throttle
+from dispatch.db.availability import is_database_away
 from dispatch.gate.service import release_no_shows
 from dispatch.idempotency import purge
 from dispatch.market.service import close_due_jobs
@@ -72,7 +73,10 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
                     pass
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                if is_database_away(exc):  # logged once per outage, not once per round
+                    runtime.availability.noticed(exc)
+                    continue
                 log.exception("%s failed; retrying next round", what)
         runtime.metrics.claim_round(lag_s=started - due, duration_s=clock() - started, pool=runtime.pool)
         due = clock() + interval_s

@@ -10,6 +10,7 @@ import getpass
 import os
 import secrets
 import shutil
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from dispatch import sandbox
+from dispatch import sandbox, signals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
@@ -41,7 +42,7 @@ def resolved_database(settings: Settings) -> Iterator[Settings]:
     """The settings with database_url filled in: the given server, or the embedded one.
 
     The embedded server is started if it is not running in the state dir, and stopped on the way
-    out only if this process started it.
+    out only if this process started it, however the way out comes (an error, Ctrl-C, SIGTERM).
     """
     if settings.database_url is not None:
         yield settings
@@ -54,7 +55,12 @@ def resolved_database(settings: Settings) -> Iterator[Settings]:
     try:
         yield msgspec.structs.replace(settings, database_url=dsn)
     finally:
-        server.stop()
+        if server.started_by_us:
+            with signals.deferred():
+                server.stop()
+            print(
+                f"dispatch: stopped the embedded PostgreSQL in {server.data_dir}", file=sys.stderr, flush=True
+            )
 
 
 async def _migrate(settings: Settings) -> list[str]:
@@ -83,9 +89,7 @@ def run_migrations(settings: Settings, *, quiet: bool = False) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from dispatch import protocols, workers
+    from dispatch import protocols
 
     with resolved_database(settings) as s:
         run_migrations(s, quiet=True)
@@ -124,18 +128,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             # kept-alive connection the balancer (or a client) is about to reuse.
             timeout_keep_alive=65,
         )
+        # On SIGTERM or SIGINT uvicorn finishes the requests in flight and stops its workers; then
+        # resolved_database stops the embedded PostgreSQL (dispatch/signals.py).
         try:
-            if args.workers > 1:
-                # A listening socket per worker: even load. A replaced worker's live gauges go.
-                from dispatch.metrics import mark_worker_dead
-
-                assert metrics_dir is not None
-                workers.serve(uvicorn.Config(**config), on_worker_exit=mark_worker_dead(metrics_dir))
-            else:
-                uvicorn.run(**config)
+            stopped_by = _run_uvicorn(config, args.workers, metrics_dir)
         finally:
             if metrics_dir is not None:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
+    # A stop asked for by a signal is how a server's run ends: exit 0, after saying so.
+    print(
+        f"dispatch: the server has stopped{f' (stopped by {stopped_by})' if stopped_by else ''}", flush=True
+    )
 
 
 def _metrics_environment(settings: Settings, workers: int) -> Path | None:
@@ -151,6 +154,34 @@ def _metrics_environment(settings: Settings, workers: int) -> Path | None:
     directory = metrics.fresh_multiproc_dir(settings.state_path)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     return directory
+
+
+def _run_uvicorn(config: dict[str, Any], worker_count: int, metrics_dir: Path | None) -> str | None:
+    """Serve until stopped; the name of the signal that stopped the server, if one did."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+
+    from dispatch import workers
+
+    if worker_count > 1:
+        # A listening socket per worker: even load. A replaced worker's live gauges go.
+        from dispatch.metrics import mark_worker_dead
+
+        assert metrics_dir is not None
+        signum = workers.serve(uvicorn.Config(**config), on_worker_exit=mark_worker_dead(metrics_dir))
+        return signal.Signals(signum).name if signum is not None else None
+    # Not uvicorn.run: it swallows the KeyboardInterrupt uvicorn raises again once it has shut down
+    # on SIGINT, and dies on the SIGTERM it raises again, before anything is stopped.
+    server = uvicorn.Server(uvicorn.Config(**config))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        return signal.SIGINT.name
+    except signals.Terminated as stop:
+        return str(stop)
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)  # uvicorn has logged why
+    return None
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
@@ -385,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "plan":  # pure computation: no settings, no database
         raise SystemExit(cmd_plan(args))
+    signals.stop_on_signals()
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level)
@@ -393,7 +425,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"dispatch: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
+        print("dispatch: stopped by SIGINT", file=sys.stderr)
         raise SystemExit(130) from None
+    except signals.Terminated as stop:
+        print(f"dispatch: stopped by {stop}", file=sys.stderr)
+        raise SystemExit(128 + stop.signum) from None
 
 
 if __name__ == "__main__":

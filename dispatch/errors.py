@@ -17,10 +17,12 @@ from http import HTTPStatus
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Send
 
+from dispatch.db.availability import RETRY_AFTER_S, is_database_away
 from dispatch.observability import current_request_id
 
 log = logging.getLogger(__name__)
@@ -161,9 +163,86 @@ def _handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Res
     return problem_response(400, "invalid_value", "A value in the request is outside what can be handled.")
 
 
+def database_unavailable() -> Response[dict[str, Any]]:
+    """503 while the database is away: nothing was changed, the same request may be sent again."""
+    return problem_response(
+        503,
+        "database_unavailable",
+        f"The database is unavailable right now; nothing was changed. Retry in {RETRY_AFTER_S} s.",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if is_database_away(exc):
+        # Not a bug, and not worth a traceback per request: the outage is logged once, by the
+        # process's Availability (dispatch/db/availability.py).
+        request.app.state.runtime.availability.noticed(exc)
+        return database_unavailable()
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+
+
+# Websockets: Litestar closes a socket whose handler raised with 4500 (a 403 to the handshake when
+# it had not been accepted), whatever the error. For the database being away, a client should hear
+# "try again": the handshake is answered 503 with Retry-After and a problem body, and an accepted
+# socket is closed with 1013 (Try Again Later; reconnect, with its cursor where it has one).
+_AWAY_MARK = "dispatch.database_away"
+TRY_AGAIN_LATER = 1013
+
+
+async def note_database_away(exc: Exception, scope: Any) -> None:
+    """Litestar's after-exception hook: marks a websocket whose handler failed for the database."""
+    if scope["type"] == "websocket" and is_database_away(exc):
+        scope["app"].state.runtime.availability.noticed(exc)
+        mark = scope.get(_AWAY_MARK)
+        if isinstance(mark, list):
+            mark.append(True)
+
+
+def database_away_sockets(app: ASGIApp) -> ASGIApp:
+    """Around the app: turns Litestar's close of a socket marked by `note_database_away` into 503 or
+    1013 (see above)."""
+
+    async def middleware(scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await app(scope, receive, send)
+            return
+        marked: list[bool] = []
+        scope[_AWAY_MARK] = marked
+        accepted = False
+
+        async def send_with_retry(message: Message) -> None:
+            nonlocal accepted
+            if message["type"] == "websocket.accept":
+                accepted = True
+            elif message["type"] == "websocket.close" and marked:
+                if accepted:
+                    message = {
+                        "type": "websocket.close",
+                        "code": TRY_AGAIN_LATER,
+                        "reason": "database unavailable",
+                    }
+                else:
+                    await _refuse_handshake(send)
+                    return
+            await send(message)
+
+        await app(scope, receive, send_with_retry)
+
+    return middleware
+
+
+async def _refuse_handshake(send: Send) -> None:
+    response = database_unavailable()
+    body = msgspec.json.encode(response.content)
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(RETRY_AFTER_S).encode()),
+    ]
+    await send({"type": "websocket.http.response.start", "status": 503, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
@@ -185,5 +264,8 @@ __all__ = [
     "Problem",
     "Unauthorized",
     "Unprocessable",
+    "database_away_sockets",
+    "database_unavailable",
+    "note_database_away",
     "problem_response",
 ]

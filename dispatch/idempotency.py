@@ -39,6 +39,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ASGIApp
 
 from dispatch.accounts.models import Principal
+from dispatch.db.availability import is_database_away
 from dispatch.errors import problem_response
 
 HEADER = b"idempotency-key"
@@ -212,12 +213,13 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         except BaseException:
             # If the database is away this fails too: the lease then frees the key.
             with contextlib.suppress(Exception):
-                await db.execute(FORGET, credential, key, claim_id)
+                await _record(runtime, FORGET, credential, key, claim_id)
             raise
         if answer["status"] >= 500:
-            await db.execute(FORGET, credential, key, claim_id)
+            await _record(runtime, FORGET, credential, key, claim_id)
         else:
-            await db.execute(
+            await _record(
+                runtime,
                 STORE,
                 credential,
                 key,
@@ -228,6 +230,19 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             )
 
     return middleware
+
+
+async def _record(runtime: Any, query: str, *args: Any) -> None:
+    """Store the answer or release the claim. With the database away (the answer, a 503, is sent
+    already) it is done as soon as the database is back, so a retry gets the stored answer rather
+    than waiting for the lease to run out and running again."""
+    try:
+        await runtime.db.execute(query, *args)
+    except Exception as exc:
+        if not is_database_away(exc):
+            raise
+        runtime.availability.noticed(exc)
+        runtime.availability.after_recovery(lambda: runtime.db.execute(query, *args))
 
 
 async def purge(db: Any) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from dispatch.accounts.passwords import Passwords
+from dispatch.db.availability import Availability
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.metrics import Metrics
 from dispatch.realtime.broker import PgBroker
@@ -27,6 +28,8 @@ class Runtime:
     tracking_hub: TrackingHub | None = field(default=None, repr=False)
     # GPS batches stored together, one transaction per group (dispatch/tracking/commit_group.py).
     ingest_commits: CommitGroup = field(default_factory=CommitGroup, repr=False)
+    # Whether the database answers; logs each outage once (dispatch/db/availability.py).
+    availability: Availability = field(default_factory=Availability, repr=False)
 
     @property
     def db(self) -> asyncpg.Pool:

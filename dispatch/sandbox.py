@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from dispatch import signals
 from dispatch.accounts import service as accounts
 from dispatch.accounts.models import Party as OrgParty
 from dispatch.accounts.passwords import Passwords
@@ -91,7 +92,8 @@ def free_port(host: str) -> int:
 def serving(
     database_url: str, *, host: str, port: int, workers: int, env: dict[str, str]
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`dispatch serve` on `database_url` until the block ends; waits until /healthz answers."""
+    """`dispatch serve` on `database_url` until the block ends; waits until /healthz answers. The
+    server is stopped (SIGTERM: it finishes what is in flight) however the block ends."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
             sys.executable,
@@ -112,11 +114,14 @@ def serving(
         _wait_healthy(f"http://{host}:{port}/healthz", process)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        with signals.deferred():
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        print(f"dispatch: stopped the server on port {port} (pid {process.pid})", file=sys.stderr, flush=True)
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90.0) -> None:

@@ -13,12 +13,14 @@ worker is a placeholder that, unpickled in the worker, binds that worker's own s
 
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import Callable
 from typing import Any
 
 from uvicorn import Config
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import SIGNALS
 
 
 def _reuseport_socket(host: str, port: int) -> socket.socket:
@@ -43,11 +45,22 @@ class _OwnSocket:
 
 class _Supervisor(Multiprocess):
     """uvicorn's supervisor, telling `on_worker_exit` the pid of each worker it replaces (one that
-    died or hung, or on SIGHUP), so that worker's live gauges stop counting (dispatch/metrics.py)."""
+    died or hung, or on SIGHUP), so that worker's live gauges stop counting (dispatch/metrics.py),
+    and remembering which signal stopped it."""
+
+    stopped_by: int | None = None
 
     def __init__(self, config: Config, sockets: list[Any], on_worker_exit: Callable[[int], None]) -> None:
         super().__init__(config, sockets)
         self._on_worker_exit = on_worker_exit
+
+    def handle_int(self) -> None:
+        self.stopped_by = signal.SIGINT
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        self.stopped_by = signal.SIGTERM
+        super().handle_term()
 
     def keep_subprocess_alive(self) -> None:
         self._reporting_replaced(super().keep_subprocess_alive)
@@ -63,8 +76,9 @@ class _Supervisor(Multiprocess):
                 self._on_worker_exit(pid)
 
 
-def serve(config: Config, on_worker_exit: Callable[[int], None] = lambda pid: None) -> None:
-    """Run config.workers workers on config.host:config.port until the supervisor is told to stop.
+def serve(config: Config, on_worker_exit: Callable[[int], None] = lambda pid: None) -> int | None:
+    """Run config.workers workers on config.host:config.port until the supervisor is told to stop;
+    the signal that stopped it (its workers have finished), if one did.
 
     The address is checked with a plain bind first, so a port in use fails here with EADDRINUSE, even
     if a second server of ours is on it (SO_REUSEPORT would otherwise let it join that one's group).
@@ -82,5 +96,14 @@ def serve(config: Config, on_worker_exit: Callable[[int], None] = lambda pid: No
                 f"dispatch serve: cannot listen on {config.host}:{config.port}: {e.strerror}"
             ) from None
         port = probe.getsockname()[1]
+    # The supervisor takes over the process's signal handlers for good: they are given back after.
+    handlers = {sig: signal.getsignal(sig) for sig in SIGNALS}
     with _reuseport_socket(config.host, port):
-        _Supervisor(config, [_OwnSocket(config.host, port)], on_worker_exit).run()
+        supervisor = _Supervisor(config, [_OwnSocket(config.host, port)], on_worker_exit)
+        try:
+            supervisor.run()
+        finally:
+            for sig, handler in handlers.items():
+                if handler is not None:
+                    signal.signal(sig, handler)
+    return supervisor.stopped_by

@@ -143,6 +143,10 @@ class EmbeddedPostgres:
                 "start",
             ],
             check=False,
+            # A session of its own: a terminal's Ctrl-C (sent to the whole foreground group) must
+            # not stop the database under the server still finishing its requests; whoever
+            # started it stops it, after the server (dispatch/cli.py).
+            new_session=True,
         )
         if result.returncode != 0:
             tail = ""
@@ -167,7 +171,9 @@ class EmbeddedPostgres:
             if not mode & stat.S_IXOTH:
                 parent.chmod(mode | stat.S_IXOTH)
 
-    def _run(self, program: str, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, program: str, args: list[str], *, check: bool = True, new_session: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         # A full drop to the server's user: uid, gid and no supplementary groups of root's.
         drop: dict[str, Any] = (
             {"user": self._os_user.pw_uid, "group": self._os_user.pw_gid, "extra_groups": []}
@@ -183,6 +189,7 @@ class EmbeddedPostgres:
                 text=True,
                 cwd="/",
                 check=False,
+                start_new_session=new_session,
                 **drop,
             )
             out.seek(0)

@@ -9,9 +9,12 @@ Invariants:
 - Each subscriber has a bounded queue. The broker never waits for a subscriber: when a queue is
   full the subscriber is marked `overflowed` and the message is dropped for it alone; the
   subscriber's owner decides (coalesce, resync or disconnect). One slow watcher never delays others.
-- If the listening connection drops, the broker reconnects with backoff and re-LISTENs; every
+- If the listening connection drops (PostgreSQL stopped or restarted), the broker reconnects with
+  backoff (at most RECONNECT_MAX_S between tries, so it is back within that of the database) and
+  re-LISTENs to every channel that has subscribers, those that subscribed meanwhile included; every
   subscriber then receives a `GAP` marker, because notifications sent meanwhile are lost and the
-  subscriber must resynchronize from the database.
+  subscriber must resynchronize from the database. The drop is reported to the process's
+  `Availability` (one log line per outage, not one per try).
 
 Not owned here: what a payload means, and matching it to a watcher's interests.
 PostgreSQL caps a notification payload at 8000 bytes; publishers keep payloads small.
@@ -28,11 +31,13 @@ from typing import Any, Final, Protocol
 import asyncpg
 
 from dispatch.db import Conn
+from dispatch.db.availability import Availability, is_database_away
 
 log = logging.getLogger(__name__)
 
 GAP: Final = "\x00gap"  # delivered to every subscriber after the listener reconnects
 MAX_PAYLOAD_BYTES: Final = 7900
+RECONNECT_MAX_S: Final = 1.0
 
 
 class Broker(Protocol):
@@ -83,9 +88,16 @@ class Subscription:
 class PgBroker:
     """The default broker: PostgreSQL LISTEN/NOTIFY through one listening connection per process."""
 
-    def __init__(self, dsn: str, *, reconnect_max_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        reconnect_max_s: float = RECONNECT_MAX_S,
+        availability: Availability | None = None,
+    ) -> None:
         self._dsn = dsn
         self._reconnect_max_s = reconnect_max_s
+        self._availability = availability
         self._conn: asyncpg.Connection[Any] | None = None
         self._subscribers: dict[str, set[Subscription]] = {}
         self._listening: set[str] = set()
@@ -94,10 +106,14 @@ class PgBroker:
         self._closed = False
 
     async def start(self) -> None:
-        self._conn = await asyncpg.connect(
+        self._conn = await self._connect()
+
+    async def _connect(self) -> asyncpg.Connection[Any]:
+        conn: asyncpg.Connection[Any] = await asyncpg.connect(
             self._dsn, server_settings={"application_name": "dispatch-listener"}
         )
-        self._conn.add_termination_listener(self._on_terminated)
+        conn.add_termination_listener(self._on_terminated)
+        return conn
 
     async def close(self) -> None:
         self._closed = True
@@ -144,28 +160,55 @@ class PgBroker:
                     await self._conn.remove_listener(sub.channel, self._deliver)
             self._listening.discard(sub.channel)
 
-    def _on_terminated(self, _conn: object) -> None:
-        if self._closed or self._reconnecting is not None:
+    def _on_terminated(self, conn: object) -> None:
+        if self._closed or self._reconnecting is not None or conn is not self._conn:
             return
-        log.warning("the listening connection dropped; reconnecting")
+        dropped = asyncpg.ConnectionDoesNotExistError("the listening connection dropped")
+        if self._availability is not None:
+            self._availability.noticed(dropped)
+        else:
+            log.warning("the listening connection dropped; reconnecting")
         self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
 
     async def _reconnect(self) -> None:
-        delay = 0.1
+        started = asyncio.get_running_loop().time()
+        delay = 0.05
         try:
             while not self._closed:
                 try:
-                    await self.start()
+                    await self._listen_again()
                     break
-                except (OSError, asyncpg.PostgresError) as exc:
-                    log.warning("listener reconnect failed (%s); retrying in %.1fs", exc, delay)
+                except Exception as exc:  # keep trying whatever it is: live frames depend on it
+                    if not is_database_away(exc):
+                        log.warning("listener reconnect failed (%r); retrying", exc)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self._reconnect_max_s)
-            async with self._lock:
-                self._listening.clear()
-            for channel, subs in list(self._subscribers.items()):
-                await self._ensure_listening(channel)
+            else:
+                return
+            log.info(
+                "the listening connection is back after %.1f s; subscribers resynchronize",
+                asyncio.get_running_loop().time() - started,
+            )
+            for subs in list(self._subscribers.values()):
                 for sub in tuple(subs):
                     sub.offer(GAP)
         finally:
             self._reconnecting = None
+        # Dropped again while we were re-listening (its termination was ignored meanwhile).
+        if self._conn is not None and self._conn.is_closed():
+            self._on_terminated(self._conn)
+
+    async def _listen_again(self) -> None:
+        """A new listening connection, LISTENing to every channel that has subscribers now."""
+        async with self._lock:
+            self._listening.clear()
+            conn = await self._connect()
+            self._conn = conn
+            try:
+                for channel in list(self._subscribers):
+                    await conn.add_listener(channel, self._deliver)
+                    self._listening.add(channel)
+            except BaseException:
+                self._listening.clear()
+                conn.terminate()
+                raise
