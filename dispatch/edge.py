@@ -17,15 +17,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote_plus
 
-import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatch.errors import PROBLEM_MEDIA_TYPE, BadRequest
-from dispatch.observability import current_request_id
+from dispatch.errors import BadRequest, refuse_upgrade
 
 # How JSON writes U+0000 (a raw NUL byte is not valid JSON): found in the body's bytes, the decoded
 # value is searched for the field that holds it. Bodies without it (all but hostile ones) pay for a
@@ -93,26 +91,6 @@ def _nul_in_target(scope: Scope) -> BadRequest | None:
     return None
 
 
-async def _refuse_upgrade(problem: BadRequest, receive: Receive, send: Send) -> None:
-    """Answer a websocket's upgrade request with the problem, as an HTTP response (ASGI's websocket
-    denial response, which uvicorn offers), like the tracking sockets refuse theirs."""
-    body = msgspec.json.encode(
-        {
-            "type": f"/problems/{problem.code}",
-            "title": "Refused",
-            "status": problem.status,
-            "detail": problem.detail,
-            "code": problem.code,
-            "request_id": current_request_id(),
-            **problem.extra,
-        }
-    )
-    await receive()  # the client's connect
-    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
-    await send({"type": "websocket.http.response.start", "status": problem.status, "headers": headers})
-    await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
-
-
 class NulGuardMiddleware(ASGIMiddleware):
     """Refuse a NUL in the path or the query string (either percent-encoded, `%00`, or raw)."""
 
@@ -123,7 +101,8 @@ class NulGuardMiddleware(ASGIMiddleware):
         elif scope["type"] == ScopeType.WEBSOCKET and "websocket.http.response" in (
             scope.get("extensions") or {}
         ):
-            await _refuse_upgrade(problem, receive, send)
+            await receive()  # the client's connect
+            await refuse_upgrade(send, problem)
         else:
             raise problem
 

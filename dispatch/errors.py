@@ -68,6 +68,10 @@ class Unprocessable(Problem):
     status, code = 422, "unprocessable"
 
 
+class DatabaseUnavailable(Problem):
+    status, code = 503, "database_unavailable"
+
+
 def problem_response(
     status: int,
     code: str,
@@ -75,6 +79,12 @@ def problem_response(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
+    body = problem_body(status, code, detail, extra)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_body(status: int, code: str, detail: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one shape of a problem-details body, for HTTP answers and refused websocket handshakes."""
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
         "title": HTTPStatus(status).phrase,
@@ -87,7 +97,17 @@ def problem_response(
         body["request_id"] = request_id
     if extra:
         body.update(extra)
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return body
+
+
+async def refuse_upgrade(send: Any, problem: Problem, headers: dict[str, str] | None = None) -> None:
+    """Answer a websocket's upgrade request (its connect already received) with the problem as an
+    HTTP response: ASGI's websocket denial response, which uvicorn offers. Nothing is sent on a socket."""
+    data = msgspec.json.encode(problem_body(problem.status, problem.code, problem.detail, problem.extra))
+    fields = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(data)).encode())]
+    fields += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "websocket.http.response.start", "status": problem.status, "headers": fields})
+    await send({"type": "websocket.http.response.body", "body": data, "more_body": False})
 
 
 # msgspec says e.g. "Expected `int`, got `str` - at `$.cargo[0].weight_kg`".
@@ -163,12 +183,17 @@ def _handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Res
     return problem_response(400, "invalid_value", "A value in the request is outside what can be handled.")
 
 
+_UNAVAILABLE_DETAIL = (
+    f"The database is unavailable right now; nothing was changed. Retry in {RETRY_AFTER_S} s."
+)
+
+
 def database_unavailable() -> Response[dict[str, Any]]:
     """503 while the database is away: nothing was changed, the same request may be sent again."""
     return problem_response(
         503,
         "database_unavailable",
-        f"The database is unavailable right now; nothing was changed. Retry in {RETRY_AFTER_S} s.",
+        _UNAVAILABLE_DETAIL,
         headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
@@ -234,15 +259,7 @@ def database_away_sockets(app: ASGIApp) -> ASGIApp:
 
 
 async def _refuse_handshake(send: Send) -> None:
-    response = database_unavailable()
-    body = msgspec.json.encode(response.content)
-    headers = [
-        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(RETRY_AFTER_S).encode()),
-    ]
-    await send({"type": "websocket.http.response.start", "status": 503, "headers": headers})
-    await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+    await refuse_upgrade(send, DatabaseUnavailable(_UNAVAILABLE_DETAIL), {"Retry-After": str(RETRY_AFTER_S)})
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

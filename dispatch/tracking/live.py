@@ -21,10 +21,8 @@ from uuid import UUID
 import msgspec
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
-from litestar.types.asgi_types import WebSocketResponseBodyEvent, WebSocketResponseStartEvent
 
-from dispatch.errors import BadRequest, Problem
-from dispatch.observability import current_request_id
+from dispatch.errors import BadRequest, Problem, refuse_upgrade
 from dispatch.realtime.sending import SEND_TIMEOUT_S, Sender, close_too_slow
 from dispatch.receipts import service as receipts
 from dispatch.runtime import Runtime
@@ -66,32 +64,8 @@ def parse_after(raw: str | None) -> dict[UUID, int]:
 
 async def reject(socket: WebSocket[Any, Any, Any], problem: Problem) -> None:
     """Refuse the upgrade with an HTTP problem-details answer (nothing is sent on a socket)."""
-    problem_body = {
-        "type": f"/problems/{problem.code}",
-        "title": "Refused",
-        "status": problem.status,
-        "detail": problem.detail,
-        "code": problem.code,
-        "request_id": current_request_id(),
-        **problem.extra,
-    }
-    data = msgspec.json.encode(problem_body)
     await socket.receive()  # the client's connect
-    start: WebSocketResponseStartEvent = {
-        "type": "websocket.http.response.start",
-        "status": problem.status,
-        "headers": [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(data)).encode()),
-        ],
-    }
-    await socket.send(start)
-    body: WebSocketResponseBodyEvent = {
-        "type": "websocket.http.response.body",
-        "body": data,
-        "more_body": False,
-    }
-    await socket.send(body)
+    await refuse_upgrade(socket.send, problem)
 
 
 class _Session:
