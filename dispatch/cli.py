@@ -261,7 +261,7 @@ def _admin_password(args: argparse.Namespace) -> tuple[str, bool]:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     """Play one order through the whole product on a fresh `dispatch_demo` database, then serve."""
     from dispatch.sim import demo
-    from dispatch.sim.api import ApiError
+    from dispatch.sim.client import ApiError
 
     options = demo.Options(time_scale=args.time_scale)
     with resolved_database(settings) as s:
@@ -292,7 +292,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
     """Run the simulated parties through the public API at scale and print the figures."""
     from dispatch.sim import simulate
-    from dispatch.sim.api import ApiError
+    from dispatch.sim.client import ApiError
 
     opts = simulate.Options(
         carriers=args.carriers,

@@ -28,7 +28,7 @@ from dispatch.accounts.models import Party as OrgParty
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.migrate import migrate
 from dispatch.db.pool import create_pool
-from dispatch.sim.api import Account
+from dispatch.sim.client import Account
 
 
 def database_in(server_url: str, name: str) -> str:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dispatch.sim import flow
-from dispatch.sim.api import Account, Api, Party
+from dispatch.sim.client import Account, Api, Party
 from dispatch.sim.geography import A1, MILL, YARD
 
 PASSWORD = "demo-password-2026"

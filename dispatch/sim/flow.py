@@ -23,7 +23,7 @@ import aiohttp
 import msgspec
 from websockets.exceptions import ConnectionClosed
 
-from dispatch.sim.api import Api, ApiError, Party
+from dispatch.sim.client import Api, ApiError, Party
 from dispatch.sim.geography import A1, MILL, TIMEZONE, Road, square
 from geo import Position
 

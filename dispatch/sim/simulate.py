@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from dispatch.sim import flow
-from dispatch.sim.api import Account, Api, Party, Timings
+from dispatch.sim.client import Account, Api, Party, Timings
 from dispatch.sim.geography import MILL, YARD
 
 PASSWORD = "simulated-password-1"
