@@ -82,6 +82,13 @@ CARRIERS = [
 ]
 ORGS = [MILL_ORG, BUYER_ORG, *[(name, ["carrier"], email) for name, email, _, _ in CARRIERS]]
 DRIVERS = ["Anna Gruber", "Lukas Wagner", "Maria Bauer", "Tobias Pichler", "Sophie Moser", "David Hofer"]
+# Who can log in after the play, and what to look at as whom (printed with the pages).
+LOGINS = [
+    Login("seller (tracking)", "sales@donaustahl.demo", MILL_ORG[0]),
+    Login("gate staff (gate board)", "gate@donaustahl.demo", MILL_ORG[0]),
+    Login("buyer's clerk (tracking, receipts)", "receiving@wienermetall.demo", BUYER_ORG[0]),
+    *[Login("carrier dispatcher (job board)", email, name) for name, email, _, _ in CARRIERS],
+]
 
 
 @dataclass
@@ -128,24 +135,76 @@ class Narrator:
         print(f"[{time.monotonic() - self.t0:6.1f} s] {text}", flush=True)
 
 
-async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator) -> Summary:
-    out = Summary()
-    base = api.base_url
-    mill, buyer = admins[MILL_ORG[0]], admins[BUYER_ORG[0]]
+# -- the play, stage by stage: the README's walkthrough, top to bottom -----------------------------
 
-    # -- people and places -------------------------------------------------------------------------------
-    seller, _ = await flow.add_member(api, mill, "shipper", "Eva Berger", "sales@donaustahl.demo", PASSWORD)
-    staff, _ = await flow.add_member(api, mill, "gate_staff", "Franz Huber", "gate@donaustahl.demo", PASSWORD)
+
+@dataclass
+class Play:
+    """What every stage uses: the client, the options, the narrator, and the summary it fills in."""
+
+    api: Api
+    opts: Options
+    say: Narrator
+    out: Summary = field(default_factory=Summary)
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who plays: the mill's and the buyer's admins, the members the demo adds, the carriers."""
+
+    mill: Party
+    buyer: Party
+    seller: Party  # the mill's sales desk: watches the job
+    staff: Party  # the mill's gate staff: call, verify and load at the docks
+    clerk: Party  # the buyer's receiving clerk: watches the job, counts, signs
+    carriers: list[flow.Carrier]
+
+
+@dataclass(frozen=True)
+class Sites:
+    works: dict[str, Any]  # the mill's, with its docks
+    yard: dict[str, Any]  # the buyer's, shared so the mill can deliver there
+    first_slot: datetime  # when the works' loading shift, and so its first pickup slot, starts
+
+
+@dataclass(frozen=True)
+class Watcher:
+    stats: flow.WatchStats
+    task: asyncio.Task[None]
+
+
+async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator) -> Summary:
+    """One order from the mill's posting to the buyer's last signature, stage by stage."""
+    p = Play(api, opts, say)
+    cast = await cast_the_parties(p, admins)
+    sites = await open_the_sites(p, cast)
+    job_id, winner = await post_and_auction(p, cast, sites)
+    shipments = await plan_and_authorize(p, cast, job_id, winner)
+    await book_slots(p, shipments)
+    watchers = watch_the_job(p, cast, job_id)
+    driving = await load_at_the_gate(p, cast, sites, shipments)
+    await follow_the_road(p, cast, shipments, driving, watchers)
+    await sum_up(p, cast, job_id, shipments, watchers)
+    return p.out
+
+
+async def cast_the_parties(p: Play, admins: dict[str, Party]) -> Cast:
+    """The mill's and the buyer's members, and each carrier's area and fleet with a driver per truck."""
+    mill, buyer = admins[MILL_ORG[0]], admins[BUYER_ORG[0]]
+    seller, _ = await flow.add_member(p.api, mill, "shipper", "Eva Berger", "sales@donaustahl.demo", PASSWORD)
+    staff, _ = await flow.add_member(
+        p.api, mill, "gate_staff", "Franz Huber", "gate@donaustahl.demo", PASSWORD
+    )
     clerk, _ = await flow.add_member(
-        api, buyer, "buyer", "Jana Novak", "receiving@wienermetall.demo", PASSWORD
+        p.api, buyer, "buyer", "Jana Novak", "receiving@wienermetall.demo", PASSWORD
     )
     carriers: list[flow.Carrier] = []
     for i, (name, _email, fleet, floor) in enumerate(CARRIERS):
         dispatcher = admins[name]
-        await flow.save_area(api, dispatcher, "Upper Austria", MILL, 120)
+        await flow.save_area(p.api, dispatcher, "Upper Austria", MILL, 120)
         trucks = [
             await flow.add_truck(
-                api,
+                p.api,
                 dispatcher,
                 plate,
                 kg,
@@ -156,25 +215,30 @@ async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator)
             for j, (plate, kg) in enumerate(fleet)
         ]
         carriers.append(flow.Carrier(name, dispatcher, trucks, floor))
-        say(f"carrier {name}: {len(trucks)} flatbeds ({', '.join(f'{kg // 1000} t' for _, kg in fleet)})")
+        p.say(f"carrier {name}: {len(trucks)} flatbeds ({', '.join(f'{kg // 1000} t' for _, kg in fleet)})")
+    return Cast(mill, buyer, seller, staff, clerk, carriers)
 
+
+async def open_the_sites(p: Play, cast: Cast) -> Sites:
+    """The mill's works with three docks and its slot calendar, the buyer's yard, and the buyer's
+    choice to authorize the carrier by hand."""
     # The mill's loading shift starts at a full minute some 20 to 80 s from now, and the auction
     # closes 12 s before it: the first pickup slot (5 minutes, 3 places) is free for the first
     # trucks when the winner has split the order and its drivers book.
     first_slot = flow.shift_start(timedelta(seconds=20))
     works = await flow.create_site(
-        api,
-        mill,
+        p.api,
+        cast.mill,
         "Donau Stahl Linz works, gate 3",
         "Turmstrasse 44, 4020 Linz",
         MILL,
         docks=3,
         first_slot=first_slot,
     )
-    await flow.set_calendar(api, mill, works["id"], slot_minutes=5, places=3)
+    await flow.set_calendar(p.api, cast.mill, works["id"], slot_minutes=5, places=3)
     yard = await flow.create_site(
-        api,
-        buyer,
+        p.api,
+        cast.buyer,
         "Wiener Metallbau, Albern port yard",
         "Hafenstrasse 2, 1110 Wien",
         YARD,
@@ -182,36 +246,35 @@ async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator)
         shared=True,
     )
     # The goods are the buyer's once collected (ex works): the buyer authorizes the carrier itself.
-    await api.put("/market/settings", buyer, {"auto_authorize_pickup": False})
-    say(
+    await p.api.put("/market/settings", cast.buyer, {"auto_authorize_pickup": False})
+    p.say(
         f"sites: {works['name']} (3 docks, 5-minute slots) and {yard['name']}, "
         f"{A1.length_m / 1000:.0f} km by road"
     )
+    p.out.urls["gate board"] = f"{p.api.base_url}/board/gate/{works['id']}"
+    p.out.urls["job board"] = f"{p.api.base_url}/board/jobs"
+    return Sites(works, yard, first_slot)
 
-    out.urls["gate board"] = f"{base}/board/gate/{works['id']}"
-    out.urls["job board"] = f"{base}/board/jobs"
 
-    # -- the auction -------------------------------------------------------------------------------------
-    stop_feeds = asyncio.Event()
-    ready = [asyncio.Event() for _ in carriers]
+async def post_and_auction(p: Play, cast: Cast, sites: Sites) -> tuple[str, flow.Carrier]:
+    """The carriers follow their live feeds; the mill posts the reverse auction; they bid until it
+    closes. Hands on the job's id and the winning carrier."""
 
-    def reacts(carrier: flow.Carrier) -> Any:
+    def bids_on_auctions(carrier: flow.Carrier) -> flow.OnPosted:
         async def on_posted(job: dict[str, Any], _received: float) -> None:
             if job["mode"] == "auction":
                 await asyncio.sleep(random.uniform(0.3, 1.5))  # noqa: S311 - a dispatcher reading the offer
-                await flow.bid_in_auction(api, carrier, job, say)
+                await flow.bid_in_auction(p.api, carrier, job, p.say)
 
         return on_posted
 
-    feeds = [
-        asyncio.create_task(flow.follow_feed(api, c.dispatcher, reacts(c), ready[i], stop_feeds))
-        for i, c in enumerate(carriers)
-    ]
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 30)
-    deadline = max(flow.now() + timedelta(seconds=opts.auction_s), first_slot - timedelta(seconds=12))
+    stop_feeds = asyncio.Event()
+    feeds = await flow.follow_feeds(p.api, cast.carriers, bids_on_auctions, stop_feeds, timeout_s=30)
+    opens_at = sites.first_slot - timedelta(seconds=12)
+    deadline = max(flow.now() + timedelta(seconds=p.opts.auction_s), opens_at)
     body = flow.coil_order(
-        works["id"],
-        yard["id"],
+        sites.works["id"],
+        sites.yard["id"],
         coils=COILS,
         coil_kg=COIL_KG,
         reference="PO-2026-4711",
@@ -220,167 +283,189 @@ async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator)
         ceiling_minor=CEILING_MINOR,
         goods_owner="consignee",
     )
-    job = await api.post("/jobs", mill, body)
-    out.job_id, out.reference = job["id"], job["reference"]
-    say(
-        f"{MILL_ORG[0]} posts {out.reference}: {COILS} coils, {COILS * COIL_KG / 1000:.0f} t, "
+    job = await p.api.post("/jobs", cast.mill, body)
+    p.out.job_id, p.out.reference = job["id"], job["reference"]
+    p.say(
+        f"{MILL_ORG[0]} posts {p.out.reference}: {COILS} coils, {COILS * COIL_KG / 1000:.0f} t, "
         "Linz -> Vienna, "
         f"reverse auction closing in {(deadline - flow.now()).total_seconds():.0f} s "
         f"(ceiling EUR {CEILING_MINOR / 100:,.0f})"
     )
     awarded = await flow.wait_for_award(
-        api, mill, job["id"], timeout_s=(deadline - flow.now()).total_seconds() + 30
+        p.api, cast.mill, job["id"], timeout_s=(deadline - flow.now()).total_seconds() + 30
     )
     stop_feeds.set()
     await asyncio.gather(*feeds)  # each feed waits for its carrier's bidding
-    bids = await api.get(f"/jobs/{job['id']}/bids", mill)
-    out.bids = len(bids)
+    bids = await p.api.get(f"/jobs/{job['id']}/bids", cast.mill)
+    p.out.bids = len(bids)
     if awarded["status"] != "awarded":
         raise RuntimeError(f"the auction ended {awarded['status']}, not awarded")
-    winner = next(c for c in carriers if c.dispatcher.org_id == awarded["carrier_org_id"])
-    out.winner, out.price_minor = winner.name, awarded["award_price_minor"]
-    out.stages["awarded"] = True
-    say(f"auction closed: {len(bids)} bids; awarded to {winner.name} at EUR {out.price_minor / 100:,.0f}")
+    winner = next(c for c in cast.carriers if c.dispatcher.org_id == awarded["carrier_org_id"])
+    p.out.winner, p.out.price_minor = winner.name, awarded["award_price_minor"]
+    p.out.stages["awarded"] = True
+    p.say(f"auction closed: {len(bids)} bids; awarded to {winner.name} at EUR {p.out.price_minor / 100:,.0f}")
+    return job["id"], winner
 
-    # -- split into loads, dispatch, authorize -----------------------------------------------------------
-    plan, shipments = await flow.plan_and_assign(api, winner, job["id"])
-    out.trips, out.loads = plan["trips"], len(shipments)
-    out.stages["split"] = len(shipments) > 1
+
+async def plan_and_authorize(p: Play, cast: Cast, job_id: str, winner: flow.Carrier) -> list[flow.Shipment]:
+    """The winner splits the order into loads and assigns its drivers; the buyer authorizes exactly
+    those trucks and drivers; the phones fetch their pickup codes. Hands on the loads."""
+    plan, shipments = await flow.plan_and_assign(p.api, winner, job_id)
+    p.out.trips, p.out.loads = plan["trips"], len(shipments)
+    p.out.stages["split"] = len(shipments) > 1
     for s in shipments:
-        say(
+        p.say(
             f"  load {s.seq}: {s.truck.plate} ({s.truck.capacity_kg // 1000} t) {s.items} coils, "
             f"{s.planned_kg / 1000:.1f} t, driver {s.truck.driver_name}"
         )
-    say(
+    p.say(
         f"{winner.name} splits the order into {len(shipments)} loads ({plan['method']}, lower bound "
         f"{plan['lower_bound']}) and assigns its drivers"
     )
-    await api.post(
-        f"/jobs/{job['id']}/authorization",
-        buyer,
+    await p.api.post(
+        f"/jobs/{job_id}/authorization",
+        cast.buyer,
         {
             "allowed_plates": [s.truck.plate for s in shipments],
             "allowed_driver_ids": [s.truck.driver_id for s in shipments],
         },
     )
-    say(
+    p.say(
         f"{BUYER_ORG[0]} authorizes {winner.name} online for exactly those {len(shipments)} "
         "trucks and drivers"
     )
-    await flow.fetch_pickup_codes(api, shipments)
-    link = await api.post(
-        f"/jobs/{job['id']}/share-links", buyer, {"expires_in_minutes": 24 * 60, "label": "demo"}
+    await flow.fetch_pickup_codes(p.api, shipments)
+    link = await p.api.post(
+        f"/jobs/{job_id}/share-links", cast.buyer, {"expires_in_minutes": 24 * 60, "label": "demo"}
     )
-    out.urls["tracking (share link)"] = f"{base}{link['url']}"
-    out.urls["tracking (login)"] = f"{base}/track/jobs/{job['id']}"
-    say("open these while it plays:")
-    for name, url in out.urls.items():
-        say(f"  {name:22} {url}")
+    p.out.urls["tracking (share link)"] = f"{p.api.base_url}{link['url']}"
+    p.out.urls["tracking (login)"] = f"{p.api.base_url}/track/jobs/{job_id}"
+    p.say("open these while it plays:")
+    for name, url in p.out.urls.items():
+        p.say(f"  {name:22} {url}")
+    return shipments
 
-    # -- slots --------------------------------------------------------------------------------------------
+
+async def book_slots(p: Play, shipments: list[flow.Shipment]) -> None:
+    """The first three drivers book the first slot; the others come without one (walk-ins)."""
     for s in shipments:
         # Three places in the first slot; a slot further off than 90 s is not worth a wait here.
-        slot = await flow.book_first_slot(api, s, within=timedelta(seconds=90)) if s.seq <= 3 else None
+        slot = await flow.book_first_slot(p.api, s, within=timedelta(seconds=90)) if s.seq <= 3 else None
         if slot is None:
-            out.walk_ins += 1
-            say(f"  {s.truck.driver_name} ({s.truck.plate}) comes without a slot (walk-in)")
+            p.out.walk_ins += 1
+            p.say(f"  {s.truck.driver_name} ({s.truck.plate}) comes without a slot (walk-in)")
         else:
-            out.booked += 1
-            say(f"  {s.truck.driver_name} ({s.truck.plate}) books the {slot.astimezone():%H:%M} slot")
-    out.stages["booked"] = out.booked > 0
+            p.out.booked += 1
+            p.say(f"  {s.truck.driver_name} ({s.truck.plate}) books the {slot.astimezone():%H:%M} slot")
+    p.out.stages["booked"] = p.out.booked > 0
 
-    # -- watchers: the buyer's clerk and the mill's sales desk follow the whole job --------------------------
-    watching = {"buyer": flow.WatchStats(), "seller": flow.WatchStats()}
-    watchers = [
-        asyncio.create_task(flow.watch(api, clerk, f"/tracking/jobs/{job['id']}/live", watching["buyer"])),
-        asyncio.create_task(flow.watch(api, seller, f"/tracking/jobs/{job['id']}/live", watching["seller"])),
-    ]
 
-    # -- the gate, the road, the receipt ---------------------------------------------------------------------
-    by_load = {s.id: s for s in shipments}
-    driving: list[asyncio.Task[None]] = []
-    received: list[flow.Shipment] = []
-    short_load = shipments[1].id if len(shipments) > 1 else shipments[0].id
+def watch_the_job(p: Play, cast: Cast, job_id: str) -> dict[str, Watcher]:
+    """The buyer's clerk and the mill's sales desk follow the whole job's tracking socket from now on."""
+    path = f"/tracking/jobs/{job_id}/live"
+    watchers = {}
+    for name, who in (("buyer", cast.clerk), ("seller", cast.seller)):
+        stats = flow.WatchStats()
+        watchers[name] = Watcher(stats, asyncio.create_task(flow.watch(p.api, who, path, stats)))
+    return watchers
 
-    async def arrive_and_receive(s: flow.Shipment) -> None:
-        await flow.drive(
-            api, s, time_scale=opts.time_scale, post_every_s=opts.post_every_s, fix_every_s=opts.fix_every_s
-        )
-        say(f"{s.truck.plate} is in the buyer's yard ({s.points_accepted} GPS fixes)")
-        await asyncio.sleep(1.0)  # unloading and counting
-        receipt = await flow.confirm_receipt(
-            api, clerk, s, "Jana Novak", short_coils=1 if s.id == short_load else 0
-        )
-        received.append(s)
-        note = (
-            f", SHORTAGE {receipt['discrepancy_kg']:+,} kg ({receipt['items'][0]['difference']:+} coil)"
-            if receipt["discrepancies"]
-            else ""
-        )
-        if receipt["discrepancies"]:
-            out.discrepancies.append(
-                f"load {s.seq} {s.truck.plate}: {receipt['discrepancy_kg']:+,} kg, 1 coil short"
-            )
-        say(
-            f"{BUYER_ORG[0]} confirms receipt of load {s.seq}: {receipt['received_weight_kg']:,} kg{note}; "
-            f"job {receipt['job_status']}"
-        )
+
+async def load_at_the_gate(
+    p: Play, cast: Cast, sites: Sites, shipments: list[flow.Shipment]
+) -> list[asyncio.Task[None]]:
+    """The trucks arrive (the booked ones at their slot) and check in; each dock calls the next one,
+    verifies its pickup code with the plate and driver, and records the loading evidence; each
+    loaded truck departs at once on its own way to the buyer. Hands on those deliveries."""
+    short_load = shipments[1].id if len(shipments) > 1 else shipments[0].id  # a coil goes missing
+    deliveries: list[asyncio.Task[None]] = []
 
     def called(s: flow.Shipment, dock: str) -> None:
-        out.gate_checks += 1
-        say(f"gate: {dock} calls {s.truck.plate}; pickup code, plate and driver verified")
+        p.out.gate_checks += 1
+        p.say(f"gate: {dock} calls {s.truck.plate}; pickup code, plate and driver verified")
 
     async def loaded(s: flow.Shipment) -> None:
-        out.loaded += 1
-        await flow.depart(api, s)
-        say(f"gate: {s.truck.plate} loaded, net {s.net_kg:,} kg on the weighbridge, sealed; departs")
-        driving.append(asyncio.create_task(arrive_and_receive(s)))
+        p.out.loaded += 1
+        await flow.depart(p.api, s)
+        p.say(f"gate: {s.truck.plate} loaded, net {s.net_kg:,} kg on the weighbridge, sealed; departs")
+        deliveries.append(asyncio.create_task(deliver(p, cast, s, short_coils=int(s.id == short_load))))
 
-    async def arrive_at_gate(s: flow.Shipment) -> None:
-        if s.booked_slot is not None:
-            wait = (s.booked_slot - flow.now()).total_seconds()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        ticket = await flow.check_in(api, s)
-        place = f"place {ticket['position']} in the queue" if ticket["position"] else "next"
-        say(
-            f"{s.truck.plate} checks in at the gate ({ticket['arrival']}, {place}, "
-            f"about {ticket['estimated_wait_minutes'] or 0} min)"
+    if p.out.booked:
+        p.say(
+            f"the booked trucks are on their way: slot at {sites.first_slot.astimezone():%H:%M:%S} "
+            f"(in {(sites.first_slot - flow.now()).total_seconds():.0f} s); walk-ins arrive now"
         )
-
-    if out.booked:
-        say(
-            f"the booked trucks are on their way: slot at {first_slot.astimezone():%H:%M:%S} "
-            f"(in {(first_slot - flow.now()).total_seconds():.0f} s); walk-ins arrive now"
+    arrivals = [asyncio.create_task(arrive_at_the_gate(p, s)) for s in shipments]
+    docks = asyncio.create_task(
+        flow.run_docks(
+            p.api, [cast.staff], sites.works, shipments, called, loaded, pause_s=p.opts.loading_pause_s
         )
-    arrivals = [asyncio.create_task(arrive_at_gate(s)) for s in shipments]
-    docks = [
-        asyncio.create_task(
-            flow.run_dock(
-                api,
-                staff,
-                works["id"],
-                d["id"],
-                by_load,
-                called,
-                loaded,
-                until=lambda: out.loaded >= len(shipments),
-                pause_s=opts.loading_pause_s,
-            )
-        )
-        for d in works["docks"]
-    ]
+    )
     await asyncio.gather(*arrivals)
-    await asyncio.gather(*docks)
-    out.stages["loaded"] = out.loaded == len(shipments)
-    progress = asyncio.create_task(_report_progress(api, clerk, shipments, say))
-    await asyncio.gather(*driving)
-    progress.cancel()
-    await asyncio.wait_for(asyncio.gather(*watchers), 20)
+    await docks
+    p.out.stages["loaded"] = p.out.loaded == len(shipments)
+    return deliveries
 
-    # -- what it all came to --------------------------------------------------------------------------------
+
+async def arrive_at_the_gate(p: Play, s: flow.Shipment) -> None:
+    """A booked truck comes for its slot, a walk-in at once; the driver checks in from the geofence."""
+    if s.booked_slot is not None:
+        wait = (s.booked_slot - flow.now()).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+    ticket = await flow.check_in(p.api, s)
+    place = f"place {ticket['position']} in the queue" if ticket["position"] else "next"
+    p.say(
+        f"{s.truck.plate} checks in at the gate ({ticket['arrival']}, {place}, "
+        f"about {ticket['estimated_wait_minutes'] or 0} min)"
+    )
+
+
+async def deliver(p: Play, cast: Cast, s: flow.Shipment, *, short_coils: int) -> None:
+    """One truck drives the A1 streaming GPS; in the yard the buyer's clerk counts, weighs and signs
+    (`short_coils` missing against the delivery note)."""
+    opts = p.opts
+    await flow.drive(
+        p.api, s, time_scale=opts.time_scale, post_every_s=opts.post_every_s, fix_every_s=opts.fix_every_s
+    )
+    p.say(f"{s.truck.plate} is in the buyer's yard ({s.points_accepted} GPS fixes)")
+    await asyncio.sleep(1.0)  # unloading and counting
+    receipt = await flow.confirm_receipt(p.api, cast.clerk, s, "Jana Novak", short_coils=short_coils)
+    p.out.receipts += 1
+    note = ""
+    if receipt["discrepancies"]:
+        note = f", SHORTAGE {receipt['discrepancy_kg']:+,} kg ({receipt['items'][0]['difference']:+} coil)"
+        p.out.discrepancies.append(
+            f"load {s.seq} {s.truck.plate}: {receipt['discrepancy_kg']:+,} kg, 1 coil short"
+        )
+    p.say(
+        f"{BUYER_ORG[0]} confirms receipt of load {s.seq}: {receipt['received_weight_kg']:,} kg{note}; "
+        f"job {receipt['job_status']}"
+    )
+
+
+async def follow_the_road(
+    p: Play,
+    cast: Cast,
+    shipments: list[flow.Shipment],
+    deliveries: list[asyncio.Task[None]],
+    watchers: dict[str, Watcher],
+) -> None:
+    """Progress and ETA every few seconds until every load is received; then the watchers' sockets
+    close after the final frame."""
+    progress = asyncio.create_task(_report_progress(p.api, cast.clerk, shipments, p.say))
+    await asyncio.gather(*deliveries)
+    progress.cancel()
+    await asyncio.wait_for(asyncio.gather(*(w.task for w in watchers.values())), 20)
+
+
+async def sum_up(
+    p: Play, cast: Cast, job_id: str, shipments: list[flow.Shipment], watchers: dict[str, Watcher]
+) -> None:
+    """What it all came to: the GPS points each watcher got, the job's status, the evidence chains."""
+    out = p.out
     out.points_sent = sum(s.points_sent for s in shipments)
     out.points_accepted = sum(s.points_accepted for s in shipments)
+    watching = {k: w.stats for k, w in watchers.items()}
     out.watcher_points = {k: w.points for k, w in watching.items()}
     out.watchers_closed = {
         k: f"final frame {'yes' if w.final else 'NO'}, close {w.close}" for k, w in watching.items()
@@ -388,20 +473,13 @@ async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator)
     out.stages["tracked"] = out.points_accepted > 0 and all(
         w.points == out.points_accepted and w.final for w in watching.values()
     )
-    out.receipts = len(received)
-    final = await api.get(f"/jobs/{job['id']}", buyer)
+    final = await p.api.get(f"/jobs/{job_id}", cast.buyer)
     out.job_status = final["status"]
     out.stages["received"] = out.receipts == len(shipments) and out.job_status == "completed"
     for s in shipments:
-        check = await api.get(f"/loads/{s.id}/evidence/verify", buyer)
+        check = await p.api.get(f"/loads/{s.id}/evidence/verify", cast.buyer)
         out.evidence_verified += bool(check["ok"])
-    out.logins = [
-        Login("seller (tracking)", "sales@donaustahl.demo", MILL_ORG[0]),
-        Login("gate staff (gate board)", "gate@donaustahl.demo", MILL_ORG[0]),
-        Login("buyer's clerk (tracking, receipts)", "receiving@wienermetall.demo", BUYER_ORG[0]),
-        *[Login("carrier dispatcher (job board)", email, name) for name, email, _, _ in CARRIERS],
-    ]
-    return out
+    out.logins = list(LOGINS)
 
 
 async def _report_progress(api: Api, who: Party, shipments: list[flow.Shipment], say: Narrator) -> None:

@@ -242,10 +242,33 @@ class FeedFrame(msgspec.Struct):
 _decode_feed = msgspec.json.Decoder(FeedFrame).decode
 
 
+# A carrier's reaction to a job on its feed: `on_posted(job, received_at)` (perf_counter seconds).
+OnPosted = Callable[[dict[str, Any], float], Coroutine[Any, Any, None]]
+
+
+async def follow_feeds(
+    api: Api,
+    carriers: list[Carrier],
+    reaction: Callable[[Carrier], OnPosted],
+    stop: asyncio.Event,
+    *,
+    timeout_s: float,
+) -> list[asyncio.Task[None]]:
+    """Every carrier's dispatcher on its live feed, reacting with `reaction(carrier)`, until `stop`;
+    returns once every feed has sent its snapshot, so a job posted then reaches them all."""
+    ready = [asyncio.Event() for _ in carriers]
+    feeds = [
+        asyncio.create_task(follow_feed(api, c.dispatcher, reaction(c), ready[i], stop))
+        for i, c in enumerate(carriers)
+    ]
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), timeout_s)
+    return feeds
+
+
 async def follow_feed(
     api: Api,
     carrier: Party,
-    on_posted: Callable[[dict[str, Any], float], Coroutine[Any, Any, None]],
+    on_posted: OnPosted,
     ready: asyncio.Event,
     stop: asyncio.Event,
 ) -> None:
@@ -511,6 +534,43 @@ async def run_dock(
         await record_loading(api, staff, s, pause_s=pause_s)
         await api.post(f"/gate/tickets/{ticket['id']}/loaded", staff, op="loaded")
         await on_loaded(s)
+
+
+async def run_docks(
+    api: Api,
+    staff: list[Party],
+    site: dict[str, Any],
+    shipments: list[Shipment],
+    on_called: Callable[[Shipment, str], None],
+    on_loaded: Callable[[Shipment], Awaitable[None]],
+    *,
+    pause_s: float = 0.0,
+) -> None:
+    """Every dock of `site` staffed (taking turns over `staff`) until every shipment is loaded."""
+    by_load = {s.id: s for s in shipments}
+    loaded = 0
+
+    async def count(s: Shipment) -> None:
+        nonlocal loaded
+        loaded += 1
+        await on_loaded(s)
+
+    await asyncio.gather(
+        *[
+            run_dock(
+                api,
+                staff[k % len(staff)],
+                site["id"],
+                dock["id"],
+                by_load,
+                on_called,
+                count,
+                until=lambda: loaded >= len(shipments),
+                pause_s=pause_s,
+            )
+            for k, dock in enumerate(site["docks"])
+        ]
+    )
 
 
 # -- the road --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import asyncio
 import random
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -83,10 +84,14 @@ class Figures:
     jobs_completed: int = 0
 
 
-def _bounded(limit: int) -> Any:
+# Runs a coroutine once one of a fixed number of places is free (the setup's own concurrency).
+Bounded = Callable[[Awaitable[Any]], Awaitable[Any]]
+
+
+def _bounded(limit: int) -> Bounded:
     gate = asyncio.Semaphore(limit)
 
-    async def run(coro: Any) -> Any:
+    async def run(coro: Awaitable[Any]) -> Any:
         async with gate:
             return await coro
 
@@ -109,11 +114,45 @@ def _phase(fig: Figures, name: str, t0: float) -> float:
 
 
 async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures) -> None:
+    """The phases in order, each timed: setup, market, dispatch, gate, road."""
     bounded = _bounded(SETUP_CONCURRENCY)
-    mill, buyer = parties["Sim Mill"], parties["Sim Buyer"]
     t = time.monotonic()
+    cast = await set_up(api, parties, opts, bounded)
+    t = _phase(fig, "setup", t)
+    market = await race_for_jobs(api, cast, opts, fig)
+    t = _phase(fig, "market", t)
+    shipments = await dispatch_jobs(api, cast, market, bounded)
+    fig.loads = len(shipments)
+    t = _phase(fig, "dispatch", t)
+    watchers = await watch_every_load(api, cast, shipments, opts, fig)
+    drive_started = time.monotonic()
+    deliveries = await load_every_truck(api, cast, shipments, opts, fig, bounded)
+    t = _phase(fig, "gate", t)
+    await asyncio.gather(*deliveries)
+    fig.drive_s = time.monotonic() - drive_started
+    t = _phase(fig, "road", t)
+    await asyncio.wait_for(asyncio.gather(*(task for _, task in watchers)), 30)
+    fig.watcher_expected = [s.points_accepted for s, _ in watchers]
+    fig.points_sent = sum(s.points_sent for s in shipments)
+    fig.points_accepted = sum(s.points_accepted for s in shipments)
 
-    # -- setup: sites, people, fleets --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cast:
+    """The mill with its gate staff and sales desk, the buyer's clerk, both sites, the carriers."""
+
+    mill: Party
+    staff: list[Party]
+    seller: Party
+    clerk: Party
+    works: dict[str, Any]
+    yard: dict[str, Any]
+    carriers: list[flow.Carrier]
+
+
+async def set_up(api: Api, parties: dict[str, Party], opts: Options, bounded: Bounded) -> Cast:
+    """Sites, people and fleets: `drivers` trucks spread evenly over the carriers."""
+    mill, buyer = parties["Sim Mill"], parties["Sim Buyer"]
     staff = [
         (await flow.add_member(api, mill, "gate_staff", f"Gate {i}", f"gate{i}@mill.sim", PASSWORD))[0]
         for i in range(min(4, opts.docks))
@@ -146,55 +185,57 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
             ]
         )
         carriers.append(flow.Carrier(f"Sim Carrier {i + 1}", dispatcher, list(trucks), 0))
-    t = _phase(fig, "setup", t)
+    return Cast(mill, staff, seller, clerk, works, yard, carriers)
 
-    # -- the market: jobs posted, carriers race to grab them from their feeds ----------------------
-    trucks_per_job = [opts.drivers // opts.jobs + (j < opts.drivers % opts.jobs) for j in range(opts.jobs)]
-    # When each job was posted; the feed's frame can arrive before the post's own answer.
-    posted_at: dict[str, asyncio.Future[float]] = {}
 
-    def post_time(job_id: str) -> asyncio.Future[float]:
-        return posted_at.setdefault(job_id, asyncio.get_running_loop().create_future())
+@dataclass
+class Market:
+    """The grab race as the carriers' desks see it: the trucks each job needs, the trucks each
+    carrier has free, and the jobs each carrier won."""
 
-    free = {c.name: len(c.trucks) for c in carriers}
-    won: dict[str, list[str]] = {c.name: [] for c in carriers}
-    need: dict[str, int] = {}
-    stop = asyncio.Event()
-    ready = [asyncio.Event() for _ in carriers]
-    all_taken = asyncio.Event()
-
+    jobs: int  # how many the mill posts
+    free: dict[str, int]
+    won: dict[str, list[str]]
     # One dispatcher per carrier decides on one job at a time: the trucks of a grab still in flight
     # are neither counted free for the next job nor written off if that grab loses.
-    desk = {c.name: asyncio.Lock() for c in carriers}
+    desk: dict[str, asyncio.Lock]
+    need: dict[str, int] = field(default_factory=dict)
+    # When each job was posted; the feed's frame can arrive before the post's own answer.
+    posted_at: dict[str, asyncio.Future[float]] = field(default_factory=dict)
+    all_taken: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def reacts(c: flow.Carrier) -> Any:
-        async def on_posted(job: dict[str, Any], received: float) -> None:
-            fig.feed_latency.append(received - await post_time(job["id"]))
-            async with desk[c.name]:
-                if free[c.name] < need[job["id"]]:
-                    return
-                await asyncio.sleep(random.uniform(0, 0.2))  # noqa: S311 - a dispatcher's reaction time
-                answer = await api.post(f"/jobs/{job['id']}/grab", c.dispatcher, op="grab", expect=(200, 409))
-                if answer.get("code") == "job_taken":
-                    fig.grabs_lost += 1
-                    return
-                fig.grabs_won += 1
-                free[c.name] -= need[job["id"]]
-                won[c.name].append(job["id"])
-                if sum(len(w) for w in won.values()) == opts.jobs:
-                    all_taken.set()
+    @classmethod
+    def of(cls, carriers: list[flow.Carrier], jobs: int) -> Market:
+        return cls(
+            jobs,
+            free={c.name: len(c.trucks) for c in carriers},
+            won={c.name: [] for c in carriers},
+            desk={c.name: asyncio.Lock() for c in carriers},
+        )
 
-        return on_posted
+    def post_time(self, job_id: str) -> asyncio.Future[float]:
+        return self.posted_at.setdefault(job_id, asyncio.get_running_loop().create_future())
 
-    feeds = [
-        asyncio.create_task(flow.follow_feed(api, c.dispatcher, reacts(c), ready[i], stop))
-        for i, c in enumerate(carriers)
-    ]
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 60)
+    @property
+    def taken(self) -> int:
+        return sum(len(w) for w in self.won.values())
+
+
+async def race_for_jobs(api: Api, cast: Cast, opts: Options, fig: Figures) -> Market:
+    """The carriers follow their feeds while the mill posts the jobs; each grabs what its free
+    trucks can carry, the first grab of a job wins. Hands on who won what."""
+    market = Market.of(cast.carriers, opts.jobs)
+    stop = asyncio.Event()
+
+    def grabs(c: flow.Carrier) -> flow.OnPosted:
+        return lambda job, received: grab_if_it_fits(api, c, market, fig, job, received)
+
+    feeds = await flow.follow_feeds(api, cast.carriers, grabs, stop, timeout_s=60)
+    trucks_per_job = [opts.drivers // opts.jobs + (j < opts.drivers % opts.jobs) for j in range(opts.jobs)]
     for j, n in enumerate(trucks_per_job):
         body = flow.coil_order(
-            works["id"],
-            yard["id"],
+            cast.works["id"],
+            cast.yard["id"],
             coils=n * COILS_PER_TRUCK,
             coil_kg=COIL_KG,
             reference=f"SIM-{j + 1:04d}",
@@ -203,93 +244,94 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
             price_minor=80_000 * n,
         )
         t_post = time.perf_counter()
-        job = await api.post("/jobs", mill, body, op="post job")
-        need[job["id"]] = n
-        post_time(job["id"]).set_result(t_post)
+        job = await api.post("/jobs", cast.mill, body, op="post job")
+        market.need[job["id"]] = n
+        market.post_time(job["id"]).set_result(t_post)
         await asyncio.sleep(0.1)
     try:
-        await asyncio.wait_for(all_taken.wait(), 60)
+        await asyncio.wait_for(market.all_taken.wait(), 60)
     except TimeoutError:
-        print(
-            f"  note: {opts.jobs - sum(len(w) for w in won.values())} jobs found no carrier "
-            "with enough trucks"
-        )
+        print(f"  note: {opts.jobs - market.taken} jobs found no carrier with enough trucks")
     stop.set()
     await asyncio.gather(*feeds)
-    fig.jobs_awarded = sum(len(w) for w in won.values())
-    t = _phase(fig, "market", t)
+    fig.jobs_awarded = market.taken
+    return market
 
-    # -- dispatch: each winner plans each job over its free trucks and assigns their drivers -------
+
+async def grab_if_it_fits(
+    api: Api, c: flow.Carrier, market: Market, fig: Figures, job: dict[str, Any], received: float
+) -> None:
+    """A carrier's desk on a job from its feed: grab it when its free trucks can carry it."""
+    fig.feed_latency.append(received - await market.post_time(job["id"]))
+    async with market.desk[c.name]:
+        if market.free[c.name] < market.need[job["id"]]:
+            return
+        await asyncio.sleep(random.uniform(0, 0.2))  # noqa: S311 - a dispatcher's reaction time
+        answer = await api.post(f"/jobs/{job['id']}/grab", c.dispatcher, op="grab", expect=(200, 409))
+        if answer.get("code") == "job_taken":
+            fig.grabs_lost += 1
+            return
+        fig.grabs_won += 1
+        market.free[c.name] -= market.need[job["id"]]
+        market.won[c.name].append(job["id"])
+        if market.taken == market.jobs:
+            market.all_taken.set()
+
+
+async def dispatch_jobs(api: Api, cast: Cast, market: Market, bounded: Bounded) -> list[flow.Shipment]:
+    """Each winner plans each of its jobs over its next free trucks and assigns their drivers; the
+    phones fetch their pickup codes."""
     shipments: list[flow.Shipment] = []
-    for c in carriers:
+    for c in cast.carriers:
         pool = list(c.trucks)
-        for job_id in won[c.name]:
-            n = need[job_id]
+        for job_id in market.won[c.name]:
+            n = market.need[job_id]
             assigned = flow.Carrier(c.name, c.dispatcher, pool[:n], 0)
             pool = pool[n:]
             _, mine = await flow.plan_and_assign(api, assigned, job_id)
             shipments.extend(mine)
     await asyncio.gather(*[bounded(flow.fetch_pickup_codes(api, [s])) for s in shipments])
-    fig.loads = len(shipments)
-    t = _phase(fig, "dispatch", t)
+    return shipments
 
-    # -- watchers on every load, before the trucks leave -------------------------------------------
-    watch_tasks = []
+
+async def watch_every_load(
+    api: Api, cast: Cast, shipments: list[flow.Shipment], opts: Options, fig: Figures
+) -> list[tuple[flow.Shipment, asyncio.Task[None]]]:
+    """`watchers` sockets spread over the loads, alternating the buyer's and the seller's login,
+    open before the trucks leave."""
+    watchers = []
     for i in range(opts.watchers):
         s = shipments[i % len(shipments)]
         stats = flow.WatchStats()
         fig.watchers.append(stats)
-        who = clerk if i % 2 == 0 else seller
-        watch_tasks.append(
-            (s, asyncio.create_task(flow.watch(api, who, f"/tracking/loads/{s.id}/live", stats)))
-        )
+        who = cast.clerk if i % 2 == 0 else cast.seller
+        watchers.append((s, asyncio.create_task(flow.watch(api, who, f"/tracking/loads/{s.id}/live", stats))))
     await asyncio.sleep(1.0)
+    return watchers
 
-    # -- the gate, the road and the receipt for every truck ----------------------------------------
-    by_load = {s.id: s for s in shipments}
-    done_loading = 0
-    driving: list[asyncio.Task[None]] = []
-    drive_started = time.monotonic()
 
-    async def receive(s: flow.Shipment) -> None:
+async def load_every_truck(
+    api: Api, cast: Cast, shipments: list[flow.Shipment], opts: Options, fig: Figures, bounded: Bounded
+) -> list[asyncio.Task[None]]:
+    """Every truck walks in; the docks call, verify and load them; each loaded truck departs on
+    its own delivery (drive, then receipt). Hands on those deliveries."""
+    deliveries: list[asyncio.Task[None]] = []
+
+    async def deliver(s: flow.Shipment) -> None:
         await flow.drive(
             api, s, time_scale=opts.time_scale, post_every_s=opts.interval_s, fix_every_s=opts.fix_every_s
         )
-        receipt = await flow.confirm_receipt(api, clerk, s, "Clerk")
+        receipt = await flow.confirm_receipt(api, cast.clerk, s, "Clerk")
         fig.receipts += 1
         fig.jobs_completed += receipt["job_status"] == "completed"
 
     async def loaded(s: flow.Shipment) -> None:
-        nonlocal done_loading
-        done_loading += 1
         await flow.depart(api, s)
-        driving.append(asyncio.create_task(receive(s)))
+        deliveries.append(asyncio.create_task(deliver(s)))
 
     await asyncio.gather(*[bounded(flow.check_in(api, s)) for s in shipments])
-    docks = [
-        asyncio.create_task(
-            flow.run_dock(
-                api,
-                staff[k % len(staff)],
-                works["id"],
-                d["id"],
-                by_load,
-                lambda _s, _d: None,
-                loaded,
-                until=lambda: done_loading >= len(shipments),
-            )
-        )
-        for k, d in enumerate(works["docks"])
-    ]
-    await asyncio.gather(*docks)
-    t = _phase(fig, "gate", t)
-    await asyncio.gather(*driving)
-    fig.drive_s = time.monotonic() - drive_started
-    t = _phase(fig, "road", t)
-    await asyncio.wait_for(asyncio.gather(*(task for _, task in watch_tasks)), 30)
-    fig.watcher_expected = [s.points_accepted for s, _ in watch_tasks]
-    fig.points_sent = sum(s.points_sent for s in shipments)
-    fig.points_accepted = sum(s.points_accepted for s in shipments)
+    await flow.run_docks(api, cast.staff, cast.works, shipments, lambda _s, _d: None, loaded)
+    return deliveries
 
 
 def _pct(samples: list[float]) -> str:
