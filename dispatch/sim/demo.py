@@ -2,7 +2,7 @@
 live through the public API and narrated in the terminal.
 
 Donau Stahl (Linz) sells 120 t of hot-rolled coil to Wiener Metallbau (Vienna's port, 160 km away,
-185 km by road). The mill posts a reverse auction; three carriers with mixed fleets bid from their
+168 km by road). The mill posts a reverse auction; three carriers with mixed fleets bid from their
 live feeds; the auction closes; the winner splits the order over its trucks and assigns drivers; the
 buyer authorizes exactly those trucks and drivers to collect (the goods are the buyer's at the gate);
 drivers book pickup slots; the trucks check in, queue and are called to docks; the gate verifies
@@ -128,6 +128,8 @@ class Summary:
 
 
 class Narrator:
+    """Prints a line of the story with the seconds since the demo started."""
+
     def __init__(self) -> None:
         self.t0 = time.monotonic()
 
@@ -174,16 +176,18 @@ class Watcher:
 
 
 async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator) -> Summary:
-    """One order from the mill's posting to the buyer's last signature, stage by stage."""
+    """One order from the mill's posting to the buyer's last signature, stage by stage (the numbers
+    are the steps of the README's walkthrough). From the gate on, each truck goes its own way: the
+    first one drives while the last is loaded."""
     p = Play(api, opts, say)
     cast = await cast_the_parties(p, admins)
     sites = await open_the_sites(p, cast)
-    job_id, winner = await post_and_auction(p, cast, sites)
-    shipments = await plan_and_authorize(p, cast, job_id, winner)
-    await book_slots(p, shipments)
-    watchers = watch_the_job(p, cast, job_id)
-    driving = await load_at_the_gate(p, cast, sites, shipments)
-    await follow_the_road(p, cast, shipments, driving, watchers)
+    job_id, winner = await post_and_auction(p, cast, sites)  # 1
+    shipments = await plan_and_authorize(p, cast, job_id, winner)  # 2
+    await book_slots(p, shipments)  # 3
+    watchers = watch_the_job(p, cast, job_id)  # 5, from before the first truck leaves
+    deliveries = await load_at_the_gate(p, cast, sites, shipments)  # 3 and 4, each truck then 5 and 6
+    await follow_the_road(p, cast, shipments, deliveries, watchers)  # 5 and 6 to the last receipt
     await sum_up(p, cast, job_id, shipments, watchers)
     return p.out
 
@@ -191,11 +195,9 @@ async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator)
 async def cast_the_parties(p: Play, admins: dict[str, Party]) -> Cast:
     """The mill's and the buyer's members, and each carrier's area and fleet with a driver per truck."""
     mill, buyer = admins[MILL_ORG[0]], admins[BUYER_ORG[0]]
-    seller, _ = await flow.add_member(p.api, mill, "shipper", "Eva Berger", "sales@donaustahl.demo", PASSWORD)
-    staff, _ = await flow.add_member(
-        p.api, mill, "gate_staff", "Franz Huber", "gate@donaustahl.demo", PASSWORD
-    )
-    clerk, _ = await flow.add_member(
+    seller = await flow.add_member(p.api, mill, "shipper", "Eva Berger", "sales@donaustahl.demo", PASSWORD)
+    staff = await flow.add_member(p.api, mill, "gate_staff", "Franz Huber", "gate@donaustahl.demo", PASSWORD)
+    clerk = await flow.add_member(
         p.api, buyer, "buyer", "Jana Novak", "receiving@wienermetall.demo", PASSWORD
     )
     carriers: list[flow.Carrier] = []
@@ -499,7 +501,7 @@ async def _report_progress(api: Api, who: Party, shipments: list[flow.Shipment],
             say("on the road: " + "; ".join(parts))
 
 
-async def open_jobs_for_the_board(api: Api, mill: Party, origin: str, destination: str) -> int:
+async def open_jobs_for_the_board(api: Api, mill: Party, origin: str, destination: str) -> None:
     """A few more open offers, so the job board has something to grab after the play."""
     for n, (coils, price) in enumerate([(10, 95_000), (20, 180_000), (8, 80_000)]):
         body = flow.coil_order(
@@ -513,7 +515,6 @@ async def open_jobs_for_the_board(api: Api, mill: Party, origin: str, destinatio
             price_minor=price,
         )
         await api.post("/jobs", mill, body)
-    return 3
 
 
 def print_summary(s: Summary) -> None:
@@ -551,7 +552,7 @@ async def run(base_url: str, admins: list[Account], opts: Options) -> Summary:
     """Log the bootstrapped admins in, play the order, and leave open offers for the job board."""
     say = Narrator()
     async with Api(base_url) as api:
-        parties = {a.name: await flow.login(api, a.name, a.email, a.password, a.org_id) for a in admins}
+        parties = await flow.login_all(api, admins)
         summary = await play(api, parties, opts, say)
         mill = parties[MILL_ORG[0]]
         sites = await api.get("/sites", mill)

@@ -23,7 +23,7 @@ import aiohttp
 import msgspec
 from websockets.exceptions import ConnectionClosed
 
-from dispatch.sim.client import Api, ApiError, Party
+from dispatch.sim.client import Account, Api, ApiError, Party
 from dispatch.sim.geography import A1, MILL, TIMEZONE, Road, square
 from geo import Position
 
@@ -46,15 +46,18 @@ async def login(api: Api, name: str, email: str, password: str, org_id: str = ""
     return Party(name, answer["access_token"], org_id)
 
 
-async def add_member(
-    api: Api, admin: Party, role: str, name: str, email: str, password: str
-) -> tuple[Party, str]:
-    """A new member of the admin's organization with one built-in role, logged in; and its user id."""
+async def login_all(api: Api, admins: list[Account]) -> dict[str, Party]:
+    """The bootstrapped organizations' admins, logged in, by organization name."""
+    return {a.name: await login(api, a.name, a.email, a.password, a.org_id) for a in admins}
+
+
+async def add_member(api: Api, admin: Party, role: str, name: str, email: str, password: str) -> Party:
+    """A new member of the admin's organization with one built-in role, logged in."""
     roles = await api.get(f"/orgs/{admin.org_id}/roles", admin, op="list roles")
     role_id = next(r["id"] for r in roles if r["name"] == role)
     body = {"email": email, "name": name, "password": password, "role_ids": [role_id]}
-    member = await api.post(f"/orgs/{admin.org_id}/members", admin, body, op="add member")
-    return await login(api, name, email, password, admin.org_id), str(member["user_id"])
+    await api.post(f"/orgs/{admin.org_id}/members", admin, body, op="add member")
+    return await login(api, name, email, password, admin.org_id)
 
 
 # -- sites -----------------------------------------------------------------------------------------
@@ -349,7 +352,6 @@ class Shipment:
     """One load and everything the simulation learns about it on its way."""
 
     id: str
-    job_id: str
     seq: int
     truck: Truck
     items: int
@@ -383,7 +385,7 @@ async def plan_and_assign(api: Api, carrier: Carrier, job_id: str) -> tuple[dict
             op="assign",
         )
         shipments.append(
-            Shipment(load["id"], job_id, load["seq"], truck, sum(load["items"] or []), load["weight_kg"])
+            Shipment(load["id"], load["seq"], truck, sum(load["items"] or []), load["weight_kg"])
         )
     return plan, shipments
 
@@ -520,7 +522,7 @@ async def run_dock(
     while not until():
         path = f"/gate/sites/{site_id}/call"
         ticket = await api.post(path, staff, {"dock_id": dock_id}, op="call truck", expect=(200, 409))
-        if ticket.get("code") == "queue_empty":  # nobody callable yet: early trucks wait for their slot
+        if ticket.get("code") == "queue_empty":
             await asyncio.sleep(0.3)
             continue
         if "code" in ticket:
@@ -640,7 +642,6 @@ async def _post_fixes(api: Api, s: Shipment, points: list[dict[str, Any]]) -> No
 @dataclass
 class WatchStats:
     points: int = 0
-    frames: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)  # newest fix's recorded_at to receipt, s
     final: bool = False
     close: str = ""
@@ -674,7 +675,6 @@ async def watch(
                 stats.close = f"{exc.rcvd.code} {exc.rcvd.reason}".strip() if exc.rcvd else "no close frame"
                 return
             frame = _decode_watch(raw)
-            stats.frames[frame.type] = stats.frames.get(frame.type, 0) + 1
             if frame.type == "points":
                 stats.points += len(frame.points)
                 if frame.points:

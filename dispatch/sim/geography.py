@@ -1,5 +1,5 @@
 """Where the simulation happens: a steel works in Linz, a buyer's yard in Vienna's port, and the road
-between them (the A1 motorway, as a polyline of real places), about 185 km by road, 160 km straight.
+between them (the A1 motorway, as a polyline of real places), about 168 km by road, 160 km straight.
 """
 
 from __future__ import annotations

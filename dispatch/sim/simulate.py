@@ -102,7 +102,7 @@ async def run(base_url: str, admins: list[Account], opts: Options) -> tuple[Figu
     timings = Timings()
     fig = Figures()
     async with Api(base_url, timings, connections=400) as api:
-        parties = {a.name: await flow.login(api, a.name, a.email, a.password, a.org_id) for a in admins}
+        parties = await flow.login_all(api, admins)
         await _play(api, parties, opts, fig)
     return fig, timings
 
@@ -154,11 +154,11 @@ async def set_up(api: Api, parties: dict[str, Party], opts: Options, bounded: Bo
     """Sites, people and fleets: `drivers` trucks spread evenly over the carriers."""
     mill, buyer = parties["Sim Mill"], parties["Sim Buyer"]
     staff = [
-        (await flow.add_member(api, mill, "gate_staff", f"Gate {i}", f"gate{i}@mill.sim", PASSWORD))[0]
+        await flow.add_member(api, mill, "gate_staff", f"Gate {i}", f"gate{i}@mill.sim", PASSWORD)
         for i in range(min(4, opts.docks))
     ]
-    seller, _ = await flow.add_member(api, mill, "shipper", "Seller", "sales@mill.sim", PASSWORD)
-    clerk, _ = await flow.add_member(api, buyer, "buyer", "Clerk", "receiving@buyer.sim", PASSWORD)
+    seller = await flow.add_member(api, mill, "shipper", "Seller", "sales@mill.sim", PASSWORD)
+    clerk = await flow.add_member(api, buyer, "buyer", "Clerk", "receiving@buyer.sim", PASSWORD)
     works = await flow.create_site(api, mill, "Sim works", "Linz", MILL, docks=opts.docks)
     yard = await flow.create_site(api, buyer, "Sim yard", "Wien", YARD, docks=4, shared=True)
     per_carrier = [
