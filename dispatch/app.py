@@ -17,8 +17,8 @@ from litestar.types import Scope
 
 from dispatch.accounts import api as accounts_api
 from dispatch.accounts.auth import auth_middleware, credential_kinds
-from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
+from dispatch.accounts.principal import Principal
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency
 
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.runtime import Runtime
 
 RuntimeDep = NamedDependency[Runtime]

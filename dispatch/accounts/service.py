@@ -25,9 +25,7 @@ from dispatch.accounts.models import (
     MemberCreate,
     MemberPage,
     Organization,
-    Party,
     PermissionInfo,
-    Principal,
     Role,
     RoleCreate,
     RoleUpdate,
@@ -37,8 +35,10 @@ from dispatch.accounts.models import (
 )
 from dispatch.accounts.passwords import Passwords
 from dispatch.accounts.permissions import Permission
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn, Queryable
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from dispatch.parties import Party
 
 
 def _now() -> datetime:

@@ -10,8 +10,8 @@ import msgspec
 from dispatch import events
 from dispatch.accounts import queries as accounts_queries
 from dispatch.accounts.auth import require_party
-from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
+from dispatch.accounts.principal import Principal
 from dispatch.errors import Conflict, NotFound
 from dispatch.fleet import queries
 from dispatch.fleet.models import Driver, DriverCreate, DriverProfile, Vehicle, VehicleCreate, VehicleUpdate

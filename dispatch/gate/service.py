@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.gate import calendar as cal

@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.fleet import queries as fleet_queries
@@ -24,7 +24,7 @@ from dispatch.fleet.models import Vehicle
 from dispatch.loads import planner, queries
 from dispatch.loads.models import Assignment, ItemCount, Load, Plan, PlanEdit, PlannedLoad
 from dispatch.market import codes
-from dispatch.market.service import party_orgs
+from dispatch.parties import party_orgs
 
 
 def cargo_of(job: asyncpg.Record) -> planner.Cargo:

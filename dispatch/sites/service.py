@@ -11,7 +11,7 @@ import msgspec
 from shapely import Polygon
 
 from dispatch import events
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db import Queryable
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.sites import queries
