@@ -183,6 +183,16 @@ async def get_site(db: Queryable, p: Principal, site_id: UUID) -> Site:
     return _site(await db.fetchrow(queries.VISIBLE_SITE, p.org_id, site_id))
 
 
+async def owns_site(db: Queryable, p: Principal, site_id: UUID) -> bool:
+    """Whether the site is the caller's organization's own."""
+    return await db.fetchrow(queries.OWN_SITE, p.org_id, site_id) is not None
+
+
+async def sees_site(db: Queryable, p: Principal, site_id: UUID) -> bool:
+    """Whether the caller may see the site: its own, or one another organization shares."""
+    return await db.fetchrow(queries.VISIBLE_SITE, p.org_id, site_id) is not None
+
+
 async def list_own_sites(db: asyncpg.Pool, p: Principal) -> list[Site]:
     return [_site(r) for r in await db.fetch(queries.OWN_SITES, p.org_id)]
 
