@@ -6,6 +6,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
 from dispatch.accounts.principal import Principal
 from dispatch.db import Queryable
@@ -23,4 +24,5 @@ class ReceiptSummaries(Protocol):
 
 RuntimeDep = NamedDependency[Runtime]
 Caller = NamedDependency[Principal]
-ReceiptsDep = NamedDependency[ReceiptSummaries]
+# A function, which the handlers' signature model cannot validate (and need not: the app made it).
+ReceiptsDep = NamedDependency[SkipValidation[ReceiptSummaries]]
