@@ -17,10 +17,11 @@ from litestar.types import Scope
 
 from dispatch.accounts import api as accounts_api
 from dispatch.accounts.auth import auth_middleware, credential_kinds
-from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
+from dispatch.accounts.principal import Principal
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
+from dispatch.deps import ReceiptSummaries
 from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware
 from dispatch.errors import EXCEPTION_HANDLERS, database_away_sockets, note_database_away
 from dispatch.evidence.api import EvidenceController
@@ -37,6 +38,7 @@ from dispatch.openapi import components as openapi_components
 from dispatch.openapi import plugins as openapi_plugins
 from dispatch.realtime.broker import PgBroker
 from dispatch.receipts.api import ReceiptController
+from dispatch.receipts.service import summaries as receipt_summaries
 from dispatch.runtime import Runtime
 from dispatch.settings import Settings
 from dispatch.sites.api import SiteController
@@ -119,6 +121,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "runtime": Provide(_provide_runtime, sync_to_thread=False),
             "p": Provide(_provide_principal, sync_to_thread=False),
+            "receipts": Provide(_provide_receipts, use_cache=True, sync_to_thread=False),
         },
         middleware=[NulGuardMiddleware(), AllowHeaderMiddleware(), auth],
         request_class=EdgeRequest,
@@ -171,6 +174,10 @@ def _tune_gc() -> None:
 def _provide_runtime(state: State) -> Runtime:
     runtime: Runtime = state.runtime
     return runtime
+
+
+def _provide_receipts() -> ReceiptSummaries:
+    return receipt_summaries
 
 
 def _provide_principal(scope: Scope) -> Principal:

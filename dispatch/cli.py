@@ -26,7 +26,7 @@ from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
 from dispatch.observability import configure_logging
 from dispatch.settings import Settings, SettingsError
 
-# Room for several workers' pools, the listeners of later areas and a psql session or two.
+# Room for several workers' pools, each worker's broker listener and a psql session or two.
 EMBEDDED_SERVER_SETTINGS = {"max_connections": "300"}
 # `dispatch demo` plays on its own database, dropped and created again on every run.
 DEMO_DATABASE = "dispatch_demo"

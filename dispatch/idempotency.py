@@ -38,7 +38,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ASGIApp
 
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db.availability import is_database_away
 from dispatch.errors import problem_response
 

@@ -24,10 +24,10 @@ import asyncpg
 
 from dispatch import signals
 from dispatch.accounts import service as accounts
-from dispatch.accounts.models import Party as OrgParty
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.migrate import migrate
 from dispatch.db.pool import create_pool
+from dispatch.parties import Party as OrgParty
 from dispatch.sim.client import Account
 
 

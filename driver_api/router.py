@@ -13,7 +13,8 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from dispatch.accounts import service as accounts
 from dispatch.accounts.auth import credential_kinds
-from dispatch.accounts.models import Me, Principal
+from dispatch.accounts.models import Me
+from dispatch.accounts.principal import Principal
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.gate import service as gate
 from dispatch.gate.models import Booking, BookingRequest, DriverCheckIn, SlotOut, Ticket

@@ -24,10 +24,6 @@ def implied_speed_mps(
     return math.inf if dt_s <= 0 else distance / dt_s
 
 
-def is_plausible(a: Position, a_accuracy_m: float, b: Position, b_accuracy_m: float, dt_s: float) -> bool:
-    return implied_speed_mps(a, a_accuracy_m, b, b_accuracy_m, abs(dt_s)) <= MAX_PLAUSIBLE_SPEED_MPS
-
-
 def simplify(trail: Sequence[Position], tolerance_m: float) -> list[Position]:
     """Douglas-Peucker in a local equirectangular projection (metres, accurate for a regional trip):
     the shape is kept within `tolerance_m`, the first and last fixes always."""

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatch.accounts import service
-from dispatch.accounts.models import Party
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.pool import create_pool
+from dispatch.parties import Party
 from dispatch.settings import Settings
 
 PASSWORD = "correct horse battery staple"

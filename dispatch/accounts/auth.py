@@ -9,9 +9,10 @@ tokens only open the platform API.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
+import asyncpg
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
@@ -19,11 +20,24 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Guard
 
 from dispatch.accounts import credentials, queries, service
-from dispatch.accounts.models import CredentialKind, Party, Principal
 from dispatch.accounts.permissions import Permission
+from dispatch.accounts.principal import CredentialKind, Principal
 from dispatch.db import Conn
 from dispatch.errors import Forbidden, Unauthorized
-from dispatch.runtime import Runtime
+from dispatch.parties import Party
+from dispatch.settings import Settings
+
+
+class Authenticator(Protocol):
+    """What authenticating a request needs of the running app (its `Runtime`, in `app.state.runtime`):
+    the pool and the key that signs sessions. Named here, not imported, so that accounts, which every
+    area builds on, does not depend on the composition root and the areas' hubs it holds."""
+
+    @property
+    def db(self) -> asyncpg.Pool: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -54,7 +68,7 @@ DEVICE_CACHE_MAX = 10_000
 _device_cache: dict[bytes, tuple[float, Principal]] = {}
 
 
-async def _authenticate(runtime: Runtime, token: str, path: str) -> Principal:
+async def _authenticate(runtime: Authenticator, token: str, path: str) -> Principal:
     if path not in CACHED_ROUTES or not token.startswith(credentials.DEVICE_PREFIX):
         return await service.authenticate(runtime.db, secret=runtime.settings.secret_key, token=token)
     key = credentials.secret_hash(token)
@@ -94,7 +108,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         token = bearer_token(connection)
         if token is None:
             raise Unauthorized("This endpoint needs a bearer token.", code="token_missing")
-        runtime: Runtime = connection.app.state.runtime
+        runtime: Authenticator = connection.app.state.runtime
         principal = await _authenticate(runtime, token, connection.scope["path"])
         return AuthenticationResult(user=principal, auth=token)
 

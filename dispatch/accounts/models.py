@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from dispatch.accounts.permissions import Permission
+from dispatch.accounts.principal import CredentialKind
+from dispatch.parties import Party
 from dispatch.types import Input
 
 # Spelled so that Python's regex dialect (the server's) and ECMA's (the OpenAPI document's) agree: their
@@ -17,32 +19,9 @@ from dispatch.types import Input
 _EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f\ufeff]+"
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=f"^{_EMAIL_PART}@{_EMAIL_PART}$")]
 PersonName = Annotated[str, Meta(min_length=1, max_length=200)]
-OrgName = Annotated[str, Meta(min_length=1, max_length=200)]
 NewPassword = Annotated[str, Meta(min_length=10, max_length=256)]
 RoleName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
 TokenName = Annotated[str, Meta(min_length=1, max_length=100)]
-Party = Literal["shipper", "consignee", "carrier"]
-CredentialKind = Literal["user", "api_token", "device"]
-
-
-class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """Who a request acts as: one user or token of one organization, with its permissions."""
-
-    kind: CredentialKind
-    org_id: UUID
-    user_id: UUID | None
-    credential_id: UUID | None
-    permissions: frozenset[str]
-    # A user session's row in `sessions` (None for API and device tokens).
-    session_id: UUID | None = None
-    # The parties the organization plays (shipper, consignee, carrier).
-    parties: frozenset[str] = frozenset()
-
-    def can(self, permission: Permission) -> bool:
-        return permission.value in self.permissions
-
-    def plays(self, party: Party) -> bool:
-        return party in self.parties
 
 
 # -- login -----------------------------------------------------------------------------------

@@ -217,6 +217,9 @@ WHERE r.id = ANY($3::uuid[]) AND (r.org_id IS NULL OR r.org_id = $1)"""
 
 # -- roles -----------------------------------------------------------------------------------
 
+# A built-in role (org_id NULL: the same for every organization) by its name.
+BUILTIN_ROLE = "SELECT id FROM roles WHERE org_id IS NULL AND name = $1"
+
 _ROLE_COLUMNS = """
 SELECT r.id, r.name, r.description, r.org_id IS NULL AS builtin,
        array(SELECT permission FROM role_permissions WHERE role_id = r.id ORDER BY permission) AS permissions

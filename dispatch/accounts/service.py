@@ -25,9 +25,7 @@ from dispatch.accounts.models import (
     MemberCreate,
     MemberPage,
     Organization,
-    Party,
     PermissionInfo,
-    Principal,
     Role,
     RoleCreate,
     RoleUpdate,
@@ -37,8 +35,10 @@ from dispatch.accounts.models import (
 )
 from dispatch.accounts.passwords import Passwords
 from dispatch.accounts.permissions import Permission
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn, Queryable
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from dispatch.parties import Party
 
 
 def _now() -> datetime:
@@ -71,12 +71,10 @@ async def create_organization(
     password_hash = await passwords.hash(admin_password)
     async with db.acquire() as conn, conn.transaction():
         org = _as(Organization, await conn.fetchrow(queries.INSERT_ORGANIZATION, name, list(parties)))
-        user_id = await conn.fetchval(queries.INSERT_USER, admin_email, admin_name, password_hash)
-        if user_id is None:
-            raise Conflict(f"A user with email {admin_email} already exists.", code="email_taken")
-        await conn.execute(queries.INSERT_MEMBERSHIP, org.id, user_id)
-        admin = await conn.fetchval("SELECT id FROM roles WHERE org_id IS NULL AND name = 'admin'")
-        await conn.execute(queries.GRANT_ROLES, org.id, user_id, [admin])
+        admin = await builtin_role(conn, "admin")
+        user_id = await add_user(
+            conn, org.id, email=admin_email, name=admin_name, password_hash=password_hash, role_ids=[admin]
+        )
         await events.record(
             conn,
             "organization.created",
@@ -345,11 +343,14 @@ async def add_member(
     password_hash = await passwords.hash(body.password)
     async with db.acquire() as conn, conn.transaction():
         await _grantable_roles(conn, p, body.role_ids)
-        user_id = await conn.fetchval(queries.INSERT_USER, body.email, body.name, password_hash)
-        if user_id is None:
-            raise Conflict(f"A user with email {body.email} already exists.", code="email_taken")
-        await conn.execute(queries.INSERT_MEMBERSHIP, p.org_id, user_id)
-        await conn.execute(queries.GRANT_ROLES, p.org_id, user_id, list(body.role_ids))
+        user_id = await add_user(
+            conn,
+            p.org_id,
+            email=body.email,
+            name=body.name,
+            password_hash=password_hash,
+            role_ids=body.role_ids,
+        )
         await events.record(
             conn,
             "member.added",
@@ -360,6 +361,26 @@ async def add_member(
             data={"role_ids": [str(r) for r in body.role_ids]},
         )
         return await _member(conn, p.org_id, user_id)
+
+
+async def add_user(
+    conn: Conn, org_id: UUID, *, email: str, name: str, password_hash: str, role_ids: Sequence[UUID]
+) -> UUID:
+    """A new user, a member of `org_id` with `role_ids` (409 `email_taken` if the email is in use).
+    The one way to make a user: fleet's drivers are made here too, not with accounts' SQL."""
+    user_id: UUID | None = await conn.fetchval(queries.INSERT_USER, email, name, password_hash)
+    if user_id is None:
+        raise Conflict(f"A user with email {email} already exists.", code="email_taken")
+    await conn.execute(queries.INSERT_MEMBERSHIP, org_id, user_id)
+    await conn.execute(queries.GRANT_ROLES, org_id, user_id, list(role_ids))
+    return user_id
+
+
+async def builtin_role(conn: Queryable, name: str) -> UUID:
+    """The id of a built-in role (`admin`, `driver`, ...), the same in every organization."""
+    role_id: UUID | None = await conn.fetchval(queries.BUILTIN_ROLE, name)
+    assert role_id is not None, f"the migrations create the built-in role {name!r}"
+    return role_id
 
 
 async def set_member_roles(

@@ -18,8 +18,8 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts.models import Principal
 from dispatch.accounts.permissions import Permission
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Problem, Unprocessable
 from dispatch.evidence import chain, photos, queries

@@ -47,5 +47,3 @@ UPSERT_PROFILE = """
 INSERT INTO driver_profiles (org_id, user_id, phone, licence_number) VALUES ($1, $2, $3, $4)
 ON CONFLICT (org_id, user_id) DO UPDATE
 SET phone = EXCLUDED.phone, licence_number = EXCLUDED.licence_number"""
-
-DRIVER_ROLE = "SELECT id FROM roles WHERE org_id IS NULL AND name = 'driver'"

@@ -8,10 +8,11 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts import queries as accounts_queries
+from dispatch.accounts import service as accounts
 from dispatch.accounts.auth import require_party
-from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
+from dispatch.accounts.principal import Principal
+from dispatch.db import Queryable
 from dispatch.errors import Conflict, NotFound
 from dispatch.fleet import queries
 from dispatch.fleet.models import Driver, DriverCreate, DriverProfile, Vehicle, VehicleCreate, VehicleUpdate
@@ -24,8 +25,15 @@ def _vehicle(row: asyncpg.Record | None) -> Vehicle:
     return msgspec.convert(dict(row), Vehicle)
 
 
-async def list_vehicles(db: asyncpg.Pool, p: Principal) -> list[Vehicle]:
+async def list_vehicles(db: Queryable, p: Principal) -> list[Vehicle]:
     return [_vehicle(r) for r in await db.fetch(queries.VEHICLES, p.org_id)]
+
+
+async def usable_vehicles(
+    db: Queryable, p: Principal, vehicle_type: str, ids: list[UUID] | None = None
+) -> list[Vehicle]:
+    """The organization's active vehicles of `vehicle_type` (of those in `ids`, when given), by plate."""
+    return [_vehicle(r) for r in await db.fetch(queries.USABLE_VEHICLES, p.org_id, ids, vehicle_type)]
 
 
 async def add_vehicle(db: asyncpg.Pool, p: Principal, body: VehicleCreate) -> Vehicle:
@@ -93,12 +101,9 @@ async def add_driver(db: asyncpg.Pool, passwords: Passwords, p: Principal, body:
     require_party(p, "carrier", "keep a fleet")
     password_hash = await passwords.hash(body.password)
     async with db.acquire() as conn, conn.transaction():
-        user_id = await conn.fetchval(accounts_queries.INSERT_USER, body.email, body.name, password_hash)
-        if user_id is None:
-            raise Conflict(f"A user with email {body.email} already exists.", code="email_taken")
-        await conn.execute(accounts_queries.INSERT_MEMBERSHIP, p.org_id, user_id)
-        await conn.execute(
-            accounts_queries.GRANT_ROLES, p.org_id, user_id, [await conn.fetchval(queries.DRIVER_ROLE)]
+        driver = await accounts.builtin_role(conn, "driver")
+        user_id = await accounts.add_user(
+            conn, p.org_id, email=body.email, name=body.name, password_hash=password_hash, role_ids=[driver]
         )
         await conn.execute(queries.UPSERT_PROFILE, p.org_id, user_id, body.phone, body.licence_number)
         await events.record(

@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.gate import calendar as cal
@@ -35,7 +35,7 @@ from dispatch.loads import queries as loads_queries
 from dispatch.market import codes
 from dispatch.market.service import judge_load
 from dispatch.realtime.broker import Broker
-from dispatch.sites import queries as sites_queries
+from dispatch.sites import service as sites
 from dispatch.tracking import service as tracking
 from geo import Position, contains, distance_to_m, parse_polygon
 
@@ -49,7 +49,7 @@ def _now() -> datetime:
 
 async def set_calendar(db: asyncpg.Pool, p: Principal, site_id: UUID, body: CalendarSet) -> Calendar:
     async with db.acquire() as conn, conn.transaction():
-        if await conn.fetchrow(sites_queries.OWN_SITE, p.org_id, site_id) is None:
+        if not await sites.owns_site(conn, p, site_id):
             raise NotFound("No such site of your organization.", code="site_not_found")
         docks = len(await conn.fetch(queries.ACTIVE_DOCKS, site_id))
         if body.places_per_slot > docks:
@@ -89,7 +89,7 @@ async def _calendar_out(conn: Conn | asyncpg.Pool, site_id: UUID) -> Calendar:
 
 
 async def get_calendar(db: asyncpg.Pool, p: Principal, site_id: UUID) -> Calendar:
-    if await db.fetchrow(sites_queries.VISIBLE_SITE, p.org_id, site_id) is None:
+    if not await sites.sees_site(db, p, site_id):
         raise NotFound("No such site.", code="site_not_found")
     return await _calendar_out(db, site_id)
 

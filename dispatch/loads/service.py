@@ -16,15 +16,15 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
-from dispatch.fleet import queries as fleet_queries
+from dispatch.fleet import service as fleet
 from dispatch.fleet.models import Vehicle
 from dispatch.loads import planner, queries
 from dispatch.loads.models import Assignment, ItemCount, Load, Plan, PlanEdit, PlannedLoad
 from dispatch.market import codes
-from dispatch.market.service import party_orgs
+from dispatch.parties import party_orgs
 
 
 def cargo_of(job: asyncpg.Record) -> planner.Cargo:
@@ -68,8 +68,7 @@ async def _carrier_job(
 async def _usable_vehicles(
     conn: Conn | asyncpg.Pool, p: Principal, job: asyncpg.Record, ids: list[UUID] | None
 ) -> list[Vehicle]:
-    rows = await conn.fetch(fleet_queries.USABLE_VEHICLES, p.org_id, ids, job["vehicle_type"])
-    vehicles = [msgspec.convert(dict(r), Vehicle) for r in rows]
+    vehicles = await fleet.usable_vehicles(conn, p, job["vehicle_type"], ids)
     if ids is not None:
         missing = sorted(str(i) for i in set(ids) - {v.id for v in vehicles})
         if missing:
@@ -239,10 +238,7 @@ async def _plan_view(conn: Conn | asyncpg.Pool, p: Principal, job: asyncpg.Recor
     row = await conn.fetchrow(queries.PLAN, job["id"], p.org_id)
     if row is None:
         raise NotFound("No plan yet: ask for one first.", code="plan_not_found")
-    vehicles = {
-        str(r["id"]): msgspec.convert(dict(r), Vehicle)
-        for r in await conn.fetch(fleet_queries.VEHICLES, p.org_id)
-    }
+    vehicles = {str(v.id): v for v in await fleet.list_vehicles(conn, p)}
     lines = job["cargo"].get("lines", [])
     loads = []
     for stored in row["loads"]:

@@ -8,7 +8,6 @@ conditional UPDATE, bids and the close take the job row's lock in compatible/exc
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -19,7 +18,7 @@ from msgspec import Meta
 
 from dispatch import events
 from dispatch.accounts.auth import require_party
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from dispatch.loads import queries as loads_queries
@@ -43,6 +42,7 @@ from dispatch.market.models import (
     Place,
 )
 from dispatch.market.notifications import publish_posted, publish_removed
+from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
 from dispatch.types import LocationOut, normalize_plate
@@ -384,18 +384,6 @@ async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUI
         result = await get_job(conn, p, job_id)
     assert isinstance(result, Job)
     return result
-
-
-def party_orgs(job: asyncpg.Record | Mapping[str, Any], *more: UUID | None) -> list[UUID]:
-    """The organizations a job concerns (poster, shipper, consignee, carrier, and `more`), once each."""
-    orgs = [
-        job["poster_org_id"],
-        job["shipper_org_id"],
-        job["consignee_org_id"],
-        job["carrier_org_id"],
-        *more,
-    ]
-    return [o for o in dict.fromkeys(orgs) if o is not None]
 
 
 # -- grab, bids, award, close -----------------------------------------------------------------

@@ -17,12 +17,12 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn, Queryable
 from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
 from dispatch.evidence import service as evidence
 from dispatch.gate.notifications import publish_driver
-from dispatch.market.service import party_orgs
+from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.receipts import queries
 from dispatch.receipts.models import Discrepancy, ItemLine, Receipt, ReceiptIn

@@ -11,7 +11,7 @@ import msgspec
 from shapely import Polygon
 
 from dispatch import events
-from dispatch.accounts.models import Principal
+from dispatch.accounts.principal import Principal
 from dispatch.db import Queryable
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.sites import queries
@@ -181,6 +181,16 @@ async def add_dock(db: asyncpg.Pool, p: Principal, site_id: UUID, body: DockCrea
 async def get_site(db: Queryable, p: Principal, site_id: UUID) -> Site:
     """The caller's own site, or another organization's shared one."""
     return _site(await db.fetchrow(queries.VISIBLE_SITE, p.org_id, site_id))
+
+
+async def owns_site(db: Queryable, p: Principal, site_id: UUID) -> bool:
+    """Whether the site is the caller's organization's own."""
+    return await db.fetchrow(queries.OWN_SITE, p.org_id, site_id) is not None
+
+
+async def sees_site(db: Queryable, p: Principal, site_id: UUID) -> bool:
+    """Whether the caller may see the site: its own, or one another organization shares."""
+    return await db.fetchrow(queries.VISIBLE_SITE, p.org_id, site_id) is not None
 
 
 async def list_own_sites(db: asyncpg.Pool, p: Principal) -> list[Site]:

@@ -11,9 +11,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from dispatch.accounts.auth import bearer_token, requires
 from dispatch.accounts.permissions import Permission
-from dispatch.deps import Caller, RuntimeDep
+from dispatch.deps import Caller, ReceiptsDep, ReceiptSummaries, RuntimeDep
 from dispatch.errors import Problem
-from dispatch.receipts import service as receipts
 from dispatch.tracking import live, service
 from dispatch.tracking.models import MAX_SEQ, LoadTrack, NewShareLink, PointsPage, ShareLink, ShareLinkIn
 
@@ -28,11 +27,13 @@ class TrackingController(Controller):
         operation_id="getLoadTracking",
         summary="The load's tracking now: trail, last position, ETA, timeline (as a watcher's snapshot)",
     )
-    async def tracking(self, load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> LoadTrack:
+    async def tracking(
+        self, load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller, receipts: ReceiptsDep
+    ) -> LoadTrack:
         access = await service.access_by_party(runtime.db, p, None, load_id)
         async with runtime.db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             (row,) = await service.watched_loads(conn, access)
-            done = await receipts.summaries(conn, [load_id])
+            done = await receipts(conn, [load_id])
             return await service.load_track(conn, row, with_trail=True, receipt=done.get(load_id))
 
     @get(
@@ -78,6 +79,7 @@ class TrackingController(Controller):
 async def _watch(
     socket: WebSocket[Any, Any, Any],
     runtime: Any,
+    receipts: ReceiptSummaries,
     job_id: UUID | None,
     load_id: UUID | None,
     share: str | None,
@@ -96,7 +98,7 @@ async def _watch(
     except Problem as problem:
         await live.reject(socket, problem)
         return
-    await live.watch(socket, runtime, access, cursors)
+    await live.watch(socket, runtime, receipts, access, cursors)
 
 
 _WS_DOC = (
@@ -111,10 +113,11 @@ async def load_live(
     socket: WebSocket[Any, Any, Any],
     load_id: FromPath[UUID],
     runtime: RuntimeDep,
+    receipts: ReceiptsDep,
     share: FromQuery[str | None] = None,
     after: FromQuery[str | None] = None,
 ) -> None:
-    await _watch(socket, runtime, None, load_id, share, after)
+    await _watch(socket, runtime, receipts, None, load_id, share, after)
 
 
 @websocket("/tracking/jobs/{job_id:uuid}/live", opt={"exclude_from_auth": True}, description=_WS_DOC)
@@ -122,10 +125,11 @@ async def job_live(
     socket: WebSocket[Any, Any, Any],
     job_id: FromPath[UUID],
     runtime: RuntimeDep,
+    receipts: ReceiptsDep,
     share: FromQuery[str | None] = None,
     after: FromQuery[str | None] = None,
 ) -> None:
-    await _watch(socket, runtime, job_id, None, share, after)
+    await _watch(socket, runtime, receipts, job_id, None, share, after)
 
 
 def watch_router() -> Router:

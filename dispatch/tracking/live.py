@@ -22,9 +22,9 @@ import msgspec
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 
+from dispatch.deps import ReceiptSummaries
 from dispatch.errors import BadRequest, Problem, refuse_upgrade
 from dispatch.realtime.sending import SEND_TIMEOUT_S, Sender, close_too_slow
-from dispatch.receipts import service as receipts
 from dispatch.runtime import Runtime
 from dispatch.tracking import service
 from dispatch.tracking.hub import Frame, Watcher
@@ -70,10 +70,16 @@ async def reject(socket: WebSocket[Any, Any, Any], problem: Problem) -> None:
 
 class _Session:
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], runtime: Runtime, access: service.Access, watcher: Watcher
+        self,
+        socket: WebSocket[Any, Any, Any],
+        runtime: Runtime,
+        receipts: ReceiptSummaries,
+        access: service.Access,
+        watcher: Watcher,
     ) -> None:
         self.socket = socket
         self.runtime = runtime
+        self.receipts = receipts
         self.access = access
         self.watcher = watcher
         self.sent: dict[UUID, int] = {}
@@ -91,7 +97,7 @@ class _Session:
         async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             rows = await service.watched_loads(conn, self.access)
             job = await service.job_view(conn, self.access.job_id)
-            done = await receipts.summaries(conn, [r["id"] for r in rows])
+            done = await self.receipts(conn, [r["id"] for r in rows])
             tracks = [
                 await service.load_track(conn, r, with_trail=r["id"] not in after, receipt=done.get(r["id"]))
                 for r in rows
@@ -165,14 +171,18 @@ class _Session:
 
 
 async def watch(
-    socket: WebSocket[Any, Any, Any], runtime: Runtime, access: service.Access, after: dict[UUID, int]
+    socket: WebSocket[Any, Any, Any],
+    runtime: Runtime,
+    receipts: ReceiptSummaries,
+    access: service.Access,
+    after: dict[UUID, int],
 ) -> None:
     load_ids = frozenset(r["id"] for r in await service.watched_loads(runtime.db, access))
     watcher = await runtime.tracking.register(load_ids)
     reader: asyncio.Task[None] | None = None
     try:
         await socket.accept()
-        session = _Session(socket, runtime, access, watcher)
+        session = _Session(socket, runtime, receipts, access, watcher)
         await session.snapshot(after)
         if session.finished:
             await session.send(b'{"type":"final","reason":"received"}')

@@ -33,11 +33,11 @@ import shapely
 from dispatch import events
 from dispatch.accounts import service as accounts
 from dispatch.accounts.auth import recheck_device
-from dispatch.accounts.models import Principal
 from dispatch.accounts.permissions import Permission
+from dispatch.accounts.principal import Principal
 from dispatch.db import Conn, Queryable
 from dispatch.errors import Conflict, Forbidden, NotFound, Problem, Unauthorized
-from dispatch.market.service import party_orgs
+from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker, PgBroker
 from dispatch.settings import Settings
 from dispatch.tracking import queries, screening
