@@ -20,7 +20,7 @@ from dispatch.accounts.auth import auth_middleware, credential_kinds
 from dispatch.accounts.models import Principal
 from dispatch.accounts.passwords import Passwords
 from dispatch.authorizations.api import AuthorizationController, verify_pickup_code
-from dispatch.authorizations.service import automatic_authorization
+from dispatch.authorizations.service import AutomaticAuthorizer
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware
@@ -56,7 +56,7 @@ def create_app(settings: Settings) -> Litestar:
         settings=settings,
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
         metrics=Metrics(settings.metrics_dir),
-        authorize_on_award=automatic_authorization(settings.secret_key),
+        authorize_on_award=AutomaticAuthorizer(settings.secret_key),
     )
 
     @asynccontextmanager

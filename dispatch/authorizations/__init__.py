@@ -11,7 +11,7 @@ from dispatch.authorizations.models import (
     GateVerdict,
 )
 from dispatch.authorizations.service import (
-    automatic_authorization,
+    AutomaticAuthorizer,
     check_load_code,
     get_authorization,
     issue_authorization,
@@ -23,11 +23,11 @@ __all__ = [
     "Authorization",
     "AuthorizationCreate",
     "AuthorizationRevoke",
+    "AutomaticAuthorizer",
     "GateCheck",
     "GateResult",
     "GateVerdict",
     "authorization_code",
-    "automatic_authorization",
     "check_load_code",
     "code_hash",
     "get_authorization",

@@ -2,7 +2,7 @@
 gate's check of a pickup code (a job authorization's, or a load's own).
 
 Each public function is one use case in one transaction, except the steps that run inside their
-caller's: `automatic_authorization` (the market's award) and `check_load_code` (the gate's
+caller's: `AutomaticAuthorizer` (the market's award) and `check_load_code` (the gate's
 check-in). The area sits above the market (it locks and reads jobs through the market's public
 functions) and below the gate and the loads (the gate checks codes here; the loads derive their
 codes with `codes`). The rules: dispatch/authorizations/README.md.
@@ -27,7 +27,7 @@ from dispatch.authorizations.models import (
 )
 from dispatch.db import Conn
 from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
-from dispatch.market.awards import AutoAuthorize
+from dispatch.market.awards import AutoAuthorizer
 from dispatch.market.service import goods_owner_org, lock_job, party_orgs
 from dispatch.types import normalize_plate
 
@@ -91,15 +91,18 @@ def _authorization(row: asyncpg.Record, secret: str) -> Authorization:
     return Authorization(**fields, code=code)
 
 
-def automatic_authorization(secret: str) -> AutoAuthorize:
-    """The step the market runs in the awarding transaction when the goods owner authorizes
+class AutomaticAuthorizer(AutoAuthorizer):
+    """What the market runs in the awarding transaction when the goods owner authorizes
     automatically: any plate and driver of the carrier, from 12 h before the pickup window to 12 h
     after it."""
 
-    async def authorize(conn: Conn, job: asyncpg.Record, owner: UUID) -> None:
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    async def __call__(self, conn: Conn, job: asyncpg.Record, owner: UUID) -> None:
         await _issue(
             conn,
-            secret,
+            self._secret,
             job,
             owner,
             valid_from=job["pickup_from"] - AUTHORIZATION_GRACE,
@@ -108,8 +111,6 @@ def automatic_authorization(secret: str) -> AutoAuthorize:
             drivers=[],
             actor=None,
         )
-
-    return authorize
 
 
 async def issue_authorization(

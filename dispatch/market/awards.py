@@ -9,13 +9,17 @@ when the goods owner's organization authorizes automatically (`PUT /market/setti
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeAlias
+from abc import ABC, abstractmethod
 from uuid import UUID
 
 import asyncpg
 
 from dispatch.db import Conn
 
-# (the awarding transaction's connection, the awarded job's row, the goods owner's organization)
-AutoAuthorize: TypeAlias = Callable[[Conn, asyncpg.Record, UUID], Awaitable[None]]
+
+class AutoAuthorizer(ABC):
+    """The step the market runs on an award when the goods owner authorizes automatically."""
+
+    @abstractmethod
+    async def __call__(self, conn: Conn, job: asyncpg.Record, owner: UUID) -> None:
+        """Authorize the awarded job's carrier for `owner`, in the awarding transaction (`conn`)."""

@@ -25,7 +25,7 @@ from dispatch.accounts.models import Principal
 from dispatch.db import Conn
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from dispatch.market import queries
-from dispatch.market.awards import AutoAuthorize
+from dispatch.market.awards import AutoAuthorizer
 from dispatch.market.models import (
     AreaCreate,
     Bid,
@@ -408,7 +408,9 @@ def party_orgs(job: asyncpg.Record | Mapping[str, Any], *more: UUID | None) -> l
 # -- grab, bids, award, close -----------------------------------------------------------------
 
 
-async def grab(db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorize, p: Principal, job_id: UUID) -> Job:
+async def grab(
+    db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorizer, p: Principal, job_id: UUID
+) -> Job:
     require_party(p, "carrier", "grab and bid")
     async with db.acquire() as conn, conn.transaction():
         job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
@@ -442,7 +444,7 @@ async def _explain_failed_grab(conn: Conn, job_id: UUID, p: Principal) -> None:
 async def _on_award(
     conn: Conn,
     broker: Broker,
-    authorize: AutoAuthorize,
+    authorize: AutoAuthorizer,
     job: asyncpg.Record,
     *,
     bid_id: UUID | None,
@@ -592,7 +594,7 @@ async def list_bids(db: asyncpg.Pool, p: Principal, job_id: UUID) -> list[Bid]:
 
 
 async def award_bid(
-    db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorize, p: Principal, job_id: UUID, bid_id: UUID
+    db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorizer, p: Principal, job_id: UUID, bid_id: UUID
 ) -> Job:
     """The poster takes an active bid before the deadline."""
     async with db.acquire() as conn, conn.transaction():
@@ -613,7 +615,7 @@ async def award_bid(
 
 
 async def close_due_jobs(
-    db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorize, *, batch: int = 20
+    db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorizer, *, batch: int = 20
 ) -> int:
     """One round of the closer: auctions past their deadline go to the lowest bid (ties: earliest),
     jobs nobody took expire. Safe with any number of workers (FOR UPDATE SKIP LOCKED)."""
