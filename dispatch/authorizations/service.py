@@ -4,8 +4,8 @@ gate's check of a pickup code (a job authorization's, or a load's own).
 Each public function is one use case in one transaction, except the steps that run inside their
 caller's: `AutomaticAuthorizer` (the market's award) and `check_load_code` (the gate's
 check-in). The area sits above the market (it locks and reads jobs through the market's public
-functions) and below the gate and the loads (the gate checks codes here; the loads derive their
-codes with `codes`). The rules: dispatch/authorizations/README.md.
+functions) and below the gate and the loads (the gate checks codes here; the loads derive theirs
+with `codes.load_code`). The rules: dispatch/authorizations/README.md.
 """
 
 from __future__ import annotations
