@@ -19,6 +19,8 @@ from dispatch.accounts import api as accounts_api
 from dispatch.accounts.auth import auth_middleware, credential_kinds
 from dispatch.accounts.passwords import Passwords
 from dispatch.accounts.principal import Principal
+from dispatch.authorizations.api import AuthorizationController, verify_pickup_code
+from dispatch.authorizations.service import AutomaticAuthorizer
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.deps import ReceiptSummaries
@@ -56,6 +58,7 @@ def create_app(settings: Settings) -> Litestar:
         settings=settings,
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
         metrics=Metrics(settings.metrics_dir),
+        authorize_on_award=AutomaticAuthorizer(settings.secret_key),
     )
 
     @asynccontextmanager
@@ -110,6 +113,8 @@ def create_app(settings: Settings) -> Litestar:
                     TrackingController,
                     ReceiptController,
                     *market_api.routers(),
+                    AuthorizationController,
+                    verify_pickup_code,
                 ],
                 guards=[credential_kinds("user", "api_token")],
             ),

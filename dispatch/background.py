@@ -47,7 +47,7 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
     steps: list[tuple[str, Callable[[], Awaitable[int]]]] = [
         (
             "settling jobs past their deadline",
-            lambda: close_due_jobs(runtime.db, runtime.broker, runtime.settings.secret_key, batch=BATCH),
+            lambda: close_due_jobs(runtime.db, runtime.broker, runtime.authorize_on_award, batch=BATCH),
         ),
         ("releasing no-show bookings", lambda: release_no_shows(runtime.db, runtime.broker, batch=BATCH)),
         ("purging old idempotency keys", lambda: purge(runtime.db)),

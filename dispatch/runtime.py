@@ -8,6 +8,7 @@ import asyncpg
 
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.availability import Availability
+from dispatch.market.awards import AutoAuthorizer
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.metrics import Metrics
 from dispatch.realtime.broker import PgBroker
@@ -21,6 +22,9 @@ class Runtime:
     settings: Settings
     passwords: Passwords
     metrics: Metrics
+    # The goods owner's automatic pickup authorization, run by the market on an award
+    # (dispatch/market/awards.py: why it is handed in).
+    authorize_on_award: AutoAuthorizer
     # Opened by the app's lifespan, in each worker process.
     pool: asyncpg.Pool | None = field(default=None, repr=False)
     pubsub: PgBroker | None = field(default=None, repr=False)

@@ -15,6 +15,7 @@ import msgspec
 
 from dispatch import events
 from dispatch.accounts.principal import Principal
+from dispatch.authorizations import check_load_code
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.gate import calendar as cal
@@ -31,9 +32,6 @@ from dispatch.gate.models import (
     Ticket,
 )
 from dispatch.gate.notifications import publish_driver, publish_site
-from dispatch.loads import queries as loads_queries
-from dispatch.market import codes
-from dispatch.market.service import judge_load
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
 from dispatch.tracking import service as tracking
@@ -307,10 +305,7 @@ async def check_in_by_staff(db: asyncpg.Pool, broker: Broker, p: Principal, body
     async with db.acquire() as conn, conn.transaction():
         if await conn.fetchrow(queries.OWN_SITE, p.org_id, body.site_id) is None:
             raise NotFound("No such site of your organization.", code="site_not_found")
-        found = await conn.fetchrow(loads_queries.LOAD_BY_CODE, codes.code_hash(body.code))
-        result = (
-            "unknown_code" if found is None else judge_load(found, body.site_id, body.plate, None, _now())
-        )
+        found, result = await check_load_code(conn, body.code, body.site_id, body.plate)
         if found is None or result != "valid":
             raise Unprocessable(f"Check-in refused: {result.replace('_', ' ')}.", code=f"code_{result}")
         load = await conn.fetchrow(queries.LOAD_FOR_GATE, found["id"], found["carrier_org_id"], None)

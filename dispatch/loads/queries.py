@@ -85,19 +85,6 @@ WHERE d.org_id = $1 AND d.user_id = $2
   AND EXISTS (SELECT 1 FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
               WHERE mr.org_id = d.org_id AND mr.user_id = d.user_id AND rp.permission = 'drive')"""
 
-# A load by its pickup code, with what the gate needs to judge it.
-LOAD_BY_CODE = """
-SELECT l.id, l.job_id, l.driver_user_id, l.carrier_org_id, l.status, v.plate, u.name AS driver_name,
-       j.origin_site_id AS site_id,
-       a.id AS authorization_id, a.revoked_at, a.valid_from, a.valid_until
-FROM loads l
-JOIN vehicles v ON v.id = l.vehicle_id
-JOIN jobs j ON j.id = l.job_id
-LEFT JOIN users u ON u.id = l.driver_user_id
-LEFT JOIN LATERAL (SELECT * FROM pickup_authorizations pa WHERE pa.job_id = l.job_id
-                   ORDER BY pa.revoked_at IS NULL DESC, pa.created_at DESC LIMIT 1) a ON true
-WHERE l.code_hash = $1"""
-
 # Among $1, the vehicles already on live loads of other jobs overlapping [$3, $4).
 BUSY_VEHICLES = """
 SELECT DISTINCT v.plate_display AS plate FROM loads l JOIN vehicles v ON v.id = l.vehicle_id

@@ -17,13 +17,13 @@ import msgspec
 
 from dispatch import events
 from dispatch.accounts.principal import Principal
+from dispatch.authorizations import code_hash, load_code
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.fleet import service as fleet
 from dispatch.fleet.models import Vehicle
 from dispatch.loads import planner, queries
 from dispatch.loads.models import Assignment, ItemCount, Load, Plan, PlanEdit, PlannedLoad
-from dispatch.market import codes
 from dispatch.parties import party_orgs
 
 
@@ -281,14 +281,9 @@ async def _plan_view(conn: Conn | asyncpg.Pool, p: Principal, job: asyncpg.Recor
 # -- loads ------------------------------------------------------------------------------------
 
 
-def _code(secret: str, load_id: UUID, version: int) -> str:
-    # The assignment version is part of the derivation: reassigning a load changes its code.
-    return codes.derive_code(secret, f"load:v{version}", load_id)
-
-
 def _load(row: asyncpg.Record, secret: str | None) -> Load:
     fields = {k: row[k] for k in Load.__struct_fields__ if k != "pickup_code"}
-    code = _code(secret, row["id"], row["assignment_version"]) if secret else None
+    code = load_code(secret, row["id"], row["assignment_version"]) if secret else None
     return (
         msgspec.convert(fields, Load)
         if code is None
@@ -325,7 +320,7 @@ async def confirm_plan(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID
                         job["pickup_until"],
                     )
                     await conn.execute(
-                        queries.SET_LOAD_CODE, load_id, codes.code_hash(_code(secret, load_id, 0))
+                        queries.SET_LOAD_CODE, load_id, code_hash(load_code(secret, load_id, 0))
                     )
         except asyncpg.ExclusionViolationError:
             busy = await conn.fetch(
@@ -402,7 +397,7 @@ async def assign(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID, bod
                 f"{load['pickup_window'].lower:%Y-%m-%d %H:%M} to {load['pickup_window'].upper:%H:%M} UTC.",
                 code=f"{what}_busy",
             ) from None
-        await conn.execute(queries.SET_LOAD_CODE, load_id, codes.code_hash(_code(secret, load_id, version)))
+        await conn.execute(queries.SET_LOAD_CODE, load_id, code_hash(load_code(secret, load_id, version)))
         await events.record(
             conn,
             "load.assigned",

@@ -1,1 +1,1 @@
-"""The freight market: jobs, grabs, reverse auctions, pickup authorizations, the live feed."""
+"""The freight market: jobs, grabs, reverse auctions, market areas and settings, the live feed."""

@@ -20,14 +20,9 @@ from dispatch.errors import BadRequest
 from dispatch.market import service
 from dispatch.market.models import (
     AreaCreate,
-    Authorization,
-    AuthorizationCreate,
-    AuthorizationRevoke,
     Bid,
     BidCreate,
     BidLower,
-    GateCheck,
-    GateVerdict,
     Job,
     JobCreate,
     JobPage,
@@ -95,7 +90,7 @@ class JobController(Controller):
         summary="Take a grab job at its posted price; the first carrier wins, the others get 409",
     )
     async def grab(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Job:
-        return await service.grab(runtime.db, runtime.broker, runtime.settings.secret_key, p, job_id)
+        return await service.grab(runtime.db, runtime.broker, runtime.authorize_on_award, p, job_id)
 
     # -- bids --
 
@@ -151,41 +146,7 @@ class JobController(Controller):
         self, job_id: FromPath[UUID], bid_id: FromPath[UUID], runtime: RuntimeDep, p: Caller
     ) -> Job:
         return await service.award_bid(
-            runtime.db, runtime.broker, runtime.settings.secret_key, p, job_id, bid_id
-        )
-
-    # -- pickup authorization --
-
-    @get(
-        "/{job_id:uuid}/authorization",
-        operation_id="getAuthorization",
-        summary="The pickup authorization and its code, for the goods owner and the carrier",
-    )
-    async def authorization(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Authorization:
-        return await service.get_authorization(runtime.db, runtime.settings.secret_key, p, job_id)
-
-    @post(
-        "/{job_id:uuid}/authorization",
-        operation_id="issueAuthorization",
-        guards=[requires(Permission.AWARD_JOBS)],
-        summary="Authorize the awarded carrier to collect the goods",
-    )
-    async def issue_authorization(
-        self, job_id: FromPath[UUID], data: JSONBody[AuthorizationCreate], runtime: RuntimeDep, p: Caller
-    ) -> Authorization:
-        return await service.issue_authorization(runtime.db, runtime.settings.secret_key, p, job_id, data)
-
-    @post(
-        "/{job_id:uuid}/authorization/revoke",
-        operation_id="revokeAuthorization",
-        status_code=200,
-        guards=[requires(Permission.AWARD_JOBS)],
-    )
-    async def revoke_authorization(
-        self, job_id: FromPath[UUID], data: JSONBody[AuthorizationRevoke], runtime: RuntimeDep, p: Caller
-    ) -> Authorization:
-        return await service.revoke_authorization(
-            runtime.db, runtime.settings.secret_key, p, job_id, data.reason
+            runtime.db, runtime.broker, runtime.authorize_on_award, p, job_id, bid_id
         )
 
 
@@ -266,21 +227,6 @@ class MarketController(Controller):
     ) -> OrgMarketSettings:
         await service.set_auto_authorize(runtime.db, p, data.auto_authorize_pickup)
         return data
-
-
-class GateController(Controller):
-    path = "/gate"
-    tags = ["gate"]
-
-    @post(
-        "/verify",
-        operation_id="verifyPickupCode",
-        status_code=200,
-        guards=[requires(Permission.OPERATE_GATE)],
-        summary="Check a pickup code and plate at the caller's site; every check is logged",
-    )
-    async def verify(self, data: JSONBody[GateCheck], runtime: RuntimeDep, p: Caller) -> GateVerdict:
-        return await service.verify_at_gate(runtime.db, p, data)
 
 
 # -- the live feed ----------------------------------------------------------------------------
@@ -388,4 +334,4 @@ async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
 
 
 def routers() -> list[Router | type[Controller]]:
-    return [JobController, MarketController, GateController, market_feed]  # type: ignore[list-item]
+    return [JobController, MarketController, market_feed]  # type: ignore[list-item]

@@ -1,4 +1,4 @@
-"""Market wire types: jobs, bids, pickup authorizations, gate checks, market areas."""
+"""Market wire types: jobs, bids, market areas."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ JobStatus = Literal["open", "awarded", "dispatched", "completed", "expired", "ca
 JobMode = Literal["grab", "auction"]
 GoodsOwner = Literal["shipper", "consignee"]
 Description = Annotated[str, Meta(min_length=1, max_length=200)]
-Plate = Annotated[str, Meta(min_length=2, max_length=15, pattern=r"^[A-Za-z0-9 -]+$")]
 
 
 # -- cargo: divisible bulk, or lines of indivisible items ------------------------------------
@@ -170,70 +169,6 @@ class Bid(msgspec.Struct, kw_only=True):
     # Among active bids: 1 is the lowest (ties: the earliest). None when not active.
     rank: int | None = None
     active_bids: int | None = None
-
-
-# -- pickup authorization and the gate --------------------------------------------------------
-
-
-class AuthorizationCreate(Input, kw_only=True):
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    allowed_plates: Annotated[list[Plate], Meta(max_length=50)] = []
-    allowed_driver_ids: Annotated[list[UUID], Meta(max_length=50)] = []
-
-
-class AuthorizationRevoke(Input, kw_only=True):
-    reason: Annotated[str, Meta(min_length=1, max_length=500)]
-
-
-class Authorization(msgspec.Struct, kw_only=True):
-    id: UUID
-    job_id: UUID
-    issuer_org_id: UUID
-    carrier_org_id: UUID
-    site_id: UUID
-    valid_from: datetime
-    valid_until: datetime
-    allowed_plates: list[str]
-    allowed_driver_ids: list[UUID]
-    created_at: datetime
-    revoked_at: datetime | None
-    revoke_reason: str | None
-    # The code the driver shows at the gate (as text or QR); only to the issuer and the carrier.
-    code: str | None = None
-
-
-class GateCheck(Input, kw_only=True):
-    site_id: UUID
-    code: Annotated[str, Meta(min_length=4, max_length=40)]
-    plate: Plate
-    driver_id: UUID | None = None
-
-
-GateResult = Literal[
-    "valid",
-    "unknown_code",
-    "wrong_site",
-    "not_yet_valid",
-    "expired",
-    "revoked",
-    "wrong_plate",
-    "wrong_driver",
-]
-
-
-class GateVerdict(msgspec.Struct, kw_only=True):
-    valid: bool
-    result: GateResult
-    detail: str
-    authorization_id: UUID | None = None
-    job_id: UUID | None = None
-    carrier_org_id: UUID | None = None
-    valid_until: datetime | None = None
-    # For a load's own code: the load, and the truck and driver it is bound to.
-    load_id: UUID | None = None
-    plate: str | None = None
-    driver_name: str | None = None
 
 
 # -- market areas and the live feed -----------------------------------------------------------

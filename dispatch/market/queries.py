@@ -244,41 +244,11 @@ LOSE_ALL_BIDS = """
 UPDATE bids SET status = 'lost' WHERE job_id = $1 AND status = 'active'
 RETURNING id, carrier_org_id"""
 
-# -- authorizations and the gate --------------------------------------------------------------
+# -- the goods owner's settings ---------------------------------------------------------------
 
 ORG_AUTO_AUTHORIZE = "SELECT auto_authorize_pickup FROM organizations WHERE id = $1"
 
 SET_ORG_AUTO_AUTHORIZE = "UPDATE organizations SET auto_authorize_pickup = $2 WHERE id = $1"
-
-INSERT_AUTHORIZATION = """
-INSERT INTO pickup_authorizations (job_id, issuer_org_id, carrier_org_id, site_id, valid_from, valid_until,
-                                   allowed_plates, allowed_driver_ids, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (job_id) WHERE revoked_at IS NULL DO NOTHING
-RETURNING id"""
-
-SET_AUTHORIZATION_CODE = "UPDATE pickup_authorizations SET code_hash = $2 WHERE id = $1"
-
-# The job's latest authorization, for its issuer or its carrier ($2).
-AUTHORIZATION_OF_JOB = """
-SELECT * FROM pickup_authorizations
-WHERE job_id = $1 AND $2 IN (issuer_org_id, carrier_org_id)
-ORDER BY revoked_at IS NULL DESC, created_at DESC
-LIMIT 1"""
-
-REVOKE_AUTHORIZATION = """
-UPDATE pickup_authorizations SET revoked_at = clock_timestamp(), revoke_reason = $3
-WHERE job_id = $1 AND issuer_org_id = $2 AND revoked_at IS NULL
-RETURNING *"""
-
-AUTHORIZATION_BY_CODE = "SELECT * FROM pickup_authorizations WHERE code_hash = $1"
-
-# The gate's site must be the caller's own.
-OWN_SITE_EXISTS = "SELECT EXISTS (SELECT 1 FROM sites WHERE id = $2 AND org_id = $1)"
-
-LOG_GATE_CHECK = """
-INSERT INTO gate_verifications (site_id, checked_by, authorization_id, plate, driver_id, result)
-VALUES ($1, $2, $3, $4, $5, $6)"""
 
 # -- market areas -----------------------------------------------------------------------------
 

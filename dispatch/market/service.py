@@ -1,14 +1,17 @@
-"""Market use cases: post, find, grab, bid, award, close, authorize, verify at the gate.
+"""Market use cases: post, find, grab, bid, award, close; market areas and settings.
 
 Each public function is one use case in one transaction; the state change, its event and its
 market notification commit together. Concurrency is settled by the database: the grab is one
 conditional UPDATE, bids and the close take the job row's lock in compatible/exclusive modes.
+An award runs the goods owner's automatic pickup authorization, which the authorizations area
+provides (dispatch/market/awards.py says why it is handed in).
 """
 
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -21,17 +24,12 @@ from dispatch.accounts.auth import require_party
 from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
-from dispatch.loads import queries as loads_queries
-from dispatch.market import codes, queries
+from dispatch.market import queries
+from dispatch.market.awards import AutoAuthorizer
 from dispatch.market.models import (
     AreaCreate,
-    Authorization,
-    AuthorizationCreate,
     Bid,
     BulkCargo,
-    GateCheck,
-    GateResult,
-    GateVerdict,
     Job,
     JobCreate,
     JobPage,
@@ -45,11 +43,9 @@ from dispatch.market.notifications import publish_posted, publish_removed
 from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
-from dispatch.types import LocationOut, normalize_plate
+from dispatch.types import LocationOut
 from geo import GeometryError, Position, contains, haversine_m, parse_polygon, polygon_to_geojson
 
-# How long around the pickup window an authorization is valid by default: trucks come early and late.
-AUTHORIZATION_GRACE = timedelta(hours=12)
 MAX_AREAS = 20
 # A market area may be a whole region, unlike a site's geofence.
 MAX_AREA_POLYGON_M2 = 5e12
@@ -354,9 +350,21 @@ async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCrea
     return job
 
 
+async def lock_job(conn: Conn, job_id: UUID) -> asyncpg.Record | None:
+    """The job's row, locked for a change (None: no such job); the caller decides who may see it."""
+    row: asyncpg.Record | None = await conn.fetchrow(queries.LOCK_JOB, job_id)
+    return row
+
+
+def goods_owner_org(job: asyncpg.Record | Mapping[str, Any]) -> UUID:
+    """The organization that owns the goods at pickup: it authorizes the carrier to collect them."""
+    owner: UUID = job["consignee_org_id"] if job["goods_owner"] == "consignee" else job["shipper_org_id"]
+    return owner
+
+
 async def _lock_as_poster(conn: Conn, p: Principal, job_id: UUID, action: str) -> asyncpg.Record:
     """The job's row, locked for a change only its poster may make (others of its parties: 403)."""
-    job = await conn.fetchrow(queries.LOCK_JOB, job_id)
+    job = await lock_job(conn, job_id)
     if job is None or p.org_id not in (job["poster_org_id"], job["shipper_org_id"], job["consignee_org_id"]):
         raise NotFound("No such job.", code="job_not_found")
     if job["poster_org_id"] != p.org_id:
@@ -389,14 +397,16 @@ async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUI
 # -- grab, bids, award, close -----------------------------------------------------------------
 
 
-async def grab(db: asyncpg.Pool, broker: Broker, secret: str, p: Principal, job_id: UUID) -> Job:
+async def grab(
+    db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorizer, p: Principal, job_id: UUID
+) -> Job:
     require_party(p, "carrier", "grab and bid")
     async with db.acquire() as conn, conn.transaction():
         job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
         if job is None:
             await _explain_failed_grab(conn, job_id, p)
         assert job is not None  # _explain_failed_grab always raises
-        await _on_award(conn, broker, secret, job, bid_id=None, actor=p.user_id)
+        await _on_award(conn, broker, authorize, job, bid_id=None, actor=p.user_id)
         result = await get_job(conn, p, job_id)
     assert isinstance(result, Job)
     return result
@@ -421,7 +431,13 @@ async def _explain_failed_grab(conn: Conn, job_id: UUID, p: Principal) -> None:
 
 
 async def _on_award(
-    conn: Conn, broker: Broker, secret: str, job: asyncpg.Record, *, bid_id: UUID | None, actor: UUID | None
+    conn: Conn,
+    broker: Broker,
+    authorize: AutoAuthorizer,
+    job: asyncpg.Record,
+    *,
+    bid_id: UUID | None,
+    actor: UUID | None,
 ) -> None:
     """Everything an award entails, in the awarding transaction: bids settled, the event, the
     goods owner's authorization when it authorizes automatically, and the market removal."""
@@ -445,19 +461,9 @@ async def _on_award(
         await events.record(
             conn, "bid.lost", org_ids=[loser], subject_type="job", subject_id=job["id"], actor_user_id=None
         )
-    owner = job["consignee_org_id"] if job["goods_owner"] == "consignee" else job["shipper_org_id"]
+    owner = goods_owner_org(job)
     if await conn.fetchval(queries.ORG_AUTO_AUTHORIZE, owner):
-        await _issue_authorization(
-            conn,
-            secret,
-            job,
-            owner,
-            valid_from=job["pickup_from"] - AUTHORIZATION_GRACE,
-            valid_until=job["pickup_until"] + AUTHORIZATION_GRACE,
-            plates=[],
-            drivers=[],
-            actor=None,
-        )
+        await authorize(conn, job, owner)
     await publish_removed(broker, conn, job, "awarded")
 
 
@@ -577,7 +583,7 @@ async def list_bids(db: asyncpg.Pool, p: Principal, job_id: UUID) -> list[Bid]:
 
 
 async def award_bid(
-    db: asyncpg.Pool, broker: Broker, secret: str, p: Principal, job_id: UUID, bid_id: UUID
+    db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorizer, p: Principal, job_id: UUID, bid_id: UUID
 ) -> Job:
     """The poster takes an active bid before the deadline."""
     async with db.acquire() as conn, conn.transaction():
@@ -591,13 +597,15 @@ async def award_bid(
             queries.AWARD, job_id, bid["carrier_org_id"], bid["amount_minor"], bid_id
         )
         assert awarded is not None  # the job row is locked and open
-        await _on_award(conn, broker, secret, awarded, bid_id=bid_id, actor=p.user_id)
+        await _on_award(conn, broker, authorize, awarded, bid_id=bid_id, actor=p.user_id)
         result = await get_job(conn, p, job_id)
     assert isinstance(result, Job)
     return result
 
 
-async def close_due_jobs(db: asyncpg.Pool, broker: Broker, secret: str, *, batch: int = 20) -> int:
+async def close_due_jobs(
+    db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorizer, *, batch: int = 20
+) -> int:
     """One round of the closer: auctions past their deadline go to the lowest bid (ties: earliest),
     jobs nobody took expire. Safe with any number of workers (FOR UPDATE SKIP LOCKED)."""
     async with db.acquire() as conn, conn.transaction():
@@ -609,7 +617,7 @@ async def close_due_jobs(db: asyncpg.Pool, broker: Broker, secret: str, *, batch
                     queries.AWARD, job["id"], best["carrier_org_id"], best["amount_minor"], best["id"]
                 )
                 assert awarded is not None  # claimed: locked and open
-                await _on_award(conn, broker, secret, awarded, bid_id=best["id"], actor=None)
+                await _on_award(conn, broker, authorize, awarded, bid_id=best["id"], actor=None)
             else:
                 await conn.execute(queries.EXPIRE, job["id"])
                 await events.record(
@@ -624,221 +632,7 @@ async def close_due_jobs(db: asyncpg.Pool, broker: Broker, secret: str, *, batch
         return len(due)
 
 
-# -- pickup authorization ---------------------------------------------------------------------
-
-
-async def _issue_authorization(
-    conn: Conn,
-    secret: str,
-    job: asyncpg.Record,
-    issuer: UUID,
-    *,
-    valid_from: datetime,
-    valid_until: datetime,
-    plates: list[str],
-    drivers: list[UUID],
-    actor: UUID | None,
-) -> UUID:
-    auth_id = await conn.fetchval(
-        queries.INSERT_AUTHORIZATION,
-        job["id"],
-        issuer,
-        job["carrier_org_id"],
-        job["origin_site_id"],
-        valid_from,
-        valid_until,
-        [normalize_plate(x) for x in plates],
-        drivers,
-        actor,
-    )
-    if auth_id is None:
-        raise Conflict(
-            "The job already has an authorization in force; revoke it first.", code="authorization_exists"
-        )
-    code = codes.derive_code(secret, "authorization", auth_id)
-    await conn.execute(queries.SET_AUTHORIZATION_CODE, auth_id, codes.code_hash(code))
-    await events.record(
-        conn,
-        "authorization.issued",
-        org_ids=party_orgs(job),
-        subject_type="authorization",
-        subject_id=auth_id,
-        actor_user_id=actor,
-        data={
-            "job_id": str(job["id"]),
-            "valid_from": valid_from.isoformat(),
-            "valid_until": valid_until.isoformat(),
-        },
-    )
-    return UUID(str(auth_id))
-
-
-def _authorization(row: asyncpg.Record, secret: str) -> Authorization:
-    code = None if row["revoked_at"] else codes.derive_code(secret, "authorization", row["id"])
-    fields = {name: row[name] for name in Authorization.__struct_fields__ if name != "code"}
-    return Authorization(**fields, code=code)
-
-
-async def issue_authorization(
-    db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID, body: AuthorizationCreate
-) -> Authorization:
-    async with db.acquire() as conn, conn.transaction():
-        job = await conn.fetchrow(queries.LOCK_JOB, job_id)
-        if job is None or p.org_id not in party_orgs(job):
-            raise NotFound("No such job.", code="job_not_found")
-        owner = job["consignee_org_id"] if job["goods_owner"] == "consignee" else job["shipper_org_id"]
-        if p.org_id != owner:
-            raise Forbidden(
-                "Only the organization that owns the goods at pickup authorizes the carrier.",
-                code="not_the_goods_owner",
-            )
-        if job["status"] not in ("awarded", "dispatched"):
-            raise Conflict(
-                f"The job is {job['status']}: there is no carrier to authorize.", code="job_not_awarded"
-            )
-        valid_from = body.valid_from or job["pickup_from"] - AUTHORIZATION_GRACE
-        valid_until = body.valid_until or job["pickup_until"] + AUTHORIZATION_GRACE
-        if valid_until <= valid_from:
-            raise Unprocessable("valid_until must be after valid_from.", code="invalid_validity")
-        if valid_until <= _now():
-            raise Unprocessable("The validity window is already over.", code="validity_in_past")
-        auth_id = await _issue_authorization(
-            conn,
-            secret,
-            job,
-            p.org_id,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            plates=list(body.allowed_plates),
-            drivers=list(body.allowed_driver_ids),
-            actor=p.user_id,
-        )
-        row = await conn.fetchrow("SELECT * FROM pickup_authorizations WHERE id = $1", auth_id)
-        assert row is not None
-        return _authorization(row, secret)
-
-
-async def get_authorization(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID) -> Authorization:
-    row = await db.fetchrow(queries.AUTHORIZATION_OF_JOB, job_id, p.org_id)
-    if row is None:
-        raise NotFound(
-            "No authorization of this job is visible to your organization.", code="authorization_not_found"
-        )
-    return _authorization(row, secret)
-
-
-async def revoke_authorization(
-    db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID, reason: str
-) -> Authorization:
-    async with db.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(queries.REVOKE_AUTHORIZATION, job_id, p.org_id, reason)
-        if row is None:
-            raise NotFound(
-                "Your organization has no authorization in force on this job.", code="authorization_not_found"
-            )
-        await events.record(
-            conn,
-            "authorization.revoked",
-            org_ids=[row["issuer_org_id"], row["carrier_org_id"]],
-            subject_type="authorization",
-            subject_id=row["id"],
-            actor_user_id=p.user_id,
-            data={"job_id": str(job_id), "reason": reason},
-        )
-        return _authorization(row, secret)
-
-
-_VERDICT_DETAIL: dict[GateResult, str] = {
-    "valid": "The code is valid for this truck at this gate.",
-    "unknown_code": "No authorization has this code.",
-    "wrong_site": "The code is for pickup at another site.",
-    "not_yet_valid": "The authorization is not valid yet.",
-    "expired": "The authorization has expired.",
-    "revoked": "The authorization was revoked by the goods owner.",
-    "wrong_plate": "This truck's plate is not the authorized one.",
-    "wrong_driver": "This driver is not the authorized one.",
-}
-
-
-def judge(
-    auth: asyncpg.Record | None, site_id: UUID, plate: str, driver_id: UUID | None, now: datetime
-) -> GateResult:
-    """The gate's verdict on an authorization, first failing rule first."""
-    if auth is None:
-        return "unknown_code"
-    if auth["site_id"] != site_id:
-        return "wrong_site"
-    if auth["revoked_at"] is not None:
-        return "revoked"
-    if now < auth["valid_from"]:
-        return "not_yet_valid"
-    if now >= auth["valid_until"]:
-        return "expired"
-    if auth["allowed_plates"] and normalize_plate(plate) not in auth["allowed_plates"]:
-        return "wrong_plate"
-    if auth["allowed_driver_ids"] and driver_id not in auth["allowed_driver_ids"]:
-        return "wrong_driver"
-    return "valid"
-
-
-def judge_load(
-    load: asyncpg.Record, site_id: UUID, plate: str, driver_id: UUID | None, now: datetime
-) -> GateResult:
-    """A load's code is valid under its job's authorization, for its own truck and driver only."""
-    if load["site_id"] != site_id:
-        return "wrong_site"
-    if load["authorization_id"] is None or load["revoked_at"] is not None or load["status"] == "cancelled":
-        return "revoked"
-    if now < load["valid_from"]:
-        return "not_yet_valid"
-    if now >= load["valid_until"]:
-        return "expired"
-    if normalize_plate(plate) != load["plate"]:
-        return "wrong_plate"
-    if driver_id is not None and driver_id != load["driver_user_id"]:
-        return "wrong_driver"
-    return "valid"
-
-
-async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> GateVerdict:
-    """Check a job authorization's code, or a load's own code, at one of the caller's sites."""
-    code_hash = codes.code_hash(body.code)
-    async with db.acquire() as conn, conn.transaction():
-        if not await conn.fetchval(queries.OWN_SITE_EXISTS, p.org_id, body.site_id):
-            raise NotFound("No such site of your organization.", code="site_not_found")
-        auth = await conn.fetchrow(queries.AUTHORIZATION_BY_CODE, code_hash)
-        load = None if auth is not None else await conn.fetchrow(loads_queries.LOAD_BY_CODE, code_hash)
-        now = _now()
-        if load is not None:
-            result = judge_load(load, body.site_id, body.plate, body.driver_id, now)
-        else:
-            result = judge(auth, body.site_id, body.plate, body.driver_id, now)
-        # Only a code for this site names what it authorizes; others stay anonymous.
-        known = (load or auth) if result not in ("unknown_code", "wrong_site") else None
-        authorization_id = (
-            known["authorization_id"] if load is not None and known else known["id"] if known else None
-        )
-        await conn.execute(
-            queries.LOG_GATE_CHECK,
-            body.site_id,
-            p.user_id,
-            authorization_id,
-            normalize_plate(body.plate),
-            body.driver_id,
-            result,
-        )
-    verdict = GateVerdict(
-        valid=result == "valid",
-        result=result,
-        detail=_VERDICT_DETAIL[result],
-        authorization_id=authorization_id,
-        job_id=known["job_id"] if known else None,
-        carrier_org_id=known["carrier_org_id"] if known else None,
-        valid_until=known["valid_until"] if known else None,
-    )
-    if load is not None and known:
-        verdict.load_id, verdict.plate, verdict.driver_name = load["id"], load["plate"], load["driver_name"]
-    return verdict
+# -- the goods owner's settings ---------------------------------------------------------------
 
 
 async def set_auto_authorize(db: asyncpg.Pool, p: Principal, enabled: bool) -> None:

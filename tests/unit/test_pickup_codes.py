@@ -1,6 +1,6 @@
 from uuid import uuid4
 
-from dispatch.market.codes import ALPHABET, code_hash, derive_code, normalize
+from dispatch.authorizations.codes import ALPHABET, code_hash, derive_code, normalize
 
 
 def test_codes_are_stable_grouped_and_distinct():

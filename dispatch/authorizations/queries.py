@@ -1,0 +1,53 @@
+"""Authorization SQL, one named unit per statement.
+
+Who may read an authorization (its issuer and its carrier) is decided in the SQL. The gate looks a
+code up by its SHA-256 (`codes.code_hash`): first among job authorizations, then among loads.
+"""
+
+from __future__ import annotations
+
+# -- the goods owner's authorization ----------------------------------------------------------
+
+INSERT_AUTHORIZATION = """
+INSERT INTO pickup_authorizations (job_id, issuer_org_id, carrier_org_id, site_id, valid_from, valid_until,
+                                   allowed_plates, allowed_driver_ids, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (job_id) WHERE revoked_at IS NULL DO NOTHING
+RETURNING id"""
+
+SET_AUTHORIZATION_CODE = "UPDATE pickup_authorizations SET code_hash = $2 WHERE id = $1"
+
+AUTHORIZATION = "SELECT * FROM pickup_authorizations WHERE id = $1"
+
+# The job's latest authorization, for its issuer or its carrier ($2).
+AUTHORIZATION_OF_JOB = """
+SELECT * FROM pickup_authorizations
+WHERE job_id = $1 AND $2 IN (issuer_org_id, carrier_org_id)
+ORDER BY revoked_at IS NULL DESC, created_at DESC
+LIMIT 1"""
+
+REVOKE_AUTHORIZATION = """
+UPDATE pickup_authorizations SET revoked_at = clock_timestamp(), revoke_reason = $3
+WHERE job_id = $1 AND issuer_org_id = $2 AND revoked_at IS NULL
+RETURNING *"""
+
+# -- the gate's code check --------------------------------------------------------------------
+
+AUTHORIZATION_BY_CODE = "SELECT * FROM pickup_authorizations WHERE code_hash = $1"
+
+# A load by its pickup code, with what the gate needs to judge it.
+LOAD_BY_CODE = """
+SELECT l.id, l.job_id, l.driver_user_id, l.carrier_org_id, l.status, v.plate, u.name AS driver_name,
+       j.origin_site_id AS site_id,
+       a.id AS authorization_id, a.revoked_at, a.valid_from, a.valid_until
+FROM loads l
+JOIN vehicles v ON v.id = l.vehicle_id
+JOIN jobs j ON j.id = l.job_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN LATERAL (SELECT * FROM pickup_authorizations pa WHERE pa.job_id = l.job_id
+                   ORDER BY pa.revoked_at IS NULL DESC, pa.created_at DESC LIMIT 1) a ON true
+WHERE l.code_hash = $1"""
+
+LOG_GATE_CHECK = """
+INSERT INTO gate_verifications (site_id, checked_by, authorization_id, plate, driver_id, result)
+VALUES ($1, $2, $3, $4, $5, $6)"""

@@ -1,0 +1,283 @@
+"""Pickup authorizations: the goods owner's permission for the awarded carrier to collect, and the
+gate's check of a pickup code (a job authorization's, or a load's own).
+
+Each public function is one use case in one transaction, except the steps that run inside their
+caller's: `AutomaticAuthorizer` (the market's award) and `check_load_code` (the gate's
+check-in). The area sits above the market (it locks and reads jobs through the market's public
+functions) and below the gate and the loads (the gate checks codes here; the loads derive theirs
+with `codes.load_code`). The rules: dispatch/authorizations/README.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from dispatch import events
+from dispatch.accounts.principal import Principal
+from dispatch.authorizations import codes, queries
+from dispatch.authorizations.models import (
+    Authorization,
+    AuthorizationCreate,
+    GateCheck,
+    GateResult,
+    GateVerdict,
+)
+from dispatch.db import Conn
+from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
+from dispatch.market.awards import AutoAuthorizer
+from dispatch.market.service import goods_owner_org, lock_job
+from dispatch.parties import party_orgs
+from dispatch.sites import service as sites
+from dispatch.types import normalize_plate
+
+# How long around the pickup window an authorization is valid by default: trucks come early and late.
+AUTHORIZATION_GRACE = timedelta(hours=12)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _issue(
+    conn: Conn,
+    secret: str,
+    job: asyncpg.Record,
+    issuer: UUID,
+    *,
+    valid_from: datetime,
+    valid_until: datetime,
+    plates: list[str],
+    drivers: list[UUID],
+    actor: UUID | None,
+) -> UUID:
+    auth_id = await conn.fetchval(
+        queries.INSERT_AUTHORIZATION,
+        job["id"],
+        issuer,
+        job["carrier_org_id"],
+        job["origin_site_id"],
+        valid_from,
+        valid_until,
+        [normalize_plate(x) for x in plates],
+        drivers,
+        actor,
+    )
+    if auth_id is None:
+        raise Conflict(
+            "The job already has an authorization in force; revoke it first.", code="authorization_exists"
+        )
+    code = codes.authorization_code(secret, auth_id)
+    await conn.execute(queries.SET_AUTHORIZATION_CODE, auth_id, codes.code_hash(code))
+    await events.record(
+        conn,
+        "authorization.issued",
+        org_ids=party_orgs(job),
+        subject_type="authorization",
+        subject_id=auth_id,
+        actor_user_id=actor,
+        data={
+            "job_id": str(job["id"]),
+            "valid_from": valid_from.isoformat(),
+            "valid_until": valid_until.isoformat(),
+        },
+    )
+    return UUID(str(auth_id))
+
+
+def _authorization(row: asyncpg.Record, secret: str) -> Authorization:
+    code = None if row["revoked_at"] else codes.authorization_code(secret, row["id"])
+    fields = {name: row[name] for name in Authorization.__struct_fields__ if name != "code"}
+    return Authorization(**fields, code=code)
+
+
+class AutomaticAuthorizer(AutoAuthorizer):
+    """What the market runs in the awarding transaction when the goods owner authorizes
+    automatically: any plate and driver of the carrier, from 12 h before the pickup window to 12 h
+    after it."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    async def __call__(self, conn: Conn, job: asyncpg.Record, owner: UUID) -> None:
+        await _issue(
+            conn,
+            self._secret,
+            job,
+            owner,
+            valid_from=job["pickup_from"] - AUTHORIZATION_GRACE,
+            valid_until=job["pickup_until"] + AUTHORIZATION_GRACE,
+            plates=[],
+            drivers=[],
+            actor=None,
+        )
+
+
+async def issue_authorization(
+    db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID, body: AuthorizationCreate
+) -> Authorization:
+    async with db.acquire() as conn, conn.transaction():
+        job = await lock_job(conn, job_id)
+        if job is None or p.org_id not in party_orgs(job):
+            raise NotFound("No such job.", code="job_not_found")
+        if p.org_id != goods_owner_org(job):
+            raise Forbidden(
+                "Only the organization that owns the goods at pickup authorizes the carrier.",
+                code="not_the_goods_owner",
+            )
+        if job["status"] not in ("awarded", "dispatched"):
+            raise Conflict(
+                f"The job is {job['status']}: there is no carrier to authorize.", code="job_not_awarded"
+            )
+        valid_from = body.valid_from or job["pickup_from"] - AUTHORIZATION_GRACE
+        valid_until = body.valid_until or job["pickup_until"] + AUTHORIZATION_GRACE
+        if valid_until <= valid_from:
+            raise Unprocessable("valid_until must be after valid_from.", code="invalid_validity")
+        if valid_until <= _now():
+            raise Unprocessable("The validity window is already over.", code="validity_in_past")
+        auth_id = await _issue(
+            conn,
+            secret,
+            job,
+            p.org_id,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            plates=list(body.allowed_plates),
+            drivers=list(body.allowed_driver_ids),
+            actor=p.user_id,
+        )
+        row = await conn.fetchrow(queries.AUTHORIZATION, auth_id)
+        assert row is not None
+        return _authorization(row, secret)
+
+
+async def get_authorization(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID) -> Authorization:
+    row = await db.fetchrow(queries.AUTHORIZATION_OF_JOB, job_id, p.org_id)
+    if row is None:
+        raise NotFound(
+            "No authorization of this job is visible to your organization.", code="authorization_not_found"
+        )
+    return _authorization(row, secret)
+
+
+async def revoke_authorization(
+    db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID, reason: str
+) -> Authorization:
+    async with db.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries.REVOKE_AUTHORIZATION, job_id, p.org_id, reason)
+        if row is None:
+            raise NotFound(
+                "Your organization has no authorization in force on this job.", code="authorization_not_found"
+            )
+        await events.record(
+            conn,
+            "authorization.revoked",
+            org_ids=[row["issuer_org_id"], row["carrier_org_id"]],
+            subject_type="authorization",
+            subject_id=row["id"],
+            actor_user_id=p.user_id,
+            data={"job_id": str(job_id), "reason": reason},
+        )
+        return _authorization(row, secret)
+
+
+_VERDICT_DETAIL: dict[GateResult, str] = {
+    "valid": "The code is valid for this truck at this gate.",
+    "unknown_code": "No authorization has this code.",
+    "wrong_site": "The code is for pickup at another site.",
+    "not_yet_valid": "The authorization is not valid yet.",
+    "expired": "The authorization has expired.",
+    "revoked": "The authorization was revoked by the goods owner.",
+    "wrong_plate": "This truck's plate is not the authorized one.",
+    "wrong_driver": "This driver is not the authorized one.",
+}
+
+
+def judge(
+    auth: asyncpg.Record | None, site_id: UUID, plate: str, driver_id: UUID | None, now: datetime
+) -> GateResult:
+    """The gate's verdict on an authorization, first failing rule first."""
+    if auth is None:
+        return "unknown_code"
+    if auth["site_id"] != site_id:
+        return "wrong_site"
+    if auth["revoked_at"] is not None:
+        return "revoked"
+    if now < auth["valid_from"]:
+        return "not_yet_valid"
+    if now >= auth["valid_until"]:
+        return "expired"
+    if auth["allowed_plates"] and normalize_plate(plate) not in auth["allowed_plates"]:
+        return "wrong_plate"
+    if auth["allowed_driver_ids"] and driver_id not in auth["allowed_driver_ids"]:
+        return "wrong_driver"
+    return "valid"
+
+
+def judge_load(
+    load: asyncpg.Record, site_id: UUID, plate: str, driver_id: UUID | None, now: datetime
+) -> GateResult:
+    """A load's code is valid under its job's authorization, for its own truck and driver only."""
+    if load["site_id"] != site_id:
+        return "wrong_site"
+    if load["authorization_id"] is None or load["revoked_at"] is not None or load["status"] == "cancelled":
+        return "revoked"
+    if now < load["valid_from"]:
+        return "not_yet_valid"
+    if now >= load["valid_until"]:
+        return "expired"
+    if normalize_plate(plate) != load["plate"]:
+        return "wrong_plate"
+    if driver_id is not None and driver_id != load["driver_user_id"]:
+        return "wrong_driver"
+    return "valid"
+
+
+async def check_load_code(
+    conn: Conn, code: str, site_id: UUID, plate: str, driver_id: UUID | None = None
+) -> tuple[asyncpg.Record | None, GateResult]:
+    """A load's own pickup code at a gate: the load it names (None: no load has it) and the verdict."""
+    load = await conn.fetchrow(queries.LOAD_BY_CODE, codes.code_hash(code))
+    if load is None:
+        return None, "unknown_code"
+    return load, judge_load(load, site_id, plate, driver_id, _now())
+
+
+async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> GateVerdict:
+    """Check a job authorization's code, or a load's own code, at one of the caller's sites."""
+    async with db.acquire() as conn, conn.transaction():
+        if not await sites.owns_site(conn, p, body.site_id):
+            raise NotFound("No such site of your organization.", code="site_not_found")
+        auth = await conn.fetchrow(queries.AUTHORIZATION_BY_CODE, codes.code_hash(body.code))
+        if auth is not None:
+            load, result = None, judge(auth, body.site_id, body.plate, body.driver_id, _now())
+        else:
+            load, result = await check_load_code(conn, body.code, body.site_id, body.plate, body.driver_id)
+        # Only a code for this site names what it authorizes; others stay anonymous.
+        known = (load or auth) if result not in ("unknown_code", "wrong_site") else None
+        authorization_id = (
+            known["authorization_id"] if load is not None and known else known["id"] if known else None
+        )
+        await conn.execute(
+            queries.LOG_GATE_CHECK,
+            body.site_id,
+            p.user_id,
+            authorization_id,
+            normalize_plate(body.plate),
+            body.driver_id,
+            result,
+        )
+    verdict = GateVerdict(
+        valid=result == "valid",
+        result=result,
+        detail=_VERDICT_DETAIL[result],
+        authorization_id=authorization_id,
+        job_id=known["job_id"] if known else None,
+        carrier_org_id=known["carrier_org_id"] if known else None,
+        valid_until=known["valid_until"] if known else None,
+    )
+    if load is not None and known:
+        verdict.load_id, verdict.plate, verdict.driver_name = load["id"], load["plate"], load["driver_name"]
+    return verdict

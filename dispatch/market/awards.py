@@ -1,0 +1,25 @@
+"""What an award entails beyond the market: the goods owner's automatic pickup authorization.
+
+An award (a grab, the poster's award, the close) commits its bids, events and the feed's removal in
+one transaction, and the authorization belongs in that same transaction. Authorizations sit above
+the market (they lock and read its jobs), so the market does not import them: the composition root
+(dispatch/app.py) hands the market the step (`Runtime.authorize_on_award`), and the market runs it
+when the goods owner's organization authorizes automatically (`PUT /market/settings`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from uuid import UUID
+
+import asyncpg
+
+from dispatch.db import Conn
+
+
+class AutoAuthorizer(ABC):
+    """The step the market runs on an award when the goods owner authorizes automatically."""
+
+    @abstractmethod
+    async def __call__(self, conn: Conn, job: asyncpg.Record, owner: UUID) -> None:
+        """Authorize the awarded job's carrier for `owner`, in the awarding transaction (`conn`)."""
