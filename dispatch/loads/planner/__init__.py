@@ -1,0 +1,63 @@
+"""Load planner: split an order into truck loads by vehicle capacity. Pure code: no I/O, no asyncio.
+
+A package of stages, one module each, in the order a plan is made (PLANNER.md has a section per
+module, under the same name):
+
+- `model`: the public types, the fleet's vehicle types, the item kinds, the tolerance and its check.
+- `budget`: the time budget as deterministic work units (never the clock).
+- `bulk`: bulk cargo, closed form and optimal.
+- `bounds`: lower bounds on trips for items (dual vectors, big items).
+- `lp`: the pattern LP by column generation (a better bound, and loads for rounding).
+- `packing`: first fit decreasing and LP rounding.
+- `search`: the exact search (bin completion) and large-neighbourhood repacking.
+- `cost`: the same trips at a lower cost.
+- `assign`: a vehicle and a trip number for each load, and the plan written out.
+- `checking`: every rule but optimality, for any (hand-edited) plan.
+- `pipeline`: `plan()` and `lower_bound()`, which run the stages above in order.
+
+The names below are the planner's public API: import them from `dispatch.loads.planner`, not from
+its modules, whose other names are shared between the stages only.
+"""
+
+from dispatch.loads.planner.budget import (
+    DEFAULT_BUDGET_MS,
+    EXACT_COST_BUDGET_FACTOR,
+    EXACT_MAX_ITEMS,
+    WORK_UNITS_PER_MS,
+)
+from dispatch.loads.planner.checking import check
+from dispatch.loads.planner.model import (
+    MAX_TRIPS,
+    REL_TOLERANCE,
+    Bulk,
+    Cargo,
+    InfeasibleCargo,
+    Line,
+    Load,
+    Plan,
+    Vehicle,
+    Violation,
+    utilization,
+)
+from dispatch.loads.planner.pipeline import lower_bound, plan
+
+__all__ = [
+    "DEFAULT_BUDGET_MS",
+    "EXACT_COST_BUDGET_FACTOR",
+    "EXACT_MAX_ITEMS",
+    "MAX_TRIPS",
+    "REL_TOLERANCE",
+    "WORK_UNITS_PER_MS",
+    "Bulk",
+    "Cargo",
+    "InfeasibleCargo",
+    "Line",
+    "Load",
+    "Plan",
+    "Vehicle",
+    "Violation",
+    "check",
+    "lower_bound",
+    "plan",
+    "utilization",
+]
