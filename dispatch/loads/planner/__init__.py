@@ -37,6 +37,8 @@ from dispatch.loads.planner.model import (
     Plan,
     Vehicle,
     Violation,
+    fits_vehicle,
+    measure,
     utilization,
 )
 from dispatch.loads.planner.pipeline import lower_bound, plan
@@ -57,7 +59,9 @@ __all__ = [
     "Vehicle",
     "Violation",
     "check",
+    "fits_vehicle",
     "lower_bound",
+    "measure",
     "plan",
     "utilization",
 ]

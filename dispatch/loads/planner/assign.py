@@ -1,4 +1,9 @@
-"""TODO assign"""
+"""A vehicle for every load, and the plan written out (PLANNER.md, "Vehicles for the loads").
+
+Lowest cost is the second objective, so a load rides a cheapest type it fits; among equally cheap
+types a max-flow spreads the loads to minimize the busiest vehicle; within a type, loads go
+round-robin over its vehicles, heaviest first, and trips are numbered per vehicle.
+"""
 
 from __future__ import annotations
 

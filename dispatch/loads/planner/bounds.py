@@ -1,4 +1,9 @@
-"""TODO bounds"""
+"""Lower bounds on the trips of an item order (PLANNER.md, "Lower bounds").
+
+A dual vector u (one value per kind) is *valid* when every load that fits a vehicle has
+sum(u_i * a_i) <= 1; then ceil(sum(u_i * n_i)) is a lower bound on trips (Farley). All bounds
+but the big-items one are such vectors, so the exact search reuses them at every node.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,15 @@ from dispatch.loads.planner.model import (
 DUAL_SHRINK = 1.0 - 1e-8
 
 
+def ceil_bound(value: float) -> int:
+    """The trips a bound of `value` proves: its ceiling, from a hair below, so that float noise
+    landing a sum just over a whole number it equals does not count as one more trip."""
+    return math.ceil(value - 1e-7)
+
+
 def dual_bound(u: Sequence[float], r: Sequence[int]) -> int:
-    return math.ceil(sum(a * b for a, b in zip(u, r, strict=True)) - 1e-7)
+    """The trips the valid dual vector u proves for the units r."""
+    return ceil_bound(sum(a * b for a, b in zip(u, r, strict=True)))
 
 
 def _capacity_duals(k: Kinds) -> list[list[float]]:
@@ -117,7 +129,7 @@ def _big_items_bound(k: Kinds) -> int:
             lim[1] - k.v[i] for lim, c in zip(limits, k.caps, strict=True) if k.fits(i, c)
         )
         more = max(0.0, (rest_w - spare_w) / top_kg, (rest_v - spare_v) / top_m3)
-        best = max(best, int(alone) + math.ceil(more * DUAL_SHRINK - 1e-7))
+        best = max(best, int(alone) + ceil_bound(more * DUAL_SHRINK))
     return best
 
 

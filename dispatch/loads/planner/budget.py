@@ -1,4 +1,5 @@
-"""TODO budget"""
+"""The time budget as deterministic work units, never a clock: the same input always gives the
+same plan, byte for byte (PLANNER.md, "Time budget")."""
 
 from __future__ import annotations
 
@@ -7,14 +8,8 @@ import math
 # The time budget becomes work units, never a clock: same input, same plan. One unit is roughly a
 # microsecond of CPython on the development machine (calibrated with bench/planner.py).
 WORK_UNITS_PER_MS = 1000.0
-
-
 DEFAULT_BUDGET_MS = 150.0
-
-
 EXACT_MAX_ITEMS = 30  # exact=None: the exact search is tried up to this many items
-
-
 EXACT_COST_BUDGET_FACTOR = 10  # exact=True: trips are proved whatever it takes; cost gets 10x the budget
 
 

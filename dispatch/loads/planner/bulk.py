@@ -1,4 +1,5 @@
-"""TODO bulk"""
+"""Bulk cargo, closed form and optimal (PLANNER.md, "Bulk"): ceil(W / the most kilograms one
+vehicle carries) trips; a small knapsack then moves the slack onto cheaper, smaller vehicles."""
 
 from __future__ import annotations
 

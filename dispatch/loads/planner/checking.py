@@ -1,4 +1,4 @@
-"""TODO check"""
+"""Checking a (hand-edited) plan: every rule but optimality (PLANNER.md, "Checking a plan")."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dispatch.loads.planner.model import (
     Line,
     Vehicle,
     Violation,
-    bulk_volume,
     fmt_kg,
     fmt_m3,
+    measure,
     within,
 )
 
@@ -92,7 +92,7 @@ def _measure_load(
         if bulk_kg < 0:
             problems.append(Violation(index, "negative_quantity", f"{name}: {bulk_kg:,} kg is negative"))
             return None
-        return float(bulk_kg), bulk_volume(bulk, bulk_kg), []
+        return *measure(bulk, bulk_kg, ()), []
     if bulk_kg is not None:
         problems.append(
             Violation(index, "wrong_cargo_kind", f"{name}: the order is items: give counts per line, not kg")
@@ -119,9 +119,7 @@ def _measure_load(
                 Violation(index, "negative_quantity", f"{name}, line {i + 1}: {c:,} units is negative")
             )
             return None
-    weight = sum(c * line.unit_weight_kg for c, line in zip(counts, lines, strict=True))
-    volume = sum(c * line.unit_volume_m3 for c, line in zip(counts, lines, strict=True))
-    return weight, volume, counts
+    return *measure(lines, None, counts), counts
 
 
 def _capacity_violations(

@@ -1,4 +1,5 @@
-"""TODO cost"""
+"""The same trips at a lower cost: an exact cost search for small orders, a local search beyond
+(PLANNER.md, "Cost")."""
 
 from __future__ import annotations
 
@@ -59,39 +60,12 @@ def _search_cost(
     k: Kinds, fleet: Fleet, trips: int, duals: list[list[float]], incumbent: int, budget: Budget
 ) -> tuple[list[Bin] | None, bool]:
     """Cheapest packing into `trips` loads: bin completion over (type, load maximal for that type
-    and fitting no cheaper type). Cost bounds: per-unit shares cost_t * (l*w/kg_t + (1-l)*v/m3_t)
-    for l in 0, 1/2, 1; and tiers: the units no vehicle cheaper than c takes need at least their
-    trips bound of trips costing c or more, the rest of the trips cost at least the cheapest.
-    Returns (a cheaper packing or None, whether the result is proved cheapest)."""
+    and fitting no cheaper type), nodes cut by `_cost_bound`. Returns (a cheaper packing or None,
+    whether the result is proved cheapest)."""
     if trips + k.m > SEARCH_MAX_DEPTH:
         return None, False
     types = _cost_types(fleet)
-    cheapest = types[0].cost
-    shares = []
-    for lam in (0.0, 0.5, 1.0):
-        share = []
-        for i in range(k.m):
-            options = [
-                t.cost * (lam * k.w[i] / t.kg + (1 - lam) * k.v[i] / t.m3)
-                for t in types
-                if fits(k.w[i], k.v[i], t.kg, t.m3)
-            ]
-            share.append(min(options) * (1 - 1e-9))
-        shares.append(share)
-
-    floor_cost = [min(t.cost for t in types if fits(k.w[i], k.v[i], t.kg, t.m3)) for i in range(k.m)]
-    tiers = sorted({c for c in floor_cost if c > cheapest}, reverse=True)
-
-    def cost_bound(r: list[int], trips_needed: int) -> float:
-        by_share = max(sum(s * c for s, c in zip(sh, r, strict=True)) for sh in shares)
-        layered, forced = 0.0, 0
-        for tier in tiers:  # dearest first: each tier's forced trips include the dearer tiers'
-            units = [c if floor_cost[i] >= tier else 0 for i, c in enumerate(r)]
-            now = max(forced, max((dual_bound(u, units) for u in duals), default=0))
-            layered += (now - forced) * tier
-            forced = now
-        layered += max(0, trips_needed - forced) * cheapest
-        return max(by_share, layered)
+    cost_bound = _cost_bound(k, types, duals)
 
     best_cost = incumbent
     best: list[tuple[int, ...]] | None = None
@@ -139,6 +113,43 @@ def _search_cost(
     except OutOfWork:
         finished = False
     return (None if best is None else [bin_of(k, p) for p in best]), finished
+
+
+def _cost_bound(
+    k: Kinds, types: list[VehicleType], duals: list[list[float]]
+) -> Callable[[list[int], int], float]:
+    """A lower bound on the cost of carrying the units r in at least `trips_needed` trips, the best
+    of: per-unit shares cost_t * (l*w/kg_t + (1-l)*v/m3_t) for l in 0, 1/2, 1; and tiers: the units
+    no vehicle cheaper than c takes need at least their trips bound of trips costing c or more, the
+    rest of the trips cost at least the cheapest."""
+    cheapest = types[0].cost
+    shares = []
+    for lam in (0.0, 0.5, 1.0):
+        share = []
+        for i in range(k.m):
+            options = [
+                t.cost * (lam * k.w[i] / t.kg + (1 - lam) * k.v[i] / t.m3)
+                for t in types
+                if fits(k.w[i], k.v[i], t.kg, t.m3)
+            ]
+            share.append(min(options) * (1 - 1e-9))
+        shares.append(share)
+
+    floor_cost = [min(t.cost for t in types if fits(k.w[i], k.v[i], t.kg, t.m3)) for i in range(k.m)]
+    tiers = sorted({c for c in floor_cost if c > cheapest}, reverse=True)
+
+    def cost_bound(r: list[int], trips_needed: int) -> float:
+        by_share = max(sum(s * c for s, c in zip(sh, r, strict=True)) for sh in shares)
+        layered, forced = 0.0, 0
+        for tier in tiers:  # dearest first: each tier's forced trips include the dearer tiers'
+            units = [c if floor_cost[i] >= tier else 0 for i, c in enumerate(r)]
+            now = max(forced, max((dual_bound(u, units) for u in duals), default=0))
+            layered += (now - forced) * tier
+            forced = now
+        layered += max(0, trips_needed - forced) * cheapest
+        return max(by_share, layered)
+
+    return cost_bound
 
 
 def _cheapen(k: Kinds, fleet: Fleet, bins: list[Bin], budget: Budget) -> None:

@@ -1,4 +1,5 @@
-"""TODO lp"""
+"""The pattern LP (Gilmore-Gomory) by column generation: a better lower bound, and loads to round
+(PLANNER.md, "The pattern LP")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dispatch.loads.planner.bounds import DUAL_SHRINK
+from dispatch.loads.planner.bounds import DUAL_SHRINK, ceil_bound
 from dispatch.loads.planner.budget import Budget, OutOfWork
 from dispatch.loads.planner.model import (
     MANY,
@@ -87,7 +88,7 @@ def _column_generation(
             if farley > best:
                 best = farley
                 best_duals = [[max(0.0, y[i]) / z * DUAL_SHRINK for i in range(m)]]
-        rounded = math.ceil(best * DUAL_SHRINK - 1e-7)
+        rounded = ceil_bound(best * DUAL_SHRINK)
         primal = sum(x[r] for r in range(m) if basis[r] is not None)
         if z <= 1 + 1e-9 or (enough is not None and rounded >= enough) or rounded >= math.ceil(primal - 1e-9):
             return None
@@ -121,7 +122,7 @@ def _column_generation(
         pass
     columns = [(col, x[r]) for r, col in enumerate(basis) if col is not None and x[r] > 1e-9]
     primal = sum(x for _, x in columns)
-    return LP(math.ceil(best * DUAL_SHRINK - 1e-7), primal, columns, best_duals)
+    return LP(ceil_bound(best * DUAL_SHRINK), primal, columns, best_duals)
 
 
 def _grouped(k: Kinds) -> tuple[Kinds, list[int]]:

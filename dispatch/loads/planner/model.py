@@ -1,4 +1,10 @@
-"""TODO model"""
+"""The planner's model: its public types, the fleet's vehicle types, the kinds of an item order,
+loads while packing, and the tolerance every stage checks capacities with (PLANNER.md, "Model").
+
+Vehicles that share (capacity_kg, capacity_m3, cost_per_trip) form a *type*; item lines that share
+a unit (weight, volume) form a *kind*. A load is a count of units per kind. Trips come first, so
+while packing a load only has to fit one of the Pareto-maximal capacities (`Fleet.caps`).
+"""
 
 from __future__ import annotations
 

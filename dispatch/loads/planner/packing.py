@@ -1,4 +1,4 @@
-"""TODO packing"""
+"""Plans for an item order: first fit decreasing, and LP rounding (PLANNER.md, "Packing")."""
 
 from __future__ import annotations
 

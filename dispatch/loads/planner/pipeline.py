@@ -1,4 +1,6 @@
-"""TODO pipeline"""
+"""`plan()` and `lower_bound()`: the stages in order (PLANNER.md, "Rules, objective and the
+pipeline"). Bulk goes to its closed form; items go through bounds, first fit, the pattern LP and its
+rounding, the exact search or repacking, then the cost phase, and are written out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO search"""
+"""The exact search (bin completion), which proves small plans optimal, and large-neighbourhood
+repacking, which uses it on a few loads of a large plan at a time (PLANNER.md, "Exact search")."""
 
 from __future__ import annotations
 
