@@ -1,8 +1,8 @@
 """Load planner: split an order into truck loads by vehicle capacity. Pure code: no I/O, no asyncio.
 
-A package of stages, one module each, in the order a plan is made (PLANNER.md has a section per
-module, under the same name):
+A package of stages, one module each (PLANNER.md has a section per module, in this order):
 
+- `pipeline`: `plan()` and `lower_bound()`, which run the stages below in order.
 - `model`: the public types, the fleet's vehicle types, the item kinds, the tolerance and its check.
 - `budget`: the time budget as deterministic work units (never the clock).
 - `bulk`: bulk cargo, closed form and optimal.
@@ -13,7 +13,6 @@ module, under the same name):
 - `cost`: the same trips at a lower cost.
 - `assign`: a vehicle and a trip number for each load, and the plan written out.
 - `checking`: every rule but optimality, for any (hand-edited) plan.
-- `pipeline`: `plan()` and `lower_bound()`, which run the stages above in order.
 
 The names below are the planner's public API: import them from `dispatch.loads.planner`, not from
 its modules, whose other names are shared between the stages only.
