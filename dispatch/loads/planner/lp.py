@@ -199,7 +199,7 @@ def _knapsack(
     if not items:
         return 0.0, (0,) * k.m
     order = sorted(items, key=lambda i: (-values[i] / max(k.w[i] / kg + k.v[i] / m3, 1e-300), i))
-    upper = _FractionalBound(values, k, upto, order)
+    upper = _FractionalBound(values, k, upto, order).bound
     best_value, best = 0.0, [0] * k.m
     counts = [0] * k.m
     cost = 6 + len(items) / 20  # units per node: fitted on bench/planner.py instances
@@ -236,7 +236,7 @@ class _FractionalBound:
         self.by_v = sorted(order, key=lambda i: (-(values[i] / k.v[i]) if k.v[i] > 0 else -math.inf, rank[i]))
         self.tables: dict[tuple[int, int], tuple[float, list[float], list[float], list[float]]] = {}
 
-    def __call__(self, start: int, kg_left: float, m3_left: float) -> float:
+    def bound(self, start: int, kg_left: float, m3_left: float) -> float:
         return min(self._fractional(0, kg_left, start), self._fractional(1, m3_left, start))
 
     def _fractional(self, dim: int, room: float, start: int) -> float:

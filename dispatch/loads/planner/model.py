@@ -213,7 +213,8 @@ class Kinds:
         w, v = self.w[i], self.v[i]
         best = 0
         for kg, m3 in caps:
-            kg_limit, m3_limit = limit(kg), limit(m3)
+            # limit(), inlined: room() is the first fit's innermost step.
+            kg_limit, m3_limit = kg + kg * PACK_TOLERANCE, m3 + m3 * PACK_TOLERANCE
             if weight > kg_limit or volume > m3_limit:
                 continue
             units = min(
