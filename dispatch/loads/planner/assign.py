@@ -8,7 +8,7 @@ round-robin over its vehicles, heaviest first, and trips are numbered per vehicl
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dispatch.loads.planner.model import (
@@ -144,6 +144,8 @@ def _max_flow(residual: dict[int, dict[int, int]], source: int, sink: int) -> in
 def emit_items(
     lines: tuple[Line, ...], k: Kinds, fleet: Fleet, bins: list[Bin], lower: int, proved: bool, method: str
 ) -> Plan:
+    """The item plan written out: a type per load, its vehicle and trip number, and its units given
+    back to the order's lines (a kind's units fill its lines in input order)."""
     loads = single(bins)
     types = _assign_types(fleet, [(b.weight, b.volume) for b in loads])
     trips = [
@@ -152,9 +154,8 @@ def emit_items(
     ]
     left = [line.count for line in lines]
     cursor = [0] * k.m  # per kind: its first line with units left (units go to lines in input order)
-    out = []
-    cost = 0
-    for vehicle, number, trip in schedule(fleet, trips):
+
+    def contents(trip: Trip) -> tuple[int | None, tuple[int, ...], float, float]:
         taken: dict[int, int] = {}
         for i, units in trip.counts:
             while units:
@@ -171,8 +172,25 @@ def emit_items(
         # Summed in line order over the non-zero counts: the same floats check() computes.
         weight = float(sum(items[j] * lines[j].unit_weight_kg for j in sorted(taken)))
         volume = float(sum(items[j] * lines[j].unit_volume_m3 for j in sorted(taken)))
-        v = fleet.vehicles[vehicle]
-        cost += v.cost_per_trip
-        out.append(Load(v.id, number, None, tuple(items), weight, volume, *utilization(weight, volume, v)))
+        return None, tuple(items), weight, volume
+
+    out, cost = write_out(fleet, trips, contents)
     assert not any(left)
-    return Plan(tuple(out), len(out), cost, lower, proved or len(out) <= lower, method)
+    return Plan(out, len(out), cost, lower, proved or len(out) <= lower, method)
+
+
+def write_out(
+    fleet: Fleet,
+    trips: list[Trip],
+    contents: Callable[[Trip], tuple[int | None, tuple[int, ...], float, float]],
+) -> tuple[tuple[Load, ...], int]:
+    """The plan's loads on their vehicles, in schedule order, and their cost. `contents` says what
+    a trip carries as the plan states it: (bulk kg or None, units per line, weight, volume)."""
+    out = []
+    cost = 0
+    for vehicle, number, trip in schedule(fleet, trips):
+        v = fleet.vehicles[vehicle]
+        bulk_kg, items, weight, volume = contents(trip)
+        cost += v.cost_per_trip
+        out.append(Load(v.id, number, bulk_kg, items, weight, volume, *utilization(weight, volume, v)))
+    return tuple(out), cost

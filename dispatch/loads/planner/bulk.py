@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import contextlib
 
-from dispatch.loads.planner.assign import Trip, schedule
+from dispatch.loads.planner.assign import Trip, write_out
 from dispatch.loads.planner.budget import Budget, OutOfWork
 from dispatch.loads.planner.model import (
     MAX_TRIPS,
     Bulk,
     Fleet,
     InfeasibleCargo,
-    Load,
     Plan,
     bulk_volume,
     fits,
     fmt_kg,
     fmt_m3,
-    utilization,
 )
 
 
@@ -64,23 +62,8 @@ def plan_bulk(bulk: Bulk, fleet: Fleet, budget: Budget) -> Plan:
         left -= kg
         loads.append(Trip(t, float(kg), bulk_volume(bulk, kg), kg, ()))
     assert left == 0
-    out = []
-    cost = 0
-    for vehicle, number, load in schedule(fleet, loads):
-        v = fleet.vehicles[vehicle]
-        cost += v.cost_per_trip
-        out.append(
-            Load(
-                v.id,
-                number,
-                load.bulk_kg,
-                (),
-                load.weight,
-                load.volume,
-                *utilization(load.weight, load.volume, v),
-            )
-        )
-    return Plan(tuple(out), len(out), cost, trips, True, "exact")
+    out, cost = write_out(fleet, loads, lambda load: (load.bulk_kg, (), load.weight, load.volume))
+    return Plan(out, len(out), cost, trips, True, "exact")
 
 
 def _cheapest_bulk_mix(fleet: Fleet, carry: list[int], trips: int, weight: int, budget: Budget) -> list[int]:
