@@ -17,6 +17,8 @@ from dispatch.loads.planner.model import (
     limit,
 )
 
+# Simplex noise: LP values within this of 0, 1 or a whole number are taken as that number.
+LP_NOISE = 1e-9
 _LP_MAX_KINDS = 60  # the pattern LP on the kinds themselves up to this many, on rounded-down classes beyond
 
 
@@ -90,7 +92,11 @@ def _column_generation(
                 best_duals = [[max(0.0, y[i]) / z * DUAL_SHRINK for i in range(m)]]
         rounded = ceil_bound(best * DUAL_SHRINK)
         primal = sum(x[r] for r in range(m) if basis[r] is not None)
-        if z <= 1 + 1e-9 or (enough is not None and rounded >= enough) or rounded >= math.ceil(primal - 1e-9):
+        if (
+            z <= 1 + LP_NOISE
+            or (enough is not None and rounded >= enough)
+            or rounded >= math.ceil(primal - LP_NOISE)
+        ):
             return None
         return max(priced, key=lambda p: p[0])[1]
 
@@ -106,7 +112,7 @@ def _column_generation(
             budget.spend(pivot_cost + len(pool) * m / 4)
             negative = min(range(m), key=lambda j: (y[j], j))
             entering: tuple[int, ...] | None = None
-            if y[negative] < -1e-9:  # a surplus column enters: keeps the duals non-negative
+            if y[negative] < -LP_NOISE:  # a surplus column enters: keeps the duals non-negative
                 dense = [-1.0 if j == negative else 0.0 for j in range(m)]
             else:
                 entering = max(pool, key=lambda a: value(y, a), default=None)
@@ -120,7 +126,7 @@ def _column_generation(
                 break
     except OutOfWork:
         pass
-    columns = [(col, x[r]) for r, col in enumerate(basis) if col is not None and x[r] > 1e-9]
+    columns = [(col, x[r]) for r, col in enumerate(basis) if col is not None and x[r] > LP_NOISE]
     primal = sum(x for _, x in columns)
     return LP(ceil_bound(best * DUAL_SHRINK), primal, columns, best_duals)
 

@@ -103,7 +103,8 @@ def limit(capacity: float, tolerance: float = PACK_TOLERANCE) -> float:
 
 
 def within(amount: float, capacity: float, tolerance: float = PACK_TOLERANCE) -> bool:
-    return amount <= capacity + capacity * tolerance  # limit(), inlined: the planner's hottest test
+    """One dimension of fits(): `amount` is at most `capacity`, up to the tolerance."""
+    return amount <= capacity + capacity * tolerance
 
 
 def fits(weight: float, volume: float, kg: float, m3: float, tolerance: float = PACK_TOLERANCE) -> bool:

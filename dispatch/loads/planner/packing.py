@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from dispatch.loads.planner.bounds import dual_bound
 from dispatch.loads.planner.budget import Budget
-from dispatch.loads.planner.lp import LP
+from dispatch.loads.planner.lp import LP, LP_NOISE
 from dispatch.loads.planner.model import (
     Bin,
     Fleet,
@@ -172,8 +172,8 @@ def _rounded(k: Kinds, lp: LP) -> tuple[list[tuple[tuple[int, ...], int]], list[
     left = list(k.n)
     out: list[tuple[tuple[int, ...], int]] = []
     columns = sorted(lp.columns, key=lambda c: (-c[1], c[0]))
-    extra = sorted(columns, key=lambda c: (-(c[1] - math.floor(c[1] + 1e-9)), c[0]))
-    for pattern, copies in [(p, math.floor(x + 1e-9)) for p, x in columns] + [(p, 1) for p, _ in extra]:
+    extra = sorted(columns, key=lambda c: (-(c[1] - math.floor(c[1] + LP_NOISE)), c[0]))
+    for pattern, copies in [(p, math.floor(x + LP_NOISE)) for p, x in columns] + [(p, 1) for p, _ in extra]:
         use = min(copies, min((left[i] // c for i, c in enumerate(pattern) if c), default=0))
         b = bin_of(k, pattern)
         if use and any(fits(b.weight, b.volume, kg, m3) for kg, m3 in k.caps):
