@@ -60,13 +60,7 @@ def _column_generation(
     prove) or the rounded-up LP value."""
     m = k.m
     limits = [[min(k.n[i], k.room(i, 0.0, 0.0, [cap])) for i in range(m)] for cap in k.caps]
-    # The starting basis: one homogeneous load per kind (diagonal, so its inverse is trivial).
-    height = [max(limits[c][i] for c in range(len(k.caps))) for i in range(m)]
-    basis: list[tuple[int, ...] | None] = [
-        tuple(height[i] if j == i else 0 for j in range(m)) for i in range(m)
-    ]
-    inverse = [[(1.0 / height[i] if i == j else 0.0) for j in range(m)] for i in range(m)]
-    x = [k.n[i] / height[i] for i in range(m)]
+    basis, inverse, x = _starting_basis(k, limits)
     best = 0.0
     best_duals: list[list[float]] = []
     pool: list[tuple[int, ...]] = []
@@ -129,6 +123,21 @@ def _column_generation(
     columns = [(col, x[r]) for r, col in enumerate(basis) if col is not None and x[r] > LP_NOISE]
     primal = sum(x for _, x in columns)
     return LP(ceil_bound(best * DUAL_SHRINK), primal, columns, best_duals)
+
+
+def _starting_basis(
+    k: Kinds, limits: list[list[int]]
+) -> tuple[list[tuple[int, ...] | None], list[list[float]], list[float]]:
+    """(basis, its inverse, x): one homogeneous load per kind, as many units as the roomiest
+    capacity takes (diagonal, so its inverse is trivial)."""
+    m = k.m
+    height = [max(limits[c][i] for c in range(len(k.caps))) for i in range(m)]
+    basis: list[tuple[int, ...] | None] = [
+        tuple(height[i] if j == i else 0 for j in range(m)) for i in range(m)
+    ]
+    inverse = [[(1.0 / height[i] if i == j else 0.0) for j in range(m)] for i in range(m)]
+    x = [k.n[i] / height[i] for i in range(m)]
+    return basis, inverse, x
 
 
 def _grouped(k: Kinds) -> tuple[Kinds, list[int]]:
