@@ -14,6 +14,7 @@ import msgspec
 from msgspec import Meta
 
 from dispatch.loads import planner
+from dispatch.loads.cargo import to_planner
 from dispatch.market.models import BulkCargo, Cargo, ItemsCargo
 from dispatch.types import Input
 
@@ -54,16 +55,6 @@ def main(stdin_text: str) -> tuple[int, str]:
     except ValueError as exc:  # malformed beyond what the types say (the planner's own checks)
         return 2, f"invalid request: {exc}"
     return 0, _json(render(result, request.cargo))
-
-
-def to_planner(cargo: BulkCargo | ItemsCargo) -> planner.Cargo:
-    """The job cargo wire format as the planner's input."""
-    if isinstance(cargo, BulkCargo):
-        return planner.Bulk(cargo.weight_kg, cargo.volume_m3, cargo.description)
-    return tuple(
-        planner.Line(line.count, line.unit_weight_kg, line.unit_volume_m3, line.description)
-        for line in cargo.lines
-    )
 
 
 def render(result: planner.Plan, cargo: BulkCargo | ItemsCargo) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Loads use cases: plan a job's loads, edit the plan, confirm it into loads, assign drivers.
 
-The planner (pure, `planner.py`) proposes; every edit is checked against the same rules; the
+The planner (pure, the `planner` package) proposes; every edit is checked against the same rules; the
 database keeps vehicles and drivers off overlapping jobs (exclusion constraints) and makes a
 second confirmation a no-op (the job row is locked and existing loads are returned).
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -23,25 +24,9 @@ from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.fleet import service as fleet
 from dispatch.fleet.models import Vehicle
 from dispatch.loads import planner, queries
+from dispatch.loads.cargo import stored_to_planner
 from dispatch.loads.models import Assignment, ItemCount, Load, Plan, PlanEdit, PlannedLoad
 from dispatch.parties import party_orgs
-
-
-def cargo_of(job: asyncpg.Record) -> planner.Cargo:
-    cargo = job["cargo"]
-    if job["cargo_kind"] == "bulk":
-        return planner.Bulk(
-            weight_kg=cargo["weight_kg"], volume_m3=cargo["volume_m3"], description=cargo["description"]
-        )
-    return tuple(
-        planner.Line(
-            count=line["count"],
-            unit_weight_kg=line["unit_weight_kg"],
-            unit_volume_m3=line["unit_volume_m3"],
-            description=line["description"],
-        )
-        for line in cargo["lines"]
-    )
 
 
 def _as_planner_vehicle(v: Vehicle, *, name: str | None = None) -> planner.Vehicle:
@@ -93,22 +78,27 @@ def _require_plannable(job: asyncpg.Record) -> None:
         )
 
 
-def _stored(loads: list[tuple[str, int | None, tuple[int, ...], float, float]]) -> list[dict[str, Any]]:
-    """Plan loads as stored: trips numbered per vehicle in the order the loads are listed."""
+def _stored_load(
+    vehicle_id: str, trip: int, bulk_kg: int | None, items: Sequence[int], weight_kg: float, volume_m3: float
+) -> dict[str, Any]:
+    """One load of a plan as the plan row stores it (an element of its `loads` column)."""
+    return {
+        "vehicle_id": vehicle_id,
+        "trip": trip,
+        "bulk_kg": bulk_kg,
+        "items": list(items) if bulk_kg is None else None,
+        "weight_kg": weight_kg,
+        "volume_m3": volume_m3,
+    }
+
+
+def _stored_edits(loads: list[tuple[str, int | None, tuple[int, ...], float, float]]) -> list[dict[str, Any]]:
+    """An edited plan's loads as stored: trips numbered per vehicle in the order the loads are listed."""
     trips: Counter[str] = Counter()
     stored = []
     for vehicle_id, bulk_kg, items, weight, volume in loads:
         trips[vehicle_id] += 1
-        stored.append(
-            {
-                "vehicle_id": vehicle_id,
-                "trip": trips[vehicle_id],
-                "bulk_kg": bulk_kg,
-                "items": list(items) if bulk_kg is None else None,
-                "weight_kg": weight,
-                "volume_m3": volume,
-            }
-        )
+        stored.append(_stored_load(vehicle_id, trips[vehicle_id], bulk_kg, items, weight, volume))
     return stored
 
 
@@ -116,21 +106,14 @@ async def make_plan(db: asyncpg.Pool, p: Principal, job_id: UUID, vehicle_ids: l
     job = await _carrier_job(db, p, job_id)
     _require_plannable(job)
     vehicles = await _usable_vehicles(db, p, job, vehicle_ids)
-    cargo = cargo_of(job)
+    cargo = stored_to_planner(job["cargo"])
     try:
         # Up to its time budget of CPU: off the event loop.
         result = await asyncio.to_thread(planner.plan, cargo, [_as_planner_vehicle(v) for v in vehicles])
     except planner.InfeasibleCargo as exc:
         raise Unprocessable(exc.detail, code=exc.code) from None
     stored = [
-        {
-            "vehicle_id": load.vehicle_id,
-            "trip": load.trip,
-            "bulk_kg": load.bulk_kg,
-            "items": list(load.items) if load.bulk_kg is None else None,
-            "weight_kg": load.weight_kg,
-            "volume_m3": load.volume_m3,
-        }
+        _stored_load(load.vehicle_id, load.trip, load.bulk_kg, load.items, load.weight_kg, load.volume_m3)
         for load in result.loads
     ]
     return await _save_plan(
@@ -153,7 +136,7 @@ async def edit_plan(db: asyncpg.Pool, p: Principal, job_id: UUID, body: PlanEdit
     _require_plannable(job)
     vehicles = await _usable_vehicles(db, p, job, sorted({e.vehicle_id for e in body.loads}))
     by_id = {str(v.id): v for v in vehicles}
-    cargo = cargo_of(job)
+    cargo = stored_to_planner(job["cargo"])
     edits = [(str(e.vehicle_id), e.bulk_kg, tuple(e.items or ())) for e in body.loads]
     # Checked under plates (unique in the fleet), so the planner's messages name the trucks people know.
     violations = planner.check(
@@ -167,8 +150,8 @@ async def edit_plan(db: asyncpg.Pool, p: Principal, job_id: UUID, body: PlanEdit
             code="plan_invalid",
             violations=[{"load": v.load, "code": v.code, "detail": v.detail} for v in violations],
         )
-    measured = [(vid, bulk, items, *_measure(cargo, bulk, items)) for vid, bulk, items in edits]
-    stored = _stored(measured)
+    measured = [(vid, bulk, items, *planner.measure(cargo, bulk, items)) for vid, bulk, items in edits]
+    stored = _stored_edits(measured)
     trips = len(stored)
     cost = sum(by_id[vid].cost_per_trip_minor for vid, *_ in edits)
     lower = planner.lower_bound(cargo, [_as_planner_vehicle(v) for v in vehicles])
@@ -183,16 +166,6 @@ async def edit_plan(db: asyncpg.Pool, p: Principal, job_id: UUID, body: PlanEdit
         optimal=trips <= lower,
         method="edited",
         edited=True,
-    )
-
-
-def _measure(cargo: planner.Cargo, bulk_kg: int | None, items: tuple[int, ...]) -> tuple[float, float]:
-    if isinstance(cargo, planner.Bulk):
-        kg = bulk_kg or 0
-        return float(kg), cargo.volume_m3 * kg / cargo.weight_kg
-    return (
-        sum(n * line.unit_weight_kg for n, line in zip(items, cargo, strict=False)),
-        sum(n * line.unit_volume_m3 for n, line in zip(items, cargo, strict=False)),
     )
 
 
@@ -429,7 +402,7 @@ async def _check_vehicle_fits(conn: Conn, p: Principal, load: asyncpg.Record, ve
     assert job is not None
     vehicle = await _usable_vehicles(conn, p, job, [vehicle_id])
     v = vehicle[0]
-    if load["weight_kg"] > v.capacity_kg * (1 + 1e-9) or load["volume_m3"] > v.capacity_m3 * (1 + 1e-9):
+    if not planner.fits_vehicle(load["weight_kg"], load["volume_m3"], _as_planner_vehicle(v)):
         raise Unprocessable(
             f"Load {load['seq']} ({load['weight_kg']:,.0f} kg, {load['volume_m3']:.1f} m³) "
             "does not fit vehicle "
