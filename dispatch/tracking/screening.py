@@ -58,12 +58,19 @@ class Screened:
     duplicates: int  # repeated within the batch itself
 
 
+def _known(value: float | None) -> float | None:
+    """A negative speed or heading is how iOS (CLLocation) says "unknown": stored as unknown, as the
+    apps already in the field send it (only values beyond the bounds reject a point)."""
+    return None if value is not None and -math.inf < value < 0 else value
+
+
 def _plainly_good(p: PointIn, latest: datetime, earliest: datetime) -> GoodPoint | None:
     """The common case in one test, with the batch's time bounds worked out once: exactly the points
     _judge_alone accepts (every value there, in range and finite; recorded between `earliest`, the
     later of the trip's start less the slack and now less the maximum age, and `latest`, now plus the
     clock skew). None: let _judge_alone find the reason."""
-    lon, lat, accuracy, speed, heading = p.lon, p.lat, p.accuracy_m, p.speed_mps, p.heading_deg
+    lon, lat, accuracy = p.lon, p.lat, p.accuracy_m
+    speed, heading = _known(p.speed_mps), _known(p.heading_deg)
     if (
         lon is not None
         and lat is not None
@@ -93,10 +100,7 @@ def _judge_alone(p: PointIn, now: datetime, trip_started: datetime) -> GoodPoint
         return "longitude_out_of_range", f"lon {p.lon} is outside [-180, 180]"
     if not 0 <= p.accuracy_m <= MAX_ACCURACY_M:
         return "inaccurate", f"accuracy_m {p.accuracy_m:g} is not within 0 to {MAX_ACCURACY_M:g} m"
-    # A negative speed or heading is how iOS (CLLocation) says "unknown": stored as unknown, as the
-    # apps already in the field send it; only values beyond the bounds reject the point.
-    speed = p.speed_mps if p.speed_mps is not None and p.speed_mps >= 0 else None
-    heading = p.heading_deg if p.heading_deg is not None and p.heading_deg >= 0 else None
+    speed, heading = _known(p.speed_mps), _known(p.heading_deg)
     if speed is not None and speed > MAX_SPEED_MPS:
         return "speed_out_of_range", f"speed_mps {speed:g} is above {MAX_SPEED_MPS:.1f} (250 km/h)"
     if heading is not None and heading > MAX_HEADING_DEG:
