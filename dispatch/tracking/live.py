@@ -27,6 +27,7 @@ from dispatch.realtime.sending import SEND_TIMEOUT_S, Sender, close_too_slow
 from dispatch.receipts import service as receipts
 from dispatch.runtime import Runtime
 from dispatch.tracking import service
+from dispatch.tracking.access import Access
 from dispatch.tracking.hub import Frame, Watcher
 from dispatch.tracking.models import MAX_SEQ, PointOut, Snapshot
 from dispatch.tracking.notifications import PointsFrame
@@ -70,7 +71,7 @@ async def reject(socket: WebSocket[Any, Any, Any], problem: Problem) -> None:
 
 class _Session:
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], runtime: Runtime, access: service.Access, watcher: Watcher
+        self, socket: WebSocket[Any, Any, Any], runtime: Runtime, access: Access, watcher: Watcher
     ) -> None:
         self.socket = socket
         self.runtime = runtime
@@ -165,7 +166,7 @@ class _Session:
 
 
 async def watch(
-    socket: WebSocket[Any, Any, Any], runtime: Runtime, access: service.Access, after: dict[UUID, int]
+    socket: WebSocket[Any, Any, Any], runtime: Runtime, access: Access, after: dict[UUID, int]
 ) -> None:
     load_ids = frozenset(r["id"] for r in await service.watched_loads(runtime.db, access))
     watcher = await runtime.tracking.register(load_ids)

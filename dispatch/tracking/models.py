@@ -15,6 +15,7 @@ import msgspec
 from msgspec import Meta
 
 from dispatch.types import Input, LocationOut
+from geo.eta import Eta
 
 MAX_POINTS = 500
 # A load's seq is a PostgreSQL bigint: a cursor beyond it can name no point (and cannot be bound).
@@ -77,6 +78,16 @@ class EtaOut(msgspec.Struct, kw_only=True):
     progress: float
     speed_mps: float
     computed_at: datetime
+
+
+def eta_out(eta: Eta, computed_at: datetime) -> EtaOut:
+    return EtaOut(
+        eta_at=eta.eta_at,
+        remaining_m=round(eta.remaining_m),
+        progress=round(eta.progress, 4),
+        speed_mps=round(eta.speed_mps, 2),
+        computed_at=computed_at,
+    )
 
 
 class TimelineEntry(msgspec.Struct, kw_only=True):
