@@ -310,7 +310,7 @@ class OneStatement:
             trip.last_seq,
             *_arrays(points),
             len(points),
-            step.columns.json(),
+            step.columns,
             track_channel(trip.load_id),
             frames.points,
             p.user_id,
@@ -357,7 +357,7 @@ class Locked:
         if not n:  # stored nothing (a retry): changes nothing, writes nothing
             return True
         await _record_events(conn, self.broker, trip, frames.events)
-        await conn.execute(queries.UPDATE_TRIP, trip.load_id, trip.last_seq + n, n, step.columns.json())
+        await conn.execute(queries.UPDATE_TRIP, trip.load_id, trip.last_seq + n, n, step.columns)
         channel = track_channel(trip.load_id)
         for payload in frames.points:
             await self.broker.publish(conn, channel, payload)

@@ -76,6 +76,17 @@ def _plainly_good(p: PointIn, latest: datetime, earliest: datetime) -> GoodPoint
         and earliest <= p.recorded_at <= latest
     ):
         return GoodPoint(p.recorded_at, lon, lat, accuracy, speed, heading, p.battery_pct, p.moving)
+    # A negative (finite) speed or heading is iOS's "unknown", which _judge_alone stores as unknown:
+    # the same test without it (only ever reached by a point that failed the one above).
+    unknown_speed = speed is not None and -math.inf < speed < 0
+    unknown_heading = heading is not None and -math.inf < heading < 0
+    if unknown_speed or unknown_heading:
+        known = msgspec.structs.replace(
+            p,
+            speed_mps=None if unknown_speed else speed,
+            heading_deg=None if unknown_heading else heading,
+        )
+        return _plainly_good(known, latest, earliest)
     return None
 
 

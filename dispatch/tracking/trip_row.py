@@ -4,8 +4,9 @@ keeps the one it last stored.
 `Trip` is a row of READ_DRIVER_TRIPS / LOCK_DRIVER_TRIPS: each field is named as the column the
 queries select, so a row becomes a record by name (`Trip.of(row)`), whatever the column order.
 The part a batch moves on, load_tracking's state columns (`TripColumns`), goes back to UPDATE_TRIP
-and STORE_BATCH as one JSON object that the statements read by column name
-(`json_populate_record`): no parameter number is tied to a column. A new state column is a field
+and STORE_BATCH as one `json` parameter (the pool's codec encodes the Struct with msgspec), which
+the statements read by column name (`json_populate_record`): no parameter number is tied to a
+column. A new state column is a field
 here and a name in queries.py.
 
 Pure: no I/O.
@@ -29,9 +30,6 @@ from geo.eta import Eta
 
 # Where a trip starts from when it has no fix yet: the origin, give or take the size of a site.
 ORIGIN_ACCURACY_M = 2000.0
-
-_encode = msgspec.json.Encoder().encode
-
 
 @functools.lru_cache(maxsize=1024)
 def _fence(geojson_text: str) -> shapely.Polygon:
@@ -107,11 +105,6 @@ class TripColumns(msgspec.Struct, kw_only=True, frozen=True):
             still_since=new.still_since,
             stop_alerted=new.stop_alerted,
         )
-
-    def json(self) -> str:
-        """These columns as the JSON object UPDATE_TRIP and STORE_BATCH read by name."""
-        assert type(self) is TripColumns, "only the state columns: a Trip's other fields are not written"
-        return _encode(self).decode()
 
 
 class Trip(TripColumns, kw_only=True, frozen=True):
