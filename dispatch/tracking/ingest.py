@@ -27,7 +27,6 @@ in memory (it is only tried when every point is new, and STORE_BATCH checks that
 from __future__ import annotations
 
 import struct
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -49,13 +48,13 @@ from dispatch.tracking import trip as trips
 from dispatch.tracking.commit_group import CommitGroup
 from dispatch.tracking.models import (
     BatchResult,
-    EtaOut,
     LoadProgress,
     PointOut,
     PositionBatch,
     Rejection,
     TimelineEntry,
     eta_out,
+    point_out,
 )
 from dispatch.tracking.notifications import event_payload, points_payloads, track_channel
 from dispatch.tracking.trip_row import KeptTrips, Trip, TripColumns, trip_key
@@ -87,12 +86,17 @@ async def ingest(
 ) -> BatchResult:
     now = _now()
     async with db.acquire() as conn:
-        if broker.publishes_in_sql:
+        if broker.publishes_in_sql:  # the one statement: from the trip row kept, else as read now
             one_statement = OneStatement(broker, commits, kept, p)
-            async for trips_now in _unlocked_trips(conn, kept, p, batch.load_id):
-                done = await _pipeline(conn, one_statement, trips_now, batch, settings, now)
+            trip = None if batch.load_id is None else kept.take(trip_key(p, batch.load_id))
+            if trip is not None:
+                done = await _pipeline(conn, one_statement, [trip], batch, settings, now)
                 if done is not None:
                     return done
+            read = await _read_trips(conn, p, batch.load_id)
+            done = await _pipeline(conn, one_statement, read, batch, settings, now)
+            if done is not None:
+                return done
         async with conn.transaction():
             locked = await _locked_trips(conn, p, batch.load_id, devices)
             done = await _pipeline(conn, Locked(broker), locked, batch, settings, now)
@@ -136,17 +140,11 @@ async def _pipeline(
 # -- 1. trips -----------------------------------------------------------------------------------
 
 
-async def _unlocked_trips(
-    conn: Conn, kept: KeptTrips, p: Principal, load_id: UUID | None
-) -> AsyncIterator[list[Trip]]:
-    """The one statement's trips: the row kept from the driver's last batch for the load, then (when
-    that one turns out stale) the rows as read now."""
-    if load_id is not None:
-        trip = kept.take(trip_key(p, load_id))
-        if trip is not None:
-            yield [trip]
+async def _read_trips(conn: Conn, p: Principal, load_id: UUID | None) -> list[Trip]:
+    """The driver's trips the batch goes to, as they are now (without a lock, for the one statement,
+    which checks that nothing moved since)."""
     rows = await conn.fetch(queries.READ_DRIVER_TRIPS, p.user_id, p.org_id, load_id, p.credential_id)
-    yield [Trip.of(r) for r in rows]
+    return [Trip.of(r) for r in rows]
 
 
 async def _locked_trips(
@@ -237,8 +235,7 @@ class _EventOut:
 class _Frames:
     events: list[_EventOut]
     status: str  # the load's status after the batch
-    eta: EtaOut | None
-    points: list[str] = field(default_factory=list)  # in seq order, each within a notification
+    points: list[str]  # the points' frames, in seq order, each within one notification
 
 
 def _frames(trip: Trip, step: _Step) -> _Frames:
@@ -252,7 +249,7 @@ def _frames(trip: Trip, step: _Step) -> _Frames:
         out.append(_EventOut(event, arrives, event_payload(trip.load_id, entry, status)))
     eta = None if step.eta is None else eta_out(step.eta, _now())
     points = [x.decode() for x in points_payloads(trip.load_id, step.stored, status, eta)]
-    return _Frames(out, status, eta, points)
+    return _Frames(out, status, points)
 
 
 # -- 6. write: the two roads --------------------------------------------------------------------
@@ -350,7 +347,7 @@ class Locked:
         if not points:
             return []
         rows = await conn.fetch(queries.INSERT_POINTS, trip.load_id, trip.last_seq, *_arrays(points))
-        return sorted((PointOut(**r) for r in rows), key=lambda pt: pt.seq)
+        return sorted((point_out(r) for r in rows), key=lambda pt: pt.seq)
 
     async def write(self, conn: Conn, trip: Trip, points: Points, step: _Step, frames: _Frames) -> bool:
         n = len(step.stored)

@@ -80,6 +80,20 @@ class EtaOut(msgspec.Struct, kw_only=True):
     computed_at: datetime
 
 
+def point_out(row: Any) -> PointOut:
+    """A stored point from a `positions` row (INSERT_POINTS, POINTS_AFTER, LAST_POINT). Field by field:
+    measured faster per point than `PointOut(**row)` on an asyncpg Record (2 to 5x, a noisy test)."""
+    return PointOut(
+        seq=row["seq"],
+        lon=row["lon"],
+        lat=row["lat"],
+        recorded_at=row["recorded_at"],
+        accuracy_m=row["accuracy_m"],
+        speed_mps=row["speed_mps"],
+        heading_deg=row["heading_deg"],
+    )
+
+
 def eta_out(eta: Eta, computed_at: datetime) -> EtaOut:
     return EtaOut(
         eta_at=eta.eta_at,

@@ -24,6 +24,7 @@ from dispatch.tracking.models import (
     SiteView,
     TimelineEntry,
     eta_out,
+    point_out,
 )
 from dispatch.tracking.notifications import publish_event
 from dispatch.types import LocationOut
@@ -94,7 +95,7 @@ async def load_track(
     last = None
     if row["last_seq"]:
         last_row = await db.fetchrow(queries.LAST_POINT, load_id)
-        last = PointOut(**last_row) if last_row else None
+        last = point_out(last_row) if last_row else None
         if with_trail:
             raw = [Position(r["lon"], r["lat"]) for r in await db.fetch(queries.TRAIL, load_id)]
             if len(raw) > TRAIL_SIMPLIFY_ABOVE:
@@ -130,7 +131,7 @@ def _timeline_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def points_after(db: Queryable, load_id: UUID, after: int, limit: int) -> list[PointOut]:
-    return [PointOut(**r) for r in await db.fetch(queries.POINTS_AFTER, load_id, after, limit)]
+    return [point_out(r) for r in await db.fetch(queries.POINTS_AFTER, load_id, after, limit)]
 
 
 async def points_page(db: asyncpg.Pool, p: Principal, load_id: UUID, after: int, limit: int) -> PointsPage:

@@ -31,6 +31,7 @@ from geo.eta import Eta
 # Where a trip starts from when it has no fix yet: the origin, give or take the size of a site.
 ORIGIN_ACCURACY_M = 2000.0
 
+
 @functools.lru_cache(maxsize=1024)
 def _fence(geojson_text: str) -> shapely.Polygon:
     """Geofences of trips in progress, parsed once per process (they never change for a job)."""
