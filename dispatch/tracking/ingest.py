@@ -26,6 +26,7 @@ in memory (it is only tried when every point is new, and STORE_BATCH checks that
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
+import msgspec
+import shapely
 
 from dispatch import events
 from dispatch.accounts.auth import recheck_device
@@ -57,12 +60,26 @@ from dispatch.tracking.models import (
     point_out,
 )
 from dispatch.tracking.notifications import event_payload, points_payloads, track_channel
-from dispatch.tracking.trip_row import KeptTrips, Trip, TripColumns, trip_key
-from geo import Position
+from dispatch.tracking.trip_row import Trip, TripColumns, TripKey
+from geo import Position, parse_polygon
 from geo.eta import Eta
 
 # A trip's accepted points, in time order.
 Points = list[screening.GoodPoint]
+
+# Where a trip starts from when it has no fix yet: the origin, give or take the size of a site.
+ORIGIN_ACCURACY_M = 2000.0
+
+# The trip row each driver's last one-statement batch left, kept by the process (in its `Runtime`)
+# for the driver's next batch naming the load, by (driver, carrier, load, device token): that batch
+# skips READ_DRIVER_TRIPS, one of its two round trips (a phone posts every few seconds, mostly on the
+# same kept-alive connection, so to the same worker). Safe because STORE_BATCH checks everything that
+# read would, on the row it updates: the load still the driver's, the token still valid, the trip
+# unchanged since (last_seq, not ended). A batch stored meanwhile by another worker, a receipt, a
+# revocation: nothing is stored, the row (already taken out) is gone, and the batch takes the
+# ordinary road with its answers.
+KeptTrips = dict[TripKey, Trip]
+KEPT_TRIPS_MAX = 10_000
 
 
 class LoadReceived(Problem):
@@ -88,7 +105,7 @@ async def ingest(
     async with db.acquire() as conn:
         if broker.publishes_in_sql:  # the one statement: from the trip row kept, else as read now
             one_statement = OneStatement(broker, commits, kept, p)
-            trip = None if batch.load_id is None else kept.take(trip_key(p, batch.load_id))
+            trip = None if batch.load_id is None else kept.pop(_key(p, batch.load_id), None)
             if trip is not None:
                 done = await _pipeline(conn, one_statement, [trip], batch, settings, now)
                 if done is not None:
@@ -122,7 +139,7 @@ async def _pipeline(
             batch.points,
             now=now,
             trip_started=trip.departed_at,
-            anchor=trip.anchor(),
+            anchor=_anchor(trip),
             time_scale=settings.tracking_time_scale,
         )
         points = [pt for _, pt in screened.accepted]  # in time order: numbered in this order
@@ -144,7 +161,7 @@ async def _read_trips(conn: Conn, p: Principal, load_id: UUID | None) -> list[Tr
     """The driver's trips the batch goes to, as they are now (without a lock, for the one statement,
     which checks that nothing moved since)."""
     rows = await conn.fetch(queries.READ_DRIVER_TRIPS, p.user_id, p.org_id, load_id, p.credential_id)
-    return [Trip.of(r) for r in rows]
+    return [Trip(**r) for r in rows]  # by column name
 
 
 async def _locked_trips(
@@ -156,7 +173,7 @@ async def _locked_trips(
     if not rows:
         await recheck_device(conn, p, devices)  # the 401 authentication would give, if that is why
     # A receipt that committed while we waited for the lock has ended its trip.
-    live = [Trip.of(r) for r in rows if r["ended_at"] is None]
+    live = [Trip(**r) for r in rows if r["ended_at"] is None]  # by column name
     if rows and not live:
         raise _received(rows[0]["load_id"], rows[0]["ended_at"])
     if load_id is None:
@@ -178,6 +195,10 @@ async def _locked_trips(
     return live
 
 
+def _key(p: Principal, load_id: UUID) -> TripKey:
+    return (p.user_id, p.org_id, load_id, p.credential_id)
+
+
 def _received(load_id: UUID, ended_at: datetime) -> LoadReceived:
     return LoadReceived(
         f"Tracking of load {load_id} ended when its receipt was confirmed at "
@@ -185,6 +206,20 @@ def _received(load_id: UUID, ended_at: datetime) -> LoadReceived:
         load_id=str(load_id),
         received_at=ended_at.isoformat(),
     )
+
+
+# -- 2. screen ----------------------------------------------------------------------------------
+
+
+def _anchor(trip: Trip) -> screening.Anchor:
+    """The fix the batch's points must be reachable from: the newest stored one, else the origin at
+    departure."""
+    if trip.last_recorded_at is not None:
+        assert trip.last_lon is not None and trip.last_lat is not None and trip.last_accuracy_m is not None
+        return screening.Anchor(
+            trip.last_recorded_at, Position(trip.last_lon, trip.last_lat), trip.last_accuracy_m
+        )
+    return screening.Anchor(trip.departed_at, Position(trip.origin_lon, trip.origin_lat), ORIGIN_ACCURACY_M)
 
 
 # -- 4. advance ---------------------------------------------------------------------------------
@@ -204,7 +239,7 @@ class _Step:
 
 def _advance(trip: Trip, stored: list[PointOut], settings: Settings) -> _Step:
     """Move the trip state on with the newly stored points. None stored (a retry): nothing moves."""
-    state = trip.state()
+    state = _state(trip)
     if not stored:
         return _Step(stored, state, trip, [], None)
     samples = [
@@ -214,11 +249,75 @@ def _advance(trip: Trip, stored: list[PointOut], settings: Settings) -> _Step:
     new, raised, eta = trips.advance(
         state,
         samples,
-        trip.route(),
+        _route(trip),
         timedelta(minutes=settings.stop_alert_minutes),
         settings.tracking_time_scale,
     )
-    return _Step(stored, new, trip.moved_on(new, eta), raised, eta)
+    return _Step(stored, new, _moved_on(trip, new, eta), raised, eta)
+
+
+def _state(trip: Trip) -> trips.TripState:
+    last = None
+    if trip.last_recorded_at is not None:
+        assert trip.last_lon is not None and trip.last_lat is not None and trip.last_accuracy_m is not None
+        last = trips.Sample(
+            at=trip.last_recorded_at,
+            position=Position(trip.last_lon, trip.last_lat),
+            accuracy_m=trip.last_accuracy_m,
+            speed_mps=trip.last_speed_mps,
+            heading_deg=trip.last_heading_deg,
+        )
+    still = None
+    if trip.still_lon is not None and trip.still_lat is not None:
+        still = Position(trip.still_lon, trip.still_lat)
+    return trips.TripState(
+        last=last,
+        speed_mps=trip.speed_mps,
+        left_origin_at=trip.left_origin_at,
+        arrived_at=trip.arrived_at,
+        still_at=still,
+        still_since=trip.still_since,
+        stop_alerted=trip.stop_alerted,
+    )
+
+
+def _route(trip: Trip) -> trips.Route:
+    return trips.Route(
+        origin=Position(trip.origin_lon, trip.origin_lat),
+        origin_fence=_fence(trip.origin_fence),
+        destination=Position(trip.destination_lon, trip.destination_lat),
+        destination_fence=_fence(trip.destination_fence),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _fence(geojson_text: str) -> shapely.Polygon:
+    """Geofences of trips in progress, parsed once per process (they never change for a job)."""
+    return parse_polygon(msgspec.json.decode(geojson_text), max_area_m2=float("inf"))
+
+
+def _moved_on(trip: Trip, new: trips.TripState, eta: Eta | None) -> TripColumns:
+    """The trip's columns in state `new` (the ETA kept when the batch gave none: its fixes were all
+    older than the last one)."""
+    last = new.last
+    return TripColumns(
+        last_recorded_at=last.at if last else None,
+        last_lon=last.position.lon if last else None,
+        last_lat=last.position.lat if last else None,
+        last_accuracy_m=last.accuracy_m if last else None,
+        last_speed_mps=last.speed_mps if last else None,
+        last_heading_deg=last.heading_deg if last else None,
+        speed_mps=new.speed_mps,
+        eta_at=eta.eta_at if eta else trip.eta_at,
+        remaining_m=eta.remaining_m if eta else trip.remaining_m,
+        progress=eta.progress if eta else trip.progress,
+        left_origin_at=new.left_origin_at,
+        arrived_at=new.arrived_at,
+        still_lon=new.still_at.lon if new.still_at else None,
+        still_lat=new.still_at.lat if new.still_at else None,
+        still_since=new.still_since,
+        stop_alerted=new.stop_alerted,
+    )
 
 
 # -- 5. frames ----------------------------------------------------------------------------------
@@ -233,6 +332,7 @@ class _EventOut:
 
 @dataclass(frozen=True, slots=True)
 class _Frames:
+    channel: str  # the load's channel, which they all go to
     events: list[_EventOut]
     status: str  # the load's status after the batch
     points: list[str]  # the points' frames, in seq order, each within one notification
@@ -249,10 +349,10 @@ def _frames(trip: Trip, step: _Step) -> _Frames:
         out.append(_EventOut(event, arrives, event_payload(trip.load_id, entry, status)))
     eta = None if step.eta is None else eta_out(step.eta, _now())
     points = [x.decode() for x in points_payloads(trip.load_id, step.stored, status, eta)]
-    return _Frames(out, status, points)
+    return _Frames(track_channel(trip.load_id), out, status, points)
 
 
-# -- 6. write: the two roads --------------------------------------------------------------------
+# -- 3. number and 6. write: the two roads ---------------------------------------------------
 
 
 class Road(Protocol):
@@ -308,7 +408,7 @@ class OneStatement:
             *_arrays(points),
             len(points),
             step.columns,
-            track_channel(trip.load_id),
+            frames.channel,
             frames.points,
             p.user_id,
             p.org_id,
@@ -324,13 +424,21 @@ class OneStatement:
                 # Events go to the outbox and to watchers before the points, as on the locked road;
                 # the transaction takes them back if the trip turns out to have moved.
                 async with conn.transaction():
-                    await _record_events(conn, self.broker, trip, frames.events)
+                    await _record_events(conn, self.broker, trip, frames)
                     check(await conn.fetchrow(queries.STORE_BATCH, *args))
             else:
                 check(await self.commits.store(conn, args))
         except (_TripMoved, asyncpg.UniqueViolationError):  # moved, or the points stored meanwhile
             return False
-        self.kept.keep(trip_key(p, trip.load_id), trip.after(step.columns, len(points), frames.status))
+        if len(self.kept) >= KEPT_TRIPS_MAX:
+            self.kept.clear()
+        self.kept[_key(p, trip.load_id)] = msgspec.structs.replace(  # as READ_DRIVER_TRIPS would give it now
+            trip,
+            **msgspec.structs.asdict(step.columns),
+            last_seq=trip.last_seq + len(points),
+            points_total=trip.points_total + len(points),
+            status=frames.status,
+        )
         return True
 
 
@@ -353,30 +461,35 @@ class Locked:
         n = len(step.stored)
         if not n:  # stored nothing (a retry): changes nothing, writes nothing
             return True
-        await _record_events(conn, self.broker, trip, frames.events)
+        await _record_events(conn, self.broker, trip, frames)
         await conn.execute(queries.UPDATE_TRIP, trip.load_id, trip.last_seq + n, n, step.columns)
-        channel = track_channel(trip.load_id)
         for payload in frames.points:
-            await self.broker.publish(conn, channel, payload)
+            await self.broker.publish(conn, frames.channel, payload)
         return True
 
 
-async def _record_events(conn: Conn, broker: Broker, trip: Trip, raised: list[_EventOut]) -> None:
+async def _record_events(conn: Conn, broker: Broker, trip: Trip, frames: _Frames) -> None:
     """Record the trip's events in the outbox and publish them (the caller's transaction)."""
-    for out in raised:
+    parties = {
+        "poster_org_id": trip.poster_org_id,
+        "shipper_org_id": trip.shipper_org_id,
+        "consignee_org_id": trip.consignee_org_id,
+        "carrier_org_id": trip.carrier_org_id,
+    }
+    for out in frames.events:
         if out.arrives:
             await conn.execute(queries.SET_ARRIVED, trip.load_id)
         event = out.event
         await events.record(
             conn,
             event.type,
-            org_ids=party_orgs(trip.parties()),
+            org_ids=party_orgs(parties),
             subject_type="load",
             subject_id=trip.load_id,
             actor_user_id=None,
             data={"job_id": str(trip.job_id), "at": event.at.isoformat(), **event.data},
         )
-        await broker.publish(conn, track_channel(trip.load_id), out.payload)
+        await broker.publish(conn, frames.channel, out.payload)
 
 
 def _arrays(points: Points) -> list[list[Any]]:
