@@ -10,6 +10,7 @@ import asyncpg
 
 from dispatch import events
 from dispatch.accounts.models import Principal
+from dispatch.db import Conn
 from dispatch.errors import NotFound
 from dispatch.tracking import queries
 from dispatch.tracking.access import access_by_party, share_token_hash
@@ -43,16 +44,25 @@ async def create_share_link(db: asyncpg.Pool, p: Principal, job_id: UUID, body: 
             p.user_id,
         )
         assert row is not None
-        await events.record(
-            conn,
-            "share_link.created",
-            org_ids=[p.org_id],
-            subject_type="job",
-            subject_id=job_id,
-            actor_user_id=p.user_id,
-            data={"share_link_id": str(row["id"]), "expires_at": row["expires_at"].isoformat()},
+        await _record(
+            conn, p, "share_link.created", job_id, row["id"], expires_at=row["expires_at"].isoformat()
         )
         return NewShareLink(**dict(row), url=_share_url(row, token), token=token)
+
+
+async def _record(
+    conn: Conn, p: Principal, event_type: str, job_id: UUID, link_id: UUID, **data: str
+) -> None:
+    """The event of a share link's change: to the link's organization only, as the job's subject."""
+    await events.record(
+        conn,
+        event_type,
+        org_ids=[p.org_id],
+        subject_type="job",
+        subject_id=job_id,
+        actor_user_id=p.user_id,
+        data={"share_link_id": str(link_id), **data},
+    )
 
 
 async def list_share_links(db: asyncpg.Pool, p: Principal, job_id: UUID) -> list[ShareLink]:
@@ -68,13 +78,5 @@ async def revoke_share_link(db: asyncpg.Pool, p: Principal, job_id: UUID, link_i
         row = await conn.fetchrow(queries.REVOKE_SHARE_LINK, link_id, job_id, p.org_id)
         if row is None:
             raise NotFound("No such share link of your organization.", code="share_link_not_found")
-        await events.record(
-            conn,
-            "share_link.revoked",
-            org_ids=[p.org_id],
-            subject_type="job",
-            subject_id=job_id,
-            actor_user_id=p.user_id,
-            data={"share_link_id": str(link_id)},
-        )
+        await _record(conn, p, "share_link.revoked", job_id, link_id)
         return ShareLink(**dict(row), url=_share_url(row))
