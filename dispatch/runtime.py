@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from dispatch.accounts.device_cache import DevicePrincipals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.availability import Availability
 from dispatch.market.awards import AutoAuthorizer
@@ -15,6 +16,7 @@ from dispatch.realtime.broker import PgBroker
 from dispatch.settings import Settings
 from dispatch.tracking.commit_group import CommitGroup
 from dispatch.tracking.hub import TrackingHub
+from dispatch.tracking.trip_row import Trip, TripKey
 
 
 @dataclass
@@ -32,6 +34,10 @@ class Runtime:
     tracking_hub: TrackingHub | None = field(default=None, repr=False)
     # GPS batches stored together, one transaction per group (dispatch/tracking/commit_group.py).
     ingest_commits: CommitGroup = field(default_factory=CommitGroup, repr=False)
+    # The trip row of each driver's last GPS batch, for the next one (dispatch/tracking/ingest.py).
+    kept_trips: dict[TripKey, Trip] = field(default_factory=dict, repr=False)
+    # The GPS route's device principals, kept 10 s (dispatch/accounts/device_cache.py).
+    device_principals: DevicePrincipals = field(default_factory=DevicePrincipals, repr=False)
     # Whether the database answers; logs each outage once (dispatch/db/availability.py).
     availability: Availability = field(default_factory=Availability, repr=False)
 

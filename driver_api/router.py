@@ -22,7 +22,7 @@ from dispatch.idempotency import idempotency_middleware
 from dispatch.loads import service as loads
 from dispatch.loads.models import Load
 from dispatch.runtime import Runtime
-from dispatch.tracking import service as tracking
+from dispatch.tracking import ingest as tracking
 from dispatch.tracking.models import BatchResult, PositionBatch
 from dispatch.types import Instant
 from driver_api.live import driver_live
@@ -152,7 +152,14 @@ async def driver_positions(
     # ~7% of a worker's CPU on this, the busiest route.
     runtime: Runtime = request.app.state.runtime
     result = await tracking.ingest(
-        runtime.db, runtime.broker, runtime.ingest_commits, runtime.settings, request.user, data
+        runtime.db,
+        runtime.broker,
+        runtime.settings,
+        request.user,
+        data,
+        commits=runtime.ingest_commits,
+        kept=runtime.kept_trips,
+        devices=runtime.device_principals,
     )
     runtime.metrics.gps_batch(result.accepted, result.duplicates, [r.reason for r in result.rejected])
     return result

@@ -8,9 +8,7 @@ tokens only open the platform API.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
-from uuid import UUID
 
 import asyncpg
 from litestar.connection import ASGIConnection
@@ -20,6 +18,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Guard
 
 from dispatch.accounts import credentials, queries, service
+from dispatch.accounts.device_cache import DevicePrincipals
 from dispatch.accounts.permissions import Permission
 from dispatch.accounts.principal import CredentialKind, Principal
 from dispatch.db import Conn
@@ -30,14 +29,18 @@ from dispatch.settings import Settings
 
 class Authenticator(Protocol):
     """What authenticating a request needs of the running app (its `Runtime`, in `app.state.runtime`):
-    the pool and the key that signs sessions. Named here, not imported, so that accounts, which every
-    area builds on, does not depend on the composition root and the areas' hubs it holds."""
+    the pool, the key that signs sessions and the kept device principals. Named here, not imported,
+    so that accounts, which every area builds on, does not depend on the composition root and the
+    areas' hubs it holds."""
 
     @property
     def db(self) -> asyncpg.Pool: ...
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def device_principals(self) -> DevicePrincipals: ...
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -54,48 +57,32 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-# The GPS ingest route takes its device principal from a short per-process cache, which saves one
-# database round trip per batch. This is safe only because ingest re-checks the token (not revoked,
-# user not disabled) in each statement that reads or stores for the batch (dispatch.tracking.queries;
-# `recheck_device` then gives the 401): a revoked token stores nothing from the moment the
-# revocation commits, on every worker, and gets the same 401 as before. What a cached
-# principal may hold stale, for at most DEVICE_CACHE_TTL_S, is only what ingest never reads: its
-# permissions and its organization's parties. Every other route authenticates every request.
+# The GPS ingest route takes its device principal from the process's short cache
+# (dispatch/accounts/device_cache.py, which says why that is safe); every other route authenticates
+# every request.
 CACHED_ROUTES = frozenset({"/driver/v1/positions"})
-DEVICE_CACHE_TTL_S = 10.0
-DEVICE_CACHE_MAX = 10_000
-# Per process, by the token's hash (as stored in device_tokens): the tokens themselves are not kept.
-_device_cache: dict[bytes, tuple[float, Principal]] = {}
 
 
 async def _authenticate(runtime: Authenticator, token: str, path: str) -> Principal:
     if path not in CACHED_ROUTES or not token.startswith(credentials.DEVICE_PREFIX):
         return await service.authenticate(runtime.db, secret=runtime.settings.secret_key, token=token)
     key = credentials.secret_hash(token)
-    hit = _device_cache.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+    kept = runtime.device_principals.get(key)
+    if kept is not None:
+        return kept
     principal = await service.authenticate(runtime.db, secret=runtime.settings.secret_key, token=token)
-    if len(_device_cache) >= DEVICE_CACHE_MAX:
-        _device_cache.clear()
-    _device_cache[key] = (time.monotonic() + DEVICE_CACHE_TTL_S, principal)
+    runtime.device_principals.keep(key, principal)
     return principal
 
 
-def forget_device(credential_id: UUID) -> None:
-    """Drop a device token's cached principal (its re-check failed)."""
-    for token, (_, p) in list(_device_cache.items()):
-        if p.credential_id == credential_id:
-            del _device_cache[token]
-
-
-async def recheck_device(conn: Conn, p: Principal) -> None:
-    """Raise what authentication would if this device principal's token is no longer valid."""
+async def recheck_device(conn: Conn, p: Principal, devices: DevicePrincipals) -> None:
+    """Raise what authentication would if this device principal's token is no longer valid (and
+    forget the token's kept principal)."""
     if p.kind != "device" or p.credential_id is None:
         return
     row = await conn.fetchrow(queries.DEVICE_TOKEN_STATE, p.credential_id)
     if row is None or row["revoked_at"] is not None:
-        forget_device(p.credential_id)
+        devices.forget(p.credential_id)
         if row is None:
             raise Unauthorized("Unknown device token.", code="token_invalid")
         raise Unauthorized("This device token was revoked.", code="token_revoked")

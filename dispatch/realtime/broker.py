@@ -43,6 +43,14 @@ RECONNECT_MAX_S: Final = 1.0
 class Broker(Protocol):
     async def publish(self, conn: Conn, channel: str, payload: str) -> None: ...
 
+    @property
+    def publishes_in_sql(self) -> bool:
+        """Whether a SQL statement may publish by itself, calling `pg_notify(channel, payload)`, with
+        the same effect as `publish` on its connection (delivered at commit, in order). The GPS
+        ingest's one statement relies on it (dispatch/tracking/ingest.py); a broker outside
+        PostgreSQL says False, and ingest publishes through `publish` instead."""
+        ...
+
     def subscribe(self, channel: str, *, maxsize: int = 256) -> Subscription: ...
 
 
@@ -87,6 +95,8 @@ class Subscription:
 
 class PgBroker:
     """The default broker: PostgreSQL LISTEN/NOTIFY through one listening connection per process."""
+
+    publishes_in_sql = True  # `publish` is pg_notify itself
 
     def __init__(
         self,

@@ -13,7 +13,8 @@ from dispatch.accounts.auth import bearer_token, requires
 from dispatch.accounts.permissions import Permission
 from dispatch.deps import Caller, ReceiptsDep, ReceiptSummaries, RuntimeDep
 from dispatch.errors import Problem
-from dispatch.tracking import live, service
+from dispatch.tracking import access as watching
+from dispatch.tracking import live, service, share_links
 from dispatch.tracking.models import MAX_SEQ, LoadTrack, NewShareLink, PointsPage, ShareLink, ShareLinkIn
 
 
@@ -30,7 +31,7 @@ class TrackingController(Controller):
     async def tracking(
         self, load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller, receipts: ReceiptsDep
     ) -> LoadTrack:
-        access = await service.access_by_party(runtime.db, p, None, load_id)
+        access = await watching.access_by_party(runtime.db, p, None, load_id)
         async with runtime.db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             (row,) = await service.watched_loads(conn, access)
             done = await receipts(conn, [load_id])
@@ -59,11 +60,11 @@ class TrackingController(Controller):
     async def create_link(
         self, job_id: FromPath[UUID], data: JSONBody[ShareLinkIn], runtime: RuntimeDep, p: Caller
     ) -> NewShareLink:
-        return await service.create_share_link(runtime.db, p, job_id, data)
+        return await share_links.create_share_link(runtime.db, p, job_id, data)
 
     @get("/jobs/{job_id:uuid}/share-links", operation_id="listShareLinks")
     async def list_links(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> list[ShareLink]:
-        return await service.list_share_links(runtime.db, p, job_id)
+        return await share_links.list_share_links(runtime.db, p, job_id)
 
     @post(
         "/jobs/{job_id:uuid}/share-links/{link_id:uuid}/revoke",
@@ -73,7 +74,7 @@ class TrackingController(Controller):
     async def revoke_link(
         self, job_id: FromPath[UUID], link_id: FromPath[UUID], runtime: RuntimeDep, p: Caller
     ) -> ShareLink:
-        return await service.revoke_share_link(runtime.db, p, job_id, link_id)
+        return await share_links.revoke_share_link(runtime.db, p, job_id, link_id)
 
 
 async def _watch(
@@ -87,7 +88,7 @@ async def _watch(
 ) -> None:
     try:
         cursors = live.parse_after(after)
-        access = await service.access(
+        access = await watching.access(
             runtime.db,
             runtime.settings.secret_key,
             bearer=None if share else bearer_token(socket),

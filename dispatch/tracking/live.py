@@ -27,6 +27,7 @@ from dispatch.errors import BadRequest, Problem, refuse_upgrade
 from dispatch.realtime.sending import SEND_TIMEOUT_S, Sender, close_too_slow
 from dispatch.runtime import Runtime
 from dispatch.tracking import service
+from dispatch.tracking.access import Access
 from dispatch.tracking.hub import Frame, Watcher
 from dispatch.tracking.models import MAX_SEQ, PointOut, Snapshot
 from dispatch.tracking.notifications import PointsFrame
@@ -74,7 +75,7 @@ class _Session:
         socket: WebSocket[Any, Any, Any],
         runtime: Runtime,
         receipts: ReceiptSummaries,
-        access: service.Access,
+        access: Access,
         watcher: Watcher,
     ) -> None:
         self.socket = socket
@@ -174,7 +175,7 @@ async def watch(
     socket: WebSocket[Any, Any, Any],
     runtime: Runtime,
     receipts: ReceiptSummaries,
-    access: service.Access,
+    access: Access,
     after: dict[UUID, int],
 ) -> None:
     load_ids = frozenset(r["id"] for r in await service.watched_loads(runtime.db, access))

@@ -15,6 +15,7 @@ import msgspec
 from msgspec import Meta
 
 from dispatch.types import Input, LocationOut
+from geo.eta import Eta
 
 MAX_POINTS = 500
 # A load's seq is a PostgreSQL bigint: a cursor beyond it can name no point (and cannot be bound).
@@ -77,6 +78,30 @@ class EtaOut(msgspec.Struct, kw_only=True):
     progress: float
     speed_mps: float
     computed_at: datetime
+
+
+def point_out(row: Any) -> PointOut:
+    """A stored point from a `positions` row (INSERT_POINTS, POINTS_AFTER, LAST_POINT). Field by field:
+    measured faster per point than `PointOut(**row)` on an asyncpg Record (2 to 5x, a noisy test)."""
+    return PointOut(
+        seq=row["seq"],
+        lon=row["lon"],
+        lat=row["lat"],
+        recorded_at=row["recorded_at"],
+        accuracy_m=row["accuracy_m"],
+        speed_mps=row["speed_mps"],
+        heading_deg=row["heading_deg"],
+    )
+
+
+def eta_out(eta: Eta, computed_at: datetime) -> EtaOut:
+    return EtaOut(
+        eta_at=eta.eta_at,
+        remaining_m=round(eta.remaining_m),
+        progress=round(eta.progress, 4),
+        speed_mps=round(eta.speed_mps, 2),
+        computed_at=computed_at,
+    )
 
 
 class TimelineEntry(msgspec.Struct, kw_only=True):

@@ -82,9 +82,12 @@ async def publish_points(
         await broker.publish(conn, track_channel(load_id), payload.decode())
 
 
+def event_payload(load_id: UUID, event: TimelineEntry, status: str) -> str:
+    return _encode(EventFrame(load_id=load_id, event=event, status=status)).decode()
+
+
 async def publish_event(broker: Broker, conn: Conn, load_id: UUID, event: TimelineEntry, status: str) -> None:
-    frame = EventFrame(load_id=load_id, event=event, status=status)
-    await broker.publish(conn, track_channel(load_id), _encode(frame).decode())
+    await broker.publish(conn, track_channel(load_id), event_payload(load_id, event, status))
 
 
 async def publish_received(broker: Broker, conn: Conn, load_id: UUID, summary: dict[str, Any]) -> None:

@@ -9,12 +9,17 @@ _DEVICE_TOKEN_VALID = """EXISTS (
 
 # The loads a driver's batch goes to, with their trip state and route, while the device token $4 is
 # valid. $3 NULL: every load of the driver in transit or arrived; else that load alone. Read without
-# a lock for the one-statement path (STORE_BATCH checks that nothing moved meanwhile).
+# a lock for the one-statement path (STORE_BATCH checks that nothing moved meanwhile). The columns
+# are the fields of trip_row.Trip, by name.
 READ_DRIVER_TRIPS = """
-SELECT l.id AS load_id, l.status, l.job_id, l.carrier_org_id, t.*,
+SELECT l.id AS load_id, l.status, l.job_id, l.carrier_org_id,
        j.shipper_org_id, j.consignee_org_id, j.poster_org_id,
        s.lon AS origin_lon, s.lat AS origin_lat, s.geofence::text AS origin_fence,
-       j.destination_lon, j.destination_lat, j.destination_geofence::text AS destination_fence
+       j.destination_lon, j.destination_lat, j.destination_geofence::text AS destination_fence,
+       t.departed_at, t.ended_at, t.last_seq, t.points_total,
+       t.last_recorded_at, t.last_lon, t.last_lat, t.last_accuracy_m, t.last_speed_mps,
+       t.last_heading_deg, t.speed_mps, t.eta_at, t.remaining_m, t.progress,
+       t.left_origin_at, t.arrived_at, t.still_lon, t.still_lat, t.still_since, t.stop_alerted
 FROM loads l
 JOIN load_tracking t ON t.load_id = l.id
 JOIN jobs j ON j.id = l.job_id
@@ -59,15 +64,29 @@ FROM fresh
 ON CONFLICT DO NOTHING
 RETURNING seq, recorded_at, lon, lat, accuracy_m, speed_mps, heading_deg"""
 
-UPDATE_TRIP = """
-UPDATE load_tracking SET
-    last_seq = $2, points_total = points_total + $3,
-    last_recorded_at = $4, last_lon = $5, last_lat = $6, last_accuracy_m = $7, last_speed_mps = $8,
-    last_heading_deg = $9, speed_mps = $10, eta_at = $11, remaining_m = $12, progress = $13,
-    eta_computed_at = CASE WHEN $11::timestamptz IS NULL THEN eta_computed_at ELSE now() END,
-    left_origin_at = $14, arrived_at = $15, still_lon = $16, still_lat = $17, still_since = $18,
-    stop_alerted = $19
-WHERE load_id = $1"""
+# The trip state after a batch, from `s`: the JSON object of trip_row.TripColumns read as a
+# load_tracking row, column by name (json_populate_record). The ETA's time is bumped only with a new
+# ETA.
+_SET_TRIP_STATE = """
+        last_recorded_at = s.last_recorded_at, last_lon = s.last_lon, last_lat = s.last_lat,
+        last_accuracy_m = s.last_accuracy_m, last_speed_mps = s.last_speed_mps,
+        last_heading_deg = s.last_heading_deg, speed_mps = s.speed_mps,
+        eta_at = s.eta_at, remaining_m = s.remaining_m, progress = s.progress,
+        eta_computed_at = CASE WHEN s.eta_at IS NULL THEN t.eta_computed_at ELSE now() END,
+        left_origin_at = s.left_origin_at, arrived_at = s.arrived_at,
+        still_lon = s.still_lon, still_lat = s.still_lat, still_since = s.still_since,
+        stop_alerted = s.stop_alerted"""
+
+# The locked road's trip update: $2 the new last seq, $3 the number of points stored, $4 the state.
+UPDATE_TRIP = (
+    """
+UPDATE load_tracking t SET
+    last_seq = $2, points_total = t.points_total + $3,"""
+    + _SET_TRIP_STATE
+    + """
+FROM json_populate_record(NULL::load_tracking, $4::json) AS s
+WHERE t.load_id = $1"""
+)
 
 # A whole batch in one statement (without BEGIN/COMMIT round trips when the batch raises no event),
 # for the common case: one load, every point new. Optimistic: the trip row read by
@@ -76,9 +95,10 @@ WHERE load_id = $1"""
 # given (time order), and the payloads are published, all or nothing (stored = 0 when the check
 # failed: the caller falls back to the locked transaction). A concurrent batch or receipt holds the
 # row lock: the UPDATE waits for it, then re-checks last_seq and ended_at on the new row version.
-# $11 the number of points, $12 … $27 as $4 … $19 of UPDATE_TRIP, $28 the channel, $29 the payloads
-# (in order: a function scan of unnest returns the array's order), $30 … $32 the driver, carrier and
-# device token.
+# $3 … $10 the points as named arrays, $11 their number, $12 the trip state (as UPDATE_TRIP's $4),
+# $13 the channel, $14 the payloads (in order: a function scan of unnest returns the array's order),
+# $15 … $17 the driver, carrier and device token. The payloads are published with pg_notify: only
+# for a broker that publishes in SQL (Broker.publishes_in_sql).
 STORE_BATCH = """
 WITH incoming AS (
     SELECT * FROM unnest($3::timestamptz[], $4::float8[], $5::float8[], $6::real[], $7::real[],
@@ -86,21 +106,16 @@ WITH incoming AS (
         AS i(recorded_at, lon, lat, accuracy_m, speed_mps, heading_deg, battery_pct, moving, n)
 ),
 trip AS (
-    UPDATE load_tracking SET
-        last_seq = $2::bigint + $11::bigint, points_total = points_total + $11::bigint,
-        last_recorded_at = $12, last_lon = $13, last_lat = $14, last_accuracy_m = $15,
-        last_speed_mps = $16, last_heading_deg = $17, speed_mps = $18, eta_at = $19, remaining_m = $20,
-        progress = $21,
-        eta_computed_at = CASE WHEN $19::timestamptz IS NULL THEN eta_computed_at ELSE now() END,
-        left_origin_at = $22, arrived_at = $23, still_lon = $24, still_lat = $25, still_since = $26,
-        stop_alerted = $27
-    WHERE load_id = $1 AND last_seq = $2::bigint AND ended_at IS NULL
+    UPDATE load_tracking t SET
+        last_seq = $2::bigint + $11::bigint, points_total = t.points_total + $11::bigint,{set_state}
+    FROM json_populate_record(NULL::load_tracking, $12::json) AS s
+    WHERE t.load_id = $1 AND t.last_seq = $2::bigint AND t.ended_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.load_id = $1 AND p.recorded_at = ANY($3))
       -- What READ_DRIVER_TRIPS checks, for a trip row the caller kept from its last batch: the load
-      -- still the driver's ($30) in the carrier ($31), the device token $32 still valid.
-      AND EXISTS (SELECT 1 FROM loads l WHERE l.id = $1 AND l.driver_user_id = $30 AND l.carrier_org_id = $31)
+      -- still the driver's ($15) in the carrier ($16), the device token $17 still valid.
+      AND EXISTS (SELECT 1 FROM loads l WHERE l.id = $1 AND l.driver_user_id = $15 AND l.carrier_org_id = $16)
       AND {token_valid}
-    RETURNING load_id
+    RETURNING t.load_id
 ),
 stored AS (
     INSERT INTO positions (load_id, recorded_at, seq, lon, lat, accuracy_m, speed_mps, heading_deg,
@@ -111,10 +126,10 @@ stored AS (
     RETURNING 1
 ),
 published AS (
-    SELECT pg_notify($28, payload) FROM unnest($29::text[]) AS payload WHERE EXISTS (SELECT 1 FROM trip)
+    SELECT pg_notify($13, payload) FROM unnest($14::text[]) AS payload WHERE EXISTS (SELECT 1 FROM trip)
 )
 SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM published) AS published""".format(  # noqa: S608 - constants only
-    token_valid=_DEVICE_TOKEN_VALID.format("$32")
+    set_state=_SET_TRIP_STATE, token_valid=_DEVICE_TOKEN_VALID.format("$17")
 )
 
 SET_ARRIVED = """
