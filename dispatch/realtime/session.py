@@ -68,10 +68,11 @@ class LiveSession:
                 async with asyncio.timeout(self.keepalive_s) as self._waiting:
                     return await source()
             except TimeoutError:
-                if not self.peer_closed:
-                    await self.send(PING)
+                pass
             finally:
                 self._waiting = None
+            if not self.peer_closed:
+                await self.send(PING)
         raise WebSocketDisconnect(detail="closed by the peer")
 
     @property
