@@ -25,7 +25,7 @@ from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.deps import ReceiptSummaries
 from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware
-from dispatch.errors import EXCEPTION_HANDLERS, database_away_sockets, note_database_away
+from dispatch.errors import EXCEPTION_HANDLERS, note_socket_failure, refuse_failed_sockets
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
 from dispatch.gate.api import BookingController, CalendarController, YardController, board_live
@@ -131,7 +131,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[NulGuardMiddleware(), AllowHeaderMiddleware(), auth],
         request_class=EdgeRequest,
         exception_handlers=EXCEPTION_HANDLERS,
-        after_exception=[note_database_away],
+        after_exception=[note_socket_failure],
         lifespan=[resources],
         state=State({"runtime": runtime}),
         request_max_body_size=settings.max_body_bytes,
@@ -150,8 +150,9 @@ def create_app(settings: Settings) -> Litestar:
     )
     # Outermost layer, around Litestar's own exception handling: errors raised by middleware
     # (401s from authentication) still carry the request id in their header, body and log line.
-    # Inside it, sockets that failed because the database is away are told to try again later.
-    app.asgi_handler = request_id_middleware(database_away_sockets(app.asgi_handler))
+    # Inside it, sockets that failed before they were accepted get their problem answer, and those
+    # that failed after because the database is away are told to try again later.
+    app.asgi_handler = request_id_middleware(refuse_failed_sockets(app.asgi_handler))
     app.asgi_handler = runtime.metrics.middleware(app.asgi_handler)  # times the whole answer
     return app
 

@@ -22,6 +22,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Send
 
+from dispatch.close_codes import CloseCode
 from dispatch.db.availability import RETRY_AFTER_S, is_database_away
 from dispatch.observability import current_request_id
 
@@ -68,10 +69,6 @@ class Unprocessable(Problem):
     status, code = 422, "unprocessable"
 
 
-class DatabaseUnavailable(Problem):
-    status, code = 503, "database_unavailable"
-
-
 def problem_response(
     status: int,
     code: str,
@@ -100,14 +97,21 @@ def problem_body(status: int, code: str, detail: str, extra: dict[str, Any] | No
     return body
 
 
-async def refuse_upgrade(send: Any, problem: Problem, headers: dict[str, str] | None = None) -> None:
-    """Answer a websocket's upgrade request (its connect already received) with the problem as an
-    HTTP response: ASGI's websocket denial response, which uvicorn offers. Nothing is sent on a socket."""
-    data = msgspec.json.encode(problem_body(problem.status, problem.code, problem.detail, problem.extra))
+async def send_problem(send: Any, answer: Response[dict[str, Any]], *, upgrade: bool = False) -> None:
+    """Send a problem answer through raw ASGI: from a middleware, outside Litestar's handlers, or
+    (`upgrade`) as the HTTP answer that refuses a websocket's upgrade (ASGI's websocket denial
+    response, which uvicorn offers; nothing is sent on a socket)."""
+    data = msgspec.json.encode(answer.content)
     fields = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(data)).encode())]
-    fields += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "websocket.http.response.start", "status": problem.status, "headers": fields})
-    await send({"type": "websocket.http.response.body", "body": data, "more_body": False})
+    fields += [(k.lower().encode(), v.encode()) for k, v in answer.headers.items()]
+    kind = "websocket.http.response" if upgrade else "http.response"
+    await send({"type": f"{kind}.start", "status": answer.status_code, "headers": fields})
+    await send({"type": f"{kind}.body", "body": data, "more_body": False})
+
+
+async def refuse_upgrade(send: Any, failure: Exception) -> None:
+    """Answer a websocket's upgrade request with the problem answer `failure` gets over HTTP."""
+    await send_problem(send, problem_answer(failure), upgrade=True)
 
 
 # msgspec says e.g. "Expected `int`, got `str` - at `$.cargo[0].weight_kg`".
@@ -135,11 +139,7 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
     return errors
 
 
-def _handle_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[dict[str, Any]]:
-    return problem_response(exc.status, exc.code, exc.detail, exc.extra)
-
-
-def _handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def _validation_answer(exc: ValidationException) -> Response[dict[str, Any]]:
     errors = _field_errors(exc)
     if errors:
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
@@ -160,27 +160,12 @@ _HTTP_CODES = {
 }
 
 
-def _handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def _http_answer(exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     if status == 400 and isinstance(exc.__cause__, SerializationException):
         return problem_response(400, "malformed_body", f"The request body is not valid JSON: {exc.detail}")
     code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
     return problem_response(status, code, exc.detail, headers=exc.headers)
-
-
-def _handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    # A safety net behind the checks where requests are decoded (dispatch.edge, the wire types):
-    # PostgreSQL's "data exception" class (and asyncpg's refusal to bind a value) means a value the
-    # database cannot hold (NUL in text, beyond int64 or float32, a time it cannot place), and an
-    # OverflowError one that date or float arithmetic cannot (a time in year 1 or 9999 moved by a
-    # day). Either is the request's: the statement stored nothing. One line, no traceback: it means
-    # a check is missing.
-    log.warning("a value out of range on %s %s: %.200s", request.method, request.url.path, exc)
-    if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
-        return problem_response(
-            400, "invalid_text", "The request holds text the database cannot store (NUL)."
-        )
-    return problem_response(400, "invalid_value", "A value in the request is outside what can be handled.")
 
 
 _UNAVAILABLE_DETAIL = (
@@ -198,74 +183,112 @@ def database_unavailable() -> Response[dict[str, Any]]:
     )
 
 
+def problem_answer(exc: Exception) -> Response[dict[str, Any]]:
+    """The problem answer for an error, the same over HTTP and to a refused websocket upgrade."""
+    if isinstance(exc, Problem):
+        return problem_response(exc.status, exc.code, exc.detail, exc.extra)
+    if isinstance(exc, ValidationException):
+        return _validation_answer(exc)
+    if isinstance(exc, HTTPException):
+        return _http_answer(exc)
+    if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
+        return problem_response(
+            400, "invalid_text", "The request holds text the database cannot store (NUL)."
+        )
+    if isinstance(exc, asyncpg.DataError | OverflowError):
+        return problem_response(
+            400, "invalid_value", "A value in the request is outside what can be handled."
+        )
+    if is_database_away(exc):
+        return database_unavailable()
+    return problem_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+
+
+def _handle_expected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    return problem_answer(exc)
+
+
+def _handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # A safety net behind the checks where requests are decoded (dispatch.edge, the wire types):
+    # PostgreSQL's "data exception" class (and asyncpg's refusal to bind a value) means a value the
+    # database cannot hold (NUL in text, beyond int64 or float32, a time it cannot place), and an
+    # OverflowError one that date or float arithmetic cannot (a time in year 1 or 9999 moved by a
+    # day). Either is the request's: the statement stored nothing. One line, no traceback: it means
+    # a check is missing.
+    log.warning("a value out of range on %s %s: %.200s", request.method, request.url.path, exc)
+    return problem_answer(exc)
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if is_database_away(exc):
         # Not a bug, and not worth a traceback per request: the outage is logged once, by the
         # process's Availability (dispatch/db/availability.py).
         request.app.state.runtime.availability.noticed(exc)
-        return database_unavailable()
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_answer(exc)
 
 
-# Websockets: Litestar closes a socket whose handler raised with 4500 (a 403 to the handshake when
-# it had not been accepted), whatever the error. For the database being away, a client should hear
-# "try again": the handshake is answered 503 with Retry-After and a problem body, and an accepted
-# socket is closed with 1013 (Try Again Later; reconnect, with its cursor where it has one).
-_AWAY_MARK = "dispatch.database_away"
-TRY_AGAIN_LATER = 1013
+# Websockets: Litestar closes a socket whose handler raised with 4500 (4000 + the status of an HTTP
+# error), whatever the error, and uvicorn answers a close before the accept with a bare 403. A live
+# socket is accepted only once its credentials, guards and the handler's own checks passed
+# (dispatch/realtime/session.py), so what failed before the accept is answered as over HTTP: the
+# problem-details answer of the same failure (401, 403, 404, 503 with Retry-After while the
+# database is away...). An accepted socket that failed because the database is away is closed with
+# 1013 (Try Again Later; reconnect, with its cursor where it has one).
+_FAILURES = "dispatch.socket_failures"
 
 
-async def note_database_away(exc: Exception, scope: Any) -> None:
-    """Litestar's after-exception hook: marks a websocket whose handler failed for the database."""
-    if scope["type"] == "websocket" and is_database_away(exc):
+async def note_socket_failure(exc: Exception, scope: Any) -> None:
+    """Litestar's after-exception hook: keeps what a websocket's handler (or its guards, or the
+    bearer middleware) raised, for `refuse_failed_sockets`."""
+    if scope["type"] != "websocket":
+        return
+    if is_database_away(exc):
         scope["app"].state.runtime.availability.noticed(exc)
-        mark = scope.get(_AWAY_MARK)
-        if isinstance(mark, list):
-            mark.append(True)
+    failures = scope.get(_FAILURES)
+    if isinstance(failures, list):
+        failures.append(exc)
 
 
-def database_away_sockets(app: ASGIApp) -> ASGIApp:
-    """Around the app: turns Litestar's close of a socket marked by `note_database_away` into 503 or
-    1013 (see above)."""
+def refuse_failed_sockets(app: ASGIApp) -> ASGIApp:
+    """Around the app: turns Litestar's close of a socket that failed (see `note_socket_failure`)
+    into the problem answer before the accept, or 1013 after it for the database (see above)."""
 
     async def middleware(scope: Any, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             await app(scope, receive, send)
             return
-        marked: list[bool] = []
-        scope[_AWAY_MARK] = marked
+        failures: list[Exception] = []
+        scope[_FAILURES] = failures
+        can_refuse = "websocket.http.response" in (scope.get("extensions") or {})
         accepted = False
 
-        async def send_with_retry(message: Message) -> None:
+        async def send_or_refuse(message: Message) -> None:
             nonlocal accepted
             if message["type"] == "websocket.accept":
                 accepted = True
-            elif message["type"] == "websocket.close" and marked:
-                if accepted:
+            elif message["type"] == "websocket.close" and failures:
+                if not accepted and can_refuse:
+                    await refuse_upgrade(send, failures[-1])
+                    return
+                if accepted and is_database_away(failures[-1]):
                     message = {
                         "type": "websocket.close",
-                        "code": TRY_AGAIN_LATER,
+                        "code": CloseCode.TRY_AGAIN_LATER,
                         "reason": "database unavailable",
                     }
-                else:
-                    await _refuse_handshake(send)
-                    return
             await send(message)
 
-        await app(scope, receive, send_with_retry)
+        await app(scope, receive, send_or_refuse)
 
     return middleware
 
 
-async def _refuse_handshake(send: Send) -> None:
-    await refuse_upgrade(send, DatabaseUnavailable(_UNAVAILABLE_DETAIL), {"Retry-After": str(RETRY_AFTER_S)})
-
-
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    Problem: _handle_problem,
-    ValidationException: _handle_validation,
-    HTTPException: _handle_http,
+    Problem: _handle_expected,
+    ValidationException: _handle_expected,
+    HTTPException: _handle_expected,
     asyncpg.DataError: _handle_out_of_range,
     OverflowError: _handle_out_of_range,
     Exception: _handle_unexpected,
@@ -281,8 +304,12 @@ __all__ = [
     "Problem",
     "Unauthorized",
     "Unprocessable",
-    "database_away_sockets",
     "database_unavailable",
-    "note_database_away",
+    "note_socket_failure",
+    "problem_answer",
+    "problem_body",
     "problem_response",
+    "refuse_failed_sockets",
+    "refuse_upgrade",
+    "send_problem",
 ]

@@ -33,14 +33,13 @@ import hashlib
 import uuid
 from typing import Any
 
-import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ASGIApp
 
 from dispatch.accounts.principal import Principal
 from dispatch.db.availability import is_database_away
-from dispatch.errors import problem_response
+from dispatch.errors import problem_response, send_problem
 
 HEADER = b"idempotency-key"
 KEEP_HOURS = 24
@@ -90,11 +89,6 @@ async def _send(send: Any, status: int, body: bytes, content_type: str, extra: H
     await send({"type": "http.response.body", "body": body})
 
 
-async def _problem(send: Any, status: int, code: str, detail: str, extra: Headers = ()) -> None:
-    body = msgspec.json.encode(problem_response(status, code, detail).content)
-    await _send(send, status, body, "application/problem+json", extra)
-
-
 def _content_length(scope: Any) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
@@ -141,7 +135,10 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         # send a body first. (They run again in the route: cheap, and the same answer.)
         await handler.authorize_connection(ASGIConnection(scope, receive, send))
         if not 1 <= len(key) <= 200:
-            await _problem(send, 400, "bad_idempotency_key", "Idempotency-Key must be 1 to 200 characters.")
+            await send_problem(
+                send,
+                problem_response(400, "bad_idempotency_key", "Idempotency-Key must be 1 to 200 characters."),
+            )
             return
         limit = handler.resolve_request_max_body_size() or float("inf")
         announced = _content_length(scope)
@@ -161,19 +158,23 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
         if claim_id is None:
             row = await db.fetchrow(EXISTING, credential, key)
             if row is None or row["request_hash"] != digest:
-                await _problem(
+                await send_problem(
                     send,
-                    422,
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was used for a different request.",
+                    problem_response(
+                        422,
+                        "idempotency_key_reused",
+                        "This Idempotency-Key was used for a different request.",
+                    ),
                 )
             elif row["status"] is None:
-                await _problem(
+                await send_problem(
                     send,
-                    409,
-                    "request_in_progress",
-                    "The first request with this Idempotency-Key is still being handled.",
-                    ((b"retry-after", b"1"),),
+                    problem_response(
+                        409,
+                        "request_in_progress",
+                        "The first request with this Idempotency-Key is still being handled.",
+                        headers={"Retry-After": "1"},
+                    ),
                 )
             else:
                 await _send(

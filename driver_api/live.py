@@ -10,19 +10,20 @@ takes the first frames it gets. A phone that stops reading (one send waits 10 s)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
 
+from dispatch.accounts.principal import Principal
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.gate import service as gate
 from dispatch.gate.notifications import driver_channel, site_channel
 from dispatch.loads import service as loads
 from dispatch.realtime.broker import Subscription
-from dispatch.realtime.sending import Sender, close_too_slow
+from dispatch.realtime.session import LiveSession, live_session
+from dispatch.runtime import Runtime
 
 KEEPALIVE_S = 25.0
 _encode = msgspec.json.Encoder().encode
@@ -32,74 +33,87 @@ _decode = msgspec.json.Decoder().decode
 @websocket("/live")
 async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: Caller) -> None:
     assert p.user_id is not None
-    broker = runtime.broker
-    personal = broker.subscribe(driver_channel(p.user_id), maxsize=64)
-    sites: dict[Any, Subscription] = {}
-    sender = Sender(socket)
-    await socket.accept()
-
-    async def send_state() -> None:
-        assignments = await loads.driver_loads(runtime.db, runtime.settings.secret_key, p)
-        await sender.send(_encode({"type": "assignments", "loads": assignments}))
-        await send_tickets()
-        for site_id in set(await gate.driver_sites(runtime.db, p)) - set(sites):
-            sites[site_id] = broker.subscribe(site_channel(site_id), maxsize=16)
-            await sites[site_id].__aenter__()
-
-    async def send_tickets() -> None:
-        await sender.send(_encode({"type": "tickets", "tickets": await gate.driver_tickets(runtime.db, p)}))
-
-    async with personal:
-        reader = asyncio.get_running_loop().create_task(_until_closed(socket))
-        try:
-            await send_state()
-            while not reader.done():
-                getters: dict[asyncio.Future[Any], Subscription] = {
-                    asyncio.ensure_future(s.get()): s for s in [personal, *sites.values()]
-                }
-                done, _ = await asyncio.wait(
-                    {*getters, reader}, timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED
-                )
-                for g in getters:
-                    if g not in done:
-                        g.cancel()
-                if reader in done:
-                    break
-                if not done:
-                    await sender.send(b'{"type":"ping"}')
-                    continue
+    inbox = _Inbox()
+    try:
+        async with live_session(
+            socket, too_slow_reason="too slow: reconnect", keepalive_s=KEEPALIVE_S
+        ) as live:
+            personal = await inbox.follow(runtime.broker.subscribe(driver_channel(p.user_id), maxsize=64))
+            phone = _Phone(live, runtime, p, inbox)
+            await phone.send_state()
+            while True:
                 site_changed = False
-                for g in done:
-                    source = getters[g]
+                for source, payload in await live.next(inbox.wait):
                     if source is personal:
-                        await _personal(sender, _decode(g.result()), send_state, send_tickets)
+                        await phone.personal(_decode(payload))
                     else:
                         source.drain()
                         site_changed = True
                 if site_changed:
-                    await send_tickets()
-        except TimeoutError:  # a send waited SEND_TIMEOUT_S: the phone stopped reading
-            await close_too_slow(socket, "too slow: reconnect")
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await reader
-            for sub in sites.values():
-                await sub.close()
+                    await phone.send_tickets()
+    finally:
+        await inbox.close()
 
 
-async def _personal(sender: Sender, event: dict[str, Any], send_state: Any, send_tickets: Any) -> None:
-    kind = event.get("e")
-    if kind == "called":
-        await sender.send(_encode({"type": "called", "load_id": event["load_id"], "dock": event["dock"]}))
-        await send_tickets()
-    elif kind == "message":
-        await sender.send(_encode({"type": "message", "load_id": event["load_id"], "text": event["text"]}))
-    else:
-        await send_state()
+class _Inbox:
+    """The driver's subscriptions (its own channel, its sites'), waited on together. A get in flight
+    outlives a wait that ended early (a keepalive ping, the phone closing): nothing is dropped."""
+
+    def __init__(self) -> None:
+        self.sites: dict[UUID, Subscription] = {}
+        self._subscriptions: list[Subscription] = []
+        self._gets: dict[asyncio.Future[str], Subscription] = {}
+
+    async def follow(self, subscription: Subscription) -> Subscription:
+        self._subscriptions.append(subscription)
+        return await subscription.__aenter__()
+
+    async def wait(self) -> list[tuple[Subscription, str]]:
+        waiting = set(self._gets.values())
+        for sub in self._subscriptions:
+            if sub not in waiting:
+                self._gets[asyncio.ensure_future(sub.get())] = sub
+        done, _ = await asyncio.wait(self._gets, return_when=asyncio.FIRST_COMPLETED)
+        return [(self._gets.pop(g), g.result()) for g in done]
+
+    async def close(self) -> None:
+        for get in self._gets:
+            get.cancel()
+        for sub in self._subscriptions:
+            await sub.close()
 
 
-async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await socket.receive_data(mode="text")
+class _Phone:
+    """What the driver's phone is sent."""
+
+    def __init__(self, live: LiveSession, runtime: Runtime, p: Principal, inbox: _Inbox) -> None:
+        self.send = live.send
+        self.runtime = runtime
+        self.p = p
+        self.inbox = inbox
+
+    async def send_state(self) -> None:
+        assignments = await loads.driver_loads(self.runtime.db, self.runtime.settings.secret_key, self.p)
+        await self.send(_encode({"type": "assignments", "loads": assignments}))
+        await self.send_tickets()
+        for site_id in set(await gate.driver_sites(self.runtime.db, self.p)) - set(self.inbox.sites):
+            sub = self.runtime.broker.subscribe(site_channel(site_id), maxsize=16)
+            self.inbox.sites[site_id] = await self.inbox.follow(sub)
+
+    async def send_tickets(self) -> None:
+        tickets = await gate.driver_tickets(self.runtime.db, self.p)
+        await self.send(_encode({"type": "tickets", "tickets": tickets}))
+
+    async def personal(self, event: dict[str, Any]) -> None:
+        match event.get("e"):
+            case "called":
+                await self.send(
+                    _encode({"type": "called", "load_id": event["load_id"], "dock": event["dock"]})
+                )
+                await self.send_tickets()
+            case "message":
+                await self.send(
+                    _encode({"type": "message", "load_id": event["load_id"], "text": event["text"]})
+                )
+            case _:
+                await self.send_state()

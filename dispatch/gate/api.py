@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, WebSocket, delete, get, post, put, websocket
-from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from dispatch.accounts.auth import requires
@@ -28,7 +25,7 @@ from dispatch.gate.models import (
     Ticket,
 )
 from dispatch.gate.notifications import site_channel
-from dispatch.realtime.sending import Sender, close_too_slow
+from dispatch.realtime.session import live_session
 from dispatch.types import Input, Instant
 
 
@@ -148,31 +145,13 @@ async def board_live(
 ) -> None:
     """The board for a screen at the gate: the whole board now, then again after every change."""
     first = await service.board(runtime.db, p, site_id)  # 404s before accepting
-    sender = Sender(socket)
-    async with runtime.broker.subscribe(site_channel(site_id), maxsize=64) as changes:
-        await socket.accept()
-        try:
-            await sender.send(_encode(first))
-            reader = asyncio.get_running_loop().create_task(_until_closed(socket))
-            try:
-                while not reader.done():
-                    getter = asyncio.ensure_future(changes.get())
-                    done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                    if getter not in done:
-                        getter.cancel()
-                        break
-                    changes.drain()  # several changes at once: one fresh board covers them all
-                    changes.overflowed = False
-                    await sender.send(_encode(await service.board(runtime.db, p, site_id)))
-            finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                    await reader
-        except TimeoutError:  # a send waited SEND_TIMEOUT_S: the screen stopped reading
-            await close_too_slow(socket, "too slow: reconnect for a fresh board")
-
-
-async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
+    async with (
+        runtime.broker.subscribe(site_channel(site_id), maxsize=64) as changes,
+        live_session(socket, too_slow_reason="too slow: reconnect for a fresh board") as live,
+    ):
+        await live.send(_encode(first))
         while True:
-            await socket.receive_data(mode="text")
+            await live.next(changes.get)
+            changes.drain()  # several changes at once: one fresh board covers them all
+            changes.overflowed = False
+            await live.send(_encode(await service.board(runtime.db, p, site_id)))

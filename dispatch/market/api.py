@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Router, WebSocket, delete, get, post, put, websocket
-from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from shapely import Polygon
 
 from dispatch.accounts.auth import requires
 from dispatch.accounts.permissions import Permission
+from dispatch.close_codes import CloseCode
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.errors import BadRequest
 from dispatch.market import service
@@ -34,7 +32,7 @@ from dispatch.market.models import (
     OrgMarketSettings,
 )
 from dispatch.market.notifications import RESYNC, FeedClient, Interest
-from dispatch.realtime.sending import Sender, close_too_slow
+from dispatch.realtime.session import TooSlow, live_session
 from dispatch.types import CargoKind, Instant, VehicleType
 from geo import Area, Position, centroid, haversine_m, parse_polygon
 
@@ -294,43 +292,22 @@ async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
     if not areas:
         # Accepted (the caller is authenticated) so that the client can read why it is closed.
         await socket.accept()
-        await socket.close(code=4404, reason="no market areas saved: POST /market/areas first")
+        await socket.close(CloseCode.NOT_FOUND, "no market areas saved: POST /market/areas first")
         return
     client = runtime.market_feed.register(p.org_id, [_interest(a) for a in areas])
-    sender = Sender(socket)
-    client.on_overflow = sender.give_up  # a send blocked on a peer that stopped reading ends now
     try:
-        await socket.accept()
-        await sender.send(await _snapshot(runtime, areas, client))
-        reader = asyncio.get_running_loop().create_task(_drain_incoming(socket))
-        try:
-            while not reader.done():
-                getter = asyncio.ensure_future(client.queue.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
-                    break
-                if client.overflowed:
-                    raise TimeoutError
-                frame = getter.result()
-                await sender.send(await _snapshot(runtime, areas, client) if frame == RESYNC else frame)
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await reader
-    except TimeoutError:  # 512 frames behind, or a send waited SEND_TIMEOUT_S
-        await close_too_slow(socket, "too slow: reconnect to get a fresh snapshot")
-    except WebSocketDisconnect:
-        pass
+        async with live_session(
+            socket, too_slow_reason="too slow: reconnect to get a fresh snapshot"
+        ) as live:
+            client.on_overflow = live.give_up  # a send blocked on a peer that stopped reading ends now
+            await live.send(await _snapshot(runtime, areas, client))
+            while True:
+                frame = await live.next(client.queue.get)
+                if client.overflowed:  # 512 frames behind
+                    raise TooSlow
+                await live.send(await _snapshot(runtime, areas, client) if frame == RESYNC else frame)
     finally:
         runtime.market_feed.unregister(client)
-
-
-async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
-    """Read (and ignore) what the client sends, so its disconnect is noticed at once."""
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await socket.receive_data(mode="text")
 
 
 def routers() -> list[Router | type[Controller]]:

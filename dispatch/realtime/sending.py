@@ -6,7 +6,8 @@ for the transport to drain. Without a deadline the handler would wait for as lon
 (a stuck phone, a frozen tab), while the frames meant for it pile up. Every live socket (tracking
 watchers, the market feed, the gate board, the driver's socket) sends through a `Sender`: a send
 that waits more than SEND_TIMEOUT_S, or one interrupted by `give_up()` (its outbox overflowed),
-raises TimeoutError, and the handler closes the socket with TOO_SLOW. The close frame is queued
+raises TimeoutError, and the socket's session (dispatch/realtime/session.py) closes it with
+CloseCode.TOO_SLOW. The close frame is queued
 behind what the peer has not read yet (dispatch/protocols.py), so a client that reads again gets
 its data, then 4008, and reconnects; one that never does is cut off after the close grace.
 """
@@ -19,8 +20,9 @@ from typing import Any
 
 from litestar import WebSocket
 
+from dispatch.close_codes import CloseCode
+
 SEND_TIMEOUT_S = 10.0
-TOO_SLOW = 4008
 # The close itself does not wait for the peer (the frame is queued); this only bounds a close
 # through a server that would (the in-process test client).
 CLOSE_WAIT_S = 2.0
@@ -56,6 +58,6 @@ class Sender:
 
 
 async def close_too_slow(socket: WebSocket[Any, Any, Any], reason: str) -> None:
-    """Close with TOO_SLOW; never raises (the peer may be gone already)."""
+    """Close with CloseCode.TOO_SLOW; never raises (the peer may be gone already)."""
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(socket.close(TOO_SLOW, reason), CLOSE_WAIT_S)
+        await asyncio.wait_for(socket.close(CloseCode.TOO_SLOW, reason), CLOSE_WAIT_S)

@@ -12,7 +12,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from dispatch.accounts.auth import bearer_token, requires
 from dispatch.accounts.permissions import Permission
 from dispatch.deps import Caller, ReceiptsDep, ReceiptSummaries, RuntimeDep
-from dispatch.errors import Problem
 from dispatch.tracking import access as watching
 from dispatch.tracking import live, service, share_links
 from dispatch.tracking.models import MAX_SEQ, LoadTrack, NewShareLink, PointsPage, ShareLink, ShareLinkIn
@@ -86,19 +85,17 @@ async def _watch(
     share: str | None,
     after: str | None,
 ) -> None:
-    try:
-        cursors = live.parse_after(after)
-        access = await watching.access(
-            runtime.db,
-            runtime.settings.secret_key,
-            bearer=None if share else bearer_token(socket),
-            share=share,
-            job_id=job_id,
-            load_id=load_id,
-        )
-    except Problem as problem:
-        await live.reject(socket, problem)
-        return
+    # Checked before the socket is accepted: a Problem raised here refuses the upgrade with its
+    # problem-details answer (dispatch.errors.refuse_failed_sockets).
+    cursors = live.parse_after(after)
+    access = await watching.access(
+        runtime.db,
+        runtime.settings.secret_key,
+        bearer=None if share else bearer_token(socket),
+        share=share,
+        job_id=job_id,
+        load_id=load_id,
+    )
     await live.watch(socket, runtime, receipts, access, cursors)
 
 

@@ -12,23 +12,22 @@ Order of work, which is what makes "exactly once" hold:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import WebSocket
-from litestar.exceptions import WebSocketDisconnect
 
+from dispatch.close_codes import CloseCode
 from dispatch.deps import ReceiptSummaries
-from dispatch.errors import BadRequest, Problem, refuse_upgrade
-from dispatch.realtime.sending import SEND_TIMEOUT_S, Sender, close_too_slow
+from dispatch.errors import BadRequest
+from dispatch.realtime.sending import SEND_TIMEOUT_S
+from dispatch.realtime.session import LiveSession, TooSlow, live_session
 from dispatch.runtime import Runtime
 from dispatch.tracking import service
 from dispatch.tracking.access import Access
-from dispatch.tracking.hub import Frame, Watcher
+from dispatch.tracking.hub import Frame
 from dispatch.tracking.models import MAX_SEQ, PointOut, Snapshot
 from dispatch.tracking.notifications import PointsFrame
 
@@ -63,35 +62,19 @@ def parse_after(raw: str | None) -> dict[UUID, int]:
     return cursors
 
 
-async def reject(socket: WebSocket[Any, Any, Any], problem: Problem) -> None:
-    """Refuse the upgrade with an HTTP problem-details answer (nothing is sent on a socket)."""
-    await socket.receive()  # the client's connect
-    await refuse_upgrade(socket.send, problem)
+class _Stream:
+    """What one watcher's socket has sent, per load, and what it sends next."""
 
-
-class _Session:
     def __init__(
-        self,
-        socket: WebSocket[Any, Any, Any],
-        runtime: Runtime,
-        receipts: ReceiptSummaries,
-        access: Access,
-        watcher: Watcher,
+        self, live: LiveSession, runtime: Runtime, receipts: ReceiptSummaries, access: Access
     ) -> None:
-        self.socket = socket
+        self.send = live.send
         self.runtime = runtime
         self.receipts = receipts
         self.access = access
-        self.watcher = watcher
         self.sent: dict[UUID, int] = {}
         self.received: set[UUID] = set()
-        self.sender = Sender(socket)
-        # The hub gives up on a watcher whose outbox overflows while it is stalled: a send blocked
-        # on the peer (its buffers full) ends then, not when its own deadline comes.
-        watcher.on_kick = self.sender.give_up
-
-    async def send(self, data: str | bytes) -> None:
-        await self.sender.send(data)
+        self.finished = False  # every load it watches received: `final`, and a normal close
 
     async def snapshot(self, after: dict[UUID, int]) -> None:
         db = self.runtime.db
@@ -106,6 +89,7 @@ class _Session:
         heads = {t.load_id: t.last_seq for t in tracks}
         self.sent = {load_id: min(after.get(load_id, head), head) for load_id, head in heads.items()}
         self.received = set(done)
+        self._check_finished()
         await self.send(_encode(Snapshot(job=job, loads=tracks, resumed=bool(after))))
         for load_id in after.keys() & heads.keys():
             await self.catch_up(load_id, upto=heads[load_id])
@@ -136,15 +120,15 @@ class _Session:
         await self.send(_encode(out))
         self.sent[load_id] = points[-1].seq
 
-    async def deliver(self, frame: Frame) -> bool:
-        """Send one live frame; False when the stream is over."""
+    async def deliver(self, frame: Frame) -> None:
+        """Send one live frame (the stream may be `finished` after it)."""
         load_id = frame.load_id
         if frame.kind == "resync":
             await self.catch_up(load_id)
         elif frame.kind == "points":
             sent = self.sent.get(load_id, 0)
             if frame.last_seq <= sent:
-                return True
+                return
             if frame.first_seq > sent + 1:
                 await self.send(
                     _encode(
@@ -161,14 +145,12 @@ class _Session:
         elif frame.kind == "received":
             await self.send(frame.data)
             self.received.add(load_id)
-            return not self.finished
+            self._check_finished()
         else:
             await self.send(frame.data)
-        return True
 
-    @property
-    def finished(self) -> bool:
-        return bool(self.sent) and set(self.sent) <= self.received
+    def _check_finished(self) -> None:
+        self.finished = bool(self.sent) and set(self.sent) <= self.received
 
 
 async def watch(
@@ -180,52 +162,31 @@ async def watch(
 ) -> None:
     load_ids = frozenset(r["id"] for r in await service.watched_loads(runtime.db, access))
     watcher = await runtime.tracking.register(load_ids)
-    reader: asyncio.Task[None] | None = None
-    try:
-        await socket.accept()
-        session = _Session(socket, runtime, receipts, access, watcher)
-        await session.snapshot(after)
-        if session.finished:
-            await session.send(b'{"type":"final","reason":"received"}')
-            await socket.close(1000, "receipt confirmed")
-            return
-        reader = asyncio.get_running_loop().create_task(_until_closed(socket))
-        # The client closing wakes the loop too: one event to wait on, instead of a new task and an
-        # asyncio.wait at every wake-up (that is, for nearly every frame).
-        reader.add_done_callback(lambda _: watcher.wake.set())
-        while not reader.done():
-            try:
-                async with asyncio.timeout(KEEPALIVE_S):
-                    await watcher.wake.wait()
-            except TimeoutError:
-                await session.send(b'{"type":"ping"}')
-                continue
-            if reader.done():
-                return
-            if watcher.kicked:  # the hub gave up on it: closed as too slow, below
-                raise TimeoutError
-            for frame in watcher.take():
-                if not await session.deliver(frame):
-                    await session.send(b'{"type":"final","reason":"received"}')
-                    await socket.close(1000, "receipt confirmed")
-                    return
-    except TimeoutError:
+
+    def count_too_slow() -> None:
         if not watcher.kicked:  # a kick was counted by the hub as "closed"
             runtime.metrics.watcher_overflow("send_timeout")
-        # Its outbox overflowed while it took nothing, or one send waited SEND_TIMEOUT_S: the close
-        # goes behind the frames it has not read, and it resumes with its cursor.
-        await close_too_slow(socket, TOO_SLOW_REASON)
-    except WebSocketDisconnect:
-        pass
+
+    try:
+        # Too slow: its outbox overflowed while it took nothing, or one send waited SEND_TIMEOUT_S;
+        # the close goes behind the frames it has not read, and it resumes with its cursor.
+        async with live_session(
+            socket, too_slow_reason=TOO_SLOW_REASON, keepalive_s=KEEPALIVE_S, on_too_slow=count_too_slow
+        ) as live:
+            # The hub gives up on a watcher whose outbox overflows while it is stalled: a send
+            # blocked on the peer (its buffers full) ends then, not when its own deadline comes.
+            watcher.on_kick = live.give_up
+            stream = _Stream(live, runtime, receipts, access)
+            await stream.snapshot(after)
+            while not stream.finished:
+                await live.next(watcher.wake.wait)
+                if watcher.kicked:  # the hub gave up on it
+                    raise TooSlow
+                for frame in watcher.take():
+                    await stream.deliver(frame)
+                    if stream.finished:
+                        break
+            await live.send(b'{"type":"final","reason":"received"}')
+            await live.close(CloseCode.NORMAL, "receipt confirmed")
     finally:
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await reader
         await runtime.tracking.unregister(watcher)
-
-
-async def _until_closed(socket: WebSocket[Any, Any, Any]) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await socket.receive_data(mode="text")
