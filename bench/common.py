@@ -22,6 +22,8 @@ from dispatch.accounts import service as accounts
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres
 from dispatch.db.pool import create_pool
+from geo import Position
+from geo import square as square_at
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "x" * 32
@@ -45,13 +47,7 @@ def database(server_settings: dict[str, str] | None = None) -> Iterator[str]:
 
 def square(lon: float, lat: float, half: float = 0.004) -> dict[str, Any]:
     """A GeoJSON square geofence of about 900 m a side around a point."""
-    ring = [
-        [lon - half, lat - half],
-        [lon + half, lat - half],
-        [lon + half, lat + half],
-        [lon - half, lat + half],
-    ]
-    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+    return square_at(Position(lon, lat), half)
 
 
 def free_port() -> int:

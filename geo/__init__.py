@@ -13,6 +13,7 @@ from geo.geofence import (
     geodesic_area_m2,
     parse_polygon,
     polygon_to_geojson,
+    square,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "initial_bearing_deg",
     "parse_polygon",
     "polygon_to_geojson",
+    "square",
 ]

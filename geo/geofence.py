@@ -136,6 +136,19 @@ def polygon_to_geojson(polygon: shapely.Polygon) -> dict[str, object]:
     return {"type": "Polygon", "coordinates": [[[c[0], c[1]] for c in ring.coords] for ring in rings]}
 
 
+def square(center: Position, half_deg: float = 0.004) -> dict[str, object]:
+    """A GeoJSON square geofence around a point, `half_deg` degrees to each side (the default is
+    about 900 m a side at mid latitudes): how tests, benchmarks and examples draw a site."""
+    lon, lat = center.lon, center.lat
+    ring = [
+        [lon - half_deg, lat - half_deg],
+        [lon + half_deg, lat - half_deg],
+        [lon + half_deg, lat + half_deg],
+        [lon - half_deg, lat + half_deg],
+    ]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
 def geodesic_area_m2(polygon: shapely.Polygon) -> float:
     """Area in m² on the sphere of radius EARTH_RADIUS_M, holes subtracted.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from geo import Position
+from geo import square as square_at
 from tests.support import Account
 
 # Two real places ~255 km apart: a steel mill near Berlin, a buyer's yard near Hamburg.
@@ -14,13 +16,7 @@ HAMBURG = (9.9937, 53.5511)
 
 def square(lon: float, lat: float, half: float = 0.004) -> dict[str, Any]:
     """A GeoJSON square of about 900 m a side around a point."""
-    ring = [
-        [lon - half, lat - half],
-        [lon + half, lat - half],
-        [lon + half, lat + half],
-        [lon - half, lat + half],
-    ]
-    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+    return square_at(Position(lon, lat), half)
 
 
 def iso(delta: timedelta) -> str:

@@ -482,16 +482,7 @@ async def place_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, amount_minor: 
             raise Conflict(
                 "Your organization already has a bid on this job: lower or withdraw it.", code="bid_exists"
             )
-        await events.record(
-            conn,
-            "bid.placed",
-            org_ids=[job["poster_org_id"], p.org_id],
-            subject_type="bid",
-            subject_id=bid_id,
-            actor_user_id=p.user_id,
-            data={"job_id": str(job_id), "amount_minor": amount_minor},
-        )
-        return await _bid(conn, bid_id)
+        return await _bid_changed(conn, "bid.placed", job, p, bid_id, {"amount_minor": amount_minor})
 
 
 async def _open_auction_for_bidding(conn: Conn, job_id: UUID, p: Principal) -> asyncpg.Record:
@@ -512,6 +503,22 @@ async def _open_auction_for_bidding(conn: Conn, job_id: UUID, p: Principal) -> a
 
 async def _bid(conn: Conn | asyncpg.Pool, bid_id: UUID) -> Bid:
     return msgspec.convert(dict(await conn.fetchrow(queries.BID, bid_id) or {}), Bid)
+
+
+async def _bid_changed(
+    conn: Conn, kind: str, job: asyncpg.Record, p: Principal, bid_id: UUID, data: dict[str, Any] | None = None
+) -> Bid:
+    """Record a bid's change (placed, lowered, withdrawn) for the poster and the bidder; the bid now."""
+    await events.record(
+        conn,
+        kind,
+        org_ids=[job["poster_org_id"], p.org_id],
+        subject_type="bid",
+        subject_id=bid_id,
+        actor_user_id=p.user_id,
+        data={"job_id": str(job["id"]), **(data or {})},
+    )
+    return await _bid(conn, bid_id)
 
 
 async def _own_active_bid(
@@ -539,32 +546,14 @@ async def lower_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, bid_id: UUID, 
                 max_amount_minor=bid["amount_minor"] - step,
             )
         await conn.execute(queries.LOWER_BID, bid_id, p.org_id, amount_minor)
-        await events.record(
-            conn,
-            "bid.lowered",
-            org_ids=[job["poster_org_id"], p.org_id],
-            subject_type="bid",
-            subject_id=bid_id,
-            actor_user_id=p.user_id,
-            data={"job_id": str(job_id), "amount_minor": amount_minor},
-        )
-        return await _bid(conn, bid_id)
+        return await _bid_changed(conn, "bid.lowered", job, p, bid_id, {"amount_minor": amount_minor})
 
 
 async def withdraw_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, bid_id: UUID) -> Bid:
     async with db.acquire() as conn, conn.transaction():
         job, _ = await _own_active_bid(conn, p, job_id, bid_id)
         await conn.execute(queries.WITHDRAW_BID, bid_id)
-        await events.record(
-            conn,
-            "bid.withdrawn",
-            org_ids=[job["poster_org_id"], p.org_id],
-            subject_type="bid",
-            subject_id=bid_id,
-            actor_user_id=p.user_id,
-            data={"job_id": str(job_id)},
-        )
-        return await _bid(conn, bid_id)
+        return await _bid_changed(conn, "bid.withdrawn", job, p, bid_id)
 
 
 async def list_bids(db: asyncpg.Pool, p: Principal, job_id: UUID) -> list[Bid]:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -56,8 +56,8 @@ def _wait_for(output: Path, process: subprocess.Popen[str], text: str, within_s:
         time.sleep(0.1)
 
 
-def _postgres_of(state: Path) -> list[int]:
-    """The PostgreSQL processes whose data directory is under `state`."""
+def _processes(matches: Callable[[list[bytes]], bool]) -> list[int]:
+    """The pids of the processes whose command line (argv) `matches`."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -66,24 +66,23 @@ def _postgres_of(state: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:  # gone meanwhile
             continue
-        if argv and argv[0].endswith(b"postgres") and any(str(state).encode() in a for a in argv):
+        if matches(argv):
             found.append(int(entry.name))
     return found
+
+
+def _postgres_of(state: Path) -> list[int]:
+    """The PostgreSQL processes whose data directory is under `state`."""
+    return _processes(
+        lambda argv: (
+            bool(argv) and argv[0].endswith(b"postgres") and any(str(state).encode() in a for a in argv)
+        )
+    )
 
 
 def _servers_on(port: int) -> list[int]:
     """`dispatch serve` processes started for `port` (the demo's own server among them)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in argv and b"--port" in argv and str(port).encode() in argv:
-            found.append(int(entry.name))
-    return found
+    return _processes(lambda argv: b"serve" in argv and b"--port" in argv and str(port).encode() in argv)
 
 
 def _nothing_listens(port: int) -> bool:

@@ -19,24 +19,13 @@ from dispatch.tracking import trip as trips
 from dispatch.tracking.hub import Frame, Watcher
 from dispatch.tracking.models import PointIn, PointOut
 from dispatch.tracking.notifications import points_payloads
-from geo import Position, haversine_m, parse_polygon
+from geo import Position, haversine_m, parse_polygon, square
 from geo.eta import CIRCUITY, DEFAULT_SPEED_MPS, MAX_SPEED_MPS, MIN_SPEED_MPS, Fix, estimate, update_speed
 from geo.trail import implied_speed_mps, simplify
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BERLIN = Position(13.405, 52.52)
 HAMBURG = Position(9.9937, 53.5511)
-
-
-def square(p: Position, half: float = 0.004) -> dict[str, object]:
-    ring = [
-        [p.lon - half, p.lat - half],
-        [p.lon + half, p.lat - half],
-        [p.lon + half, p.lat + half],
-        [p.lon - half, p.lat + half],
-        [p.lon - half, p.lat - half],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def pt(
