@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -52,6 +53,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # "https://tile.example/{z}/{x}/{y}.png" (unset: no tiles; trail, truck and geofences still draw).
     map_tiles_url: str | None = None
     map_tiles_attribution: str = ""
+    # The datum the tiles are drawn in: "wgs84" (OpenStreetMap and most services) or "gcj02" (tile
+    # services in mainland China: AMap/Gaode, Tencent). Stored positions stay WGS-84; the page shifts
+    # what it draws to the tiles' datum.
+    map_tiles_datum: Literal["wgs84", "gcj02"] = "wgs84"
     # permessage-deflate on websockets: off by default, for the fan-out's sake (bench/tracking.py
     # measures both).
     ws_compression: bool = False
@@ -103,6 +108,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             watcher_queue=_int(env, "DISPATCH_WATCHER_QUEUE", 64, minimum=4, maximum=10_000),
             map_tiles_url=_tiles_url(env.get("DISPATCH_MAP_TILES_URL") or None),
             map_tiles_attribution=env.get("DISPATCH_MAP_TILES_ATTRIBUTION", ""),
+            map_tiles_datum=_tiles_datum(env.get("DISPATCH_MAP_TILES_DATUM") or "wgs84"),
             ws_compression=_bool(env, "DISPATCH_WS_COMPRESSION"),
             tracking_time_scale=float(
                 _int(env, "DISPATCH_TRACKING_TIME_SCALE", 1, minimum=1, maximum=10_000)
@@ -143,6 +149,15 @@ def _tiles_url(url: str | None) -> str | None:
     if url is not None and not all(f"{{{k}}}" in url for k in "zxy"):
         raise SettingsError(f"DISPATCH_MAP_TILES_URL must contain {{z}}, {{x}} and {{y}}, got {url!r}")
     return url
+
+
+def _tiles_datum(raw: str) -> Literal["wgs84", "gcj02"]:
+    datum = raw.strip().lower().replace("-", "")
+    if datum == "wgs84":
+        return "wgs84"
+    if datum == "gcj02":
+        return "gcj02"
+    raise SettingsError(f"DISPATCH_MAP_TILES_DATUM must be wgs84 or gcj02, got {raw!r}")
 
 
 def _metrics_token(token: str | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from uuid import UUID
 
 import msgspec
@@ -73,10 +74,13 @@ async def track_job_page(job_id: FromPath[UUID]) -> File:
     return _track_html()
 
 
-class TrackConfig(msgspec.Struct, frozen=True):
+class TrackConfig(msgspec.Struct, frozen=True, omit_defaults=True):
     # An XYZ tile URL template ("…/{z}/{x}/{y}.png") for the map's background, or None: no tiles.
     tiles_url: str | None
     attribution: str
+    # The tiles' datum; "gcj02" makes the page shift what it draws (trail, truck, geofences). Left
+    # out of the answer when it is the default, which the page assumes too.
+    datum: Literal["wgs84", "gcj02"] = "wgs84"
 
 
 @get(
@@ -87,7 +91,9 @@ class TrackConfig(msgspec.Struct, frozen=True):
 )
 async def track_config(runtime: RuntimeDep) -> TrackConfig:
     s = runtime.settings
-    return TrackConfig(tiles_url=s.map_tiles_url, attribution=s.map_tiles_attribution)
+    return TrackConfig(
+        tiles_url=s.map_tiles_url, attribution=s.map_tiles_attribution, datum=s.map_tiles_datum
+    )
 
 
 def web_routers() -> list[Router]:

@@ -95,3 +95,12 @@ def test_slow_client_deadlines(tmp_path):
     assert (s.header_timeout_seconds, s.body_timeout_seconds, s.ws_close_grace_seconds) == (5, 7, 9)
     with pytest.raises(SettingsError, match="DISPATCH_HEADER_TIMEOUT_SECONDS must be at least 1"):
         Settings.from_env(base | {"DISPATCH_HEADER_TIMEOUT_SECONDS": "0"})
+
+
+def test_map_tiles_datum(tmp_path):
+    env = {"DISPATCH_STATE_DIR": str(tmp_path)}
+    assert Settings.from_env(env).map_tiles_datum == "wgs84"
+    assert Settings.from_env(env | {"DISPATCH_MAP_TILES_DATUM": "gcj02"}).map_tiles_datum == "gcj02"
+    assert Settings.from_env(env | {"DISPATCH_MAP_TILES_DATUM": "GCJ-02"}).map_tiles_datum == "gcj02"
+    with pytest.raises(SettingsError, match="DISPATCH_MAP_TILES_DATUM must be wgs84 or gcj02, got 'bd09'"):
+        Settings.from_env(env | {"DISPATCH_MAP_TILES_DATUM": "bd09"})

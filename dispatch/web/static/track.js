@@ -6,7 +6,9 @@
 // It keeps the last point seq seen per load, so when the socket drops (or the server reports a gap)
 // it reconnects with ?after=<load>:<seq>,... and gets exactly the points it missed.
 // The map is plain SVG in Web Mercator, fitted to both sites' geofences and the trails; background
-// tiles are drawn only when the server is configured with a tile URL (GET /track/config).
+// tiles are drawn only when the server is configured with a tile URL (GET /track/config). Positions
+// are stored and sent in WGS-84; tiles in GCJ-02 (mainland China) get everything drawn shifted to
+// their datum (datum.js) at the one place a position enters the map, mapPoint().
 "use strict";
 
 const [, , kind, targetId] = location.pathname.split("/"); // /track/{jobs|loads}/{id}
@@ -32,7 +34,7 @@ const MAX_BACKOFF_MS = 30_000;
 
 const state = {
   credential: null, // {token} or {share}
-  config: { tiles_url: null, attribution: "" },
+  config: { tiles_url: null, attribution: "", datum: "wgs84" },
   job: null,
   loads: new Map(), // load_id -> the load as drawn (trail, last seq seen, status, eta, timeline ...)
   ended: false,
@@ -414,6 +416,17 @@ function mercator(lon, lat) {
   return [(lon + 180) / 360, 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)];
 }
 
+// The datum the map is drawn in: the tiles' (GCJ-02 shifts positions inside China), and WGS-84
+// without tiles (the plain grid has no datum). fromMap is the inverse, for a position picked on the map.
+function datum() {
+  return DispatchDatum.forTiles(state.config.tiles_url ? state.config.datum : "wgs84");
+}
+
+// Where a stored (WGS-84) position is drawn, in the normalized Mercator square.
+function mapPoint(lon, lat) {
+  return mercator(...datum().toMap(lon, lat));
+}
+
 function lonLat(location) {
   if (!location) return null;
   if (Array.isArray(location)) return location; // [lon, lat]
@@ -451,7 +464,7 @@ function sites() {
 function fit(width, height) {
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
   const add = (lon, lat) => {
-    const [x, y] = mercator(lon, lat);
+    const [x, y] = mapPoint(lon, lat);
     minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);
   };
   for (const [, site] of sites()) {
@@ -472,7 +485,7 @@ function fit(width, height) {
   const ox = (minX + maxX) / 2 - width / 2 / scale;
   const oy = (minY + maxY) / 2 - height / 2 / scale;
   const project = (lon, lat) => {
-    const [x, y] = mercator(lon, lat);
+    const [x, y] = mapPoint(lon, lat);
     return [(x - ox) * scale, (y - oy) * scale];
   };
   return { width, height, scale, ox, oy, project };
@@ -523,8 +536,10 @@ function draw() {
     const at = load.trail.length ? load.trail[load.trail.length - 1] : load.last;
     if (!at) continue;
     const [x, y] = view.project(at.lon, at.lat);
+    const [mapLon, mapLat] = datum().toMap(at.lon, at.lat); // data-map-*: where it is drawn, in the tiles' datum
     const truck = el("g", {
       id: `truck-${load.id}`, class: `truck ${load.status || ""}`, "data-lon": at.lon, "data-lat": at.lat,
+      "data-map-lon": mapLon, "data-map-lat": mapLat,
       transform: `translate(${x.toFixed(1)},${y.toFixed(1)})`,
     }, trucks);
     el("circle", { class: "halo", r: 13, fill: load.color }, truck);
