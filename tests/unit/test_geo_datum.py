@@ -7,9 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import haversine_m
-from geo.coordinates import Position
-from geo import gcj02_to_wgs84, out_of_china, wgs84_to_gcj02
+from geo import Position, gcj02_to_wgs84, haversine_m, out_of_china, wgs84_to_gcj02
 from tests.datum_pairs import ABROAD, FORWARD, INVERSE
 
 TOLERANCE_DEG = 1e-5
