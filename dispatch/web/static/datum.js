@@ -53,9 +53,10 @@ const DispatchDatum = (() => {
 
   // The pair of functions for a tile layer's datum: toMap for what is drawn (stored WGS-84 in),
   // fromMap for what is clicked (WGS-84 out). Anything but "gcj02" is WGS-84: no shift.
+  const SAME = (lon, lat) => [lon, lat];
   function forTiles(datum) {
     if (datum === "gcj02") return { toMap: wgs84ToGcj02, fromMap: gcj02ToWgs84 };
-    return { toMap: (lon, lat) => [lon, lat], fromMap: (lon, lat) => [lon, lat] };
+    return { toMap: SAME, fromMap: SAME };
   }
 
   return { outOfChina, wgs84ToGcj02, gcj02ToWgs84, forTiles };

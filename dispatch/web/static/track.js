@@ -8,7 +8,7 @@
 // The map is plain SVG in Web Mercator, fitted to both sites' geofences and the trails; background
 // tiles are drawn only when the server is configured with a tile URL (GET /track/config). Positions
 // are stored and sent in WGS-84; tiles in GCJ-02 (mainland China) get everything drawn shifted to
-// their datum (datum.js) at the one place a position enters the map, mapPoint().
+// their datum (datum.js) in fit(), the one place a position enters the map (view.project).
 "use strict";
 
 const [, , kind, targetId] = location.pathname.split("/"); // /track/{jobs|loads}/{id}
@@ -422,11 +422,6 @@ function datum() {
   return DispatchDatum.forTiles(state.config.tiles_url ? state.config.datum : "wgs84");
 }
 
-// Where a stored (WGS-84) position is drawn, in the normalized Mercator square.
-function mapPoint(lon, lat) {
-  return mercator(...datum().toMap(lon, lat));
-}
-
 function lonLat(location) {
   if (!location) return null;
   if (Array.isArray(location)) return location; // [lon, lat]
@@ -461,7 +456,10 @@ function sites() {
   return [["origin", job.origin], ["destination", job.destination]].filter(([, site]) => site);
 }
 
+// The view: a stored (WGS-84) position goes through the tiles' datum, then Mercator, then the fit.
 function fit(width, height) {
+  const { toMap } = datum();
+  const mapPoint = (lon, lat) => mercator(...toMap(lon, lat));
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
   const add = (lon, lat) => {
     const [x, y] = mapPoint(lon, lat);
@@ -488,7 +486,7 @@ function fit(width, height) {
     const [x, y] = mapPoint(lon, lat);
     return [(x - ox) * scale, (y - oy) * scale];
   };
-  return { width, height, scale, ox, oy, project };
+  return { width, height, scale, ox, oy, project, toMap };
 }
 
 function draw() {
@@ -536,7 +534,7 @@ function draw() {
     const at = load.trail.length ? load.trail[load.trail.length - 1] : load.last;
     if (!at) continue;
     const [x, y] = view.project(at.lon, at.lat);
-    const [mapLon, mapLat] = datum().toMap(at.lon, at.lat); // data-map-*: where it is drawn, in the tiles' datum
+    const [mapLon, mapLat] = view.toMap(at.lon, at.lat); // data-map-*: where it is drawn, in the tiles' datum
     const truck = el("g", {
       id: `truck-${load.id}`, class: `truck ${load.status || ""}`, "data-lon": at.lon, "data-lat": at.lat,
       "data-map-lon": mapLon, "data-map-lat": mapLat,
