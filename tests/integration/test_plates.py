@@ -1,0 +1,135 @@
+"""Plates of the Chinese market and the generic form: registered as typed, matched by one key,
+refused with the rule they break, and verified at the gate however the staff spell them."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.gate_support import gate_site
+from tests.market_support import iso, job_body
+from tests.support import PASSWORD, add_member, bootstrap_org, problem
+
+TRUCK = {"vehicle_type": "flatbed", "capacity_kg": 25_000, "capacity_m3": 90}
+
+
+async def _register(client, carrier, plate):
+    return await client.post("/fleet/vehicles", headers=carrier.headers, json={**TRUCK, "plate": plate})
+
+
+async def test_chinese_plates_are_kept_as_typed_and_two_spellings_of_one_collide(client, settings, db):
+    carrier = await bootstrap_org(client, settings, "Tangshan Haulage", ["carrier"])
+    for plate, key in (("京A12345", "京A12345"), ("粤B·D12345", "粤BD12345"), ("鲁C1234挂", "鲁C1234挂")):
+        r = await _register(client, carrier, plate)
+        assert r.status_code == 201, r.text
+        assert r.json()["plate"] == plate  # shown as typed
+        stored = await db.fetchval("SELECT plate FROM vehicles WHERE id = $1::uuid", r.json()["id"])
+        assert stored == key
+    # The same new-energy truck without the dot, with a space, in full-width letters: one key.
+    for spelling in ("粤BD12345", "粤B D12345", "粤Ｂ－ｄ１２３４５"):
+        problem(await _register(client, carrier, spelling), 409, "plate_taken")
+    # Old European plates keep working beside them.
+    assert (await _register(client, carrier, "B-AB 1234")).status_code == 201
+    plates = [v["plate"] for v in (await client.get("/fleet/vehicles", headers=carrier.headers)).json()]
+    assert sorted(plates) == sorted(["京A12345", "粤B·D12345", "鲁C1234挂", "B-AB 1234"])
+
+
+@pytest.mark.parametrize(
+    ("plate", "code", "rule", "why"),
+    [
+        ("京A1234", "invalid_plate", "cn_plate", "not a Chinese plate"),  # one character short
+        ("粤BX123456", "invalid_plate", "cn_plate", "not a Chinese plate"),  # 8 without D or F
+        ("AB京12", "invalid_plate", "generic_plate", "2 to 15 letters and digits"),
+        ("京A1234学", "plate_class_not_allowed", "cn_class", "learner"),
+        ("京A1234警", "plate_class_not_allowed", "cn_class", "police"),
+        ("沪A1234领", "plate_class_not_allowed", "cn_class", "consulate"),
+    ],
+)
+async def test_a_plate_breaking_its_rule_is_422_naming_field_and_rule_and_nothing_is_stored(
+    client, settings, db, plate, code, rule, why
+):
+    carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
+    body = problem(await _register(client, carrier, plate), 422, code)
+    assert body["errors"] == [
+        {"field": "$.plate", "rule": rule, "reason": body["errors"][0]["reason"], "source": "body"}
+    ]
+    assert why in body["errors"][0]["reason"] and plate in body["detail"]
+    assert await db.fetchval("SELECT count(*) FROM vehicles WHERE org_id = $1", carrier.org_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM events WHERE type = 'vehicle.added'") == 0
+
+
+async def _dispatched(client, settings, plate):
+    """A mill's gate and one load of one coil on the carrier's truck `plate`, with a driver."""
+    mill = await bootstrap_org(client, settings, "Tangshan Steel", ["shipper"])
+    carrier = await bootstrap_org(client, settings, "Tianjin Haulage", ["carrier"])
+    site = await gate_site(client, mill)
+    body = job_body(
+        site["id"],
+        pickup_from=iso(timedelta(minutes=-5)),
+        pickup_until=iso(timedelta(hours=30)),
+        deliver_by=iso(timedelta(hours=60)),
+        deadline=timedelta(hours=1),
+        cargo={
+            "kind": "items",
+            "lines": [{"description": "coil", "count": 1, "unit_weight_kg": 24_000, "unit_volume_m3": 3.2}],
+        },
+    )
+    r = await client.post("/jobs", headers=mill.headers, json=body)
+    assert r.status_code == 201, r.text
+    job = r.json()
+    assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+    assert (await _register(client, carrier, plate)).status_code == 201
+    r = await client.post(
+        "/fleet/drivers",
+        headers=carrier.headers,
+        json={
+            "email": "wang@haulers.test",
+            "name": "Wang Wei",
+            "password": PASSWORD,
+            "phone": "+86 138 0000 0000",
+            "licence_number": "L00001",
+        },
+    )
+    assert r.status_code == 201, r.text
+    driver = r.json()
+    assert (await client.post(f"/jobs/{job['id']}/plan", headers=carrier.headers, json={})).status_code == 201
+    load = (await client.post(f"/jobs/{job['id']}/plan/confirm", headers=carrier.headers)).json()[0]
+    r = await client.put(
+        f"/loads/{load['id']}/assignment", headers=carrier.headers, json={"driver_user_id": driver["user_id"]}
+    )
+    assert r.status_code == 200, r.text
+    staff = await add_member(client, mill, "gate_staff")
+    return site, r.json(), staff
+
+
+@pytest.mark.parametrize(
+    ("plate", "key", "as_the_gate_writes_it"),
+    [
+        ("京A12345", "京A12345", "京a 12345"),
+        ("粤B·D12345", "粤BD12345", "粤Ｂ-Ｄ12345"),
+        ("鲁C1234挂", "鲁C1234挂", "鲁C·1234 挂"),
+    ],
+)
+async def test_a_chinese_truck_is_verified_and_checked_in_however_the_gate_spells_its_plate(
+    client, settings, db, plate, key, as_the_gate_writes_it
+):
+    site, load, staff = await _dispatched(client, settings, plate)
+
+    async def verify(spelling):
+        body = {"site_id": site["id"], "code": load["pickup_code"], "plate": spelling}
+        r = await client.post("/gate/verify", headers=staff.headers, json=body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    verdict = await verify(as_the_gate_writes_it)
+    assert (verdict["result"], verdict["plate"], verdict["load_id"]) == ("valid", key, load["id"])
+    assert (await verify("京B54321"))["result"] == "wrong_plate"
+    logged = await db.fetch("SELECT plate, result FROM gate_verifications ORDER BY id")
+    assert [(r["plate"], r["result"]) for r in logged] == [(key, "valid"), ("京B54321", "wrong_plate")]
+
+    r = await client.post(
+        "/gate/check-in",
+        headers=staff.headers,
+        json={"site_id": site["id"], "code": load["pickup_code"], "plate": as_the_gate_writes_it},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["load_id"] == load["id"] and r.json()["plate"] == plate  # the board shows it as typed
