@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from tests.gate_support import gate_site
-from tests.market_support import iso, job_body
+from tests.market_support import HAMBURG, create_site, iso, job_body, post_job
 from tests.support import PASSWORD, add_member, bootstrap_org, problem
 
 TRUCK = {"vehicle_type": "flatbed", "capacity_kg": 25_000, "capacity_m3": 90}
@@ -133,3 +133,47 @@ async def test_a_chinese_truck_is_verified_and_checked_in_however_the_gate_spell
     )
     assert r.status_code == 201, r.text
     assert r.json()["load_id"] == load["id"] and r.json()["plate"] == plate  # the board shows it as typed
+
+
+async def test_an_authorization_names_chinese_plates_by_their_key_and_refuses_a_learner_plate(
+    client, settings, db
+):
+    mill = await bootstrap_org(client, settings, "Tangshan Steel", ["shipper"])
+    buyer = await bootstrap_org(client, settings, "Tianjin Fabrication", ["consignee"])
+    carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
+    gate = await create_site(client, mill, "Mill gate", shared=True)
+    yard = await create_site(client, buyer, "Yard", at=HAMBURG)
+    job = await post_job(
+        client, buyer, gate["id"], destination_site_id=yard["id"], pickup_from=iso(timedelta(hours=1))
+    )
+    assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+    r = await client.post(
+        f"/jobs/{job['id']}/authorization/revoke", headers=buyer.headers, json={"reason": "name the truck"}
+    )
+    assert r.status_code == 200, r.text
+    before = await db.fetchval("SELECT count(*) FROM pickup_authorizations")
+
+    url = f"/jobs/{job['id']}/authorization"
+    body = problem(
+        await client.post(url, headers=buyer.headers, json={"allowed_plates": ["粤B·D12345", "鲁C1234学"]}),
+        422,
+        "plate_class_not_allowed",
+    )
+    assert body["errors"][0]["field"] == "$.allowed_plates[1]" and "learner" in body["errors"][0]["reason"]
+    assert await db.fetchval("SELECT count(*) FROM pickup_authorizations") == before  # nothing issued
+
+    r = await client.post(url, headers=buyer.headers, json={"allowed_plates": ["粤B·D12345", "鲁C1234挂"]})
+    assert r.status_code == 201, r.text
+    auth = r.json()
+    assert auth["allowed_plates"] == ["粤BD12345", "鲁C1234挂"]
+    staff = await add_member(client, mill, "gate_staff")
+
+    async def verify(plate):
+        json = {"site_id": gate["id"], "code": auth["code"], "plate": plate}
+        r = await client.post("/gate/verify", headers=staff.headers, json=json)
+        assert r.status_code == 200, r.text
+        return r.json()["result"]
+
+    assert await verify("粤ｂ d１２３４５") == "valid"
+    assert await verify("鲁C-1234 挂") == "valid"
+    assert await verify("京A12345") == "wrong_plate"
