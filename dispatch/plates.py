@@ -39,8 +39,8 @@ _GENERIC = re.compile(r"^[A-Z0-9]{2,15}$")
 
 # What the wire accepts before the rules above run: 2 to 15 plate characters (letters, digits,
 # their full-width forms, the Chinese characters a plate carries) with separators between them.
-_CHARS = rf"A-Za-z0-9Ａ-Ｚａ-ｚ０-９{PROVINCES}挂港澳{''.join(REFUSED_CLASSES)}"
-_SEPARATORS = r" \u3000·•・\-－"
+_CHARS = rf"A-Za-z0-9\uFF21-\uFF3A\uFF41-\uFF5A\uFF10-\uFF19{PROVINCES}挂港澳{''.join(REFUSED_CLASSES)}"
+_SEPARATORS = r" \u3000·•・\-\uFF0D"
 PlateText = Annotated[
     str,
     Meta(
@@ -60,7 +60,7 @@ PlateText = Annotated[
 
 
 def plate_key(plate: str) -> str:
-    """The key plates are matched by: "b-ab 1234" is "BAB1234", "粤B·Ｄ12345" is "粤BD12345"."""
+    """The key plates are matched by: "b-ab 1234" is "BAB1234", "粤B·D12345" is "粤BD12345"."""
     key = plate
     # Dropping a character can let its neighbours compose under NFKC (Hangul jamo), so fold until
     # nothing changes: the key of a key is itself.

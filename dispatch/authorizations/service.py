@@ -30,8 +30,8 @@ from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
 from dispatch.market.awards import AutoAuthorizer
 from dispatch.market.service import goods_owner_org, lock_job
 from dispatch.parties import party_orgs
-from dispatch.sites import service as sites
 from dispatch.plates import plate_key, require_plate
+from dispatch.sites import service as sites
 
 # How long around the pickup window an authorization is valid by default: trucks come early and late.
 AUTHORIZATION_GRACE = timedelta(hours=12)

@@ -1,6 +1,8 @@
 """Plates of the Chinese market and the generic form: registered as typed, matched by one key,
 refused with the rule they break, and verified at the gate however the staff spell them."""
 
+# ruff: noqa: RUF001 (full-width letters and digits are what these tests type)
+
 from datetime import timedelta
 
 import pytest

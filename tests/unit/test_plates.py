@@ -1,5 +1,7 @@
 """The plate key and the country rules (pure: dispatch/plates.py)."""
 
+# ruff: noqa: RUF001 (full-width letters and digits are what these tests type)
+
 import re
 
 import pytest
