@@ -3,9 +3,13 @@ refused with the rule they break, and verified at the gate however the staff spe
 
 # ruff: noqa: RUF001 (full-width letters and digits are what these tests type)
 
+import shutil
 from datetime import timedelta
 
+import asyncpg
 import pytest
+
+from dispatch.db.migrate import DEFAULT_DIR, migrate
 
 from tests.gate_support import gate_site
 from tests.market_support import HAMBURG, create_site, iso, job_body, post_job
@@ -179,3 +183,36 @@ async def test_an_authorization_names_chinese_plates_by_their_key_and_refuses_a_
     assert await verify("粤ｂ d１２３４５") == "valid"
     assert await verify("鲁C-1234 挂") == "valid"
     assert await verify("京A12345") == "wrong_plate"
+
+
+async def test_migration_0009_keeps_stored_plates_and_takes_chinese_keys(empty_database_url, tmp_path):
+    before = tmp_path / "migrations"
+    before.mkdir()
+    for f in sorted(DEFAULT_DIR.glob("*.sql")):
+        if f.name < "0009":
+            shutil.copy(f, before)
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await migrate(conn, before)
+        org = await conn.fetchval(
+            "INSERT INTO organizations (name, parties) VALUES ('H', '{carrier}') RETURNING id"
+        )
+        add = """INSERT INTO vehicles (org_id, plate, plate_display, vehicle_type, capacity_kg, capacity_m3)
+                 VALUES ($1, $2, $3, 'flatbed', 25000, 90)"""
+        await conn.execute(add, org, "BAB1234", "B-AB 1234")
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(add, org, "京A12345", "京A12345")  # what issue 18 found
+
+        assert await migrate(conn) == ["0009_plates.sql"]
+        assert (
+            await conn.fetchval("SELECT plate_display FROM vehicles WHERE plate = 'BAB1234'") == "B-AB 1234"
+        )
+        for key in ("京A12345", "粤BD12345", "鲁C1234挂"):
+            await conn.execute(add, org, key, key)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(add, org, "粤BD12345", "粤B·D12345")  # one key, two spellings
+        for not_a_key in ("京a12345", "京A1234学", "粤B·D12345"):
+            with pytest.raises(asyncpg.CheckViolationError):
+                await conn.execute(add, org, not_a_key, not_a_key)
+    finally:
+        await conn.close()
