@@ -10,7 +10,6 @@ import asyncpg
 import pytest
 
 from dispatch.db.migrate import DEFAULT_DIR, migrate
-
 from tests.gate_support import gate_site
 from tests.market_support import HAMBURG, create_site, iso, job_body, post_job
 from tests.support import PASSWORD, add_member, bootstrap_org, problem
