@@ -35,11 +35,6 @@ Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code
 MinorUnits = Annotated[int, Meta(gt=0, le=10**12)]
 
 
-def normalize_plate(plate: str) -> str:
-    """Plates compare without case, spaces or dashes: "b-ab 1234" is "BAB1234"."""
-    return "".join(ch for ch in plate.upper() if ch.isalnum())
-
-
 class Location(Input, kw_only=True):
     lat: Latitude
     lon: Longitude

@@ -9,9 +9,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from dispatch.plates import PlateText as Plate
 from dispatch.types import Input
-
-Plate = Annotated[str, Meta(min_length=2, max_length=15, pattern=r"^[A-Za-z0-9 -]+$")]
 
 
 class AuthorizationCreate(Input, kw_only=True):

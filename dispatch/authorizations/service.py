@@ -30,8 +30,8 @@ from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
 from dispatch.market.awards import AutoAuthorizer
 from dispatch.market.service import goods_owner_org, lock_job
 from dispatch.parties import party_orgs
+from dispatch.plates import plate_key, require_plate
 from dispatch.sites import service as sites
-from dispatch.types import normalize_plate
 
 # How long around the pickup window an authorization is valid by default: trucks come early and late.
 AUTHORIZATION_GRACE = timedelta(hours=12)
@@ -61,7 +61,7 @@ async def _issue(
         job["origin_site_id"],
         valid_from,
         valid_until,
-        [normalize_plate(x) for x in plates],
+        plates,
         drivers,
         actor,
     )
@@ -144,7 +144,7 @@ async def issue_authorization(
             p.org_id,
             valid_from=valid_from,
             valid_until=valid_until,
-            plates=list(body.allowed_plates),
+            plates=[require_plate(x, f"$.allowed_plates[{i}]") for i, x in enumerate(body.allowed_plates)],
             drivers=list(body.allowed_driver_ids),
             actor=p.user_id,
         )
@@ -209,7 +209,7 @@ def judge(
         return "not_yet_valid"
     if now >= auth["valid_until"]:
         return "expired"
-    if auth["allowed_plates"] and normalize_plate(plate) not in auth["allowed_plates"]:
+    if auth["allowed_plates"] and plate_key(plate) not in auth["allowed_plates"]:
         return "wrong_plate"
     if auth["allowed_driver_ids"] and driver_id not in auth["allowed_driver_ids"]:
         return "wrong_driver"
@@ -228,7 +228,7 @@ def judge_load(
         return "not_yet_valid"
     if now >= load["valid_until"]:
         return "expired"
-    if normalize_plate(plate) != load["plate"]:
+    if plate_key(plate) != load["plate"]:
         return "wrong_plate"
     if driver_id is not None and driver_id != load["driver_user_id"]:
         return "wrong_driver"
@@ -265,7 +265,7 @@ async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> Gat
             body.site_id,
             p.user_id,
             authorization_id,
-            normalize_plate(body.plate),
+            plate_key(body.plate),
             body.driver_id,
             result,
         )

@@ -10,21 +10,9 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from dispatch.accounts.models import Email, NewPassword, PersonName
+from dispatch.plates import PlateText
 from dispatch.types import Input, VehicleType
 
-# As written on the vehicle, up to 20 characters; stored normalized (dispatch.types.normalize_plate:
-# no case, spaces or dashes) as the 2 to 15 letters and digits that the table holds. The pattern
-# counts those, so a plate the table cannot hold is a 400 here, never a failed insert.
-PlateText = Annotated[
-    str,
-    Meta(
-        min_length=2,
-        max_length=20,
-        pattern=r"^[A-Za-z0-9](?:[ -]*[A-Za-z0-9]){1,14}[ -]*$",
-        description="2 to 15 letters and digits, with spaces or dashes between them (20 characters at most)",
-        examples=["B-AB 1234"],
-    ),
-]
 CapacityKg = Annotated[float, Meta(gt=0, le=100_000)]
 CapacityM3 = Annotated[float, Meta(gt=0, le=500)]
 Cost = Annotated[int, Meta(ge=0, le=10**10)]

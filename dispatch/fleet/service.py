@@ -16,7 +16,7 @@ from dispatch.db import Queryable
 from dispatch.errors import Conflict, NotFound
 from dispatch.fleet import queries
 from dispatch.fleet.models import Driver, DriverCreate, DriverProfile, Vehicle, VehicleCreate, VehicleUpdate
-from dispatch.types import normalize_plate
+from dispatch.plates import require_plate
 
 
 def _vehicle(row: asyncpg.Record | None) -> Vehicle:
@@ -38,11 +38,12 @@ async def usable_vehicles(
 
 async def add_vehicle(db: asyncpg.Pool, p: Principal, body: VehicleCreate) -> Vehicle:
     require_party(p, "carrier", "keep a fleet")
+    key = require_plate(body.plate)  # before anything is written
     async with db.acquire() as conn, conn.transaction():
         vehicle_id = await conn.fetchval(
             queries.INSERT_VEHICLE,
             p.org_id,
-            normalize_plate(body.plate),
+            key,
             body.plate.upper(),
             body.vehicle_type,
             body.capacity_kg,

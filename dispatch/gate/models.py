@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from dispatch.plates import PlateText
 from dispatch.types import Input, Location
 
 Minutes = Annotated[int, Meta(ge=0, le=7 * 24 * 60)]
@@ -66,7 +67,7 @@ class DriverCheckIn(Input, kw_only=True):
 class StaffCheckIn(Input, kw_only=True):
     site_id: UUID
     code: Annotated[str, Meta(min_length=4, max_length=40)]
-    plate: Annotated[str, Meta(min_length=2, max_length=20)]
+    plate: PlateText
 
 
 class CallNext(Input, kw_only=True):
