@@ -62,6 +62,7 @@ async def dispatched_loads(
     places: int = 2,
     grace: int = 30,
     destination_site_id: str | None = None,
+    plates: list[str] | None = None,
 ) -> dict[str, Any]:
     """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
     each driver with a device token. Pickup window: from now for 30 hours. The destination is an
@@ -93,7 +94,7 @@ async def dispatched_loads(
             "/fleet/vehicles",
             headers=carrier.headers,
             json={
-                "plate": f"B-GT {100 + i}",
+                "plate": plates[i] if plates else f"B-GT {100 + i}",
                 "vehicle_type": "flatbed",
                 "capacity_kg": 25_000,
                 "capacity_m3": 90,

@@ -7,7 +7,7 @@ from typing import Any
 
 from geo import Position
 from geo import square as square_at
-from tests.support import Account
+from tests.support import Account, bootstrap_org
 
 # Two real places ~255 km apart: a steel mill near Berlin, a buyer's yard near Hamburg.
 BERLIN = (13.405, 52.52)
@@ -116,3 +116,18 @@ async def save_area(
     assert r.status_code == 201, r.text
     area: dict[str, Any] = r.json()
     return area
+
+
+async def awarded_ex_works_job(client: Any, settings: Any) -> tuple[Any, ...]:
+    """A buyer buys coil ex works from a mill and sends a carrier: the buyer owns the goods."""
+    mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
+    buyer = await bootstrap_org(client, settings, "Buyer", ["consignee"])
+    carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
+    gate = await create_site(client, mill, "Mill gate", shared=True)
+    yard = await create_site(client, buyer, "Yard", at=HAMBURG)
+    # Pickup starts within the hour, so the default validity (12 h around the window) covers now.
+    job = await post_job(
+        client, buyer, gate["id"], destination_site_id=yard["id"], pickup_from=iso(timedelta(hours=1))
+    )
+    assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+    return mill, buyer, carrier, gate, yard, job

@@ -1,25 +1,9 @@
 """The goods owner's pickup authorization and the gate's check of it."""
 
-from datetime import timedelta
 from uuid import UUID
 
-from tests.market_support import HAMBURG, create_site, iso, post_job
+from tests.market_support import awarded_ex_works_job, create_site, post_job
 from tests.support import add_member, bootstrap_org, problem
-
-
-async def _awarded_ex_works_job(client, settings):
-    """A buyer buys coil ex works from a mill and sends a carrier: the buyer owns the goods."""
-    mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
-    buyer = await bootstrap_org(client, settings, "Buyer", ["consignee"])
-    carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
-    gate = await create_site(client, mill, "Mill gate", shared=True)
-    yard = await create_site(client, buyer, "Yard", at=HAMBURG)
-    # Pickup starts within the hour, so the default validity (12 h around the window) covers now.
-    job = await post_job(
-        client, buyer, gate["id"], destination_site_id=yard["id"], pickup_from=iso(timedelta(hours=1))
-    )
-    assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
-    return mill, buyer, carrier, gate, yard, job
 
 
 async def _check(client, staff, site_id, code, plate="B-AB 1234", driver_id=None):
@@ -32,7 +16,7 @@ async def _check(client, staff, site_id, code, plate="B-AB 1234", driver_id=None
 
 
 async def test_award_authorizes_automatically_and_the_gate_accepts_the_code(client, settings, db):
-    mill, buyer, carrier, gate, _, job = await _awarded_ex_works_job(client, settings)
+    mill, buyer, carrier, gate, _, job = await awarded_ex_works_job(client, settings)
     seen_by_carrier = (await client.get(f"/jobs/{job['id']}/authorization", headers=carrier.headers)).json()
     seen_by_buyer = (await client.get(f"/jobs/{job['id']}/authorization", headers=buyer.headers)).json()
     assert seen_by_carrier["code"] == seen_by_buyer["code"] and len(seen_by_carrier["code"]) == 14
@@ -48,7 +32,7 @@ async def test_award_authorizes_automatically_and_the_gate_accepts_the_code(clie
 
 
 async def test_the_gate_refuses_with_the_reason(client, settings, db):
-    mill, buyer, carrier, gate, _, job = await _awarded_ex_works_job(client, settings)
+    mill, buyer, carrier, gate, _, job = await awarded_ex_works_job(client, settings)
     staff = await add_member(client, mill, "gate_staff")
     other_site = await create_site(client, mill, "Other mill site", at=(13.5, 52.6))
     old = (await client.get(f"/jobs/{job['id']}/authorization", headers=carrier.headers)).json()
@@ -103,7 +87,7 @@ async def test_the_gate_refuses_with_the_reason(client, settings, db):
 
 
 async def test_only_the_goods_owner_authorizes_and_only_at_its_own_gate(client, settings):
-    mill, buyer, carrier, gate, _, job = await _awarded_ex_works_job(client, settings)
+    mill, buyer, carrier, gate, _, job = await awarded_ex_works_job(client, settings)
     problem(
         await client.post(
             f"/jobs/{job['id']}/authorization/revoke", headers=mill.headers, json={"reason": "x"}

@@ -4,15 +4,14 @@ refused with the rule they break, and verified at the gate however the staff spe
 # ruff: noqa: RUF001 (full-width letters and digits are what these tests type)
 
 import shutil
-from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from dispatch.db.migrate import DEFAULT_DIR, migrate
-from tests.gate_support import gate_site
-from tests.market_support import HAMBURG, create_site, iso, job_body, post_job
-from tests.support import PASSWORD, add_member, bootstrap_org, problem
+from tests.gate_support import dispatched_loads
+from tests.market_support import awarded_ex_works_job
+from tests.support import add_member, bootstrap_org, problem
 
 TRUCK = {"vehicle_type": "flatbed", "capacity_kg": 25_000, "capacity_m3": 90}
 
@@ -64,46 +63,8 @@ async def test_a_plate_breaking_its_rule_is_422_naming_field_and_rule_and_nothin
 
 async def _dispatched(client, settings, plate):
     """A mill's gate and one load of one coil on the carrier's truck `plate`, with a driver."""
-    mill = await bootstrap_org(client, settings, "Tangshan Steel", ["shipper"])
-    carrier = await bootstrap_org(client, settings, "Tianjin Haulage", ["carrier"])
-    site = await gate_site(client, mill)
-    body = job_body(
-        site["id"],
-        pickup_from=iso(timedelta(minutes=-5)),
-        pickup_until=iso(timedelta(hours=30)),
-        deliver_by=iso(timedelta(hours=60)),
-        deadline=timedelta(hours=1),
-        cargo={
-            "kind": "items",
-            "lines": [{"description": "coil", "count": 1, "unit_weight_kg": 24_000, "unit_volume_m3": 3.2}],
-        },
-    )
-    r = await client.post("/jobs", headers=mill.headers, json=body)
-    assert r.status_code == 201, r.text
-    job = r.json()
-    assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
-    assert (await _register(client, carrier, plate)).status_code == 201
-    r = await client.post(
-        "/fleet/drivers",
-        headers=carrier.headers,
-        json={
-            "email": "wang@haulers.test",
-            "name": "Wang Wei",
-            "password": PASSWORD,
-            "phone": "+86 138 0000 0000",
-            "licence_number": "L00001",
-        },
-    )
-    assert r.status_code == 201, r.text
-    driver = r.json()
-    assert (await client.post(f"/jobs/{job['id']}/plan", headers=carrier.headers, json={})).status_code == 201
-    load = (await client.post(f"/jobs/{job['id']}/plan/confirm", headers=carrier.headers)).json()[0]
-    r = await client.put(
-        f"/loads/{load['id']}/assignment", headers=carrier.headers, json={"driver_user_id": driver["user_id"]}
-    )
-    assert r.status_code == 200, r.text
-    staff = await add_member(client, mill, "gate_staff")
-    return site, r.json(), staff
+    world = await dispatched_loads(client, settings, loads=1, plates=[plate])
+    return world["site"], world["loads"][0], world["staff"]
 
 
 @pytest.mark.parametrize(
@@ -143,15 +104,7 @@ async def test_a_chinese_truck_is_verified_and_checked_in_however_the_gate_spell
 async def test_an_authorization_names_chinese_plates_by_their_key_and_refuses_a_learner_plate(
     client, settings, db
 ):
-    mill = await bootstrap_org(client, settings, "Tangshan Steel", ["shipper"])
-    buyer = await bootstrap_org(client, settings, "Tianjin Fabrication", ["consignee"])
-    carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
-    gate = await create_site(client, mill, "Mill gate", shared=True)
-    yard = await create_site(client, buyer, "Yard", at=HAMBURG)
-    job = await post_job(
-        client, buyer, gate["id"], destination_site_id=yard["id"], pickup_from=iso(timedelta(hours=1))
-    )
-    assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+    mill, buyer, _, gate, _, job = await awarded_ex_works_job(client, settings)
     r = await client.post(
         f"/jobs/{job['id']}/authorization/revoke", headers=buyer.headers, json={"reason": "name the truck"}
     )
