@@ -7,12 +7,14 @@ from typing import Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Router, get
+from litestar import Response, Router, get
 from litestar.params import FromPath
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 
 from dispatch.deps import RuntimeDep
+from dispatch.errors import NotFound
+from dispatch.i18n import LOCALES, catalogue_json
 
 STATIC = Path(__file__).parent / "static"
 
@@ -96,11 +98,42 @@ async def track_config(runtime: RuntimeDep) -> TrackConfig:
     )
 
 
+@get(
+    "/i18n/{locale:str}",
+    operation_id="messageCatalogue",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+)
+async def message_catalogue(locale: FromPath[str]) -> Response[bytes]:
+    # The pages' texts in one language (`/i18n/zh-CN.json`), the catalogue the server uses too.
+    # "no-cache": a browser may keep it but asks again (an ETag answer is cheap), so a new release's
+    # texts are seen on the next load; the driver app's service worker keeps its own copy offline.
+    name = locale.removesuffix(".json")
+    for known in LOCALES:
+        if name == known:
+            return Response(
+                catalogue_json(known),
+                media_type="application/json",
+                headers={"Cache-Control": "no-cache"},
+            )
+    raise NotFound(
+        f"There is no catalogue for {name!r}; the languages are {', '.join(LOCALES)}.",
+        code="locale_not_found",
+    )
+
+
 def web_routers() -> list[Router]:
     return [
         Router(
             path="/",
-            route_handlers=[gate_board_page, job_board_page, track_load_page, track_job_page, track_config],
+            route_handlers=[
+                gate_board_page,
+                job_board_page,
+                track_load_page,
+                track_job_page,
+                track_config,
+                message_catalogue,
+            ],
         ),
         create_static_files_router(
             path="/static", directories=[STATIC], opt={"exclude_from_auth": True}, include_in_schema=False
