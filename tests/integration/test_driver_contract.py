@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 from websockets.asyncio.client import connect
@@ -503,3 +504,55 @@ async def test_the_openapi_document_describes_the_driver_contract(client):
         headers = {p["name"]: p for p in op["parameters"] if p["in"] == "header"}
         assert headers["X-App-Version"]["required"] is False, path
         assert {"400", "426"} <= set(op["responses"]), path
+
+
+async def test_a_message_committing_late_is_not_passed_over_by_a_phone_catching_up(
+    server_factory, settings, db, database_url
+):
+    """A driver's messages commit in the order of their ids: while one transaction that took an id
+    is still open, a second message for the driver waits for it, so a phone reading meanwhile
+    cannot move its `after` cursor past the first one's id."""
+    server = server_factory()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        w = await dispatched_loads(http, settings, loads=1)
+        [load] = w["loads"]
+        driver, carrier = UUID(load["driver"]["user_id"]), UUID(w["carrier"].org_id)
+        slow = await asyncpg.connect(database_url)
+        try:
+            first = slow.transaction()
+            await first.start()
+            # What the gate does to store a message (dispatch/gate/inbox.py), not yet committed.
+            await slow.execute(
+                "INSERT INTO driver_inboxes (user_id, messages) VALUES ($1, 1) "
+                "ON CONFLICT (user_id) DO UPDATE SET messages = driver_inboxes.messages + 1",
+                driver,
+            )
+            early = await slow.fetchval(
+                "INSERT INTO driver_messages (org_id, user_id, load_id, kind, key, text) "
+                "VALUES ($1, $2, $3, 'dispatcher', 'app.message.dispatcher', 'Committed late') RETURNING id",
+                carrier,
+                driver,
+                UUID(load["id"]),
+            )
+            second = asyncio.ensure_future(
+                http.post(
+                    f"/loads/{load['id']}/messages", headers=w["carrier"].headers, json={"text": "Second"}
+                )
+            )
+            deadline = time.monotonic() + 30
+            while not await db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ):
+                assert time.monotonic() < deadline, "the second message never waited for the first"
+                assert not second.done(), (await second).text
+                await asyncio.sleep(0.05)
+            r = await http.get("/driver/v1/messages", headers=load["device"])
+            assert r.json() == {"items": [], "next_after": 0}  # nothing to pass over the first with
+            await first.commit()
+        finally:
+            await slow.close()
+        assert (await second).status_code == 202
+        page = (await http.get("/driver/v1/messages", headers=load["device"])).json()
+        assert [m["text"] for m in page["items"]] == ["Committed late", "Second"]
+        assert page["items"][0]["id"] == early < page["items"][1]["id"] == page["next_after"]
