@@ -73,9 +73,10 @@ def _refused(field: str, code: str, reason: str) -> Unprocessable:
 
 @functools.cache
 def _zones() -> frozenset[str]:
-    # Read from the system's tz database once per process; names like "localtime" or "posix/..." are
-    # files there but not zones, and are not in this set.
-    return frozenset(available_timezones())
+    # Read from the system's tz database once per process. zoneinfo leaves out files that are not
+    # zones ("posix/...", "right/..."), but takes Debian's "localtime", a link to the machine's own
+    # zone: that is a setting of this server, not a place.
+    return frozenset(available_timezones()) - {"localtime"}
 
 
 def check_country(code: str, field: str = "$.country") -> str:
