@@ -129,7 +129,7 @@ class Me(msgspec.Struct, kw_only=True):
 
 class MeUpdate(Input, kw_only=True):
     # null: no language of one's own (the request's Accept-Language, then the organization's, decide).
-    locale: LocaleName | None | UnsetType = UNSET
+    locale: LocaleName | UnsetType | None = UNSET
 
 
 # -- roles -----------------------------------------------------------------------------------

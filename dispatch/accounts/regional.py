@@ -7,9 +7,10 @@ the locale is one of the languages the platform speaks.
 When an organization names only its country, the rest comes from `COUNTRY_DEFAULTS`, a small table
 of the markets the platform serves (dispatch/accounts/README.md, "Organization settings"). A new
 organization in a country outside the table names its currency and time zone (there is no guessing)
-and speaks English unless it says otherwise; one that moves there keeps what it had. An organization made without a country is in `HOME`: Austria, EUR, Europe/Vienna, English,
-the platform's first market, which is also what every organization made before these settings got
-(migration 0010), so nothing they see changes.
+and speaks English unless it says otherwise; one that moves there keeps what it had. An organization
+made without a country is in `HOME`: Austria, EUR, Europe/Vienna, English, the platform's first
+market, which is also what every organization made before these settings got (migration 0010), so
+nothing they see changes.
 """
 
 from __future__ import annotations

@@ -329,7 +329,8 @@ async def update_organization(
         return None if value is msgspec.UNSET else value
 
     async with db.acquire() as conn, conn.transaction():
-        before: Organization = _as(Organization, await conn.fetchrow(queries.ORGANIZATION_FOR_UPDATE, p.org_id))
+        row = await conn.fetchrow(queries.ORGANIZATION_FOR_UPDATE, p.org_id)
+        before: Organization = _as(Organization, row)
         current = regional.Regional(before.country, before.currency, before.timezone, before.locale)
         after = regional.settle(
             country=given(body.country),

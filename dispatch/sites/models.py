@@ -89,7 +89,7 @@ class SiteUpdate(Input, kw_only=True):
     # A new one-line address without parts drops the old parts (they no longer describe it); new
     # parts without a one-line address compose it; null parts drop them and keep the line.
     address: OneLineAddress | UnsetType = UNSET
-    address_parts: AddressPartsInput | None | UnsetType = UNSET
+    address_parts: AddressPartsInput | UnsetType | None = UNSET
     location: Location | UnsetType = UNSET
     geofence: PolygonGeoJSON | UnsetType = UNSET
     timezone: TimeZoneName | UnsetType = UNSET

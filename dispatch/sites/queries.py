@@ -1,8 +1,9 @@
 """Sites SQL. `$1` is the caller's organization where a site is read or written."""
 
 _SITE_COLUMNS = """
-SELECT s.id, s.org_id, s.name, s.address, s.address_parts, jsonb_build_object('lat', s.lat, 'lon', s.lon) AS location,
-       s.geofence, s.timezone, s.opening_hours, s.shared, s.created_at,
+SELECT s.id, s.org_id, s.name, s.address, s.address_parts,
+       jsonb_build_object('lat', s.lat, 'lon', s.lon) AS location, s.geofence, s.timezone,
+       s.opening_hours, s.shared, s.created_at,
        coalesce((SELECT jsonb_agg(jsonb_build_object('id', d.id, 'name', d.name,
                                                      'vehicle_types', d.vehicle_types, 'active', d.active)
                                   ORDER BY d.name)
