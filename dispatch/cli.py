@@ -220,12 +220,20 @@ def cmd_create_org(settings: Settings, args: argparse.Namespace) -> None:
                 admin_email=args.admin_email,
                 admin_name=args.admin_name or args.admin_email,
                 admin_password=password,
+                country=args.country,
+                currency=args.currency,
+                timezone=args.timezone,
+                locale=args.locale,
             )
         except Problem as exc:
             raise CommandError(exc.detail) from exc
         finally:
             await pool.close()
         print(f"organization {org.name} ({', '.join(org.parties)}): {org.id}")
+        print(
+            f"settings: country {org.country}, currency {org.currency}, time zone {org.timezone}, "
+            f"locale {org.locale}"
+        )
         print(f"admin {args.admin_email}: {user_id}")
         if generated:
             print(f"admin password (shown once): {password}")
@@ -408,6 +416,14 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--admin-email", required=True)
     org.add_argument("--admin-name")
     org.add_argument("--password-stdin", action="store_true", help="read the admin password from stdin")
+    org.add_argument(
+        "--country",
+        type=str.upper,
+        help="ISO 3166-1 alpha-2 (CN, AT, DE, ...); brings its currency, time zone and locale (default AT)",
+    )
+    org.add_argument("--currency", type=str.upper, help="ISO 4217 (CNY, EUR, ...): default the country's")
+    org.add_argument("--timezone", help="IANA time zone (Asia/Shanghai, ...): default the country's")
+    org.add_argument("--locale", choices=["en", "zh-CN"], help="the pages' language: default the country's")
     org.set_defaults(handler=cmd_create_org)
     return parser
 

@@ -4,9 +4,11 @@ A plate is kept as typed (for people) and matched by its key: NFKC folds full-wi
 digits to half-width, letters are upper-cased, and everything that is not a letter or digit
 (spaces, `-`, `·`, `•`) is dropped, so "粤B·D12345", "粤BD12345" and "粤ｂ d12345" are one truck.
 
-The organization has no country setting yet, so the plate says which rules apply: one that starts
-with a Chinese province abbreviation is checked as a Chinese plate, any other by the generic
-(European) rule of 2 to 15 letters and digits.
+The plate says which rules apply when it can: one that starts with a Chinese province abbreviation
+is checked as a Chinese plate. One that does not say takes the country it is registered in (the
+carrier organization's, when a vehicle joins a fleet): a Chinese carrier's trucks carry Chinese
+plates, so there it is refused as one; anywhere else, or with no country given, the generic
+(European) rule of 2 to 15 letters and digits applies.
 """
 
 from __future__ import annotations
@@ -80,22 +82,26 @@ class PlateRefused(ValueError):
         self.code, self.rule, self.reason = code, rule, reason
 
 
-def check_plate(plate: str) -> str:
-    """The key of a plate that follows its country's rules; PlateRefused otherwise (pure)."""
+def check_plate(plate: str, country: str | None = None) -> str:
+    """The key of a plate that follows its country's rules; PlateRefused otherwise (pure).
+    `country` (ISO 3166-1 alpha-2) is where the vehicle is registered, for a plate that does not
+    say it itself."""
     key = plate_key(plate)
     for ch, what in REFUSED_CLASSES.items():
         if ch in key:
             raise PlateRefused(
                 "plate_class_not_allowed", "cn_class", f"{plate} is {what}: not a freight truck."
             )
-    if key[:1] and key[0] in PROVINCES:
+    says_chinese = bool(key) and key[0] in PROVINCES
+    if says_chinese or country == "CN":
         if any(rule.match(key) for _, rule in _CHINESE_RULES):
             return key
+        registered = "" if says_chinese else "The vehicle is registered in China: "
         raise PlateRefused(
             "invalid_plate",
             "cn_plate",
-            f"{plate} is not a Chinese plate: a province, a letter and 5 letters or digits (京A12345),"
-            " 6 for new-energy with D or F (粤B·D12345), or 4 and 挂 for a trailer (鲁C1234挂).",
+            f"{registered}{plate} is not a Chinese plate: a province, a letter and 5 letters or digits"
+            " (京A12345), 6 for new-energy with D or F (粤B·D12345), or 4 and 挂 for a trailer (鲁C1234挂).",
         )
     if _GENERIC.match(key):
         return key
@@ -104,10 +110,10 @@ def check_plate(plate: str) -> str:
     )
 
 
-def require_plate(plate: str, field: str = "$.plate") -> str:
+def require_plate(plate: str, field: str = "$.plate", country: str | None = None) -> str:
     """check_plate for a request: a refused plate is a 422 naming the field, the rule and why."""
     try:
-        return check_plate(plate)
+        return check_plate(plate, country)
     except PlateRefused as refused:
         raise Unprocessable(
             f"{field}: {refused.reason}",

@@ -23,7 +23,9 @@ from dispatch.accounts.models import (
     MemberCreate,
     MemberPage,
     MemberRolesUpdate,
+    MeUpdate,
     Organization,
+    OrganizationUpdate,
     PermissionInfo,
     Role,
     RoleCreate,
@@ -82,6 +84,14 @@ class IdentityController(Controller):
     async def me(self, runtime: RuntimeDep, p: Caller) -> Me:
         return await service.me(runtime.db, p)
 
+    @patch(
+        "/me",
+        operation_id="updateMe",
+        summary="Change the user's own settings (the language); user sessions only",
+    )
+    async def update_me(self, data: JSONBody[MeUpdate], runtime: RuntimeDep, p: Caller) -> Me:
+        return await service.update_me(runtime.db, p, data)
+
     @get("/permissions", operation_id="listPermissions", summary="The permission catalogue")
     async def permissions(self, runtime: RuntimeDep) -> list[PermissionInfo]:
         return await service.list_permissions(runtime.db)
@@ -111,6 +121,17 @@ class OrganizationController(Controller):
     @get("", operation_id="getOrganization")
     async def organization(self, org_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Organization:
         return await service.get_organization(runtime.db, p, org_id)
+
+    @patch(
+        "",
+        operation_id="updateOrganization",
+        guards=[requires(Permission.MANAGE_MEMBERS)],
+        summary="Change the organization's country, currency, time zone or locale",
+    )
+    async def update_organization(
+        self, org_id: FromPath[UUID], data: JSONBody[OrganizationUpdate], runtime: RuntimeDep, p: Caller
+    ) -> Organization:
+        return await service.update_organization(runtime.db, p, org_id, data)
 
     # -- members --
 

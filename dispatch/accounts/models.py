@@ -11,6 +11,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from dispatch.accounts.permissions import Permission
 from dispatch.accounts.principal import CredentialKind
+from dispatch.accounts.regional import CountryCode, CurrencyCode, LocaleName, TimeZoneName
 from dispatch.parties import Party
 from dispatch.types import Input
 
@@ -67,6 +68,22 @@ class Organization(msgspec.Struct, kw_only=True):
     name: str
     parties: list[Party]
     created_at: datetime
+    # Regional settings (dispatch/accounts/regional.py): where the organization is, the currency its
+    # jobs are posted in unless they say, its time zone and the language its pages speak by default.
+    country: Annotated[str, Meta(description="ISO 3166-1 alpha-2", examples=["CN"])]
+    currency: Annotated[str, Meta(description="ISO 4217", examples=["CNY"])]
+    timezone: Annotated[str, Meta(description="IANA time zone", examples=["Asia/Shanghai"])]
+    locale: LocaleName
+
+
+class OrganizationUpdate(Input, kw_only=True):
+    """Only what is given changes. A new country alone brings its currency, time zone and locale
+    (dispatch/accounts/README.md, "Organization settings")."""
+
+    country: CountryCode | UnsetType = UNSET
+    currency: CurrencyCode | UnsetType = UNSET
+    timezone: TimeZoneName | UnsetType = UNSET
+    locale: LocaleName | UnsetType = UNSET
 
 
 class RoleRef(msgspec.Struct, kw_only=True):
@@ -106,6 +123,13 @@ class Me(msgspec.Struct, kw_only=True):
     email: str | None
     organization: Organization
     permissions: list[str]
+    # The user's own language (PATCH /me), null when not chosen or for an API token.
+    locale: LocaleName | None
+
+
+class MeUpdate(Input, kw_only=True):
+    # null: no language of one's own (the request's Accept-Language, then the organization's, decide).
+    locale: LocaleName | UnsetType | None = UNSET
 
 
 # -- roles -----------------------------------------------------------------------------------

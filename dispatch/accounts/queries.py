@@ -5,11 +5,27 @@ from __future__ import annotations
 
 # -- organizations and users -----------------------------------------------------------------
 
-INSERT_ORGANIZATION = """
-INSERT INTO organizations (name, parties) VALUES ($1, $2)
-RETURNING id, name, parties, created_at"""
+_ORGANIZATION_COLUMNS = " id, name, parties, created_at, country, currency, timezone, locale"
 
-ORGANIZATION = "SELECT id, name, parties, created_at FROM organizations WHERE id = $1"
+INSERT_ORGANIZATION = (
+    """
+INSERT INTO organizations (name, parties, country, currency, timezone, locale)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING"""
+    + _ORGANIZATION_COLUMNS
+)
+
+ORGANIZATION = "SELECT" + _ORGANIZATION_COLUMNS + " FROM organizations WHERE id = $1"
+
+# The row a change of settings starts from, locked until the change commits.
+ORGANIZATION_FOR_UPDATE = ORGANIZATION + " FOR UPDATE"
+
+UPDATE_ORGANIZATION_SETTINGS = (
+    """
+UPDATE organizations SET country = $2, currency = $3, timezone = $4, locale = $5 WHERE id = $1
+RETURNING"""
+    + _ORGANIZATION_COLUMNS
+)
 
 ORGANIZATION_NAME = "SELECT name FROM organizations WHERE id = $1"
 
@@ -79,7 +95,9 @@ DEVICE_TOKEN_STATE = """
 SELECT d.revoked_at FROM device_tokens d JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
 WHERE d.id = $1"""
 
-USER_PROFILE = "SELECT id, email, name FROM users WHERE id = $1"
+USER_PROFILE = "SELECT id, email, name, locale FROM users WHERE id = $1"
+
+SET_USER_LOCALE = "UPDATE users SET locale = $2 WHERE id = $1"
 
 # -- login throttle (numbers and reasoning: throttle.py) -------------------------------------
 

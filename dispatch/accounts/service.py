@@ -3,6 +3,7 @@ or write of organization data passes the caller's organization into the SQL."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ import asyncpg
 import msgspec
 
 from dispatch import events
-from dispatch.accounts import credentials, password_policy, queries, throttle
+from dispatch.accounts import credentials, password_policy, queries, regional, throttle
 from dispatch.accounts.models import (
     ApiToken,
     ApiTokenCreate,
@@ -24,7 +25,9 @@ from dispatch.accounts.models import (
     Member,
     MemberCreate,
     MemberPage,
+    MeUpdate,
     Organization,
+    OrganizationUpdate,
     PermissionInfo,
     Role,
     RoleCreate,
@@ -63,14 +66,31 @@ async def create_organization(
     admin_email: str,
     admin_name: str,
     admin_password: str,
+    country: str | None = None,
+    currency: str | None = None,
+    timezone: str | None = None,
+    locale: regional.LocaleName | None = None,
 ) -> tuple[Organization, UUID]:
-    """A new organization with its first member, who gets the built-in admin role."""
+    """A new organization with its first member, who gets the built-in admin role. Its regional
+    settings: what is given, the rest from the country (`regional.settle`)."""
+    settings = regional.settle(country=country, currency=currency, timezone=timezone, locale=locale)
     await password_policy.check_new_password(
         admin_password, password_policy.context_words(admin_email, admin_name, name)
     )
     password_hash = await passwords.hash(admin_password)
     async with db.acquire() as conn, conn.transaction():
-        org = _as(Organization, await conn.fetchrow(queries.INSERT_ORGANIZATION, name, list(parties)))
+        org = _as(
+            Organization,
+            await conn.fetchrow(
+                queries.INSERT_ORGANIZATION,
+                name,
+                list(parties),
+                settings.country,
+                settings.currency,
+                settings.timezone,
+                settings.locale,
+            ),
+        )
         admin = await builtin_role(conn, "admin")
         user_id = await add_user(
             conn, org.id, email=admin_email, name=admin_name, password_hash=password_hash, role_ids=[admin]
@@ -82,7 +102,14 @@ async def create_organization(
             subject_type="organization",
             subject_id=org.id,
             actor_user_id=None,
-            data={"name": name, "admin": str(user_id)},
+            data={
+                "name": name,
+                "admin": str(user_id),
+                "country": settings.country,
+                "currency": settings.currency,
+                "timezone": settings.timezone,
+                "locale": settings.locale,
+            },
         )
     return org, user_id
 
@@ -211,7 +238,16 @@ async def me(db: asyncpg.Pool, p: Principal) -> Me:
         email=user["email"] if user else None,
         organization=org,
         permissions=sorted(p.permissions),
+        locale=user["locale"] if user else None,
     )
+
+
+async def update_me(db: asyncpg.Pool, p: Principal, body: MeUpdate) -> Me:
+    """The user's own settings: a person's, so a session's only (an API token is nobody's)."""
+    _session_of(p)
+    if body.locale is not msgspec.UNSET:
+        await db.execute(queries.SET_USER_LOCALE, p.user_id, body.locale)
+    return await me(db, p)
 
 
 # -- sessions --------------------------------------------------------------------------------
@@ -271,9 +307,61 @@ def _own_org(p: Principal, org_id: UUID) -> None:
         raise NotFound("No such organization.", code="organization_not_found")
 
 
-async def get_organization(db: asyncpg.Pool, p: Principal, org_id: UUID) -> Organization:
+async def get_organization(db: Queryable, p: Principal, org_id: UUID) -> Organization:
     _own_org(p, org_id)
     org: Organization = _as(Organization, await db.fetchrow(queries.ORGANIZATION, p.org_id))
+    return org
+
+
+async def own_organization(db: Queryable, p: Principal) -> Organization:
+    """The caller's organization, for the areas that take its settings as their defaults (the
+    currency of a job, the country of a plate)."""
+    return await get_organization(db, p, p.org_id)
+
+
+async def update_organization(
+    db: asyncpg.Pool, p: Principal, org_id: UUID, body: OrganizationUpdate
+) -> Organization:
+    """Change the regional settings; a new country alone brings its defaults (`regional.settle`)."""
+    _own_org(p, org_id)
+
+    def given(value: Any) -> Any:
+        return None if value is msgspec.UNSET else value
+
+    async with db.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries.ORGANIZATION_FOR_UPDATE, p.org_id)
+        before: Organization = _as(Organization, row)
+        current = regional.Regional(before.country, before.currency, before.timezone, before.locale)
+        after = regional.settle(
+            country=given(body.country),
+            currency=given(body.currency),
+            timezone=given(body.timezone),
+            locale=given(body.locale),
+            current=current,
+        )
+        if after == current:
+            return before
+        org: Organization = _as(
+            Organization,
+            await conn.fetchrow(
+                queries.UPDATE_ORGANIZATION_SETTINGS,
+                p.org_id,
+                after.country,
+                after.currency,
+                after.timezone,
+                after.locale,
+            ),
+        )
+        changed = {k: v for k, v in dataclasses.asdict(after).items() if getattr(current, k) != v}
+        await events.record(
+            conn,
+            "organization.updated",
+            org_ids=[p.org_id],
+            subject_type="organization",
+            subject_id=p.org_id,
+            actor_user_id=p.user_id,
+            data=changed,
+        )
     return org
 
 

@@ -38,7 +38,9 @@ async def usable_vehicles(
 
 async def add_vehicle(db: asyncpg.Pool, p: Principal, body: VehicleCreate) -> Vehicle:
     require_party(p, "carrier", "keep a fleet")
-    key = require_plate(body.plate)  # before anything is written
+    # A plate that does not say its country is read as one of the carrier's own country.
+    country = (await accounts.own_organization(db, p)).country
+    key = require_plate(body.plate, country=country)  # before anything is written
     async with db.acquire() as conn, conn.transaction():
         vehicle_id = await conn.fetchval(
             queries.INSERT_VEHICLE,

@@ -69,7 +69,9 @@ class JobCreate(Input, kw_only=True):
     pickup_until: datetime
     deliver_by: datetime
     mode: JobMode
-    currency: Currency
+    # Prices are integers of the currency's minor unit (cent, fen). Left out: the posting
+    # organization's currency (its settings, GET /orgs/{org_id}).
+    currency: Currency | None = None
     deadline: datetime
     # grab: the posted price. auction: optional ceiling and minimum step for lowering a bid.
     price_minor: MinorUnits | None = None

@@ -20,6 +20,7 @@ import msgspec
 from msgspec import Meta
 
 from dispatch import events
+from dispatch.accounts import service as accounts
 from dispatch.accounts.auth import require_party
 from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
@@ -272,6 +273,7 @@ async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCrea
     weight, volume = _cargo_totals(body)
     cargo_kind = "bulk" if isinstance(body.cargo, BulkCargo) else "items"
     async with db.acquire() as conn, conn.transaction():
+        currency = body.currency or (await accounts.own_organization(conn, p)).currency
         origin = await sites.get_site(conn, p, body.origin_site_id)
         if body.destination_site_id is not None:
             site = await sites.get_site(conn, p, body.destination_site_id)
@@ -327,7 +329,7 @@ async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCrea
             body.pickup_until,
             body.deliver_by,
             body.mode,
-            body.currency,
+            currency,
             body.price_minor,
             body.ceiling_minor,
             body.min_step_minor,

@@ -11,11 +11,21 @@ import msgspec
 from shapely import Polygon
 
 from dispatch import events
+from dispatch.accounts import regional
+from dispatch.accounts import service as accounts
 from dispatch.accounts.principal import Principal
 from dispatch.db import Queryable
 from dispatch.errors import Conflict, NotFound, Unprocessable
-from dispatch.sites import queries
-from dispatch.sites.models import DockCreate, OpeningHours, Site, SiteCreate, SiteUpdate
+from dispatch.sites import addresses, queries
+from dispatch.sites.models import (
+    AddressParts,
+    AddressPartsInput,
+    DockCreate,
+    OpeningHours,
+    Site,
+    SiteCreate,
+    SiteUpdate,
+)
 from dispatch.types import Location, PolygonGeoJSON
 from geo import GeometryError, Position, contains, distance_to_m, parse_polygon, polygon_to_geojson
 
@@ -42,6 +52,19 @@ def _check_timezone(name: str) -> None:
         ) from None
 
 
+async def _address_parts(db: Queryable, p: Principal, given: AddressPartsInput) -> AddressParts:
+    """The parts as stored: the country checked, or the organization's when not given."""
+    if given.country is not None:
+        country = regional.check_country(given.country, "$.address_parts.country")
+    else:
+        country = (await accounts.own_organization(db, p)).country
+    return AddressParts(**{**msgspec.structs.asdict(given), "country": country})
+
+
+def _parts_json(parts: AddressParts | None) -> dict[str, Any] | None:
+    return None if parts is None else msgspec.to_builtins(parts)
+
+
 def _check_hours(hours: list[OpeningHours]) -> list[dict[str, Any]]:
     for h in hours:
         if h.closes <= h.opens:
@@ -63,22 +86,36 @@ def _check_location_in_fence(location: Location, fence: Polygon) -> None:
 
 
 async def create_site(db: asyncpg.Pool, p: Principal, body: SiteCreate) -> Site:
+    if body.address is None and body.address_parts is None:
+        reason = "give the address as one line (address), in parts (address_parts), or both."
+        raise Unprocessable(
+            f"$.address: {reason}",
+            code="address_required",
+            errors=[{"field": "$.address", "reason": reason, "source": "body"}],
+        )
     fence = validate_geofence(body.geofence)
     _check_location_in_fence(body.location, fence)
     _check_timezone(body.timezone)
     hours = _check_hours(body.opening_hours)
     async with db.acquire() as conn, conn.transaction():
+        parts = await _address_parts(conn, p, body.address_parts) if body.address_parts else None
+        # The one line as the client wrote it, else composed in the form of the parts' country.
+        address = body.address
+        if address is None:
+            assert parts is not None
+            address = addresses.one_line(parts)
         site_id = await conn.fetchval(
             queries.INSERT_SITE,
             p.org_id,
             body.name,
-            body.address,
+            address,
             body.location.lon,
             body.location.lat,
             polygon_to_geojson(fence),
             body.timezone,
             hours,
             body.shared,
+            _parts_json(parts),
         )
         if site_id is None:
             raise Conflict(
@@ -108,6 +145,15 @@ async def update_site(db: asyncpg.Pool, p: Principal, site_id: UUID, body: SiteU
             "opening_hours": current.opening_hours,
             "shared": current.shared,
         }
+        parts = current.address_parts
+        if isinstance(body.address_parts, AddressPartsInput):
+            parts = await _address_parts(conn, p, body.address_parts)
+            if body.address is msgspec.UNSET:
+                merged["address"] = addresses.one_line(parts)
+        elif body.address_parts is None or isinstance(body.address, str):
+            # Parts dropped, or a new one-line address without parts: the old parts no longer
+            # describe it.
+            parts = None
         location = Location(lat=current.location.lat, lon=current.location.lon)
         fence = parse_polygon(current.geofence)
         if isinstance(body.geofence, PolygonGeoJSON):
@@ -137,6 +183,7 @@ async def update_site(db: asyncpg.Pool, p: Principal, site_id: UUID, body: SiteU
                 merged["timezone"],
                 merged["opening_hours"],
                 merged["shared"],
+                _parts_json(parts),
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(

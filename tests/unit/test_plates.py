@@ -83,3 +83,20 @@ def test_plates_breaking_a_rule_are_refused_with_it(plate, code, rule):
     with pytest.raises(PlateRefused) as refused:
         check_plate(plate)
     assert (refused.value.code, refused.value.rule) == (code, rule) and plate in refused.value.reason
+
+
+@pytest.mark.parametrize("country", [None, "AT", "DE", "US"])
+def test_a_plate_that_does_not_say_its_country_follows_the_generic_rule_outside_china(country):
+    assert check_plate("B-AB 1234", country) == "BAB1234"
+
+
+def test_a_chinese_registration_reads_a_plate_without_a_province_as_a_chinese_one():
+    with pytest.raises(PlateRefused) as refused:
+        check_plate("B-AB 1234", "CN")
+    assert (refused.value.code, refused.value.rule) == ("invalid_plate", "cn_plate")
+    assert "registered in China" in refused.value.reason
+    # Chinese plates pass there, and say their own country anywhere else.
+    assert check_plate("粤B·D12345", "CN") == check_plate("粤B·D12345", "AT") == "粤BD12345"
+    with pytest.raises(PlateRefused) as refused:
+        check_plate("京A1234", "AT")
+    assert refused.value.rule == "cn_plate" and "registered in China" not in refused.value.reason
