@@ -127,9 +127,9 @@ async def _driver(conn: Conn, org_id: UUID, user_id: UUID) -> None:
 def qr_svg(text: str) -> str:
     """`text` as a QR code, an SVG document (segno: error correction M or better, 4 px a module,
     the standard quiet zone)."""
-    out = io.StringIO()
+    out = io.BytesIO()
     segno.make(text, error="m").save(out, kind="svg", xmldecl=False, nl=False, scale=4, title=text)
-    return out.getvalue()
+    return out.getvalue().decode()
 
 
 # -- the phone's side ------------------------------------------------------------------------
