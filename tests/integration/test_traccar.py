@@ -212,6 +212,17 @@ async def test_a_wrong_or_revoked_identifier_is_refused(server_factory, settings
             problem(await send(http, form, tracker_id, later), 401, "tracker_id_revoked")
         assert len(await stored(http, w)) == 1
 
+        # A device token an administrator issues carries a tracker id too.
+        r = await http.post(
+            f"/orgs/{carrier.org_id}/device-tokens",
+            headers=carrier.headers,
+            json={"user_id": paired["user_id"], "name": "second phone"},
+        )
+        assert r.status_code == 201, r.text
+        r = await send(http, "form", r.json()["tracker_id"], later)
+        assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+        assert len(await stored(http, w)) == 2
+
         # Values that do not parse are named.
         r = await http.get("/tracker/osmand", params=as_query(tracker_id, fix) | {"lat": "north"})
         assert problem(r, 400, "validation_failed")["errors"][0]["field"] == "lat"
