@@ -106,6 +106,11 @@ def _problem(status: int) -> ResponseSpec:
     )
 
 
+def problem_spec(status: int) -> ResponseSpec:
+    """A problem answer to document on a route beyond what its kind implies (`responses=`)."""
+    return _problem(status)
+
+
 def problem_statuses(
     *,
     method: str,
