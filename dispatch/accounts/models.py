@@ -11,7 +11,8 @@ from msgspec import UNSET, Meta, UnsetType
 
 from dispatch.accounts.permissions import Permission
 from dispatch.accounts.principal import CredentialKind
-from dispatch.accounts.regional import CountryCode, CurrencyCode, LocaleName, TimeZoneName
+from dispatch.accounts.regional import CountryCode, CurrencyCode, TimeZoneName
+from dispatch.i18n import LocaleName
 from dispatch.parties import Party
 from dispatch.types import Input
 

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final
 from zoneinfo import available_timezones
 
 import pycountry
 from msgspec import Meta
 
 from dispatch.errors import Unprocessable
+from dispatch.i18n import LocaleName
 
-LocaleName = Literal["en", "zh-CN"]
-LOCALES: Final[tuple[LocaleName, ...]] = ("en", "zh-CN")
+# The languages an organization or a person can choose are the catalogues there are (dispatch.i18n).
 
 CountryCode = Annotated[
     str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code", examples=["CN", "AT"])

@@ -41,6 +41,7 @@ from dispatch.accounts.permissions import Permission
 from dispatch.accounts.principal import Principal
 from dispatch.db import Conn, Queryable
 from dispatch.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from dispatch.i18n import LocaleName
 from dispatch.parties import Party
 
 
@@ -69,7 +70,7 @@ async def create_organization(
     country: str | None = None,
     currency: str | None = None,
     timezone: str | None = None,
-    locale: regional.LocaleName | None = None,
+    locale: LocaleName | None = None,
 ) -> tuple[Organization, UUID]:
     """A new organization with its first member, who gets the built-in admin role. Its regional
     settings: what is given, the rest from the country (`regional.settle`)."""
