@@ -353,6 +353,7 @@ function renderPanel() {
       card = $("#load-card").content.firstElementChild.cloneNode(true);
       card.id = `load-${load.id}`;
       card.dataset.loadId = load.id;
+      i18n.apply(card); // the template's labels
       $(".swatch", card).style.background = load.color;
     }
     list.append(card); // keeps the order by load number
