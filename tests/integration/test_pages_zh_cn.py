@@ -21,7 +21,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 from tests.browser import chromium, keep_screenshot
 from tests.gate_support import dispatched_loads, next_slot
 from tests.integration.test_tracking_page import post_points, wait_for_truck
-from tests.market_support import BERLIN, create_site, post_job, save_area
+from tests.market_support import BERLIN, create_site, post_job, save_area, square
 from tests.support import bootstrap_org
 from tests.tracking_support import loads_in_transit, route
 
@@ -32,6 +32,18 @@ SWITCHER = "header select[data-i18n-switcher]"
 # A catalogue key as a page would show it when its text were missing: "gate.waiting", "common.none".
 RAW_KEY = re.compile(r"\b(?:gate|track|jobs|common)\.[a-z_]+(?:\.[a-z_.]+)?\b")
 ZH_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
+# A steel mill in Tangshan ships coil to a yard at Tianjin port (lon, lat).
+TANGSHAN = (118.18, 39.63)
+TIANJIN_PORT = (117.79, 39.0)
+COIL = {
+    "kind": "items",
+    "lines": [{"description": "热轧卷", "count": 5, "unit_weight_kg": 24_000, "unit_volume_m3": 3.2}],
+}
+
+
+async def rename_site(http: httpx.AsyncClient, owner: Any, site_id: str, name: str, address: str) -> None:
+    r = await http.patch(f"/sites/{site_id}", headers=owner.headers, json={"name": name, "address": address})
+    assert r.status_code == 200, r.text
 
 
 async def chinese_page(browser: Browser, **options: Any) -> tuple[BrowserContext, Page, list[str], list[str]]:
@@ -111,6 +123,7 @@ async def test_the_gate_board_in_chinese_shows_site_times_and_switches_in_place(
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         w = await dispatched_loads(http, settings, loads=3, plates=["京A12345", "粤B·D12345", "鲁C1234挂"])
         first, second, third = w["loads"]
+        await rename_site(http, w["mill"], w["site"]["id"], "唐山钢厂 1号门", "河北省唐山市丰南区钢厂路 1 号")
         # The first truck booked a slot an hour ahead and is early; the second walks in.
         slot = next_slot(ahead=2)
         r = await http.put(
@@ -186,6 +199,10 @@ async def test_the_tracking_page_in_chinese_and_for_a_share_link_viewer(server_f
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         w = await loads_in_transit(http, settings, loads=1)
         load = w["loads"][0]
+        await rename_site(http, w["mill"], w["site"]["id"], "唐山钢厂 1号门", "河北省唐山市丰南区钢厂路 1 号")
+        await rename_site(
+            http, w["buyer"], w["yard"]["id"], "天津港东疆堆场", "天津市滨海新区东疆港区海港路 9 号"
+        )
         fixes = route(12)
         await post_points(http, load, fixes[:8])
         async with chromium() as browser:
@@ -266,11 +283,21 @@ async def test_the_job_board_in_chinese_shows_yuan_and_switches_without_losing_i
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         mill = await bootstrap_org(http, settings, "Tangshan Steel", ["shipper"])
         carrier = await bootstrap_org(http, settings, "Jinghai Haulage", ["carrier"])
-        site = await create_site(http, mill, "Tangshan mill")
-        await save_area(http, carrier, "Tangshan 50 km")
-        grab = await post_job(http, mill, site["id"], price=128_000, currency="CNY")
+        site = await create_site(http, mill, "唐山钢厂", at=TANGSHAN)
+        await rename_site(http, mill, site["id"], "唐山钢厂", "河北省唐山市丰南区钢厂路 1 号")
+        await save_area(http, carrier, "唐山 50 公里", at=TANGSHAN)
+        to_port = {
+            "currency": "CNY",
+            "cargo": COIL,
+            "destination": {
+                "address": "天津港东疆港区海港路 9 号",
+                "location": {"lon": TIANJIN_PORT[0], "lat": TIANJIN_PORT[1]},
+                "geofence": square(*TIANJIN_PORT),
+            },
+        }
+        grab = await post_job(http, mill, site["id"], price=128_000, **to_port)
         auction = await post_job(
-            http, mill, site["id"], mode="auction", price=None, ceiling=300_000, currency="CNY"
+            http, mill, site["id"], mode="auction", price=None, ceiling=300_000, **to_port
         )
         async with chromium() as browser:
             context, page, errors, sockets = await chinese_page(
@@ -293,7 +320,7 @@ async def test_the_job_board_in_chinese_shows_yuan_and_switches_without_losing_i
             assert await grab_card.locator(".mode").inner_text() == "抢单"
             assert await grab_card.locator(".vehicle").inner_text() == "平板车"
             cargo = await grab_card.locator(".cargo").inner_text()
-            assert "120 吨" in cargo and "5 件：5 × hot-rolled coil" in cargo, cargo
+            assert "120 吨" in cargo and "5 件：5 × 热轧卷" in cargo, cargo
             pickup = await grab_card.locator(".pickup").inner_text()
             assert ZH_DATE.search(pickup) and "\u2013" in pickup, pickup
             assert re.fullmatch(r"1 小时 5\d 分 \d\d 秒", await grab_card.locator(".countdown").inner_text())
@@ -330,7 +357,7 @@ async def test_the_job_board_in_chinese_shows_yuan_and_switches_without_losing_i
             assert await page.locator("h1").inner_text() == "货源大厅"
             assert await page.locator("#area-form input[name=area_name]").input_value() == "唐山港 80 公里"
             # New jobs still arrive live, and in the language now shown.
-            later = await post_job(http, mill, site["id"], price=99_900, currency="CNY")
+            later = await post_job(http, mill, site["id"], price=99_900, **to_port)
             await page.wait_for_selector(f"#job-{later['id']}", timeout=10_000)
             assert await page.locator(f"#job-{later['id']} .price").inner_text() == "¥999.00"
             assert await page.locator("#open-count").inner_text() == "3 条可接"
