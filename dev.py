@@ -44,6 +44,27 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+def ensure_cjk_font() -> None:
+    """The zh-CN screenshots need a font with Chinese glyphs (else Chromium draws empty boxes);
+    install Debian's WenQuanYi Micro Hei (1.6 MB) when no such font is there and we may (root + apt).
+    The tests read the pages' text, not pixels: only the screenshots need it."""
+    if shutil.which("fc-list"):
+        listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+        if listed.stdout.strip():
+            return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing a Chinese font for the zh-CN screenshots ...", flush=True)
+        env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "fonts-wqy-microhei"], check=True, env=env)
+    else:
+        print(
+            "note: no Chinese font (e.g. apt-get install fonts-wqy-microhei): the zh-CN screenshots "
+            "will show boxes for Chinese text",
+            flush=True,
+        )
+
+
 def ensure_chromium() -> None:
     """The browser tests drive Debian's Chromium; install it when missing and we may (root + apt)."""
     if shutil.which("chromium"):
@@ -85,8 +106,15 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "pytest"), *rest)
     if task == "screenshots":
         ensure_chromium()
+        ensure_cjk_font()
         os.environ["DISPATCH_SCREENSHOTS"] = "1"
-        pages = ["test_gate_board_page.py", "test_tracking_page.py", "test_job_board_page.py"]
+        # The pages in English, then in Chinese (docs/screenshots/*-zh-CN.png).
+        pages = [
+            "test_gate_board_page.py",
+            "test_tracking_page.py",
+            "test_job_board_page.py",
+            "test_pages_zh_cn.py",
+        ]
         return run(str(BIN / "pytest"), "-q", *[f"tests/integration/{p}" for p in pages])
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):
         print(f"$ {' '.join(step)}", flush=True)

@@ -100,6 +100,9 @@ class Ticket(msgspec.Struct, kw_only=True):
 class Board(msgspec.Struct, kw_only=True):
     site_id: UUID
     site_name: str
+    # The site's IANA time zone: slots are in it, and the board (a display at the site) shows its
+    # times in it.
+    site_timezone: str
     generated_at: datetime
     waiting: list[Ticket]
     at_docks: list[Ticket]

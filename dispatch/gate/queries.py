@@ -110,7 +110,7 @@ SELECT loading_completed_at - called_at AS took FROM queue_tickets
 WHERE site_id = $1 AND loading_completed_at IS NOT NULL
 ORDER BY loading_completed_at DESC LIMIT 20"""
 
-OWN_SITE = "SELECT id, name FROM sites WHERE id = $2 AND org_id = $1"
+OWN_SITE = "SELECT id, name, timezone FROM sites WHERE id = $2 AND org_id = $1"
 
 DOCK_OF_SITE = "SELECT id, name, vehicle_types FROM docks WHERE id = $2 AND site_id = $1 AND active"
 

@@ -458,6 +458,7 @@ async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
     return Board(
         site_id=site_id,
         site_name=site["name"],
+        site_timezone=site["timezone"],
         generated_at=_now(),
         waiting=waiting,
         at_docks=at_docks,

@@ -8,13 +8,20 @@
 // bid) with the deadline's countdown. The market never shows a carrier the other carriers' amounts:
 // the card shows the number of bids, the ceiling, and the carrier's own bid with its rank.
 // Without a saved area the feed closes with 4404: the page says so and offers to save one.
+//
+// In English or Chinese (i18n.js): texts from the catalogue, money in the job's currency, weights,
+// distances and times formatted for the language, times in the viewer's zone (the page says which).
+// Switching the language redraws the cards, notices and areas from the state: what is typed in the
+// forms stays, the feed's socket stays open. Messages are kept as functions that build their text,
+// so that they can be built again in the other language.
 "use strict";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const TOKEN_KEY = "dispatch-token";
 const MAX_BACKOFF_MS = 30_000;
 const REFRESH_BIDS_MS = 30_000;
-const VEHICLES = { bulk_tipper: "bulk tipper" };
+const i18n = window.DispatchI18n;
+const t = i18n.t;
 
 const state = {
   token: null,
@@ -37,7 +44,8 @@ class SignedOut extends Error {}
 
 // A call with the bearer token: {ok, status, data}. A 401 means the session ended: sign in again.
 async function api(method, path, body) {
-  const headers = { authorization: `Bearer ${state.token}` };
+  // Accept-Language: a problem's detail comes back in the page's language.
+  const headers = { authorization: `Bearer ${state.token}`, "accept-language": i18n.locale };
   if (body !== undefined) headers["content-type"] = "application/json";
   const answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   let data = null;
@@ -45,16 +53,17 @@ async function api(method, path, body) {
     try { data = await answer.json(); } catch (err) { data = null; }
   }
   if (answer.status === 401) {
-    signOut("Your session has ended: sign in again.");
+    signOut("common.signin.ended");
     throw new SignedOut();
   }
   return { ok: answer.ok, status: answer.status, data };
 }
 
 // The message of a problem detail (RFC 9457), with the first field error when there is one.
-function problemText(answer, fallback) {
+function problemText(answer, fallbackKey) {
   const data = answer.data || {};
-  let text = data.detail || data.title || fallback || `The request failed (${answer.status}).`;
+  let text = data.detail || data.title
+    || (fallbackKey ? t(fallbackKey) : t("jobs.request_failed", { status: answer.status }));
   if (Array.isArray(data.errors) && data.errors.length) {
     const e = data.errors[0];
     text += ` (${[e.field, e.reason || e.message].filter(Boolean).join(": ")})`;
@@ -64,7 +73,7 @@ function problemText(answer, fallback) {
 
 // ---- sign-in --------------------------------------------------------------------------------------
 
-function signOut(message) {
+function signOut(messageKey) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   clearTimeout(state.timer);
@@ -72,16 +81,16 @@ function signOut(message) {
   const socket = state.socket;
   state.socket = null;
   if (socket) { socket.onclose = socket.onmessage = null; try { socket.close(1000); } catch (err) { /* closing */ } }
-  showLogin(message);
+  showLogin(messageKey);
 }
 
 // The login form itself is signin.js's (included before this script).
-function showLogin(message) {
-  setStatus("signed out", "");
+function showLogin(messageKey) {
+  setStatus("common.status.signed_out", "");
   $("#board").hidden = true;
   const form = $("#login");
   DispatchSignin.showLoginForm(form, {
-    message,
+    messageKey,
     tokenKey: TOKEN_KEY,
     onSignedIn(token) {
       form.password.value = ""; // the form stays in the page, hidden, for the next sign-in
@@ -98,16 +107,18 @@ async function start() {
     answer = await api("GET", "/me");
   } catch (err) {
     if (err instanceof SignedOut) return;
-    setStatus("server unreachable, retrying…", "");
+    setStatus("jobs.status.unreachable", "");
     state.timer = setTimeout(start, 3000);
     return;
   }
   if (!answer.ok) { state.timer = setTimeout(start, 3000); return; }
   state.me = answer.data;
   if (!state.me.permissions.includes("jobs.bid")) {
-    signOut("This account cannot grab or bid on jobs: sign in as a carrier's dispatcher.");
+    signOut("jobs.signout.cannot_bid");
     return;
   }
+  // The user's own language setting, if any; a switch on the page is saved to it.
+  await i18n.signedIn(state.me, DispatchSignin.localeSaver(state.token)).catch((err) => console.warn("i18n:", err));
   const org = state.me.organization || {};
   $("#who").textContent = [state.me.name || state.me.email, org.name].filter(Boolean).join(" · ");
   $("#board").hidden = false;
@@ -122,9 +133,11 @@ async function start() {
 
 // ---- the socket -----------------------------------------------------------------------------------
 
-function setStatus(text, className) {
+// `key`: a catalogue text, kept on the element so that a language switch re-translates it.
+function setStatus(key, className) {
   const el = $("#status");
-  el.textContent = text;
+  el.dataset.i18n = key;
+  el.textContent = t(key);
   el.className = `status${className ? ` ${className}` : ""}`;
   document.body.dataset.reconnects = String(state.reconnects);
 }
@@ -137,7 +150,7 @@ function connect() {
   const socket = new WebSocket(`${scheme}://${location.host}/market/feed?access_token=${encodeURIComponent(state.token)}`);
   socket.opened = false;
   state.socket = socket;
-  setStatus(state.reconnects ? "reconnecting…" : "connecting…", "");
+  setStatus(state.reconnects ? "common.status.reconnecting" : "common.status.connecting", "");
   socket.onopen = () => { socket.opened = true; };
   socket.onmessage = (event) => {
     if (socket !== state.socket) return;
@@ -167,7 +180,7 @@ function reconnectNow() {
 function reconnectLater(delay) {
   if (state.timer || !state.token) return;
   state.reconnects += 1;
-  setStatus("reconnecting…", "");
+  setStatus("common.status.reconnecting", "");
   const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** state.attempt) * (0.75 + Math.random() / 2);
   state.attempt += 1;
   state.timer = setTimeout(connect, delay ?? backoff);
@@ -188,14 +201,14 @@ async function refusedOrDown() {
 }
 
 function refusedOrSignedOut() {
-  signOut("The job feed refused this account: sign in as a carrier's dispatcher.");
+  signOut("jobs.signout.feed_refused");
 }
 
 function noAreas() {
   state.noAreas = true;
   state.jobs.clear();
   renderJobs();
-  setStatus("no saved area", "warn");
+  setStatus("jobs.status.no_area", "warn");
   $("#no-areas").hidden = false;
   $("#area-form").area_name.focus();
 }
@@ -210,7 +223,7 @@ function handle(frame) {
       state.noAreas = false;
       $("#no-areas").hidden = true;
       state.jobs = new Map(frame.jobs.map((job) => [job.id, job]));
-      setStatus("live", "live");
+      setStatus("common.status.live", "live");
       renderJobs();
       for (const job of frame.jobs) if (job.mode === "auction") queueOwnBids(job.id);
       return undefined;
@@ -245,7 +258,8 @@ async function checkWon(jobId) {
     const answer = await api("GET", `/jobs/${jobId}`);
     if (answer.ok && answer.data.carrier_org_id === state.me.organization.id) {
       addWon(answer.data);
-      notice(`You won the auction ${label(answer.data)} at ${money(answer.data.award_price_minor, answer.data.currency)}.`, "ok");
+      const job = answer.data;
+      notice(() => t("jobs.won_auction", { job: label(job), amount: money(job.award_price_minor, job.currency) }), "ok");
     }
   } catch (err) { /* signed out or offline: the awarded list is read again on the next sign-in */ }
 }
@@ -300,26 +314,27 @@ async function grab(jobId, card) {
   const job = state.jobs.get(jobId);
   const button = $("button.grab", card);
   button.disabled = true;
-  setMessage(card, "Grabbing…", "");
+  setMessage(card, () => t("jobs.grabbing"), "");
   let answer;
   try {
     answer = await api("POST", `/jobs/${jobId}/grab`);
   } catch (err) {
     if (err instanceof SignedOut) return;
     button.disabled = false;
-    setMessage(card, "The server cannot be reached; try again.", "error");
+    setMessage(card, () => t("common.signin.unreachable"), "error");
     return;
   }
   if (answer.ok) {
+    const won = answer.data;
     state.jobs.delete(jobId);
-    addWon(answer.data);
+    addWon(won);
     renderJobs();
-    notice(`${label(answer.data)} is awarded to you at ${money(answer.data.award_price_minor, answer.data.currency)}.`, "ok");
+    notice(() => t("jobs.grabbed", { job: label(won), amount: money(won.award_price_minor, won.currency) }), "ok");
     return;
   }
-  const text = problemText(answer, "The job could not be taken.");
+  const text = () => problemText(answer, "jobs.grab_failed");
   setMessage(card, text, "error");
-  notice(`${job ? label(job) : "The job"}: ${text}`, "error");
+  notice(() => t("jobs.notice", { job: job ? label(job) : t("jobs.the_job"), text: text() }), "error");
   // Taken or closed: it goes from the board with the feed's job.removed; anything else may be retried.
   if (answer.status !== 409 && answer.status !== 404) button.disabled = false;
 }
@@ -328,11 +343,11 @@ async function bid(jobId, card, form) {
   const job = state.jobs.get(jobId);
   if (!job) return;
   const amount = toMinor(form.amount.value, job.currency);
-  if (!amount) { setMessage(card, "Enter a price above zero.", "error"); return; }
+  if (!amount) { setMessage(card, () => t("jobs.bid_above_zero"), "error"); return; }
   const own = state.bids.get(jobId);
   const button = $("button", form);
   button.disabled = true;
-  setMessage(card, "Sending the bid…", "");
+  setMessage(card, () => t("jobs.bid_sending"), "");
   let answer;
   try {
     answer = own && own.status === "active"
@@ -341,18 +356,19 @@ async function bid(jobId, card, form) {
   } catch (err) {
     if (err instanceof SignedOut) return;
     button.disabled = false;
-    setMessage(card, "The server cannot be reached; try again.", "error");
+    setMessage(card, () => t("common.signin.unreachable"), "error");
     return;
   }
   button.disabled = false;
   if (!answer.ok) {
-    setMessage(card, problemText(answer, "The bid was refused."), "error");
+    setMessage(card, () => problemText(answer, "jobs.bid_refused"), "error");
     if (answer.data && answer.data.code === "bid_exists") queueOwnBids(jobId);
     return;
   }
-  state.bids.set(jobId, answer.data);
+  const placed = answer.data;
+  state.bids.set(jobId, placed);
   form.amount.value = "";
-  setMessage(card, `Bid placed: ${money(answer.data.amount_minor, answer.data.currency)}.`, "ok");
+  setMessage(card, () => t("jobs.bid_placed", { amount: money(placed.amount_minor, placed.currency) }), "ok");
   renderJobs();
   await Promise.all([loadOwnBid(jobId), refreshJob(jobId)]);
 }
@@ -387,19 +403,20 @@ async function saveArea(event) {
     radius_km: Number(form.radius_km.value),
   };
   if (form.vehicle_type.value) body.vehicle_types = [form.vehicle_type.value];
-  $("#area-error").textContent = "";
+  areaError(null);
   let answer;
   try {
     answer = await api("POST", "/market/areas", body);
   } catch (err) {
-    if (!(err instanceof SignedOut)) $("#area-error").textContent = "The server cannot be reached; try again.";
+    if (!(err instanceof SignedOut)) areaError(() => t("common.signin.unreachable"));
     return;
   }
-  if (!answer.ok) { $("#area-error").textContent = problemText(answer, "The area was refused."); return; }
-  state.areas.push(answer.data);
+  if (!answer.ok) { areaError(() => problemText(answer, "jobs.area.refused")); return; }
+  const saved = answer.data;
+  state.areas.push(saved);
   form.reset();
   renderAreas();
-  notice(`Area "${answer.data.name}" saved.`, "ok");
+  notice(() => t("jobs.area.saved", { name: saved.name }), "ok");
   reconnectNow(); // the feed reads the areas when it opens
 }
 
@@ -408,20 +425,27 @@ async function deleteArea(area) {
   try {
     answer = await api("DELETE", `/market/areas/${area.id}`);
   } catch (err) { return; }
-  if (!answer.ok && answer.status !== 404) { notice(problemText(answer), "error"); return; }
+  if (!answer.ok && answer.status !== 404) { notice(() => problemText(answer), "error"); return; }
   state.areas = state.areas.filter((a) => a.id !== area.id);
   renderAreas();
   reconnectNow();
 }
 
 function useMyLocation() {
-  if (!navigator.geolocation) { $("#area-error").textContent = "This browser cannot tell its location."; return; }
+  if (!navigator.geolocation) { areaError(() => t("jobs.area.no_geolocation")); return; }
   navigator.geolocation.getCurrentPosition((position) => {
     const form = $("#area-form");
     form.lat.value = position.coords.latitude.toFixed(5);
     form.lon.value = position.coords.longitude.toFixed(5);
-    if (!form.area_name.value) form.area_name.value = `Around here, ${form.radius_km.value} km`;
-  }, () => { $("#area-error").textContent = "The location is not available: type it in."; });
+    if (!form.area_name.value) form.area_name.value = t("jobs.area.around_here", { radius: form.radius_km.value });
+  }, () => { areaError(() => t("jobs.area.location_unavailable")); });
+}
+
+// The area form's error (a function that builds its text, or null), kept for a language switch.
+let areaErrorText = null;
+function areaError(text) {
+  areaErrorText = text;
+  $("#area-error").textContent = text ? text() : "";
 }
 
 // ---- formatting -----------------------------------------------------------------------------------
@@ -432,13 +456,13 @@ function digits(currency) {
   } catch (err) { return 2; }
 }
 
+// An amount in the currency's minor units, with the currency's symbol as the language writes it
+// (€2,500.00; ¥2,500.00 in zh-CN).
 function money(minor, currency) {
-  if (minor === null || minor === undefined) return "–";
-  const d = digits(currency);
+  if (minor === null || minor === undefined) return t("common.none");
   try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency, minimumFractionDigits: d })
-      .format(minor / 10 ** d);
-  } catch (err) { return `${(minor / 10 ** d).toFixed(d)} ${currency}`; }
+    return i18n.money(minor, currency);
+  } catch (err) { return `${i18n.number(minor / 10 ** digits(currency), digits(currency))} ${currency}`; }
 }
 
 // "2450.50" in the currency's major unit -> 245050 minor units (null when not a positive amount).
@@ -449,93 +473,103 @@ function toMinor(text, currency) {
 }
 
 function label(job) {
-  return job.reference ? job.reference : `Job ${job.id.slice(0, 8)}`;
+  return job.reference ? job.reference : t("jobs.label", { id: job.id.slice(0, 8) });
+}
+
+function vehicleName(type) {
+  return i18n.has(`jobs.vehicle.${type}`) ? t(`jobs.vehicle.${type}`) : type;
 }
 
 function placeName(place) {
-  if (!place) return "–";
+  if (!place) return t("common.none");
   return place.name || place.address || `${place.location.lat.toFixed(3)}, ${place.location.lon.toFixed(3)}`;
 }
 
-function weight(kg) {
-  if (kg >= 1000) return `${(kg / 1000).toLocaleString(undefined, { maximumFractionDigits: 1 })} t`;
-  return `${Math.round(kg).toLocaleString()} kg`;
-}
-
 function cargoText(job) {
-  const parts = [weight(job.total_weight_kg)];
-  if (job.total_volume_m3) parts.push(`${job.total_volume_m3.toLocaleString(undefined, { maximumFractionDigits: 1 })} m³`);
+  const parts = [i18n.weight(job.total_weight_kg)];
+  if (job.total_volume_m3) parts.push(i18n.volume(job.total_volume_m3));
   const cargo = job.cargo || {};
   if (job.cargo_kind === "items" && Array.isArray(cargo.lines)) {
     const count = cargo.lines.reduce((n, line) => n + (line.count || 0), 0);
     const names = cargo.lines.map((line) => `${line.count} × ${line.description}`);
-    parts.push(`${count} item${count === 1 ? "" : "s"}: ${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}`);
+    parts.push(t("jobs.cargo.items", {
+      items: t("common.unit.items", { count }), names: `${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}`,
+    }));
   } else if (cargo.description) {
-    parts.push(`bulk: ${cargo.description}`);
+    parts.push(t("jobs.cargo.bulk", { description: cargo.description }));
   }
   return parts.join(" · ");
 }
 
+// A date and time in the viewer's zone; withDay false: the time alone.
 function when(iso, withDay = true) {
-  const d = new Date(iso);
-  const options = withDay ? { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }
-    : { hour: "2-digit", minute: "2-digit" };
-  return d.toLocaleString([], options);
+  return withDay ? i18n.dateTime(iso) : i18n.time(iso);
 }
 
 function windowText(from, until) {
   const sameDay = new Date(from).toDateString() === new Date(until).toDateString();
-  return `${when(from)} – ${when(until, !sameDay)}`;
+  return t("jobs.window", { from: when(from), until: when(until, !sameDay) });
 }
 
 function countdown(iso) {
   const s = Math.floor((Date.parse(iso) - Date.now()) / 1000);
-  if (s <= 0) return "closing…";
+  if (s <= 0) return t("jobs.countdown.closing");
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  if (d) return `${d} d ${h} h ${m} min`;
-  if (h) return `${h} h ${String(m).padStart(2, "0")} min ${ss} s`;
-  return `${m} min ${ss} s`;
+  const two = (n) => String(n).padStart(2, "0");
+  if (d) return t("jobs.countdown.days", { days: d, hours: h, minutes: m });
+  if (h) return t("jobs.countdown.hours", { hours: h, minutes: two(m), seconds: two(s % 60) });
+  return t("jobs.countdown.minutes", { minutes: m, seconds: two(s % 60) });
 }
 
 // ---- rendering ------------------------------------------------------------------------------------
 
+// A card's message: `text` is a function that builds it, kept on the card for a language switch.
 function setMessage(card, text, kind) {
   const el = $(".message", card);
-  el.textContent = text;
+  card.messageText = text;
+  el.textContent = text();
   el.className = `message${kind ? ` ${kind}` : ""}`;
 }
 
+// The last five notices, newest first: {at, text (a function that builds it), kind}.
+const notices = [];
+
 function notice(text, kind) {
-  const list = $("#notices");
-  const li = document.createElement("li");
-  li.className = kind || "";
-  const at = document.createElement("time");
-  at.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  li.append(at, ` ${text}`);
-  list.prepend(li);
-  while (list.children.length > 5) list.lastElementChild.remove();
+  notices.unshift({ at: new Date(), text, kind });
+  notices.length = Math.min(notices.length, 5);
+  renderNotices();
+}
+
+function renderNotices() {
+  $("#notices").replaceChildren(...notices.map(({ at, text, kind }) => {
+    const li = document.createElement("li");
+    li.className = kind || "";
+    const time = document.createElement("time");
+    time.textContent = i18n.time(at);
+    li.append(time, ` ${text()}`);
+    return li;
+  }));
 }
 
 function fillCard(card, job) {
   $(".ref", card).textContent = label(job);
   const mode = $(".mode", card);
-  mode.textContent = job.mode === "grab" ? "grab" : "auction";
+  mode.textContent = t(job.mode === "grab" ? "jobs.mode.grab" : "jobs.mode.auction");
   mode.className = `mode tag mode-${job.mode}`;
   $(".price", card).textContent = job.mode === "grab" ? money(job.price_minor, job.currency)
-    : job.ceiling_minor ? `max ${money(job.ceiling_minor, job.currency)}` : "open price";
+    : job.ceiling_minor ? t("jobs.price.max", { amount: money(job.ceiling_minor, job.currency) }) : t("jobs.price.open");
   $(".from", card).textContent = placeName(job.origin);
   $(".to", card).textContent = placeName(job.destination);
   // The addresses (when the names are shown above) and the distance between the two sites.
   const addresses = [job.origin, job.destination].filter((p) => p && p.name && p.address).map((p) => p.address);
   const line = addresses.length ? [addresses.join(" → ")] : [];
-  if (typeof job.distance_km === "number") line.push(`${Math.round(job.distance_km)} km`);
+  if (typeof job.distance_km === "number") line.push(i18n.distance(Math.round(job.distance_km) * 1000));
   $(".addresses", card).textContent = line.join(" · ");
   $(".cargo", card).textContent = cargoText(job);
-  $(".vehicle", card).textContent = VEHICLES[job.vehicle_type] || job.vehicle_type;
+  $(".vehicle", card).textContent = vehicleName(job.vehicle_type);
   $(".pickup", card).textContent = windowText(job.pickup_from, job.pickup_until);
   $(".deliver-by", card).textContent = when(job.deliver_by);
-  $(".deadline-label", card).textContent = job.mode === "auction" ? "Bids close" : "Offer ends";
+  $(".deadline-label", card).textContent = t(job.mode === "auction" ? "jobs.fact.bids_close" : "jobs.fact.offer_ends");
   const cd = $(".countdown", card);
   cd.dataset.deadline = job.deadline;
   cd.textContent = countdown(job.deadline);
@@ -551,6 +585,7 @@ function renderJobs() {
       card = $("#job-card").content.firstElementChild.cloneNode(true);
       card.id = `job-${job.id}`;
       card.dataset.jobId = job.id;
+      i18n.apply(card); // the template's labels
       $("button.grab", card).addEventListener("click", () => grab(job.id, card));
       const form = $(".bid-form", card);
       form.addEventListener("submit", (event) => { event.preventDefault(); bid(job.id, card, form); });
@@ -561,10 +596,11 @@ function renderJobs() {
     $(".grab-actions", card).hidden = job.mode !== "grab";
     $(".auction-actions", card).hidden = job.mode !== "auction";
     if (job.mode === "grab") {
-      $("button.grab", card).textContent = `Grab at ${money(job.price_minor, job.currency)}`;
+      $("button.grab", card).textContent = t("jobs.grab", { amount: money(job.price_minor, job.currency) });
     } else {
-      $(".bid-count", card).textContent = `${job.bid_count} bid${job.bid_count === 1 ? "" : "s"}`;
-      $(".ceiling", card).textContent = job.ceiling_minor ? `· ceiling ${money(job.ceiling_minor, job.currency)}` : "";
+      $(".bid-count", card).textContent = t("jobs.bid_count", { count: job.bid_count });
+      $(".ceiling", card).textContent = job.ceiling_minor
+        ? t("jobs.ceiling", { amount: money(job.ceiling_minor, job.currency) }) : "";
       $(".currency", card).textContent = job.currency;
       const amount = $(".bid-form input", card);
       amount.step = String(1 / 10 ** digits(job.currency));
@@ -573,17 +609,22 @@ function renderJobs() {
       const ownEl = $(".own-bid", card);
       ownEl.hidden = !own;
       if (own) {
-        const rank = own.status === "active" && own.rank ? ` — rank ${own.rank} of ${own.active_bids}` : ` (${own.status})`;
-        ownEl.textContent = `Your bid: ${money(own.amount_minor, own.currency)}${rank}`;
+        const statusKey = `jobs.bid_status.${own.status}`;
+        const rank = own.status === "active" && own.rank
+          ? t("jobs.own_bid_rank", { rank: own.rank, total: own.active_bids })
+          : t("jobs.own_bid_status", { status: i18n.has(statusKey) ? t(statusKey) : own.status });
+        ownEl.textContent = t("jobs.own_bid", { amount: money(own.amount_minor, own.currency), rank });
         ownEl.className = `own-bid${own.rank === 1 ? " lowest" : ""}`;
       }
-      $(".bid-form button", card).textContent = own && own.status === "active" ? "Lower my bid" : "Bid";
+      $(".bid-form button", card).textContent = t(own && own.status === "active" ? "jobs.lower_bid" : "jobs.bid");
     }
+    const message = $(".message", card);
+    if (card.messageText) message.textContent = card.messageText();
   }
   for (const card of [...list.children]) if (!state.jobs.has(card.dataset.jobId)) card.remove();
   $("#empty").hidden = jobs.length > 0 || state.noAreas;
   const count = $("#open-count");
-  count.textContent = `${jobs.length} open`;
+  count.textContent = t("jobs.open_count", { count: jobs.length });
   count.hidden = state.noAreas;
 }
 
@@ -601,7 +642,7 @@ function renderWon() {
     h.textContent = label(job);
     const tag = document.createElement("span");
     tag.className = "tag awarded";
-    tag.textContent = "awarded to you";
+    tag.textContent = t("jobs.awarded_tag");
     const price = document.createElement("span");
     price.className = "price";
     price.textContent = money(job.award_price_minor, job.currency);
@@ -611,7 +652,7 @@ function renderWon() {
     route.textContent = `${placeName(job.origin)} → ${placeName(job.destination)}`;
     const pickup = document.createElement("p");
     pickup.className = "addresses";
-    pickup.textContent = `Pickup ${windowText(job.pickup_from, job.pickup_until)}`;
+    pickup.textContent = t("jobs.won_pickup", { window: windowText(job.pickup_from, job.pickup_until) });
     card.append(head, route, pickup);
     return card;
   }));
@@ -624,14 +665,17 @@ function renderAreas() {
     const li = document.createElement("li");
     li.dataset.areaId = area.id;
     const name = document.createElement("span");
-    const shape = area.center ? `${Math.round(area.radius_km)} km around ${area.center.lat.toFixed(3)}, ${area.center.lon.toFixed(3)}`
-      : "polygon";
-    const filters = [...area.vehicle_types.map((v) => VEHICLES[v] || v), ...area.cargo_kinds].join(", ");
+    const shape = area.center ? t("jobs.area.circle", {
+      radius: i18n.distance(Math.round(area.radius_km) * 1000),
+      lat: area.center.lat.toFixed(3), lon: area.center.lon.toFixed(3),
+    }) : t("jobs.area.polygon");
+    const cargoKind = (k) => (i18n.has(`jobs.cargo_kind.${k}`) ? t(`jobs.cargo_kind.${k}`) : k);
+    const filters = [...area.vehicle_types.map(vehicleName), ...area.cargo_kinds.map(cargoKind)].join(", ");
     name.textContent = `${area.name} — ${shape}${filters ? ` (${filters})` : ""}`;
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "remove";
-    remove.title = "Delete this area";
+    remove.title = t("jobs.area.delete");
     remove.textContent = "×";
     remove.addEventListener("click", () => deleteArea(area));
     li.append(name, remove);
@@ -656,5 +700,25 @@ setInterval(() => {
   for (const [jobId, own] of state.bids) if (own.status === "active" && state.jobs.has(jobId)) queueOwnBids(jobId);
 }, REFRESH_BIDS_MS);
 window.addEventListener("online", () => { if (state.timer && state.token) { clearTimeout(state.timer); state.timer = null; connect(); } });
-state.token = DispatchSignin.tokenFromFragment(TOKEN_KEY);
-if (state.token) start(); else showLogin();
+// Switching the language: the static texts and the status are re-translated by i18n.js; the cards,
+// notices and areas are drawn again from the state. Inputs are not touched, the socket stays open.
+i18n.onChange(() => {
+  zoneNote();
+  renderJobs();
+  renderWon();
+  renderAreas();
+  renderNotices();
+  if (areaErrorText) areaError(areaErrorText);
+});
+
+function zoneNote() {
+  $("#zone-note").textContent = t("common.time.your_zone", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone });
+}
+
+// The language first (the device's or the browser's; the user's own setting once signed in), then
+// the board. A catalogue that cannot be loaded leaves the page in its English markup.
+i18n.start().catch((err) => console.warn("i18n:", err)).finally(() => {
+  zoneNote();
+  state.token = DispatchSignin.tokenFromFragment(TOKEN_KEY);
+  if (state.token) start(); else showLogin();
+});

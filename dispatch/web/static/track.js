@@ -9,6 +9,11 @@
 // tiles are drawn only when the server is configured with a tile URL (GET /track/config). Positions
 // are stored and sent in WGS-84; tiles in GCJ-02 (mainland China) get everything drawn shifted to
 // their datum (datum.js) in fit(), the one place a position enters the map (view.project).
+//
+// In English or Chinese (i18n.js): texts from the catalogue, numbers, distances and times formatted
+// for the language, times in the viewer's own zone (the page says which); switching the language
+// redraws the header and the panel in place, the socket stays open. A signed-in viewer's language is
+// their own setting (GET /me); a share link's viewer has no account: the device's or browser's.
 "use strict";
 
 const [, , kind, targetId] = location.pathname.split("/"); // /track/{jobs|loads}/{id}
@@ -17,18 +22,8 @@ const SVG = "http://www.w3.org/2000/svg";
 const TOKEN_KEY = "dispatch-token";
 const SHARE_KEY = `dispatch-share-${targetId}`;
 const COLORS = ["#f5b700", "#4cc9f0", "#f72585", "#2fbf71", "#ff8c42", "#b388ff", "#ff6b6b", "#9ef01a"];
-const EVENT_LABELS = {
-  "load.departed": "Left the gate",
-  "load.left_origin": "Left the origin site",
-  "load.stopped": "Stopped",
-  "load.moving": "Moving again",
-  "load.arrived": "Arrived at destination",
-  "load.received": "Receipt confirmed",
-};
-const STATUS_LABELS = {
-  planned: "planned", assigned: "assigned", booked: "booked", at_gate: "at the gate", loading: "loading",
-  in_transit: "on the way", arrived: "arrived", received: "received", cancelled: "cancelled",
-};
+const i18n = window.DispatchI18n;
+const t = i18n.t;
 const SILENCE_MS = 60_000; // the server pings after 25 s of silence: twice that means the line is dead
 const MAX_BACKOFF_MS = 30_000;
 
@@ -68,25 +63,28 @@ function credential() {
 }
 
 // The login form itself is signin.js's (included before this script).
-function showLogin(message) {
-  setStatus("signed out", "");
+function showLogin(messageKey) {
+  setStatus("common.status.signed_out", "");
   DispatchSignin.showLoginForm($("#login"), {
-    message,
+    messageKey,
     tokenKey: TOKEN_KEY,
     onSignedIn(token) {
       sessionStorage.removeItem(SHARE_KEY); // a signed-in user watches as themselves, not by the share link
       state.credential = { token };
       state.refusals = 0;
       connect();
+      DispatchSignin.useUserLanguage(token);
     },
   });
 }
 
 // ---- the socket -----------------------------------------------------------------------------------
 
-function setStatus(text, className) {
+// `key`: a catalogue text, kept on the element so that a language switch re-translates it.
+function setStatus(key, className) {
   const el = $("#status");
-  el.textContent = text;
+  el.dataset.i18n = key;
+  el.textContent = t(key);
   el.className = `status${className ? ` ${className}` : ""}`;
   document.body.dataset.reconnects = String(state.reconnects);
 }
@@ -143,7 +141,7 @@ function resync() {
 
 function reconnectLater(delay) {
   if (state.timer) return;
-  setStatus("reconnecting…", "");
+  setStatus("common.status.reconnecting", "");
   state.reconnects += 1;
   document.body.dataset.reconnects = String(state.reconnects);
   const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** state.attempt) * (0.75 + Math.random() / 2);
@@ -177,17 +175,17 @@ async function refusedOrDown() {
 function refused(sessionGone) {
   if (state.credential.token && sessionGone) {
     sessionStorage.removeItem(TOKEN_KEY);
-    return showLogin("Your session has ended: sign in again.");
+    return showLogin("common.signin.ended");
   }
   if (state.credential.share) {
     sessionStorage.removeItem(SHARE_KEY);
-    return setStatus("this share link has expired or was revoked", "error");
+    return setStatus("track.share_expired", "error");
   }
   // Signed in, but as someone who may not watch this delivery (or it does not exist): offer to sign
   // in as someone else.
   sessionStorage.removeItem(TOKEN_KEY);
-  showLogin("This account cannot watch this delivery (or there is no such delivery): sign in as another user.");
-  setStatus("no access", "error");
+  showLogin("track.no_access_signin");
+  setStatus("track.no_access", "error");
 }
 
 // ---- frames ---------------------------------------------------------------------------------------
@@ -229,7 +227,7 @@ function onSnapshot(socket, frame) {
   });
   for (const id of [...state.loads.keys()]) if (!seen.has(id)) state.loads.delete(id);
   $("#tracking").hidden = false;
-  setStatus("live", "live");
+  setStatus("common.status.live", "live");
   renderHeader();
   renderPanel();
   scheduleDraw();
@@ -294,9 +292,11 @@ function onFinal(frame) {
   clearTimeout(state.watchdog);
   clearTimeout(state.timer);
   const delivered = !frame.reason || frame.reason === "received";
-  $("#ended").textContent = delivered ? "Delivered — receipt confirmed" : "Tracking has ended";
-  $("#ended").hidden = false;
-  setStatus(delivered ? "Delivered — receipt confirmed" : "tracking ended", "ended");
+  const ended = $("#ended");
+  ended.dataset.i18n = delivered ? "track.delivered" : "track.ended_note";
+  ended.textContent = t(ended.dataset.i18n);
+  ended.hidden = false;
+  setStatus(delivered ? "track.delivered" : "track.ended", "ended");
   renderPanel();
 }
 
@@ -308,34 +308,35 @@ function addTimeline(load, event) {
 
 // ---- the panel ------------------------------------------------------------------------------------
 
+// A time in the viewer's zone: the time alone today, with the date on other days.
 function clock(iso) {
-  if (!iso) return "–";
+  if (!iso) return t("common.none");
   const d = new Date(iso);
-  const today = new Date().toDateString() === d.toDateString();
-  const options = today ? { hour: "2-digit", minute: "2-digit" }
-    : { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
-  return d.toLocaleString([], options);
+  return new Date().toDateString() === d.toDateString() ? i18n.time(d) : i18n.dateTime(d);
 }
 
 function ago(iso) {
   if (!iso) return "";
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 60) return "just now";
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s >= 172800) return `${Math.floor(s / 86400)} days ago`;
-  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min ago`;
+  if (s < 60) return t("track.ago.now");
+  if (s < 3600) return t("track.ago.minutes", { count: Math.round(s / 60) });
+  if (s >= 172800) return t("track.ago.days", { count: Math.floor(s / 86400) });
+  return t("track.ago.hours", { hours: i18n.number(Math.floor(s / 3600)), minutes: i18n.number(Math.round((s % 3600) / 60)) });
 }
 
 function km(m) {
-  if (m === null || m === undefined) return "–";
-  const k = m / 1000;
-  return `${k < 10 ? k.toFixed(1) : Math.round(k)} km`;
+  return m === null || m === undefined ? t("common.none") : i18n.distance(m);
+}
+
+function loadName(load) {
+  return load.plate || t("track.load_number", { number: i18n.number(load.number) });
 }
 
 function renderHeader() {
   const job = state.job;
   if (!job) return;
-  const name = job.reference ? `Delivery ${job.reference}` : "Delivery tracking";
+  const name = job.reference ? t("track.title_reference", { reference: job.reference }) : t("track.title");
+  $("#job-name").removeAttribute("data-i18n");
   $("#job-name").textContent = name;
   document.title = name;
   const from = job.origin && (job.origin.name || job.origin.address);
@@ -352,26 +353,32 @@ function renderPanel() {
       card = $("#load-card").content.firstElementChild.cloneNode(true);
       card.id = `load-${load.id}`;
       card.dataset.loadId = load.id;
+      i18n.apply(card); // the template's labels
       $(".swatch", card).style.background = load.color;
     }
     list.append(card); // keeps the order by load number
     card.dataset.status = load.status || "";
-    $(".plate", card).textContent = load.plate || `Load ${load.number}`;
+    $(".plate", card).textContent = loadName(load);
     const tag = $(".load-status", card);
-    tag.textContent = STATUS_LABELS[load.status] || (load.status || "").replaceAll("_", " ");
+    const statusKey = `track.status.${load.status}`;
+    tag.textContent = i18n.has(statusKey) ? t(statusKey) : (load.status || "").replaceAll("_", " ");
     tag.className = `load-status tag ${load.status || ""}`;
     const eta = load.status === "received" ? null : load.eta;
-    $(".eta-at", card).textContent = eta ? clock(eta.eta_at) : (load.status === "received" ? "delivered" : "–");
-    $(".remaining", card).textContent = eta ? km(eta.remaining_m) : "–";
+    // The ETA with its date: a delivery may arrive on another day than today.
+    $(".eta-at", card).textContent = eta && eta.eta_at ? i18n.dateTime(eta.eta_at)
+      : load.status === "received" ? t("track.eta_delivered") : t("common.none");
+    $(".remaining", card).textContent = eta ? km(eta.remaining_m) : t("common.none");
     const progress = load.status === "received" ? 1 : eta && typeof eta.progress === "number" ? eta.progress : null;
-    $(".progress", card).textContent = progress === null ? "–" : `${Math.round(progress * 100)} %`;
+    $(".progress", card).textContent = progress === null ? t("common.none")
+      : t("track.percent", { value: i18n.number(Math.round(progress * 100)) });
     $(".bar span", card).style.width = `${progress === null ? 0 : Math.round(progress * 100)}%`;
     const speed = load.last && typeof load.last.speed_mps === "number" ? load.last.speed_mps
       : eta && typeof eta.speed_mps === "number" ? eta.speed_mps : null;
-    $(".speed", card).textContent = speed === null ? "–" : `${Math.round(speed * 3.6)} km/h`;
+    $(".speed", card).textContent = speed === null ? t("common.none")
+      : t("track.speed_kmh", { value: i18n.number(Math.round(speed * 3.6)) });
     const at = load.last && load.last.recorded_at;
     const update = $(".last-update", card);
-    update.textContent = at ? `${clock(at)} (${ago(at)})` : "no position yet";
+    update.textContent = at ? t("track.last_update", { time: clock(at), ago: ago(at) }) : t("track.no_position");
     update.dataset.at = at || "";
     const receipt = $(".receipt", card);
     receipt.hidden = !load.receipt;
@@ -383,7 +390,8 @@ function renderPanel() {
       const when = document.createElement("time");
       when.dateTime = e.at;
       when.textContent = clock(e.at);
-      li.append(when, ` ${EVENT_LABELS[e.type] || e.type}`);
+      const label = `track.event.${e.type}`;
+      li.append(when, ` ${i18n.has(label) ? t(label) : e.type}`);
       return li;
     }));
   }
@@ -391,16 +399,15 @@ function renderPanel() {
 }
 
 function receiptText(r) {
-  const parts = ["Receipt confirmed"];
+  const parts = [t("track.receipt.confirmed")];
   const at = r.received_at || r.confirmed_at || r.created_at;
   if (at) parts.push(clock(at));
-  if (typeof r.received_weight_kg === "number" && r.received_weight_kg > 0) {
-    parts.push(`${r.received_weight_kg.toLocaleString()} kg`);
-  }
-  if (r.condition) parts.push(`condition ${r.condition}`);
-  if (r.signer_name) parts.push(`signed by ${r.signer_name}`);
+  if (typeof r.received_weight_kg === "number" && r.received_weight_kg > 0) parts.push(i18n.weight(r.received_weight_kg));
+  const condition = `track.receipt.condition.${r.condition}`;
+  if (r.condition) parts.push(i18n.has(condition) ? t(condition) : r.condition);
+  if (r.signer_name) parts.push(t("track.receipt.signed_by", { name: r.signer_name }));
   if (Array.isArray(r.discrepancies) && r.discrepancies.length) {
-    parts.push(`${r.discrepancies.length} discrepanc${r.discrepancies.length === 1 ? "y" : "ies"}`);
+    parts.push(t("track.receipt.discrepancies", { count: r.discrepancies.length }));
   }
   return parts.join(" · ");
 }
@@ -523,7 +530,7 @@ function draw() {
     const [x, y] = view.project(at[0], at[1]);
     const pin = el("g", { class: `site-pin ${role}`, transform: `translate(${x.toFixed(1)},${y.toFixed(1)})` }, geofences);
     el("circle", { class: `site ${role}`, r: 5 }, pin);
-    label(pin, site.name || site.address || role, x, y, `site-label ${role}`).setAttribute("y", -14);
+    label(pin, site.name || site.address || t(`track.site.${role}`), x, y, `site-label ${role}`).setAttribute("y", -14);
   }
 
   for (const load of state.loads.values()) {
@@ -546,7 +553,7 @@ function draw() {
     if (heading !== null && load.status !== "received" && load.status !== "arrived") {
       el("path", { class: "heading", d: "M0,-15 L5,-8 L-5,-8 Z", transform: `rotate(${heading})` }, truck);
     }
-    label(truck, load.plate || `Load ${load.number}`, x, y, "plate-label");
+    label(truck, loadName(load), x, y, "plate-label");
   }
   drawScale(view);
 }
@@ -616,7 +623,8 @@ function drawScale(view) {
   const power = 10 ** Math.floor(Math.log10(target));
   const nice = [5, 2, 1].map((m) => m * power).find((m) => m <= target) || power;
   bar.style.width = `${(nice / metresPerPx).toFixed(0)}px`;
-  bar.textContent = nice >= 1000 ? `${nice / 1000} km` : `${nice} m`;
+  bar.textContent = nice >= 1000 ? t("common.unit.km", { value: i18n.number(nice / 1000) })
+    : t("track.metres", { value: i18n.number(nice) });
 }
 
 // ---- start ----------------------------------------------------------------------------------------
@@ -636,6 +644,27 @@ async function loadConfig() {
 new ResizeObserver(scheduleDraw).observe($("#map-wrap"));
 setInterval(() => { if (state.loads.size) renderPanel(); }, 15_000); // "x min ago"
 window.addEventListener("online", () => { if (state.timer) { clearTimeout(state.timer); state.timer = null; connect(); } });
+// The page's times are the viewer's: say in which zone.
+function zoneNote() {
+  $("#zone-note").textContent = t("common.time.your_zone", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone });
+}
+
+// Switching the language: the static texts and the status are re-translated by i18n.js; the rest
+// is drawn again from the state (the socket is not touched).
+i18n.onChange(() => {
+  zoneNote();
+  renderHeader();
+  if (state.loads.size) renderPanel();
+  scheduleDraw();
+});
 loadConfig();
-state.credential = credential();
-if (state.credential) connect(); else showLogin();
+// The language first (the device's or the browser's), then the delivery; once signed in, the user's
+// own setting. A catalogue that cannot be loaded leaves the page in its English markup.
+i18n.start().catch((err) => console.warn("i18n:", err)).finally(() => {
+  zoneNote();
+  state.credential = credential();
+  if (!state.credential) return showLogin();
+  connect();
+  if (state.credential.token) DispatchSignin.useUserLanguage(state.credential.token);
+  return undefined;
+});
