@@ -41,7 +41,8 @@ async def test_chinese_fills_the_values_in_the_locales_formats() -> None:
 
 async def test_without_a_text_or_a_value_the_english_detail_is_kept_and_said_to_be_english() -> None:
     assert await _answered(b"zh-CN", "no_such_code_anywhere", "English.") == ("English.", "en")
-    # The text names {seconds}: a raising site that did not give it gets its English detail, not a raw {seconds}.
+    # The text names {seconds}: a raising site that did not give it keeps its English detail
+    # rather than showing a raw {seconds}.
     assert await _answered(b"zh-CN", "login_throttled", "Wait 60 s.") == ("Wait 60 s.", "en")
 
 
