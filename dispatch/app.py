@@ -25,7 +25,12 @@ from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.deps import ReceiptSummaries
 from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware
-from dispatch.errors import EXCEPTION_HANDLERS, note_socket_failure, refuse_failed_sockets
+from dispatch.errors import (
+    EXCEPTION_HANDLERS,
+    answer_in_request_language,
+    note_socket_failure,
+    refuse_failed_sockets,
+)
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
 from dispatch.gate.api import BookingController, CalendarController, YardController, board_live
@@ -155,8 +160,11 @@ def create_app(settings: Settings) -> Litestar:
     # Outermost layer, around Litestar's own exception handling: errors raised by middleware
     # (401s from authentication) still carry the request id in their header, body and log line.
     # Inside it, sockets that failed before they were accepted get their problem answer, and those
-    # that failed after because the database is away are told to try again later.
-    app.asgi_handler = request_id_middleware(refuse_failed_sockets(app.asgi_handler))
+    # that failed after because the database is away are told to try again later; every problem
+    # answered in there has its `detail` in the language the request asks for.
+    app.asgi_handler = request_id_middleware(
+        answer_in_request_language(refuse_failed_sockets(app.asgi_handler))
+    )
     app.asgi_handler = runtime.metrics.middleware(app.asgi_handler)  # times the whole answer
     return app
 

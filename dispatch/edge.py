@@ -37,6 +37,7 @@ def invalid_text(field: str, source: str) -> BadRequest:
     return BadRequest(
         f"{field}: {reason}.",
         code="invalid_text",
+        params={"field": field},
         errors=[{"field": field, "reason": reason, "source": source}],
     )
 

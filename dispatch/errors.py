@@ -6,13 +6,19 @@ those, Litestar's own HTTP errors and validation failures into `application/prob
     {"type": "/problems/<code>", "title": ..., "status": ..., "detail": ..., "code": ...,
      "request_id": ..., "errors": [{"field": "$.cargo.weight_kg", "reason": "..."}]}
 
-The codes are listed in docs/errors.md.
+The codes are listed in docs/errors.md. `detail` is in the language the request asks for
+(`Accept-Language`, negotiated by `dispatch.i18n.negotiate`): a zh-CN request gets the catalogue's
+`problem.<code>` text, filled with the problem's `params`; everything else (`code`, `type`, the
+English `title`, extension members) is the same in every language, and `Content-Language` says
+which language `detail` is in.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
@@ -24,6 +30,7 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Send
 
 from dispatch.close_codes import CloseCode
 from dispatch.db.availability import RETRY_AFTER_S, is_database_away
+from dispatch.i18n import DEFAULT_LOCALE, LocaleName, catalogue, negotiate, number, placeholders, translate
 from dispatch.observability import current_request_id
 
 log = logging.getLogger(__name__)
@@ -31,17 +38,26 @@ log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+Params = Mapping[str, object]
+
+
 class Problem(Exception):
-    """A client-facing error. Subclasses fix the status; `code` names the specific case."""
+    """A client-facing error. Subclasses fix the status; `code` names the specific case.
+
+    `detail` is the English text; `params` (never sent as such) are the values the localized text
+    `problem.<code>` names, e.g. `{"distance_m": 420}`: what the English detail says that matters."""
 
     status: int = 400
     code: str = "bad_request"
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, params: Params | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
+        self.params = params
         self.extra = extra
 
 
@@ -75,19 +91,79 @@ class UpgradeRequired(Problem):
     status, code = 426, "upgrade_required"
 
 
+# The request's Accept-Language, for the language of a problem's `detail`. Set around the whole
+# app by `answer_in_request_language` (the problems of middlewares, handlers and refused sockets
+# all run inside it), read only when a problem is answered; the header alone decides, not the
+# user's setting: the request says what it asks for. Like the request id, a context variable, so
+# that every place that answers a problem gets it without being handed the request.
+_accept_language: ContextVar[str | None] = ContextVar("accept_language", default=None)
+
+
+def answer_in_request_language(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await app(scope, receive, send)
+            return
+        header = next(
+            (bytes(v).decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None
+        )
+        token = _accept_language.set(header)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _accept_language.reset(token)
+
+    return middleware
+
+
+def localized_detail(code: str, detail: str, params: Params | None = None) -> tuple[str, LocaleName]:
+    """The detail in the language the request asks for, and that language. English is the detail
+    as given. Chinese is the catalogue's `problem.<code>` with `params` filled in (numbers in the
+    locale's format, lists joined); a code without a text, or a text naming a value the raising
+    site did not give, keeps the English detail (and says so): never a raw key or `{placeholder}`."""
+    locale = negotiate(_accept_language.get())
+    if locale == DEFAULT_LOCALE:
+        return detail, DEFAULT_LOCALE
+    template = catalogue(locale).get(f"problem.{code}")
+    values = dict(params or {})
+    if template is None or not placeholders(template) <= values.keys():
+        return detail, DEFAULT_LOCALE
+    # Any: translate's own `count` keyword is not one of these (no problem text is a plural).
+    filled: dict[str, Any] = {name: _param_text(locale, value) for name, value in values.items()}
+    return translate(locale, f"problem.{code}", **filled), locale
+
+
+def _param_text(locale: LocaleName, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float | list | tuple):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return ("、" if locale == "zh-CN" else ", ").join(_param_text(locale, v) for v in value)
+    return number(locale, value)
+
+
 def problem_response(
     status: int,
     code: str,
     detail: str,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    params: Params | None = None,
 ) -> Response[dict[str, Any]]:
-    body = problem_body(status, code, detail, extra)
+    text, language = localized_detail(code, detail, params)
+    body = _body(status, code, text, extra)
+    headers = {**(headers or {}), "Content-Language": language}
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def problem_body(status: int, code: str, detail: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The one shape of a problem-details body, for HTTP answers and refused websocket handshakes."""
+def problem_body(
+    status: int, code: str, detail: str, extra: dict[str, Any] | None = None, params: Params | None = None
+) -> dict[str, Any]:
+    """The one shape of a problem-details body, for HTTP answers and refused websocket handshakes,
+    its `detail` in the request's language."""
+    return _body(status, code, localized_detail(code, detail, params)[0], extra)
+
+
+def _body(status: int, code: str, detail: str, extra: dict[str, Any] | None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
         "title": HTTPStatus(status).phrase,
@@ -151,7 +227,9 @@ def _validation_answer(exc: ValidationException) -> Response[dict[str, Any]]:
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
     else:
         detail = exc.detail
-    return problem_response(400, "validation_failed", detail, {"errors": errors})
+    # The Chinese text names the fields; each one's reason stays in `errors` (msgspec's English).
+    fields = list(dict.fromkeys(e["field"] for e in errors)) or ["$"]
+    return problem_response(400, "validation_failed", detail, {"errors": errors}, params={"fields": fields})
 
 
 _HTTP_CODES = {
@@ -166,12 +244,12 @@ _HTTP_CODES = {
 }
 
 
-def _http_answer(exc: HTTPException) -> Response[dict[str, Any]]:
+def _http_answer(exc: HTTPException, params: Params | None = None) -> Response[dict[str, Any]]:
     status = exc.status_code
     if status == 400 and isinstance(exc.__cause__, SerializationException):
         return problem_response(400, "malformed_body", f"The request body is not valid JSON: {exc.detail}")
     code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
-    return problem_response(status, code, exc.detail, headers=exc.headers)
+    return problem_response(status, code, exc.detail, headers=exc.headers, params=params)
 
 
 _UNAVAILABLE_DETAIL = (
@@ -186,17 +264,19 @@ def database_unavailable() -> Response[dict[str, Any]]:
         "database_unavailable",
         _UNAVAILABLE_DETAIL,
         headers={"Retry-After": str(RETRY_AFTER_S)},
+        params={"seconds": RETRY_AFTER_S},
     )
 
 
-def problem_answer(exc: Exception) -> Response[dict[str, Any]]:
-    """The problem answer for an error, the same over HTTP and to a refused websocket upgrade."""
+def problem_answer(exc: Exception, params: Params | None = None) -> Response[dict[str, Any]]:
+    """The problem answer for an error, the same over HTTP and to a refused websocket upgrade.
+    `params` are what the handler knows of a framework error (the body limit of a 413)."""
     if isinstance(exc, Problem):
-        return problem_response(exc.status, exc.code, exc.detail, exc.extra)
+        return problem_response(exc.status, exc.code, exc.detail, exc.extra, params=exc.params)
     if isinstance(exc, ValidationException):
         return _validation_answer(exc)
     if isinstance(exc, HTTPException):
-        return _http_answer(exc)
+        return _http_answer(exc, params)
     if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
         return problem_response(
             400, "invalid_text", "The request holds text the database cannot store (NUL)."
@@ -210,7 +290,11 @@ def problem_answer(exc: Exception) -> Response[dict[str, Any]]:
     return problem_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
 
 
-def _handle_expected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _handle_expected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if isinstance(exc, HTTPException) and exc.status_code == 413 and "route_handler" in request.scope:
+        # Litestar's own 413 does not say the limit; the route does.
+        limit = request.route_handler.resolve_request_max_body_size()
+        return problem_answer(exc, {"limit": limit} if limit else None)
     return problem_answer(exc)
 
 
@@ -311,7 +395,9 @@ __all__ = [
     "Unauthorized",
     "Unprocessable",
     "UpgradeRequired",
+    "answer_in_request_language",
     "database_unavailable",
+    "localized_detail",
     "note_socket_failure",
     "problem_answer",
     "problem_body",

@@ -118,5 +118,6 @@ def require_plate(plate: str, field: str = "$.plate", country: str | None = None
         raise Unprocessable(
             f"{field}: {refused.reason}",
             code=refused.code,
+            params={"field": field, "plate": plate},
             errors=[{"field": field, "reason": refused.reason, "rule": refused.rule, "source": "body"}],
         ) from None

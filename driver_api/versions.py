@@ -54,4 +54,5 @@ async def app_version_served(connection: ASGIConnection[Any, Any, Any, Any], _: 
         raise UpgradeRequired(
             f"This app ({sent}) is older than the server serves: update it to {minimum} or newer.",
             min_version=minimum,
+            params={"min_version": minimum},
         )

@@ -42,7 +42,12 @@ from dispatch.errors import problem_response
 
 def _throttled(_: Request[Any, Any, Any], exc: LoginThrottled) -> Response[dict[str, Any]]:
     return problem_response(
-        exc.status, exc.code, exc.detail, exc.extra, headers={"Retry-After": str(exc.retry_after_s)}
+        exc.status,
+        exc.code,
+        exc.detail,
+        exc.extra,
+        headers={"Retry-After": str(exc.retry_after_s)},
+        params=exc.params,
     )
 
 

@@ -138,6 +138,7 @@ def requires(*permissions: Permission) -> Guard:
             raise Forbidden(
                 f"This needs the permission(s): {', '.join(missing)}.",
                 code="permission_missing",
+                params={"permissions": missing},
                 permissions=missing,
             )
 
@@ -156,6 +157,7 @@ def requires_any(*permissions: Permission) -> Guard:
             raise Forbidden(
                 f"This needs one of the permission(s): {', '.join(names)}.",
                 code="permission_missing",
+                params={"permissions": names},
                 permissions=names,
             )
 

@@ -433,6 +433,7 @@ def _check_within_own(p: Principal, permissions: set[str]) -> None:
         raise Forbidden(
             f"You cannot grant permissions you do not hold: {', '.join(beyond)}.",
             code="permission_escalation",
+            params={"permissions": beyond},
             permissions=beyond,
         )
 

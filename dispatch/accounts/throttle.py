@@ -50,6 +50,7 @@ class LoginThrottled(Problem):
         super().__init__(
             f"Too many login attempts for this account or from this address; try again in "
             f"{retry_after_s} seconds.",
+            params={"seconds": retry_after_s},
             retry_after=retry_after_s,
         )
         self.retry_after_s = retry_after_s

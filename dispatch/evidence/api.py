@@ -47,7 +47,11 @@ def _body_too_large(request: Request[Any, Any, Any], _: RequestEntityTooLarge) -
     runtime: Runtime = request.app.state.runtime
     limit = min(runtime.settings.max_photo_bytes, PHOTO_REQUEST_CEILING - FORM_OVERHEAD_BYTES)
     return problem_response(
-        413, "photo_too_large", f"A photo may have at most {limit:,} bytes.", {"max_bytes": limit}
+        413,
+        "photo_too_large",
+        f"A photo may have at most {limit:,} bytes.",
+        {"max_bytes": limit},
+        params={"max_bytes": limit},
     )
 
 

@@ -58,7 +58,9 @@ class UnsupportedPhotoType(Problem):
 
 
 def photo_too_large(max_bytes: int) -> PhotoTooLarge:
-    return PhotoTooLarge(f"A photo may have at most {max_bytes:,} bytes.", max_bytes=max_bytes)
+    return PhotoTooLarge(
+        f"A photo may have at most {max_bytes:,} bytes.", params={"max_bytes": max_bytes}, max_bytes=max_bytes
+    )
 
 
 def _now() -> datetime:
@@ -103,6 +105,7 @@ async def _load_for_append(conn: Conn, p: Principal, load_id: UUID, kind: str) -
             raise Forbidden(
                 "Evidence at receipt is recorded by members who confirm receipt (receipt.confirm).",
                 code="permission_missing",
+                params={"permissions": [Permission.CONFIRM_RECEIPT.value]},
                 permissions=[Permission.CONFIRM_RECEIPT.value],
             )
         return load
@@ -115,6 +118,7 @@ async def _load_for_append(conn: Conn, p: Principal, load_id: UUID, kind: str) -
         raise Forbidden(
             "This needs the permission(s): evidence.record.",
             code="permission_missing",
+            params={"permissions": [Permission.RECORD_EVIDENCE.value]},
             permissions=[Permission.RECORD_EVIDENCE.value],
         )
     if load["status"] not in RECORDING_STATUSES:

@@ -314,6 +314,7 @@ async def check_in_driver(
                 f"You are {distance:,.0f} m outside {load['site_name']}'s gate area (reported accuracy "
                 f"{accuracy_m:,.0f} m). Check in when you are at the gate.",
                 code="outside_geofence",
+                params={"distance_m": round(distance), "site": load["site_name"]},
                 distance_m=round(distance),
             )
         return await _admit(conn, broker, load, by="driver")

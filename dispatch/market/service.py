@@ -45,7 +45,15 @@ from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
 from dispatch.types import LocationOut
-from geo import GeometryError, Position, contains, haversine_m, parse_polygon, polygon_to_geojson
+from geo import (
+    GeometryError,
+    Position,
+    contains,
+    distance_to_m,
+    haversine_m,
+    parse_polygon,
+    polygon_to_geojson,
+)
 
 MAX_AREAS = 20
 # A market area may be a whole region, unlike a site's geofence.
@@ -289,7 +297,12 @@ async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCrea
             dest_at = Position(body.destination.location.lon, body.destination.location.lat)
             if not contains(polygon, dest_at):
                 raise Unprocessable(
-                    "destination.location is outside destination.geofence.", code="location_outside_geofence"
+                    "destination.location is outside destination.geofence.",
+                    code="location_outside_geofence",
+                    params={
+                        "field": "destination.location",
+                        "distance_m": round(distance_to_m(polygon, dest_at)),
+                    },
                 )
             dest_address, fence = body.destination.address, polygon_to_geojson(polygon)
             consignee = p.org_id if p.org_id != origin.org_id else None

@@ -79,9 +79,11 @@ def _check_hours(hours: list[OpeningHours]) -> list[dict[str, Any]]:
 def _check_location_in_fence(location: Location, fence: Polygon) -> None:
     where = Position(location.lon, location.lat)
     if not contains(fence, where):
+        distance = round(distance_to_m(fence, where))
         raise Unprocessable(
-            f"location: the site's location is {distance_to_m(fence, where):.0f} m outside its geofence.",
+            f"location: the site's location is {distance} m outside its geofence.",
             code="location_outside_geofence",
+            params={"field": "location", "distance_m": distance},
         )
 
 

@@ -60,6 +60,7 @@ async def access_by_party(db: Queryable, p: Principal, job_id: UUID | None, load
         raise Forbidden(
             "This needs the permission(s): tracking.view.",
             code="permission_missing",
+            params={"permissions": [Permission.VIEW_TRACKING.value]},
             permissions=[Permission.VIEW_TRACKING.value],
         )
     if job_id is None:
