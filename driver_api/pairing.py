@@ -68,7 +68,12 @@ async def driver_pair_sign_in(
 
 def _throttled(_: Request[Any, Any, Any], exc: LoginThrottled) -> Response[dict[str, Any]]:
     return problem_response(
-        exc.status, exc.code, exc.detail, exc.extra, headers={"Retry-After": str(exc.retry_after_s)}
+        exc.status,
+        exc.code,
+        exc.detail,
+        exc.extra,
+        headers={"Retry-After": str(exc.retry_after_s)},
+        params=exc.params,
     )
 
 
