@@ -11,6 +11,7 @@ phone, tablet and desktop widths, and works from the keyboard."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -344,8 +345,7 @@ async def test_the_job_board_in_chinese_shows_yuan_and_switches_without_losing_i
             await page.fill("#area-form input[name=area_name]", "唐山港 80 公里")
             await auction_card.locator(".bid-form input").fill("2350")
             await mark(page)
-            # The switch is saved as the user's setting with the page's session (PATCH /me: the
-            # route is another slice's; until it is there the 404/405 is taken silently).
+            # The switch is saved as the user's setting with the page's session (PATCH /me).
             async with page.expect_request(
                 lambda r: r.method == "PATCH" and r.url == f"{server.base_url}/me"
             ) as save:
@@ -353,6 +353,8 @@ async def test_the_job_board_in_chinese_shows_yuan_and_switches_without_losing_i
             request = await save.value
             assert request.post_data_json == {"locale": "en"}
             assert request.headers["authorization"] == f"Bearer {carrier.token}"
+            assert (await request.response()).status == 200
+            assert (await http.get("/me", headers=carrier.headers)).json()["locale"] == "en"
             assert await page.locator("h1").inner_text() == "Job board"
             assert await grab_card.locator("button.grab").inner_text() == "Grab at CN¥1,280.00"
             assert (
@@ -375,3 +377,19 @@ async def test_the_job_board_in_chinese_shows_yuan_and_switches_without_losing_i
             await switcher_fits_at_every_width(page)
             assert errors == []
             await context.close()
+            # The switch back was saved too (the PATCH may still be on its way when the page closes).
+            for _ in range(50):
+                if (await http.get("/me", headers=carrier.headers)).json()["locale"] == "zh-CN":
+                    break
+                await asyncio.sleep(0.1)
+            assert (await http.get("/me", headers=carrier.headers)).json()["locale"] == "zh-CN"
+
+            # The user's own setting comes before the browser's languages: the same carrier in an
+            # English browser on another device reads the board in Chinese.
+            english = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+            other_device = await english.new_page()
+            await other_device.goto(f"{server.base_url}/board/jobs#token={carrier.token}")
+            await other_device.wait_for_selector("#status.live", timeout=10_000)
+            await other_device.wait_for_function("document.documentElement.lang === 'zh-CN'", timeout=10_000)
+            assert await other_device.locator("h1").inner_text() == "货源大厅"
+            await english.close()
