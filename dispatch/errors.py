@@ -151,7 +151,9 @@ def problem_response(
 ) -> Response[dict[str, Any]]:
     text, language = localized_detail(code, detail, params)
     body = _body(status, code, text, extra)
-    headers = {**(headers or {}), "Content-Language": language}
+    # Vary: the detail depends on Accept-Language, so a shared cache must not hand one language's
+    # answer to a request for the other.
+    headers = {**(headers or {}), "Content-Language": language, "Vary": "Accept-Language"}
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
