@@ -177,6 +177,8 @@ async def add_truck(
         {"plate": plate, "vehicle_type": "flatbed", "capacity_kg": capacity_kg, "capacity_m3": 90},
         op="add vehicle",
     )
+    serial = random.randrange(10**licence_digits)  # noqa: S311 - made-up data
+    licence = f"{licence_prefix}{serial:0{licence_digits}d}"
     driver = await api.post(
         "/fleet/drivers",
         carrier,
@@ -185,8 +187,7 @@ async def add_truck(
             "name": driver_name,
             "password": password,
             "phone": phone,
-            "licence_number": licence_prefix  # made-up data
-            + f"{random.randrange(10**licence_digits):0{licence_digits}d}",  # noqa: S311
+            "licence_number": licence,
         },
         op="add driver",
     )

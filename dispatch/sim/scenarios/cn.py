@@ -147,8 +147,7 @@ CN = Scenario(
             "CN",
             "天津市滨海新区临港经济区渤海十路168号",
             (
-                ("province", "天津市"),
-                ("city", "天津市"),
+                ("province", "天津市"),  # a municipality: province and city at once
                 ("district", "滨海新区"),
                 ("street", "临港经济区渤海十路"),
                 ("number", "168号"),
