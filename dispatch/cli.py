@@ -294,7 +294,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
             try:
                 server.wait()
             except KeyboardInterrupt:
-                print("\nstopping the demo server")
+                print("\n" + translate(locale, "demo.stopping"))
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
