@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.i18n import LOCALES, catalogue
+from dispatch.i18n import LOCALES, LocaleName, catalogue
 from dispatch.plates import PROVINCES, check_plate
 from dispatch.sim import demo, flow
 from dispatch.sim.narration import Narrator, pad
@@ -205,8 +205,8 @@ def _dynamic_keys() -> set[str]:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_every_key_the_narration_uses_is_in_the_catalogue(locale: str) -> None:
-    texts = catalogue(locale)  # type: ignore[arg-type]
+def test_every_key_the_narration_uses_is_in_the_catalogue(locale: LocaleName) -> None:
+    texts = catalogue(locale)
     used = _keys_in_the_code() | _dynamic_keys()
     assert len(used) > 50
     missing = [k for k in sorted(used) if k not in texts and f"{k}_other" not in texts]
