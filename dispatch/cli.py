@@ -23,6 +23,7 @@ from dispatch import sandbox, signals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
+from dispatch.i18n import LOCALES, translate
 from dispatch.observability import configure_logging
 from dispatch.settings import Settings, SettingsError
 
@@ -267,34 +268,41 @@ def _admin_password(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
-    """Play one order through the whole product on a fresh `dispatch_demo` database, then serve."""
+    """Play one order through the whole product on a fresh `dispatch_demo` database, then serve: the
+    scenario `--scenario` names, told in `--locale` (else the scenario's language)."""
     from dispatch.sim import demo
     from dispatch.sim.client import ApiError
+    from dispatch.sim.scenarios import SCENARIOS
 
+    scenario = SCENARIOS.get(args.scenario)
+    if scenario is None:
+        raise CommandError(f"no scenario {args.scenario!r}: choose one of {', '.join(SCENARIOS)}")
+    locale = args.locale or scenario.language
     options = demo.Options(time_scale=args.time_scale)
+    orgs = [(o.name, o.parties, o.admin_email) for o in scenario.organizations]
     with resolved_database(settings) as s:
         assert s.database_url is not None
-        print(f"preparing a fresh database {DEMO_DATABASE!r} for the demo ...", flush=True)
+        print(translate(locale, "demo.preparing", name=repr(DEMO_DATABASE)), flush=True)
         url = asyncio.run(sandbox.fresh_database(s.database_url, DEMO_DATABASE))
-        admins = asyncio.run(sandbox.bootstrap(url, _passwords(s), demo.ORGS, demo.PASSWORD))
+        admins = asyncio.run(sandbox.bootstrap(url, _passwords(s), orgs, demo.PASSWORD))
         env = {"DISPATCH_TRACKING_TIME_SCALE": str(args.time_scale), "DISPATCH_LOG_LEVEL": "WARNING"}
         with sandbox.serving(url, host=args.host, port=args.port, workers=args.workers, env=env) as server:
             base = f"http://{args.host}:{args.port}"
-            print(f"serving on {base} with {args.workers} worker(s); playing the demo ...", flush=True)
+            print(translate(locale, "demo.serving", base=base, workers=args.workers), flush=True)
             try:
-                summary = asyncio.run(demo.run(base, admins, options))
+                summary, say = asyncio.run(demo.run(base, admins, options, scenario, locale))
             except ApiError as exc:
-                raise CommandError(f"the demo stopped: {exc}") from exc
-            demo.print_summary(summary)
+                raise CommandError(translate(locale, "demo.stopped", error=exc)) from exc
+            demo.print_summary(summary, say)
             if not all(summary.stages.values()):
-                raise CommandError("the demo did not reach every stage (see the summary above)")
+                raise CommandError(translate(locale, "demo.incomplete"))
             if args.exit:
                 return
-            demo.print_invitation(summary)
+            demo.print_invitation(summary, say)
             try:
                 server.wait()
             except KeyboardInterrupt:
-                print("\nstopping the demo server")
+                print("\n" + translate(locale, "demo.stopping"))
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
@@ -386,6 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-scale", type=int, default=200, help="seconds of driving per wall-clock second (default 200)"
     )
     demo.add_argument("--exit", action="store_true", help="exit after the summary instead of serving")
+    demo.add_argument(
+        "--scenario",
+        default="at",
+        help="at: Linz to Vienna in EUR (default); cn: Tangshan to Tianjin port in CNY, Chinese plates",
+    )
+    demo.add_argument(
+        "--locale",
+        choices=LOCALES,
+        help="the narration's language (default: the scenario's, en for at, zh-CN for cn)",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     sim = sub.add_parser(

@@ -1,14 +1,15 @@
 """`dispatch demo`: one order of steel coil, from the mill's posting to the buyer's signature, played
 live through the public API and narrated in the terminal.
 
-Donau Stahl (Linz) sells 120 t of hot-rolled coil to Wiener Metallbau (Vienna's port, 160 km away,
-168 km by road). The mill posts a reverse auction; three carriers with mixed fleets bid from their
-live feeds; the auction closes; the winner splits the order over its trucks and assigns drivers; the
-buyer authorizes exactly those trucks and drivers to collect (the goods are the buyer's at the gate);
-drivers book pickup slots; the trucks check in, queue and are called to docks; the gate verifies
-each pickup code with the plate and driver and records weighbridge, photo, seals and sample; the
-trucks drive the A1 at accelerated time streaming GPS to the buyer's and seller's watchers; the
-buyer confirms receipt of each load, one with a coil missing.
+A mill sells 120 t of hot-rolled coil to a buyer some 130 to 170 km away by road (the scenario says
+who, where and in which currency: dispatch/sim/scenarios/). The mill posts a reverse auction; three
+carriers with mixed fleets bid from their live feeds; the auction closes; the winner splits the
+order over its trucks and assigns drivers; the buyer authorizes exactly those trucks and drivers to
+collect (the goods are the buyer's at the gate); drivers book pickup slots; the trucks check in,
+queue and are called to docks; the gate verifies each pickup code with the plate and driver and
+records weighbridge, photo, seals and sample; the trucks drive the road at accelerated time
+streaming GPS to the buyer's and seller's watchers; the buyer confirms receipt of each load, one
+with a coil missing. Every line told comes from the catalogue (dispatch/sim/narration.py).
 """
 
 from __future__ import annotations
@@ -20,75 +21,32 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from dispatch.i18n import LocaleName
 from dispatch.sim import flow
-from dispatch.sim.client import Account, Api, Party
-from dispatch.sim.geography import A1, MILL, YARD
+from dispatch.sim.client import Account, Api, ApiError, Party
+from dispatch.sim.narration import Narrator, pad
+from dispatch.sim.scenarios import AT
+from dispatch.sim.scenarios.shape import Person, Scenario
 
 PASSWORD = "demo-password-2026"
-COILS = 48
-COIL_KG = 2_500  # 48 x 2.5 t = 120 t
-CEILING_MINOR = 420_000  # EUR 4,200 for the whole order
+SLOT_MINUTES, SLOT_PLACES = 5, 3  # the works' pickup slots
 
 
 @dataclass(frozen=True)
 class Login:
-    who: str
+    who: str  # what to look at as whom: a `demo.login.<who>` text
     email: str
     org: str
 
 
-# Organizations (bootstrapped by the operator), then the members the demo adds through the API.
-MILL_ORG = ("Donau Stahl AG", ["shipper"], "admin@donaustahl.demo")
-BUYER_ORG = ("Wiener Metallbau GmbH", ["consignee"], "admin@wienermetall.demo")
-CARRIERS = [
-    # name, dispatcher login, trucks (plate, payload kg), cost floor (minor units)
-    (
-        "Donau Trans GmbH",
-        "dispatch@donautrans.demo",
-        [
-            ("L-DT 101", 25_000),
-            ("L-DT 102", 25_000),
-            ("L-DT 103", 25_000),
-            ("L-DT 201", 27_000),
-            ("L-DT 202", 27_000),
-        ],
-        335_000,
-    ),
-    (
-        "Alpen Logistik KG",
-        "dispatch@alpenlogistik.demo",
-        [
-            ("S-AL 11", 24_000),
-            ("S-AL 12", 24_000),
-            ("S-AL 13", 24_000),
-            ("S-AL 14", 24_000),
-            ("S-AL 15", 24_000),
-            ("S-AL 16", 24_000),
-        ],
-        350_000,
-    ),
-    (
-        "Wachau Cargo",
-        "dispatch@wachaucargo.demo",
-        [
-            ("KR-WC 7", 26_000),
-            ("KR-WC 8", 26_000),
-            ("KR-WC 9", 26_000),
-            ("KR-WC 10", 24_000),
-            ("KR-WC 11", 24_000),
-        ],
-        340_000,
-    ),
-]
-ORGS = [MILL_ORG, BUYER_ORG, *[(name, ["carrier"], email) for name, email, _, _ in CARRIERS]]
-DRIVERS = ["Anna Gruber", "Lukas Wagner", "Maria Bauer", "Tobias Pichler", "Sophie Moser", "David Hofer"]
-# Who can log in after the play, and what to look at as whom (printed with the pages).
-LOGINS = [
-    Login("seller (tracking)", "sales@donaustahl.demo", MILL_ORG[0]),
-    Login("gate staff (gate board)", "gate@donaustahl.demo", MILL_ORG[0]),
-    Login("buyer's clerk (tracking, receipts)", "receiving@wienermetall.demo", BUYER_ORG[0]),
-    *[Login("carrier dispatcher (job board)", email, name) for name, email, _, _ in CARRIERS],
-]
+def logins(scenario: Scenario) -> list[Login]:
+    """Who can log in after the play, and what to look at as whom (printed with the pages)."""
+    return [
+        Login("seller", scenario.seller.email, scenario.mill.name),
+        Login("gate_staff", scenario.gate_staff.email, scenario.mill.name),
+        Login("clerk", scenario.clerk.email, scenario.buyer.name),
+        *[Login("dispatcher", c.organization.admin_email, c.organization.name) for c in scenario.carriers],
+    ]
 
 
 @dataclass
@@ -116,25 +74,15 @@ class Summary:
     points_sent: int = 0
     points_accepted: int = 0
     watcher_points: dict[str, int] = field(default_factory=dict)
-    watchers_closed: dict[str, str] = field(default_factory=dict)
+    watchers_closed: dict[str, flow.WatchStats] = field(default_factory=dict)
     receipts: int = 0
     discrepancies: list[str] = field(default_factory=list)
     job_status: str = ""
     evidence_verified: int = 0
-    urls: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)  # by page: a `demo.page.<page>` text
     logins: list[Login] = field(default_factory=list)
     stages: dict[str, bool] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-class Narrator:
-    """Prints a line of the story with the seconds since the demo started."""
-
-    def __init__(self) -> None:
-        self.t0 = time.monotonic()
-
-    def __call__(self, text: str) -> None:
-        print(f"[{time.monotonic() - self.t0:6.1f} s] {text}", flush=True)
 
 
 # -- the play, stage by stage: the README's walkthrough, top to bottom -----------------------------
@@ -142,9 +90,11 @@ class Narrator:
 
 @dataclass
 class Play:
-    """What every stage uses: the client, the options, the narrator, and the summary it fills in."""
+    """What every stage uses: the client, the scenario, the options, the narrator, and the summary
+    it fills in."""
 
     api: Api
+    scenario: Scenario
     opts: Options
     say: Narrator
     out: Summary = field(default_factory=Summary)
@@ -175,12 +125,16 @@ class Watcher:
     task: asyncio.Task[None]
 
 
-async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator) -> Summary:
+async def play(
+    api: Api, scenario: Scenario, admins: dict[str, Party], opts: Options, say: Narrator
+) -> Summary:
     """One order from the mill's posting to the buyer's last signature, stage by stage (the numbers
     are the steps of the README's walkthrough). From the gate on, each truck goes its own way: the
     first one drives while the last is loaded."""
-    p = Play(api, opts, say)
+    p = Play(api, scenario, opts, say)
     cast = await cast_the_parties(p, admins)
+    if scenario.settings is not None:
+        await apply_country_settings(p, cast, admins)
     sites = await open_the_sites(p, cast)
     job_id, winner = await post_and_auction(p, cast, sites)  # 1
     shipments = await plan_and_authorize(p, cast, job_id, winner)  # 2
@@ -194,79 +148,155 @@ async def play(api: Api, admins: dict[str, Party], opts: Options, say: Narrator)
 
 async def cast_the_parties(p: Play, admins: dict[str, Party]) -> Cast:
     """The mill's and the buyer's members, and each carrier's area and fleet with a driver per truck."""
-    mill, buyer = admins[MILL_ORG[0]], admins[BUYER_ORG[0]]
-    seller = await flow.add_member(p.api, mill, "shipper", "Eva Berger", "sales@donaustahl.demo", PASSWORD)
-    staff = await flow.add_member(p.api, mill, "gate_staff", "Franz Huber", "gate@donaustahl.demo", PASSWORD)
-    clerk = await flow.add_member(
-        p.api, buyer, "buyer", "Jana Novak", "receiving@wienermetall.demo", PASSWORD
+    sc = p.scenario
+    mill, buyer = admins[sc.mill.name], admins[sc.buyer.name]
+
+    async def member(admin: Party, person: Person) -> Party:
+        return await flow.add_member(p.api, admin, person.role, person.name, person.email, PASSWORD)
+
+    seller, staff, clerk = (
+        await member(mill, sc.seller),
+        await member(mill, sc.gate_staff),
+        await member(buyer, sc.clerk),
     )
+    drivers = sc.drivers
     carriers: list[flow.Carrier] = []
-    for i, (name, _email, fleet, floor) in enumerate(CARRIERS):
+    for spec in sc.carriers:
+        name = spec.organization.name
         dispatcher = admins[name]
-        await flow.save_area(p.api, dispatcher, "Upper Austria", MILL, 120)
+        await flow.save_area(p.api, dispatcher, sc.carrier_area[0], sc.works.location, sc.carrier_area[1])
         trucks = [
             await flow.add_truck(
                 p.api,
                 dispatcher,
-                plate,
-                kg,
-                DRIVERS[j % len(DRIVERS)],
-                f"driver{j + 1}@{name.split()[0].lower()}{i}.demo",
+                truck.plate,
+                truck.capacity_kg,
+                drivers.names[j % len(drivers.names)],
+                f"driver{j + 1}@{spec.driver_domain}",
                 PASSWORD,
+                phone=drivers.phone,
+                licence_prefix=drivers.licence_prefix,
+                licence_digits=drivers.licence_digits,
             )
-            for j, (plate, kg) in enumerate(fleet)
+            for j, truck in enumerate(spec.trucks)
         ]
-        carriers.append(flow.Carrier(name, dispatcher, trucks, floor))
-        p.say(f"carrier {name}: {len(trucks)} flatbeds ({', '.join(f'{kg // 1000} t' for _, kg in fleet)})")
+        carriers.append(flow.Carrier(name, dispatcher, trucks, spec.cost_floor_minor))
+        capacities = p.say.join(p.say.tonnes(t.capacity_kg) for t in spec.trucks)
+        p.say("demo.carrier", count=len(trucks), name=name, capacities=capacities)
     return Cast(mill, buyer, seller, staff, clerk, carriers)
+
+
+async def apply_country_settings(p: Play, cast: Cast, admins: dict[str, Party]) -> None:
+    """The scenario's organizations get its country, currency, time zone and language, and every
+    login the demo holds gets that language, so the pages open in it (PATCH /orgs/{id}, PATCH /me).
+    A service without these routes (404 or 405) is told in one line and the play goes on: the
+    pages then follow the browser's language."""
+    settings = p.scenario.settings
+    assert settings is not None
+    org_body = {
+        "country": settings.country,
+        "currency": settings.currency,
+        "timezone": settings.timezone,
+        "locale": settings.locale,
+    }
+    sessions = [*admins.values(), cast.seller, cast.staff, cast.clerk]
+    calls = [
+        *[("PATCH /orgs/{org_id}", f"/orgs/{a.org_id}", a, org_body) for a in admins.values()],
+        *[("PATCH /me", "/me", s, {"locale": settings.locale}) for s in sessions],
+    ]
+    missing: dict[str, int] = {}  # route: the status it was answered with
+    changed: dict[str, int] = {}
+    for route, path, who, body in calls:
+        if route in missing:
+            continue
+        try:
+            await p.api.call("PATCH", path, who, body, op="settings")
+        except ApiError as exc:
+            if exc.status not in (404, 405):
+                raise
+            missing[route] = exc.status
+            continue
+        changed[route] = changed.get(route, 0) + 1
+    if missing:
+        absent = p.say.join(f"{route} ({status})" for route, status in missing.items())
+        p.say("demo.settings.absent", routes=absent)
+    if changed:
+        p.say(
+            "demo.settings.applied",
+            orgs=changed.get("PATCH /orgs/{org_id}", 0),
+            users=changed.get("PATCH /me", 0),
+            country=settings.country,
+            currency=settings.currency,
+            timezone=settings.timezone,
+            language=p.say.text(f"common.language.{settings.locale}"),
+        )
 
 
 async def open_the_sites(p: Play, cast: Cast) -> Sites:
     """The mill's works with three docks and its slot calendar, the buyer's yard, and the buyer's
     choice to authorize the carrier by hand."""
+    sc = p.scenario
     # The mill's loading shift starts at a full minute some 20 to 80 s from now, and the auction
     # closes 12 s before it: the first pickup slot (5 minutes, 3 places) is free for the first
     # trucks when the winner has split the order and its drivers book.
-    first_slot = flow.shift_start(timedelta(seconds=20))
+    first_slot = flow.shift_start(timedelta(seconds=20), sc.works.timezone)
+    site = sc.works
     works = await flow.create_site(
         p.api,
         cast.mill,
-        "Donau Stahl Linz works, gate 3",
-        "Turmstrasse 44, 4020 Linz",
-        MILL,
-        docks=3,
+        site.name,
+        site.address.line,
+        site.location,
+        docks=len(site.docks),
         first_slot=first_slot,
+        timezone=site.timezone,
+        geofence=site.geofence,
+        dock_names=site.docks,
+        week=site.opening_hours,
     )
-    await flow.set_calendar(p.api, cast.mill, works["id"], slot_minutes=5, places=3)
+    await flow.set_calendar(p.api, cast.mill, works["id"], slot_minutes=SLOT_MINUTES, places=SLOT_PLACES)
+    site = sc.yard
     yard = await flow.create_site(
         p.api,
         cast.buyer,
-        "Wiener Metallbau, Albern port yard",
-        "Hafenstrasse 2, 1110 Wien",
-        YARD,
-        docks=2,
-        shared=True,
+        site.name,
+        site.address.line,
+        site.location,
+        docks=len(site.docks),
+        shared=site.shared,
+        timezone=site.timezone,
+        geofence=site.geofence,
+        dock_names=site.docks,
+        week=site.opening_hours,
     )
     # The goods are the buyer's once collected (ex works): the buyer authorizes the carrier itself.
     await p.api.put("/market/settings", cast.buyer, {"auto_authorize_pickup": False})
     p.say(
-        f"sites: {works['name']} (3 docks, 5-minute slots) and {yard['name']}, "
-        f"{A1.length_m / 1000:.0f} km by road"
+        "demo.sites",
+        works=works["name"],
+        docks=len(sc.works.docks),
+        minutes=SLOT_MINUTES,
+        yard=yard["name"],
+        km=p.say.number(round(sc.road.length_m / 1000)),
     )
-    p.out.urls["gate board"] = f"{p.api.base_url}/board/gate/{works['id']}"
-    p.out.urls["job board"] = f"{p.api.base_url}/board/jobs"
+    p.out.urls["gate_board"] = f"{p.api.base_url}/board/gate/{works['id']}"
+    p.out.urls["job_board"] = f"{p.api.base_url}/board/jobs"
     return Sites(works, yard, first_slot)
 
 
 async def post_and_auction(p: Play, cast: Cast, sites: Sites) -> tuple[str, flow.Carrier]:
     """The carriers follow their live feeds; the mill posts the reverse auction; they bid until it
     closes. Hands on the job's id and the winning carrier."""
+    sc, say = p.scenario, p.say
+
+    def report(event: str, carrier: flow.Carrier, amount_minor: int) -> None:
+        say(f"demo.bid.{event}", carrier=carrier.name, amount=say.price(amount_minor))
 
     def bids_on_auctions(carrier: flow.Carrier) -> flow.OnPosted:
         async def on_posted(job: dict[str, Any], _received: float) -> None:
             if job["mode"] == "auction":
                 await asyncio.sleep(random.uniform(0.3, 1.5))  # noqa: S311 - a dispatcher reading the offer
-                await flow.bid_in_auction(p.api, carrier, job, p.say)
+                await flow.bid_in_auction(p.api, carrier, job, report)
 
         return on_posted
 
@@ -274,24 +304,34 @@ async def post_and_auction(p: Play, cast: Cast, sites: Sites) -> tuple[str, flow
     feeds = await flow.follow_feeds(p.api, cast.carriers, bids_on_auctions, stop_feeds, timeout_s=30)
     opens_at = sites.first_slot - timedelta(seconds=12)
     deadline = max(flow.now() + timedelta(seconds=p.opts.auction_s), opens_at)
+    cargo = sc.cargo
     body = flow.coil_order(
         sites.works["id"],
         sites.yard["id"],
-        coils=COILS,
-        coil_kg=COIL_KG,
-        reference="PO-2026-4711",
+        coils=cargo.coils,
+        coil_kg=cargo.coil_kg,
+        reference=cargo.reference,
         mode="auction",
         deadline=deadline,
-        ceiling_minor=CEILING_MINOR,
+        ceiling_minor=cargo.ceiling_minor,
         goods_owner="consignee",
+        currency=sc.currency,
+        description=cargo.description,
+        unit_volume_m3=cargo.coil_m3,
+        notes=cargo.notes,
     )
     job = await p.api.post("/jobs", cast.mill, body)
     p.out.job_id, p.out.reference = job["id"], job["reference"]
-    p.say(
-        f"{MILL_ORG[0]} posts {p.out.reference}: {COILS} coils, {COILS * COIL_KG / 1000:.0f} t, "
-        "Linz -> Vienna, "
-        f"reverse auction closing in {(deadline - flow.now()).total_seconds():.0f} s "
-        f"(ceiling EUR {CEILING_MINOR / 100:,.0f})"
+    say(
+        "demo.posted",
+        mill=sc.mill.name,
+        reference=p.out.reference,
+        coils=cargo.coils,
+        tonnes=say.tonnes(cargo.coils * cargo.coil_kg),
+        origin=sc.origin[say.locale],
+        destination=sc.destination[say.locale],
+        seconds=f"{(deadline - flow.now()).total_seconds():.0f}",
+        ceiling=say.price(cargo.ceiling_minor),
     )
     awarded = await flow.wait_for_award(
         p.api, cast.mill, job["id"], timeout_s=(deadline - flow.now()).total_seconds() + 30
@@ -305,24 +345,33 @@ async def post_and_auction(p: Play, cast: Cast, sites: Sites) -> tuple[str, flow
     winner = next(c for c in cast.carriers if c.dispatcher.org_id == awarded["carrier_org_id"])
     p.out.winner, p.out.price_minor = winner.name, awarded["award_price_minor"]
     p.out.stages["awarded"] = True
-    p.say(f"auction closed: {len(bids)} bids; awarded to {winner.name} at EUR {p.out.price_minor / 100:,.0f}")
+    say("demo.awarded", count=len(bids), winner=winner.name, price=say.price(p.out.price_minor))
     return job["id"], winner
 
 
 async def plan_and_authorize(p: Play, cast: Cast, job_id: str, winner: flow.Carrier) -> list[flow.Shipment]:
     """The winner splits the order into loads and assigns its drivers; the buyer authorizes exactly
     those trucks and drivers; the phones fetch their pickup codes. Hands on the loads."""
+    say = p.say
     plan, shipments = await flow.plan_and_assign(p.api, winner, job_id)
     p.out.trips, p.out.loads = plan["trips"], len(shipments)
     p.out.stages["split"] = len(shipments) > 1
     for s in shipments:
-        p.say(
-            f"  load {s.seq}: {s.truck.plate} ({s.truck.capacity_kg // 1000} t) {s.items} coils, "
-            f"{s.planned_kg / 1000:.1f} t, driver {s.truck.driver_name}"
+        say(
+            "demo.load",
+            seq=s.seq,
+            plate=s.truck.plate,
+            capacity=say.tonnes(s.truck.capacity_kg),
+            items=s.items,
+            tonnes=say.tonnes(s.planned_kg),
+            driver=s.truck.driver_name,
         )
-    p.say(
-        f"{winner.name} splits the order into {len(shipments)} loads ({plan['method']}, lower bound "
-        f"{plan['lower_bound']}) and assigns its drivers"
+    say(
+        "demo.split",
+        count=len(shipments),
+        carrier=winner.name,
+        method=say.term("plan_method", plan["method"]),
+        bound=plan["lower_bound"],
     )
     await p.api.post(
         f"/jobs/{job_id}/authorization",
@@ -332,19 +381,16 @@ async def plan_and_authorize(p: Play, cast: Cast, job_id: str, winner: flow.Carr
             "allowed_driver_ids": [s.truck.driver_id for s in shipments],
         },
     )
-    p.say(
-        f"{BUYER_ORG[0]} authorizes {winner.name} online for exactly those {len(shipments)} "
-        "trucks and drivers"
-    )
+    say("demo.authorized", count=len(shipments), buyer=p.scenario.buyer.name, carrier=winner.name)
     await flow.fetch_pickup_codes(p.api, shipments)
     link = await p.api.post(
         f"/jobs/{job_id}/share-links", cast.buyer, {"expires_in_minutes": 24 * 60, "label": "demo"}
     )
-    p.out.urls["tracking (share link)"] = f"{p.api.base_url}{link['url']}"
-    p.out.urls["tracking (login)"] = f"{p.api.base_url}/track/jobs/{job_id}"
-    p.say("open these while it plays:")
-    for name, url in p.out.urls.items():
-        p.say(f"  {name:22} {url}")
+    p.out.urls["tracking_share"] = f"{p.api.base_url}{link['url']}"
+    p.out.urls["tracking_login"] = f"{p.api.base_url}/track/jobs/{job_id}"
+    say("demo.open_these")
+    for page, url in p.out.urls.items():
+        say("demo.page_line", page=pad(say.text(f"demo.page.{page}"), 22), url=url)
     return shipments
 
 
@@ -355,10 +401,11 @@ async def book_slots(p: Play, shipments: list[flow.Shipment]) -> None:
         slot = await flow.book_first_slot(p.api, s, within=timedelta(seconds=90)) if s.seq <= 3 else None
         if slot is None:
             p.out.walk_ins += 1
-            p.say(f"  {s.truck.driver_name} ({s.truck.plate}) comes without a slot (walk-in)")
+            p.say("demo.walk_in", driver=s.truck.driver_name, plate=s.truck.plate)
         else:
             p.out.booked += 1
-            p.say(f"  {s.truck.driver_name} ({s.truck.plate}) books the {slot.astimezone():%H:%M} slot")
+            time_ = p.say.clock(slot, seconds=False)
+            p.say("demo.booked", driver=s.truck.driver_name, plate=s.truck.plate, time=time_)
     p.out.stages["booked"] = p.out.booked > 0
 
 
@@ -380,26 +427,36 @@ async def load_at_the_gate(
     loaded truck departs at once on its own way to the buyer. Hands on those deliveries."""
     short_load = shipments[1].id if len(shipments) > 1 else shipments[0].id  # a coil goes missing
     deliveries: list[asyncio.Task[None]] = []
+    say = p.say
 
     def called(s: flow.Shipment, dock: str) -> None:
         p.out.gate_checks += 1
-        p.say(f"gate: {dock} calls {s.truck.plate}; pickup code, plate and driver verified")
+        say("demo.gate.called", dock=dock, plate=s.truck.plate)
 
     async def loaded(s: flow.Shipment) -> None:
         p.out.loaded += 1
         await flow.depart(p.api, s)
-        p.say(f"gate: {s.truck.plate} loaded, net {s.net_kg:,} kg on the weighbridge, sealed; departs")
+        say("demo.gate.loaded", plate=s.truck.plate, kg=say.number(s.net_kg))
         deliveries.append(asyncio.create_task(deliver(p, cast, s, short_coils=int(s.id == short_load))))
 
     if p.out.booked:
-        p.say(
-            f"the booked trucks are on their way: slot at {sites.first_slot.astimezone():%H:%M:%S} "
-            f"(in {(sites.first_slot - flow.now()).total_seconds():.0f} s); walk-ins arrive now"
+        say(
+            "demo.gate.on_their_way",
+            time=say.clock(sites.first_slot),
+            seconds=f"{(sites.first_slot - flow.now()).total_seconds():.0f}",
         )
     arrivals = [asyncio.create_task(arrive_at_the_gate(p, s)) for s in shipments]
     docks = asyncio.create_task(
         flow.run_docks(
-            p.api, [cast.staff], sites.works, shipments, called, loaded, pause_s=p.opts.loading_pause_s
+            p.api,
+            [cast.staff],
+            sites.works,
+            shipments,
+            called,
+            loaded,
+            pause_s=p.opts.loading_pause_s,
+            at=p.scenario.works.location,
+            paperwork=p.scenario.paperwork,
         )
     )
     await asyncio.gather(*arrivals)
@@ -414,34 +471,55 @@ async def arrive_at_the_gate(p: Play, s: flow.Shipment) -> None:
         wait = (s.booked_slot - flow.now()).total_seconds()
         if wait > 0:
             await asyncio.sleep(wait)
-    ticket = await flow.check_in(p.api, s)
-    place = f"place {ticket['position']} in the queue" if ticket["position"] else "next"
-    p.say(
-        f"{s.truck.plate} checks in at the gate ({ticket['arrival']}, {place}, "
-        f"about {ticket['estimated_wait_minutes'] or 0} min)"
+    ticket = await flow.check_in(p.api, s, p.scenario.works.location)
+    say = p.say
+    place = (
+        say.text("demo.gate.place", position=ticket["position"])
+        if ticket["position"]
+        else say.text("demo.gate.next")
+    )
+    say(
+        "demo.gate.checked_in",
+        plate=s.truck.plate,
+        arrival=say.term("arrival", ticket["arrival"]),
+        place=place,
+        minutes=ticket["estimated_wait_minutes"] or 0,
     )
 
 
 async def deliver(p: Play, cast: Cast, s: flow.Shipment, *, short_coils: int) -> None:
-    """One truck drives the A1 streaming GPS; in the yard the buyer's clerk counts, weighs and signs
+    """One truck drives the road streaming GPS; in the yard the buyer's clerk counts, weighs and signs
     (`short_coils` missing against the delivery note)."""
-    opts = p.opts
+    opts, say, sc = p.opts, p.say, p.scenario
     await flow.drive(
-        p.api, s, time_scale=opts.time_scale, post_every_s=opts.post_every_s, fix_every_s=opts.fix_every_s
+        p.api,
+        s,
+        time_scale=opts.time_scale,
+        post_every_s=opts.post_every_s,
+        fix_every_s=opts.fix_every_s,
+        road=sc.road,
     )
-    p.say(f"{s.truck.plate} is in the buyer's yard ({s.points_accepted} GPS fixes)")
+    say("demo.in_the_yard", count=s.points_accepted, plate=s.truck.plate)
     await asyncio.sleep(1.0)  # unloading and counting
-    receipt = await flow.confirm_receipt(p.api, cast.clerk, s, "Jana Novak", short_coils=short_coils)
+    receipt = await flow.confirm_receipt(
+        p.api, cast.clerk, s, sc.clerk.name, short_coils=short_coils, paperwork=sc.paperwork
+    )
     p.out.receipts += 1
     note = ""
     if receipt["discrepancies"]:
-        note = f", SHORTAGE {receipt['discrepancy_kg']:+,} kg ({receipt['items'][0]['difference']:+} coil)"
+        kg = say.signed(receipt["discrepancy_kg"])
+        difference = receipt["items"][0]["difference"]
+        note = say.text("demo.shortage", count=abs(difference), kg=kg, difference=say.signed(difference))
         p.out.discrepancies.append(
-            f"load {s.seq} {s.truck.plate}: {receipt['discrepancy_kg']:+,} kg, 1 coil short"
+            say.text("demo.discrepancy", count=short_coils, seq=s.seq, plate=s.truck.plate, kg=kg)
         )
-    p.say(
-        f"{BUYER_ORG[0]} confirms receipt of load {s.seq}: {receipt['received_weight_kg']:,} kg{note}; "
-        f"job {receipt['job_status']}"
+    say(
+        "demo.received",
+        buyer=sc.buyer.name,
+        seq=s.seq,
+        kg=say.number(receipt["received_weight_kg"]),
+        note=note,
+        status=say.term("job_status", receipt["job_status"]),
     )
 
 
@@ -469,9 +547,7 @@ async def sum_up(
     out.points_accepted = sum(s.points_accepted for s in shipments)
     watching = {k: w.stats for k, w in watchers.items()}
     out.watcher_points = {k: w.points for k, w in watching.items()}
-    out.watchers_closed = {
-        k: f"final frame {'yes' if w.final else 'NO'}, close {w.close}" for k, w in watching.items()
-    }
+    out.watchers_closed = watching
     out.stages["tracked"] = out.points_accepted > 0 and all(
         w.points == out.points_accepted and w.final for w in watching.values()
     )
@@ -481,7 +557,7 @@ async def sum_up(
     for s in shipments:
         check = await p.api.get(f"/loads/{s.id}/evidence/verify", cast.buyer)
         out.evidence_verified += bool(check["ok"])
-    out.logins = list(LOGINS)
+    out.logins = logins(p.scenario)
 
 
 async def _report_progress(api: Api, who: Party, shipments: list[flow.Shipment], say: Narrator) -> None:
@@ -495,78 +571,109 @@ async def _report_progress(api: Api, who: Party, shipments: list[flow.Shipment],
             track = await api.get(f"/loads/{s.id}/tracking", who, op="tracking")
             eta = track.get("eta")
             if eta:
-                at = datetime.fromisoformat(eta["eta_at"]).astimezone()
-                parts.append(f"{s.truck.plate} {eta['progress'] * 100:3.0f}% ETA {at:%H:%M:%S}")
+                at = say.clock(datetime.fromisoformat(eta["eta_at"]))
+                percent = f"{eta['progress'] * 100:3.0f}"
+                parts.append(say.text("demo.truck_eta", plate=s.truck.plate, percent=percent, time=at))
         if parts:
-            say("on the road: " + "; ".join(parts))
+            say("demo.on_the_road", trucks=say.join(parts, clauses=True))
 
 
-async def open_jobs_for_the_board(api: Api, mill: Party, origin: str, destination: str) -> None:
+async def open_jobs_for_the_board(
+    api: Api, scenario: Scenario, mill: Party, origin: str, destination: str
+) -> None:
     """A few more open offers, so the job board has something to grab after the play."""
-    for n, (coils, price) in enumerate([(10, 95_000), (20, 180_000), (8, 80_000)]):
+    cargo = scenario.cargo
+    for reference, coils, price in cargo.open_offers:
         body = flow.coil_order(
             origin,
             destination,
             coils=coils,
-            coil_kg=COIL_KG,
-            reference=f"PO-2026-48{n:02d}",
+            coil_kg=cargo.coil_kg,
+            reference=reference,
             mode="grab",
             deadline=flow.now() + timedelta(hours=6),
             price_minor=price,
+            currency=scenario.currency,
+            description=cargo.description,
+            unit_volume_m3=cargo.coil_m3,
+            notes=cargo.notes,
         )
         await api.post("/jobs", mill, body)
 
 
-def print_summary(s: Summary) -> None:
+def print_summary(s: Summary, say: Narrator) -> None:
+    t = say.text
     print()
     print("=" * 78)
-    print(f"demo summary ({s.seconds:.0f} s)")
+    print(t("demo.summary.title", seconds=f"{s.seconds:.0f}"))
     print(
-        f"  job        {s.reference} ({s.job_id}): {s.bids} bids; "
-        f"awarded to {s.winner} at EUR {s.price_minor / 100:,.0f}"
+        t(
+            "demo.summary.job",
+            count=s.bids,
+            reference=s.reference,
+            job_id=s.job_id,
+            winner=s.winner,
+            price=say.price(s.price_minor),
+        )
     )
+    print(t("demo.summary.loads", loads=s.loads, trips=s.trips, booked=s.booked, walk_ins=s.walk_ins))
+    print(t("demo.summary.gate", checks=s.gate_checks, loaded=s.loaded))
+    watchers = say.join(f"{t(f'demo.watcher.{k}')} {say.number(v)}" for k, v in s.watcher_points.items())
     print(
-        f"  loads      {s.loads} loads on {s.trips} trips; {s.booked} booked a slot, {s.walk_ins} walked in"
+        t(
+            "demo.summary.tracking",
+            accepted=say.number(s.points_accepted),
+            sent=say.number(s.points_sent),
+            watchers=watchers,
+        )
     )
+    for k, w in s.watchers_closed.items():
+        state = t("demo.watcher.closed", final=t("demo.yes" if w.final else "demo.no"), close=w.close)
+        print(t("demo.summary.socket", who=t(f"demo.watcher.{k}"), state=state))
     print(
-        f"  gate       {s.gate_checks} pickup codes verified; "
-        f"{s.loaded} loaded with weighbridge, photo, seals, sample"
+        t(
+            "demo.summary.receipts",
+            receipts=s.receipts,
+            loads=s.loads,
+            status=say.term("job_status", s.job_status),
+            verified=s.evidence_verified,
+        )
     )
-    print(
-        f"  tracking   {s.points_accepted:,} of {s.points_sent:,} GPS points accepted; watchers received "
-        + ", ".join(f"{k} {v:,}" for k, v in s.watcher_points.items())
+    print(t("demo.summary.discrepancy", list=say.join(s.discrepancies, clauses=True) or t("demo.none")))
+    stages = say.join(
+        f"{t(f'demo.stage.{k}')} {t('demo.yes' if v else 'demo.no')}" for k, v in s.stages.items()
     )
-    for k, v in s.watchers_closed.items():
-        print(f"             {k}'s socket: {v}")
-    print(
-        f"  receipts   {s.receipts} of {s.loads}; job {s.job_status}; "
-        f"evidence chains verified {s.evidence_verified}/{s.loads}"
-    )
-    print(f"  discrepancy {'; '.join(s.discrepancies) or 'none'}")
-    stages = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in s.stages.items())
-    print(f"  stages     {stages}")
+    print(t("demo.summary.stages", stages=stages))
     print("=" * 78)
 
 
-async def run(base_url: str, admins: list[Account], opts: Options) -> Summary:
-    """Log the bootstrapped admins in, play the order, and leave open offers for the job board."""
-    say = Narrator()
+async def run(
+    base_url: str,
+    admins: list[Account],
+    opts: Options,
+    scenario: Scenario = AT,
+    locale: LocaleName | None = None,
+) -> tuple[Summary, Narrator]:
+    """Log the bootstrapped admins in, play the order, and leave open offers for the job board.
+    Told in `locale`, else the scenario's language."""
+    say = Narrator(locale or scenario.language, scenario.works.timezone, scenario.currency)
     async with Api(base_url) as api:
         parties = await flow.login_all(api, admins)
-        summary = await play(api, parties, opts, say)
-        mill = parties[MILL_ORG[0]]
+        summary = await play(api, scenario, parties, opts, say)
+        mill = parties[scenario.mill.name]
         sites = await api.get("/sites", mill)
         yard = await api.get("/sites/shared", mill)
-        await open_jobs_for_the_board(api, mill, sites[0]["id"], yard[0]["id"])
+        await open_jobs_for_the_board(api, scenario, mill, sites[0]["id"], yard[0]["id"])
     summary.seconds = time.monotonic() - say.t0
-    return summary
+    return summary, say
 
 
-def print_invitation(s: Summary) -> None:
-    print("\nThe demo keeps serving; press Ctrl-C to stop. Pages:")
-    for name, url in s.urls.items():
-        print(f"  {name:24} {url}")
-    print(f"Logins (password {PASSWORD!r}):")
+def print_invitation(s: Summary, say: Narrator) -> None:
+    t = say.text
+    print("\n" + t("demo.invitation.serving"))
+    for page, url in s.urls.items():
+        print(f"  {pad(t(f'demo.page.{page}'), 24)} {url}")
+    print(t("demo.invitation.logins", password=repr(PASSWORD)))
     for login in s.logins:
-        print(f"  {login.who:36} {login.email:32} {login.org}")
-    print("Three more offers are open on the job board for the carriers to grab.", flush=True)
+        print(f"  {pad(t(f'demo.login.{login.who}'), 36)} {pad(login.email, 32)} {login.org}")
+    print(t("demo.invitation.offers"), flush=True)

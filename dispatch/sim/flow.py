@@ -13,7 +13,7 @@ import random
 import struct
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,9 +25,9 @@ from websockets.exceptions import ConnectionClosed
 
 from dispatch.sim.client import Account, Api, ApiError, Party
 from dispatch.sim.geography import A1, MILL, TIMEZONE, Road, square
+from dispatch.sim.scenarios.at import AT
+from dispatch.sim.scenarios.shape import AROUND_THE_CLOCK, Paperwork
 from geo import Position
-
-Say = Callable[[str], None]
 
 
 def iso(at: datetime) -> str:
@@ -66,23 +66,30 @@ async def add_member(api: Api, admin: Party, role: str, name: str, email: str, p
 LAST_SHIFT_START = 23 * 60 + 55  # minutes into the local day: a 5-minute slot still fits before 24:00
 
 
-def shift_start(after: timedelta) -> datetime:
-    """The first full minute at least `after` from now when a loading shift can start (local time,
-    leaving room for a 5-minute slot before midnight; else the next midnight)."""
+def shift_start(after: timedelta, zone: str = TIMEZONE) -> datetime:
+    """The first full minute at least `after` from now when a loading shift can start (local time in
+    `zone`, leaving room for a 5-minute slot before midnight; else the next midnight)."""
     at = (now() + after).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    local = at.astimezone(ZoneInfo(TIMEZONE))
+    local = at.astimezone(ZoneInfo(zone))
     if local.hour * 60 + local.minute > LAST_SHIFT_START:
         local = (local + timedelta(days=1)).replace(hour=0, minute=0)
     return local.astimezone(UTC)
 
 
-def opening_hours(first_slot: datetime | None) -> list[dict[str, Any]]:
-    """Open around the clock; with `first_slot` (from `shift_start`), that day's shift starts at that
-    minute, so the first bookable slot is that close (slots are cut from the start of the hours)."""
-    hours = [{"weekday": d, "opens": "00:00", "closes": "24:00"} for d in range(7)]
+def opening_hours(
+    first_slot: datetime | None,
+    zone: str = TIMEZONE,
+    week: Sequence[tuple[int, str, str]] = AROUND_THE_CLOCK,
+) -> list[dict[str, Any]]:
+    """The site's `week` of (weekday, opens, closes), open around the clock unless said otherwise;
+    with `first_slot` (from `shift_start`), that day's shift starts at that minute, so the first
+    bookable slot is that close (slots are cut from the start of the hours)."""
+    hours = [{"weekday": d, "opens": opens, "closes": closes} for d, opens, closes in week]
     if first_slot is not None:
-        local = first_slot.astimezone(ZoneInfo(TIMEZONE))
-        hours[local.weekday()]["opens"] = f"{local:%H:%M}"
+        local = first_slot.astimezone(ZoneInfo(zone))
+        for day in hours:
+            if day["weekday"] == local.weekday():
+                day["opens"] = f"{local:%H:%M}"
     return hours
 
 
@@ -96,16 +103,23 @@ async def create_site(
     docks: int,
     shared: bool = False,
     first_slot: datetime | None = None,
+    timezone: str = TIMEZONE,
+    geofence: dict[str, Any] | None = None,
+    dock_names: Sequence[str] = (),
+    week: Sequence[tuple[int, str, str]] = AROUND_THE_CLOCK,
 ) -> dict[str, Any]:
+    """A site at `at` (a square geofence around it unless one is given) with `docks` docks, named
+    `dock_names` or Dock 1, Dock 2, ..."""
+    names = list(dock_names) or [f"Dock {i + 1}" for i in range(docks)]
     body = {
         "name": name,
         "address": address,
         "location": {"lon": at.lon, "lat": at.lat},
-        "geofence": square(at),
-        "timezone": TIMEZONE,
+        "geofence": geofence or square(at),
+        "timezone": timezone,
         "shared": shared,
-        "opening_hours": opening_hours(first_slot),
-        "docks": [{"name": f"Dock {i + 1}"} for i in range(docks)],
+        "opening_hours": opening_hours(first_slot, timezone, week),
+        "docks": [{"name": n} for n in names[:docks]],
     }
     site: dict[str, Any] = await api.post("/sites", owner, body, op="create site")
     return site
@@ -145,7 +159,17 @@ class Carrier:
 
 
 async def add_truck(
-    api: Api, carrier: Party, plate: str, capacity_kg: int, driver_name: str, email: str, password: str
+    api: Api,
+    carrier: Party,
+    plate: str,
+    capacity_kg: int,
+    driver_name: str,
+    email: str,
+    password: str,
+    *,
+    phone: str = AT.drivers.phone,
+    licence_prefix: str = AT.drivers.licence_prefix,
+    licence_digits: int = AT.drivers.licence_digits,
 ) -> Truck:
     vehicle = await api.post(
         "/fleet/vehicles",
@@ -153,6 +177,8 @@ async def add_truck(
         {"plate": plate, "vehicle_type": "flatbed", "capacity_kg": capacity_kg, "capacity_m3": 90},
         op="add vehicle",
     )
+    serial = random.randrange(10**licence_digits)  # noqa: S311 - made-up data
+    licence = f"{licence_prefix}{serial:0{licence_digits}d}"
     driver = await api.post(
         "/fleet/drivers",
         carrier,
@@ -160,8 +186,8 @@ async def add_truck(
             "email": email,
             "name": driver_name,
             "password": password,
-            "phone": "+43 660 0000000",
-            "licence_number": f"AT{random.randrange(10**7):07d}",  # noqa: S311 - made-up data
+            "phone": phone,
+            "licence_number": licence,
         },
         op="add driver",
     )
@@ -201,6 +227,10 @@ def coil_order(
     price_minor: int | None = None,
     ceiling_minor: int | None = None,
     goods_owner: str = "shipper",
+    currency: str = AT.currency,
+    description: str = AT.cargo.description,
+    unit_volume_m3: float = AT.cargo.coil_m3,
+    notes: str = AT.cargo.notes,
 ) -> dict[str, Any]:
     start = now()
     body: dict[str, Any] = {
@@ -210,10 +240,10 @@ def coil_order(
             "kind": "items",
             "lines": [
                 {
-                    "description": "hot-rolled steel coil, 1500 mm, S355",
+                    "description": description,
                     "count": coils,
                     "unit_weight_kg": coil_kg,
-                    "unit_volume_m3": 1.1,
+                    "unit_volume_m3": unit_volume_m3,
                 }
             ],
         },
@@ -222,11 +252,11 @@ def coil_order(
         "pickup_until": iso(start + timedelta(hours=12)),
         "deliver_by": iso(start + timedelta(hours=36)),
         "mode": mode,
-        "currency": "EUR",
+        "currency": currency,
         "deadline": iso(deadline),
         "goods_owner": goods_owner,
         "reference": reference,
-        "notes": "Coils on cradles, chained; edge protectors required.",
+        "notes": notes,
     }
     if mode == "grab":
         body["price_minor"] = price_minor
@@ -295,15 +325,20 @@ async def follow_feed(
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+# What a carrier did in an auction, for the narration: `report(event, carrier, amount_minor)`, the
+# event being "bids", "lowers" (its bid, to the amount) or "stays" (outbid, at its cost floor).
+BidReport = Callable[[str, "Carrier", int], None]
+
+
 async def bid_in_auction(
-    api: Api, carrier: Carrier, job: dict[str, Any], say: Say, *, rounds: int = 2
+    api: Api, carrier: Carrier, job: dict[str, Any], report: BidReport, *, rounds: int = 2
 ) -> None:
     """Bid, then lower the bid a few times while the auction runs, never below the carrier's floor."""
     deadline = datetime.fromisoformat(job["deadline"])
     ceiling = job.get("ceiling_minor") or 400_000
     amount = int(ceiling * random.uniform(0.86, 0.97)) // 1000 * 1000  # noqa: S311 - simulated pricing
     bid = await api.post(f"/jobs/{job['id']}/bids", carrier.dispatcher, {"amount_minor": amount}, op="bid")
-    say(f"{carrier.name} bids EUR {amount / 100:,.0f}")
+    report("bids", carrier, amount)
     for _ in range(rounds):
         left = (deadline - now()).total_seconds()
         if left < 1.5:
@@ -315,7 +350,7 @@ async def bid_in_auction(
             continue
         lower = int(amount * random.uniform(0.95, 0.985)) // 1000 * 1000  # noqa: S311
         if lower < carrier.cost_floor_minor:
-            say(f"{carrier.name} is outbid but stays at EUR {amount / 100:,.0f} (its cost floor)")
+            report("stays", carrier, amount)
             return
         try:
             await api.put(
@@ -329,7 +364,7 @@ async def bid_in_auction(
                 return
             raise
         amount = lower
-        say(f"{carrier.name} lowers its bid to EUR {amount / 100:,.0f}")
+        report("lowers", carrier, amount)
 
 
 async def wait_for_award(api: Api, poster: Party, job_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
@@ -425,8 +460,9 @@ async def book_first_slot(api: Api, s: Shipment, within: timedelta | None = None
 # -- the gate --------------------------------------------------------------------------------------
 
 
-async def check_in(api: Api, s: Shipment) -> dict[str, Any]:
-    body = {"position": {"lon": MILL.lon + 0.0004, "lat": MILL.lat - 0.0003}, "accuracy_m": 6}
+async def check_in(api: Api, s: Shipment, at: Position = MILL) -> dict[str, Any]:
+    """The driver checks in from inside the geofence, some 40 m from the site's point `at`."""
+    body = {"position": {"lon": at.lon + 0.0004, "lat": at.lat - 0.0003}, "accuracy_m": 6}
     ticket: dict[str, Any] = await api.post(
         f"/driver/v1/loads/{s.id}/check-in", s.truck.phone, body, op="check in"
     )
@@ -452,22 +488,31 @@ def tiny_png(seed: int) -> bytes:
     )
 
 
-async def record_loading(api: Api, staff: Party, s: Shipment, *, pause_s: float = 0.0) -> None:
+async def record_loading(
+    api: Api,
+    staff: Party,
+    s: Shipment,
+    *,
+    pause_s: float = 0.0,
+    at: Position = MILL,
+    paperwork: Paperwork = AT.paperwork,
+) -> None:
     """Weighbridge tare, a photo of the secured load, the gross weight, the seals and a sample."""
-    where = {"lon": MILL.lon, "lat": MILL.lat}
+    where = {"lon": at.lon, "lat": at.lat}
     tare = random.randint(13_800, 15_200)  # noqa: S311 - a tractor and flatbed trailer
     loaded = int(s.planned_kg) + random.randint(-60, 60)  # noqa: S311 - weighbridge vs. nominal
     path = f"/loads/{s.id}/evidence"
     await api.post(
         path,
         staff,
-        {"kind": "weighbridge_tare", "weight_kg": tare, "weighbridge_id": "WB-2"} | {"position": where},
+        {"kind": "weighbridge_tare", "weight_kg": tare, "weighbridge_id": paperwork.weighbridge_id}
+        | {"position": where},
         op="evidence",
     )
     await asyncio.sleep(pause_s)
     form = aiohttp.FormData()
     form.add_field("file", tiny_png(s.seq), filename="load.png", content_type="image/png")
-    form.add_field("caption", f"{s.items} coils chained, edge protectors on")
+    form.add_field("caption", paperwork.photo_caption.format(items=s.items))
     await api.call("POST", f"{path}/photos", staff, data=form, op="evidence photo")
     gross = await api.post(
         path,
@@ -475,13 +520,13 @@ async def record_loading(api: Api, staff: Party, s: Shipment, *, pause_s: float 
         {
             "kind": "weighbridge_gross",
             "weight_kg": tare + loaded,
-            "weighbridge_id": "WB-2",
+            "weighbridge_id": paperwork.weighbridge_id,
             "position": where,
         },
         op="evidence",
     )
     s.net_kg = int(gross["data"]["net_kg"])
-    seals = [f"DS{random.randrange(10**6):06d}" for _ in range(2)]  # noqa: S311
+    seals = [f"{paperwork.seal_prefix}{random.randrange(10**6):06d}" for _ in range(2)]  # noqa: S311
     await api.post(path, staff, {"kind": "seal", "seal_numbers": seals}, op="evidence")
     await api.post(
         path,
@@ -489,7 +534,7 @@ async def record_loading(api: Api, staff: Party, s: Shipment, *, pause_s: float 
         {
             "kind": "sample",
             "sample_id": f"S-{s.seq}-{s.truck.plate}",
-            "description": "mill test certificate 3.1",
+            "description": paperwork.sample_description,
         },
         op="evidence",
     )
@@ -516,6 +561,8 @@ async def run_dock(
     *,
     until: Callable[[], bool],
     pause_s: float = 0.0,
+    at: Position = MILL,
+    paperwork: Paperwork = AT.paperwork,
 ) -> None:
     """One dock's staff: call the next truck, verify its code, load it with evidence, send it off;
     when nobody is callable, look again shortly (early trucks wait for their slot)."""
@@ -533,7 +580,7 @@ async def run_dock(
         if not verdict["valid"]:
             raise RuntimeError(f"the gate refused {s.truck.plate}: {verdict['result']} {verdict['detail']}")
         await api.post(f"/gate/tickets/{ticket['id']}/loading", staff, op="loading")
-        await record_loading(api, staff, s, pause_s=pause_s)
+        await record_loading(api, staff, s, pause_s=pause_s, at=at, paperwork=paperwork)
         await api.post(f"/gate/tickets/{ticket['id']}/loaded", staff, op="loaded")
         await on_loaded(s)
 
@@ -547,8 +594,10 @@ async def run_docks(
     on_loaded: Callable[[Shipment], Awaitable[None]],
     *,
     pause_s: float = 0.0,
+    at: Position = MILL,
+    paperwork: Paperwork = AT.paperwork,
 ) -> None:
-    """Every dock of `site` staffed (taking turns over `staff`) until every shipment is loaded."""
+    """Every dock of `site` (at `at`) staffed (taking turns over `staff`) until every shipment is loaded."""
     by_load = {s.id: s for s in shipments}
     loaded = 0
 
@@ -569,6 +618,8 @@ async def run_docks(
                 count,
                 until=lambda: loaded >= len(shipments),
                 pause_s=pause_s,
+                at=at,
+                paperwork=paperwork,
             )
             for k, dock in enumerate(site["docks"])
         ]
@@ -684,7 +735,13 @@ async def watch(
 
 
 async def confirm_receipt(
-    api: Api, receiver: Party, s: Shipment, signer: str, *, short_coils: int = 0
+    api: Api,
+    receiver: Party,
+    s: Shipment,
+    signer: str,
+    *,
+    short_coils: int = 0,
+    paperwork: Paperwork = AT.paperwork,
 ) -> dict[str, Any]:
     """The buyer's clerk counts and weighs what arrived and signs; `short_coils` missing on the truck."""
     coil_kg = s.net_kg / s.items if s.items else 0
@@ -701,10 +758,10 @@ async def confirm_receipt(
         body["discrepancies"] = [
             {
                 "type": "shortage",
-                "notes": f"{short_coils} coil(s) missing against the delivery note; seals intact",
+                "notes": paperwork.shortage_note.format(coils=short_coils),
             }
         ]
-        body["notes"] = "Reported to the carrier and the mill."
+        body["notes"] = paperwork.receipt_note
     receipt: dict[str, Any] = await api.post(f"/loads/{s.id}/receipt", receiver, body, op="receipt")
     s.receipt = receipt
     return receipt
