@@ -48,7 +48,7 @@ from dispatch.tracking.api import TrackingController, watch_router
 from dispatch.tracking.hub import TrackingHub
 from dispatch.types import decode_instant, is_instant
 from dispatch.web.pages import web_routers
-from driver_api import driver_router
+from driver_api import driver_router, pairing_router, tracker_router
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -120,6 +120,8 @@ def create_app(settings: Settings) -> Litestar:
             ),
             watch_router(),
             driver_router(),
+            pairing_router(),
+            tracker_router(),
             *web_routers(),
             *([metrics_endpoint(settings.metrics_token)] if settings.metrics_token else []),
         ],
@@ -145,7 +147,9 @@ def create_app(settings: Settings) -> Litestar:
             components=openapi_components(),
         ),
         # The document's problem answers, security and closed request bodies: dispatch/openapi.py.
-        plugins=openapi_plugins(public_paths=auth.kwargs["exclude"], credential_routes=["login"]),
+        plugins=openapi_plugins(
+            public_paths=auth.kwargs["exclude"], credential_routes=["login", "driverPair", "driverPairSignIn"]
+        ),
         logging_config=None,
     )
     # Outermost layer, around Litestar's own exception handling: errors raised by middleware

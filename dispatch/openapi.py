@@ -101,6 +101,11 @@ def _problem(status: int) -> ResponseSpec:
     )
 
 
+def problem_spec(status: int) -> ResponseSpec:
+    """A problem answer to document on a route beyond what its kind implies (`responses=`)."""
+    return _problem(status)
+
+
 def problem_statuses(
     *, method: str, authenticated: bool, path_ids: bool, has_params: bool, has_body: bool, credentials: bool
 ) -> set[int]:

@@ -28,6 +28,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # HMAC key that signs user bearer tokens. Every worker process must share it.
     secret_key: str
     token_ttl_seconds: int = 12 * 3600
+    # How long a phone pairing code (POST /fleet/drivers/{user}/pairings) may be redeemed.
+    pairing_minutes: int = 10
     max_body_bytes: int = 1 << 20
     # An Idempotency-Key's claim while its first request runs: after this long without an answer
     # (its worker was killed, the database restarted), a retry with the same request takes it over.
@@ -91,6 +93,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             state_dir=state_dir,
             secret_key=env.get("DISPATCH_SECRET_KEY") or _state_secret(Path(state_dir)),
             token_ttl_seconds=_int(env, "DISPATCH_TOKEN_TTL_SECONDS", 12 * 3600, minimum=60),
+            pairing_minutes=_int(env, "DISPATCH_PAIRING_MINUTES", 10, minimum=1, maximum=24 * 60),
             max_body_bytes=_int(env, "DISPATCH_MAX_BODY_BYTES", 1 << 20, minimum=1024),
             idempotency_lease_seconds=_int(
                 env, "DISPATCH_IDEMPOTENCY_LEASE_SECONDS", 60, minimum=1, maximum=3600

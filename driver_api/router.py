@@ -22,10 +22,10 @@ from dispatch.idempotency import idempotency_middleware
 from dispatch.loads import service as loads
 from dispatch.loads.models import Load
 from dispatch.runtime import Runtime
-from dispatch.tracking import ingest as tracking
 from dispatch.tracking.models import BatchResult, PositionBatch
 from dispatch.types import Instant
 from driver_api.live import driver_live
+from driver_api.positions import ingest_batch
 from geo import Position
 
 IdempotencyKey = Annotated[
@@ -151,18 +151,7 @@ async def driver_positions(
     # resolves two or more dependencies in an anyio task group, two tasks per request, measured at
     # ~7% of a worker's CPU on this, the busiest route.
     runtime: Runtime = request.app.state.runtime
-    result = await tracking.ingest(
-        runtime.db,
-        runtime.broker,
-        runtime.settings,
-        request.user,
-        data,
-        commits=runtime.ingest_commits,
-        kept=runtime.kept_trips,
-        devices=runtime.device_principals,
-    )
-    runtime.metrics.gps_batch(result.accepted, result.duplicates, [r.reason for r in result.rejected])
-    return result
+    return await ingest_batch(runtime, request.user, data)
 
 
 def driver_router() -> Router:

@@ -6,6 +6,15 @@ Three kinds, told apart by their prefix so a request needs at most one lookup:
   session's row (`sid`), which authentication checks so that a session can be ended before it expires.
 - API tokens `dsp_api_<secret>` and driver device tokens `dsp_dev_<secret>`: random 256-bit
   secrets shown once; the database keeps only their SHA-256 and can revoke them.
+
+And two that people read and type, in Crockford's base32 (digits and letters without I, L, O and U,
+so nothing reads as something else; typed in any case, with or without dashes and spaces, an I or
+L taken as 1 and an O as 0):
+- pairing codes `ABCD-2345`: 8 characters (40 bits), single-use, valid for minutes, throttled; the
+  database keeps an HMAC of them under the server's secret (a plain hash of so small a space could
+  be reversed by trying every code).
+- tracker ids: 20 characters (100 bits), the device identifier Traccar Client sends with each
+  position; the database keeps their SHA-256.
 """
 
 from __future__ import annotations
@@ -98,3 +107,55 @@ def new_secret(prefix: str) -> tuple[str, bytes]:
 
 def secret_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+# -- codes people read aloud and type ------------------------------------------------------------
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PAIRING_CODE_LENGTH = 8
+TRACKER_ID_LENGTH = 20
+# Crockford's decoding of look-alikes, and what people put between groups.
+_TYPED = str.maketrans({"I": "1", "L": "1", "O": "0", "-": None, " ": None})
+
+
+def _random_code(length: int) -> str:
+    return "".join(secrets.choice(CROCKFORD) for _ in range(length))
+
+
+def canonical_code(text: str) -> str | None:
+    """A typed code as issued (upper case, no separators, look-alikes decoded); None when it holds
+    anything that is not in the alphabet."""
+    code = text.strip().upper().translate(_TYPED)
+    if not code or any(c not in CROCKFORD for c in code):
+        return None
+    return code
+
+
+def new_pairing_code() -> str:
+    """A fresh pairing code as shown: `ABCD-2345`."""
+    code = _random_code(PAIRING_CODE_LENGTH)
+    return f"{code[:4]}-{code[4:]}"
+
+
+def pairing_code_hash(secret: str, code: str) -> bytes | None:
+    """What the database keeps of a pairing code, from the code as typed; None: not a code at all."""
+    canonical = canonical_code(code)
+    if canonical is None or len(canonical) != PAIRING_CODE_LENGTH:
+        return None
+    return hmac.new(secret.encode(), b"pairing:" + canonical.encode(), hashlib.sha256).digest()
+
+
+def new_tracker_id() -> tuple[str, bytes]:
+    """A fresh tracker id and the hash to store for it."""
+    tracker_id = _random_code(TRACKER_ID_LENGTH)
+    hashed = tracker_id_hash(tracker_id)
+    assert hashed is not None
+    return tracker_id, hashed
+
+
+def tracker_id_hash(tracker_id: str) -> bytes | None:
+    """What the database keeps of a tracker id, from the id as typed; None: not a tracker id at all."""
+    canonical = canonical_code(tracker_id)
+    if canonical is None or len(canonical) != TRACKER_ID_LENGTH:
+        return None
+    return hashlib.sha256(canonical.encode()).digest()

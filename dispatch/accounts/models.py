@@ -176,3 +176,67 @@ class DeviceToken(msgspec.Struct, kw_only=True):
 class DeviceTokenIssued(msgspec.Struct, kw_only=True):
     token: str
     device_token: DeviceToken
+    # What Traccar Client sends as its device identifier (GET/POST /tracker/osmand), shown this once.
+    tracker_id: str
+
+
+# -- pairing a phone (pairing.py) ------------------------------------------------------------
+
+
+class PairingCreated(msgspec.Struct, kw_only=True):
+    id: UUID
+    # Shown this once, as ABCD-2345 (accepted with or without the dash, in any case); only an HMAC
+    # of it is kept.
+    code: str
+    expires_at: datetime
+    # `<the server's base URL>/app#pair=<code>`: what the QR code holds; the app pairs from it.
+    pair_url: str
+    # The QR code of pair_url, an SVG document.
+    qr_svg: str
+
+
+class Pairing(msgspec.Struct, kw_only=True):
+    """A pairing code that can still be redeemed (never the code itself)."""
+
+    id: UUID
+    user_id: UUID
+    created_by: UUID | None
+    created_at: datetime
+    expires_at: datetime
+
+
+DeviceName = Annotated[str, Meta(min_length=1, max_length=100, description="Names the device token")]
+
+
+class PairWithCode(Input, kw_only=True):
+    code: Annotated[str, Meta(min_length=1, max_length=32, description="As shown, e.g. ABCD-2345")]
+    device_name: DeviceName
+
+
+class PairWithPassword(Input, kw_only=True):
+    email: Email
+    password: Annotated[str, Meta(min_length=1, max_length=1024)]
+    # Needed only when the driver belongs to several organizations.
+    organization_id: UUID | None = None
+    device_name: DeviceName
+
+
+class PairedDriver(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    name: str
+
+
+class PairedOrganization(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+
+
+class Paired(msgspec.Struct, kw_only=True):
+    """A phone's own device token (the secret and the tracker id are in this answer only)."""
+
+    device_token: str
+    device_id: UUID
+    # Traccar Client's device identifier for this phone (GET/POST /tracker/osmand).
+    tracker_id: str
+    driver: PairedDriver
+    organization: PairedOrganization

@@ -289,11 +289,87 @@ DEVICE_TOKENS = _DEVICE_TOKEN_COLUMNS + " WHERE org_id = $1 ORDER BY created_at,
 DEVICE_TOKEN = _DEVICE_TOKEN_COLUMNS + " WHERE org_id = $1 AND id = $2"
 
 INSERT_DEVICE_TOKEN = """
-INSERT INTO device_tokens (org_id, user_id, name, token_hash, created_by)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO device_tokens (org_id, user_id, name, token_hash, created_by, tracker_hash)
+VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id"""
 
 REVOKE_DEVICE_TOKEN = """
 UPDATE device_tokens SET revoked_at = coalesce(revoked_at, now())
 WHERE org_id = $1 AND id = $2
 RETURNING id"""
+
+# The device token whose tracker id (Traccar Client's device identifier) hashes to `$1`, with its
+# driver's permissions as DEVICE_TOKEN_PRINCIPAL gives them.
+TRACKER_PRINCIPAL = """
+SELECT d.id, d.org_id, d.user_id, d.revoked_at, o.parties,
+       array(SELECT DISTINCT rp.permission
+             FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
+             WHERE mr.org_id = d.org_id AND mr.user_id = d.user_id) AS permissions
+FROM device_tokens d
+JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
+JOIN organizations o ON o.id = d.org_id
+WHERE d.tracker_hash = $1"""
+
+# -- pairing a phone (pairing.py) ------------------------------------------------------------
+
+# A new pairing code for the driver `$2` of organization `$1`, open for `$5` minutes. No row: the
+# code's hash is taken (an older code within the purge window; the caller draws another).
+INSERT_PAIRING = """
+INSERT INTO pairings (org_id, user_id, code_hash, created_by, expires_at)
+VALUES ($1, $2, $3, $4, now() + make_interval(mins => $5))
+ON CONFLICT (code_hash) DO NOTHING
+RETURNING id, user_id, created_at, expires_at"""
+
+# The driver's codes that can still be redeemed (never the codes: only their hashes are kept).
+OPEN_PAIRINGS = """
+SELECT id, user_id, created_by, created_at, expires_at
+FROM pairings
+WHERE org_id = $1 AND user_id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+ORDER BY created_at, id"""
+
+REVOKE_PAIRING = """
+UPDATE pairings SET revoked_at = now()
+WHERE org_id = $1 AND user_id = $2 AND id = $3
+  AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+RETURNING id"""
+
+PAIRING_DEVICE = (
+    "SELECT used_at, device_token_id FROM pairings WHERE org_id = $1 AND user_id = $2 AND id = $3"
+)
+
+# Redeem a code: the one conditional update that settles which phone gets it. A racing second
+# phone waits for the first's row lock, then finds used_at set and updates nothing.
+REDEEM_PAIRING = """
+UPDATE pairings SET used_at = now()
+WHERE code_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+RETURNING id, org_id, user_id, created_by"""
+
+# Why a code was not redeemed (no row: no such code).
+PAIRING_STATE = "SELECT used_at, revoked_at, expires_at FROM pairings WHERE code_hash = $1"
+
+SET_PAIRING_DEVICE = "UPDATE pairings SET device_token_id = $2 WHERE id = $1"
+
+# The names a paired phone shows: its driver's and the organization's.
+DRIVER_AND_ORGANIZATION = """
+SELECT u.name AS driver_name, o.name AS organization_name
+FROM users u, organizations o WHERE u.id = $2 AND o.id = $1"""
+
+# Wrong pairing codes from the address `$1`: while it waits, no code is checked (see throttle.py).
+PAIRING_WAIT = """
+SELECT blocked_until FROM login_attempts
+WHERE kind = 'pairing' AND subject = $1 AND blocked_until > now()"""
+
+# A wrong pairing code from the address `$1`: its streak grows, as ADDRESS_LOGIN_FAILED's does.
+PAIRING_FAILED = """
+INSERT INTO login_attempts AS t (kind, subject, attempts, last_attempt, blocked_until)
+VALUES ('pairing', $1, 1, now(), login_blocked_until(1, $2, $4, $5))
+ON CONFLICT (kind, subject) DO UPDATE SET
+    attempts = CASE WHEN t.last_attempt < now() - make_interval(secs => $3) THEN 1
+                    ELSE t.attempts + 1 END,
+    last_attempt = now(),
+    blocked_until = greatest(t.blocked_until, login_blocked_until(
+        CASE WHEN t.last_attempt < now() - make_interval(secs => $3) THEN 1 ELSE t.attempts + 1 END,
+        $2, $4, $5))"""
+
+# Codes a day past their expiry are forgotten (which device a used one paired stays in the events).
+PURGE_PAIRINGS = "DELETE FROM pairings WHERE expires_at < now() - interval '1 day'"

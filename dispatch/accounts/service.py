@@ -103,6 +103,40 @@ async def login(
     user_agent: str,
 ) -> SessionToken:
     account = throttle.account_subject(email)
+    user_id, chosen = await verify_login(
+        db, passwords, email=email, password=password, organization_id=organization_id, address=address
+    )
+    now = _now()
+    try:
+        session_id = await db.fetchval(
+            queries.LOGIN_SUCCEEDED,
+            account,
+            chosen,
+            user_id,
+            now + timedelta(seconds=ttl_seconds),
+            _printable(user_agent, 200),
+            _printable(address, 100),
+        )
+    except asyncpg.ForeignKeyViolationError:  # the membership was removed a moment ago
+        raise Unauthorized("The email or password is wrong.", code="bad_credentials") from None
+    token, expires_at = credentials.sign_session(secret, user_id, chosen, ttl_seconds, now, session_id)
+    return SessionToken(access_token=token, expires_at=expires_at, user_id=user_id, organization_id=chosen)
+
+
+async def verify_login(
+    db: asyncpg.Pool,
+    passwords: Passwords,
+    *,
+    email: str,
+    password: str,
+    organization_id: UUID | None,
+    address: str,
+) -> tuple[UUID, UUID]:
+    """The user and the organization a login acts for, under the login throttle, or the login's
+    errors (429 `login_throttled`, 401 `bad_credentials`, 400 `organization_required`). The
+    account's streak goes on until the caller ends it (with the session it makes, or a device
+    token: END_ACCOUNT_STREAK)."""
+    account = throttle.account_subject(email)
     # Counted before the password is checked; a throttled attempt checks nothing (429).
     await throttle.claim_attempt(db, account, address)
     row = await db.fetchrow(queries.USER_FOR_LOGIN, email)
@@ -123,21 +157,7 @@ async def login(
                 organization_ids=[str(o) for o in org_ids],
             )
         raise Unauthorized("The email or password is wrong.", code="bad_credentials")
-    now = _now()
-    try:
-        session_id = await db.fetchval(
-            queries.LOGIN_SUCCEEDED,
-            account,
-            chosen,
-            row["id"],
-            now + timedelta(seconds=ttl_seconds),
-            _printable(user_agent, 200),
-            _printable(address, 100),
-        )
-    except asyncpg.ForeignKeyViolationError:  # the membership was removed a moment ago
-        raise Unauthorized("The email or password is wrong.", code="bad_credentials") from None
-    token, expires_at = credentials.sign_session(secret, row["id"], chosen, ttl_seconds, now, session_id)
-    return SessionToken(access_token=token, expires_at=expires_at, user_id=row["id"], organization_id=chosen)
+    return row["id"], chosen
 
 
 def _printable(text: str, limit: int) -> str:
@@ -626,7 +646,6 @@ async def issue_device_token(
     body: DeviceTokenCreate,
 ) -> DeviceTokenIssued:
     _own_org(p, org_id)
-    token, token_hash = credentials.new_secret(credentials.DEVICE_PREFIX)
     async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(queries.SESSION_PRINCIPAL, p.org_id, body.user_id)
         if row is None:
@@ -637,20 +656,47 @@ async def issue_device_token(
                 "(for example the built-in driver role).",
                 code="not_a_driver",
             )
-        token_id = await conn.fetchval(
-            queries.INSERT_DEVICE_TOKEN, p.org_id, body.user_id, body.name, token_hash, p.user_id
+        device = await add_device_token(
+            conn, p.org_id, body.user_id, name=body.name, created_by=p.user_id, data={}
         )
-        await events.record(
-            conn,
-            "device_token.issued",
-            org_ids=[p.org_id],
-            subject_type="device_token",
-            subject_id=token_id,
-            actor_user_id=p.user_id,
-            data={"user_id": str(body.user_id), "name": body.name},
-        )
-        issued = _as(DeviceToken, await conn.fetchrow(queries.DEVICE_TOKEN, p.org_id, token_id))
-    return DeviceTokenIssued(token=token, device_token=issued)
+        issued = _as(DeviceToken, await conn.fetchrow(queries.DEVICE_TOKEN, p.org_id, device.id))
+    return DeviceTokenIssued(token=device.token, device_token=issued, tracker_id=device.tracker_id)
+
+
+class NewDevice(msgspec.Struct, frozen=True, kw_only=True):
+    """A device token just issued: its id, the secret and the tracker id (shown this once)."""
+
+    id: UUID
+    token: str
+    tracker_id: str
+
+
+async def add_device_token(
+    conn: Conn,
+    org_id: UUID,
+    user_id: UUID,
+    *,
+    name: str,
+    created_by: UUID | None,
+    data: dict[str, Any],
+) -> NewDevice:
+    """Issue a device token with its tracker id to a driver member (the caller checked that they
+    are one) and record `device_token.issued` with `data`, in the caller's transaction."""
+    token, token_hash = credentials.new_secret(credentials.DEVICE_PREFIX)
+    tracker_id, tracker_hash = credentials.new_tracker_id()
+    token_id = await conn.fetchval(
+        queries.INSERT_DEVICE_TOKEN, org_id, user_id, name, token_hash, created_by, tracker_hash
+    )
+    await events.record(
+        conn,
+        "device_token.issued",
+        org_ids=[org_id],
+        subject_type="device_token",
+        subject_id=token_id,
+        actor_user_id=created_by,
+        data={"user_id": str(user_id), "name": name, **data},
+    )
+    return NewDevice(id=token_id, token=token, tracker_id=tracker_id)
 
 
 async def revoke_device_token(db: asyncpg.Pool, p: Principal, org_id: UUID, token_id: UUID) -> DeviceToken:

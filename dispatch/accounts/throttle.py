@@ -12,6 +12,11 @@ The numbers:
 - While either waits, the answer is 429 `login_throttled` with `Retry-After`, and the password is
   not checked: a throttled guesser learns nothing and spends no Argon2 time.
 
+Wrong pairing codes (POST /driver/v1/pairing) are throttled the same way per address, as a streak
+of their own: 10 wrong codes, then the same waits (429 `pairing_throttled`), and no code is checked
+while the address waits. A code has 32^8 (about 10^12) values and lives minutes, so at most one
+guess every few minutes per address finds one with a chance of about 10^-11 per live code.
+
 The account's attempt is counted before its password is checked, in one conditional upsert
 (queries.CLAIM_LOGIN_ATTEMPT), so 50 racing attempts through any number of workers get exactly 5
 checks. The address counts failures after the check: a concurrent burst can pass its limit by
@@ -30,6 +35,7 @@ from dispatch.errors import Problem
 
 ACCOUNT_ATTEMPTS = 5
 ADDRESS_FAILURES = 30
+PAIRING_FAILURES = 10
 STREAK_FORGOTTEN_S = 15 * 60
 FIRST_WAIT_S = 60
 LONGEST_WAIT_S = 15 * 60
@@ -47,6 +53,16 @@ class LoginThrottled(Problem):
             retry_after=retry_after_s,
         )
         self.retry_after_s = retry_after_s
+
+
+class PairingThrottled(LoginThrottled):
+    """429 with `Retry-After`: too many wrong pairing codes from this address."""
+
+    code = "pairing_throttled"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(retry_after_s)
+        self.detail = f"Too many wrong pairing codes from this address; try again in {retry_after_s} seconds."
 
 
 def account_subject(email: str) -> str:
@@ -84,10 +100,30 @@ async def address_failed(db: asyncpg.Pool, address: str) -> None:
     )
 
 
+async def pairing_allowed(db: asyncpg.Pool, address: str) -> None:
+    """Raise PairingThrottled while the address waits after too many wrong pairing codes."""
+    until: datetime | None = await db.fetchval(queries.PAIRING_WAIT, address)
+    if until is not None:
+        raise PairingThrottled(_seconds_until(until))
+
+
+async def pairing_failed(db: asyncpg.Pool, address: str) -> None:
+    await db.execute(
+        queries.PAIRING_FAILED,
+        address,
+        PAIRING_FAILURES,
+        float(STREAK_FORGOTTEN_S),
+        float(FIRST_WAIT_S),
+        float(LONGEST_WAIT_S),
+    )
+
+
 async def purge(db: asyncpg.Pool) -> int:
-    """Forget idle streaks and long-expired sessions; 0 so the loop runner does not repeat it."""
+    """Forget idle streaks, long-expired sessions and pairing codes; 0 so the loop runner does not
+    repeat it."""
     await db.execute(queries.PURGE_LOGIN_ATTEMPTS)
     await db.execute(queries.PURGE_SESSIONS)
+    await db.execute(queries.PURGE_PAIRINGS)
     return 0
 
 

@@ -1,0 +1,24 @@
+"""The GPS ingest as the driver API calls it, for the app's batches and Traccar Client's positions
+alike: one pipeline (dispatch/tracking/ingest.py), one tally of the metrics."""
+
+from __future__ import annotations
+
+from dispatch.accounts.principal import Principal
+from dispatch.runtime import Runtime
+from dispatch.tracking import ingest as tracking
+from dispatch.tracking.models import BatchResult, PositionBatch
+
+
+async def ingest_batch(runtime: Runtime, p: Principal, batch: PositionBatch) -> BatchResult:
+    result = await tracking.ingest(
+        runtime.db,
+        runtime.broker,
+        runtime.settings,
+        p,
+        batch,
+        commits=runtime.ingest_commits,
+        kept=runtime.kept_trips,
+        devices=runtime.device_principals,
+    )
+    runtime.metrics.gps_batch(result.accepted, result.duplicates, [r.reason for r in result.rejected])
+    return result
