@@ -69,6 +69,12 @@ class Unprocessable(Problem):
     status, code = 422, "unprocessable"
 
 
+class UpgradeRequired(Problem):
+    """The client is older than the server serves (the driver app's X-App-Version)."""
+
+    status, code = 426, "upgrade_required"
+
+
 def problem_response(
     status: int,
     code: str,
@@ -304,6 +310,7 @@ __all__ = [
     "Problem",
     "Unauthorized",
     "Unprocessable",
+    "UpgradeRequired",
     "database_unavailable",
     "note_socket_failure",
     "problem_answer",

@@ -16,6 +16,7 @@ things it cannot know, added here in one place so that they stay true as routes 
   | 409, 422 | authenticated writes (POST, PUT, PATCH, DELETE): state conflicts, business rules, idempotency |
   | 413, 415 | routes with a body |
   | 401, 429 | the login (wrong credentials, throttling) |
+  | 400, 426 | routes with the `X-App-Version` header (the driver API): malformed, or an app too old |
   | 503 | every route: the database may be away |
 
   Rules that over-approximate (a write that can never conflict is documented with 409) keep a
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from litestar.routes import BaseRoute
 
 BEARER = "bearer"
+# The header the driver app names its version in (driver_api/versions.py), on every driver route.
+APP_VERSION_HEADER = "X-App-Version"
 # Handler arguments Litestar fills from the connection itself: not parameters a client sends.
 _RESERVED_KWARGS = frozenset(
     {"request", "socket", "state", "scope", "headers", "cookies", "query", "body", "data"}
@@ -87,6 +90,7 @@ _DESCRIPTIONS = {
     413: "The body is too large",
     415: "The body's media type is not accepted",
     422: "Well-formed, but breaks a business rule (see `code`)",
+    426: "The app (X-App-Version) is older than the server serves: update it to `min_version`",
     429: "Too many attempts: wait for Retry-After",
     503: "The database is unavailable: retry after Retry-After",
 }
@@ -107,10 +111,19 @@ def problem_spec(status: int) -> ResponseSpec:
 
 
 def problem_statuses(
-    *, method: str, authenticated: bool, path_ids: bool, has_params: bool, has_body: bool, credentials: bool
+    *,
+    method: str,
+    authenticated: bool,
+    path_ids: bool,
+    has_params: bool,
+    has_body: bool,
+    credentials: bool,
+    app_version: bool = False,
 ) -> set[int]:
     """The problem statuses a route can answer, from what kind of route it is (the table above)."""
     statuses = {503}
+    if app_version:
+        statuses |= {400, 426}
     if has_params or has_body:
         statuses.add(400)
     if authenticated:
@@ -150,8 +163,14 @@ class ProblemResponses(ReceiveRoutePlugin):
         signature = handler.parsed_fn_signature.parameters
         has_body = "data" in signature
         dependencies = handler.resolve_dependencies()
-        has_params = bool(route.path_parameters) or any(
-            name not in _RESERVED_KWARGS and name not in dependencies for name in signature
+        layered = handler.resolve_layered_parameters().values()
+        has_params = (
+            bool(route.path_parameters)
+            or bool(layered)
+            or any(name not in _RESERVED_KWARGS and name not in dependencies for name in signature)
+        )
+        app_version = any(
+            getattr(field.kwarg_definition, "header", None) == APP_VERSION_HEADER for field in layered
         )
         documented = dict(handler.responses or {})
         for method in sorted(handler.http_methods):
@@ -162,6 +181,7 @@ class ProblemResponses(ReceiveRoutePlugin):
                 has_params=has_params,
                 has_body=has_body,
                 credentials=handler.operation_id in self._credentials,
+                app_version=app_version,
             ):
                 documented.setdefault(status, _problem(status))
         handler.responses = documented

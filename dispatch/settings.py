@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
+import semver
 
 DEFAULT_STATE_DIR = ".dispatch"
 
@@ -79,6 +80,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout_seconds: int = 15
     body_timeout_seconds: int = 30
     ws_close_grace_seconds: int = 60
+    # The oldest driver app the driver API serves (a semantic version): an app that says it is older
+    # (X-App-Version) is answered 426 upgrade_required. None: every version, and apps that send none.
+    driver_app_min_version: str | None = None
 
     @property
     def state_path(self) -> Path:
@@ -121,6 +125,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             header_timeout_seconds=_int(env, "DISPATCH_HEADER_TIMEOUT_SECONDS", 15, minimum=1, maximum=600),
             body_timeout_seconds=_int(env, "DISPATCH_BODY_TIMEOUT_SECONDS", 30, minimum=1, maximum=600),
             ws_close_grace_seconds=_int(env, "DISPATCH_WS_CLOSE_GRACE_SECONDS", 60, minimum=1, maximum=600),
+            driver_app_min_version=_semver(env, "DISPATCH_DRIVER_APP_MIN_VERSION"),
         )
 
 
@@ -167,6 +172,15 @@ def _metrics_token(token: str | None) -> str | None:
     if token is not None and len(token) < 16:
         raise SettingsError("DISPATCH_METRICS_TOKEN must have at least 16 characters (openssl rand -hex 32)")
     return token
+
+
+def _semver(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not semver.Version.is_valid(raw):
+        raise SettingsError(f"{name} must be a semantic version such as 2.1.0, got {raw!r}")
+    return raw
 
 
 def _state_secret(state_dir: Path) -> str:

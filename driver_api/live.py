@@ -2,9 +2,13 @@
 messages from the dispatcher. Authenticated (device token) before it is accepted.
 
 Frames (JSON): `assignments` {loads} and `tickets` {tickets} on connect and whenever they change,
-`called` {load_id, dock}, `message` {load_id, text}, and `ping` every 25 s of silence (phones and
-carrier NATs drop idle connections). Every frame is a full state, so a reconnecting app just
-takes the first frames it gets. A phone that stops reading (one send waits 10 s) is closed with 4008.
+`called` {load_id, dock}, `message` {load_id, text}, `inbox` {message} for every message stored for
+the driver (a dock call, the dispatcher's text, a lapsed booking: the item that
+`GET /driver/v1/messages` lists, id included), and `ping` every 25 s of silence (phones and carrier
+NATs drop idle connections). The state frames are full states, so a reconnecting app just takes
+the first frames it gets, and catches up on the messages it missed with
+`GET /driver/v1/messages?after=<id>`. A phone that stops reading (one send waits 10 s) is closed
+with 4008.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from litestar import WebSocket, websocket
 from dispatch.accounts.principal import Principal
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.gate import service as gate
+from dispatch.gate.assignments import driver_assignments
 from dispatch.gate.notifications import driver_channel, site_channel
-from dispatch.loads import service as loads
 from dispatch.realtime.broker import Subscription
 from dispatch.realtime.session import LiveSession, live_session
 from dispatch.runtime import Runtime
@@ -93,7 +97,7 @@ class _Phone:
         self.inbox = inbox
 
     async def send_state(self) -> None:
-        assignments = await loads.driver_loads(self.runtime.db, self.runtime.settings.secret_key, self.p)
+        assignments = await driver_assignments(self.runtime.db, self.runtime.settings.secret_key, self.p)
         await self.send(_encode({"type": "assignments", "loads": assignments}))
         await self.send_tickets()
         for site_id in set(await gate.driver_sites(self.runtime.db, self.p)) - set(self.inbox.sites):
@@ -117,3 +121,5 @@ class _Phone:
                 )
             case _:
                 await self.send_state()
+        if "stored" in event:
+            await self.send(_encode({"type": "inbox", "message": event["stored"]}))

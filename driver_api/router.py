@@ -1,6 +1,7 @@
 """The drivers' phone API under /driver/v1: device tokens only; every state-changing request
-accepts an `Idempotency-Key`. Responses are the platform's own types; fields are only ever added,
-so older app versions keep working (they ignore what they do not know)."""
+accepts an `Idempotency-Key`; every request may name the app's version (`X-App-Version`, see
+versions.py). Fields are only ever added, so older app versions keep working (they ignore what
+they do not know). The contract: driver_api/README.md."""
 
 from __future__ import annotations
 
@@ -9,23 +10,32 @@ from uuid import UUID
 
 from litestar import Request, Router, delete, get, post, put
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from dispatch.accounts import service as accounts
 from dispatch.accounts.auth import credential_kinds
 from dispatch.accounts.models import Me
 from dispatch.accounts.principal import Principal
 from dispatch.deps import Caller, RuntimeDep
+from dispatch.gate import inbox
 from dispatch.gate import service as gate
-from dispatch.gate.models import Booking, BookingRequest, DriverCheckIn, SlotOut, Ticket
+from dispatch.gate.assignments import driver_assignment, driver_assignments
+from dispatch.gate.models import (
+    Booking,
+    BookingRequest,
+    DriverAssignment,
+    DriverCheckIn,
+    DriverMessages,
+    SlotOut,
+    Ticket,
+)
 from dispatch.idempotency import idempotency_middleware
-from dispatch.loads import service as loads
-from dispatch.loads.models import Load
 from dispatch.runtime import Runtime
 from dispatch.tracking.models import BatchResult, PositionBatch
 from dispatch.types import Instant
 from driver_api.live import driver_live
 from driver_api.positions import ingest_batch
+from driver_api.versions import APP_VERSION, app_version_served
 from geo import Position
 
 IdempotencyKey = Annotated[
@@ -46,10 +56,55 @@ async def driver_me(runtime: RuntimeDep, p: Caller) -> Me:
 @get(
     "/assignments",
     operation_id="driverListAssignments",
-    summary="The driver's loads still to do, soonest first, each with its pickup code",
+    summary="The driver's loads still to do, soonest first",
+    description=(
+        "Each with its number, cargo, pickup site (address, location, geofence, time zone, opening "
+        "hours), destination, pickup window, booking, pickup code, state, and the dock once called."
+    ),
 )
-async def driver_assignments(runtime: RuntimeDep, p: Caller) -> list[Load]:
-    return await loads.driver_loads(runtime.db, runtime.settings.secret_key, p)
+async def driver_list_assignments(runtime: RuntimeDep, p: Caller) -> list[DriverAssignment]:
+    return await driver_assignments(runtime.db, runtime.settings.secret_key, p)
+
+
+@get(
+    "/assignments/{load_id:uuid}",
+    operation_id="driverGetAssignment",
+    summary="One of the driver's loads, whatever its state (a received one too)",
+)
+async def driver_get_assignment(load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> DriverAssignment:
+    return await driver_assignment(runtime.db, runtime.settings.secret_key, p, load_id)
+
+
+@get(
+    "/loads/{load_id:uuid}/booking",
+    operation_id="driverGetBooking",
+    summary="The load's booked slot (booked, checked in, or served once loaded)",
+)
+async def driver_get_booking(load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Booking:
+    return await gate.standing_booking(runtime.db, p, load_id)
+
+
+@get(
+    "/messages",
+    operation_id="driverListMessages",
+    summary="The driver's messages after an id, oldest first: dock calls, the dispatcher's, lapsed bookings",
+    description=(
+        "For an app that was offline: send `next_after` back as `after` until `items` is empty. The "
+        "live socket sends each new one as an `inbox` frame."
+    ),
+)
+async def driver_messages(
+    runtime: RuntimeDep,
+    p: Caller,
+    after: Annotated[
+        int,
+        QueryParameter(
+            ge=0, le=2**63 - 1, description="the last message id already read (0: from the first)"
+        ),
+    ] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+) -> DriverMessages:
+    return await inbox.driver_messages(runtime.db, p, after, limit)
 
 
 @get(
@@ -159,17 +214,21 @@ def driver_router() -> Router:
         path="/driver/v1",
         route_handlers=[
             driver_me,
-            driver_assignments,
+            driver_list_assignments,
+            driver_get_assignment,
             driver_slots,
+            driver_get_booking,
             driver_book,
             driver_cancel,
             driver_check_in,
             driver_ticket,
             driver_depart,
             driver_positions,
+            driver_messages,
             driver_live,
         ],
-        guards=[credential_kinds("device")],
+        guards=[credential_kinds("device"), app_version_served],
+        parameters={"app_version": APP_VERSION},
         middleware=[idempotency_middleware],
         tags=["driver"],
     )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
+from dispatch.loads.models import ItemCount, Load
 from dispatch.plates import PlateText
-from dispatch.types import Input, Location
+from dispatch.types import CargoKind, Input, Location, LocationOut
 
 Minutes = Annotated[int, Meta(ge=0, le=7 * 24 * 60)]
 
@@ -103,3 +104,107 @@ class Board(msgspec.Struct, kw_only=True):
     waiting: list[Ticket]
     at_docks: list[Ticket]
     docks: list[DockRef]
+
+
+# -- the driver's phone ----------------------------------------------------------------------
+
+
+class CargoSummary(msgspec.Struct, kw_only=True):
+    """What this load carries: `description` in words (English), and the figures to show it otherwise."""
+
+    kind: CargoKind
+    description: str
+    # Bulk cargo: kilograms in this load. Item cargo: units of each of the job's cargo lines on it.
+    bulk_kg: int | None
+    items: list[ItemCount] | None
+    weight_kg: float
+    volume_m3: float
+
+
+class OpeningPeriod(msgspec.Struct, kw_only=True):
+    weekday: Annotated[int, Meta(description="0 = Monday")]
+    opens: Annotated[str, Meta(description="HH:MM in the site's time zone")]
+    closes: Annotated[str, Meta(description="HH:MM in the site's time zone; 24:00 is midnight")]
+
+
+class PickupSite(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    address: str
+    location: LocationOut
+    # A GeoJSON Polygon ([lon, lat] positions): check-in is accepted inside it.
+    geofence: dict[str, Any]
+    timezone: Annotated[str, Meta(description="IANA time zone of the site", examples=["Europe/Berlin"])]
+    opening_hours: list[OpeningPeriod]
+
+
+class Destination(msgspec.Struct, kw_only=True):
+    # id and name: the consignee's site, when the job names one; else only its address.
+    id: UUID | None
+    name: str | None
+    address: str
+    location: LocationOut
+
+
+class PickupWindow(msgspec.Struct, kw_only=True):
+    from_: datetime = msgspec.field(name="from")
+    until: datetime
+
+
+# Where the load stands from the driver's side: the load's status, with the gate's queue split out
+# (waiting in the queue, called to a dock, loading, loaded and free to leave).
+DriverState = Literal[
+    "planned",
+    "assigned",
+    "booked",
+    "waiting",
+    "called",
+    "loading",
+    "loaded",
+    "in_transit",
+    "arrived",
+    "received",
+    "cancelled",
+]
+
+
+class DriverAssignment(Load, kw_only=True):
+    """A load as its driver's phone shows it: everything `Load` carries, and where, what and when."""
+
+    load_number: Annotated[
+        str, Meta(description="The load's short number: the job's reference (or id) / the load's sequence")
+    ]
+    cargo: CargoSummary
+    pickup_site: PickupSite
+    destination: Destination
+    pickup_window: PickupWindow
+    # The slot booked for this load (booked, checked in, or served once loaded), or null.
+    booking: Booking | None
+    state: DriverState
+    # The dock's name once the truck is called to one (states called, loading, loaded).
+    dock: str | None
+
+
+MessageKind = Literal["dock_call", "dispatcher", "no_show"]
+
+
+class DriverMessage(msgspec.Struct, kw_only=True):
+    """Something the driver's phone was told, kept so an app that was offline catches up."""
+
+    id: int
+    kind: MessageKind
+    load_id: UUID
+    # The dock's name, for a dock call.
+    dock: str | None
+    # In English; `key` and `params` render it from the app's catalogue in the phone's language.
+    text: str
+    key: str
+    params: dict[str, str]
+    created_at: datetime
+
+
+class DriverMessages(msgspec.Struct, kw_only=True):
+    # Oldest first, at most `limit`.
+    items: list[DriverMessage]
+    # Send it back as `after` for the next page (the last item's id, or `after` when none is new).
+    next_after: int

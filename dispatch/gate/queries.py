@@ -128,3 +128,67 @@ ORDER BY t.arrived_at"""
 DOCK_BUSY = """
 SELECT EXISTS (SELECT 1 FROM queue_tickets
                WHERE dock_id = $1 AND status IN ('called', 'loading', 'loaded'))"""
+
+# -- the driver's phone -----------------------------------------------------------------------
+
+# The driver's ($1, of carrier $2) loads, soonest first, with all the phone shows in one query: the
+# load's own columns (those loads' LOAD columns give a Load), its job's reference and cargo, the
+# pickup site, the destination, its latest standing booking, and its truck's ticket in the yard.
+# $3 NULL: the loads still to do (not received or cancelled); else that one load, whatever its state.
+DRIVER_ASSIGNMENTS = """
+SELECT l.id, l.job_id, l.seq, l.status, l.trip, l.bulk_kg, l.items, l.weight_kg, l.volume_m3,
+       lower(l.pickup_window) AS pickup_from, upper(l.pickup_window) AS pickup_until,
+       l.assignment_version, l.carrier_org_id, l.driver_user_id,
+       jsonb_build_object('id', v.id, 'plate', v.plate_display) AS vehicle,
+       jsonb_build_object('user_id', u.id, 'name', u.name, 'phone', d.phone) AS driver,
+       j.reference AS job_reference, j.cargo,
+       s.id AS site_id, s.name AS site_name, s.address AS site_address, s.lon AS site_lon,
+       s.lat AS site_lat, s.geofence, s.timezone, s.opening_hours,
+       j.destination_site_id, ds.name AS destination_name, j.destination_address,
+       j.destination_lon, j.destination_lat,
+       b.id AS booking_id, b.site_id AS booking_site_id, b.slot_start, b.slot_end,
+       b.status AS booking_status,
+       t.status AS ticket_status, dk.name AS dock_name
+FROM loads l
+JOIN jobs j ON j.id = l.job_id
+JOIN sites s ON s.id = j.origin_site_id
+LEFT JOIN sites ds ON ds.id = j.destination_site_id
+JOIN vehicles v ON v.id = l.vehicle_id
+JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN driver_profiles d ON d.org_id = l.carrier_org_id AND d.user_id = l.driver_user_id
+LEFT JOIN LATERAL (
+    SELECT * FROM slot_bookings WHERE load_id = l.id AND status IN ('booked', 'checked_in', 'served')
+    ORDER BY created_at DESC LIMIT 1
+) b ON true
+LEFT JOIN queue_tickets t ON t.load_id = l.id AND t.status <> 'departed'
+LEFT JOIN docks dk ON dk.id = t.dock_id
+WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2
+  AND ($3::uuid IS NULL AND l.status NOT IN ('received', 'cancelled') OR l.id = $3)
+ORDER BY lower(l.pickup_window), l.seq"""
+
+# The booking that says when a load is (or was) picked up: the live one, or the one served once the
+# truck left (the latest; cancelled and no-show ones do not stand).
+STANDING_BOOKING = """
+SELECT * FROM slot_bookings WHERE load_id = $1 AND status IN ('booked', 'checked_in', 'served')
+ORDER BY created_at DESC LIMIT 1"""
+
+# What a message about a load names: its number's parts, its pickup site; and its carrier.
+LOAD_FOR_MESSAGE = """
+SELECT l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name
+FROM loads l JOIN jobs j ON j.id = l.job_id JOIN sites s ON s.id = j.origin_site_id WHERE l.id = $1"""
+
+# Taken before a message for the driver ($1) gets its id, and held to the commit: the driver's
+# messages commit in the order of their ids (see migration 0012).
+LOCK_INBOX = """
+INSERT INTO driver_inboxes (user_id, messages) VALUES ($1, 1)
+ON CONFLICT (user_id) DO UPDATE SET messages = driver_inboxes.messages + 1"""
+
+INSERT_MESSAGE = """
+INSERT INTO driver_messages (org_id, user_id, load_id, kind, key, params, text, dock)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, kind, load_id, dock, text, key, params, created_at"""
+
+DRIVER_MESSAGES = """
+SELECT id, kind, load_id, dock, text, key, params, created_at FROM driver_messages
+WHERE user_id = $1 AND org_id = $2 AND id > $3
+ORDER BY id LIMIT $4"""

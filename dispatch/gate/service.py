@@ -21,6 +21,7 @@ from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.gate import calendar as cal
 from dispatch.gate import queries
 from dispatch.gate import queue as q
+from dispatch.gate.inbox import tell_driver
 from dispatch.gate.models import (
     Board,
     Booking,
@@ -223,6 +224,15 @@ async def book(
         return msgspec.convert(dict(booking), Booking)
 
 
+async def standing_booking(db: asyncpg.Pool, p: Principal, load_id: UUID) -> Booking:
+    """The load's booking: the live one, or the one served once the truck left."""
+    await _load(db, p, load_id)
+    row = await db.fetchrow(queries.STANDING_BOOKING, load_id)
+    if row is None:
+        raise NotFound("The load has no booking.", code="booking_not_found")
+    return msgspec.convert(dict(row), Booking)
+
+
 def _check_cutoff(slot_start: datetime, rules: asyncpg.Record, now: datetime, verb: str) -> None:
     cutoff = slot_start - timedelta(minutes=rules["cutoff_minutes"])
     if now >= cutoff:
@@ -275,8 +285,16 @@ async def release_no_shows(db: asyncpg.Pool, broker: Broker, *, batch: int = 50)
                 actor_user_id=None,
                 data={"slot_start": b["slot_start"].isoformat()},
             )
-            await publish_driver(
-                broker, conn, b["driver_user_id"], {"e": "assignment", "load_id": str(b["load_id"])}
+        # The drivers are told in the order of their ids: each message locks its driver's inbox, and
+        # two workers' batches taking two drivers' locks in opposite orders would deadlock.
+        for b in sorted(due, key=lambda b: (b["driver_user_id"], b["slot_start"])):
+            await tell_driver(
+                conn,
+                broker,
+                driver=b["driver_user_id"],
+                load_id=b["load_id"],
+                kind="no_show",
+                event={"e": "assignment", "load_id": str(b["load_id"])},
             )
         return len(due)
 
@@ -485,12 +503,16 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
         row = await conn.fetchrow(queries.TICKET, chosen.id)
         assert row is not None
         await publish_site(broker, conn, site_id)
-        await publish_driver(
-            broker,
-            conn,
-            row["driver_user_id"],
-            {"e": "called", "load_id": str(row["load_id"]), "dock": dock["name"]},
-        )
+        if row["driver_user_id"] is not None:
+            await tell_driver(
+                conn,
+                broker,
+                driver=row["driver_user_id"],
+                load_id=row["load_id"],
+                kind="dock_call",
+                dock=dock["name"],
+                event={"e": "called", "load_id": str(row["load_id"]), "dock": dock["name"]},
+            )
         return _ticket(row)
 
 
@@ -560,8 +582,14 @@ async def message_driver(db: asyncpg.Pool, broker: Broker, p: Principal, load_id
             actor_user_id=p.user_id,
             data={"text": text},
         )
-        await publish_driver(
-            broker, conn, load["driver_user_id"], {"e": "message", "load_id": str(load_id), "text": text}
+        await tell_driver(
+            conn,
+            broker,
+            driver=load["driver_user_id"],
+            load_id=load_id,
+            kind="dispatcher",
+            event={"e": "message", "load_id": str(load_id), "text": text},
+            text=text,
         )
 
 

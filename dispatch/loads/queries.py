@@ -58,14 +58,6 @@ LOAD_OF_CARRIER = _LOAD_COLUMNS + " WHERE l.id = $1 AND l.carrier_org_id = $2"
 
 LOAD_FOR_UPDATE = "SELECT * FROM loads WHERE id = $1 AND carrier_org_id = $2 FOR UPDATE"
 
-# A driver's own loads that still need them.
-LOADS_OF_DRIVER = (
-    _LOAD_COLUMNS
-    + """
-WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2 AND l.status NOT IN ('received', 'cancelled')
-ORDER BY lower(l.pickup_window), l.seq"""
-)
-
 ASSIGN = """
 UPDATE loads SET driver_user_id = $3, vehicle_id = $4,
                  status = CASE WHEN status = 'planned' THEN 'assigned' ELSE status END,

@@ -254,7 +254,9 @@ async def _plan_view(conn: Conn | asyncpg.Pool, p: Principal, job: asyncpg.Recor
 # -- loads ------------------------------------------------------------------------------------
 
 
-def _load(row: asyncpg.Record, secret: str | None) -> Load:
+def load_of_row(row: asyncpg.Record, secret: str | None) -> Load:
+    """A Load from a row holding its columns (as `queries._LOAD_COLUMNS` selects them), with its
+    pickup code when the carrier's secret is given."""
     fields = {k: row[k] for k in Load.__struct_fields__ if k != "pickup_code"}
     code = load_code(secret, row["id"], row["assignment_version"]) if secret else None
     return (
@@ -270,7 +272,7 @@ async def confirm_plan(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID
         job = await _carrier_job(conn, p, job_id, lock=True)  # concurrent confirmations take turns here
         existing = await conn.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)
         if existing:
-            return [_load(r, secret) for r in existing]
+            return [load_of_row(r, secret) for r in existing]
         _require_plannable(job)
         plan = await conn.fetchrow(queries.PLAN, job_id, p.org_id)
         if plan is None:
@@ -320,7 +322,7 @@ async def confirm_plan(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID
             actor_user_id=p.user_id,
             data={"loads": len(plan["loads"])},
         )
-        return [_load(r, secret) for r in await conn.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)]
+        return [load_of_row(r, secret) for r in await conn.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)]
 
 
 async def list_loads(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID) -> list[Load]:
@@ -329,14 +331,14 @@ async def list_loads(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID) 
     rows = await db.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)
     if not rows and await db.fetchval(queries.JOB_OF_PARTY, job_id, p.org_id) is None:
         raise NotFound("No such job, or it is not visible to your organization.", code="job_not_found")
-    return [_load(r, secret if r["carrier_org_id"] == p.org_id else None) for r in rows]
+    return [load_of_row(r, secret if r["carrier_org_id"] == p.org_id else None) for r in rows]
 
 
 async def get_load(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID) -> Load:
     row = await db.fetchrow(queries.LOAD_OF_CARRIER, load_id, p.org_id)
     if row is None:
         raise NotFound("No such load of your organization.", code="load_not_found")
-    return _load(row, secret)
+    return load_of_row(row, secret)
 
 
 _REASSIGNABLE = ("planned", "assigned", "booked")
@@ -394,7 +396,7 @@ async def assign(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID, bod
                 )
         row = await conn.fetchrow(queries.LOAD_OF_CARRIER, load_id, p.org_id)
         assert row is not None
-        return _load(row, secret)
+        return load_of_row(row, secret)
 
 
 async def _check_vehicle_fits(conn: Conn, p: Principal, load: asyncpg.Record, vehicle_id: UUID) -> None:
@@ -411,7 +413,8 @@ async def _check_vehicle_fits(conn: Conn, p: Principal, load: asyncpg.Record, ve
         )
 
 
-async def driver_loads(db: asyncpg.Pool, secret: str, p: Principal) -> list[Load]:
-    """The device's driver's loads still to do, soonest first."""
-    assert p.user_id is not None
-    return [_load(r, secret) for r in await db.fetch(queries.LOADS_OF_DRIVER, p.user_id, p.org_id)]
+def load_number(job_reference: str | None, job_id: UUID, seq: int) -> str:
+    """The load's short number for people (drivers, gate staff): the job's reference, or the first
+    eight hex digits of its id when it has none, and the load's sequence in the job: `PO-4711/2`."""
+    job = (job_reference or "").strip() or job_id.hex[:8].upper()
+    return f"{job}/{seq}"
