@@ -295,9 +295,7 @@
 
   function ticketLine(ticket) {
     switch (ticket.status) {
-      case "waiting":
-        if (ticket.waiting_for_slot) return t("app.ticket.early");
-        return t("app.ticket.place", { position: ticket.position });
+      case "waiting": return t("app.ticket.place", { position: ticket.position });
       case "called": return t("app.call.go", { dock: ticket.dock ? ticket.dock.name : "" });
       case "loading": return t("app.ticket.loading", { dock: ticket.dock ? ticket.dock.name : "" });
       case "loaded": return t("app.ticket.loaded");
@@ -327,15 +325,20 @@
     if (ticket) {
       box.dataset.status = ticket.status;
       $("#ticket-main").textContent = ticketLine(ticket);
-      $("#ticket-detail").textContent = ticket.status === "waiting" && ticket.estimated_wait_minutes
-        ? t("app.ticket.wait", { minutes: I.duration(ticket.estimated_wait_minutes * 60) })
-        : ticket.status === "waiting" ? t("app.ticket.next") : "";
+      const waiting = ticket.status === "waiting";
+      $("#ticket-detail").textContent = [
+        waiting && ticket.waiting_for_slot ? t("app.ticket.early") : "",
+        waiting && ticket.estimated_wait_minutes
+          ? t("app.ticket.wait", { minutes: I.duration(ticket.estimated_wait_minutes * 60) })
+          : waiting && !ticket.waiting_for_slot ? t("app.ticket.next") : "",
+      ].filter(Boolean).join(" · ");
     }
     const before = ["planned", "assigned", "booked"].includes(load.status);
     const onTrip = state.trip && state.trip.load_id === load.id;
     $("#do-book").hidden = !before || Boolean(ticket);
     $("#do-book").textContent = bookingOf(load) && bookingOf(load).status === "booked"
       ? t("app.action.move") : t("app.action.book");
+    $("#do-cancel").hidden = !before || Boolean(ticket) || !(bookingOf(load) && bookingOf(load).status === "booked");
     $("#do-checkin").hidden = !before || Boolean(ticket);
     $("#do-code").hidden = !load.pickup_code || onTrip;
     $("#do-depart").hidden = !(ticket && ticket.status === "loaded") || onTrip;
@@ -446,9 +449,31 @@
     state.bookings[load.id] = answer.data;
     load.booking = answer.data;
     if (load.status === "assigned") load.status = "booked";
+    if (load.state === "assigned") load.state = "booked";
     store(LOADS_KEY, { loads: state.loads, saved_at: state.savedAt });
     goBack();
     message(t("app.slots.booked", { slot: bookingText(load) }));
+  }
+
+  // The driver cannot make the slot (or arrives without one): the place goes back to the others.
+  async function cancelBooking() {
+    const load = byId(state.current);
+    const error = $("#load-error");
+    error.textContent = "";
+    let answer;
+    try {
+      answer = await api.call("DELETE", `/driver/v1/loads/${load.id}/booking`, { key: api.newKey() });
+    } catch (err) {
+      error.textContent = t("app.error.offline");
+      return;
+    }
+    if (!answer.ok) { error.textContent = problemText(answer.data); return; }
+    state.bookings[load.id] = null;
+    load.booking = null;
+    if (load.status === "booked") load.status = "assigned";
+    if (load.state === "booked") load.state = "assigned";
+    message(t("app.slots.cancelled"));
+    render();
   }
 
   // ---- the gate: check-in, queue, dock call -------------------------------------------------------
@@ -578,7 +603,7 @@
       else if (frame.type === "tickets") {
         for (const ticket of frame.tickets) setTicket(ticket);
       } else if (frame.type === "called") dockCall(frame.load_id, frame.dock);
-      else if (frame.type === "message") message(frame.text);
+      else if (frame.type === "inbox") inboxItem(frame.message);
     };
     socket.onclose = () => {
       state.socket = null;
@@ -599,15 +624,22 @@
     }
     try {
       const after = stored(MESSAGES_KEY);
-      const answer = await api.call("GET", `/driver/v1/messages${after ? `?after=${encodeURIComponent(after)}` : ""}`);
+      const answer = await api.call("GET", `/driver/v1/messages?after=${after === null ? 0 : after}`);
       if (answer.ok) {
-        for (const item of answer.data.items) {
-          if (item.kind === "dock_call" && item.dock) dockCall(item.load_id, item.dock);
-          else if (after) message(item.text);
-        }
-        if (answer.data.next_after) store(MESSAGES_KEY, answer.data.next_after);
+        // The first read after pairing only sets the cursor: older messages are not news.
+        if (after !== null) for (const item of answer.data.items) inboxItem(item);
+        store(MESSAGES_KEY, answer.data.next_after);
       }
     } catch (err) { /* offline */ }
+  }
+
+  // A stored message (GET /driver/v1/messages, or the socket's `inbox` frame), in the phone's language.
+  function inboxItem(item) {
+    const seen = stored(MESSAGES_KEY);
+    if (seen !== null && item.id <= seen) return;
+    store(MESSAGES_KEY, item.id);
+    if (item.kind === "dock_call" && item.dock) dockCall(item.load_id, item.dock);
+    else message(item.key && I.has(item.key) ? t(item.key, item.params || {}) : item.text);
   }
 
   // ---- the pickup code ------------------------------------------------------------------------------
@@ -773,9 +805,9 @@
   function startPaired() {
     const saved = stored(LOADS_KEY);
     if (saved) { state.loads = saved.loads; state.savedAt = saved.saved_at; }
+    if (state.trip) state.back = ["loads"];
     show(state.trip ? "trip" : "loads", { push: false });
     if (state.trip) {
-      state.back = ["loads"];
       state.current = state.trip.load_id;
       startTracking();
       window.GpsQueue.state().then((gps) => { state.gps = { ...state.gps, ...gps }; render(); });
@@ -793,6 +825,7 @@
     $("#unpair").addEventListener("click", () => unpair(""));
     $("#do-book").addEventListener("click", openSlots);
     $("#do-checkin").addEventListener("click", checkIn);
+    $("#do-cancel").addEventListener("click", cancelBooking);
     $("#do-code").addEventListener("click", () => show("code"));
     $("#do-depart").addEventListener("click", depart);
     $("#do-trip").addEventListener("click", () => show("trip"));
