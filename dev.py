@@ -86,7 +86,12 @@ def main(argv: list[str]) -> int:
     if task == "screenshots":
         ensure_chromium()
         os.environ["DISPATCH_SCREENSHOTS"] = "1"
-        pages = ["test_gate_board_page.py", "test_tracking_page.py", "test_job_board_page.py"]
+        pages = [
+            "test_gate_board_page.py",
+            "test_tracking_page.py",
+            "test_job_board_page.py",
+            "test_driver_app.py",
+        ]
         return run(str(BIN / "pytest"), "-q", *[f"tests/integration/{p}" for p in pages])
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):
         print(f"$ {' '.join(step)}", flush=True)

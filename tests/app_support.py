@@ -33,11 +33,17 @@ if (window.ServiceWorkerRegistration) {
 if (window.Notification) {
   const Native = window.Notification;
   window.Notification = class extends Native {
-    constructor(title, options) { super(title, options); window.__alerts.notifications.push({ via: "page", title }); }
+    constructor(title, options) {
+      super(title, options);
+      window.__alerts.notifications.push({ via: "page", title });
+    }
   };
 }
 const vibrate = navigator.vibrate ? navigator.vibrate.bind(navigator) : null;
-navigator.vibrate = (pattern) => { window.__alerts.vibrations += 1; return vibrate ? vibrate(pattern) : true; };
+navigator.vibrate = (pattern) => {
+  window.__alerts.vibrations += 1;
+  return vibrate ? vibrate(pattern) : true;
+};
 """
 
 
@@ -62,7 +68,9 @@ async def decode_qr(browser: Browser, png: bytes) -> list[str]:
                  const g = canvas.getContext("2d"); g.drawImage(img, 0, 0);
                  const d = g.getImageData(0, 0, img.width, img.height).data;
                  const grey = new Array(img.width * img.height);
-                 for (let i = 0; i < grey.length; i += 1) grey[i] = Math.round((d[4*i] + d[4*i+1] + d[4*i+2]) / 3);
+                 for (let i = 0; i < grey.length; i += 1) {
+                   grey[i] = Math.round((d[4 * i] + d[4 * i + 1] + d[4 * i + 2]) / 3);
+                 }
                  return { width: img.width, height: img.height, grey };
                }""",
             "data:image/png;base64," + base64.b64encode(png).decode(),
@@ -79,10 +87,10 @@ async def count(page: Page, selector: str) -> int:
     return int(value or 0)
 
 
-async def wait_count(page: Page, selector: str, predicate: str, timeout: float = 60_000) -> None:
+async def wait_count(page: Page, selector: str, predicate: str, within_ms: float = 60_000) -> None:
     """Wait until the element's data-count satisfies `predicate` (a JS expression of `n`)."""
     await page.wait_for_function(
         f"() => {{ const el = document.querySelector({selector!r}); if (!el) return false;"
         f" const n = Number(el.dataset.count || 0); return {predicate}; }}",
-        timeout=timeout,
+        timeout=within_ms,
     )

@@ -19,6 +19,7 @@ from tests.browser import chromium, keep_screenshot
 from tests.gate_support import dispatched_loads
 from tests.market_support import BERLIN, HAMBURG, create_site
 from tests.support import add_member, bootstrap_org
+from tests.tracking_support import depart
 
 pytestmark = pytest.mark.server
 
@@ -26,17 +27,18 @@ LON, LAT = BERLIN
 OUTSIDE = (LON, LAT + 0.03)  # about 3.3 km north of the mill's gate
 
 
-async def _watch(url: str, frames: list[dict[str, Any]]) -> None:
+async def _watch(url: str, frames: list[dict[str, Any]], arrived: asyncio.Event) -> None:
     async with connect(url) as ws:
         async for raw in ws:
             frames.append(json.loads(raw))
+            arrived.set()
 
 
 async def _move(page: Any, context: Any, lon: float, lat: float) -> None:
     """The phone moves: the app records one more fix (stored before it is sent)."""
     before = await count(page, "#trip-recorded")
     await context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 10})
-    await wait_count(page, "#trip-recorded", f"n > {before}", timeout=20_000)
+    await wait_count(page, "#trip-recorded", f"n > {before}", within_ms=20_000)
 
 
 async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_factory, settings, db):
@@ -48,9 +50,20 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
         receiver = await add_member(http, buyer, "buyer")
         (load,) = w["loads"]
         site, staff = w["site"], w["staff"].headers
-        r = await http.post(f"/fleet/drivers/{load['driver']['user_id']}/pairings", headers=w["carrier"].headers)
+        r = await http.post(
+            f"/fleet/drivers/{load['driver']['user_id']}/pairings", headers=w["carrier"].headers
+        )
         assert r.status_code == 201, r.text
         code = r.json()["code"]
+
+        # The service worker may control /app (its scope, allowed by the header), and is asked for anew.
+        r = await http.get("/app/sw.js")
+        assert r.headers["service-worker-allowed"] == "/app" and r.headers["cache-control"] == "no-cache"
+        assert r.headers["content-type"].startswith("text/javascript")
+        manifest = (await http.get("/app/manifest.webmanifest")).json()
+        assert manifest["start_url"] == manifest["scope"] == "/app" and manifest["display"] == "standalone"
+        for icon in manifest["icons"]:
+            assert (await http.get(icon["src"])).status_code == 200
 
         async with chromium() as browser:
             context = await phone(browser, lon=OUTSIDE[0], lat=OUTSIDE[1])
@@ -58,7 +71,9 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
             foreign: list[str] = []
             page.on(
                 "request",
-                lambda q: None if q.url.startswith((server.base_url, "ws://127.0.0.1")) else foreign.append(q.url),
+                lambda q: (
+                    None if q.url.startswith((server.base_url, "ws://127.0.0.1")) else foreign.append(q.url)
+                ),
             )
             versions: list[str | None] = []
             page.on(
@@ -69,7 +84,9 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
             # Pairing: the driver types the code the dispatcher read out.
             await page.goto(f"{server.base_url}/app")
             await page.wait_for_selector("#screen-pair:not([hidden])")
-            assert await page.locator(".tracker-url").first.text_content() == f"{server.base_url}/tracker/osmand"
+            assert (
+                await page.locator(".tracker-url").first.text_content() == f"{server.base_url}/tracker/osmand"
+            )
             await page.fill("#pair-code", code)
             await keep_screenshot(page, "app-pair")
             await page.click("#pair-form button[type=submit]")
@@ -165,16 +182,19 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
 
             # Loaded at the dock: the driver starts the trip.
             for step in ("loading", "loaded"):
-                assert (await http.post(f"/gate/tickets/{ticket_id}/{step}", headers=staff)).status_code == 200
+                assert (
+                    await http.post(f"/gate/tickets/{ticket_id}/{step}", headers=staff)
+                ).status_code == 200
             await page.wait_for_selector("#do-depart:not([hidden])")
             watched: list[dict[str, Any]] = []
+            arrived = asyncio.Event()
             watch_url = f"{server.ws_url}/tracking/loads/{load['id']}/live?access_token={receiver.token}"
             # With the cursor at 0 the watcher gets every point as a frame, also those stored before it
             # connected (the app sends its first fix as the trip starts).
             watch_url += f"&after={load['id']}:0"
             await page.click("#do-depart")
             await page.wait_for_selector("#screen-trip:not([hidden])")
-            watcher = asyncio.create_task(_watch(watch_url, watched))
+            watcher = asyncio.create_task(_watch(watch_url, watched, arrived))
 
             # Moving: a few metres per fix (the server refuses jumps faster than 250 km/h).
             step = 0.00005
@@ -205,7 +225,7 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
 
             # Signal again: every fix recorded reaches the server once, and each watcher once, in order.
             await context.set_offline(False)
-            await wait_count(page, "#trip-waiting", "n === 0", timeout=120_000)
+            await wait_count(page, "#trip-waiting", "n === 0", within_ms=120_000)
             recorded = await count(page, "#trip-recorded")
             assert await page.get_attribute("#trip-recorded", "data-rejected") == "0"
             rows = await db.fetch(
@@ -221,7 +241,8 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
 
             async def watcher_has_all() -> None:
                 while len(watcher_saw()) < recorded:
-                    await asyncio.sleep(0.1)
+                    arrived.clear()
+                    await arrived.wait()
 
             await asyncio.wait_for(watcher_has_all(), 30)
             assert watcher_saw() == list(range(1, recorded + 1))
@@ -241,5 +262,64 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
 
             assert foreign == []
             assert versions and all(v == "1.0.0" for v in versions)
+            assert await page.evaluate("[...DispatchI18n.missing]") == []
+            await context.close()
+
+
+async def test_a_pairing_link_in_chinese_and_the_receipt_at_the_end_of_the_trip(server_factory, settings):
+    server = server_factory()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        buyer = await bootstrap_org(http, settings, "Buyer", ["consignee"])
+        yard = await create_site(http, buyer, "Buyer yard Hamburg", at=HAMBURG, shared=True)
+        w = await dispatched_loads(http, settings, loads=1, destination_site_id=yard["id"])
+        receiver = await add_member(http, buyer, "buyer")
+        (load,) = w["loads"]
+        await depart(http, w, load)  # the trip began on the driver's old phone
+        r = await http.post(
+            f"/fleet/drivers/{load['driver']['user_id']}/pairings", headers=w["carrier"].headers
+        )
+        assert r.status_code == 201, r.text
+        code, pair_url = r.json()["code"], r.json()["pair_url"]
+        assert pair_url.endswith(f"/app#pair={code}")
+
+        async with chromium() as browser:
+            context = await phone(browser, lon=LON, lat=LAT, locale="zh-CN")
+            page = await context.new_page()
+            # The dispatcher's QR code opens the app with the code in the fragment: paired at once.
+            await page.goto(f"{server.base_url}/app#pair={code}")
+            card = page.locator(f"button.load[data-load-id='{load['id']}']")
+            await card.wait_for()
+            assert page.url == f"{server.base_url}/app"  # the code left the address bar
+            assert await page.inner_text("#title") == "今天的运单"
+            assert "运输中" in await card.inner_text()
+            await card.click()
+            await page.click("#do-trip")
+            await page.wait_for_selector("#screen-trip:not([hidden])")
+            await wait_count(page, "#trip-recorded", "n >= 1", within_ms=20_000)
+            await context.set_geolocation({"longitude": LON, "latitude": LAT + 0.00005, "accuracy": 10})
+            await wait_count(page, "#trip-recorded", "n >= 2", within_ms=20_000)
+            await wait_count(page, "#trip-waiting", "n === 0")
+
+            # The buyer confirms the receipt: the app shows how the trip ended.
+            r = await http.post(
+                f"/loads/{load['id']}/receipt",
+                headers=receiver.headers,
+                json={
+                    "received": {"items": [{"line": 0, "count": 1}]},
+                    "condition": "good",
+                    "signer_name": "K. Krause",
+                    "override_reason": "Unloaded at the roadside depot by arrangement",
+                },
+            )
+            assert r.status_code == 201, r.text
+            outcome = page.locator("#trip-outcome[data-kind=received]")
+            await outcome.wait_for(timeout=60_000)
+            assert "已送达" in await outcome.inner_text()
+            await keep_screenshot(page, "app-delivered")
+
+            # Switching the language re-renders in place.
+            await page.select_option("select[data-i18n-switcher]", "en")
+            assert "Delivered" in await outcome.inner_text()
+            assert await page.inner_text("#title") == "Trip"
             assert await page.evaluate("[...DispatchI18n.missing]") == []
             await context.close()

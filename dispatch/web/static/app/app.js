@@ -88,8 +88,9 @@
   function renderStatus() {
     const el = $("#status");
     const paired = Boolean(api.token());
-    el.className = `status ${state.live ? "live" : ""}`;
-    el.textContent = !paired ? "" : state.live ? t("app.status.live") : t("app.status.offline");
+    const live = state.live && navigator.onLine;
+    el.className = `status ${live ? "live" : ""}`;
+    el.textContent = !paired ? "" : live ? t("app.status.live") : t("app.status.offline");
   }
 
   function renderOffline() {
@@ -103,11 +104,15 @@
       : t("app.offline.banner");
   }
 
+  // A short note at the top (booked, paired, the dispatcher's message), gone after a while.
+  let messageTimer = null;
   function message(text, kind = "info") {
     const el = $("#message");
     el.textContent = text;
     el.className = `banner ${kind}`;
     el.hidden = !text;
+    clearTimeout(messageTimer);
+    if (text) messageTimer = setTimeout(() => { el.hidden = true; }, 15_000);
   }
 
   function problemText(data) {
@@ -203,8 +208,22 @@
       state.fresh = true;
       state.savedAt = new Date().toISOString();
       store(LOADS_KEY, { loads, saved_at: state.savedAt });
+      const trip = state.trip;
+      if (trip && !(trip.outcome && trip.outcome.kind === "received")) {
+        const mine = loads.find((l) => l.id === trip.load_id);
+        if (!mine) tripEnded(trip.load_id); // received (or cancelled): the list holds loads still to do
+        else if (mine.status === "arrived") tripOutcome({ kind: "arrived" });
+      }
     }
     render();
+  }
+
+  // The trip's load left the list: read how it ended.
+  async function tripEnded(loadId) {
+    try {
+      const answer = await api.call("GET", `/driver/v1/assignments/${loadId}`);
+      if (answer.ok && answer.data.state === "received") tripOutcome({ kind: "received", at: null });
+    } catch (err) { /* offline: the next answer tells */ }
   }
 
   async function refreshLoads() {
@@ -231,7 +250,15 @@
   function windowText(load) {
     const w = load.pickup_window || { from: load.pickup_from, until: load.pickup_until };
     const zone = zoneOf(load);
-    return w && w.from ? `${I.dateTime(w.from, zone)} – ${I.time(w.until, zone)}` : t("common.none");
+    if (!w || !w.from) return t("common.none");
+    const sameDay = I.date(w.from, zone) === I.date(w.until, zone);
+    return `${I.dateTime(w.from, zone)} – ${sameDay ? I.time(w.until, zone) : I.dateTime(w.until, zone)}`;
+  }
+
+  // A site's name and address, once each (an address often starts with the name already).
+  function placeText(place) {
+    if (!place.name || (place.address || "").startsWith(place.name)) return place.address || place.name || "";
+    return `${place.name}, ${place.address}`;
   }
 
   function bookingOf(load) {
@@ -315,8 +342,7 @@
     $("#load-window").textContent = windowText(load);
     $("#load-booking").textContent = bookingText(load);
     const dest = load.destination;
-    $("#load-destination").textContent = dest
-      ? t("app.load.destination", { place: [dest.name, dest.address].filter(Boolean).join(", ") }) : "";
+    $("#load-destination").textContent = dest ? t("app.load.destination", { place: placeText(dest) }) : "";
     $("#load-zone").textContent = zone ? t("app.load.zone", { zone }) : "";
 
     const ticket = state.tickets[load.id];
@@ -334,7 +360,8 @@
       ].filter(Boolean).join(" · ");
     }
     const before = ["planned", "assigned", "booked"].includes(load.status);
-    const onTrip = state.trip && state.trip.load_id === load.id;
+    const onTrip = state.trip && state.trip.load_id === load.id
+      || !state.trip && ["in_transit", "arrived"].includes(load.status);
     $("#do-book").hidden = !before || Boolean(ticket);
     $("#do-book").textContent = bookingOf(load) && bookingOf(load).status === "booked"
       ? t("app.action.move") : t("app.action.book");
@@ -737,15 +764,19 @@
     let outcome = null;
     if (status === 409 && data && data.code === "load_received") {
       outcome = { kind: "received", at: data.received_at || null };
-      stopTracking();
     } else if (status === 200 && data.loads.some((l) => l.load_id === loadId && l.status === "arrived")) {
       outcome = { kind: "arrived" };
     }
-    if (outcome && (!state.trip.outcome || state.trip.outcome.kind !== outcome.kind)) {
-      state.trip.outcome = outcome;
-      store(TRIP_KEY, state.trip);
-      render();
-    }
+    if (outcome) tripOutcome(outcome);
+  }
+
+  function tripOutcome(outcome) {
+    const trip = state.trip;
+    if (!trip || trip.outcome && (trip.outcome.kind === "received" || trip.outcome.kind === outcome.kind)) return;
+    trip.outcome = outcome;
+    store(TRIP_KEY, trip);
+    if (outcome.kind === "received") stopTracking();
+    render();
   }
 
   // Straight-line distance (haversine) from the last fix to the destination; the ETA at the current
@@ -762,7 +793,7 @@
     const trip = state.trip;
     if (!trip) return;
     const dest = trip.destination;
-    $("#trip-destination").textContent = dest ? [dest.name, dest.address].filter(Boolean).join(", ") : t("app.trip.heading");
+    $("#trip-destination").textContent = dest ? placeText(dest) : t("app.trip.heading");
     const counters = state.gps.counters[trip.load_id] || { recorded: 0 };
     $("#trip-waiting").textContent = I.number(state.gps.waiting);
     $("#trip-waiting").dataset.count = String(state.gps.waiting);
@@ -828,7 +859,17 @@
     $("#do-cancel").addEventListener("click", cancelBooking);
     $("#do-code").addEventListener("click", () => show("code"));
     $("#do-depart").addEventListener("click", depart);
-    $("#do-trip").addEventListener("click", () => show("trip"));
+    $("#do-trip").addEventListener("click", () => {
+      // A trip started before this phone was paired (or before a reset): it goes on from here.
+      if (!state.trip) {
+        const load = byId(state.current);
+        state.trip = { load_id: load.id, destination: load.destination || null, started_at: new Date().toISOString(),
+                       outcome: null };
+        store(TRIP_KEY, state.trip);
+        startTracking();
+      }
+      show("trip");
+    });
     $("#call-ok").addEventListener("click", () => { $("#call-banner").hidden = true; });
     $("#upgrade-reload").addEventListener("click", async () => {
       const registration = navigator.serviceWorker && await navigator.serviceWorker.getRegistration("/app");
@@ -837,7 +878,8 @@
     });
     document.addEventListener("pointerdown", unlockSound, { once: true });
     addEventListener("online", () => { refreshLoads(); render(); });
-    addEventListener("offline", render);
+    // The socket may take a while to notice the network is gone: closed now, it retries with backoff.
+    addEventListener("offline", () => { if (state.socket) state.socket.close(); render(); });
     api.on("upgrade", () => { $("#upgrade-banner").hidden = false; });
     api.on("unpaired", () => unpair(t("app.pair.revoked")));
     I.onChange(render);
