@@ -815,7 +815,7 @@
       const p = document.createElement("p");
       p.className = "big";
       p.textContent = trip.outcome.kind === "received"
-        ? t("app.trip.received", { time: trip.outcome.at ? I.dateTime(trip.outcome.at) : "" })
+        ? trip.outcome.at ? t("app.trip.received", { time: I.dateTime(trip.outcome.at) }) : t("app.trip.received_now")
         : t("app.trip.arrived");
       outcome.append(p);
       if (trip.outcome.kind === "received") {
