@@ -157,8 +157,16 @@ async def test_openapi_names_problems_security_closed_bodies_and_text_dates(
                 assert "404" in responses, (method, path)
             if "requestBody" in op:
                 assert {"400", "413", "415"} <= responses.keys(), (method, path)
-        assert {op["operationId"] for m, p, op in operations if not op.get("security")} == {"health", "login"}
+        # Open: the health check, and the routes that exchange a password or a pairing code for a token.
+        assert {op["operationId"] for m, p, op in operations if not op.get("security")} == {
+            "health",
+            "login",
+            "driverPair",
+            "driverPairSignIn",
+        }
         assert "429" in doc["paths"]["/auth/login"]["post"]["responses"]
+        for path in ("/driver/v1/pairing", "/driver/v1/pairing/sign-in"):
+            assert {"401", "403", "429"} <= doc["paths"][path]["post"]["responses"].keys()
 
         schemas = doc["components"]["schemas"]
         assert set(schemas["ProblemDetails"]["required"]) == {"type", "title", "status", "detail", "code"}

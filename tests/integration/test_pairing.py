@@ -15,6 +15,7 @@ import httpx
 import pytest
 import segno
 
+from dispatch.accounts import throttle
 from tests.support import PASSWORD, Account, add_member, bootstrap_org, problem
 
 pytestmark = pytest.mark.server
@@ -157,6 +158,16 @@ async def test_a_code_works_once_expires_and_can_be_withdrawn(server_factory, se
         assert [t["name"] for t in await device_tokens(http, carrier)] == ["first"]
         kinds = await db.fetch("SELECT type FROM events WHERE type LIKE 'pairing.%' ORDER BY id")
         assert [k["type"] for k in kinds] == ["pairing.created"] * 3 + ["pairing.revoked"]
+
+        # The hourly purge forgets codes a day past their expiry, and only those.
+        await db.execute(
+            "UPDATE pairings SET created_at = now() - interval '3 days', "
+            "expires_at = now() - interval '25 hours' WHERE id = $1",
+            expired["id"],
+        )
+        await throttle.purge(db)
+        left = {str(r["id"]) for r in await db.fetch("SELECT id FROM pairings")}
+        assert left == {used["id"], withdrawn["id"]}
 
 
 async def test_phones_racing_for_one_code_through_two_workers_exactly_one_wins(server_factory, settings, db):
