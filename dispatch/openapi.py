@@ -39,6 +39,7 @@ import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, OpenAPIFormat, OpenAPIType, SecurityScheme
 from litestar.openapi.spec import Schema as SchemaObject
+from litestar.params import HeaderParameter
 from litestar.plugins import OpenAPISchemaPlugin, ReceiveRoutePlugin
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
@@ -170,7 +171,9 @@ class ProblemResponses(ReceiveRoutePlugin):
             or any(name not in _RESERVED_KWARGS and name not in dependencies for name in signature)
         )
         app_version = any(
-            getattr(field.kwarg_definition, "header", None) == APP_VERSION_HEADER for field in layered
+            isinstance(field.kwarg_definition, HeaderParameter)
+            and field.kwarg_definition.name == APP_VERSION_HEADER
+            for field in layered
         )
         documented = dict(handler.responses or {})
         for method in sorted(handler.http_methods):

@@ -12,7 +12,7 @@ from typing import Any
 import semver
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.params import Parameter, ParameterKwarg
+from litestar.params import HeaderParameter, ParameterKwarg
 
 from dispatch.errors import BadRequest, UpgradeRequired
 from dispatch.openapi import APP_VERSION_HEADER
@@ -26,9 +26,9 @@ MAX_LENGTH = 64
 _VERSION = re.compile(PATTERN)
 
 # The header as every driver route documents it (a parameter of the driver API's router).
-APP_VERSION: ParameterKwarg = Parameter(
-    str | None,
-    header=APP_VERSION_HEADER,
+APP_VERSION: ParameterKwarg = HeaderParameter(
+    annotation=str | None,
+    name=APP_VERSION_HEADER,
     required=False,
     pattern=PATTERN,
     max_length=MAX_LENGTH,

@@ -180,6 +180,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_MAP_TILES_ATTRIBUTION": settings.map_tiles_attribution,
             "DISPATCH_MAP_TILES_DATUM": settings.map_tiles_datum,
             "DISPATCH_TRACKING_TIME_SCALE": str(int(settings.tracking_time_scale)),
+            "DISPATCH_DRIVER_APP_MIN_VERSION": settings.driver_app_min_version or "",
         }
     )
     env.update(extra)
