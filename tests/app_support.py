@@ -47,9 +47,11 @@ navigator.vibrate = (pattern) => {
 """
 
 
-async def phone(browser: Browser, *, lon: float, lat: float, locale: str = "en-US") -> BrowserContext:
+async def phone(
+    browser: Browser, *, lon: float, lat: float, locale: str = "en-US", **options: Any
+) -> BrowserContext:
     context = await browser.new_context(
-        **PHONE, locale=locale, geolocation={"longitude": lon, "latitude": lat, "accuracy": 10}
+        **(PHONE | options), locale=locale, geolocation={"longitude": lon, "latitude": lat, "accuracy": 10}
     )
     await context.add_init_script(COUNT_ALERTS)
     return context

@@ -266,7 +266,7 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
             await context.close()
 
 
-async def test_a_pairing_link_in_chinese_and_the_receipt_at_the_end_of_the_trip(server_factory, settings):
+async def test_a_pairing_link_in_chinese_a_lost_answer_and_the_receipt_at_the_end(server_factory, settings):
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         buyer = await bootstrap_org(http, settings, "Buyer", ["consignee"])
@@ -283,8 +283,23 @@ async def test_a_pairing_link_in_chinese_and_the_receipt_at_the_end_of_the_trip(
         assert pair_url.endswith(f"/app#pair={code}")
 
         async with chromium() as browser:
-            context = await phone(browser, lon=LON, lat=LAT, locale="zh-CN")
+            # Without the service worker here: the test intercepts the app's requests (page.route does
+            # not see requests a service worker handles).
+            context = await phone(browser, lon=LON, lat=LAT, locale="zh-CN", service_workers="block")
             page = await context.new_page()
+            # The first batch of positions reaches the server, but its answer is lost on the way back.
+            posted: list[tuple[str | None, str | None]] = []
+
+            async def lose_first_answer(route: Any) -> None:
+                request = route.request
+                posted.append((request.headers.get("idempotency-key"), request.post_data))
+                if len(posted) == 1:
+                    await route.fetch()  # the server stores the batch ...
+                    await route.abort("internetdisconnected")  # ... and the phone hears nothing
+                else:
+                    await route.continue_()
+
+            await page.route("**/driver/v1/positions", lose_first_answer)
             # The dispatcher's QR code opens the app with the code in the fragment: paired at once.
             await page.goto(f"{server.base_url}/app#pair={code}")
             card = page.locator(f"button.load[data-load-id='{load['id']}']")
@@ -299,6 +314,15 @@ async def test_a_pairing_link_in_chinese_and_the_receipt_at_the_end_of_the_trip(
             await context.set_geolocation({"longitude": LON, "latitude": LAT + 0.00005, "accuracy": 10})
             await wait_count(page, "#trip-recorded", "n >= 2", within_ms=20_000)
             await wait_count(page, "#trip-waiting", "n === 0")
+            # The batch whose answer was lost was sent again as it was, with its key: the server
+            # answered the retry as the first time (accepted, not duplicates), and stored it once.
+            assert len(posted) >= 2 and posted[0] == posted[1] and posted[0][0]
+            recorded = await count(page, "#trip-recorded")
+            counts = {
+                f: await page.get_attribute("#trip-recorded", f"data-{f}") for f in ("accepted", "duplicates")
+            }
+            assert counts == {"accepted": str(recorded), "duplicates": "0"}
+            assert len({key for key, _ in posted}) == len(posted) - 1  # one key per batch
 
             # The buyer confirms the receipt: the app shows how the trip ended.
             r = await http.post(
@@ -319,7 +343,48 @@ async def test_a_pairing_link_in_chinese_and_the_receipt_at_the_end_of_the_trip(
 
             # Switching the language re-renders in place.
             await page.select_option("select[data-i18n-switcher]", "en")
+            await page.wait_for_selector("#title:text-is('Trip')")
             assert "Delivered" in await outcome.inner_text()
-            assert await page.inner_text("#title") == "Trip"
             assert await page.evaluate("[...DispatchI18n.missing]") == []
+            await context.close()
+
+
+async def test_a_driver_signs_in_with_their_account_and_an_old_app_is_told_to_update(
+    server_factory, settings
+):
+    server = server_factory(driver_app_min_version="2.0.0")
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        carrier = await bootstrap_org(http, settings, "Haulers", ["carrier"])
+        r = await http.post(
+            "/fleet/drivers",
+            headers=carrier.headers,
+            json={
+                "email": "anna@haulers.test",
+                "name": "Anna Fahrer",
+                "password": "correct horse battery staple",
+                "phone": "+49 170 0000000",
+                "licence_number": "L00001",
+            },
+        )
+        assert r.status_code == 201, r.text
+        async with chromium() as browser:
+            context = await phone(browser, lon=LON, lat=LAT)
+            page = await context.new_page()
+            await page.goto(f"{server.base_url}/app")
+            await page.fill("#signin-email", "anna@haulers.test")
+            await page.fill("#signin-password", "wrong password")
+            await page.click("#signin-form button[type=submit]")
+            await page.wait_for_selector("#signin-error:not(:empty)")
+            await page.fill("#signin-password", "correct horse battery staple")
+            await page.click("#signin-form button[type=submit]")
+            await page.wait_for_selector("#screen-loads:not([hidden])")
+            r = await http.get(f"/orgs/{carrier.org_id}/device-tokens", headers=carrier.headers)
+            assert [t["name"] for t in r.json()] == ["Driver app (Linux)"]
+            # This app (1.0.0) is older than the server serves: it says so instead of failing.
+            await page.wait_for_selector("#upgrade-banner:not([hidden])")
+            assert "too old" in await page.inner_text("#upgrade-banner")
+            # Paired it stays, across a restart of the app.
+            await page.reload()
+            await page.wait_for_selector("#screen-loads:not([hidden])")
+            assert await page.evaluate("DriverApi.device().driver.name") == "Anna Fahrer"
             await context.close()

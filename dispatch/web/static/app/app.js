@@ -799,7 +799,9 @@
     $("#trip-waiting").dataset.count = String(state.gps.waiting);
     $("#trip-recorded").textContent = I.number(counters.recorded);
     $("#trip-recorded").dataset.count = String(counters.recorded);
-    $("#trip-recorded").dataset.rejected = String(counters.rejected || 0);
+    for (const field of ["accepted", "duplicates", "rejected"]) {
+      $("#trip-recorded").dataset[field] = String(counters[field] || 0);
+    }
     const fix = state.lastFix;
     if (fix && dest && dest.location) {
       const left = distanceM({ lat: fix.coords.latitude, lon: fix.coords.longitude }, dest.location);
