@@ -36,6 +36,7 @@
     loads: [],
     savedAt: null,
     fresh: false, // the loads came from the server since the app started
+    unreachable: false, // the last read of the loads got no answer
     tickets: stored(TICKETS_KEY, {}),
     bookings: {},
     current: null, // the load shown on the load, slots and code screens
@@ -95,9 +96,9 @@
 
   function renderOffline() {
     const banner = $("#offline-banner");
-    const offline = Boolean(api.token()) && (!navigator.onLine || state.gps.offline || !state.fresh);
+    const offline = Boolean(api.token()) && (!navigator.onLine || state.gps.offline || state.unreachable);
     const waiting = state.gps.waiting;
-    banner.hidden = !(offline || waiting > 0 && state.gps.offline);
+    banner.hidden = !offline;
     banner.dataset.waiting = String(waiting);
     banner.textContent = waiting > 0
       ? t("app.offline.waiting", { count: waiting })
@@ -229,9 +230,10 @@
   async function refreshLoads() {
     try {
       const answer = await api.call("GET", "/driver/v1/assignments");
+      state.unreachable = false;
       if (answer.ok) setLoads(answer.data, true);
     } catch (err) {
-      state.fresh = false;
+      state.unreachable = true;
       render();
     }
   }
