@@ -215,7 +215,9 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
             assert int(await banner.get_attribute("data-waiting") or 0) >= 3
             assert "wait to be sent" in await banner.inner_text()
             await keep_screenshot(page, "app-offline")
-            await page.reload()
+            async with page.expect_response(f"{server.base_url}/app") as shell:
+                await page.reload()
+            assert (await shell.value).from_service_worker
             await page.wait_for_selector("#screen-trip:not([hidden])")
             await wait_count(page, "#trip-waiting", "n >= 3")
             for _ in range(2):
@@ -252,7 +254,9 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
 
             # The server away: the app still opens, from its service worker, with the last loads.
             server.stop()
-            await page.reload()
+            async with page.expect_response(f"{server.base_url}/app") as shell:
+                await page.reload()
+            assert (await shell.value).from_service_worker
             await page.wait_for_selector("#screen-trip:not([hidden])")
             await page.click("#back")
             card = page.locator(f"button.load[data-load-id='{load['id']}']")
