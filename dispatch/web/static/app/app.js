@@ -38,7 +38,6 @@
     fresh: false, // the loads came from the server since the app started
     unreachable: false, // the last read of the loads got no answer
     tickets: stored(TICKETS_KEY, {}),
-    bookings: {},
     current: null, // the load shown on the load, slots and code screens
     socket: null,
     live: false,
@@ -78,6 +77,8 @@
     $("#title").textContent = t(TITLES[state.screen] || "app.title");
     renderStatus();
     renderOffline();
+    const call = $("#call-banner");
+    if (!call.hidden) $("#call-text").textContent = t("app.call.go", { dock: call.dataset.dock });
     fillTraccar();
     if (state.screen === "loads") renderLoads();
     if (state.screen === "load") renderLoad();
@@ -171,7 +172,7 @@
       return;
     }
     if (answer.data && answer.data.code === "organization_required" && Array.isArray(answer.data.organization_ids)) {
-      select.replaceChildren(...answer.data.organization_ids.map((id) => new Option(id, id)));
+      select.replaceChildren(...answer.data.organization_ids.map((id) => new Option(t("common.signin.organization", { id }), id)));
       select.hidden = false;
       $("label[for=signin-org]").hidden = false;
       error.textContent = t("app.signin.choose_organization");
@@ -264,7 +265,7 @@
   }
 
   function bookingOf(load) {
-    return state.bookings[load.id] !== undefined ? state.bookings[load.id] : load.booking || null;
+    return load.booking || null;
   }
 
   function bookingText(load) {
@@ -422,6 +423,8 @@
     if (ticket.status === "called" && ticket.dock && (!before || before.status !== "called")) {
       dockCall(ticket.load_id, ticket.dock.name);
     }
+    const banner = $("#call-banner");
+    if (ticket.status !== "called" && banner.dataset.load === ticket.load_id) banner.hidden = true; // at the dock
     render();
   }
 
@@ -475,7 +478,6 @@
       return;
     }
     if (!answer.ok) { $("#slots-error").textContent = problemText(answer.data); return; }
-    state.bookings[load.id] = answer.data;
     load.booking = answer.data;
     if (load.status === "assigned") load.status = "booked";
     if (load.state === "assigned") load.state = "booked";
@@ -497,7 +499,6 @@
       return;
     }
     if (!answer.ok) { error.textContent = problemText(answer.data); return; }
-    state.bookings[load.id] = null;
     load.booking = null;
     if (load.status === "booked") load.status = "assigned";
     if (load.state === "booked") load.state = "assigned";
@@ -577,6 +578,7 @@
     $("#call-text").textContent = t("app.call.go", { dock });
     $("#call-banner").hidden = false;
     $("#call-banner").dataset.dock = dock;
+    $("#call-banner").dataset.load = loadId;
     if (seen.has(key)) return;
     seen.add(key);
     store(ALERTED_KEY, [...seen]);
