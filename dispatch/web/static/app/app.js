@@ -884,6 +884,13 @@
     });
     document.addEventListener("pointerdown", unlockSound, { once: true });
     addEventListener("online", () => { refreshLoads(); render(); });
+    // Back from the background (a phone unlocked): catch up at once instead of at the next timer.
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden || !api.token()) return;
+      connectLive();
+      refreshLoads();
+      if (state.trip) window.GpsQueue.kick();
+    });
     // The socket may take a while to notice the network is gone: closed now, it retries with backoff.
     addEventListener("offline", () => { if (state.socket) state.socket.close(); render(); });
     api.on("upgrade", () => { $("#upgrade-banner").hidden = false; });
