@@ -395,7 +395,7 @@
     if (CN_ZONES.has(zoneOf(load))) {
       links.unshift(
         ["app.maps.amap", `https://uri.amap.com/navigation?to=${lon},${lat},${name}&coordinate=wgs84&callnative=1`],
-        ["app.maps.baidu", `https://api.map.baidu.com/direction?destination=latlng:${lat},${lon}|name:${name}&coord_type=wgs84&mode=driving&output=html&src=dispatch.driver`],
+        ["app.maps.baidu", `https://api.map.baidu.com/marker?location=${lat},${lon}&title=${name}&content=${name}&coord_type=wgs84&output=html&src=dispatch.driver`],
       );
     }
     for (const [key, href] of links) {
