@@ -452,7 +452,15 @@
     const booked = bookingOf(load);
     const free = answer.data.filter((s) => s.free > 0);
     $("#slots-empty").hidden = free.length > 0;
+    let day = null;
     for (const slot of free) {
+      if (I.date(slot.start, zone) !== day) { // a heading per day, the slots under it by their times
+        day = I.date(slot.start, zone);
+        const heading = document.createElement("li");
+        heading.className = "day";
+        heading.textContent = day;
+        $("#slots").append(heading);
+      }
       const item = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
@@ -460,8 +468,12 @@
       button.dataset.start = slot.start;
       const mine = booked && booked.status === "booked" && Date.parse(booked.slot_start) === Date.parse(slot.start);
       if (mine) button.classList.add("mine");
-      button.textContent = `${I.date(slot.start, zone)} ${I.time(slot.start, zone)} – ${I.time(slot.end, zone)} · ${
-        mine ? t("app.slots.yours") : t("app.slots.free", { count: slot.free })}`;
+      const when = document.createElement("span");
+      when.textContent = `${I.time(slot.start, zone)} – ${I.time(slot.end, zone)}`;
+      const places = document.createElement("span");
+      places.className = "places";
+      places.textContent = mine ? t("app.slots.yours") : t("app.slots.free", { count: slot.free });
+      button.append(when, places);
       button.addEventListener("click", () => book(load, slot));
       item.append(button);
       $("#slots").append(item);
