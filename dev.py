@@ -108,12 +108,13 @@ def main(argv: list[str]) -> int:
         ensure_chromium()
         ensure_cjk_font()
         os.environ["DISPATCH_SCREENSHOTS"] = "1"
-        # The pages in English, then in Chinese (docs/screenshots/*-zh-CN.png).
+        # The pages in English, then in Chinese (docs/screenshots/*-zh-CN.png), then the driver app.
         pages = [
             "test_gate_board_page.py",
             "test_tracking_page.py",
             "test_job_board_page.py",
             "test_pages_zh_cn.py",
+            "test_driver_app.py",
         ]
         return run(str(BIN / "pytest"), "-q", *[f"tests/integration/{p}" for p in pages])
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):

@@ -17,6 +17,7 @@ from dispatch.errors import NotFound
 from dispatch.i18n import LOCALES, catalogue_json
 
 STATIC = Path(__file__).parent / "static"
+APP = STATIC / "app"
 
 
 @get(
@@ -122,6 +123,60 @@ async def message_catalogue(locale: FromPath[str]) -> Response[bytes]:
     )
 
 
+@get(
+    "/app",
+    operation_id="driverAppPage",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="text/html",
+)
+async def driver_app_page() -> File:
+    # The driver's phone app: it pairs itself (a code, /app#pair=<code> from the dispatcher's QR, or
+    # the driver's own sign-in) and keeps its device token on the phone. "no-cache": the service
+    # worker and the browser ask again each start, so a release is seen at once when online.
+    return File(
+        APP / "index.html",
+        content_disposition_type="inline",
+        media_type="text/html",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@get(
+    "/app/sw.js",
+    operation_id="driverAppServiceWorker",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="text/javascript",
+)
+async def driver_app_service_worker() -> File:
+    # Served under /app, not /static, so that its scope may be the app; "/app" itself (no slash) is
+    # outside the default scope of /app/sw.js ("/app/"), hence Service-Worker-Allowed. Browsers check
+    # a worker for updates on every start; no-cache makes that check reach the server.
+    return File(
+        APP / "sw.js",
+        content_disposition_type="inline",
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/app"},
+    )
+
+
+@get(
+    "/app/manifest.webmanifest",
+    operation_id="driverAppManifest",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="application/manifest+json",
+)
+async def driver_app_manifest() -> File:
+    return File(
+        APP / "manifest.webmanifest",
+        content_disposition_type="inline",
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
 def web_routers() -> list[Router]:
     return [
         Router(
@@ -133,6 +188,9 @@ def web_routers() -> list[Router]:
                 track_job_page,
                 track_config,
                 message_catalogue,
+                driver_app_page,
+                driver_app_service_worker,
+                driver_app_manifest,
             ],
         ),
         create_static_files_router(
