@@ -15,7 +15,6 @@ from dispatch.accounts.throttle import LoginThrottled
 from dispatch.deps import RuntimeDep
 from dispatch.errors import problem_response
 from dispatch.openapi import problem_spec
-from driver_api.versions import APP_VERSION, app_version_served
 
 # Both answer 403 not_a_driver (an account, or a code's member, without the drive permission).
 _NOT_A_DRIVER = {403: problem_spec(403)}
@@ -81,9 +80,8 @@ def pairing_router() -> Router:
     return Router(
         path="/driver/v1",
         route_handlers=[driver_pair, driver_pair_sign_in],
-        # An app too old for the driver API is told so before it pairs, not after.
-        guards=[app_version_served],
-        parameters={"app_version": APP_VERSION},
+        # No app-version guard here: pairing is the smallest contract there is, so an old app still
+        # pairs, and is then told to update by the first driver route it calls (426).
         exception_handlers={LoginThrottled: _throttled},
         tags=["driver"],
     )
