@@ -79,15 +79,19 @@ WHERE t.token_hash = $1"""
 
 # A device token acts with its driver's current membership permissions; it stops working when the
 # token is revoked, the membership removed (cascade) or the user disabled.
-DEVICE_TOKEN_PRINCIPAL = """
+_DEVICE_PRINCIPAL = """
 SELECT d.id, d.org_id, d.user_id, d.revoked_at, o.parties,
        array(SELECT DISTINCT rp.permission
              FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
              WHERE mr.org_id = d.org_id AND mr.user_id = d.user_id) AS permissions
 FROM device_tokens d
 JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
-JOIN organizations o ON o.id = d.org_id
+JOIN organizations o ON o.id = d.org_id"""
+DEVICE_TOKEN_PRINCIPAL = (
+    _DEVICE_PRINCIPAL
+    + """
 WHERE d.token_hash = $1"""
+)
 
 # Whether a device token still authenticates (see DEVICE_TOKEN_PRINCIPAL): no row when it is
 # unknown or its user is disabled.
@@ -318,15 +322,11 @@ RETURNING id"""
 
 # The device token whose tracker id (Traccar Client's device identifier) hashes to `$1`, with its
 # driver's permissions as DEVICE_TOKEN_PRINCIPAL gives them.
-TRACKER_PRINCIPAL = """
-SELECT d.id, d.org_id, d.user_id, d.revoked_at, o.parties,
-       array(SELECT DISTINCT rp.permission
-             FROM membership_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id
-             WHERE mr.org_id = d.org_id AND mr.user_id = d.user_id) AS permissions
-FROM device_tokens d
-JOIN users u ON u.id = d.user_id AND u.disabled_at IS NULL
-JOIN organizations o ON o.id = d.org_id
+TRACKER_PRINCIPAL = (
+    _DEVICE_PRINCIPAL
+    + """
 WHERE d.tracker_hash = $1"""
+)
 
 # -- pairing a phone (pairing.py) ------------------------------------------------------------
 
