@@ -178,7 +178,13 @@ async def driver_app_manifest() -> File:
     )
 
 
-@get("/", operation_id="frontDoor", include_in_schema=False, opt={"exclude_from_auth": True}, media_type="text/html")
+@get(
+    "/",
+    operation_id="frontDoor",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="text/html",
+)
 async def front_door() -> File:
     # The way in: a sign-in that takes each person to their console, the pages for those who watch,
     # the driver app and the API's documents. The API itself has no root resource, hence no schema.
