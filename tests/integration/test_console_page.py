@@ -189,3 +189,79 @@ async def test_the_console_speaks_chinese_in_a_chinese_browser(server_factory, s
         assert await page.evaluate("[...DispatchI18n.missing]") == []
         assert foreign == [] and errors == []
         await context.close()
+
+
+async def test_an_admin_manages_roles_member_roles_and_device_tokens(server_factory, settings, db):
+    server = server_factory()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        admin = await bootstrap_org(http, settings, "Haulers", ["carrier"])
+        viewer = await add_member(http, admin, "viewer")
+        driver = await add_member(http, admin, "driver")
+        r = await http.post(
+            f"/orgs/{admin.org_id}/device-tokens",
+            headers=admin.headers,
+            json={"user_id": driver.user_id, "name": "Pixel 7"},
+        )
+        assert r.status_code == 201, r.text
+        device = r.json()["device_token"]
+
+    async with chromium() as browser:
+        context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 860})
+        page = await context.new_page()
+        foreign, errors = watch(page, server)
+        await page.goto(f"{server.base_url}/console#/admin/roles")
+        await sign_in(page, admin.email)
+        await page.wait_for_selector("#roles", timeout=10_000)
+
+        # A role without a name is refused next to the name field; nothing is stored.
+        form = page.locator("#add-role")
+        await form.get_by_label("gate.operate", exact=False).check()
+        await form.get_by_role("button", name="Create role").click()
+        await form.locator(".field-error[data-field=name]").wait_for(timeout=10_000)
+        assert await db.fetchval("SELECT count(*) FROM roles WHERE org_id = $1", admin.org_id) == 0
+        await form.get_by_label("Name").fill("weighbridge")
+        await form.get_by_label("evidence.record", exact=False).check()
+        await form.get_by_role("button", name="Create role").click()
+        row = page.locator("#roles tbody tr", has_text="weighbridge")
+        await row.wait_for(timeout=10_000)
+        assert "evidence.record, gate.operate" in await row.inner_text()
+        await row.get_by_role("button", name="Delete").click()
+        await row.get_by_role("button", name="Delete weighbridge").click()
+        await row.wait_for(state="detached", timeout=10_000)
+        assert await db.fetchval("SELECT count(*) FROM roles WHERE org_id = $1", admin.org_id) == 0
+
+        # A member's roles changed, then the member removed.
+        await page.get_by_role("navigation", name="Console").get_by_role("link", name="Members").click()
+        row = page.locator(f"#member-{viewer.user_id}")
+        await row.get_by_role("button", name="Change roles").click()
+        await row.get_by_label("dispatcher").check()
+        await row.get_by_role("button", name="Save").click()
+        await row.get_by_role("button", name="Change roles").wait_for(timeout=10_000)
+        assert (
+            "dispatcher, viewer" in await row.inner_text() or "viewer, dispatcher" in await row.inner_text()
+        )
+        names = await db.fetch(
+            "SELECT r.name FROM membership_roles mr JOIN roles r ON r.id = mr.role_id"
+            " WHERE mr.user_id = $1 ORDER BY r.name",
+            viewer.user_id,
+        )
+        assert [n["name"] for n in names] == ["dispatcher", "viewer"]
+        await row.get_by_role("button", name="Remove").click()
+        await row.get_by_role("button", name="Remove A Member").click()
+        await row.wait_for(state="detached", timeout=10_000)
+        assert await db.fetchval("SELECT count(*) FROM memberships WHERE user_id = $1", viewer.user_id) == 0
+
+        # The driver's phone: listed with the driver's name, revoked.
+        await page.get_by_role("navigation", name="Console").get_by_role("link", name="Device tokens").click()
+        row = page.locator(f"#device-token-{device['id']}")
+        await row.wait_for(timeout=10_000)
+        assert "Pixel 7" in await row.inner_text() and "A Member" in await row.inner_text()
+        await row.get_by_role("button", name="Revoke").click()
+        await row.get_by_role("button", name="Revoke Pixel 7").click()
+        await row.locator(".state", has_text="revoked").wait_for(timeout=10_000)
+        assert await db.fetchval(
+            "SELECT revoked_at IS NOT NULL FROM device_tokens WHERE id = $1", device["id"]
+        )
+        assert foreign == [] and errors == []
+        assert await page.evaluate("[...DispatchI18n.missing]") == []
+        await context.close()

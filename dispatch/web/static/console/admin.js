@@ -199,6 +199,13 @@ export function ApiTokens({ me }) {
 
 export function DeviceTokens({ me }) {
   const tokens = useLoad(() => api("GET", `${org(me)}/device-tokens`), [me]);
+  // The drivers' names, when the person may read the members (else the user id is shown).
+  const members = useLoad(async () => (me.permissions.includes("org.manage_members")
+    ? api("GET", `${org(me)}/members?limit=500`) : { items: [] }), [me]);
+  const driver = (id) => {
+    const found = ((members.data && members.data.items) || []).find((m) => m.user_id === id);
+    return found ? found.name : html`<code>${id}</code>`;
+  };
   return html`<section aria-labelledby="devices-title">
     <h2 id="devices-title">${t("console.nav.device_tokens")}</h2>
     <p class="muted">${t("console.devices.how")}</p>
@@ -210,7 +217,7 @@ export function DeviceTokens({ me }) {
         <th scope="col">${t("console.tokens.created")}</th><th scope="col">${t("console.tokens.state")}</th>
         <th scope="col">${t("console.actions")}</th></tr></thead>
       <tbody>${tokens.data.map((k) => html`<tr key=${k.id} id=${`device-token-${k.id}`}>
-        <td>${k.name}</td><td><code>${k.user_id}</code></td><td>${i18n.dateTime(k.created_at)}</td>
+        <td>${k.name}</td><td>${driver(k.user_id)}</td><td>${i18n.dateTime(k.created_at)}</td>
         <td class="state">${tokenState(k)}</td>
         <td class="actions">${!k.revoked_at && html`<${Confirmed} label=${t("console.tokens.revoke")}
           confirmLabel=${t("console.tokens.revoke_confirm", { name: k.name })}
