@@ -126,11 +126,21 @@ async def test_an_admin_manages_members_and_api_tokens_from_the_front_door(serve
         await context.close()
 
 
-async def test_a_gate_clerk_sees_no_admin_screens_and_is_refused_one_opened_by_hand(server_factory, settings):
+async def test_a_gate_clerk_sees_no_admin_screens_and_is_refused_one_opened_by_hand(
+    server_factory, settings, db
+):
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         admin = await bootstrap_org(http, settings, "Mill", ["shipper"])
         clerk = await add_member(http, admin, "gate_staff")
+        # The clerk works for a second organization too (arranged directly, as test_auth does):
+        # the sign-in asks which one.
+        other = await bootstrap_org(http, settings, "Port", ["consignee"])
+        await db.execute(
+            "INSERT INTO memberships (org_id, user_id) VALUES ($1::uuid, $2::uuid)",
+            other.org_id,
+            clerk.user_id,
+        )
 
     async with chromium() as browser:
         # A tablet at the gate.
@@ -139,7 +149,12 @@ async def test_a_gate_clerk_sees_no_admin_screens_and_is_refused_one_opened_by_h
         foreign, errors = watch(page, server)
         await page.goto(f"{server.base_url}/console")
         await sign_in(page, clerk.email)
+        choice = page.get_by_label("You belong to several organizations", exact=False)
+        await choice.wait_for(timeout=10_000)
+        await choice.select_option(admin.org_id)
+        await page.get_by_role("button", name="Sign in").click()
         await page.wait_for_selector("#nav", timeout=10_000)
+        assert "Mill" in await page.locator("#who").inner_text()
         links = await page.locator("#nav a").all_inner_texts()
         assert links == ["Overview"]
         assert await page.locator("#nothing-yet").is_visible()
