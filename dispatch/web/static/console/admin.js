@@ -31,9 +31,9 @@ function MemberRow({ me, member, roles, reload }) {
     event.preventDefault();
     try {
       await api("PUT", `${org(me)}/members/${member.user_id}/roles`, { role_ids: chosen });
+      await reload(); // the row leaves editing showing the roles as stored
       setEditing(false);
       setError(null);
-      reload();
     } catch (err) { setError(err); }
   }
   return html`<tr id=${`member-${member.user_id}`}>
@@ -45,7 +45,7 @@ function MemberRow({ me, member, roles, reload }) {
           <${FormError} error=${error} />
           <button type="submit">${t("console.save")}</button>
           <button type="button" onClick=${() => setEditing(false)}>${t("console.cancel")}</button></form>`
-      : member.roles.map((r) => r.name).join(", ")}</td>
+      : member.roles.map((r) => r.name).sort().join(", ")}</td>
     <td class="actions">
       ${!editing && html`<button type="button" onClick=${() => setEditing(true)}>${t("console.members.change_roles")}</button>`}
       ${member.user_id !== me.user_id && html`<${Confirmed} label=${t("console.members.remove")}
@@ -59,7 +59,7 @@ export function Members({ me }) {
   const roles = useLoad(() => api("GET", `${org(me)}/roles`), [me]);
   const form = useForm({ email: "", name: "", password: "", role_ids: [] }, async (values) => {
     await api("POST", `${org(me)}/members`, values, { fieldOfCode: { email_taken: "email" } });
-    members.reload();
+    await members.reload();
   });
   return html`<section aria-labelledby="members-title">
     <h2 id="members-title">${t("console.nav.members")}</h2>
@@ -93,7 +93,7 @@ export function Roles({ me }) {
   const permissions = useLoad(() => api("GET", "/permissions"), []);
   const form = useForm({ name: "", description: "", permissions: [] }, async (values) => {
     await api("POST", `${org(me)}/roles`, values, { fieldOfCode: { role_name_taken: "name" } });
-    roles.reload();
+    await roles.reload();
   });
   return html`<section aria-labelledby="roles-title">
     <h2 id="roles-title">${t("console.nav.roles")}</h2>
@@ -157,7 +157,7 @@ export function ApiTokens({ me }) {
   const form = useForm({ name: "", role_id: "" }, async (values) => {
     const issued = await api("POST", `${org(me)}/api-tokens`, values);
     setSecret(issued.token);
-    tokens.reload();
+    await tokens.reload();
   });
   const roleField = html`<div class="field">
     <label for="token-role">${t("console.tokens.role")}</label>

@@ -29,7 +29,9 @@ function fieldErrors(problem) {
   const out = {};
   for (const error of problem.errors || []) {
     const name = String(error.field || "").replace(/^\$\.?/, "").split(/[.[]/)[0];
-    if (name) out[name] = out[name] ? `${out[name]}; ${error.reason}` : error.reason;
+    // The reason is the validator's (English); the words around it are in the page's language.
+    const text = i18n.t("console.form.invalid", { reason: error.reason });
+    if (name) out[name] = out[name] ? `${out[name]}; ${text}` : text;
   }
   return out;
 }

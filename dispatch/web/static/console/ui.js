@@ -41,10 +41,12 @@ export function FormError({ error }) {
 // Load `path` (re-run with `reload()`); `data` is null until it arrives, `error` an ApiError.
 export function useLoad(load, deps = []) {
   const [state, setState] = useState({ data: null, error: null });
-  const reload = useCallback(() => {
-    load().then((data) => setState({ data, error: null }), (error) => setState({ data: null, error }));
-  }, deps);
-  useEffect(reload, [reload]);
+  // Returns a promise that settles once the new state is set, so that a form can wait for it.
+  const reload = useCallback(
+    () => load().then((data) => setState({ data, error: null }), (error) => setState({ data: null, error })),
+    deps,
+  );
+  useEffect(() => { reload(); }, [reload]);
   return { ...state, reload };
 }
 
