@@ -115,6 +115,7 @@ def main(argv: list[str]) -> int:
             "test_job_board_page.py",
             "test_pages_zh_cn.py",
             "test_driver_app.py",
+            "test_console_page.py",
         ]
         return run(str(BIN / "pytest"), "-q", *[f"tests/integration/{p}" for p in pages])
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):

@@ -18,6 +18,7 @@ from dispatch.i18n import LOCALES, catalogue_json
 
 STATIC = Path(__file__).parent / "static"
 APP = STATIC / "app"
+CONSOLE = STATIC / "console"
 
 
 @get(
@@ -177,6 +178,32 @@ async def driver_app_manifest() -> File:
     )
 
 
+@get(
+    "/",
+    operation_id="frontDoor",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="text/html",
+)
+async def front_door() -> File:
+    # The way in: a sign-in that takes each person to their console, the pages for those who watch,
+    # the driver app and the API's documents. The API itself has no root resource, hence no schema.
+    return File(CONSOLE / "front.html", content_disposition_type="inline", media_type="text/html")
+
+
+@get(
+    "/console",
+    operation_id="consolePage",
+    include_in_schema=False,
+    opt={"exclude_from_auth": True},
+    media_type="text/html",
+)
+async def console_page() -> File:
+    # One page for every console screen (routed by the fragment, /console#/admin/members): it signs
+    # itself in and asks the API for everything, as any client of the API does (docs/ui.md).
+    return File(CONSOLE / "index.html", content_disposition_type="inline", media_type="text/html")
+
+
 def web_routers() -> list[Router]:
     return [
         Router(
@@ -191,6 +218,8 @@ def web_routers() -> list[Router]:
                 driver_app_page,
                 driver_app_service_worker,
                 driver_app_manifest,
+                front_door,
+                console_page,
             ],
         ),
         create_static_files_router(

@@ -1,0 +1,55 @@
+// Every call the console makes to the JSON API goes through `api()`: the console is a client of the
+// API like an ERP is. It adds the bearer token of this tab's session and Accept-Language (so that a
+// problem's `detail` comes back in the page's language), and turns a problem-details answer into an
+// ApiError whose `fields` maps a form field's name to the reasons the API gave for it.
+const TOKEN_KEY = "dispatch.console.token";
+const i18n = window.DispatchI18n;
+
+export const session = {
+  get token() { return sessionStorage.getItem(TOKEN_KEY); },
+  set(token) { sessionStorage.setItem(TOKEN_KEY, token); },
+  clear() { sessionStorage.removeItem(TOKEN_KEY); },
+};
+
+export class ApiError extends Error {
+  constructor(status, problem, fieldOfCode = {}) {
+    super(problem.detail || `HTTP ${status}`);
+    this.status = status;
+    this.code = problem.code || null;
+    this.problem = problem;
+    this.fields = fieldErrors(problem);
+    // A conflict that concerns one field (email_taken → email) is shown next to that field too.
+    const field = fieldOfCode[this.code];
+    if (field && !this.fields[field]) this.fields[field] = this.message;
+  }
+}
+
+// "$.email" → "email", "$.role_ids[0]" → "role_ids": the name of the form field the error is about.
+function fieldErrors(problem) {
+  const out = {};
+  for (const error of problem.errors || []) {
+    const name = String(error.field || "").replace(/^\$\.?/, "").split(/[.[]/)[0];
+    // The reason is the validator's (English); the words around it are in the page's language.
+    const text = i18n.t("console.form.invalid", { reason: error.reason });
+    if (name) out[name] = out[name] ? `${out[name]}; ${text}` : text;
+  }
+  return out;
+}
+
+// `fieldOfCode`: which form field a problem code is about, for errors the API answers without
+// `errors[]` (a conflict such as a taken email).
+export async function api(method, path, body, { token = session.token, fieldOfCode = {} } = {}) {
+  const headers = { accept: "application/json", "accept-language": i18n.locale };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let answer;
+  try {
+    answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    throw new ApiError(0, { detail: i18n.t("console.error.unreachable") });
+  }
+  if (answer.status === 204) return null;
+  const data = await answer.json().catch(() => ({}));
+  if (!answer.ok) throw new ApiError(answer.status, data, fieldOfCode);
+  return data;
+}

@@ -1,0 +1,109 @@
+// The console: one sign-in, then one navigation that lists only the screens the person's
+// permissions (GET /me) allow; screens are routed by the URL fragment (/console#/admin/members).
+// A screen opened by hand without the permission answers with a refusal, and the API refuses too.
+import { html, render, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
+import { api, session } from "./api.js";
+import { ApiTokens, DeviceTokens, Members, Roles } from "./admin.js";
+import { LanguageSwitcher, SignIn } from "./signin.js";
+import { Refusal, t } from "./ui.js";
+
+const i18n = window.DispatchI18n;
+
+// Every screen the console has, with the permission it needs; the navigation shows those the person
+// holds, in this order. Screens still to be built are not listed.
+const SCREENS = [
+  { path: "/admin/members", label: "console.nav.members", permission: "org.manage_members", view: Members },
+  { path: "/admin/roles", label: "console.nav.roles", permission: "org.manage_roles", view: Roles },
+  { path: "/admin/api-tokens", label: "console.nav.api_tokens", permission: "org.manage_tokens", view: ApiTokens },
+  { path: "/admin/device-tokens", label: "console.nav.device_tokens", permission: "fleet.manage", view: DeviceTokens },
+];
+
+const allowed = (me, screen) => me.permissions.includes(screen.permission);
+const currentPath = () => location.hash.replace(/^#/, "") || "/";
+
+function useRoute() {
+  const [path, setPath] = useState(currentPath());
+  useEffect(() => {
+    const follow = () => setPath(currentPath());
+    addEventListener("hashchange", follow);
+    return () => removeEventListener("hashchange", follow);
+  }, []);
+  return path;
+}
+
+function Home({ me }) {
+  const screens = SCREENS.filter((s) => allowed(me, s));
+  return html`<section aria-labelledby="home-title">
+    <h2 id="home-title">${t("console.home.title", { name: me.name || me.email || "" })}</h2>
+    <p>${t("console.home.organization", { organization: me.organization.name })}</p>
+    ${screens.length
+      ? html`<ul class="tiles">${screens.map((s) => html`<li key=${s.path}><a href=${`#${s.path}`}>${t(s.label)}</a></li>`)}</ul>`
+      : html`<p id="nothing-yet">${t("console.home.nothing_yet")}</p>`}
+    <p class="muted">${t("console.home.more_to_come")}</p>
+  </section>`;
+}
+
+function Shell({ me, onSignOut }) {
+  const path = useRoute();
+  const screen = SCREENS.find((s) => s.path === path);
+  let body;
+  if (path === "/") body = html`<${Home} me=${me} />`;
+  else if (!screen) body = html`<p role="alert">${t("console.not_found")}</p>`;
+  else if (!allowed(me, screen)) body = html`<${Refusal} />`;
+  else body = html`<${screen.view} me=${me} />`;
+  useEffect(() => {
+    document.title = `${screen ? t(screen.label) : t("console.title")} · ${me.organization.name}`;
+  });
+  return html`
+    <header class="bar">
+      <a class="brand" href="#/">${t("console.title")}</a>
+      <span class="who" id="who">${me.name || me.email} · ${me.organization.name}</span>
+      <${LanguageSwitcher} />
+      <button type="button" id="sign-out" onClick=${onSignOut}>${t("console.sign_out")}</button>
+    </header>
+    <div class="layout">
+      <nav aria-label=${t("console.nav.label")} id="nav">
+        <ul>
+          <li><a href="#/" aria-current=${path === "/" ? "page" : undefined}>${t("console.nav.home")}</a></li>
+          ${SCREENS.filter((s) => allowed(me, s)).map((s) => html`<li key=${s.path}>
+            <a href=${`#${s.path}`} aria-current=${path === s.path ? "page" : undefined}>${t(s.label)}</a></li>`)}
+        </ul>
+      </nav>
+      <main id="screen">${body}</main>
+    </div>`;
+}
+
+function App() {
+  const [me, setMe] = useState(undefined); // undefined: not known yet; null: signed out
+  const [, setLocale] = useState(i18n.locale);
+  useEffect(() => i18n.onChange(setLocale), []);
+
+  async function loadMe() {
+    if (!session.token) { setMe(null); return; }
+    try {
+      const answer = await api("GET", "/me");
+      await i18n.signedIn(answer, (locale) => api("PATCH", "/me", { locale }));
+      setMe(answer);
+    } catch (err) {
+      session.clear();
+      setMe(null);
+    }
+  }
+  useEffect(() => { loadMe(); }, []);
+
+  async function signOut() {
+    try { await api("POST", "/auth/logout"); } catch (err) { /* already ended: signed out all the same */ }
+    session.clear();
+    setMe(null);
+  }
+
+  if (me === undefined) return html`<p class="muted">${t("console.loading")}</p>`;
+  if (me === null) {
+    return html`<header class="bar"><span class="brand">${t("console.title")}</span><${LanguageSwitcher} /></header>
+      <main class="single"><${SignIn} onSignedIn=${loadMe} /></main>`;
+  }
+  return html`<${Shell} me=${me} onSignOut=${signOut} />`;
+}
+
+await i18n.start();
+render(html`<${App} />`, document.getElementById("root"));

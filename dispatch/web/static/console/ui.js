@@ -1,0 +1,87 @@
+// Small pieces every console screen uses: a labelled field with its error next to it, a form's
+// general error, a notice, and `useLoad` (load something from the API, show errors, reload).
+import { html, useCallback, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
+
+const i18n = window.DispatchI18n;
+export const t = (key, params) => i18n.t(key, params);
+
+let counter = 0;
+const nextId = (prefix) => `${prefix}-${++counter}`;
+
+// A labelled input; `error` (the API's reason) is shown under it and tied to it for screen readers.
+export function Field({ name, label, error, type = "text", value, onInput, required = false, autocomplete }) {
+  const [id] = useState(() => nextId(`f-${name}`));
+  return html`<div class="field">
+    <label for=${id}>${label}</label>
+    <input id=${id} name=${name} type=${type} value=${value} required=${required}
+      autocomplete=${autocomplete} aria-invalid=${error ? "true" : "false"}
+      aria-describedby=${error ? `${id}-error` : undefined}
+      onInput=${(e) => onInput(e.currentTarget.value)} />
+    ${error && html`<p class="field-error error" id=${`${id}-error`} data-field=${name}>${error}</p>`}
+  </div>`;
+}
+
+// A set of checkboxes in a fieldset with a legend (role choice, permission choice).
+export function Checks({ name, legend, options, chosen, onChange, error }) {
+  const toggle = (value, on) => onChange(on ? [...chosen, value] : chosen.filter((v) => v !== value));
+  return html`<fieldset class="checks" aria-invalid=${error ? "true" : "false"}>
+    <legend>${legend}</legend>
+    ${options.map((o) => html`<label key=${o.value}>
+      <input type="checkbox" name=${name} value=${o.value} checked=${chosen.includes(o.value)}
+        onChange=${(e) => toggle(o.value, e.currentTarget.checked)} /> ${o.label}</label>`)}
+    ${error && html`<p class="field-error error" data-field=${name}>${error}</p>`}
+  </fieldset>`;
+}
+
+export function FormError({ error }) {
+  if (!error) return null;
+  return html`<p class="form-error error" role="alert">${error.message}</p>`;
+}
+
+// Load `path` (re-run with `reload()`); `data` is null until it arrives, `error` an ApiError.
+export function useLoad(load, deps = []) {
+  const [state, setState] = useState({ data: null, error: null });
+  // Returns a promise that settles once the new state is set, so that a form can wait for it.
+  const reload = useCallback(
+    () => load().then((data) => setState({ data, error: null }), (error) => setState({ data: null, error })),
+    deps,
+  );
+  useEffect(() => { reload(); }, [reload]);
+  return { ...state, reload };
+}
+
+// The shape every form on the console has: its values, the API's field errors, the general error,
+// and submit(), which sends, clears the errors on success and keeps what was typed on failure.
+export function useForm(initial, send) {
+  const [values, setValues] = useState(initial);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const set = (name) => (value) => setValues((old) => ({ ...old, [name]: value }));
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      await send(values);
+      setValues(initial);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const fieldError = (name) => (error && error.fields ? error.fields[name] : undefined);
+  return { values, set, submit, error, busy, fieldError };
+}
+
+export function Status({ state }) {
+  if (state.error) return html`<p class="form-error error" role="alert">${state.error.message}</p>`;
+  if (!state.data) return html`<p class="muted" aria-live="polite">${t("console.loading")}</p>`;
+  return null;
+}
+
+export function Refusal() {
+  return html`<section class="refusal" role="alert">
+    <h2>${t("console.refused.title")}</h2><p>${t("console.refused.text")}</p>
+    <p><a href="#/">${t("console.refused.home")}</a></p></section>`;
+}
