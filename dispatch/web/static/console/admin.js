@@ -10,7 +10,7 @@ const org = (me) => `/orgs/${me.organization.id}`;
 const roleOptions = (roles) => roles.map((r) => ({ value: r.id, label: r.name }));
 
 // A destructive action: the first press asks, the second does it; Escape or "keep" cancels.
-function Confirmed({ label, confirmLabel, onConfirm, id }) {
+export function Confirmed({ label, confirmLabel, onConfirm, id }) {
   const [asking, setAsking] = useState(false);
   const [error, setError] = useState(null);
   if (!asking) return html`<button type="button" class="danger" id=${id} onClick=${() => setAsking(true)}>${label}</button>`;
