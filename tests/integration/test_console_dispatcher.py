@@ -28,10 +28,13 @@ def watch(page: Page, server: Any) -> tuple[list[str], list[str]]:
     return foreign, errors
 
 
-async def sign_in(page: Page, account: Account, email_label: str = "Email", password_label: str = "Password",
-                  submit: str = "Sign in") -> None:
-    await page.get_by_label(email_label).fill(account.email)
-    await page.get_by_label(password_label).fill(PASSWORD)
+async def sign_in(
+    page: Page, account: Account, words: tuple[str, str, str] = ("Email", "Password", "Sign in")
+) -> None:
+    """Sign in on the console's form; `words` are its email and password labels and its button."""
+    email, secret, submit = words
+    await page.get_by_label(email).fill(account.email)
+    await page.get_by_label(secret).fill(PASSWORD)
     await page.get_by_role("button", name=submit).click()
     await page.wait_for_selector("#nav", timeout=10_000)
 
@@ -82,9 +85,10 @@ async def test_a_dispatcher_adds_a_vehicle_and_pairs_a_drivers_phone(server_fact
         assert "bulk tipper" in await row.inner_text()
         assert await form.locator(".field-error").count() == 0
         stored = await db.fetch(
-            "SELECT plate, vehicle_type, capacity_kg, capacity_m3 FROM vehicles WHERE org_id = $1", admin.org_id
+            "SELECT plate, vehicle_type, capacity_kg, capacity_m3 FROM vehicles WHERE org_id = $1",
+            admin.org_id,
         )
-        assert [tuple(r) for r in stored] == [("BAB1234", "bulk_tipper", 25000, 30)]
+        assert [tuple(r) for r in stored] == [("BAB1234", "bulk_tipper", 25000, 30)]  # the plate's key
 
         # The driver's row: pair a phone. The code is shown big with its expiry and QR code.
         await nav.get_by_role("link", name="Drivers").click()
@@ -128,9 +132,7 @@ async def test_a_dispatcher_adds_a_vehicle_and_pairs_a_drivers_phone(server_fact
             await page.wait_for_selector("#no-pairings", timeout=10_000)
             r = await http.post("/driver/v1/pairing", json={"code": withdrawn, "device_name": "Pixel 9"})
             problem(r, 401, "pairing_code_invalid")
-        assert await db.fetchval(
-            "SELECT count(*) FROM device_tokens WHERE user_id = $1", driver.user_id
-        ) == 1
+        assert await db.fetchval("SELECT count(*) FROM device_tokens WHERE user_id = $1", driver.user_id) == 1
         assert foreign == [] and errors == []
         assert await page.evaluate("[...DispatchI18n.missing]") == []
         await context.close()
@@ -139,7 +141,7 @@ async def test_a_dispatcher_adds_a_vehicle_and_pairs_a_drivers_phone(server_fact
 async def test_the_dispatcher_screens_speak_chinese(server_factory, settings, db):
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
-        admin, dispatcher, driver = await carrier(http, settings)
+        admin, dispatcher, _ = await carrier(http, settings)
 
     async with chromium() as browser:
         # A phone.
@@ -147,7 +149,7 @@ async def test_the_dispatcher_screens_speak_chinese(server_factory, settings, db
         page = await context.new_page()
         foreign, errors = watch(page, server)
         await page.goto(f"{server.base_url}/console#/fleet/vehicles")
-        await sign_in(page, dispatcher, "邮箱", "密码", "登录")
+        await sign_in(page, dispatcher, ("邮箱", "密码", "登录"))
         nav = await page.locator("#nav").inner_text()
         assert "车辆" in nav and "司机" in nav, nav
         form = page.locator("#add-vehicle")
