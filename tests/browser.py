@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,3 +46,27 @@ async def keep_screenshot(page: Page, name: str) -> None:
     if os.environ.get("DISPATCH_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+# The rules the pages are held to: axe-core's WCAG 2.0 and 2.1 level A and AA rules. Violations of
+# impact "serious" or "critical" fail the test; "minor" and "moderate" ones are left to review.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+FAILING_IMPACTS = ("serious", "critical")
+
+
+async def assert_accessible(page: Page, *, context: str) -> None:
+    """Run axe-core on the page as it is now (what is hidden is not checked: check each state) and
+    fail with every serious or critical WCAG 2.1 A/AA violation: the rule, its impact, what to do,
+    and the selectors of the offending elements. `context` names the page and state in the message."""
+    results = await Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    violations = [v for v in results.response["violations"] if v.get("impact") in FAILING_IMPACTS]
+    if not violations:
+        return
+    lines = [f"{context}: {len(violations)} serious or critical accessibility violation(s) (axe-core)"]
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']} <{v['helpUrl']}>")
+        for node in v["nodes"]:
+            target = " ".join(str(t) for t in node["target"])
+            summary = node.get("failureSummary", "").replace("\n", " ")
+            lines.append(f"    {target}: {summary}")
+    raise AssertionError("\n".join(lines))
