@@ -18,7 +18,7 @@ from tests.browser import assert_accessible, chromium
 from tests.gate_support import dispatched_loads
 from tests.integration.test_tracking_page import post_points, wait_for_truck
 from tests.market_support import BERLIN, create_site, post_job, save_area
-from tests.support import bootstrap_org
+from tests.support import PASSWORD, add_member, bootstrap_org
 from tests.tracking_support import loads_in_transit, route
 
 pytestmark = pytest.mark.server
@@ -245,3 +245,53 @@ async def test_the_check_fails_on_a_page_with_violations_and_names_them():
         )
         await assert_accessible(page, context="a mended page")
         await page.close()
+
+
+async def test_the_front_door_and_the_console_are_accessible(server_factory, settings):
+    """The front door and every console screen there is (the admin's, the carrier dispatcher's
+    fleet and pairing), with a form's field error showing, in both languages."""
+    server = server_factory()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        admin = await bootstrap_org(http, settings, "Haulers", ["carrier"])
+        driver = await add_member(http, admin, "driver")
+    words = {"en": ("Email", "Password", "Sign in"), "zh-CN": ("邮箱", "密码", "登录")}
+    screens = (
+        "#/admin/members",
+        "#/admin/roles",
+        "#/admin/api-tokens",
+        "#/admin/device-tokens",
+        "#/fleet/vehicles",
+        "#/fleet/drivers",
+    )
+    async with chromium() as browser:
+        for locale in LOCALES:
+            context, page = await desktop(browser, locale)
+            await page.goto(f"{server.base_url}/")
+            await page.wait_for_selector("#signin", timeout=10_000)
+            await in_locale(page, locale)
+            await assert_accessible(page, context=f"front door ({locale})")
+            email, secret, submit = words[locale]
+            await page.get_by_label(email).fill(admin.email)
+            await page.get_by_label(secret).fill(PASSWORD)
+            await page.get_by_role("button", name=submit).click()
+            await page.wait_for_selector("#nav", timeout=10_000)
+            for screen in screens:
+                await page.goto(f"{server.base_url}/console{screen}")
+                await page.wait_for_selector("main h2", timeout=10_000)
+                await page.wait_for_load_state("networkidle")
+                await assert_accessible(page, context=f"console {screen} ({locale})")
+            # A refused form: the field error next to its field.
+            await page.goto(f"{server.base_url}/console#/admin/members")
+            form = page.locator("#add-member")
+            await form.get_by_label(email).fill("x")
+            await form.locator("button[type=submit]").click()
+            await form.locator(".form-error").wait_for(timeout=10_000)
+            await assert_accessible(page, context=f"console, a member refused ({locale})")
+            # The pairing panel with its code and QR.
+            await page.goto(f"{server.base_url}/console#/fleet/drivers")
+            await page.locator(f"#driver-{driver.user_id} button").first.click()
+            await page.locator("#make-pairing").click()
+            await page.locator("#pairing-code").wait_for(timeout=10_000)
+            await page.wait_for_function("document.getElementById('pairing-qr').complete")
+            await assert_accessible(page, context=f"console, a phone's pairing ({locale})")
+            await context.close()
