@@ -33,9 +33,13 @@ def local(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).strftime("%Y-%m-%dT%H:%M")
 
 
-async def sign_in(page: Page, email: str, password_label: str = "Password", button: str = "Sign in") -> None:
-    await page.get_by_label("Email" if button == "Sign in" else "邮箱").fill(email)
-    await page.get_by_label(password_label).fill(PASSWORD)
+async def sign_in(
+    page: Page, email: str, labels: tuple[str, str, str] = ("Email", "Password", "Sign in")
+) -> None:
+    """Sign in on the console's form; `labels`: the email and password labels and the button's name."""
+    email_label, secret_label, button = labels
+    await page.get_by_label(email_label).fill(email)
+    await page.get_by_label(secret_label).fill(PASSWORD)
     await page.get_by_role("button", name=button).click()
 
 
@@ -71,6 +75,7 @@ async def test_a_shipper_posts_an_auction_sees_a_bid_arrive_and_awards_it(server
         await form.get_by_label("Pickup until").fill(local(timedelta(hours=30)))
         await form.get_by_label("Deliver by").fill(local(timedelta(hours=60)))
         await form.get_by_label("Bidding deadline").fill(local(timedelta(hours=2)))
+        await form.get_by_label("Reference").fill("PO-0815")
         assert await form.get_by_label("Reverse auction").is_checked()
         # A negative ceiling: the API's reason next to the ceiling, nothing stored.
         await form.get_by_label("Ceiling (EUR)").fill("-5")
@@ -102,7 +107,9 @@ async def test_a_shipper_posts_an_auction_sees_a_bid_arrive_and_awards_it(server
         bids = page.locator(f"#bids-{job_id}")
         await bids.locator(".no-bids").wait_for(timeout=10_000)
         async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
-            r = await http.post(f"/jobs/{job_id}/bids", headers=carrier.headers, json={"amount_minor": 120_000})
+            r = await http.post(
+                f"/jobs/{job_id}/bids", headers=carrier.headers, json={"amount_minor": 120_000}
+            )
             assert r.status_code == 201, r.text
             bid_id = r.json()["id"]
             bid_row = page.locator(f"#bid-{bid_id}")
@@ -133,8 +140,12 @@ async def test_a_chinese_shipper_sees_yuan_and_cancels_a_job(server_factory, set
         r = await http.patch(f"/orgs/{mill.org_id}", headers=mill.headers, json={"country": "CN"})
         assert r.status_code == 200 and r.json()["currency"] == "CNY", r.text
         gate = await create_site(http, mill, "Mill gate")
-        job = await post_job(http, mill, gate["id"], mode="auction", price=None, ceiling=900_000, currency="CNY")
-        r = await http.post(f"/jobs/{job['id']}/bids", headers=carrier.headers, json={"amount_minor": 850_000})
+        job = await post_job(
+            http, mill, gate["id"], mode="auction", price=None, ceiling=900_000, currency="CNY"
+        )
+        r = await http.post(
+            f"/jobs/{job['id']}/bids", headers=carrier.headers, json={"amount_minor": 850_000}
+        )
         assert r.status_code == 201, r.text
         # The carrier's dispatcher bids but cannot post jobs: no job screens for them.
         dispatcher = await add_member(http, carrier, "dispatcher")
@@ -144,7 +155,7 @@ async def test_a_chinese_shipper_sees_yuan_and_cancels_a_job(server_factory, set
         page = await context.new_page()
         foreign, errors = watch(page, server)
         await page.goto(f"{server.base_url}/console#/jobs")
-        await sign_in(page, mill.email, "密码", "登录")
+        await sign_in(page, mill.email, ("邮箱", "密码", "登录"))
         row = page.locator(f"#job-{job['id']}")
         await row.wait_for(timeout=10_000)
         assert "¥" in await row.locator(".price").inner_text()
