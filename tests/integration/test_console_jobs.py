@@ -127,6 +127,35 @@ async def test_a_shipper_posts_an_auction_sees_a_bid_arrive_and_awards_it(server
             )
         assert "won" in await bid_row.inner_text()
         assert await bid_row.get_by_role("button", name="Award").count() == 0
+
+        # A second job: bulk cargo grabbed at a posted price.
+        await nav.get_by_role("link", name="Post a job").click()
+        await form.wait_for(timeout=10_000)
+        await form.get_by_label("Pickup site").select_option(gate["id"])
+        await form.get_by_label("Destination site").select_option(yard["id"])
+        await form.get_by_label("Bulk", exact=True).check()
+        await form.get_by_label("Description").fill("iron ore fines")
+        await form.get_by_label("Weight (kg)").fill("25000")
+        await form.get_by_label("Volume (m³)").fill("14.5")
+        await form.get_by_label("Pickup from").fill(local(timedelta(hours=20)))
+        await form.get_by_label("Pickup until").fill(local(timedelta(hours=30)))
+        await form.get_by_label("Deliver by").fill(local(timedelta(hours=60)))
+        await form.get_by_label("Bidding deadline").fill(local(timedelta(hours=2)))
+        await form.get_by_label("Grab at a price").check()
+        await form.get_by_label("Price (EUR)").fill("950.50")
+        await form.get_by_role("button", name="Post the job").click()
+        await page.locator("#posted").wait_for(timeout=10_000)
+        grab = await db.fetchrow(
+            "SELECT mode, cargo_kind, price_minor, ceiling_minor FROM jobs WHERE poster_org_id = $1 AND id <> $2",
+            mill.org_id,
+            stored["id"],
+        )
+        assert dict(grab) == {
+            "mode": "grab",
+            "cargo_kind": "bulk",
+            "price_minor": 95_050,
+            "ceiling_minor": None,
+        }
         assert foreign == [] and errors == []
         assert await page.evaluate("[...DispatchI18n.missing]") == []
         await context.close()

@@ -1,5 +1,5 @@
 // The seller's (shipper's) job screens on the market API (dispatch/market/api.py): post a job
-// (grab at a price or a reverse auction), and the organization's posted jobs with their bids, kept
+// (grab at a price or a reverse auction; item lines or bulk), and the organization's posted jobs with their bids, kept
 // live by a poll (the market feed websocket is for carriers: it needs jobs.bid), awarded early or
 // cancelled from the list.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
@@ -89,7 +89,8 @@ export function PostJob({ me }) {
   const currency = me.organization.currency;
   const [posted, setPosted] = useState(null);
   const form = useForm({
-    origin_site_id: "", destination_site_id: "", vehicle_type: "flatbed", lines: [{ ...EMPTY_LINE }],
+    origin_site_id: "", destination_site_id: "", vehicle_type: "flatbed", cargo_kind: "items",
+    lines: [{ ...EMPTY_LINE }], bulk_description: "", bulk_weight_kg: "", bulk_volume_m3: "",
     pickup_from: "", pickup_until: "", deliver_by: "", mode: "auction", price_minor: "",
     ceiling_minor: "", min_step_minor: "", deadline: "", reference: "",
   }, async (v) => {
@@ -97,10 +98,13 @@ export function PostJob({ me }) {
       origin_site_id: v.origin_site_id || undefined,
       destination_site_id: v.destination_site_id || undefined,
       vehicle_type: v.vehicle_type,
-      cargo: { kind: "items", lines: v.lines.map((l) => ({
-        description: l.description, count: number(l.count),
-        unit_weight_kg: number(l.unit_weight_kg), unit_volume_m3: number(l.unit_volume_m3),
-      })) },
+      cargo: v.cargo_kind === "bulk"
+        ? { kind: "bulk", description: v.bulk_description, weight_kg: number(v.bulk_weight_kg),
+          volume_m3: number(v.bulk_volume_m3) }
+        : { kind: "items", lines: v.lines.map((l) => ({
+          description: l.description, count: number(l.count),
+          unit_weight_kg: number(l.unit_weight_kg), unit_volume_m3: number(l.unit_volume_m3),
+        })) },
       pickup_from: toInstant(v.pickup_from),
       pickup_until: toInstant(v.pickup_until),
       deliver_by: toInstant(v.deliver_by),
@@ -136,7 +140,20 @@ export function PostJob({ me }) {
       <${Select} name="vehicle_type" label=${t("console.jobs.vehicle_type")} value=${v.vehicle_type}
         onChange=${form.set("vehicle_type")} error=${form.fieldError("vehicle_type")}
         options=${VEHICLE_TYPES.map((x) => ({ value: x, label: t(`console.jobs.vehicle.${x}`) }))} />
-      <${CargoLines} lines=${v.lines} onChange=${form.set("lines")} error=${form.fieldError("cargo")} />
+      <fieldset class="checks">
+        <legend>${t("console.jobs.cargo_kind")}</legend>
+        ${["items", "bulk"].map((k) => html`<label key=${k}><input type="radio" name="cargo_kind" value=${k}
+          checked=${v.cargo_kind === k} onChange=${() => form.set("cargo_kind")(k)} /> ${t(`console.jobs.cargo_${k}`)}</label>`)}
+      </fieldset>
+      ${v.cargo_kind === "bulk"
+        ? html`<fieldset class="cargo" aria-invalid=${form.fieldError("cargo") ? "true" : "false"}>
+            <legend>${t("console.jobs.cargo_bulk")}</legend>
+            ${f("bulk_description", t("console.jobs.bulk_description"))}
+            ${f("bulk_weight_kg", t("console.jobs.bulk_weight"))}
+            ${f("bulk_volume_m3", t("console.jobs.bulk_volume"))}
+            ${form.fieldError("cargo") && html`<p class="field-error error" data-field="cargo">${form.fieldError("cargo")}</p>`}
+          </fieldset>`
+        : html`<${CargoLines} lines=${v.lines} onChange=${form.set("lines")} error=${form.fieldError("cargo")} />`}
       ${f("pickup_from", t("console.jobs.pickup_from"), "datetime-local")}
       ${f("pickup_until", t("console.jobs.pickup_until"), "datetime-local")}
       ${f("deliver_by", t("console.jobs.deliver_by"), "datetime-local")}
