@@ -146,7 +146,8 @@ async def test_a_shipper_posts_an_auction_sees_a_bid_arrive_and_awards_it(server
         await form.get_by_role("button", name="Post the job").click()
         await page.locator("#posted").wait_for(timeout=10_000)
         grab = await db.fetchrow(
-            "SELECT mode, cargo_kind, price_minor, ceiling_minor FROM jobs WHERE poster_org_id = $1 AND id <> $2",
+            "SELECT mode, cargo_kind, price_minor, ceiling_minor FROM jobs"
+            " WHERE poster_org_id = $1 AND id <> $2",
             mill.org_id,
             stored["id"],
         )
