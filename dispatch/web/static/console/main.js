@@ -5,6 +5,7 @@ import { html, render, useEffect, useState } from "../vendor/htm-3.1.1/standalon
 import { api, session } from "./api.js";
 import { ApiTokens, DeviceTokens, Members, Roles } from "./admin.js";
 import { Drivers, Vehicles } from "./fleet.js";
+import { MyJobs, PostJob } from "./jobs.js";
 import { LanguageSwitcher, SignIn } from "./signin.js";
 import { Refusal, t } from "./ui.js";
 
@@ -15,6 +16,8 @@ const i18n = window.DispatchI18n;
 const SCREENS = [
   { path: "/fleet/vehicles", label: "console.dispatch.nav.vehicles", permission: "fleet.manage", view: Vehicles },
   { path: "/fleet/drivers", label: "console.dispatch.nav.drivers", permission: "fleet.manage", view: Drivers },
+  { path: "/jobs/new", label: "console.nav.post_job", permission: "jobs.post", view: PostJob },
+  { path: "/jobs", label: "console.nav.my_jobs", permission: "jobs.post", view: MyJobs },
   { path: "/admin/members", label: "console.nav.members", permission: "org.manage_members", view: Members },
   { path: "/admin/roles", label: "console.nav.roles", permission: "org.manage_roles", view: Roles },
   { path: "/admin/api-tokens", label: "console.nav.api_tokens", permission: "org.manage_tokens", view: ApiTokens },
