@@ -4,6 +4,7 @@
 import { html, render, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api, session } from "./api.js";
 import { ApiTokens, DeviceTokens, Members, Roles } from "./admin.js";
+import { Gate } from "./gate.js";
 import { LanguageSwitcher, SignIn } from "./signin.js";
 import { Refusal, t } from "./ui.js";
 
@@ -12,6 +13,7 @@ const i18n = window.DispatchI18n;
 // Every screen the console has, with the permission it needs; the navigation shows those the person
 // holds, in this order. Screens still to be built are not listed.
 const SCREENS = [
+  { path: "/gate", label: "console.nav.gate", permission: "gate.operate", view: Gate },
   { path: "/admin/members", label: "console.nav.members", permission: "org.manage_members", view: Members },
   { path: "/admin/roles", label: "console.nav.roles", permission: "org.manage_roles", view: Roles },
   { path: "/admin/api-tokens", label: "console.nav.api_tokens", permission: "org.manage_tokens", view: ApiTokens },
