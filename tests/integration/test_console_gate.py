@@ -6,6 +6,7 @@ comes from outside the app (the live queue's websocket is the app's own)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -118,8 +119,32 @@ async def test_a_gate_clerk_verifies_codes_checks_in_and_calls_a_truck_to_a_dock
         await at_dock.wait_for(timeout=10_000)
         assert await rows.count() == 1
 
-        # Loading, then loaded, from the dock's row.
+        # Loading, the weighbridge tickets (a bad weight shown next to its field, nothing stored), then
+        # loaded, from the dock's row.
         await at_dock.get_by_role("button", name="Loading started").click()
+        await at_dock.get_by_role("button", name="Weighbridge").click()
+        weigh = page.get_by_role("form", name=f"Weighbridge ticket for {plate}")
+        await weigh.get_by_label("Weight (kg)").fill("lots")
+        await weigh.get_by_label("Weighbridge", exact=True).fill("WB-1")
+        await weigh.get_by_role("button", name="Record").click()
+        await weigh.locator(".field-error[data-field=weight_kg]").wait_for(timeout=10_000)
+        assert await weigh.get_by_label("Weight (kg)").get_attribute("aria-invalid") == "true"
+        assert await db.fetchval("SELECT count(*) FROM evidence_records") == 0
+        await weigh.get_by_label("Weight (kg)").fill("14000")
+        await weigh.get_by_role("button", name="Record").click()
+        await weigh.get_by_role("status").filter(has_text="Tare recorded").wait_for(timeout=10_000)
+        await weigh.get_by_label("Weighing").select_option("weighbridge_gross")
+        await weigh.get_by_label("Weight (kg)").fill("38000")
+        await weigh.get_by_label("Weighbridge", exact=True).fill("WB-1")
+        await weigh.get_by_label("Ticket number").fill("T-778")
+        await weigh.get_by_role("button", name="Record").click()
+        await weigh.get_by_role("status").filter(has_text="Gross recorded").wait_for(timeout=10_000)
+        gross = await db.fetchval(
+            "SELECT data FROM evidence_records WHERE load_id = $1 AND kind = 'weighbridge_gross'",
+            UUID(first["id"]),
+        )
+        gross = gross if isinstance(gross, dict) else json.loads(gross)
+        assert (gross["weight_kg"], gross["net_kg"], gross["ticket"]) == (38000, 24000, "T-778")
         await at_dock.get_by_role("button", name="Loading complete").click()
         await at_dock.locator("td", has_text="loaded").wait_for(timeout=10_000)
         status = await db.fetchval("SELECT status FROM queue_tickets WHERE load_id = $1", UUID(first["id"]))

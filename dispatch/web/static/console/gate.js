@@ -24,7 +24,7 @@ function Verdict({ verdict, onCheckIn }) {
   }
   const rows = [
     ["console.gate.verdict.load", verdict.load_id],
-    ["console.gate.verdict.plate", verdict.plate || verdict.sent.plate],
+    ["console.gate.verdict.plate", verdict.sent.plate], // as typed; it matched the truck's (the verdict has its key form)
     ["console.gate.verdict.driver", verdict.driver_name],
     ["console.gate.verdict.valid_until", verdict.valid_until && i18n.dateTime(new Date(verdict.valid_until))],
   ].filter(([, value]) => value);
@@ -67,18 +67,53 @@ function Verify({ siteId }) {
 
 const time = (iso, zone) => (iso ? i18n.time(new Date(iso), zone) : "—");
 
+// A weighbridge ticket for the truck at the dock (POST /loads/{id}/evidence): tare when it is empty,
+// gross when loaded (the API adds the net against the tare). The API checks the figures.
+function Weighing({ ticket }) {
+  const [recorded, setRecorded] = useState(null);
+  const form = useForm({ kind: "weighbridge_tare", weight_kg: "", weighbridge_id: "", ticket: "" }, async (values) => {
+    const kg = values.weight_kg.trim();
+    const body = { kind: values.kind, weight_kg: /^\d+$/.test(kg) ? Number(kg) : kg, weighbridge_id: values.weighbridge_id };
+    if (values.ticket) body.ticket = values.ticket;
+    setRecorded(await api("POST", `/loads/${ticket.load_id}/evidence`, body, { fieldOfCode: { gross_below_tare: "weight_kg" } }));
+  });
+  const [kindId] = useState(() => `weigh-kind-${ticket.id}`);
+  return html`<form class="weigh row" id=${`weigh-${ticket.id}`} onSubmit=${form.submit} novalidate
+      aria-label=${t("console.gate.weigh.title", { plate: ticket.plate })}>
+    <div class="field"><label for=${kindId}>${t("console.gate.weigh.kind")}</label>
+      <select id=${kindId} value=${form.values.kind} onChange=${(e) => form.set("kind")(e.currentTarget.value)}>
+        <option value="weighbridge_tare">${t("console.gate.weigh.tare")}</option>
+        <option value="weighbridge_gross">${t("console.gate.weigh.gross")}</option></select></div>
+    <${Field} name="weight_kg" type="text" label=${t("console.gate.weigh.weight")} value=${form.values.weight_kg}
+      onInput=${form.set("weight_kg")} error=${form.fieldError("weight_kg")} required autocomplete="off" />
+    <${Field} name="weighbridge_id" label=${t("console.gate.weigh.weighbridge")} value=${form.values.weighbridge_id}
+      onInput=${form.set("weighbridge_id")} error=${form.fieldError("weighbridge_id")} required autocomplete="off" />
+    <${Field} name="ticket" label=${t("console.gate.weigh.ticket")} value=${form.values.ticket}
+      onInput=${form.set("ticket")} error=${form.fieldError("ticket")} autocomplete="off" />
+    <button type="submit" disabled=${form.busy}>${t("console.gate.weigh.submit")}</button>
+    <${FormError} error=${form.error} />
+    ${recorded && html`<p class="weighed" role="status">${t(`console.gate.weigh.recorded_${recorded.kind === "weighbridge_gross" ? "gross" : "tare"}`, {
+      weight: i18n.weight(recorded.data.weight_kg),
+      net: recorded.data.net_kg == null ? "—" : i18n.weight(recorded.data.net_kg),
+    })}</p>`}
+  </form>`;
+}
+
 // A truck at a dock moves on: called → loading → loaded (then it leaves by the driver's app).
 const NEXT_STEP = { called: "loading", loading: "loaded" };
 
 function AtDock({ ticket }) {
   const [error, setError] = useState(null);
+  const [weighing, setWeighing] = useState(false);
   const step = NEXT_STEP[ticket.status];
   const advance = () => api("POST", `/gate/tickets/${ticket.id}/${step}`).then(() => setError(null), setError);
   return html`<tr id=${`ticket-${ticket.id}`}>
     <td>${ticket.dock && ticket.dock.name}</td><td class="plate">${ticket.plate}</td><td>${ticket.driver_name || "—"}</td>
     <td>${t(`console.gate.status.${ticket.status}`)}</td>
     <td class="actions">${step && html`<button type="button" onClick=${advance}>${t(`console.gate.mark.${step}`)}</button>`}
-      ${error && html`<span class="error" role="alert">${error.message}</span>`}</td></tr>`;
+      <button type="button" aria-expanded=${weighing ? "true" : "false"} onClick=${() => setWeighing(!weighing)}>${t("console.gate.weigh.open")}</button>
+      ${error && html`<span class="error" role="alert">${error.message}</span>`}
+      ${weighing && html`<${Weighing} ticket=${ticket} />`}</td></tr>`;
 }
 
 function Queue({ siteId }) {
