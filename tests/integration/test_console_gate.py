@@ -33,14 +33,16 @@ def watch(page: Page, server: Any) -> tuple[list[str], list[str]]:
     return foreign, errors
 
 
-async def sign_in(page: Page, email: str, labels: tuple[str, str, str] = ("Email", "Password", "Sign in")) -> None:
+async def sign_in(page: Page, email: str, labels: tuple[str, ...] = ("Email", "Password", "Sign in")) -> None:
     await page.get_by_label(labels[0]).fill(email)
     await page.get_by_label(labels[1]).fill(PASSWORD)
     await page.get_by_role("button", name=labels[2]).click()
     await page.wait_for_selector("#nav", timeout=10_000)
 
 
-async def test_a_gate_clerk_verifies_codes_checks_in_and_calls_a_truck_to_a_dock(server_factory, settings, db):
+async def test_a_gate_clerk_verifies_codes_checks_in_and_calls_a_truck_to_a_dock(
+    server_factory, settings, db
+):
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         w = await dispatched_loads(http, settings, loads=2)
