@@ -148,7 +148,8 @@ async def test_a_gate_clerk_verifies_codes_checks_in_and_calls_a_truck_to_a_dock
         gross = gross if isinstance(gross, dict) else json.loads(gross)
         assert (gross["weight_kg"], gross["net_kg"], gross["ticket"]) == (38000, 24000, "T-778")
         await at_dock.get_by_role("button", name="Loading complete").click()
-        await at_dock.locator("td", has_text="loaded").wait_for(timeout=10_000)
+        await at_dock.locator("td.state[data-state=loaded]").wait_for(timeout=10_000)
+        assert await at_dock.locator("td.state").inner_text() == "loaded"
         status = await db.fetchval("SELECT status FROM queue_tickets WHERE load_id = $1", UUID(first["id"]))
         assert status == "loaded"
 

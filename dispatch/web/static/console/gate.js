@@ -109,7 +109,7 @@ function AtDock({ ticket }) {
   const advance = () => api("POST", `/gate/tickets/${ticket.id}/${step}`).then(() => setError(null), setError);
   return html`<tr id=${`ticket-${ticket.id}`}>
     <td>${ticket.dock && ticket.dock.name}</td><td class="plate">${ticket.plate}</td><td>${ticket.driver_name || "—"}</td>
-    <td>${t(`console.gate.status.${ticket.status}`)}</td>
+    <td class="state" data-state=${ticket.status}>${t(`console.gate.status.${ticket.status}`)}</td>
     <td class="actions">${step && html`<button type="button" onClick=${advance}>${t(`console.gate.mark.${step}`)}</button>`}
       <button type="button" aria-expanded=${weighing ? "true" : "false"} onClick=${() => setWeighing(!weighing)}>${t("console.gate.weigh.open")}</button>
       ${error && html`<span class="error" role="alert">${error.message}</span>`}
