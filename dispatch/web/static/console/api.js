@@ -53,3 +53,24 @@ export async function api(method, path, body, { token = session.token, fieldOfCo
   if (!answer.ok) throw new ApiError(answer.status, data, fieldOfCode);
   return data;
 }
+
+// A live feed over a websocket (the gate board's `/gate/sites/{id}/board/live`): `onMessage` gets
+// each JSON message; a dropped connection is reopened after a pause until `close()` is called.
+// The socket carries the session's token as `access_token` (a browser cannot set its headers).
+export function live(path, onMessage, { token = session.token, onState = () => {} } = {}) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  let socket;
+  let closed = false;
+  const open = () => {
+    socket = new WebSocket(`${scheme}://${location.host}${path}?access_token=${encodeURIComponent(token)}`);
+    socket.onopen = () => onState("live");
+    socket.onmessage = (event) => onMessage(JSON.parse(event.data));
+    socket.onclose = () => {
+      if (closed) return;
+      onState("reconnecting");
+      setTimeout(() => { if (!closed) open(); }, 2000);
+    };
+  };
+  open();
+  return () => { closed = true; socket.close(); };
+}
