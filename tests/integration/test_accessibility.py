@@ -249,11 +249,14 @@ async def test_the_check_fails_on_a_page_with_violations_and_names_them():
 
 async def test_the_front_door_and_the_console_are_accessible(server_factory, settings):
     """The front door and every console screen there is (the admin's, the carrier dispatcher's
-    fleet and pairing), with a form's field error showing, in both languages."""
+    fleet and pairing, the shipper's jobs, the gate's), with a form's field error showing, in both
+    languages."""
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         admin = await bootstrap_org(http, settings, "Haulers", ["carrier"])
         driver = await add_member(http, admin, "driver")
+        mill = await bootstrap_org(http, settings, "Mill", ["shipper"])
+        await create_site(http, mill, "Works", BERLIN)
     words = {"en": ("Email", "Password", "Sign in"), "zh-CN": ("邮箱", "密码", "登录")}
     screens = (
         "#/admin/members",
@@ -294,4 +297,18 @@ async def test_the_front_door_and_the_console_are_accessible(server_factory, set
             await page.locator("#pairing-code").wait_for(timeout=10_000)
             await page.wait_for_function("document.getElementById('pairing-qr').complete")
             await assert_accessible(page, context=f"console, a phone's pairing ({locale})")
+            await context.close()
+
+            # The shipper's screens and the gate's, as the mill's admin.
+            context, page = await desktop(browser, locale)
+            await page.goto(f"{server.base_url}/console")
+            await page.get_by_label(email).fill(mill.email)
+            await page.get_by_label(secret).fill(PASSWORD)
+            await page.get_by_role("button", name=submit).click()
+            await page.wait_for_selector("#nav", timeout=10_000)
+            for screen in ("#/jobs/new", "#/jobs", "#/gate"):
+                await page.goto(f"{server.base_url}/console{screen}")
+                await page.wait_for_selector("main h2", timeout=10_000)
+                await page.wait_for_load_state("networkidle")
+                await assert_accessible(page, context=f"console {screen} ({locale})")
             await context.close()
