@@ -8,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
@@ -70,3 +71,15 @@ async def assert_accessible(page: Page, *, context: str) -> None:
             summary = node.get("failureSummary", "").replace("\n", " ")
             lines.append(f"    {target}: {summary}")
     raise AssertionError("\n".join(lines))
+
+
+def watch(page: Page, server: Any) -> tuple[list[str], list[str]]:
+    """Requests and websockets that leave the app (its origin, or its own websocket), and the
+    page's script errors: every page test asserts both stay empty."""
+    own = (server.base_url + "/", server.base_url.replace("http://", "ws://", 1) + "/")
+    foreign: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(own) else foreign.append(r.url))
+    page.on("websocket", lambda ws: None if ws.url.startswith(own) else foreign.append(ws.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return foreign, errors

@@ -13,19 +13,10 @@ import pytest
 from playwright.async_api import Page
 
 from tests.app_support import decode_qr
-from tests.browser import chromium, keep_screenshot
+from tests.browser import chromium, keep_screenshot, watch
 from tests.support import PASSWORD, Account, add_member, bootstrap_org, problem
 
 pytestmark = pytest.mark.server
-
-
-def watch(page: Page, server: Any) -> tuple[list[str], list[str]]:
-    """Requests that leave the app's origin, and the page's script errors."""
-    foreign: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(server.base_url + "/") else foreign.append(r.url))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return foreign, errors
 
 
 async def sign_in(

@@ -7,30 +7,18 @@ comes from outside the app (the live queue's websocket is the app's own)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 from playwright.async_api import Page
 
-from tests.browser import chromium, keep_screenshot
+from tests.browser import chromium, keep_screenshot, watch
 from tests.gate_support import dispatched_loads
 from tests.market_support import BERLIN
 from tests.support import PASSWORD
 
 pytestmark = pytest.mark.server
-
-
-def watch(page: Page, server: Any) -> tuple[list[str], list[str]]:
-    """Requests that leave the app (its origin, or its own websocket), and the page's script errors."""
-    own = (server.base_url + "/", server.base_url.replace("http://", "ws://", 1) + "/")
-    foreign: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(own) else foreign.append(r.url))
-    page.on("websocket", lambda ws: None if ws.url.startswith(own) else foreign.append(ws.url))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return foreign, errors
 
 
 async def sign_in(page: Page, email: str, labels: tuple[str, ...] = ("Email", "Password", "Sign in")) -> None:

@@ -6,26 +6,16 @@ Chinese shipper sees its jobs and bids in yuan and cancels one. Nothing leaves t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Page
 
-from tests.browser import chromium, keep_screenshot
+from tests.browser import chromium, keep_screenshot, watch
 from tests.market_support import HAMBURG, create_site, post_job
 from tests.support import PASSWORD, add_member, bootstrap_org
 
 pytestmark = pytest.mark.server
-
-
-def watch(page: Page, server: Any) -> tuple[list[str], list[str]]:
-    """Requests that leave the app's origin, and the page's script errors."""
-    foreign: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(server.base_url + "/") else foreign.append(r.url))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return foreign, errors
 
 
 def local(delta: timedelta) -> str:

@@ -6,25 +6,14 @@ Chinese browser shows Chinese and no raw key. Nothing the pages load comes from 
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 from playwright.async_api import Page
 
-from tests.browser import chromium, keep_screenshot
+from tests.browser import chromium, keep_screenshot, watch
 from tests.support import PASSWORD, add_member, bootstrap_org
 
 pytestmark = pytest.mark.server
-
-
-def watch(page: Page, server: Any) -> tuple[list[str], list[str]]:
-    """Requests that leave the app's origin, and the page's script errors."""
-    foreign: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(server.base_url + "/") else foreign.append(r.url))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return foreign, errors
 
 
 async def sign_in(page: Page, email: str) -> None:
