@@ -4,7 +4,7 @@
 // cancelled from the list.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api } from "./api.js";
-import { Field, FormError, Status, t, useForm, useLoad } from "./ui.js";
+import { Field, FormError, Select, Status, t, useForm, useLoad } from "./ui.js";
 
 const i18n = window.DispatchI18n;
 const VEHICLE_TYPES = ["flatbed", "curtainsider", "box", "refrigerated", "tanker", "bulk_tipper", "silo", "container", "lowloader"];
@@ -45,19 +45,6 @@ export function toMinor(typed, currency) {
 
 // A datetime-local value (the browser's local time) → an ISO instant; empty → not sent.
 const toInstant = (local) => (local ? new Date(local).toISOString() : undefined);
-
-function Select({ name, label, value, onChange, options, error, blank }) {
-  const id = `f-${name}`;
-  return html`<div class="field">
-    <label for=${id}>${label}</label>
-    <select id=${id} name=${name} value=${value} aria-invalid=${error ? "true" : "false"}
-      aria-describedby=${error ? `${id}-error` : undefined} onChange=${(e) => onChange(e.currentTarget.value)}>
-      ${blank && html`<option value="">${blank}</option>`}
-      ${options.map((o) => html`<option key=${o.value} value=${o.value}>${o.label}</option>`)}
-    </select>
-    ${error && html`<p class="field-error error" id=${`${id}-error`} data-field=${name}>${error}</p>`}
-  </div>`;
-}
 
 const EMPTY_LINE = { description: "", count: "", unit_weight_kg: "", unit_volume_m3: "" };
 const number = (typed) => (String(typed).trim() === "" || Number.isNaN(Number(typed)) ? typed : Number(typed));

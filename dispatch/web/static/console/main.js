@@ -13,7 +13,9 @@ import { Refusal, t } from "./ui.js";
 const i18n = window.DispatchI18n;
 
 // Every screen the console has, with the permission it needs; the navigation shows those the person
-// holds, in this order. Screens still to be built are not listed.
+// holds, in this order. A path may hold parameters (`/jobs/:job`): the view gets them as `params`;
+// such a screen (`nav: false`) is reached by links from other screens, not from the navigation.
+// Screens still to be built are not listed.
 const SCREENS = [
   { path: "/fleet/vehicles", label: "console.dispatch.nav.vehicles", permission: "fleet.manage", view: Vehicles },
   { path: "/fleet/drivers", label: "console.dispatch.nav.drivers", permission: "fleet.manage", view: Drivers },
@@ -28,6 +30,30 @@ const SCREENS = [
 
 const allowed = (me, screen) => me.permissions.includes(screen.permission);
 const currentPath = () => location.hash.replace(/^#/, "") || "/";
+const inNavigation = (me) => SCREENS.filter((s) => s.nav !== false && allowed(me, s));
+
+// "/jobs/:job" against "/jobs/5d1c…" → { job: "5d1c…" }; null when the path is not this screen's.
+export function matchPath(pattern, path) {
+  const want = pattern.split("/");
+  const got = path.split("?")[0].split("/");
+  if (want.length !== got.length) return null;
+  const params = {};
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(":")) {
+      if (!got[i]) return null;
+      params[want[i].slice(1)] = decodeURIComponent(got[i]);
+    } else if (want[i] !== got[i]) return null;
+  }
+  return params;
+}
+
+function findScreen(path) {
+  for (const screen of SCREENS) {
+    const params = matchPath(screen.path, path);
+    if (params) return { screen, params };
+  }
+  return { screen: undefined, params: {} };
+}
 
 function useRoute() {
   const [path, setPath] = useState(currentPath());
@@ -40,7 +66,7 @@ function useRoute() {
 }
 
 function Home({ me }) {
-  const screens = SCREENS.filter((s) => allowed(me, s));
+  const screens = inNavigation(me);
   return html`<section aria-labelledby="home-title">
     <h2 id="home-title">${t("console.home.title", { name: me.name || me.email || "" })}</h2>
     <p>${t("console.home.organization", { organization: me.organization.name })}</p>
@@ -53,12 +79,12 @@ function Home({ me }) {
 
 function Shell({ me, onSignOut }) {
   const path = useRoute();
-  const screen = SCREENS.find((s) => s.path === path);
+  const { screen, params } = findScreen(path);
   let body;
   if (path === "/") body = html`<${Home} me=${me} />`;
   else if (!screen) body = html`<p role="alert">${t("console.not_found")}</p>`;
   else if (!allowed(me, screen)) body = html`<${Refusal} />`;
-  else body = html`<${screen.view} me=${me} />`;
+  else body = html`<${screen.view} key=${path} me=${me} params=${params} />`;
   useEffect(() => {
     document.title = `${screen ? t(screen.label) : t("console.title")} · ${me.organization.name}`;
   });
@@ -73,7 +99,7 @@ function Shell({ me, onSignOut }) {
       <nav aria-label=${t("console.nav.label")} id="nav">
         <ul>
           <li><a href="#/" aria-current=${path === "/" ? "page" : undefined}>${t("console.nav.home")}</a></li>
-          ${SCREENS.filter((s) => allowed(me, s)).map((s) => html`<li key=${s.path}>
+          ${inNavigation(me).map((s) => html`<li key=${s.path}>
             <a href=${`#${s.path}`} aria-current=${path === s.path ? "page" : undefined}>${t(s.label)}</a></li>`)}
         </ul>
       </nav>

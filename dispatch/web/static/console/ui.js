@@ -21,6 +21,20 @@ export function Field({ name, label, error, type = "text", value, onInput, requi
   </div>`;
 }
 
+// A labelled native <select>; `blank` adds a first empty choice with that text.
+export function Select({ name, label, value, onChange, options, error, blank }) {
+  const id = `f-${name}`;
+  return html`<div class="field">
+    <label for=${id}>${label}</label>
+    <select id=${id} name=${name} value=${value} aria-invalid=${error ? "true" : "false"}
+      aria-describedby=${error ? `${id}-error` : undefined} onChange=${(e) => onChange(e.currentTarget.value)}>
+      ${blank && html`<option value="">${blank}</option>`}
+      ${options.map((o) => html`<option key=${o.value} value=${o.value}>${o.label}</option>`)}
+    </select>
+    ${error && html`<p class="field-error error" id=${`${id}-error`} data-field=${name}>${error}</p>`}
+  </div>`;
+}
+
 // A set of checkboxes in a fieldset with a legend (role choice, permission choice).
 export function Checks({ name, legend, options, chosen, onChange, error }) {
   const toggle = (value, on) => onChange(on ? [...chosen, value] : chosen.filter((v) => v !== value));
