@@ -2,7 +2,7 @@
 """One entry point for a fresh clone with only Python 3.11+:
 
     python3 dev.py demo  [--exit] [dispatch demo options]  # the whole flow, played live; then serves
-    python3 dev.py test  [pytest options]           # the test suite
+    python3 dev.py test  [pytest options]           # the test suite (all of it: in parallel)
     python3 dev.py serve [dispatch serve options]   # the service, on the embedded PostgreSQL
     python3 dev.py check                            # ruff, mypy, import-linter (what CI runs)
     python3 dev.py bench NAME [options]             # a benchmark under bench/ (e.g. market)
@@ -103,7 +103,10 @@ def main(argv: list[str]) -> int:
         return run(str(BIN / "python"), "-m", f"bench.{rest[0]}", *rest[1:])
     if task == "test":
         ensure_chromium()
-        return run(str(BIN / "pytest"), *rest)
+        # The whole suite (no arguments) runs on up to 4 processes, a test file at a time each
+        # (`--dist loadfile` keeps a file's module fixtures, e.g. the demos, in one process).
+        parallel = [] if rest else ["-n", str(min(4, os.cpu_count() or 1)), "--dist", "loadfile"]
+        return run(str(BIN / "pytest"), *parallel, *rest)
     if task == "screenshots":
         ensure_chromium()
         ensure_cjk_font()

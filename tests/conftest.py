@@ -208,7 +208,7 @@ class RunningServer:
 
 
 def start_server(
-    settings: Settings, log_path: Path, *, workers: int = 1, timeout: float = 30
+    settings: Settings, log_path: Path, *, workers: int = 1, timeout: float = 90
 ) -> RunningServer:
     port = free_port()
     log_file = open(log_path, "wb")  # noqa: SIM115 - the child keeps writing after we return
