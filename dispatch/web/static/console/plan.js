@@ -315,6 +315,8 @@ function Assign({ load, vehicles, drivers, onAssigned }) {
   const [values, setValues] = useState({ vehicle: load.vehicle.id, driver: load.driver ? load.driver.user_id : "" });
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // How many submissions have been answered: a script (or a test) waits for it to grow.
+  const [settled, setSettled] = useState(0);
   const name = `${load.seq}`;
   async function submit(event) {
     event.preventDefault();
@@ -328,6 +330,7 @@ function Assign({ load, vehicles, drivers, onAssigned }) {
       setError(err);
     } finally {
       setBusy(false);
+      setSettled((n) => n + 1);
     }
   }
   const fieldError = (field) => {
@@ -337,7 +340,7 @@ function Assign({ load, vehicles, drivers, onAssigned }) {
     return ASSIGN_FIELD_OF_CODE[error.code] === field ? error.message : undefined;
   };
   const general = error && !fieldError("vehicle") && !fieldError("driver") ? error : null;
-  return html`<form class="assign" onSubmit=${submit} novalidate aria-label=${t("plan.assign.title_for", { load: load.number })}>
+  return html`<form class="assign" onSubmit=${submit} novalidate data-settled=${settled} aria-label=${t("plan.assign.title_for", { load: load.number })}>
     <${Select} name=${`vehicle-${name}`} label=${t("plan.assign.vehicle")} value=${values.vehicle}
       onChange=${(v) => setValues({ ...values, vehicle: v })} error=${fieldError("vehicle")}
       options=${vehicles.map((v) => ({ value: v.id, label: vehicleLabel(v) }))} />
@@ -354,6 +357,7 @@ function MessageDriver({ load }) {
   const [error, setError] = useState(null);
   const [sent, setSent] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [settled, setSettled] = useState(0); // submissions answered, as in Assign
   async function submit(event) {
     event.preventDefault();
     setBusy(true);
@@ -367,10 +371,11 @@ function MessageDriver({ load }) {
       setError(err);
     } finally {
       setBusy(false);
+      setSettled((n) => n + 1);
     }
   }
   const fieldError = error && (error.fields.text || (error.code === "no_driver" ? error.message : undefined));
-  return html`<form class="message" onSubmit=${submit} novalidate
+  return html`<form class="message" onSubmit=${submit} novalidate data-settled=${settled}
     aria-label=${t("plan.message.title_for", { name: load.driver.name })}>
     <${Field} name=${`message-${load.seq}`} label=${t("plan.message.label", { name: load.driver.name })}
       value=${text} onInput=${setText} error=${fieldError} autocomplete="off" />
