@@ -127,6 +127,7 @@ async def test_a_dispatcher_plans_assigns_messages_and_watches_the_loads(server_
         meter = planned.first.get_by_role("meter", name="Weight")
         assert await meter.get_attribute("value") == "24000" and await meter.get_attribute("max") == "25000"
         await assert_accessible(page, context="console, a job's plan")
+        await keep_screenshot(page, "console-plan")
         proposed = await stored_plan(db, job_id)
 
         # An edit the API refuses: both coils on load 1. The reason at load 1, nothing stored.
@@ -205,7 +206,8 @@ async def test_a_dispatcher_plans_assigns_messages_and_watches_the_loads(server_
             )
             assert r.status_code == 200, r.text
         await load_card(page, "PO-4711/1").locator(".load-state", has_text="slot booked").wait_for(timeout=WAIT)
-        await keep_screenshot(page, "console-plan")
+        await page.locator("#loads").scroll_into_view_if_needed()
+        await keep_screenshot(page, "console-loads")
         await assert_accessible(page, context="console, a job's loads")
         assert foreign == [] and errors == []
         assert await page.evaluate("[...DispatchI18n.missing]") == []

@@ -12,7 +12,7 @@ WAIT = 30_000
 
 async def open_won_job(page: Page, job_id: str) -> None:
     """From the navigation, open "Jobs won" and follow the job's link to its plan and loads."""
-    await page.get_by_role("navigation", name="Console").locator('a[href="#/carrier/jobs"]').click()
+    await page.locator('#nav a[href="#/carrier/jobs"]').click()
     row = page.locator(f"#carrier-job-{job_id}")
     await row.get_by_role("link").click(timeout=WAIT)
     await page.locator("#plan, #loads").first.wait_for(timeout=WAIT)

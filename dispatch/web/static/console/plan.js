@@ -92,17 +92,18 @@ export function CarrierJob({ me, params }) {
       <p role="alert" id="job-not-found" class="refusal">${t("plan.job.not_found")}</p>
       <p><a href="#/carrier/jobs">${t("plan.job.back")}</a></p></section>`;
   }
-  const ready = job.data && loads.data && vehicles.data && drivers.data;
+  const all = [job, loads, vehicles, drivers];
+  const ready = all.every((s) => s.data);
   const j = job.data;
   return html`<section aria-labelledby="plan-title" id="plan-screen">
     <h2 id="plan-title">${j ? t("plan.job.title", { job: jobName(j) }) : t("plan.nav.jobs")}</h2>
-    <${Status} state=${job} />
-    ${!job.error && html`<${Status} state=${loads.error ? loads : vehicles.error ? vehicles : drivers} />`}
+    <${Status} state=${all.find((s) => s.error) || { data: ready }} />
     ${ready && html`
-      <p class="lead" id="job-summary">${j.origin.name || j.origin.address} → ${j.destination.name || j.destination.address}
-        · ${i18n.weight(j.total_weight_kg)} · ${i18n.volume(j.total_volume_m3)}
-        · ${t(`console.dispatch.vehicle_type.${j.vehicle_type}`)}
-        · ${t(`console.jobs.state.${j.status}`)}</p>
+      <p class="lead" id="job-summary">${[
+        `${j.origin.name || j.origin.address} → ${j.destination.name || j.destination.address}`,
+        i18n.weight(j.total_weight_kg), i18n.volume(j.total_volume_m3),
+        t(`console.dispatch.vehicle_type.${j.vehicle_type}`), t(`console.jobs.state.${j.status}`),
+      ].join(" · ")}</p>
       ${loads.data.length === 0
         ? html`<${PlanEditor} job=${j} vehicles=${vehicles.data} onConfirmed=${() => Promise.all([loads.reload(), job.reload()])} />`
         : html`<${Loads} job=${j} loads=${loads} vehicles=${vehicles.data} drivers=${drivers.data} />`}`}
