@@ -73,10 +73,14 @@ async def won_job(http: httpx.AsyncClient, settings: Any) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     anna = r.json()
     device = await http.post(
-        f"/orgs/{admin.org_id}/device-tokens", headers=admin.headers, json={"user_id": anna["user_id"], "name": "phone"}
+        f"/orgs/{admin.org_id}/device-tokens",
+        headers=admin.headers,
+        json={"user_id": anna["user_id"], "name": "phone"},
     )
     assert device.status_code == 201, device.text
-    other = await http.post("/jobs", headers=mill.headers, json=job_body(site["id"]))  # open: not the carrier's
+    other = await http.post(
+        "/jobs", headers=mill.headers, json=job_body(site["id"])
+    )  # open: not the carrier's
     assert other.status_code == 201, other.text
     return {
         "mill": mill,
@@ -123,7 +127,7 @@ async def test_a_dispatcher_plans_assigns_messages_and_watches_the_loads(server_
         planned = page.locator("#proposal article.planned-load")
         assert await planned.count() == 2
         first = await planned.first.inner_text()
-        assert "1 × coil" in first and "24 t of 25 t (96 %)" in first, first
+        assert "1 \u00d7 coil" in first and "24 t of 25 t (96 %)" in first, first
         meter = planned.first.get_by_role("meter", name="Weight")
         assert await meter.get_attribute("value") == "24000" and await meter.get_attribute("max") == "25000"
         await assert_accessible(page, context="console, a job's plan")
@@ -179,8 +183,8 @@ async def test_a_dispatcher_plans_assigns_messages_and_watches_the_loads(server_
         assert await assign(page, job_id, "PO-4711/1", plate="B-PL 1", driver="Anna Fahrer") is None
         assert await assign(page, job_id, "PO-4711/2", plate="B-PL 2", driver="A Member") is None
         stored = await db.fetch(
-            "SELECT l.seq, v.plate_display, l.driver_user_id::text FROM loads l JOIN vehicles v ON v.id = l.vehicle_id"
-            " WHERE l.job_id = $1 ORDER BY l.seq",
+            "SELECT l.seq, v.plate_display, l.driver_user_id::text FROM loads l"
+            " JOIN vehicles v ON v.id = l.vehicle_id WHERE l.job_id = $1 ORDER BY l.seq",
             job_id,
         )
         assert [tuple(r) for r in stored] == [
@@ -205,7 +209,9 @@ async def test_a_dispatcher_plans_assigns_messages_and_watches_the_loads(server_
                 json={"slot_start": next_slot(ahead=2).isoformat()},
             )
             assert r.status_code == 200, r.text
-        await load_card(page, "PO-4711/1").locator(".load-state", has_text="slot booked").wait_for(timeout=WAIT)
+        await (
+            load_card(page, "PO-4711/1").locator(".load-state", has_text="slot booked").wait_for(timeout=WAIT)
+        )
         await page.locator("#loads").scroll_into_view_if_needed()
         await keep_screenshot(page, "console-loads")
         await assert_accessible(page, context="console, a job's loads")
