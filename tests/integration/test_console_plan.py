@@ -4,7 +4,8 @@ makes an edit the API refuses (shown at the load it concerns, nothing stored), r
 vehicles, confirms, assigns a truck and a driver per load (a truck too small and a driver without a
 profile are refused next to their fields; the profile is set on the fleet screen), messages a
 driver (the driver API then has it) and watches a load's state change when its driver books a slot.
-In Chinese on a phone, and another organization's job is "not found". Nothing leaves the server."""
+In Chinese on a phone; another organization's job is "not found", and a driver is refused the
+screens. Nothing leaves the server."""
 
 from __future__ import annotations
 
@@ -192,6 +193,7 @@ async def test_a_dispatcher_plans_assigns_messages_and_watches_the_loads(server_
             (2, "B-PL 2", w["newcomer"].user_id),
         ]
         assert "assigned" in await load_card(page, "PO-4711/1").locator(".load-state").inner_text()
+        assert "dispatched" in await page.locator("#job-summary").inner_text()  # every load has a driver
 
         # A message to the load's driver reaches the driver's phone.
         await message_driver(page, job_id, "PO-4711/1", "Gate 3, ask for Mr. Krause")
@@ -224,9 +226,7 @@ async def open_by_hand(page: Page, base_url: str, job_id: str) -> None:
     await page.goto(f"{base_url}/console#/carrier/jobs/{job_id}")
 
 
-async def test_the_plan_speaks_chinese_on_a_phone_and_another_organizations_job_is_not_found(
-    server_factory, settings
-):
+async def test_the_plan_speaks_chinese_and_is_only_for_the_carriers_dispatchers(server_factory, settings):
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         w = await won_job(http, settings)
@@ -253,6 +253,22 @@ async def test_the_plan_speaks_chinese_on_a_phone_and_another_organizations_job_
         assert "未找到" in await page.locator("#job-not-found").inner_text()
         assert await page.locator("#plan, #loads").count() == 0
         assert await page.evaluate("[...DispatchI18n.missing]") == []
+        assert foreign == [] and errors == []
+        await context.close()
+
+        # A driver of the carrier: the dispatch screens are refused, the job's plan is not shown.
+        context = await browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+        page = await context.new_page()
+        foreign, errors = watch(page, server)
+        await page.goto(f"{server.base_url}/console")
+        await sign_in(page, w["newcomer"])
+        assert await page.locator('#nav a[href="#/carrier/jobs"]').count() == 0
+        for screen in ("/carrier/jobs", f"/carrier/jobs/{w['job']['id']}"):
+            await page.goto(f"{server.base_url}/console#{screen}")
+            refusal = page.get_by_role("alert")
+            await refusal.wait_for(timeout=WAIT)
+            assert "Not allowed" in await refusal.inner_text()
+            assert await page.locator("#plan, #loads, #carrier-jobs").count() == 0
         assert foreign == [] and errors == []
         await context.close()
 

@@ -27,6 +27,7 @@ async def confirm_plan(page: Page, job_id: str) -> list[str]:
     """Confirm the job's plan (asking the planner for one first when there is none) and return the
     numbers of the loads it created, as the page shows them ("PO-4711/1", ...)."""
     await _on_job(page, job_id)
+    await page.locator("#plan, #loads").first.wait_for(timeout=WAIT)
     if await page.locator("#loads").count() == 0:
         await page.locator("#no-plan, #proposal").first.wait_for(timeout=WAIT)
         if await page.locator("#no-plan").count():

@@ -106,7 +106,8 @@ export function CarrierJob({ me, params }) {
       ].join(" · ")}</p>
       ${loads.data.length === 0
         ? html`<${PlanEditor} job=${j} vehicles=${vehicles.data} onConfirmed=${() => Promise.all([loads.reload(), job.reload()])} />`
-        : html`<${Loads} job=${j} loads=${loads} vehicles=${vehicles.data} drivers=${drivers.data} />`}`}
+        : html`<${Loads} job=${j} loads=${loads} vehicles=${vehicles.data} drivers=${drivers.data}
+            onAssigned=${() => Promise.all([loads.reload(), job.reload()])} />`}`}
     <p><a href="#/carrier/jobs">${t("plan.job.back")}</a></p>
   </section>`;
 }
@@ -386,7 +387,8 @@ function MessageDriver({ load }) {
   </form>`;
 }
 
-function Loads({ job, loads, vehicles, drivers }) {
+// `onAssigned` reloads the loads and the job (which is dispatched once every load has a driver).
+function Loads({ job, loads, vehicles, drivers, onAssigned }) {
   usePoll(loads.reload);
   const usable = vehicles.filter((v) => v.active && v.vehicle_type === job.vehicle_type);
   const byId = Object.fromEntries(vehicles.map((v) => [v.id, v]));
@@ -410,7 +412,7 @@ function Loads({ job, loads, vehicles, drivers }) {
         </dl>
         ${vehicle && html`<${Capacity} id=${`load-${load.seq}-kg`} label=${t("plan.load.weight")} used=${load.weight_kg}
           capacity=${vehicle.capacity_kg} format=${i18n.weight} />`}
-        <${Assign} load=${load} vehicles=${usable} drivers=${drivers} onAssigned=${loads.reload} />
+        <${Assign} load=${load} vehicles=${usable} drivers=${drivers} onAssigned=${onAssigned} />
         ${load.driver && html`<${MessageDriver} key=${load.driver.user_id} load=${load} />`}
       </article>`;
     })}
