@@ -249,8 +249,8 @@ async def test_the_check_fails_on_a_page_with_violations_and_names_them():
 
 async def test_the_front_door_and_the_console_are_accessible(server_factory, settings):
     """The front door and every console screen there is (the admin's, the carrier dispatcher's
-    fleet and pairing, the shipper's jobs, the gate's), with a form's field error showing, in both
-    languages."""
+    fleet, pairing and jobs won (a won job's plan and loads: test_console_plan.py), the shipper's
+    jobs, the gate's), with a form's field error showing, in both languages."""
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         admin = await bootstrap_org(http, settings, "Haulers", ["carrier"])
@@ -265,6 +265,7 @@ async def test_the_front_door_and_the_console_are_accessible(server_factory, set
         "#/admin/device-tokens",
         "#/fleet/vehicles",
         "#/fleet/drivers",
+        "#/carrier/jobs",
     )
     async with chromium() as browser:
         for locale in LOCALES:

@@ -5,6 +5,7 @@
 import { html, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api } from "./api.js";
 import { Confirmed } from "./admin.js";
+import { DriverProfile } from "./driver_profile.js";
 import { Field, FormError, Status, t, useForm, useLoad } from "./ui.js";
 
 const i18n = window.DispatchI18n;
@@ -142,6 +143,7 @@ function PairPhone({ driver, onClose }) {
 export function Drivers({ me }) {
   const drivers = useLoad(() => api("GET", "/fleet/drivers"), [me]);
   const [pairing, setPairing] = useState(null); // the driver whose phone is being paired
+  const [profile, setProfile] = useState(null); // the driver whose profile is being edited
   return html`<section aria-labelledby="drivers-title">
     <h2 id="drivers-title">${t("console.dispatch.nav.drivers")}</h2>
     <${Status} state=${drivers} />
@@ -157,8 +159,12 @@ export function Drivers({ me }) {
         <td>${d.name}</td><td>${d.email}</td><td>${d.phone || "—"}</td><td>${d.licence_number || "—"}</td>
         <td class="actions"><button type="button" onClick=${() => setPairing(d)}
           aria-label=${t("console.dispatch.drivers.pair_named", { name: d.name })}>
-          ${t("console.dispatch.drivers.pair")}</button></td></tr>`)}
+          ${t("console.dispatch.drivers.pair")}</button>
+          <button type="button" onClick=${() => setProfile(d)}
+            aria-label=${t("plan.profile.edit_named", { name: d.name })}>${t("plan.profile.edit")}</button></td></tr>`)}
       </tbody></table>`)}
+    ${profile && html`<${DriverProfile} key=${profile.user_id} driver=${profile}
+      onSaved=${async () => { await drivers.reload(); setProfile(null); }} onClose=${() => setProfile(null)} />`}
     ${pairing && html`<${PairPhone} key=${pairing.user_id} driver=${pairing} onClose=${() => setPairing(null)} />`}
   </section>`;
 }

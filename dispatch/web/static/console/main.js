@@ -7,6 +7,7 @@ import { ApiTokens, DeviceTokens, Members, Roles } from "./admin.js";
 import { Drivers, Vehicles } from "./fleet.js";
 import { MyJobs, PostJob } from "./jobs.js";
 import { Gate } from "./gate.js";
+import { CarrierJob, CarrierJobs } from "./plan.js";
 import { LanguageSwitcher, SignIn } from "./signin.js";
 import { Refusal, t } from "./ui.js";
 
@@ -19,6 +20,8 @@ const i18n = window.DispatchI18n;
 const SCREENS = [
   { path: "/fleet/vehicles", label: "console.dispatch.nav.vehicles", permission: "fleet.manage", view: Vehicles },
   { path: "/fleet/drivers", label: "console.dispatch.nav.drivers", permission: "fleet.manage", view: Drivers },
+  { path: "/carrier/jobs", label: "plan.nav.jobs", permission: "loads.dispatch", view: CarrierJobs },
+  { path: "/carrier/jobs/:job", label: "plan.nav.job", permission: "loads.dispatch", view: CarrierJob, nav: false },
   { path: "/jobs/new", label: "console.nav.post_job", permission: "jobs.post", view: PostJob },
   { path: "/jobs", label: "console.nav.my_jobs", permission: "jobs.post", view: MyJobs },
   { path: "/gate", label: "console.nav.gate", permission: "gate.operate", view: Gate },
