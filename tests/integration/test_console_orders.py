@@ -158,7 +158,7 @@ async def test_a_buyer_follows_its_job_authorizes_shares_and_verifies_the_eviden
             screen = page.locator("#job-view")
             assert "PO-4711" in await screen.get_by_role("heading", level=2).inner_text()
             assert "open" in await screen.locator("#job-summary .state").inner_text()
-            assert "coil × 2" in await screen.locator("#job-summary").inner_text()
+            assert "coil \u00d7 2" in await screen.locator("#job-summary").inner_text()
             bid = screen.locator(f"#bid-{bid_id}")
             await bid.wait_for(timeout=WAIT)
             assert "2,500.00" in await bid.inner_text()
