@@ -5,7 +5,8 @@ pickup (a learner's plate is refused next to its field and nothing is stored; th
 drivers), revokes it, shares the delivery with a link that opens without an account and revokes it,
 and reads, exports and verifies the loading evidence (a photo altered on disk breaks the verdict).
 The supplier finds the job in its "My jobs" too; another organization, and an id that is none, get
-"not found". axe on the screen, in English and in Chinese. Nothing leaves the app's origin."""
+"not found". axe on the screen, in English and in Chinese; on a phone nothing is wider than the
+screen. Nothing leaves the app's origin."""
 
 from __future__ import annotations
 
@@ -266,6 +267,7 @@ async def test_a_buyer_follows_its_job_authorizes_shares_and_verifies_the_eviden
             assert len(bundle["records"]) == 5
             await evidence.get_by_role("button", name="Verify the chain").click()
             await evidence.locator(".verdict[data-ok=true]", has_text="5 records").wait_for(timeout=WAIT)
+            await page.evaluate("document.getElementById('loads').scrollIntoView()")
             await keep_screenshot(page, "console-job")
             await assert_accessible(page, context="job screen, evidence verified (en)")
             # A photo altered on disk: the verdict names the broken record.
@@ -283,6 +285,10 @@ async def test_a_buyer_follows_its_job_authorizes_shares_and_verifies_the_eviden
             assert await screen.get_by_role("heading", name="分享链接", exact=True).count() == 1
             assert "已派车" in await first.locator(".state").inner_text()
             await assert_accessible(page, context="job screen (zh-CN)")
+            # On a phone: one column, nothing wider than the screen.
+            await page.set_viewport_size({"width": 390, "height": 844})
+            assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+            await keep_screenshot(page, "console-job-phone-zh-CN")
             assert await page.evaluate("[...DispatchI18n.missing]") == []
             assert foreign == [] and errors == []
 
