@@ -29,7 +29,7 @@ function NotFound() {
     <p><a href="#/jobs">${t("console.nav.my_jobs")}</a></p></section>`;
 }
 
-// "Place (undefined for a 404)": an answer the screen shows as "none" rather than as an error.
+// `{ data }` for an answer, `{ data: null }` for a 404: "there is none", shown as such, not as an error.
 const noneIf404 = (promise) => promise.then((data) => ({ data }), (err) => (isNotFound(err) ? { data: null } : Promise.reject(err)));
 
 export function JobScreen({ me, params }) {
