@@ -54,6 +54,21 @@ export async function api(method, path, body, { token = session.token, fieldOfCo
   return data;
 }
 
+// The bytes at `path` as a Blob (an evidence photo: an <img> cannot send the bearer token), with
+// the same token and errors as `api()`.
+export async function blob(path, { token = session.token } = {}) {
+  const headers = { "accept-language": i18n.locale };
+  if (token) headers.authorization = `Bearer ${token}`;
+  let answer;
+  try {
+    answer = await fetch(path, { headers });
+  } catch (err) {
+    throw new ApiError(0, { detail: i18n.t("console.error.unreachable") });
+  }
+  if (!answer.ok) throw new ApiError(answer.status, await answer.json().catch(() => ({})));
+  return answer.blob();
+}
+
 // A live feed over a websocket (the gate board's `/gate/sites/{id}/board/live`): `onMessage` gets
 // each JSON message; a dropped connection is reopened after a pause until `close()` is called.
 // The socket carries the session's token as `access_token` (a browser cannot set its headers).

@@ -162,19 +162,21 @@ export function PostJob({ me }) {
 
 // -- my jobs and their bids -------------------------------------------------------------------
 
-// Re-run `reload` every POLL_MS while the screen is open.
-function usePoll(reload) {
+// Re-run `reload` every POLL_MS while the screen is open (the job's screen, orders.js, too).
+export function usePoll(reload) {
   useEffect(() => {
     const timer = setInterval(reload, POLL_MS);
     return () => clearInterval(timer);
   }, [reload]);
 }
 
-function Bids({ me, job, onChanged }) {
+// The bids of a job for its shipper or consignee; only the poster awards (the API refuses others).
+export function Bids({ me, job, onChanged }) {
   const bids = useLoad(() => api("GET", `/jobs/${job.id}/bids`), [job.id]);
   usePoll(bids.reload);
   const [error, setError] = useState(null);
-  const mayAward = me.permissions.includes("jobs.award") && job.status === "open";
+  const mayAward = me.permissions.includes("jobs.award") && job.status === "open"
+    && job.poster_org_id === me.organization.id;
   async function award(bid) {
     try {
       await api("POST", `/jobs/${job.id}/bids/${bid.id}/award`);
@@ -199,17 +201,17 @@ function Bids({ me, job, onChanged }) {
   </div>`;
 }
 
-function price(job) {
+export function price(job) {
   if (job.award_price_minor) return i18n.money(job.award_price_minor, job.currency);
   if (job.mode === "grab") return i18n.money(job.price_minor, job.currency);
   return job.ceiling_minor ? t("console.jobs.up_to", { amount: i18n.money(job.ceiling_minor, job.currency) }) : "–";
 }
 
-function JobRow({ job, open, onOpen, onCancel }) {
+function JobRow({ job, mine, open, onOpen, onCancel }) {
   const [asking, setAsking] = useState(false);
   const [error, setError] = useState(null);
   return html`<tr id=${`job-${job.id}`}>
-    <td>${job.reference || job.id.slice(0, 8)}<div class="muted">${t(`console.jobs.mode_${job.mode}`)}</div></td>
+    <td><a href=${`#/jobs/${job.id}`}>${job.reference || job.id.slice(0, 8)}</a><div class="muted">${t(`console.jobs.mode_${job.mode}`)}</div></td>
     <td>${job.origin.name || job.origin.address} → ${job.destination.name || job.destination.address}</td>
     <td>${i18n.dateTime(job.pickup_from)}</td>
     <td class="price">${price(job)}</td>
@@ -217,7 +219,7 @@ function JobRow({ job, open, onOpen, onCancel }) {
     <td>${job.bid_count}</td>
     <td class="actions">
       <button type="button" aria-expanded=${open ? "true" : "false"} onClick=${onOpen}>${t("console.jobs.show_bids")}</button>
-      ${job.status === "open" && (asking
+      ${mine && job.status === "open" && (asking
         ? html`<span class="confirm" onKeyDown=${(e) => e.key === "Escape" && setAsking(false)}>
             <button type="button" class="danger" autofocus
               onClick=${() => onCancel().catch(setError)}>${t("console.jobs.cancel_confirm")}</button>
@@ -228,10 +230,12 @@ function JobRow({ job, open, onOpen, onCancel }) {
 }
 
 export function MyJobs({ me }) {
-  // GET /jobs lists every job the organization is a party to; the poster's own are kept.
+  // GET /jobs lists every job the organization is a party to; those it posted, ships or receives
+  // are kept (a buyer finds the jobs its supplier posted to it); the carrier's are another screen's.
+  const own = me.organization.id;
   const jobs = useLoad(async () => {
     const page = await api("GET", "/jobs?limit=200");
-    return page.items.filter((j) => j.poster_org_id === me.organization.id);
+    return page.items.filter((j) => [j.poster_org_id, j.shipper_org_id, j.consignee_org_id].includes(own));
   }, [me]);
   usePoll(jobs.reload);
   const [openId, setOpenId] = useState(null);
@@ -247,7 +251,7 @@ export function MyJobs({ me }) {
         <th scope="col">${t("console.jobs.pickup_from")}</th><th scope="col">${t("console.jobs.price")}</th>
         <th scope="col">${t("console.jobs.status")}</th><th scope="col">${t("console.jobs.bid_count")}</th>
         <th scope="col">${t("console.actions")}</th></tr></thead>
-      <tbody>${jobs.data.map((j) => html`<${JobRow} key=${j.id} job=${j} open=${openId === j.id}
+      <tbody>${jobs.data.map((j) => html`<${JobRow} key=${j.id} job=${j} mine=${j.poster_org_id === own} open=${openId === j.id}
         onOpen=${() => setOpenId(openId === j.id ? null : j.id)}
         onCancel=${() => api("POST", `/jobs/${j.id}/cancel`).then(jobs.reload)} />`)}</tbody></table>`)}
     ${openJob && html`<${Bids} key=${openJob.id} me=${me} job=${openJob} onChanged=${jobs.reload} />`}

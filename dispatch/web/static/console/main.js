@@ -6,6 +6,7 @@ import { api, session } from "./api.js";
 import { ApiTokens, DeviceTokens, Members, Roles } from "./admin.js";
 import { Drivers, Vehicles } from "./fleet.js";
 import { MyJobs, PostJob } from "./jobs.js";
+import { JobScreen } from "./orders.js";
 import { Gate } from "./gate.js";
 import { CarrierJob, CarrierJobs } from "./plan.js";
 import { LanguageSwitcher, SignIn } from "./signin.js";
@@ -24,6 +25,7 @@ const SCREENS = [
   { path: "/carrier/jobs/:job", label: "plan.nav.job", permission: "loads.dispatch", view: CarrierJob, nav: false },
   { path: "/jobs/new", label: "console.nav.post_job", permission: "jobs.post", view: PostJob },
   { path: "/jobs", label: "console.nav.my_jobs", permission: "jobs.post", view: MyJobs },
+  { path: "/jobs/:job", label: "orders.nav.job", permission: "jobs.post", view: JobScreen, nav: false },
   { path: "/gate", label: "console.nav.gate", permission: "gate.operate", view: Gate },
   { path: "/admin/members", label: "console.nav.members", permission: "org.manage_members", view: Members },
   { path: "/admin/roles", label: "console.nav.roles", permission: "org.manage_roles", view: Roles },
