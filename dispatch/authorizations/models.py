@@ -72,3 +72,9 @@ class GateVerdict(msgspec.Struct, kw_only=True):
     load_id: UUID | None = None
     plate: str | None = None
     driver_name: str | None = None
+    # What gate staff read off the verdict (added for the console's gate screen): the load's short
+    # number (as the driver's phone shows it), the plate as the carrier wrote it, and the carrier.
+    load_number: str | None = None
+    plate_display: str | None = None
+    # For any code of this site (a load's or a job authorization's): the carrier's name.
+    carrier_name: str | None = None
