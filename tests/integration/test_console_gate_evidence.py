@@ -18,7 +18,7 @@ import httpx
 import pytest
 import segno
 
-from tests.browser import assert_accessible, chromium, qr_video, watch
+from tests.browser import assert_accessible, chromium, keep_screenshot, qr_video, watch
 from tests.gate_support import dispatched_loads
 from tests.integration.test_console_gate import sign_in
 from tests.steps import gate as steps
@@ -113,6 +113,8 @@ async def test_a_gate_clerk_scans_the_drivers_qr_code_and_records_the_loading_ev
             "Photo",
             "Sample",
         ]
+        await panel.scroll_into_view_if_needed()
+        await keep_screenshot(page, "console-gate-evidence")
         await steps.mark_loaded(page, plate)
         await assert_accessible(page, context="console gate screen, evidence recorded (820 px)")
 
