@@ -27,6 +27,10 @@ pytestmark = pytest.mark.server
 
 TABLET = {"width": 820, "height": 1180}
 WAIT = 30_000
+# The elements reaching past the window's right edge (named in a failure).
+WIDER_THAN = """w => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > w + 1)
+  .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)"""
 
 
 def png(text: str) -> bytes:
@@ -117,6 +121,12 @@ async def test_a_gate_clerk_scans_the_drivers_qr_code_and_records_the_loading_ev
         await keep_screenshot(page, "console-gate-evidence")
         await steps.mark_loaded(page, plate)
         await assert_accessible(page, context="console gate screen, evidence recorded (820 px)")
+        # The same screen on a phone and on a desktop: nothing wider than the window.
+        for width in (390, 1280):
+            await page.set_viewport_size({"width": width, "height": 900})
+            overflow = await page.evaluate("document.documentElement.scrollWidth")
+            wide = await page.evaluate(WIDER_THAN, width)
+            assert overflow <= width, (width, overflow, wide)
 
         rows = await db.fetch(
             "SELECT kind, data FROM evidence_records WHERE load_id = $1 ORDER BY seq", UUID(load["id"])
