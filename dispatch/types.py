@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import msgspec
 from msgspec import Meta
@@ -71,3 +72,10 @@ def decode_instant(_: type[Any], value: Any) -> Instant:
 
 def is_instant(type_: Any) -> bool:
     return type_ is Instant
+
+
+def load_number(job_reference: str | None, job_id: UUID, seq: int) -> str:
+    """The load's short number for people (drivers, gate staff): the job's reference, or the first
+    eight hex digits of its id when it has none, and the load's sequence in the job: `PO-4711/2`."""
+    job = (job_reference or "").strip() or job_id.hex[:8].upper()
+    return f"{job}/{seq}"

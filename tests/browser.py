@@ -27,11 +27,16 @@ FLAGS = [
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(*, fake_camera: Path | None = None) -> AsyncIterator[Browser]:
+    """Chromium, headless. `fake_camera`: a video file (`.y4m` or `.mjpeg`) that Chromium shows as
+    the camera of every page (a context still needs the "camera" permission to open it)."""
     if not shutil.which(CHROMIUM):
         raise RuntimeError("Chromium is not installed: `apt-get install chromium` (.ci/run does it)")
+    args = list(FLAGS)
+    if fake_camera is not None:
+        args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={fake_camera}"]
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         try:
             yield browser
         finally:
@@ -83,3 +88,27 @@ def watch(page: Page, server: Any) -> tuple[list[str], list[str]]:
     page.on("websocket", lambda ws: None if ws.url.startswith(own) else foreign.append(ws.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
     return foreign, errors
+
+
+def qr_video(text: str, path: Path, *, width: int = 640, height: int = 480) -> Path:
+    """A one-frame Y4M video (Chromium loops it) of `text` as a QR code made by segno, dark on white
+    with its quiet zone, for `chromium(fake_camera=...)`: a phone showing its code to the camera."""
+    import segno  # only the camera tests need it
+
+    matrix = segno.make(text, error="m", micro=False).matrix
+    quiet = 4
+    modules = len(matrix) + 2 * quiet
+    scale = min(width, height) * 3 // 4 // modules
+    left, top = (width - modules * scale) // 2, (height - modules * scale) // 2
+    luma = bytearray(b"\xeb" * (width * height))  # white (video range)
+    for r, row in enumerate(matrix):
+        for c, dark in enumerate(row):
+            if dark:
+                x = left + (c + quiet) * scale
+                for dy in range(scale):
+                    start = (top + (r + quiet) * scale + dy) * width + x
+                    luma[start : start + scale] = b"\x10" * scale  # black
+    chroma = b"\x80" * ((width // 2) * (height // 2))  # no colour
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"FRAME\n" + bytes(luma) + chroma + chroma)
+    return path

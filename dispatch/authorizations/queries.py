@@ -33,16 +33,22 @@ RETURNING *"""
 
 # -- the gate's code check --------------------------------------------------------------------
 
-AUTHORIZATION_BY_CODE = "SELECT * FROM pickup_authorizations WHERE code_hash = $1"
+AUTHORIZATION_BY_CODE = """
+SELECT a.*, o.name AS carrier_name
+FROM pickup_authorizations a
+LEFT JOIN organizations o ON o.id = a.carrier_org_id
+WHERE a.code_hash = $1"""
 
 # A load by its pickup code, with what the gate needs to judge it.
 LOAD_BY_CODE = """
-SELECT l.id, l.job_id, l.driver_user_id, l.carrier_org_id, l.status, v.plate, u.name AS driver_name,
+SELECT l.id, l.job_id, l.seq, j.reference AS job_reference, l.driver_user_id, l.carrier_org_id, l.status,
+       v.plate, v.plate_display, u.name AS driver_name, o.name AS carrier_name,
        j.origin_site_id AS site_id,
        a.id AS authorization_id, a.revoked_at, a.valid_from, a.valid_until
 FROM loads l
 JOIN vehicles v ON v.id = l.vehicle_id
 JOIN jobs j ON j.id = l.job_id
+JOIN organizations o ON o.id = l.carrier_org_id
 LEFT JOIN users u ON u.id = l.driver_user_id
 LEFT JOIN LATERAL (SELECT * FROM pickup_authorizations pa WHERE pa.job_id = l.job_id
                    ORDER BY pa.revoked_at IS NULL DESC, pa.created_at DESC LIMIT 1) a ON true

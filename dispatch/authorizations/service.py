@@ -32,6 +32,7 @@ from dispatch.market.service import goods_owner_org, lock_job
 from dispatch.parties import party_orgs
 from dispatch.plates import plate_key, require_plate
 from dispatch.sites import service as sites
+from dispatch.types import load_number
 
 # How long around the pickup window an authorization is valid by default: trucks come early and late.
 AUTHORIZATION_GRACE = timedelta(hours=12)
@@ -277,7 +278,10 @@ async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> Gat
         job_id=known["job_id"] if known else None,
         carrier_org_id=known["carrier_org_id"] if known else None,
         valid_until=known["valid_until"] if known else None,
+        carrier_name=known["carrier_name"] if known else None,
     )
     if load is not None and known:
         verdict.load_id, verdict.plate, verdict.driver_name = load["id"], load["plate"], load["driver_name"]
+        verdict.load_number = load_number(load["job_reference"], load["job_id"], load["seq"])
+        verdict.plate_display = load["plate_display"]
     return verdict

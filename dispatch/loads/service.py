@@ -28,6 +28,9 @@ from dispatch.loads.cargo import stored_to_planner
 from dispatch.loads.models import Assignment, ItemCount, Load, Plan, PlanEdit, PlannedLoad
 from dispatch.parties import party_orgs
 
+# The load number is shared with the gate's code check (authorizations, a floor below loads).
+from dispatch.types import load_number as load_number
+
 
 def _as_planner_vehicle(v: Vehicle, *, name: str | None = None) -> planner.Vehicle:
     """The planner's view of a vehicle, known by its id (or by `name`, e.g. its plate, in messages)."""
@@ -411,10 +414,3 @@ async def _check_vehicle_fits(conn: Conn, p: Principal, load: asyncpg.Record, ve
             f"{v.plate} ({v.capacity_kg:,.0f} kg, {v.capacity_m3:.1f} m³).",
             code="vehicle_too_small",
         )
-
-
-def load_number(job_reference: str | None, job_id: UUID, seq: int) -> str:
-    """The load's short number for people (drivers, gate staff): the job's reference, or the first
-    eight hex digits of its id when it has none, and the load's sequence in the job: `PO-4711/2`."""
-    job = (job_reference or "").strip() or job_id.hex[:8].upper()
-    return f"{job}/{seq}"

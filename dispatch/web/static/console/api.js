@@ -69,6 +69,27 @@ export async function blob(path, { token = session.token } = {}) {
   return answer.blob();
 }
 
+// A file from the page (a photo from the camera) to a route that takes it: `POST path` with the
+// file as the multipart field `file`, the one upload route the API has
+// (`/loads/{id}/evidence/photos`); the browser sets the body's type and boundary. Answers and
+// refusals as `api()`; a refusal about the file (its type, its size) is shown next to the field.
+export async function upload(path, file, { token = session.token } = {}) {
+  const headers = { accept: "application/json", "accept-language": i18n.locale };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const body = new FormData();
+  body.append("file", file);
+  let answer;
+  try {
+    answer = await fetch(path, { method: "POST", headers, body });
+  } catch (err) {
+    throw new ApiError(0, { detail: i18n.t("console.error.unreachable") });
+  }
+  const data = await answer.json().catch(() => ({}));
+  const fileCodes = { unsupported_photo_type: "file", photo_too_large: "file", body_too_large: "file" };
+  if (!answer.ok) throw new ApiError(answer.status, data, fileCodes);
+  return data;
+}
+
 // A live feed over a websocket (the gate board's `/gate/sites/{id}/board/live`): `onMessage` gets
 // each JSON message; a dropped connection is reopened after a pause until `close()` is called.
 // The socket carries the session's token as `access_token` (a browser cannot set its headers).

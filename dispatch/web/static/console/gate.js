@@ -1,9 +1,14 @@
-// The gate screen, for gate staff at a tablet: choose the site, verify a driver's pickup code and
-// plate (POST /gate/verify: the verdict, and what a valid code names), check the truck in, and work
-// the live queue (the board's websocket): call the next truck a dock can serve, mark loading and
-// loaded. The gate clerk sees no prices: nothing here asks for or shows one.
-import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
+// The gate screen, for gate staff at a tablet: choose the site, verify a driver's pickup code
+// (typed, or read from the QR code on the driver's phone with the camera) and plate (POST
+// /gate/verify: the verdict, and what a valid code names), check the truck in, and work the live
+// queue (the board's websocket): call the next truck a dock can serve, record the loading evidence
+// (gate-evidence.js), mark loading and loaded. The API calls the next truck in queue order only (a
+// chosen truck cannot be called), so that is what the screen offers. The gate clerk sees no prices:
+// nothing here asks for or shows one.
+import { html, useEffect, useRef, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api, live } from "./api.js";
+import { Evidence } from "./gate-evidence.js";
+import { QrScanner } from "./gate-scan.js";
 import { Field, FormError, Status, t, useForm, useLoad } from "./ui.js";
 
 const i18n = window.DispatchI18n;
@@ -23,14 +28,18 @@ function Verdict({ verdict, onCheckIn }) {
       <p id="verdict-reason">${t(`console.gate.result.${verdict.result}`)}</p></div>`;
   }
   const rows = [
-    ["console.gate.verdict.load", verdict.load_id],
-    ["console.gate.verdict.plate", verdict.sent.plate], // as typed; it matched the truck's (the verdict has its key form)
-    ["console.gate.verdict.driver", verdict.driver_name],
-    ["console.gate.verdict.valid_until", verdict.valid_until && i18n.dateTime(new Date(verdict.valid_until))],
+    ["console.gate.verdict.load", verdict.load_number, "load-number"],
+    // The carrier's spelling of the truck's plate (the verdict's `plate` is its key form); a job
+    // authorization's code names no truck: then the plate as typed, which it matched.
+    ["console.gate.verdict.plate", verdict.plate_display || verdict.sent.plate, "plate"],
+    ["console.gate.verdict.driver", verdict.driver_name, "driver"],
+    ["console.gate.verdict.carrier", verdict.carrier_name, "carrier"],
+    ["console.gate.verdict.valid_until", verdict.valid_until && i18n.dateTime(new Date(verdict.valid_until)), "valid-until"],
   ].filter(([, value]) => value);
   return html`<div class="verdict valid" id="verdict" role="status" data-result="valid">
     <p class="verdict-title">${t("console.gate.verdict.valid")}</p>
-    <dl>${rows.map(([key, value]) => html`<div key=${key}><dt>${t(key)}</dt><dd>${value}</dd></div>`)}</dl>
+    <dl>${rows.map(([key, value, name]) => html`<div key=${key} data-name=${name}><dt>${t(key)}</dt><dd>${value}</dd></div>`)}</dl>
+    ${verdict.load_id && html`<p class="muted small" id="verdict-load-id">${t("console.gate.verdict.load_id", { id: verdict.load_id })}</p>`}
     ${verdict.ticket
       ? html`<p id="checked-in">${t("console.gate.checked_in", { position: verdict.ticket.position ?? "—" })}</p>`
       : verdict.load_id && html`<button type="button" id="check-in" class="big" disabled=${busy}
@@ -41,17 +50,38 @@ function Verdict({ verdict, onCheckIn }) {
 
 function Verify({ siteId }) {
   const [verdict, setVerdict] = useState(null);
+  const [scanning, setScanning] = useState(false);
+  const [scanNote, setScanNote] = useState(null);
+  const [verifyNow, setVerifyNow] = useState(false);
+  const formRef = useRef(null);
   const form = useForm({ code: "", plate: "" }, async (values) => {
     setVerdict(null);
+    setScanNote(null);
     const answer = await api("POST", "/gate/verify", { site_id: siteId, ...values });
     setVerdict({ ...answer, sent: values });
   });
+  // A code read from the camera is verified at once when the plate is typed already; otherwise the
+  // plate is asked for (the QR code holds the code alone). Submitting waits for the next render, so
+  // that the form sends the code just read.
+  useEffect(() => {
+    if (verifyNow) { setVerifyNow(false); formRef.current.requestSubmit(); }
+  }, [verifyNow]);
+  function scanned(code) {
+    setScanning(false);
+    form.set("code")(code);
+    if (form.values.plate.trim()) {
+      setVerifyNow(true);
+    } else {
+      setScanNote("console.gate.scan.need_plate");
+      formRef.current.querySelector("input[name=plate]").focus();
+    }
+  }
   async function checkIn() {
     const { code, plate } = verdict.sent;
     const ticket = await api("POST", "/gate/check-in", { site_id: siteId, code, plate });
     setVerdict((old) => ({ ...old, ticket }));
   }
-  return html`<form class="panel" id="verify" onSubmit=${form.submit} aria-labelledby="verify-title" novalidate>
+  return html`<form class="panel" id="verify" ref=${formRef} onSubmit=${form.submit} aria-labelledby="verify-title" novalidate>
     <h3 id="verify-title">${t("console.gate.verify.title")}</h3>
     <div class="row">
       <${Field} name="code" label=${t("console.gate.verify.code")} value=${form.values.code}
@@ -59,6 +89,10 @@ function Verify({ siteId }) {
       <${Field} name="plate" label=${t("console.gate.verify.plate")} value=${form.values.plate}
         onInput=${form.set("plate")} error=${form.fieldError("plate")} required autocomplete="off" />
     </div>
+    ${scanning
+      ? html`<${QrScanner} onCode=${scanned} onClose=${() => setScanning(false)} />`
+      : html`<button type="button" class="big scan" id="scan" onClick=${() => { setScanNote(null); setScanning(true); }}>${t("console.gate.scan.open")}</button>`}
+    ${scanNote && html`<p id="scan-note" role="status">${t(scanNote)}</p>`}
     <${FormError} error=${form.error} />
     <button type="submit" class="big" disabled=${form.busy}>${t("console.gate.verify.submit")}</button>
     ${verdict && html`<${Verdict} verdict=${verdict} onCheckIn=${checkIn} />`}
@@ -67,54 +101,23 @@ function Verify({ siteId }) {
 
 const time = (iso, zone) => (iso ? i18n.time(new Date(iso), zone) : "—");
 
-// A weighbridge ticket for the truck at the dock (POST /loads/{id}/evidence): tare when it is empty,
-// gross when loaded (the API adds the net against the tare). The API checks the figures.
-function Weighing({ ticket }) {
-  const [recorded, setRecorded] = useState(null);
-  const form = useForm({ kind: "weighbridge_tare", weight_kg: "", weighbridge_id: "", ticket: "" }, async (values) => {
-    const kg = values.weight_kg.trim();
-    const body = { kind: values.kind, weight_kg: /^\d+$/.test(kg) ? Number(kg) : kg, weighbridge_id: values.weighbridge_id };
-    if (values.ticket) body.ticket = values.ticket;
-    setRecorded(await api("POST", `/loads/${ticket.load_id}/evidence`, body, { fieldOfCode: { gross_below_tare: "weight_kg" } }));
-  });
-  const [kindId] = useState(() => `weigh-kind-${ticket.id}`);
-  return html`<form class="weigh row" id=${`weigh-${ticket.id}`} onSubmit=${form.submit} novalidate
-      aria-label=${t("console.gate.weigh.title", { plate: ticket.plate })}>
-    <div class="field"><label for=${kindId}>${t("console.gate.weigh.kind")}</label>
-      <select id=${kindId} value=${form.values.kind} onChange=${(e) => form.set("kind")(e.currentTarget.value)}>
-        <option value="weighbridge_tare">${t("console.gate.weigh.tare")}</option>
-        <option value="weighbridge_gross">${t("console.gate.weigh.gross")}</option></select></div>
-    <${Field} name="weight_kg" type="text" label=${t("console.gate.weigh.weight")} value=${form.values.weight_kg}
-      onInput=${form.set("weight_kg")} error=${form.fieldError("weight_kg")} required autocomplete="off" />
-    <${Field} name="weighbridge_id" label=${t("console.gate.weigh.weighbridge")} value=${form.values.weighbridge_id}
-      onInput=${form.set("weighbridge_id")} error=${form.fieldError("weighbridge_id")} required autocomplete="off" />
-    <${Field} name="ticket" label=${t("console.gate.weigh.ticket")} value=${form.values.ticket}
-      onInput=${form.set("ticket")} error=${form.fieldError("ticket")} autocomplete="off" />
-    <button type="submit" disabled=${form.busy}>${t("console.gate.weigh.submit")}</button>
-    <${FormError} error=${form.error} />
-    ${recorded && html`<p class="weighed" role="status">${t(`console.gate.weigh.recorded_${recorded.kind === "weighbridge_gross" ? "gross" : "tare"}`, {
-      weight: i18n.weight(recorded.data.weight_kg),
-      net: recorded.data.net_kg == null ? "—" : i18n.weight(recorded.data.net_kg),
-    })}</p>`}
-  </form>`;
-}
-
 // A truck at a dock moves on: called → loading → loaded (then it leaves by the driver's app).
 const NEXT_STEP = { called: "loading", loading: "loaded" };
 
-function AtDock({ ticket }) {
+function AtDock({ ticket, open, onOpen, onAdvance }) {
   const [error, setError] = useState(null);
-  const [weighing, setWeighing] = useState(false);
   const step = NEXT_STEP[ticket.status];
-  const advance = () => api("POST", `/gate/tickets/${ticket.id}/${step}`).then(() => setError(null), setError);
+  const advance = () => onAdvance(ticket, step).then(() => setError(null), setError);
   return html`<tr id=${`ticket-${ticket.id}`}>
     <td>${ticket.dock && ticket.dock.name}</td><td class="plate">${ticket.plate}</td><td>${ticket.driver_name || "—"}</td>
     <td class="state" data-state=${ticket.status}>${t(`console.gate.status.${ticket.status}`)}</td>
     <td class="actions">${step && html`<button type="button" onClick=${advance}>${t(`console.gate.mark.${step}`)}</button>`}
-      <button type="button" aria-expanded=${weighing ? "true" : "false"} onClick=${() => setWeighing(!weighing)}>${t("console.gate.weigh.open")}</button>
-      ${error && html`<span class="error" role="alert">${error.message}</span>`}
-      ${weighing && html`<${Weighing} ticket=${ticket} />`}</td></tr>`;
+      <button type="button" aria-expanded=${open ? "true" : "false"} aria-controls=${open ? "evidence" : undefined}
+        onClick=${() => onOpen(open ? null : ticket.id)}>${t("console.gate.weigh.open")}</button>
+      ${error && html`<span class="error" role="alert">${error.message}</span>`}</td></tr>`;
 }
+
+const advanceTicket = (ticket, step) => api("POST", `/gate/tickets/${ticket.id}/${step}`);
 
 function Queue({ siteId }) {
   const [board, setBoard] = useState(null);
@@ -122,6 +125,7 @@ function Queue({ siteId }) {
   const [called, setCalled] = useState(null);
   const [error, setError] = useState(null);
   const [dockId, setDockId] = useState("");
+  const [evidenceOf, setEvidenceOf] = useState(null);
   useEffect(() => {
     setBoard(null);
     return live(`/gate/sites/${siteId}/board/live`, setBoard, { onState: setState });
@@ -139,6 +143,8 @@ function Queue({ siteId }) {
     } catch (err) { setError(err); setCalled(null); }
   }
   const zone = board.site_timezone;
+  // The evidence of the truck chosen at a dock, while it is there (the board is live: it follows).
+  const evidenceTicket = board.at_docks.find((ticket) => ticket.id === evidenceOf);
   return html`<section class="panel" id="queue" aria-labelledby="queue-title">
     <h3 id="queue-title">${t("console.gate.queue.title")}
       <span class="tag" id="live-state">${t(`console.gate.live.${state}`)}</span></h3>
@@ -168,8 +174,10 @@ function Queue({ siteId }) {
           <thead><tr><th scope="col">${t("console.gate.call.dock")}</th><th scope="col">${t("console.gate.verdict.plate")}</th>
             <th scope="col">${t("console.gate.verdict.driver")}</th><th scope="col">${t("console.gate.docks.status")}</th>
             <th scope="col">${t("console.actions")}</th></tr></thead>
-          <tbody>${board.at_docks.map((ticket) => html`<${AtDock} key=${ticket.id} ticket=${ticket} />`)}</tbody></table>`
+          <tbody>${board.at_docks.map((ticket) => html`<${AtDock} key=${ticket.id} ticket=${ticket}
+            open=${ticket.id === evidenceOf} onOpen=${setEvidenceOf} onAdvance=${advanceTicket} />`)}</tbody></table>`
       : html`<p class="muted">${t("console.gate.docks.empty")}</p>`}
+    ${evidenceTicket && html`<${Evidence} key=${evidenceTicket.id} ticket=${evidenceTicket} onAdvance=${advanceTicket} />`}
   </section>`;
 }
 
