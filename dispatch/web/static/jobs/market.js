@@ -198,9 +198,11 @@ export class Market {
       throw err;
     }
     this.bids.set(jobId, placed);
-    this.bidJobs.set(jobId, this.jobs.get(jobId));
+    if (this.jobs.has(jobId)) this.bidJobs.set(jobId, this.jobs.get(jobId));
     this.onChange();
-    await Promise.all([this.loadOwnBid(jobId), this.refreshJob(jobId)]);
+    // Its rank and the job's bid count, read again meanwhile: the card says "placed" at once.
+    this.loadOwnBid(jobId);
+    this.refreshJob(jobId);
     return placed;
   }
 
@@ -209,7 +211,7 @@ export class Market {
     const withdrawn = await this.call("POST", `/jobs/${jobId}/bids/${own.id}/withdraw`);
     this.bids.set(jobId, withdrawn);
     this.onChange();
-    await this.refreshJob(jobId);
+    this.refreshJob(jobId);
     return withdrawn;
   }
 
