@@ -11,7 +11,7 @@ const VEHICLE_TYPES = ["flatbed", "curtainsider", "box", "refrigerated", "tanker
 
 export function Notices({ notices }) {
   return html`<section id="notices-box" aria-label=${t("jobs.notices")}>
-    <ol id="notices" class="notices" role="log" aria-live="polite">
+    <ol id="notices" class="notices" aria-live="polite">
       ${notices.map(({ at, text, kind }) => html`<li key=${at.getTime() + text()} class=${kind || ""}>
         <time>${i18n.time(at)}</time> ${text()}</li>`)}
     </ol>
