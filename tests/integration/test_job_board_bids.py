@@ -103,6 +103,7 @@ async def test_a_carrier_bids_from_the_board_and_sees_where_its_bids_stand(serve
             assert await confirm.evaluate("b => b === document.activeElement")
             await page_b.keyboard.press("Escape")
             await withdraw.wait_for(timeout=WAIT)
+            assert await withdraw.evaluate("b => b === document.activeElement")
             assert await own_bids(http, second, job_id) == [(230_000, "active")]
             await withdraw.focus()
             await page_b.keyboard.press("Enter")

@@ -2,7 +2,7 @@
 // price, or bid (and lower one's bid, or withdraw it) in a reverse auction. The card keeps its own
 // message: the outcome of the last move, or the API's reason for refusing it, beside the button or
 // the amount it is about. The markup's ids and classes are what the page tests read.
-import { html, useEffect, useRef, useState } from "../vendor/htm-3.1.1/standalone.module.js";
+import { html, useLayoutEffect, useRef, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { t } from "../console/ui.js";
 import {
   addressLine, cargoText, countdown, digits, label, money, placeName, standing, toMinor, vehicleName,
@@ -11,16 +11,25 @@ import {
 import { problemText } from "./market.js";
 
 // A destructive action asks once more in place: the second button does it, "Keep" or Escape keeps.
+// The focus follows (layout effects: before the next key press can land elsewhere): to the second
+// button when it shows, back to the first when kept.
 export function Confirm({ label: text, confirm, keep, onConfirm, className = "", disabled = false }) {
   const [asking, setAsking] = useState(false);
+  const [kept, setKept] = useState(false);
+  const first = useRef(null);
   const yes = useRef(null);
-  useEffect(() => { if (asking && yes.current) yes.current.focus(); }, [asking]);
+  useLayoutEffect(() => {
+    if (asking && yes.current) yes.current.focus();
+    if (!asking && kept && first.current) first.current.focus();
+  }, [asking, kept]);
+  const ask = () => { setKept(false); setAsking(true); };
+  const stay = () => { setKept(true); setAsking(false); };
   if (!asking) {
-    return html`<button type="button" class=${className} disabled=${disabled} onClick=${() => setAsking(true)}>${text}</button>`;
+    return html`<button type="button" class=${className} ref=${first} disabled=${disabled} onClick=${ask}>${text}</button>`;
   }
-  return html`<span class="confirm" onKeyDown=${(e) => { if (e.key === "Escape") setAsking(false); }}>
-    <button type="button" class=${`danger ${className}`} ref=${yes} onClick=${() => { setAsking(false); onConfirm(); }}>${confirm}</button>
-    <button type="button" onClick=${() => setAsking(false)}>${keep}</button>
+  return html`<span class="confirm" onKeyDown=${(e) => { if (e.key === "Escape") stay(); }}>
+    <button type="button" class="danger" ref=${yes} onClick=${() => { setAsking(false); onConfirm(); }}>${confirm}</button>
+    <button type="button" onClick=${stay}>${keep}</button>
   </span>`;
 }
 
@@ -176,7 +185,7 @@ export function JobCard({ job, own, now, market, fresh }) {
 // and the way on: planning its loads in the console.
 export function WonCard({ job, focus, canPlan }) {
   const card = useRef(null);
-  useEffect(() => { if (focus && card.current) card.current.focus(); }, [focus]);
+  useLayoutEffect(() => { if (focus && card.current) card.current.focus(); }, [focus]);
   return html`<article class="won" id=${`won-${job.id}`} data-job-id=${job.id} tabindex="-1" ref=${card}
       aria-labelledby=${`won-ref-${job.id}`}>
     <div class="job-head">
