@@ -56,12 +56,11 @@ function Message({ id, message }) {
 // What the API's refusal of a bid tells beyond its words: the ceiling, or the most one may offer now.
 function bidHint(err) {
   const problem = err.problem || {};
-  const currency = problem.currency;
   if (err.code === "above_ceiling" && typeof problem.ceiling_minor === "number") {
-    return (job) => t("jobs.bid_hint.ceiling", { amount: money(problem.ceiling_minor, currency || job.currency) });
+    return (job) => t("jobs.bid_hint.ceiling", { amount: money(problem.ceiling_minor, job.currency) });
   }
   if (err.code === "step_too_small" && typeof problem.max_amount_minor === "number") {
-    return (job) => t("jobs.bid_hint.at_most", { amount: money(problem.max_amount_minor, currency || job.currency) });
+    return (job) => t("jobs.bid_hint.at_most", { amount: money(problem.max_amount_minor, job.currency) });
   }
   return null;
 }

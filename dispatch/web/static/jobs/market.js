@@ -44,6 +44,7 @@ export class Market {
     this.notices = []; // newest first: {at, text, kind}
     this.status = { key: "common.status.connecting", kind: "", reconnects: 0 };
     this.focusWon = null; // a job just grabbed: its card in the awarded list takes the focus
+    this.stopped = false;
     this.queue = [];
     this.workers = 0;
   }
@@ -60,6 +61,7 @@ export class Market {
 
   async start() {
     await Promise.all([this.loadAreas(), this.loadWon()]).catch(() => {});
+    if (this.stopped) return; // signed out meanwhile
     this.feed = openFeed({
       onFrame: (frame) => this.handle(frame),
       onStatus: (key, kind, reconnects) => { this.status = { key, kind, reconnects }; this.onChange(); },
@@ -73,6 +75,7 @@ export class Market {
   }
 
   stop() {
+    this.stopped = true;
     if (this.feed) this.feed.close();
     clearInterval(this.ranks);
   }
