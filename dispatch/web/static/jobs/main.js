@@ -189,7 +189,9 @@ function App() {
   }, [market]);
 
   useEffect(() => {
-    document.title = t("jobs.title");
+    // The number of open jobs in the tab's title too: a board is often a tab in the background.
+    const open = market && !market.noAreas && market.status.kind === "live" ? market.jobs.size : 0;
+    document.title = open ? `(${open}) ${t("jobs.title")}` : t("jobs.title");
     document.body.dataset.reconnects = String(market ? market.status.reconnects : 0);
   });
 

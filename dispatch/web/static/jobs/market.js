@@ -92,6 +92,8 @@ export class Market {
       this.noAreas = false;
       this.jobs = new Map(frame.jobs.map((job) => [job.id, job]));
       for (const job of frame.jobs) if (job.mode === "auction") this.queueOwnBid(job.id);
+      // A fresh snapshot after the line dropped: an auction we bid on may have closed meanwhile.
+      for (const [jobId, own] of this.bids) if (own.status === "active" && !this.jobs.has(jobId)) this.settle(jobId);
       this.onChange();
     } else if (frame.type === "job.posted") {
       const known = this.jobs.has(frame.job.id);
