@@ -14,7 +14,7 @@ from playwright.async_api import Page
 
 from tests.browser import assert_accessible, chromium, watch
 from tests.market_support import create_site, post_job, save_area
-from tests.steps.board import bid, grab
+from tests.steps.board import bid, grab, open_board
 from tests.support import PASSWORD, Account, bootstrap_org
 
 pytestmark = pytest.mark.server
@@ -60,8 +60,8 @@ async def test_a_carrier_bids_from_the_board_and_sees_where_its_bids_stand(serve
             await page_a.get_by_label("Password").fill(PASSWORD)
             await page_a.get_by_role("button", name="Sign in").click()
             await page_a.wait_for_selector("#nav", timeout=WAIT)
-            await page_a.goto(f"{server.base_url}/board/jobs")
-            await page_a.wait_for_selector("#status.live", timeout=WAIT)
+            await open_board(page_a)
+            assert page_a.url == f"{server.base_url}/board/jobs"
             assert await page_a.locator("#login").count() == 0
             assert "Haulers A" in await page_a.locator("#who").inner_text()
             # B on a phone, with a token in the fragment.

@@ -1,8 +1,11 @@
 """Steps on the carriers' job board (`/board/jobs`), as a carrier's dispatcher takes them: each does
-one thing a person does on the page, already signed in there, and reads the outcome from the page.
+one thing a person does on the page, signed in there or on the console in the same tab (the step
+opens the board then), and reads the outcome from the page.
 Used by tests/integration/test_job_board_bids.py, and by the whole-order test."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from playwright.async_api import Page
 
@@ -10,8 +13,18 @@ from playwright.async_api import Page
 WAIT_MS = 30_000
 
 
+async def open_board(page: Page) -> None:
+    """Open the job board in this tab unless it shows already: a page signed in on the console is
+    signed in on the board too (one session per tab); wait until the market feed is live."""
+    url = urlsplit(page.url)
+    if url.path != "/board/jobs":
+        await page.goto(f"{url.scheme}://{url.netloc}/board/jobs")
+    await page.wait_for_selector("#status.live", timeout=WAIT_MS)
+
+
 async def _card(page: Page, job_id: str) -> str:
     """The job's card, once the market feed has brought it; its selector."""
+    await open_board(page)
     card = f"#job-{job_id}"
     await page.wait_for_selector(card, timeout=WAIT_MS)
     return card
