@@ -1,0 +1,65 @@
+"""Steps on the carriers' job board (`/board/jobs`), as a carrier's dispatcher takes them: each does
+one thing a person does on the page, signed in there or on the console in the same tab (the step
+opens the board then), and reads the outcome from the page.
+Used by tests/integration/test_job_board_bids.py, and by the whole-order test."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from playwright.async_api import Page
+
+# Browser tests share two cores with other work: generous waits, never timing assertions.
+WAIT_MS = 30_000
+
+
+async def open_board(page: Page) -> None:
+    """Open the job board in this tab unless it shows already: a page signed in on the console is
+    signed in on the board too (one session per tab); wait until the market feed is live."""
+    url = urlsplit(page.url)
+    if url.path != "/board/jobs":
+        await page.goto(f"{url.scheme}://{url.netloc}/board/jobs")
+    await page.wait_for_selector("#status.live", timeout=WAIT_MS)
+
+
+async def _card(page: Page, job_id: str) -> str:
+    """The job's card, once the market feed has brought it; its selector."""
+    await open_board(page)
+    card = f"#job-{job_id}"
+    await page.wait_for_selector(card, timeout=WAIT_MS)
+    return card
+
+
+async def bid(page: Page, job_id: str, amount: str) -> str:
+    """Type `amount` (in the job's currency, as a person types it: "2400" or "2350.50") into the
+    auction's card and send it: a first bid, or the organization's bid lowered when it has one.
+    Returns the card's message once the API has answered: "Bid placed: €2,400.00." or the API's
+    reason for refusing it (with what the page adds, e.g. the most one may offer now)."""
+    card = await _card(page, job_id)
+    message = page.locator(f"{card} .message")
+    before = int(await message.get_attribute("data-seq") or 0)
+    await page.fill(f"{card} .bid-form input", amount)
+    await page.click(f"{card} .bid-form button[type=submit]")
+    # The message after "sending…": numbered past the one shown before, and no longer pending.
+    await page.wait_for_function(
+        """([selector, before]) => {
+            const m = document.querySelector(selector);
+            return !m || (Number(m.dataset.seq) > before
+                && (m.classList.contains("ok") || m.classList.contains("error")));
+        }""",
+        arg=[f"{card} .message", before],
+        timeout=WAIT_MS,
+    )
+    return await message.inner_text()
+
+
+async def grab(page: Page, job_id: str) -> bool:
+    """Click "Grab at <price>" on the job's card. True when the job is awarded to the carrier (it
+    leaves the open jobs for "Awarded to you"); False when the API refused (the card says why, e.g.
+    another carrier took it first)."""
+    card = await _card(page, job_id)
+    await page.click(f"{card} button.grab")
+    won = page.locator(f"#won-{job_id}")
+    refused = page.locator(f"{card} .message.error")
+    await won.or_(refused).first.wait_for(timeout=WAIT_MS)
+    return await won.count() == 1
