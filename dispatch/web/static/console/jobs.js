@@ -114,13 +114,14 @@ export function PostJob({ me }) {
   const money = (name, label) => f(name, t("console.jobs.in_currency", { label, currency }));
   return html`<section aria-labelledby="post-job-title">
     <h2 id="post-job-title">${t("console.nav.post_job")}</h2>
-    ${posted && html`<p class="panel" role="status" id="posted">${t("console.jobs.posted")}
+    ${posted && html`<p class="panel" role="status" id="posted" data-job-id=${posted.id}>${t("console.jobs.posted")}
+      <a href=${`#/jobs/${posted.id}`} id="posted-job">${t("console.jobs.open_posted")}</a>
       <a href="#/jobs">${t("console.nav.my_jobs")}</a></p>`}
     <${Status} state=${own} />
     ${own.data && html`<form class="panel" id="post-job" onSubmit=${(e) => { setPosted(null); form.submit(e); }} novalidate>
       <${Select} name="origin_site_id" label=${t("console.jobs.origin")} value=${v.origin_site_id}
         onChange=${form.set("origin_site_id")} error=${form.fieldError("origin_site_id")}
-        options=${own.data.map((s) => ({ value: s.id, label: `${s.name} — ${s.address}` }))} blank=${t("console.jobs.choose_site")} />
+        options=${sites} blank=${t("console.jobs.choose_site")} />
       <${Select} name="destination_site_id" label=${t("console.jobs.destination")} value=${v.destination_site_id}
         onChange=${form.set("destination_site_id")} error=${form.fieldError("destination_site_id") || form.fieldError("destination")}
         options=${sites} blank=${t("console.jobs.choose_site")} />
