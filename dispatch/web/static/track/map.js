@@ -1,7 +1,7 @@
 // The tracking map: plain SVG in Web Mercator, fitted to both sites' geofences and the trails;
 // background tiles are drawn only when the server is configured with a tile URL (GET /track/config).
 // Positions are stored and sent in WGS-84; tiles in GCJ-02 (mainland China) get everything drawn
-// shifted to their datum (datum.js, window.DispatchDatum) in fit(), the one place a position enters
+// shifted to their datum (datum.js, DispatchDatum) in fit(), the one place a position enters
 // the map (view.project).
 //
 // The map owns its element's contents (Preact renders the empty wrapper and leaves it alone):
@@ -185,7 +185,9 @@ function sites(job) {
 // The view: a stored (WGS-84) position goes through the tiles' datum (GCJ-02 shifts positions
 // inside China; the plain grid without tiles has none), then Mercator, then the fit.
 function fit(scene, width, height) {
-  const { toMap } = window.DispatchDatum.forTiles(scene.config.tiles_url ? scene.config.datum : "wgs84");
+  // datum.js is a classic script: its `const DispatchDatum` is a global binding, not a window property.
+  // eslint-disable-next-line no-undef
+  const { toMap } = DispatchDatum.forTiles(scene.config.tiles_url ? scene.config.datum : "wgs84");
   const mapPoint = (lon, lat) => mercator(...toMap(lon, lat));
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
   const add = (lon, lat) => {
