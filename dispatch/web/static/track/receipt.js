@@ -130,9 +130,9 @@ export function ReceiptForm({ load, token }) {
       const shas = [];
       for (const file of photos) shas.push(await once(file, () => upload(load.id, file, token)));
       const dataUrl = pad.current.toDataURL("image/png");
-      const signature = await once(dataUrl, async () => {
-        const blob = await (await fetch(dataUrl)).blob();
-        return upload(load.id, new File([blob], "signature.png", { type: "image/png" }), token, "signature");
+      const signature = await once(dataUrl, () => {
+        const bytes = Uint8Array.from(atob(dataUrl.split(",")[1]), (c) => c.charCodeAt(0));
+        return upload(load.id, new File([bytes], "signature.png", { type: "image/png" }), token, "signature");
       });
       const received = values.received.trim() === "" ? null : Number(values.received);
       const body = {
