@@ -15,7 +15,14 @@ import pytest
 
 from tests.browser import assert_accessible, chromium, keep_screenshot, watch
 from tests.integration.test_receipts import at_the_buyer
-from tests.steps.track import attach_photos, discrepancy, draw_signature, fill_receipt, receipt_form, send_receipt
+from tests.steps.track import (
+    attach_photos,
+    discrepancy,
+    draw_signature,
+    fill_receipt,
+    receipt_form,
+    send_receipt,
+)
 from tests.tracking_support import depart, loads_in_transit
 
 pytestmark = pytest.mark.server
@@ -53,10 +60,16 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             form = receipt_form(page)
             await form.wait_for(timeout=30_000)
             # Before anything is typed, what the load is measured against; then the shortage as typed.
-            await form.get_by_text("Loaded: 24,010 kg net on the seller's weighbridge.").wait_for(timeout=30_000)
+            await form.get_by_text("Loaded: 24,010 kg net on the seller's weighbridge.").wait_for(
+                timeout=30_000
+            )
             await fill_receipt(
-                page, received_kg=-50, condition="good", discrepancy="shortage",
-                notes="Two bags torn at the tailgate", signer="R. Receiver",
+                page,
+                received_kg=-50,
+                condition="good",
+                discrepancy="shortage",
+                notes="Two bags torn at the tailgate",
+                signer="R. Receiver",
             )
             await draw_signature(page)
             assert "24,060 kg short" in await discrepancy(page)
@@ -88,7 +101,11 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             await context.close()
 
         row = await db.fetchrow("SELECT * FROM receipts WHERE load_id = $1", load["id"])
-        assert (row["received_weight_kg"], row["loaded_net_kg"], row["discrepancy_kg"]) == (23_950, 24_010, -60)
+        assert (row["received_weight_kg"], row["loaded_net_kg"], row["discrepancy_kg"]) == (
+            23_950,
+            24_010,
+            -60,
+        )
         assert row["signer_name"] == "R. Receiver" and row["condition"] == "good"
         photo = hashlib.sha256(PHOTO).hexdigest()
         assert [(d["type"], d["notes"], d["photos"]) for d in row["discrepancies"]] == [
@@ -103,7 +120,8 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
         kinds = [
             (k, c)
             for k, c in await db.fetch(
-                "SELECT kind, data ->> 'caption' FROM evidence_records WHERE load_id = $1 ORDER BY seq", load["id"]
+                "SELECT kind, data ->> 'caption' FROM evidence_records WHERE load_id = $1 ORDER BY seq",
+                load["id"],
             )
         ]
         assert kinds == [
@@ -114,6 +132,7 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             ("receipt", None),
         ]
         pod = await db.fetchval(
-            "SELECT data ->> 'signature' FROM evidence_records WHERE load_id = $1 AND kind = 'receipt'", load["id"]
+            "SELECT data ->> 'signature' FROM evidence_records WHERE load_id = $1 AND kind = 'receipt'",
+            load["id"],
         )
         assert pod == signature

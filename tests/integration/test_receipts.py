@@ -142,7 +142,9 @@ async def test_only_the_consignee_confirms_once_and_bad_receipts_change_nothing(
 
 
 @pytest.mark.server
-async def test_the_drawn_signature_is_a_png_in_the_evidence_and_a_bad_one_stores_nothing(client, settings, db):
+async def test_the_drawn_signature_is_a_png_in_the_evidence_and_a_bad_one_stores_nothing(
+    client, settings, db
+):
     w = await loads_in_transit(client, settings)
     load = w["loads"][0]
     url = f"/loads/{load['id']}/receipt"
@@ -151,10 +153,15 @@ async def test_the_drawn_signature_is_a_png_in_the_evidence_and_a_bad_one_stores
     # The buyer's photo of the dent (not a signature: a JPEG) and the drawn signature (a PNG), both
     # uploaded by the consignee into the load's evidence.
     jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 32
-    r = await client.post(photos, headers=w["receiver"].headers, files={"file": ("dent.jpg", jpeg, "image/jpeg")})
+    r = await client.post(
+        photos, headers=w["receiver"].headers, files={"file": ("dent.jpg", jpeg, "image/jpeg")}
+    )
     assert r.status_code == 201, r.text
     r = await client.post(
-        photos, headers=w["receiver"].headers, files={"file": ("signature.png", PNG, "image/png")}, data={"caption": "signature"}
+        photos,
+        headers=w["receiver"].headers,
+        files={"file": ("signature.png", PNG, "image/png")},
+        data={"caption": "signature"},
     )
     assert r.status_code == 201, r.text
     signature = hashlib.sha256(PNG).hexdigest()
@@ -169,16 +176,21 @@ async def test_the_drawn_signature_is_a_png_in_the_evidence_and_a_bad_one_stores
     problem(await client.post(url, headers=w["receiver"].headers, json=receipt(signature="not-a-hash")), 400)
     assert await db.fetchval("SELECT count(*) FROM receipts") == 0
     assert await db.fetchval("SELECT status FROM loads WHERE id = $1", load["id"]) == "arrived"
-    assert await db.fetchval("SELECT count(*) FROM evidence_records WHERE load_id = $1", load["id"]) == records
+    assert (
+        await db.fetchval("SELECT count(*) FROM evidence_records WHERE load_id = $1", load["id"]) == records
+    )
 
     r = await client.post(url, headers=w["receiver"].headers, json=receipt(signature=signature))
     assert r.status_code == 201, r.text
     assert r.json()["signature"] == signature
     assert (await client.get(url, headers=w["mill"].headers)).json()["signature"] == signature
-    assert await db.fetchval("SELECT signature_sha256 FROM receipts WHERE load_id = $1", load["id"]) == signature
+    assert (
+        await db.fetchval("SELECT signature_sha256 FROM receipts WHERE load_id = $1", load["id"]) == signature
+    )
     # The signature is chained in the proof of delivery and served to the job's parties.
     pod = await db.fetchval(
-        "SELECT data ->> 'signature' FROM evidence_records WHERE load_id = $1 AND kind = 'receipt'", load["id"]
+        "SELECT data ->> 'signature' FROM evidence_records WHERE load_id = $1 AND kind = 'receipt'",
+        load["id"],
     )
     assert pod == signature
     r = await client.get(f"/evidence/photos/{signature}", headers=w["carrier"].headers)

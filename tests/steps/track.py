@@ -25,7 +25,9 @@ async def draw_signature(page: Page) -> None:
         await page.mouse.move(x + w * 0.1, y + h * row)
         await page.mouse.down()
         for i in range(1, 9):
-            await page.mouse.move(x + w * (0.1 + 0.1 * i), y + h * (row + (0.15 if i % 2 else -0.15)), steps=3)
+            await page.mouse.move(
+                x + w * (0.1 + 0.1 * i), y + h * (row + (0.15 if i % 2 else -0.15)), steps=3
+            )
         await page.mouse.up()
 
 
@@ -64,7 +66,12 @@ async def submit_receipt(
     """Confirm receipt of the arrived load on the tracking page: fill the form, sign it with the
     mouse, send it, and wait until the load's card shows the receipt (the form is gone)."""
     await fill_receipt(
-        page, received_kg=received_kg, condition=condition, discrepancy=discrepancy, notes=notes, signer=signer
+        page,
+        received_kg=received_kg,
+        condition=condition,
+        discrepancy=discrepancy,
+        notes=notes,
+        signer=signer,
     )
     await draw_signature(page)
     await send_receipt(page)
