@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 import httpx
 import pytest
@@ -108,7 +109,7 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
         )
         assert row["signer_name"] == "R. Receiver" and row["condition"] == "good"
         photo = hashlib.sha256(PHOTO).hexdigest()
-        assert [(d["type"], d["notes"], d["photos"]) for d in row["discrepancies"]] == [
+        assert [(d["type"], d["notes"], d["photos"]) for d in json.loads(row["discrepancies"])] == [
             ("shortage", "Two bags torn at the tailgate", [photo])
         ]
         # The signature: a PNG drawn on the page, in the load's evidence, uploaded once although the
