@@ -87,6 +87,7 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             assert (await discrepancy(page)).startswith("60 kg short (0.25%).")
             await attach_photos(page, {"name": "bay.png", "mimeType": "image/png", "buffer": PHOTO})
             await form.get_by_text("1 photo chosen").wait_for()
+            await form.get_by_role("heading", name="Confirm receipt").scroll_into_view_if_needed()
             await keep_screenshot(page, "receipt-form")
             await send_receipt(page)
 

@@ -104,6 +104,7 @@ export function ReceiptForm({ load, token }) {
   const [signed, setSigned] = useState(false);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [sent, setSent] = useState(false); // confirmed: the card shows the receipt once the socket says so
   const pad = useRef(null);
   const uploaded = useRef(new Map()); // a file (or the signature's data URL) → its sha256, sent once
   const set = (name) => (value) => setValues((old) => ({ ...old, [name]: value }));
@@ -147,7 +148,8 @@ export function ReceiptForm({ load, token }) {
         signature,
       };
       await api("POST", `/loads/${load.id}/receipt`, body, { token, fieldOfCode: FIELD_OF_CODE });
-      setError(null); // the receipt arrives on the socket too: the card then shows it
+      setError(null);
+      setSent(true); // the receipt arrives on the socket too: the card then shows it
     } catch (err) {
       setError(err);
     } finally {
@@ -188,6 +190,6 @@ export function ReceiptForm({ load, token }) {
       onInput=${set("signer")} error=${fieldError("signer_name")} autocomplete="name" />
     <${SignatureField} padRef=${pad} error=${fieldError("signature")} onChange=${setSigned} />
     <${FormError} error=${error} />
-    <button type="submit" disabled=${busy}>${t("track.receipt_form.submit")}</button>
+    <button type="submit" disabled=${busy || sent}>${t("track.receipt_form.submit")}</button>
   </form>`;
 }
