@@ -64,6 +64,12 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             await form.get_by_text("Loaded: 24,010 kg net on the seller's weighbridge.").wait_for(
                 timeout=30_000
             )
+            # Coil comes by the piece: a count per cargo line (blank: all of it arrived).
+            coil = form.get_by_label("coil (loaded: 1)")
+            assert await coil.input_value() == ""
+            await coil.fill("0")  # none arrived: the weight follows from the count
+            assert (await discrepancy(page)).startswith("24,010 kg short (100%).")
+            await coil.fill("")
             await fill_receipt(
                 page,
                 received_kg=-50,

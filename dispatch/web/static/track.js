@@ -154,7 +154,7 @@ function Facts({ load }) {
   </dl>`;
 }
 
-function LoadCard({ load, receiptFor }) {
+function LoadCard({ load, jobId, receiptFor }) {
   const status = load.status || "";
   return html`<section class="load" id=${`load-${load.id}`} data-load-id=${load.id} data-status=${status}
       aria-labelledby=${`load-${load.id}-title`}>
@@ -167,7 +167,7 @@ function LoadCard({ load, receiptFor }) {
       ${load.timeline.map((e) => html`<li key=${`${e.type}@${e.at}`} data-type=${e.type}><time dateTime=${e.at}>${clock(e.at)}</time>
         ${" "}${translated(`track.event.${e.type}`, e.type)}</li>`)}
     </ol>
-    ${receiptFor && !load.receipt && status === "arrived" && html`<${ReceiptForm} load=${load} token=${receiptFor} />`}
+    ${receiptFor && !load.receipt && status === "arrived" && html`<${ReceiptForm} load=${load} jobId=${jobId} token=${receiptFor} />`}
   </section>`;
 }
 
@@ -228,7 +228,8 @@ function App() {
       <${Map} scene=${scene} />
       <aside id="panel" aria-label=${t("track.panel_label")}>
         ${state.ended && html`<p id="ended" class="ended-note">${t(state.ended)}</p>`}
-        <div id="loads">${loads.map((load) => html`<${LoadCard} key=${load.id} load=${load} receiptFor=${mayConfirm ? token : null} />`)}</div>
+        <div id="loads">${loads.map((load) => html`<${LoadCard} key=${load.id} load=${load} jobId=${state.job.id}
+          receiptFor=${mayConfirm ? token : null} />`)}</div>
         <p id="zone-note" class="zone-note">${t("common.time.your_zone", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone })}</p>
       </aside>
     </main>`}`;

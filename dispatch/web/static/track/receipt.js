@@ -21,9 +21,35 @@ const FIELD_OF_CODE = {
   signature_not_in_evidence: "signature",
   photo_not_in_evidence: "photos",
   received_required: "received",
+  no_such_line: "items",
   photo_too_large: "photos",
   unsupported_photo_type: "photos",
 };
+
+// The load's item lines (discrete cargo): what each line is, how many were loaded and their unit
+// weight (GET /jobs/{job} for the lines, GET /jobs/{job}/loads for this load's counts); null for bulk.
+async function itemLines(jobId, loadId, token) {
+  const [job, loads] = await Promise.all([
+    api("GET", `/jobs/${jobId}`, undefined, { token }),
+    api("GET", `/jobs/${jobId}/loads`, undefined, { token }),
+  ]);
+  const mine = loads.find((l) => l.id === loadId);
+  if (!mine || !mine.items || !job.cargo || job.cargo.kind !== "items") return null;
+  return mine.items.map((count, line) => ({
+    line, count, description: job.cargo.lines[line].description, unitKg: job.cargo.lines[line].unit_weight_kg,
+  })).filter((l) => l.count > 0);
+}
+
+// The weight received: as typed, else (item cargo) from the counts typed, as the API computes it
+// (a line left blank arrived in full); NaN when nothing is typed.
+function receivedKg(received, lines, counts) {
+  if (received.trim() !== "") return Number(received);
+  if (!lines || !lines.some((l) => (counts[l.line] || "").trim() !== "")) return NaN;
+  return Math.round(lines.reduce((sum, l) => {
+    const typed = (counts[l.line] || "").trim();
+    return sum + (typed === "" ? l.count : Number(typed)) * l.unitKg;
+  }, 0));
+}
 
 // What the truck was loaded with, as the API measures a receipt against it.
 export function loadedNet(bundle) {
@@ -53,9 +79,8 @@ async function upload(loadId, file, token, caption) {
   return data.data.sha256;
 }
 
-function Discrepancy({ received, loaded }) {
+function Discrepancy({ value, loaded }) {
   if (!loaded) return html`<p class="muted" aria-live="polite">${t("console.loading")}</p>`;
-  const value = received.trim() === "" ? NaN : Number(received);
   const basis = t(`track.receipt_form.loaded_${loaded.source}`, { weight: kg(loaded.kg) });
   if (!Number.isFinite(value)) return html`<p id="receipt-discrepancy" class="discrepancy" aria-live="polite">${basis}</p>`;
   const difference = Math.round(value) - loaded.kg;
@@ -64,6 +89,19 @@ function Discrepancy({ received, loaded }) {
   return html`<p id="receipt-discrepancy" class=${`discrepancy ${key}`} aria-live="polite">
     <strong>${t(`track.receipt_form.${key}`, { weight: kg(Math.abs(difference)), percent: i18n.number(Math.abs(pct), 2) })}</strong>
     ${" "}${basis}</p>`;
+}
+
+// A count per item line (discrete cargo); blank: the line arrived in full.
+function ItemCounts({ lines, counts, onChange, error }) {
+  const set = (line) => (value) => onChange({ ...counts, [line]: value });
+  return html`<fieldset class="items" aria-describedby=${error ? "receipt-items-error" : undefined}>
+    <legend>${t("track.receipt_form.items")}</legend>
+    <p class="muted">${t("track.receipt_form.items_hint")}</p>
+    ${lines.map((l) => html`<${Field} key=${l.line} name=${`items-${l.line}`} type="number" value=${counts[l.line] || ""}
+      label=${t("track.receipt_form.item_line", { description: l.description, count: i18n.number(l.count) })}
+      onInput=${set(l.line)} />`)}
+    ${error && html`<p class="field-error error" id="receipt-items-error" data-field="items">${error}</p>`}
+  </fieldset>`;
 }
 
 function SignatureField({ padRef, error, onChange }) {
@@ -97,8 +135,10 @@ function SignatureField({ padRef, error, onChange }) {
   </fieldset>`;
 }
 
-export function ReceiptForm({ load, token }) {
+export function ReceiptForm({ load, jobId, token }) {
   const [loaded, setLoaded] = useState(null);
+  const [lines, setLines] = useState(null); // item cargo: the load's lines; null for bulk
+  const [counts, setCounts] = useState({}); // line → the count typed
   const [values, setValues] = useState({ received: "", condition: "good", discrepancy: "", notes: "", signer: "" });
   const [photos, setPhotos] = useState([]);
   const [signed, setSigned] = useState(false);
@@ -112,6 +152,7 @@ export function ReceiptForm({ load, token }) {
   useEffect(() => {
     api("GET", `/loads/${load.id}/evidence/export`, undefined, { token })
       .then((bundle) => setLoaded(loadedNet(bundle)), setError);
+    itemLines(jobId, load.id, token).then(setLines, () => setLines(null)); // without them: by weight
   }, [load.id]);
 
   async function once(key, send) {
@@ -135,9 +176,14 @@ export function ReceiptForm({ load, token }) {
         const bytes = Uint8Array.from(atob(dataUrl.split(",")[1]), (c) => c.charCodeAt(0));
         return upload(load.id, new File([bytes], "signature.png", { type: "image/png" }), token, "signature");
       });
-      const received = values.received.trim() === "" ? null : Number(values.received);
+      const typed = values.received.trim();
+      const items = (lines || []).filter((l) => (counts[l.line] || "").trim() !== "")
+        .map((l) => ({ line: l.line, count: Number(counts[l.line]) }));
+      const received = {};
+      if (typed !== "") received.weight_kg = Number.isFinite(Number(typed)) ? Number(typed) : typed;
+      if (items.length) received.items = items;
       const body = {
-        received: { weight_kg: Number.isFinite(received) ? received : values.received },
+        received,
         condition: values.condition,
         // The photos show the discrepancy; without one they stay in the load's evidence all the same.
         discrepancies: values.discrepancy
@@ -163,7 +209,8 @@ export function ReceiptForm({ load, token }) {
     <h3 id=${`${id}-title`}>${t("track.receipt_form.title")}</h3>
     <${Field} name="received" type="number" label=${t("track.receipt_form.received_kg")} value=${values.received}
       onInput=${set("received")} error=${fieldError("received")} />
-    <${Discrepancy} received=${values.received} loaded=${loaded} />
+    ${lines && html`<${ItemCounts} lines=${lines} counts=${counts} onChange=${setCounts} error=${fieldError("items")} />`}
+    <${Discrepancy} value=${receivedKg(values.received, lines, counts)} loaded=${loaded} />
     <${Select} name=${`${id}-condition`} label=${t("track.receipt_form.condition")} value=${values.condition}
       onChange=${set("condition")} error=${fieldError("condition")}
       options=${["good", "damaged"].map((c) => ({ value: c, label: t(`track.receipt_form.condition.${c}`) }))} />
