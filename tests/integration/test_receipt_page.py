@@ -89,7 +89,17 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             assert await db.fetchval("SELECT status FROM loads WHERE id = $1", load["id"]) == "arrived"
             await assert_accessible(page, context="tracking page, receipt form with an error (en)")
 
+            # In Chinese and back: the form is translated in place and keeps what was typed and drawn.
+            switcher = page.locator("header select[data-i18n-switcher]")
+            await switcher.select_option("zh-CN")
+            await form.get_by_role("heading", name="确认收货").wait_for(timeout=30_000)
+            assert await form.get_by_label("签收人姓名").input_value() == "R. Receiver"
+            assert "短少" in await discrepancy(page)
+            await switcher.select_option("en")
+            await form.get_by_role("heading", name="Confirm receipt").wait_for(timeout=30_000)
+
             await form.get_by_label("Received weight (kg)").fill("23950")
+            await refusal.wait_for(state="detached")  # corrected: the refusal goes
             assert (await discrepancy(page)).startswith("60 kg short (0.25%).")
             await attach_photos(page, {"name": "bay.png", "mimeType": "image/png", "buffer": PHOTO})
             await form.get_by_text("1 photo chosen").wait_for()

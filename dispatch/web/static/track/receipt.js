@@ -51,6 +51,9 @@ function receivedKg(received, lines, counts) {
   }, 0));
 }
 
+// The form's values whose API errors are named otherwise.
+const ERROR_OF = { signer: "signer_name", discrepancy: "discrepancies" };
+
 // What the truck was loaded with, as the API measures a receipt against it.
 export function loadedNet(bundle) {
   const gross = bundle.records.filter((r) => r.kind === "weighbridge_gross").pop();
@@ -147,7 +150,9 @@ export function ReceiptForm({ load, jobId, token }) {
   const [sent, setSent] = useState(false); // confirmed: the card shows the receipt once the socket says so
   const pad = useRef(null);
   const uploaded = useRef(new Map()); // a file (or the signature's data URL) → its sha256, sent once
-  const set = (name) => (value) => setValues((old) => ({ ...old, [name]: value }));
+  const [edited, setEdited] = useState(new Set()); // fields changed since the API refused them
+  const touch = (name) => setEdited((old) => (old.has(name) ? old : new Set(old).add(name)));
+  const set = (name) => (value) => { setValues((old) => ({ ...old, [name]: value })); touch(ERROR_OF[name] || name); };
 
   useEffect(() => {
     api("GET", `/loads/${load.id}/evidence/export`, undefined, { token })
@@ -162,6 +167,7 @@ export function ReceiptForm({ load, jobId, token }) {
 
   async function submit(event) {
     event.preventDefault();
+    setEdited(new Set());
     if (!signed || pad.current.isEmpty()) {
       setError(Object.assign(new ApiError(422, { detail: t("track.receipt_form.sign_first") }),
         { fields: { signature: t("track.receipt_form.sign_first") } }));
@@ -203,13 +209,15 @@ export function ReceiptForm({ load, jobId, token }) {
     }
   }
 
-  const fieldError = (name) => (error && error.fields ? error.fields[name] : undefined);
+  // An error shows next to its field until the field is changed (or the form is sent again).
+  const fieldError = (name) => (error && error.fields && !edited.has(name) ? error.fields[name] : undefined);
   const id = `receipt-${load.id}`;
   return html`<form class="receipt-form panel" id=${`${id}-form`} noValidate onSubmit=${submit} aria-labelledby=${`${id}-title`}>
     <h3 id=${`${id}-title`}>${t("track.receipt_form.title")}</h3>
     <${Field} name="received" type="number" label=${t("track.receipt_form.received_kg")} value=${values.received}
       onInput=${set("received")} error=${fieldError("received")} />
-    ${lines && html`<${ItemCounts} lines=${lines} counts=${counts} onChange=${setCounts} error=${fieldError("items")} />`}
+    ${lines && html`<${ItemCounts} lines=${lines} counts=${counts}
+      onChange=${(c) => { setCounts(c); touch("items"); }} error=${fieldError("items")} />`}
     <${Discrepancy} value=${receivedKg(values.received, lines, counts)} loaded=${loaded} />
     <${Select} name=${`${id}-condition`} label=${t("track.receipt_form.condition")} value=${values.condition}
       onChange=${set("condition")} error=${fieldError("condition")}
@@ -229,13 +237,14 @@ export function ReceiptForm({ load, jobId, token }) {
       <input id=${`${id}-photos`} name="photos" type="file" accept="image/*" capture="environment" multiple
         aria-invalid=${fieldError("photos") ? "true" : "false"}
         aria-describedby=${fieldError("photos") ? `${id}-photos-error` : undefined}
-        onChange=${(e) => setPhotos([...e.currentTarget.files])} />
+        onChange=${(e) => { setPhotos([...e.currentTarget.files]); touch("photos"); }} />
       ${photos.length > 0 && html`<p class="muted">${t("track.receipt_form.photos_chosen", { count: photos.length })}</p>`}
       ${fieldError("photos") && html`<p class="field-error error" id=${`${id}-photos-error`} data-field="photos">${fieldError("photos")}</p>`}
     </div>
     <${Field} name="signer_name" label=${t("track.receipt_form.signer")} value=${values.signer}
       onInput=${set("signer")} error=${fieldError("signer_name")} autocomplete="name" />
-    <${SignatureField} padRef=${pad} error=${fieldError("signature")} onChange=${setSigned} />
+    <${SignatureField} padRef=${pad} error=${fieldError("signature")}
+      onChange=${(drawn) => { setSigned(drawn); if (drawn) touch("signature"); }} />
     <${FormError} error=${error} />
     <button type="submit" disabled=${busy || sent}>${t("track.receipt_form.submit")}</button>
   </form>`;
