@@ -171,7 +171,7 @@ function LoadCard({ load, jobId, receiptFor }) {
   </section>`;
 }
 
-function Map({ scene }) {
+function MapView({ scene }) {
   const wrap = useRef(null);
   const map = useRef(null);
   useEffect(() => {
@@ -225,7 +225,7 @@ function App() {
     <${Header} job=${state.job} status=${state.status} />
     ${state.login && html`<${SignIn} messageKey=${state.login.messageKey} />`}
     ${!state.login && html`<main id="tracking" hidden=${!state.job}>
-      <${Map} scene=${scene} />
+      <${MapView} scene=${scene} />
       <aside id="panel" aria-label=${t("track.panel_label")}>
         ${state.ended && html`<p id="ended" class="ended-note">${t(state.ended)}</p>`}
         <div id="loads">${loads.map((load) => html`<${LoadCard} key=${load.id} load=${load} jobId=${state.job.id}

@@ -60,6 +60,7 @@ export function createTracker(kind, targetId) {
 
   function showLogin(messageKey) {
     state.login = { messageKey: messageKey || null };
+    state.me = null; // whoever signs in next is asked again
     setStatus("common.status.signed_out", "");
   }
 
