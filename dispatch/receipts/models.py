@@ -39,6 +39,9 @@ class ReceiptIn(Input, kw_only=True):
     condition: Literal["good", "damaged"]
     discrepancies: Annotated[list[Discrepancy], Meta(max_length=10)] = []
     signer_name: Annotated[str, Meta(min_length=1, max_length=200)]
+    # The signer's drawn signature: a PNG uploaded first with POST /loads/{id}/evidence/photos (so it
+    # is content-addressed and chained like a photo), named by its sha256.
+    signature: Sha256 | None = None
     # Needed when the truck's last position is not inside the destination geofence.
     override_reason: Annotated[str, Meta(min_length=3, max_length=500)] | None = None
     notes: Annotated[str, Meta(max_length=2000)] = ""
@@ -57,6 +60,7 @@ class Receipt(msgspec.Struct, kw_only=True):
     received_at: datetime
     confirmed_by: UUID
     signer_name: str
+    signature: str | None
     condition: str
     received_weight_kg: int
     loaded_net_kg: int

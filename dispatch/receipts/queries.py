@@ -24,12 +24,18 @@ PHOTOS_IN_EVIDENCE = """
 SELECT DISTINCT data ->> 'sha256' FROM evidence_records
 WHERE load_id = $1 AND kind = 'photo' AND data ->> 'sha256' = ANY($2::text[])"""
 
+# The signature, if it is a PNG photo record in the load's evidence.
+SIGNATURE_IN_EVIDENCE = """
+SELECT 1 FROM evidence_records
+WHERE load_id = $1 AND kind = 'photo' AND data ->> 'sha256' = $2 AND data ->> 'content_type' = 'image/png'
+LIMIT 1"""
+
 INSERT_RECEIPT = """
 INSERT INTO receipts (load_id, job_id, consignee_org_id, confirmed_by, signer_name, received_at, condition,
                       received_weight_kg, loaded_net_kg, loaded_net_source, discrepancy_kg, items,
                       discrepancies, notes, lon, lat, inside_geofence, override_reason, evidence_seq,
-                      evidence_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                      evidence_hash, signature_sha256)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 ON CONFLICT (load_id) DO NOTHING
 RETURNING load_id"""
 

@@ -101,6 +101,7 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
                 code="outside_destination",
             )
         await _check_photos(conn, load_id, body.discrepancies)
+        await _check_signature(conn, load_id, body.signature)
         lines = _item_lines(load, body)
         received_kg = _received_weight(load, body, lines)
         weighed = await conn.fetchval(queries.LOADED_NET, load_id)
@@ -116,6 +117,7 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             "condition": body.condition,
             "discrepancies": [msgspec.to_builtins(d) for d in body.discrepancies],
             "signer_name": body.signer_name,
+            "signature": body.signature,
             "inside_geofence": inside,
             "override_reason": body.override_reason,
             "notes": body.notes or None,
@@ -151,6 +153,7 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             body.override_reason,
             chained.seq,
             bytes.fromhex(chained.hash),
+            body.signature,
         )
         assert stored is not None  # the load row lock makes a second receipt see `received`
         await conn.execute(queries.SET_RECEIVED, load_id)
@@ -213,6 +216,17 @@ async def _check_photos(conn: Conn, load_id: UUID, discrepancies: list[Discrepan
         )
 
 
+async def _check_signature(conn: Conn, load_id: UUID, signature: str | None) -> None:
+    if signature is None or await conn.fetchval(queries.SIGNATURE_IN_EVIDENCE, load_id, signature):
+        return
+    raise Unprocessable(
+        "Upload the drawn signature (a PNG) to the load's evidence first "
+        "(POST /loads/{id}/evidence/photos), then name its sha256.",
+        code="signature_not_in_evidence",
+        errors=[{"field": "$.signature", "reason": "not a PNG in this load's evidence", "source": "body"}],
+    )
+
+
 def _wire(row: asyncpg.Record) -> Receipt:
     loaded, received = row["loaded_net_kg"], row["received_weight_kg"]
     return Receipt(
@@ -221,6 +235,7 @@ def _wire(row: asyncpg.Record) -> Receipt:
         received_at=row["received_at"],
         confirmed_by=row["confirmed_by"],
         signer_name=row["signer_name"],
+        signature=row["signature_sha256"],
         condition=row["condition"],
         received_weight_kg=received,
         loaded_net_kg=loaded,

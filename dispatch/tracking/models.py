@@ -121,6 +121,8 @@ class JobView(msgspec.Struct, kw_only=True):
     id: UUID
     reference: str | None
     status: str
+    # Who confirms receipt: the tracking page offers the receipt form to its members.
+    consignee_org_id: UUID
     origin: SiteView
     destination: SiteView
 

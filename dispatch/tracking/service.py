@@ -66,6 +66,7 @@ async def job_view(db: Queryable, job_id: UUID) -> JobView:
         id=j["id"],
         reference=j["reference"],
         status=j["status"],
+        consignee_org_id=j["consignee_org_id"],
         origin=_site_view(
             j["origin_name"], j["origin_address"], j["origin_lon"], j["origin_lat"], j["origin_fence"]
         ),

@@ -142,6 +142,61 @@ async def test_only_the_consignee_confirms_once_and_bad_receipts_change_nothing(
 
 
 @pytest.mark.server
+async def test_the_drawn_signature_is_a_png_in_the_evidence_and_a_bad_one_stores_nothing(
+    client, settings, db
+):
+    w = await loads_in_transit(client, settings)
+    load = w["loads"][0]
+    url = f"/loads/{load['id']}/receipt"
+    await at_the_buyer(client, db, load)
+    photos = f"/loads/{load['id']}/evidence/photos"
+    # The buyer's photo of the dent (not a signature: a JPEG) and the drawn signature (a PNG), both
+    # uploaded by the consignee into the load's evidence.
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+    r = await client.post(
+        photos, headers=w["receiver"].headers, files={"file": ("dent.jpg", jpeg, "image/jpeg")}
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        photos,
+        headers=w["receiver"].headers,
+        files={"file": ("signature.png", PNG, "image/png")},
+        data={"caption": "signature"},
+    )
+    assert r.status_code == 201, r.text
+    signature = hashlib.sha256(PNG).hexdigest()
+    records = await db.fetchval("SELECT count(*) FROM evidence_records WHERE load_id = $1", load["id"])
+    for bad in ("0" * 64, hashlib.sha256(jpeg).hexdigest()):  # unknown, or not a PNG
+        body = problem(
+            await client.post(url, headers=w["receiver"].headers, json=receipt(signature=bad)),
+            422,
+            "signature_not_in_evidence",
+        )
+        assert body["errors"][0]["field"] == "$.signature"
+    problem(await client.post(url, headers=w["receiver"].headers, json=receipt(signature="not-a-hash")), 400)
+    assert await db.fetchval("SELECT count(*) FROM receipts") == 0
+    assert await db.fetchval("SELECT status FROM loads WHERE id = $1", load["id"]) == "arrived"
+    assert (
+        await db.fetchval("SELECT count(*) FROM evidence_records WHERE load_id = $1", load["id"]) == records
+    )
+
+    r = await client.post(url, headers=w["receiver"].headers, json=receipt(signature=signature))
+    assert r.status_code == 201, r.text
+    assert r.json()["signature"] == signature
+    assert (await client.get(url, headers=w["mill"].headers)).json()["signature"] == signature
+    assert (
+        await db.fetchval("SELECT signature_sha256 FROM receipts WHERE load_id = $1", load["id"]) == signature
+    )
+    # The signature is chained in the proof of delivery and served to the job's parties.
+    pod = await db.fetchval(
+        "SELECT data ->> 'signature' FROM evidence_records WHERE load_id = $1 AND kind = 'receipt'",
+        load["id"],
+    )
+    assert pod == signature
+    r = await client.get(f"/evidence/photos/{signature}", headers=w["carrier"].headers)
+    assert r.status_code == 200 and r.content == PNG and r.headers["content-type"] == "image/png"
+
+
 async def test_racing_receipts_complete_the_job_exactly_once(server_factory, settings, db):
     server = server_factory(workers=2)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
