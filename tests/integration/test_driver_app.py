@@ -172,7 +172,8 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
             qr = page.locator("#qr svg")
             await qr.wait_for()
             # The whole title fits the phone's header (it was cut to "Pickup c…" at 390 px).
-            assert await page.evaluate("(el => el.scrollWidth <= el.clientWidth)(document.getElementById('title'))")
+            title = page.locator("#title")
+            assert await title.evaluate("el => el.scrollWidth <= el.clientWidth")
             await keep_screenshot(page, "app-code")
             (scanned,) = await decode_qr(browser, await page.screenshot())
             assert scanned == load["pickup_code"]

@@ -10,6 +10,12 @@ from playwright.async_api import Page
 WAIT_MS = 30_000
 
 
+async def _outcome(page: Page, shown: str, error: str) -> None:
+    """Wait until `shown` appears or the error paragraph `error` says why not; raise with its words."""
+    await page.locator(shown).or_(page.locator(f"{error}:not(:empty)")).first.wait_for(timeout=WAIT_MS)
+    await _refused(page, error)
+
+
 async def _refused(page: Page, error: str) -> None:
     """Raise with the page's own words when `error` (an error paragraph) is shown with a text."""
     found = page.locator(error)
@@ -37,10 +43,7 @@ async def pair(page: Page, code: str) -> None:
     await page.locator("#screen-pair").wait_for(timeout=WAIT_MS)
     await page.locator("#pair-code").fill(code)
     await page.locator("#pair-form button[type=submit]").click()
-    await page.locator("#screen-loads").or_(page.locator("#pair-error:not(:empty)")).first.wait_for(
-        timeout=WAIT_MS
-    )
-    await _refused(page, "#pair-error")
+    await _outcome(page, "#screen-loads", "#pair-error")
     await page.locator("button.load").first.wait_for(timeout=WAIT_MS)
 
 
@@ -50,15 +53,10 @@ async def book_first_slot(page: Page, load_id: str | None = None) -> str:
     await open_load(page, load_id)
     await page.locator("#do-book").click()
     slot = page.locator("button.slot:not(.mine)").first
-    await slot.or_(page.locator("#slots-error:not(:empty)")).first.wait_for(timeout=WAIT_MS)
-    await _refused(page, "#slots-error")
+    await _outcome(page, "button.slot:not(.mine) >> nth=0", "#slots-error")
     start = await slot.get_attribute("data-start") or ""
     await slot.click()
-    await page.locator("#screen-load").or_(page.locator("#slots-error:not(:empty)")).first.wait_for(
-        timeout=WAIT_MS
-    )
-    if await page.locator("#screen-slots").is_visible():
-        await _refused(page, "#slots-error")
+    await _outcome(page, "#screen-load", "#slots-error")
     return start
 
 
@@ -67,8 +65,7 @@ async def check_in(page: Page, load_id: str | None = None) -> str:
     in the queue"). Raises with the app's reason when refused (outside the gate area, say)."""
     await open_load(page, load_id)
     await page.locator("#do-checkin").click()
-    await page.locator("#ticket").or_(page.locator("#load-error:not(:empty)")).first.wait_for(timeout=WAIT_MS)
-    await _refused(page, "#load-error")
+    await _outcome(page, "#ticket", "#load-error")
     return (await page.locator("#ticket-main").inner_text()).strip()
 
 
@@ -77,7 +74,4 @@ async def depart(page: Page, load_id: str | None = None) -> None:
     the app shows the trip and records the phone's positions."""
     await open_load(page, load_id)
     await page.locator("#do-depart").click(timeout=60_000)
-    await page.locator("#screen-trip").or_(page.locator("#load-error:not(:empty)")).first.wait_for(
-        timeout=WAIT_MS
-    )
-    await _refused(page, "#load-error")
+    await _outcome(page, "#screen-trip", "#load-error")
