@@ -84,8 +84,13 @@ function notice(message, kind = "info", screen = state.screen) {
 
 // ---- screens ------------------------------------------------------------------------------------
 
+// Each screen the driver opens is a history entry, so the phone's own back button (Android's, a
+// browser's) goes back a screen instead of out of the app.
 export function show(name, { push = true } = {}) {
-  if (push && state.screen && state.screen !== name) state.back.push(state.screen);
+  if (push && state.screen && state.screen !== name) {
+    state.back.push(state.screen);
+    history.pushState({ driverApp: state.back.length }, "");
+  }
   state.screen = name;
   state.focus = push;
   // A note belongs to the screen it was given on (the defect was a "booked" note seen on the next three).
@@ -93,9 +98,16 @@ export function show(name, { push = true } = {}) {
   changed();
 }
 
-export function goBack() {
+function backInApp() {
   const previous = state.back.pop();
   if (previous) show(previous, { push: false });
+}
+
+// The header's back button, Escape, and after booking: through the history when this screen has an
+// entry of its own (the popstate then goes back a screen), else straight back.
+export function goBack() {
+  if (history.state && history.state.driverApp) history.back();
+  else backInApp();
 }
 
 // ---- pairing ------------------------------------------------------------------------------------
@@ -279,7 +291,7 @@ export function book(slot) {
     if (load.state === "assigned") load.state = "booked";
     saveLoads();
     goBack();
-    notice({ key: "app.slots.booked", params: { slot: () => bookingText(load) } });
+    notice({ key: "app.slots.booked", params: { slot: () => bookingText(load) } }, "info", "load");
   });
 }
 
@@ -570,6 +582,9 @@ export function startPaired() {
 
 // The browser's events: back online, back from the background, the app too old, the token revoked.
 export function follow() {
+  // Entries left from before a reload belong to the old page: going back to one would load the app anew.
+  history.replaceState(null, "");
+  addEventListener("popstate", backInApp);
   addEventListener("online", () => { refreshLoads(); changed(); });
   // Back from the background (a phone unlocked): catch up at once instead of at the next timer.
   document.addEventListener("visibilitychange", () => {
