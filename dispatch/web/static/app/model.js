@@ -1,114 +1,26 @@
-// What the driver app knows and does, without any UI: the pairing, today's loads, the tickets at the
-// gate, the trip, the live socket (and the poll while it is down), and the dock calls. The screens
-// (views.js) read `state` and call the actions here; every change ends with `changed()`, which
-// re-renders (app.js subscribes).
+// What the driver app does, without any UI: the pairing, today's loads, the booking, the gate
+// (check-in, the ticket, the dock calls), the dispatcher's messages, the live socket (and the poll
+// while it is down); the trip is in trip.js, the state in store.js. The screens (views.js) read
+// `state` and call the actions here.
 //
 // What it keeps on the phone: the pairing (device token; DriverApi, localStorage), the last
 // assignments and tickets (shown when offline), the trip in progress, the dock calls already alerted;
 // the GPS fixes not yet acknowledged are in IndexedDB (gps-queue.js). See docs/driver-app.md.
-//
-// Texts are kept as catalogue keys with their parameters ({key, params}; a parameter that must be
-// formatted is a function) or as the server's own text ({text}), never translated here: a language
-// switch re-renders them in the new language.
 import { beep, notify, unlockSound, vibrate } from "./phone.js";
+import {
+  ALERTED_KEY, backInApp, byId, changed, currentLoad, during, goBack, LOADS_KEY, MESSAGES_KEY, notice, offlineError, problem,
+  setError, show, state, store, stored, TICKETS_KEY, TRIP_KEY,
+} from "./store.js";
 import { bookingText, loadNumber } from "./texts.js";
+import { beginTrip, startTracking, stopTracking, tripEnded, tripOutcome } from "./trip.js";
+
+export { currentLoad, goBack, isPaired, show, state, subscribe } from "./store.js";
+export { finite, openTrip } from "./trip.js";
 
 const I = window.DispatchI18n;
 const api = window.DriverApi;
 
-const LOADS_KEY = "driver.assignments";
-const TICKETS_KEY = "driver.tickets";
-const TRIP_KEY = "driver.trip";
-const ALERTED_KEY = "driver.alerted";
-const MESSAGES_KEY = "driver.messages_after";
-const LAST_FIX_KEY = "driver.last_fix_at";
 const POLL_MS = 10_000;
-
-const stored = (key, fallback = null) => {
-  try { const v = localStorage.getItem(key); return v === null ? fallback : JSON.parse(v); } catch (err) { return fallback; }
-};
-const store = (key, value) => {
-  if (value === null || value === undefined) localStorage.removeItem(key);
-  else localStorage.setItem(key, JSON.stringify(value));
-};
-
-export const state = {
-  screen: null,
-  back: [],
-  focus: false, // move the focus to the new screen's heading (it was opened by the driver)
-  loads: [],
-  savedAt: null,
-  fresh: false, // the loads came from the server since the app started
-  unreachable: false, // the last read of the loads got no answer
-  tickets: stored(TICKETS_KEY, {}),
-  current: null, // the load shown on the load, slots and code screens
-  live: false,
-  trip: stored(TRIP_KEY),
-  lastFix: null,
-  gpsMissing: false,
-  gps: { waiting: 0, counters: {}, offline: false },
-  // A short note for one screen ({key, params} or {text}, kind, screen): gone when the driver moves on.
-  notice: null,
-  // A message from the dispatcher: stays, whatever the screen, until the driver has read it (OK).
-  inbox: null,
-  call: null, // {dock, load}: "go to dock N", on top of every screen
-  upgrade: false,
-  errors: {}, // per place: pair, signin, load, slots → {key, params} / {text}
-  distanceM: null, // the last check-in's distance outside the geofence
-  organizations: null, // a driver of several carriers chooses one at sign-in
-  slots: null, // the free slots being chosen from (null: being read)
-  busy: null, // the action under way ("pair", "book", "checkin", …): its button waits
-};
-
-const listeners = new Set();
-export function subscribe(listener) { listeners.add(listener); return () => listeners.delete(listener); }
-function changed() { for (const listener of listeners) listener(); }
-
-export const byId = (id) => state.loads.find((l) => l.id === id);
-export const currentLoad = () => byId(state.current);
-export const isPaired = () => Boolean(api.token());
-
-function setError(place, error) { state.errors = { ...state.errors, [place]: error }; }
-const offlineError = { key: "app.error.offline" };
-
-export function problem(data) {
-  const code = data && data.code;
-  if (code && I.has(`app.problem.${code}`)) return { key: `app.problem.${code}` };
-  if (data && data.detail) return { text: data.detail };
-  return { key: "app.error.generic" };
-}
-
-function notice(message, kind = "info", screen = state.screen) {
-  state.notice = message ? { ...message, kind, screen } : null;
-}
-
-// ---- screens ------------------------------------------------------------------------------------
-
-// Each screen the driver opens is a history entry, so the phone's own back button (Android's, a
-// browser's) goes back a screen instead of out of the app.
-export function show(name, { push = true } = {}) {
-  if (push && state.screen && state.screen !== name) {
-    state.back.push(state.screen);
-    history.pushState({ driverApp: state.back.length }, "");
-  }
-  state.screen = name;
-  state.focus = push;
-  // A note belongs to the screen it was given on (the defect was a "booked" note seen on the next three).
-  if (state.notice && state.notice.screen !== name) state.notice = null;
-  changed();
-}
-
-function backInApp() {
-  const previous = state.back.pop();
-  if (previous) show(previous, { push: false });
-}
-
-// The header's back button, Escape, and after booking: through the history when this screen has an
-// entry of its own (the popstate then goes back a screen), else straight back.
-export function goBack() {
-  if (history.state && history.state.driverApp) history.back();
-  else backInApp();
-}
 
 // ---- pairing ------------------------------------------------------------------------------------
 
@@ -131,12 +43,6 @@ async function paired(answer, place) {
   }
   setError(place, problem(answer.data));
   return false;
-}
-
-async function during(name, work) {
-  state.busy = name;
-  changed();
-  try { return await work(); } finally { state.busy = null; changed(); }
 }
 
 export function pairWithCode(code) {
@@ -206,14 +112,6 @@ function setLoads(loads, fromServer) {
 }
 
 function saveLoads() { store(LOADS_KEY, { loads: state.loads, saved_at: state.savedAt }); }
-
-// The trip's load left the list: read how it ended.
-async function tripEnded(loadId) {
-  try {
-    const answer = await api.call("GET", `/driver/v1/assignments/${loadId}`);
-    if (answer.ok && answer.data.state === "received") tripOutcome({ kind: "received", at: null });
-  } catch (err) { /* offline: the next answer tells */ }
-}
 
 export async function refreshLoads() {
   try {
@@ -453,8 +351,6 @@ function inboxItem(item) {
 
 // ---- the trip ------------------------------------------------------------------------------------
 
-let watch = null;
-
 export function depart() {
   const load = currentLoad();
   setError("load", null);
@@ -472,88 +368,6 @@ export function depart() {
     beginTrip(load);
     show("trip");
   });
-}
-
-// The trip screen for the current load; a trip started on another phone (or before a reset) goes on here.
-export function openTrip() {
-  if (!state.trip) beginTrip(currentLoad());
-  show("trip");
-}
-
-function beginTrip(load) {
-  state.trip = { load_id: load.id, destination: load.destination || null, started_at: new Date().toISOString(),
-                 outcome: null };
-  store(TRIP_KEY, state.trip);
-  startTracking();
-}
-
-function startTracking() {
-  if (!state.trip || state.trip.outcome && state.trip.outcome.kind === "received") return;
-  if (watch === null && navigator.geolocation) {
-    watch = navigator.geolocation.watchPosition(onFix, (err) => {
-      state.gpsMissing = true;
-      changed();
-      console.warn("gps:", err.message);
-    }, { enableHighAccuracy: true, maximumAge: 0, timeout: 60_000 });
-  }
-  window.GpsQueue.start({
-    post: async (body, key) => {
-      const answer = await api.call("POST", "/driver/v1/positions", { body, key });
-      return { status: answer.status, data: answer.data };
-    },
-    onChange(gps) { state.gps = gps; changed(); },
-    onAnswer: tripAnswer,
-  });
-}
-
-function stopTracking() {
-  if (watch !== null) navigator.geolocation.clearWatch(watch);
-  watch = null;
-}
-
-const finite = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-export { finite };
-
-async function onFix(position) {
-  if (!state.trip) return;
-  // The same fix can be delivered twice (a watch restarted after a reload): recorded once.
-  if (position.timestamp <= (stored(LAST_FIX_KEY) || 0)) return;
-  store(LAST_FIX_KEY, position.timestamp);
-  state.lastFix = position;
-  state.gpsMissing = false;
-  const c = position.coords;
-  const speed = finite(c.speed);
-  await window.GpsQueue.record(state.trip.load_id, {
-    lon: c.longitude,
-    lat: c.latitude,
-    recorded_at: new Date(position.timestamp).toISOString(),
-    accuracy_m: finite(c.accuracy),
-    speed_mps: speed,
-    heading_deg: finite(c.heading),
-    moving: speed === null ? null : speed > 0.5,
-  });
-  changed();
-}
-
-// What the server says about the trip, from the answers to the position batches.
-function tripAnswer(loadId, status, data) {
-  if (!state.trip || state.trip.load_id !== loadId) return;
-  let outcome = null;
-  if (status === 409 && data && data.code === "load_received") {
-    outcome = { kind: "received", at: data.received_at || null };
-  } else if (status === 200 && data.loads.some((l) => l.load_id === loadId && l.status === "arrived")) {
-    outcome = { kind: "arrived" };
-  }
-  if (outcome) tripOutcome(outcome);
-}
-
-function tripOutcome(outcome) {
-  const trip = state.trip;
-  if (!trip || trip.outcome && (trip.outcome.kind === "received" || trip.outcome.kind === outcome.kind)) return;
-  state.trip = { ...trip, outcome };
-  store(TRIP_KEY, state.trip);
-  if (outcome.kind === "received") stopTracking();
-  changed();
 }
 
 export function finishTrip() {
