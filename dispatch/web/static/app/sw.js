@@ -14,6 +14,8 @@ const SHELL = [
   "/static/app/model.js",
   "/static/app/views.js",
   "/static/app/texts.js",
+  "/static/app/store.js",
+  "/static/app/trip.js",
   "/static/app/phone.js",
   "/static/vendor/htm-3.1.1/standalone.module.js",
   "/static/app/driver-api.js",
