@@ -102,8 +102,22 @@ async def test_a_driver_takes_a_load_from_pairing_through_a_dead_zone(server_fac
             assert tracker and await page.locator(".tracker-id").first.text_content() == tracker
             await keep_screenshot(page, "app-loads")
 
+            # The dispatcher's message: on top of every screen until the driver has read it.
+            r = await http.post(
+                f"/loads/{load['id']}/messages",
+                headers=w["carrier"].headers,
+                json={"text": "Use gate 2 today"},
+            )
+            assert r.status_code == 202, r.text
+            message = page.locator("#message")
+            await message.get_by_text("Use gate 2 today").wait_for()
+
             # The load: where and when (the site's time zone said), the route in the maps app.
             await card.click()
+            await page.wait_for_selector("#screen-load:not([hidden])")
+            assert "Use gate 2 today" in await message.inner_text()
+            await page.click("#message-ok")
+            await message.wait_for(state="hidden")
             await page.wait_for_selector("#screen-load:not([hidden])")
             assert await page.inner_text("#load-site") == site["name"]
             assert await page.inner_text("#load-address") == site["address"]

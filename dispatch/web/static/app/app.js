@@ -1,7 +1,7 @@
 // The driver's phone app (/app), on Preact + htm (docs/ui.md): the header (back, the screen's title,
-// live or offline, the language), the banners above every screen (the dock call, the dispatcher's
-// message, offline with positions waiting, an update needed, a note for this screen), and the screen
-// (views.js). What it knows and does is in model.js; the API client (driver-api.js) and the GPS queue
+// live or offline, the language), the banners above every screen (the dock call, offline with
+// positions waiting, an update needed, the dispatcher's message, else a note for this screen), and
+// the screen (views.js). What it knows and does is in model.js; the API client (driver-api.js) and the GPS queue
 // (gps-queue.js) are plain scripts without UI. See docs/driver-app.md.
 import { html, render } from "../vendor/htm-3.1.1/standalone.module.js";
 import * as model from "./model.js";
@@ -54,17 +54,19 @@ function Banners() {
       <span id="call-text">${state.call ? t("app.call.go", { dock: state.call.dock }) : ""}</span>
       <button type="button" id="call-ok" onClick=${model.dismissCall}>${t("app.call.ok")}</button>
     </div>
-    <div id="inbox" class="banner inbox" role="alert" hidden=${!state.inbox}>
-      <span id="inbox-text">${say(state.inbox)}</span>
-      <button type="button" id="inbox-ok" onClick=${model.dismissInbox}>${t("app.call.ok")}</button>
-    </div>
     <div id="offline-banner" class="banner offline" role="status" hidden=${!offline} data-waiting=${String(waiting)}>
       ${waiting > 0 ? t("app.offline.waiting", { count: waiting }) : t("app.offline.banner")}</div>
     <div id="upgrade-banner" class="banner error" role="alert" hidden=${!state.upgrade}>
       <span>${t("app.upgrade.text")}</span>
       <button type="button" id="upgrade-reload" onClick=${update}>${t("app.upgrade.reload")}</button>
     </div>
-    <div id="message" class=${`banner ${notice ? notice.kind : "info"}`} role="status" hidden=${!notice}>${say(notice) || null}</div>`;
+    ${state.inbox
+      ? html`<div id="message" class="banner inbox" role="status">
+          <span>${say(state.inbox)}</span>
+          <button type="button" id="message-ok" onClick=${model.dismissInbox}>${t("app.call.ok")}</button>
+        </div>`
+      : html`<div id="message" class=${`banner ${notice ? notice.kind : "info"}`} role="status"
+          hidden=${!notice}>${say(notice) || null}</div>`}`;
 }
 
 // The header and the banners stay in view when a screen scrolls: a dock call is never off-screen.

@@ -344,7 +344,6 @@ function inboxItem(item) {
   if (item.kind === "dock_call" && item.dock) dockCall(item.load_id, item.dock);
   else {
     state.inbox = item.key && I.has(item.key) ? { key: item.key, params: item.params || {} } : { text: item.text };
-    vibrate();
     changed();
   }
 }
