@@ -42,7 +42,7 @@ function PairForm() {
     <p class="hint" id="pair-hint">${t("app.pair.hint")}</p>
     <label for="pair-code">${t("app.pair.code")}</label>
     <input id="pair-code" name="code" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false"
-      maxlength="12" required placeholder="ABCD-2345" value=${code} aria-describedby="pair-hint pair-error"
+      maxlength="12" required placeholder="ABCD-2345" enterkeyhint="go" value=${code} aria-describedby="pair-hint pair-error"
       aria-invalid=${state.errors.pair ? "true" : "false"} onInput=${(e) => setCode(e.currentTarget.value)} />
     <button type="submit" class="primary" disabled=${state.busy === "pair"}>${t("app.pair.submit")}</button>
     <${ErrorText} id="pair-error" error=${state.errors.pair} />
@@ -60,8 +60,8 @@ function SignInForm() {
   return html`<form id="signin-form" class="card" onSubmit=${submit}>
     <h2>${t("app.signin.heading")}</h2>
     <label for="signin-email">${t("app.signin.email")}</label>
-    <input id="signin-email" name="email" type="email" autocomplete="username" required value=${values.email}
-      onInput=${set("email")} />
+    <input id="signin-email" name="email" type="email" autocomplete="username" autocapitalize="none" required
+      value=${values.email} onInput=${set("email")} />
     <label for="signin-password">${t("app.signin.password")}</label>
     <input id="signin-password" name="password" type="password" autocomplete="current-password" required
       value=${values.password} onInput=${set("password")} />
@@ -179,6 +179,7 @@ function Load() {
       <${Maps} load=${load} />
       <button type="button" id="do-checkin" class="primary" hidden=${!before || Boolean(ticket)} disabled=${busy}
         aria-busy=${state.busy === "checkin" ? "true" : "false"} onClick=${model.checkIn}>${t("app.action.checkin")}</button>
+      ${state.busy === "checkin" && html`<p class="hint" id="checkin-locating" role="status">${t("app.checkin.locating")}</p>`}
       <button type="button" id="do-code" hidden=${!load.pickup_code || onTrip}
         onClick=${() => model.show("code")}>${t("app.action.code")}</button>
       <button type="button" id="do-depart" class="primary" hidden=${!(ticket && ticket.status === "loaded") || onTrip}
