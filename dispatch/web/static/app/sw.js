@@ -1,15 +1,23 @@
-// The driver app's service worker (served at /app/sw.js, scope /app): the app shell from the cache
+// The driver app's service worker (served at /app/sw.js, scope /app): the app shell (the page, its
+// scripts and modules, Preact + htm from static/vendor, the catalogues) from the cache
 // when the network fails, so the app opens in a dead zone or with the server away, and shows the last
 // assignments it saved. The shell is fetched from the network first (a new release is seen on the next
 // start), with a short timeout; the API is never cached here (the app keeps what it needs itself).
 "use strict";
 
-const CACHE = "driver-app-v1";
+const CACHE = "driver-app-v2";
 const SHELL = [
   "/app",
   "/app/manifest.webmanifest",
   "/static/app/app.css",
   "/static/app/app.js",
+  "/static/app/model.js",
+  "/static/app/views.js",
+  "/static/app/texts.js",
+  "/static/app/store.js",
+  "/static/app/trip.js",
+  "/static/app/phone.js",
+  "/static/vendor/htm-3.1.1/standalone.module.js",
   "/static/app/driver-api.js",
   "/static/app/gps-queue.js",
   "/static/app/vendor/qrcode.js",
