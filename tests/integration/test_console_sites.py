@@ -70,9 +70,9 @@ async def test_a_site_manager_draws_a_site_sets_its_calendar_and_sees_who_comes(
         stored = json.loads(row["geofence"]) if isinstance(row["geofence"], str) else row["geofence"]
         ring = stored["coordinates"][0]
         assert len(ring) == 5 and ring[0] == ring[-1]
-        # Clicked to the pixel: within a metre or two of the corners aimed at.
+        # Clicked to the pixel (a click lands on whole pixels: about 3 m at the map's zoom).
         for (lon, lat), (want_lon, want_lat) in zip(ring[:4], SQUARE, strict=True):
-            assert abs(lon - want_lon) < 3e-5 and abs(lat - want_lat) < 3e-5
+            assert abs(lon - want_lon) < 5e-5 and abs(lat - want_lat) < 5e-5
 
         # Docks and the calendar; a calendar asking more places than docks is refused at its field.
         for dock in ("Dock A", "Dock B"):

@@ -26,22 +26,26 @@ def _world_px(lon: float, lat: float, zoom: float) -> tuple[float, float]:
     return (lon + 180) / 360 * size, (0.5 - math.log((1 + siny) / (1 - siny)) / (4 * math.pi)) * size
 
 
-async def draw_geofence(page: Page, corners: Sequence[tuple[float, float]]) -> None:
-    """Click the geofence map at each corner (lon, lat) in turn. The map shows the site's location at
-    its element's centre and zoom (data-center-lon/lat, data-zoom); the map has no tiles in tests, so
-    no datum shift."""
+async def draw_geofence(
+    page: Page, corners: Sequence[tuple[float, float]], *, centred_on: tuple[float, float] | None = None
+) -> None:
+    """Click the geofence map at each corner (lon, lat) in turn. The map shows the site's location
+    (`centred_on`, once it has moved there) at its element's centre and zoom (data-center-lon/lat,
+    data-zoom); the map has no tiles in tests, so no datum shift."""
     box_el = page.locator("#geofence-map")
-    lon0 = sum(c[0] for c in corners) / len(corners)
-    lat0 = sum(c[1] for c in corners) / len(corners)
-    await page.wait_for_function(
-        """([lon, lat]) => { const d = document.querySelector('#geofence-map').dataset;
-             return Math.abs(Number(d.centerLon) - lon) < 1e-6 && Math.abs(Number(d.centerLat) - lat) < 1e-6; }""",
-        arg=[lon0, lat0],
-        timeout=WAIT,
+    if centred_on is not None:
+        await page.wait_for_function(
+            """([lon, lat]) => { const d = document.querySelector('#geofence-map').dataset;
+                 return Math.abs(Number(d.centerLon) - lon) < 1e-6 && Math.abs(Number(d.centerLat) - lat) < 1e-6; }""",
+            arg=list(centred_on),
+            timeout=WAIT,
+        )
+    # Leaflet measures from the padding box (inside the border), as a click's position is given.
+    box = await box_el.evaluate(
+        """e => ({lon: +e.dataset.centerLon, lat: +e.dataset.centerLat, zoom: +e.dataset.zoom,
+                  width: e.clientWidth, height: e.clientHeight})"""
     )
-    data = await box_el.evaluate("e => ({lon: +e.dataset.centerLon, lat: +e.dataset.centerLat, zoom: +e.dataset.zoom})")
-    box = await box_el.bounding_box()
-    assert box is not None
+    data = box
     cx, cy = _world_px(data["lon"], data["lat"], data["zoom"])
     before = await page.locator("#corners li").count()
     for n, (lon, lat) in enumerate(corners, start=1):
@@ -78,7 +82,7 @@ async def fill_new_site(
     lat = sum(c[1] for c in corners) / len(corners)
     await form.get_by_label("Latitude", exact=True).fill(repr(lat))
     await form.get_by_label("Longitude", exact=True).fill(repr(lon))
-    await draw_geofence(page, corners)
+    await draw_geofence(page, corners, centred_on=(lon, lat))
 
 
 async def create_site(

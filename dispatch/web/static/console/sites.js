@@ -27,8 +27,8 @@ function addScript(src) {
   });
 }
 
-// Leaflet (window.L), datum.js (window.DispatchDatum) and the map's config (GET /track/config: tiles
-// or none, and their datum), once per page.
+// Leaflet (window.L), datum.js (the global `DispatchDatum`, a classic script's const) and the map's
+// config (GET /track/config: tiles or none, and their datum), once per page.
 function loadMapLibrary() {
   if (!mapLibrary) {
     const css = document.createElement("link");
@@ -37,7 +37,7 @@ function loadMapLibrary() {
     document.head.append(css);
     mapLibrary = Promise.all([
       window.L ? null : addScript(`${LEAFLET}/leaflet.js`),
-      window.DispatchDatum ? null : addScript("/static/datum.js"),
+      typeof DispatchDatum !== "undefined" ? null : addScript("/static/datum.js"),
       api("GET", "/track/config"),
     ]).then(([, , config]) => config);
   }
@@ -105,7 +105,7 @@ function GeofenceMap({ corners, location, onAdd, label }) {
   const [config, setConfig] = useState(null);
   const [failed, setFailed] = useState(null);
   useEffect(() => { loadMapLibrary().then(setConfig, setFailed); }, []);
-  const datum = () => window.DispatchDatum.forTiles(config && config.tiles_url ? config.datum : "wgs84");
+  const datum = () => DispatchDatum.forTiles(config && config.tiles_url ? config.datum : "wgs84");
 
   useEffect(() => {
     if (!config || map.current) return;
