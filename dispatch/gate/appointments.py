@@ -53,7 +53,9 @@ def _appointment(row: asyncpg.Record) -> Appointment:
             if row["driver_user_id"] is None
             else DriverRef(user_id=row["driver_user_id"], name=row["driver_name"])
         ),
-        slot=None if row["slot_start"] is None else SlotRef(starts_at=row["slot_start"], ends_at=row["slot_end"]),
+        slot=None
+        if row["slot_start"] is None
+        else SlotRef(starts_at=row["slot_start"], ends_at=row["slot_end"]),
         kind=row["kind"],
         state=row["state"],
         eta=row["eta"],

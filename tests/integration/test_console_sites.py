@@ -24,9 +24,14 @@ pytestmark = pytest.mark.server
 
 WAIT = 30_000
 LON, LAT = BERLIN
-# A square of about 270 × 440 m around the gate, corner by corner; crossing its diagonals instead
+# A square of about 270 by 440 m around the gate, corner by corner; crossing its diagonals instead
 # makes a bow tie, which no site can be.
-SQUARE = [(LON - 0.002, LAT - 0.002), (LON + 0.002, LAT - 0.002), (LON + 0.002, LAT + 0.002), (LON - 0.002, LAT + 0.002)]
+SQUARE = [
+    (LON - 0.002, LAT - 0.002),
+    (LON + 0.002, LAT - 0.002),
+    (LON + 0.002, LAT + 0.002),
+    (LON - 0.002, LAT + 0.002),
+]
 BOW_TIE = [SQUARE[0], SQUARE[2], SQUARE[1], SQUARE[3]]
 ADDRESS = {"country": "DE", "street": "Werkstrasse", "number": "1", "postcode": "10115", "city": "Berlin"}
 
@@ -62,9 +67,11 @@ async def test_a_site_manager_draws_a_site_sets_its_calendar_and_sees_who_comes(
         await page.get_by_role("button", name="Undo the last corner").click()
         assert await page.locator("#corners li").count() == 4
         await page.get_by_role("button", name="Create the site").click()
-        await page.wait_for_url(f"**/console#/sites/*", timeout=WAIT)
+        await page.wait_for_url("**/console#/sites/*", timeout=WAIT)
         site_id = page.url.rsplit("/", 1)[1]
-        row = await db.fetchrow("SELECT name, address, geofence, timezone FROM sites WHERE id = $1", UUID(site_id))
+        row = await db.fetchrow(
+            "SELECT name, address, geofence, timezone FROM sites WHERE id = $1", UUID(site_id)
+        )
         assert (row["name"], row["address"]) == ("North gate", "Werkstrasse 1, 10115 Berlin, DE")
         assert row["timezone"] == "Europe/Vienna"  # the organization's, offered by the form
         stored = json.loads(row["geofence"]) if isinstance(row["geofence"], str) else row["geofence"]
@@ -85,7 +92,11 @@ async def test_a_site_manager_draws_a_site_sets_its_calendar_and_sees_who_comes(
         assert await db.fetchval("SELECT count(*) FROM site_calendars") == 0
         await set_calendar(page, site_id, places_per_slot=2)
         calendar = await db.fetchrow("SELECT * FROM site_calendars WHERE site_id = $1", UUID(site_id))
-        assert (calendar["slot_minutes"], calendar["places_per_slot"], calendar["cutoff_minutes"]) == (30, 2, 0)
+        assert (calendar["slot_minutes"], calendar["places_per_slot"], calendar["cutoff_minutes"]) == (
+            30,
+            2,
+            0,
+        )
         await assert_accessible(page, context="console, a site's screen (en)")
 
         # Nobody is expected yet; then a carrier's truck books a slot and another walks in.
@@ -95,7 +106,9 @@ async def test_a_site_manager_draws_a_site_sets_its_calendar_and_sees_who_comes(
             w = await dispatched_loads(http, settings, loads=2, mill=mill, site=site)
             booked, walk_in = w["loads"]
             now = datetime.now(UTC)
-            slot = now.replace(minute=(now.minute // 30) * 30, second=0, microsecond=0) + timedelta(minutes=30)
+            slot = now.replace(minute=(now.minute // 30) * 30, second=0, microsecond=0) + timedelta(
+                minutes=30
+            )
             r = await http.put(
                 f"/driver/v1/loads/{booked['id']}/booking",
                 headers=booked["device"],
@@ -147,7 +160,9 @@ async def test_the_create_site_step_makes_a_site_with_docks(server_factory, sett
         await page.goto(f"{server.base_url}/console")
         await sign_in(page, mill.email)
         square = [(LON - 0.001, LAT - 0.001), (LON + 0.001, LAT - 0.001), (LON, LAT + 0.001)]
-        site_id = await create_site(page, name="South gate", address=ADDRESS, corners=square, docks=["Dock 1"])
+        site_id = await create_site(
+            page, name="South gate", address=ADDRESS, corners=square, docks=["Dock 1"]
+        )
         await set_calendar(page, site_id)
         docks = await db.fetch("SELECT name FROM docks WHERE site_id = $1", UUID(site_id))
         assert [d["name"] for d in docks] == ["Dock 1"]

@@ -63,7 +63,13 @@ async def test_booked_walk_in_and_on_the_road_for_the_site_staff_only(client, se
     rows = await rows_by_load(client, site_id, w["mill"].headers, today, local_day(slot))
     assert set(rows) == {booked["id"], walk_in["id"], gone["id"]}
     a = rows[booked["id"]]
-    assert (a["direction"], a["kind"], a["state"], a["ticket_id"], a["eta"]) == ("pickup", "booked", "booked", None, None)
+    assert (a["direction"], a["kind"], a["state"], a["ticket_id"], a["eta"]) == (
+        "pickup",
+        "booked",
+        "booked",
+        None,
+        None,
+    )
     assert datetime.fromisoformat(a["slot"]["starts_at"]) == slot
     assert a["carrier"] == {"id": w["carrier"].org_id, "name": "Haulers"}
     assert a["vehicle"] == {"id": booked["vehicle"]["id"], "plate": booked["vehicle"]["plate"]}
@@ -84,7 +90,12 @@ async def test_booked_walk_in_and_on_the_road_for_the_site_staff_only(client, se
     incoming = await rows_by_load(client, yard_id, w["buyer"].headers, local_day(eta))
     assert list(incoming) == [gone["id"]]
     row = incoming[gone["id"]]
-    assert (row["direction"], row["state"], row["slot"], row["ticket_id"]) == ("delivery", "on_the_way", None, None)
+    assert (row["direction"], row["state"], row["slot"], row["ticket_id"]) == (
+        "delivery",
+        "on_the_way",
+        None,
+        None,
+    )
     assert datetime.fromisoformat(row["eta"]) == eta
 
     # Another organization's site is not found, shared or not; a driver gets nothing.
@@ -97,7 +108,9 @@ async def test_booked_walk_in_and_on_the_road_for_the_site_staff_only(client, se
     assert "items" not in problem(phone, 403, "wrong_credential_kind")
     # A day that does not exist is named as the field at fault.
     body = problem(
-        await client.get(f"/sites/{site_id}/appointments", headers=w["mill"].headers, params={"date": "2026-02-30"}),
+        await client.get(
+            f"/sites/{site_id}/appointments", headers=w["mill"].headers, params={"date": "2026-02-30"}
+        ),
         400,
         "validation_failed",
     )

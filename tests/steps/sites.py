@@ -36,7 +36,8 @@ async def draw_geofence(
     if centred_on is not None:
         await page.wait_for_function(
             """([lon, lat]) => { const d = document.querySelector('#geofence-map').dataset;
-                 return Math.abs(Number(d.centerLon) - lon) < 1e-6 && Math.abs(Number(d.centerLat) - lat) < 1e-6; }""",
+                 return Math.abs(Number(d.centerLon) - lon) < 1e-6
+                     && Math.abs(Number(d.centerLat) - lat) < 1e-6; }""",
             arg=list(centred_on),
             timeout=WAIT,
         )
@@ -51,7 +52,9 @@ async def draw_geofence(
     for n, (lon, lat) in enumerate(corners, start=1):
         x, y = _world_px(lon, lat, data["zoom"])
         at = {"x": x - cx + box["width"] / 2, "y": y - cy + box["height"] / 2}
-        assert 50 < at["x"] < box["width"] - 10 and 10 < at["y"] < box["height"] - 10, f"corner {n} is off the map"
+        assert 50 < at["x"] < box["width"] - 10 and 10 < at["y"] < box["height"] - 10, (
+            f"corner {n} is off the map"
+        )
         await box_el.click(position=at)
         await page.locator("#corners li").nth(before + n - 1).wait_for(timeout=WAIT)
 
