@@ -265,6 +265,8 @@ class Appointment(msgspec.Struct, kw_only=True):
     state: AppointmentState
     # When a truck on the road to this site is expected there (tracking's ETA), else null.
     eta: datetime | None
+    # When the truck checked in here (a pickup) or entered the geofence (a delivery), else null.
+    arrived_at: datetime | None
     # The truck's queue ticket at this site once it has checked in.
     ticket_id: UUID | None
 

@@ -210,7 +210,7 @@ WITH pickups AS (
            CASE WHEN t.id IS NULL OR t.booking_id IS NOT NULL THEN b.slot_start END AS slot_start,
            CASE WHEN t.id IS NULL OR t.booking_id IS NOT NULL THEN b.slot_end END AS slot_end,
            coalesce(CASE t.status WHEN 'waiting' THEN 'checked_in' ELSE t.status END, 'booked') AS state,
-           NULL::timestamptz AS eta, t.id AS ticket_id,
+           NULL::timestamptz AS eta, t.id AS ticket_id, t.arrived_at,
            coalesce(b.slot_start, t.arrived_at) AS at
     FROM loads l
     JOIN jobs j ON j.id = l.job_id
@@ -229,7 +229,7 @@ WITH pickups AS (
            NULL::timestamptz AS slot_start, NULL::timestamptz AS slot_end,
            CASE l.status WHEN 'in_transit' THEN 'on_the_way' ELSE l.status END AS state,
            CASE WHEN l.status = 'in_transit' THEN lt.eta_at END AS eta, NULL::uuid AS ticket_id,
-           coalesce(lt.arrived_at, lt.eta_at, lt.departed_at) AS at
+           lt.arrived_at, coalesce(lt.arrived_at, lt.eta_at, lt.departed_at) AS at
     FROM loads l
     JOIN jobs j ON j.id = l.job_id
     JOIN load_tracking lt ON lt.load_id = l.id

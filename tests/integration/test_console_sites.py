@@ -98,6 +98,8 @@ async def test_a_site_manager_draws_a_site_sets_its_calendar_and_sees_who_comes(
             0,
         )
         await assert_accessible(page, context="console, a site's screen (en)")
+        await page.locator("#geofence-map").scroll_into_view_if_needed()
+        await keep_screenshot(page, "console-site")
 
         # Nobody is expected yet; then a carrier's truck books a slot and another walks in.
         assert await appointments(page, site_id) == []

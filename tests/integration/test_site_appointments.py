@@ -76,6 +76,7 @@ async def test_booked_walk_in_and_on_the_road_for_the_site_staff_only(client, se
     assert a["driver"]["name"] == "Driver 0" and a["load_number"].endswith("/1")
     b = rows[walk_in["id"]]
     assert (b["kind"], b["state"], b["slot"], b["ticket_id"]) == ("walk_in", "checked_in", None, ticket_id)
+    assert b["arrived_at"] is not None and a["arrived_at"] is None
     assert (rows[gone["id"]]["kind"], rows[gone["id"]]["state"]) == ("walk_in", "departed")
     # No prices anywhere in the answer.
     assert not any(word in r.text for word in ("price", "amount", "currency"))

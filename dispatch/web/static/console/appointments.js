@@ -14,6 +14,7 @@ const POLL_MS = 5000;
 
 function when(item, zone) {
   if (item.slot) return `${i18n.time(item.slot.starts_at, zone)}–${i18n.time(item.slot.ends_at, zone)}`;
+  if (item.arrived_at) return t("sites.appointments.arrived_at", { time: i18n.time(item.arrived_at, zone) });
   if (item.eta) return i18n.time(item.eta, zone);
   return "—";
 }
