@@ -81,6 +81,17 @@ async def test_a_site_manager_draws_a_site_sets_its_calendar_and_sees_who_comes(
         for (lon, lat), (want_lon, want_lat) in zip(ring[:4], SQUARE, strict=True):
             assert abs(lon - want_lon) < 5e-5 and abs(lat - want_lat) < 5e-5
 
+        # The site's screen shows it as stored; an edit (a corner moved by typing) is saved.
+        edit = page.locator("#edit-site")
+        await edit.wait_for(timeout=WAIT)
+        assert await edit.locator("#corners li").count() == 4
+        await edit.get_by_label("Corner 3: latitude").fill(str(LAT + 0.003))
+        await edit.get_by_role("button", name="Save the site").click()
+        await page.locator("#site-saved").wait_for(timeout=WAIT)
+        stored = await db.fetchval("SELECT geofence FROM sites WHERE id = $1", UUID(site_id))
+        stored = json.loads(stored) if isinstance(stored, str) else stored
+        assert stored["coordinates"][0][2][1] == LAT + 0.003
+
         # Docks and the calendar; a calendar asking more places than docks is refused at its field.
         for dock in ("Dock A", "Dock B"):
             await page.locator("#add-dock").get_by_label("Dock name").fill(dock)
