@@ -33,7 +33,13 @@ from dispatch.errors import (
 )
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
-from dispatch.gate.api import BookingController, CalendarController, YardController, board_live
+from dispatch.gate.api import (
+    AppointmentsController,
+    BookingController,
+    CalendarController,
+    YardController,
+    board_live,
+)
 from dispatch.health import healthz
 from dispatch.loads.api import LoadController, PlanController
 from dispatch.market import api as market_api
@@ -112,6 +118,7 @@ def create_app(settings: Settings) -> Litestar:
                     LoadController,
                     EvidenceController,
                     CalendarController,
+                    AppointmentsController,
                     BookingController,
                     YardController,
                     board_live,

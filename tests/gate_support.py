@@ -63,13 +63,16 @@ async def dispatched_loads(
     grace: int = 30,
     destination_site_id: str | None = None,
     plates: list[str] | None = None,
+    mill: Account | None = None,
+    site: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
     each driver with a device token. Pickup window: from now for 30 hours. The destination is an
-    address near Hamburg, or `destination_site_id` (a shared site of the consignee)."""
-    mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
+    address near Hamburg, or `destination_site_id` (a shared site of the consignee). `mill` and
+    `site`: an existing shipper and its site (with its calendar) instead of new ones."""
+    mill = mill or await bootstrap_org(client, settings, "Mill", ["shipper"])
     carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
-    site = await gate_site(client, mill, docks=docks, places=places, grace=grace)
+    site = site or await gate_site(client, mill, docks=docks, places=places, grace=grace)
     body = job_body(
         site["id"],
         destination_site_id=destination_site_id,

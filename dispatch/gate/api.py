@@ -7,13 +7,14 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, WebSocket, delete, get, post, put, websocket
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from dispatch.accounts.auth import requires
+from dispatch.accounts.auth import requires, requires_any
 from dispatch.accounts.permissions import Permission
 from dispatch.deps import Caller, RuntimeDep
-from dispatch.gate import service
+from dispatch.gate import appointments, service
 from dispatch.gate.models import (
+    Appointments,
     Board,
     Booking,
     BookingRequest,
@@ -51,6 +52,33 @@ class CalendarController(Controller):
     @get("", operation_id="getSiteCalendar")
     async def get_calendar(self, site_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Calendar:
         return await service.get_calendar(runtime.db, p, site_id)
+
+
+class AppointmentsController(Controller):
+    path = "/sites/{site_id:uuid}/appointments"
+    tags = ["gate"]
+    guards = [requires_any(Permission.MANAGE_SITES, Permission.OPERATE_GATE)]
+
+    @get(
+        "",
+        operation_id="siteAppointments",
+        summary="The day's appointments at the site: carrier, truck, driver, slot or walk-in, state, ETA",
+    )
+    async def list_day(
+        self,
+        site_id: FromPath[UUID],
+        runtime: RuntimeDep,
+        p: Caller,
+        # Text checked here rather than a `date`: Litestar's lax conversion would read a number as one.
+        date: Annotated[
+            str | None,
+            QueryParameter(
+                pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                description="The day (YYYY-MM-DD) in the site's time zone; default today",
+            ),
+        ] = None,
+    ) -> Appointments:
+        return await appointments.appointments(runtime.db, p, site_id, date)
 
 
 class BookingController(Controller):

@@ -211,3 +211,70 @@ class DriverMessages(msgspec.Struct, kw_only=True):
     items: list[DriverMessage]
     # Send it back as `after` for the next page (the last item's id, or `after` when none is new).
     next_after: int
+
+
+# -- the day's appointments at a site ----------------------------------------------------------
+
+AppointmentState = Literal[
+    "booked",  # a slot is booked; the truck has not checked in
+    "on_the_way",  # on the road to this site (a delivery): the ETA is tracking's
+    "checked_in",  # in the yard, waiting in the queue
+    "called",
+    "loading",
+    "loaded",
+    "departed",
+    "arrived",  # a delivery inside the site's geofence
+    "received",  # a delivery whose receipt is confirmed
+]
+
+
+class CarrierRef(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+
+
+class VehicleRef(msgspec.Struct, kw_only=True):
+    id: UUID
+    plate: str
+
+
+class DriverRef(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    name: str
+
+
+class SlotRef(msgspec.Struct, kw_only=True):
+    starts_at: datetime
+    ends_at: datetime
+
+
+class Appointment(msgspec.Struct, kw_only=True):
+    """A truck expected at the site on the day, or there: no prices, only who comes when."""
+
+    load_id: UUID
+    load_number: Annotated[str, Meta(description="The job's reference (or id) / the load's sequence")]
+    job_id: UUID
+    # pickup: the truck loads here (the job's origin); delivery: it unloads here (its destination).
+    direction: Literal["pickup", "delivery"]
+    carrier: CarrierRef
+    vehicle: VehicleRef | None
+    driver: DriverRef | None
+    # The booked slot at this site, or null (a walk-in, or a delivery: destinations have no slots).
+    slot: SlotRef | None
+    kind: Literal["booked", "walk_in"]
+    state: AppointmentState
+    # When a truck on the road to this site is expected there (tracking's ETA), else null.
+    eta: datetime | None
+    # When the truck checked in here (a pickup) or entered the geofence (a delivery), else null.
+    arrived_at: datetime | None
+    # The truck's queue ticket at this site once it has checked in.
+    ticket_id: UUID | None
+
+
+class Appointments(msgspec.Struct, kw_only=True):
+    site_id: UUID
+    # The day, in the site's time zone.
+    date: date
+    timezone: str
+    # By time: the slot's start, the check-in, or the ETA.
+    items: list[Appointment]

@@ -192,3 +192,58 @@ DRIVER_MESSAGES = """
 SELECT id, kind, load_id, dock, text, key, params, created_at FROM driver_messages
 WHERE user_id = $1 AND org_id = $2 AND id > $3
 ORDER BY id LIMIT $4"""
+
+# -- the day's appointments at a site ---------------------------------------------------------
+
+# Who comes to site $1 between $2 and $3 (the site's day), in one query, by time:
+# - pickups (the job's origin is the site): loads with a standing booking whose slot starts that day,
+#   or whose truck checked in that day (a walk-in has a ticket and no booking); their latest ticket
+#   there says where they stand in the yard;
+# - deliveries (the job's destination is the site): loads on the road or arrived, by the day of
+#   their arrival, else their ETA (tracking's), else their departure.
+# No prices: nothing of the job's money is read.
+SITE_APPOINTMENTS = """
+WITH pickups AS (
+    SELECT l.id AS load_id, 'pickup' AS direction,
+           CASE WHEN t.id IS NULL AND b.id IS NOT NULL OR t.booking_id IS NOT NULL THEN 'booked'
+                ELSE 'walk_in' END AS kind,
+           CASE WHEN t.id IS NULL OR t.booking_id IS NOT NULL THEN b.slot_start END AS slot_start,
+           CASE WHEN t.id IS NULL OR t.booking_id IS NOT NULL THEN b.slot_end END AS slot_end,
+           coalesce(CASE t.status WHEN 'waiting' THEN 'checked_in' ELSE t.status END, 'booked') AS state,
+           NULL::timestamptz AS eta, t.id AS ticket_id, t.arrived_at,
+           coalesce(b.slot_start, t.arrived_at) AS at
+    FROM loads l
+    JOIN jobs j ON j.id = l.job_id
+    LEFT JOIN LATERAL (
+        SELECT * FROM slot_bookings WHERE load_id = l.id AND site_id = $1
+                                     AND status IN ('booked', 'checked_in', 'served')
+        ORDER BY created_at DESC LIMIT 1
+    ) b ON true
+    LEFT JOIN LATERAL (
+        SELECT * FROM queue_tickets WHERE load_id = l.id AND site_id = $1 ORDER BY arrived_at DESC LIMIT 1
+    ) t ON true
+    WHERE j.origin_site_id = $1 AND l.status <> 'cancelled'
+      AND (b.slot_start >= $2 AND b.slot_start < $3 OR t.arrived_at >= $2 AND t.arrived_at < $3)
+), deliveries AS (
+    SELECT l.id AS load_id, 'delivery' AS direction, 'walk_in' AS kind,
+           NULL::timestamptz AS slot_start, NULL::timestamptz AS slot_end,
+           CASE l.status WHEN 'in_transit' THEN 'on_the_way' ELSE l.status END AS state,
+           CASE WHEN l.status = 'in_transit' THEN lt.eta_at END AS eta, NULL::uuid AS ticket_id,
+           lt.arrived_at, coalesce(lt.arrived_at, lt.eta_at, lt.departed_at) AS at
+    FROM loads l
+    JOIN jobs j ON j.id = l.job_id
+    JOIN load_tracking lt ON lt.load_id = l.id
+    WHERE j.destination_site_id = $1 AND l.status IN ('in_transit', 'arrived', 'received')
+      AND coalesce(lt.arrived_at, lt.eta_at, lt.departed_at) >= $2
+      AND coalesce(lt.arrived_at, lt.eta_at, lt.departed_at) < $3
+)
+SELECT a.*, l.job_id, l.seq, j.reference AS job_reference,
+       l.carrier_org_id, c.name AS carrier_name, v.id AS vehicle_id, v.plate_display AS plate,
+       u.id AS driver_user_id, u.name AS driver_name
+FROM (SELECT * FROM pickups UNION ALL SELECT * FROM deliveries) a
+JOIN loads l ON l.id = a.load_id
+JOIN jobs j ON j.id = l.job_id
+JOIN organizations c ON c.id = l.carrier_org_id
+LEFT JOIN vehicles v ON v.id = l.vehicle_id AND v.org_id = l.carrier_org_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+ORDER BY a.at, l.job_id, l.seq"""

@@ -9,6 +9,8 @@ import { MyJobs, PostJob } from "./jobs.js";
 import { JobScreen } from "./orders.js";
 import { Gate } from "./gate.js";
 import { CarrierJob, CarrierJobs } from "./plan.js";
+import { Sites, SiteView } from "./sites.js";
+import { AppointmentsScreen } from "./appointments.js";
 import { LanguageSwitcher, SignIn } from "./signin.js";
 import { Refusal, t } from "./ui.js";
 
@@ -26,6 +28,9 @@ const SCREENS = [
   { path: "/jobs/new", label: "console.nav.post_job", permission: "jobs.post", view: PostJob },
   { path: "/jobs", label: "console.nav.my_jobs", permission: "jobs.post", view: MyJobs },
   { path: "/jobs/:job", label: "orders.nav.job", permission: "jobs.post", view: JobScreen, nav: false },
+  { path: "/sites", label: "sites.nav.sites", permission: "sites.manage", view: Sites },
+  { path: "/sites/:site", label: "sites.nav.site", permission: "sites.manage", view: SiteView, nav: false },
+  { path: "/sites/:site/appointments", label: "sites.nav.appointments", permission: ["sites.manage", "gate.operate"], view: AppointmentsScreen, nav: false },
   { path: "/gate", label: "console.nav.gate", permission: "gate.operate", view: Gate },
   { path: "/admin/members", label: "console.nav.members", permission: "org.manage_members", view: Members },
   { path: "/admin/roles", label: "console.nav.roles", permission: "org.manage_roles", view: Roles },
@@ -33,7 +38,8 @@ const SCREENS = [
   { path: "/admin/device-tokens", label: "console.nav.device_tokens", permission: "fleet.manage", view: DeviceTokens },
 ];
 
-const allowed = (me, screen) => me.permissions.includes(screen.permission);
+// `permission` may be a list: any one of them will do.
+const allowed = (me, screen) => [].concat(screen.permission).some((p) => me.permissions.includes(p));
 const currentPath = () => location.hash.replace(/^#/, "") || "/";
 const inNavigation = (me) => SCREENS.filter((s) => s.nav !== false && allowed(me, s));
 
