@@ -44,7 +44,9 @@ async def add_member(page: Page, *, email: str, name: str, role: str) -> None:
     await page.locator("#members tr", has_text=email).wait_for(timeout=WAIT_MS)
 
 
-async def add_vehicle(page: Page, *, plate: str, vehicle_type: str, capacity_kg: int, capacity_m3: float) -> None:
+async def add_vehicle(
+    page: Page, *, plate: str, vehicle_type: str, capacity_kg: int, capacity_m3: float
+) -> None:
     """Add a truck to the fleet; waits for its row."""
     await go(page, "/fleet/vehicles")
     form = page.locator("#add-vehicle")

@@ -70,7 +70,8 @@ export function AppointmentsScreen({ me, params }) {
   if (site.error && site.error.status === 404) return html`<p role="alert" id="site-not-found">${t("sites.not_found")}</p>`;
   if (!site.data) return html`<${Status} state=${site} />`;
   return html`<section aria-labelledby="appointments-site" class="sites">
-    <p><a href=${`#/sites/${site.data.id}`}>${t("sites.appointments.back", { site: site.data.name })}</a></p>
+    ${me.permissions.includes("sites.manage") && html`<p><a href=${`#/sites/${site.data.id}`}>
+      ${t("sites.appointments.back", { site: site.data.name })}</a></p>`}
     <h2 id="appointments-site">${t("sites.appointments.heading", { site: site.data.name })}</h2>
     <${Appointments} me=${me} siteId=${site.data.id} />
   </section>`;

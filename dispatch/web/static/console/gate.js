@@ -10,6 +10,7 @@ import { api, live } from "./api.js";
 import { Evidence } from "./gate-evidence.js";
 import { QrScanner } from "./gate-scan.js";
 import { Field, FormError, Status, t, useForm, useLoad } from "./ui.js";
+import { Appointments } from "./appointments.js";
 
 const i18n = window.DispatchI18n;
 
@@ -181,7 +182,7 @@ function Queue({ siteId }) {
   </section>`;
 }
 
-export function Gate() {
+export function Gate({ me }) {
   const sites = useLoad(() => api("GET", "/sites"), []);
   const [siteId, setSiteId] = useState("");
   const chosen = sites.data && (sites.data.find((s) => s.id === siteId) || sites.data[0]);
@@ -194,6 +195,7 @@ export function Gate() {
         <select id="gate-site" value=${chosen.id} onChange=${(e) => setSiteId(e.currentTarget.value)}>
           ${sites.data.map((s) => html`<option key=${s.id} value=${s.id}>${s.name}</option>`)}</select></div>
       <${Verify} key=${`verify-${chosen.id}`} siteId=${chosen.id} />
-      <${Queue} key=${`queue-${chosen.id}`} siteId=${chosen.id} />`}
+      <${Queue} key=${`queue-${chosen.id}`} siteId=${chosen.id} />
+      <${Appointments} key=${`appointments-${chosen.id}`} me=${me} siteId=${chosen.id} />`}
   </section>`;
 }
