@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Page
 
+from tests.support import PASSWORD
+
 # Browser tests share two cores with other work: generous waits, never timing assertions.
 WAIT_MS = 30_000
 
@@ -19,6 +21,27 @@ async def open_board(page: Page) -> None:
     url = urlsplit(page.url)
     if url.path != "/board/jobs":
         await page.goto(f"{url.scheme}://{url.netloc}/board/jobs")
+    await page.wait_for_selector("#status.live", timeout=WAIT_MS)
+
+
+async def sign_in(page: Page, email: str) -> None:
+    """Sign in with the board's own form (the page is open on /board/jobs); waits until the board
+    shows either the live feed or that the organization has no saved area yet."""
+    await page.wait_for_selector("#login", state="visible", timeout=WAIT_MS)
+    await page.fill("#login input[name=email]", email)
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.locator("#status.live, #no-areas:visible").first.wait_for(timeout=WAIT_MS)
+
+
+async def save_area(page: Page, *, name: str, lon: float, lat: float, radius_km: int) -> None:
+    """Save an area (a circle) where the carrier takes jobs; waits until the feed is live."""
+    await page.fill("#area-form input[name=area_name]", name)
+    await page.fill("#area-form input[name=lat]", str(lat))
+    await page.fill("#area-form input[name=lon]", str(lon))
+    await page.fill("#area-form input[name=radius_km]", str(radius_km))
+    await page.click("#area-form button[type=submit]")
+    await page.locator("#area-list", has_text=name).wait_for(timeout=WAIT_MS)
     await page.wait_for_selector("#status.live", timeout=WAIT_MS)
 
 

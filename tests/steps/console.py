@@ -19,9 +19,14 @@ def local(delta: timedelta) -> str:
 
 
 async def sign_in(page: Page, base_url: str, email: str, *, path: str = "/") -> None:
-    """Open the console at `path` and sign in; waits for the navigation."""
+    """Open the console at `path` and sign in, unless this tab is signed in already (on the job
+    board, say: one session per tab); waits for the navigation."""
     await page.goto(f"{base_url}/console#{path}")
-    await page.get_by_label("Email").fill(email)
+    nav, email_field = page.locator("#nav"), page.get_by_label("Email")
+    await nav.or_(email_field).first.wait_for(timeout=WAIT_MS)
+    if await nav.count():
+        return
+    await email_field.fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await page.locator("#nav").wait_for(timeout=WAIT_MS)

@@ -95,11 +95,15 @@ async def create_site(
     address: Mapping[str, str],
     corners: list[tuple[float, float]],
     docks: list[str],
+    shared: bool = False,
 ) -> str:
     """Create a site from #/sites (name, address in parts, geofence clicked on the map around the
     location, open around the clock), then add its docks on the site's screen. Returns the site's id,
-    read from the URL the console moves to."""
+    read from the URL the console moves to. `shared`: other organizations may name it in their jobs
+    (a mill's gate that buyers send their carriers to)."""
     await fill_new_site(page, name=name, address=address, corners=corners)
+    if shared:
+        await page.locator("#new-site").get_by_label("Shared", exact=False).check()
     await page.locator("#new-site").get_by_role("button", name="Create the site").click()
     await page.wait_for_url(SITE_URL, timeout=WAIT)
     match = SITE_URL.search(page.url)
