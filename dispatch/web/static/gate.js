@@ -9,7 +9,8 @@
 import { html, render, useEffect, useRef, useState } from "/static/vendor/htm-3.1.1/standalone.module.js";
 
 const siteId = location.pathname.split("/").pop();
-const TOKEN_KEY = "dispatch-token";
+// The console's session key (console/api.js): one sign-in per browser tab for every page.
+const TOKEN_KEY = "dispatch.console.token";
 // Close codes that mean the token is no good (policy violation, unauthorized, forbidden): sign in
 // again rather than reconnect.
 const SIGNED_OUT = [1008, 4401, 4403];

@@ -8,7 +8,8 @@
 //
 // Credentials: a bearer token from the URL fragment (#token=..., never sent to the server in the
 // URL), a share link (#share=... or ?share=...), or the sign-in form (then `signedIn(token)`).
-const TOKEN_KEY = "dispatch-token";
+// The console's session key (console/api.js): one sign-in per browser tab for every page.
+const TOKEN_KEY = "dispatch.console.token";
 const SILENCE_MS = 60_000; // the server pings after 25 s of silence: twice that means the line is dead
 const MAX_BACKOFF_MS = 30_000;
 const COLORS = ["#d49a00", "#1f8fc4", "#d6246e", "#1c7c45", "#e06a1b", "#7c4dff", "#c0392b", "#5c8a00"];
