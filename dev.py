@@ -119,6 +119,16 @@ def main(argv: list[str]) -> int:
             "test_pages_zh_cn.py",
             "test_driver_app.py",
             "test_console_page.py",
+            "test_console_dispatcher.py",
+            "test_console_jobs.py",
+            "test_console_orders.py",
+            "test_console_plan.py",
+            "test_console_sites.py",
+            "test_console_gate.py",
+            "test_console_gate_evidence.py",
+            "test_receipt_page.py",
+            "test_job_board_bids.py",
+            "test_order_through_pages.py",
         ]
         return run(str(BIN / "pytest"), "-q", *[f"tests/integration/{p}" for p in pages])
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):

@@ -148,6 +148,7 @@ async def test_one_order_from_posting_to_signed_receipt_through_the_pages_alone(
             shared=True,
         )
         await sites.set_calendar(seller.page, mill_gate)
+        await seller.page.locator("#geofence-map").scroll_into_view_if_needed()
         await keep_screenshot(seller.page, "order-01-seller-site")
         await console.add_member(seller.page, email="clerk@mill.test", name="Gate Clerk", role="gate_staff")
 

@@ -1,6 +1,6 @@
-// The sign-in the pages share (gate board, tracking page, job board). Each page keeps its own
-// storage key and decides what comes after signing in; this file holds what has to work the same on
-// every page: a bearer token from the URL fragment, and the login form's exchange with POST /auth/login.
+// The gate board's sign-in (the other pages use the console's form and session). The page keeps the
+// token under the console's session key and decides what comes after signing in; this file holds
+// the rest: a bearer token from the URL fragment, and the login form's exchange with POST /auth/login.
 //
 // A classic script that a page includes before its own script. Everything sits in a function so that
 // no names leak out: classic scripts share one global scope, so a top-level `const $` here would

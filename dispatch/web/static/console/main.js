@@ -84,7 +84,7 @@ function Home({ me }) {
     ${screens.length
       ? html`<ul class="tiles">${screens.map((s) => html`<li key=${s.path}><a href=${`#${s.path}`}>${t(s.label)}</a></li>`)}</ul>`
       : html`<p id="nothing-yet">${t("console.home.nothing_yet")}</p>`}
-    <p class="muted">${t("console.home.more_to_come")}</p>
+    <p class="muted">${t("console.home.pages")}</p>
   </section>`;
 }
 
