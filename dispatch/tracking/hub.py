@@ -12,7 +12,9 @@ Invariants:
   written to its socket there and then (`send_now`), in the loop over the load's watchers, as a
   bare websocket broadcast does: no task switch and no ASGI event per watcher. Any other watcher
   (sending, behind, anything queued) gets it in its outbox, behind what is there, as before.
-- Offering a frame to a watcher never waits. Each watcher has a bounded outbox; when it is full the
+- Offering a frame to a watcher never waits. Each watcher has a bounded outbox: `limit` frames, or
+  as many notification-sized frames' worth (a batch's frame counts as the notifications it came
+  in, so a slow socket holds no more than when each piece was a frame). When it is full the
   watcher is coalesced: its queued `points` frames are reduced to the newest one per load (the
   socket then reports the gap it skipped). If the outbox fills again while the socket has taken
   nothing for STALL_S (it is behind, not hit by a burst), the watcher is marked `kicked` and its
@@ -39,7 +41,7 @@ from uuid import UUID
 
 import msgspec
 
-from dispatch.realtime.broker import GAP, Broker, Subscription
+from dispatch.realtime.broker import GAP, MAX_PAYLOAD_BYTES, Broker, Subscription
 from dispatch.realtime.shared_text import SendNow, SharedText
 from dispatch.tracking.notifications import join_points, track_channel
 
@@ -72,6 +74,11 @@ class Frame:
     data: str | bytes = ""
     text: SharedText | None = None  # a points frame's, for writing it at once
 
+    @property
+    def size(self) -> int:
+        """In notification-sized frames (1 for all but a large batch's frame)."""
+        return -(-len(self.data) // MAX_PAYLOAD_BYTES) or 1
+
 
 @dataclass(eq=False)
 class Watcher:
@@ -80,6 +87,7 @@ class Watcher:
     load_ids: frozenset[UUID]
     limit: int
     outbox: deque[Frame] = field(default_factory=deque)
+    queued: int = 0  # the outbox's size in notification-sized frames (Frame.size)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     coalesced: bool = False
     kicked: bool = False
@@ -106,7 +114,7 @@ class Watcher:
         ):
             self.sent[frame.load_id] = frame.last_seq
             return
-        if len(self.outbox) >= self.limit:
+        if self._full(self.outbox, self.queued):
             stalled = time.monotonic() - self.last_take > STALL_S
             if (self.coalesced and stalled) or not self._coalesce():
                 self.on_overflow("closed")
@@ -114,7 +122,12 @@ class Watcher:
                 return
             self.on_overflow("coalesced")
         self.outbox.append(frame)
+        self.queued += frame.size
         self.wake.set()
+
+    def _full(self, frames: deque[Frame] | list[Frame], size: int) -> bool:
+        # One frame, however large, always fits: a socket that keeps up is never coalesced for it.
+        return len(frames) >= self.limit or (len(frames) > 1 and size >= self.limit)
 
     def _coalesce(self) -> bool:
         """Keep every non-points frame and the newest points frame of each load, in order; False
@@ -125,14 +138,16 @@ class Watcher:
                 newest[f.load_id] = f
         kept = [f for f in self.outbox if f.kind != "points" or newest[f.load_id] is f]
         self.coalesced = True
-        if len(kept) >= self.limit:
+        size = sum(f.size for f in kept)
+        if self._full(kept, size):
             return False
-        self.outbox = deque(kept)
+        self.outbox, self.queued = deque(kept), size
         return True
 
     def _kick(self) -> None:
         self.kicked = True
         self.outbox.clear()
+        self.queued = 0
         self.wake.set()
         if self.on_kick is not None:
             self.on_kick()
@@ -149,6 +164,7 @@ class Watcher:
         """Everything queued now; the watcher has caught up once it has taken an outbox."""
         frames = list(self.outbox)
         self.outbox.clear()
+        self.queued = 0
         self.wake.clear()
         self.coalesced = False
         self.last_take = time.monotonic()

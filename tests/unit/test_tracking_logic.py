@@ -385,3 +385,22 @@ def test_an_idle_caught_up_watcher_is_written_at_once_and_any_other_queues_in_or
     w.idle = True
     w.offer(Frame("event", a, data="{}"))
     assert [x.kind for x in w.outbox] == ["event"]
+
+
+def test_a_large_frame_counts_as_the_notifications_it_came_in():
+    a = uuid4()
+    big = "x" * (MAX_PAYLOAD_BYTES * 9)  # a 500-point batch's frame: nine notifications' worth
+    w = Watcher(frozenset({a}), limit=64)
+    w.last_take = time.monotonic() - 5  # not reading
+    for seq in range(1, 9):
+        w.offer(Frame("points", a, seq, seq, big))
+    assert len(w.outbox) == 8 and not w.coalesced  # 72 notifications' worth: full
+    w.offer(Frame("points", a, 9, 9, big))  # coalesced to the newest, as 64 small frames would be
+    assert [f.last_seq for f in w.outbox] == [8, 9] and w.coalesced
+    for seq in range(10, 17):
+        w.offer(Frame("points", a, seq, seq, big))
+    assert w.kicked  # full again without taking anything
+    # One frame alone, however large, always fits.
+    w2 = Watcher(frozenset({a}), limit=4)
+    w2.offer(Frame("points", a, 1, 1, big))
+    assert len(w2.outbox) == 1 and not w2.coalesced and not w2.kicked
