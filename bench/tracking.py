@@ -1446,15 +1446,13 @@ async def dispatch_capacity(
         return ws, snapshot.loads[0].last_seq
 
     sockets = list(await asyncio.gather(*[one(i) for i in range(watchers)]))
-    channels = [f"track_{load.id.replace('-', '')}" for load in world.loads]
+    channels = [f"track_{load.replace('-', '')}" for load in heads]  # the loads watched
     conn = await asyncpg.connect(dsn)
     try:
 
         async def send_round(k: int) -> None:
             now = _now_us()
-            frames = [
-                _frame_points(load.id, heads[load.id] + k * points + 1, points, now) for load in world.loads
-            ]
+            frames = [_frame_points(load, head + k * points + 1, points, now) for load, head in heads.items()]
             await conn.execute(
                 "SELECT pg_notify(c, f) FROM unnest($1::text[], $2::text[]) AS t(c, f)", channels, frames
             )
