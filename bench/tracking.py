@@ -2,6 +2,7 @@
 
     python3 dev.py bench tracking [--loads 200] [--watchers 1000] [--batch 50] [--seconds 10]
                                   [--rate 2000] [--latency-seconds 20] [--phone-concurrency 1]
+                                  [--capacity-seconds 5] [--capacity-points 10]
                                   [--compare-compression] [--pg-stats]
 
 Runs a real `dispatch serve --workers 2` on a throwaway embedded PostgreSQL. Setup goes through the
@@ -21,13 +22,23 @@ at 90 km/h, at the time it is sent, so no point is rejected.
   timer, staggered over the second, open loop: a slow answer delays no later post) for
   --latency-seconds; post-to-watcher latency of each points frame = the watcher's receive clock
   minus the send time of its batch (the newest point's recorded_at, taken at send time).
+- phase C, fan-out capacity: fresh watchers (as many), first without compression, then asking for
+  permessage-deflate (the server runs with DISPATCH_WS_COMPRESSION=1 throughout; it compresses only
+  for clients that ask); rounds of one --capacity-points frame per load are published straight to
+  the loads' channels (pg_notify, as ingest does; no ingest, nothing stored), UNPACED: the next
+  round goes once all but 4 rounds have arrived at every socket, for --capacity-seconds. Printed:
+  frames per server-core-second (frames received / CPU of the two workers over the window), and
+  each socket's frames checked to continue its sequence.
 Printed beside raw baselines measured in the same run on the same machine:
 - a bare asyncpg unnest INSERT of the same number of rows, in batches of the same size, into a
   plain table of the same columns, primary key and seq index (no app, no HTTP); and the same with a
   frame-sized pg_notify in each batch's transaction (what LISTEN/NOTIFY costs the database);
 - a bare `websockets` broadcast server (websockets.asyncio.server.broadcast, in its own process on
   uvloop, like a worker) sending frames of the same shape and size at the same rate to the same
-  number of clients, measured by the same client code.
+  number of clients, measured by the same client code;
+- for phase C, the same bare server (permessage-deflate offered with websockets' defaults, which
+  are uvicorn's), the same rounds, clients and frame shape, unpaced the same way: frames per
+  core-second of that one process, without and with deflate, and the ratio of dispatch to it.
 --compare-compression runs phase B again on two fresh servers, without and with
 DISPATCH_WS_COMPRESSION=1 (clients then ask for permessage-deflate): latency and worker RSS of both.
 
@@ -1182,11 +1193,24 @@ async def _broadcast_server(port: int) -> None:
         )
         return {"sent": sent, "seconds": time.perf_counter() - t0}
 
+    async def rounds(ws: ServerConnection) -> None:
+        """Capacity: each message from the bench ("<k> <n>") is a round: one n-point frame to every
+        group (seq k*n+1 ...), broadcast at once; the bench sends the next round when enough of the
+        earlier ones have arrived (unpaced, with a bounded number of rounds in flight)."""
+        async for message in ws:
+            k, n = (int(x) for x in str(message).split())
+            now = _now_us()
+            for name, conns in groups.items():
+                broadcast(conns, _frame_points(name, k * n + 1, n, now))
+
     async def handler(ws: ServerConnection) -> None:
         path = ws.request.path if ws.request else ""
         if path == "/control":
             spec = json.loads(await ws.recv())
             await ws.send(json.dumps(await run(spec)))
+            return
+        if path == "/rounds":
+            await rounds(ws)
             return
         name = path.rsplit("/", 1)[-1]
         groups.setdefault(name, set()).add(ws)
@@ -1195,7 +1219,9 @@ async def _broadcast_server(port: int) -> None:
         finally:
             groups[name].discard(ws)
 
-    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None, backlog=2048):
+    # compression="deflate": permessage-deflate when a client asks for it, with websockets' default
+    # settings, which are uvicorn's (server and client window 12 bits, memLevel 5); none otherwise.
+    async with serve(handler, "127.0.0.1", port, compression="deflate", ping_interval=None, backlog=2048):
         print("ready", flush=True)
         await asyncio.Future()
 
@@ -1272,6 +1298,222 @@ async def baseline_broadcast(loads: list[Load], watchers: int, rate: int, second
         await process.wait()
 
 
+# -- fan-out capacity: frames per server-core-second, dispatch beside a bare websockets server ----------
+
+CAPACITY_IN_FLIGHT = 4  # rounds sent but not yet fully received, at most
+
+
+class _Head(msgspec.Struct):
+    type: str
+    first_seq: int = 0
+    last_seq: int = 0
+
+
+_decode_head = msgspec.json.Decoder(_Head).decode
+
+
+@dataclass
+class _Tally:
+    """What the capacity clients received: frames, and the checks per socket."""
+
+    frames: int = 0
+    frame_bytes: int = 0
+    out_of_order: int = 0  # a frame not continuing its socket's sequence (a gap, a duplicate)
+    other: Counter[str] = field(default_factory=Counter)
+    wanted: int = 0  # wake the driver when `frames` reaches this
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _count_frames(ws: ClientConnection, last_seq: int, tally: _Tally) -> None:
+    """Read a socket to its end: every points frame must continue the one before it."""
+    with contextlib.suppress(ConnectionClosed):
+        async for raw in ws:
+            head = _decode_head(raw)
+            if head.type != "points":
+                tally.other[head.type] += 1
+                continue
+            if head.first_seq != last_seq + 1:
+                tally.out_of_order += 1
+            last_seq = head.last_seq
+            tally.frames += 1
+            tally.frame_bytes += len(raw)
+            if tally.frames >= tally.wanted:
+                tally.arrived.set()
+
+
+@dataclass
+class Capacity:
+    frames: int
+    seconds: float
+    server_cpu_s: float
+    frame_bytes: float
+    out_of_order: int
+    other: Counter[str]
+    deflate: int  # sockets that negotiated permessage-deflate
+
+    @property
+    def per_core_s(self) -> float:
+        return self.frames / self.server_cpu_s if self.server_cpu_s else 0.0
+
+    def line(self) -> str:
+        checks = f"out of order {self.out_of_order}, other frames {dict(self.other) or 'none'}"
+        return (
+            f"{self.per_core_s:>9,.0f} frames per server-core-second ({self.frames:,} frames in "
+            f"{self.seconds:.1f} s = {self.frames / self.seconds:,.0f}/s, "
+            f"server CPU {self.server_cpu_s:.2f} s, "
+            f"mean {self.frame_bytes:,.0f} B; {self.deflate} sockets deflate; {checks})"
+        )
+
+
+async def measure_capacity(
+    sockets: list[tuple[ClientConnection, int]],
+    send_round: Any,
+    server_pids: list[int],
+    seconds: float,
+) -> Capacity:
+    """Rounds as fast as the sockets take them: each round is one frame to every socket (`send_round(k)`),
+    the next sent once all but CAPACITY_IN_FLIGHT rounds have fully arrived; the server's CPU over the
+    window (its worker processes only: not PostgreSQL, not this load generator)."""
+    tally = _Tally()
+    readers = [asyncio.get_running_loop().create_task(_count_frames(ws, seq, tally)) for ws, seq in sockets]
+    n = len(sockets)
+    try:
+        _quiet_gc()
+        cpu0 = cpu_s(server_pids)
+        t0 = time.perf_counter()
+        k = 0
+        while time.perf_counter() - t0 < seconds:
+            tally.wanted = (k - CAPACITY_IN_FLIGHT + 1) * n
+            while tally.frames < tally.wanted:
+                tally.arrived.clear()
+                await asyncio.wait_for(tally.arrived.wait(), DRAIN_S)
+            await send_round(k)
+            k += 1
+        tally.wanted = k * n
+        while tally.frames < tally.wanted:
+            tally.arrived.clear()
+            await asyncio.wait_for(tally.arrived.wait(), DRAIN_S)
+        elapsed = time.perf_counter() - t0
+        cpu = cpu_s(server_pids) - cpu0
+    finally:
+        await asyncio.gather(*[ws.close() for ws, _ in sockets], return_exceptions=True)
+        for r in readers:
+            r.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    return Capacity(
+        frames=tally.frames,
+        seconds=elapsed,
+        server_cpu_s=cpu,
+        frame_bytes=tally.frame_bytes / max(1, tally.frames),
+        out_of_order=tally.out_of_order,
+        other=tally.other,
+        deflate=sum(1 for ws, _ in sockets if ws.protocol.extensions),
+    )
+
+
+async def dispatch_capacity(
+    ws_base: str,
+    dsn: str,
+    world: World,
+    watchers: int,
+    points: int,
+    workers: list[int],
+    seconds: float,
+    *,
+    compression: str | None,
+) -> Capacity:
+    """The fan-out path of `dispatch serve` alone: watchers on /tracking/loads/{id}/live, and each
+    round one points frame per load published straight to the load's channel (one pg_notify per
+    load, in one transaction per round, from here), as ingest publishes them: the listener, the hub
+    and the sockets do the work; no ingest, nothing stored."""
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    heads: dict[str, int] = {}  # each load's last seq, as its watchers' snapshots say
+
+    async def one(i: int) -> tuple[ClientConnection, int]:
+        load = world.loads[i % len(world.loads)]
+        token = world.tokens[(i // len(world.loads)) % len(world.tokens)]
+        async with gate:
+            ws = await connect(
+                f"{ws_base}/tracking/loads/{load.id}/live?access_token={token}",
+                compression=compression,
+                ping_interval=None,
+                open_timeout=60,
+                max_size=1 << 24,
+            )
+            snapshot = _decode_snapshot(await ws.recv())
+        heads[load.id] = snapshot.loads[0].last_seq
+        return ws, snapshot.loads[0].last_seq
+
+    sockets = list(await asyncio.gather(*[one(i) for i in range(watchers)]))
+    channels = [f"track_{load.replace('-', '')}" for load in heads]  # the loads watched
+    conn = await asyncpg.connect(dsn)
+    try:
+
+        async def send_round(k: int) -> None:
+            now = _now_us()
+            frames = [_frame_points(load, head + k * points + 1, points, now) for load, head in heads.items()]
+            await conn.execute(
+                "SELECT pg_notify(c, f) FROM unnest($1::text[], $2::text[]) AS t(c, f)", channels, frames
+            )
+
+        return await measure_capacity(sockets, send_round, workers, seconds)
+    finally:
+        await conn.close()
+
+
+async def bare_capacity(
+    port: int,
+    pid: int,
+    loads: list[Load],
+    watchers: int,
+    points: int,
+    seconds: float,
+    *,
+    compression: str | None,
+) -> Capacity:
+    """The same rounds, clients and frame shape against the bare websockets server."""
+    base = f"ws://127.0.0.1:{port}"
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one(i: int) -> tuple[ClientConnection, int]:
+        async with gate:
+            ws = await connect(
+                f"{base}/g/{loads[i % len(loads)].id}",
+                compression=compression,
+                ping_interval=None,
+                open_timeout=60,
+                max_size=1 << 24,
+            )
+        return ws, 0
+
+    sockets = list(await asyncio.gather(*[one(i) for i in range(watchers)]))
+    await asyncio.sleep(0.5)  # every group joined on the server's side
+    async with connect(f"{base}/rounds", ping_interval=None) as control:
+
+        async def send_round(k: int) -> None:
+            await control.send(f"{k} {points}")
+
+        return await measure_capacity(sockets, send_round, [pid], seconds)
+
+
+@contextlib.asynccontextmanager
+async def bare_server() -> Any:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.tracking", "--broadcast-server", str(port), cwd=ROOT, stdout=PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        if line.strip() != b"ready":
+            raise RuntimeError("the baseline broadcast server did not start")
+        yield port, process.pid
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 # -- main --------------------------------------------------------------------------------------------------
 
 
@@ -1343,7 +1585,9 @@ async def main(args: argparse.Namespace) -> None:
             conn = await asyncpg.connect(dsn)
             await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             await conn.close()
-        with server_process(dsn, workers=2, state_dir=state) as (url, serve):
+        # Compression enabled: negotiated only with the clients that ask (the capacity phase's second half).
+        compress = {"DISPATCH_WS_COMPRESSION": "1"}
+        with server_process(dsn, workers=2, state_dir=state, extra_env=compress) as (url, serve):
             workers = procfs.worker_pids(serve.pid)
             print(
                 f"dispatch serve --workers 2 on {url} (worker pids {workers}), embedded PostgreSQL; "
@@ -1422,6 +1666,26 @@ async def main(args: argparse.Namespace) -> None:
                 print("  " + sockets_per_worker(workers, _port(url), {w.local_port for w in watchers}))
                 await close_watchers(watchers)
 
+                print(
+                    f"phase C  : fan-out capacity, {args.watchers} fresh watchers, rounds of one "
+                    f"{args.capacity_points}-point frame per load published straight to the loads' channels "
+                    f"(no ingest), as fast as they arrive ({CAPACITY_IN_FLIGHT} rounds in flight), "
+                    f"{args.capacity_seconds:g} s each without and with permessage-deflate"
+                )
+                capacity: dict[str, Capacity] = {}
+                for label, compression in (("plain", None), ("deflate", "deflate")):
+                    capacity[label] = await dispatch_capacity(
+                        "ws" + url.removeprefix("http"),
+                        dsn,
+                        world,
+                        args.watchers,
+                        args.capacity_points,
+                        workers,
+                        args.capacity_seconds,
+                        compression=compression,
+                    )
+                    print(f"  {label:<8} : {capacity[label].line()}")
+
             print("baselines, same machine, same run:")
             rows = max(a.phones.accepted, args.batch * args.loads)
             base_rows, base_lat = await baseline_insert(dsn, world.loads, rows, args.batch, 16)
@@ -1446,6 +1710,22 @@ async def main(args: argparse.Namespace) -> None:
                 f"RSS {bc.rss_mib:,.0f} MiB"
             )
             print(f"    {bc.cpu}")
+            bare: dict[str, Capacity] = {}
+            async with bare_server() as (port, pid):
+                for label, compression in (("plain", None), ("deflate", "deflate")):
+                    bare[label] = await bare_capacity(
+                        port,
+                        pid,
+                        world.loads,
+                        args.watchers,
+                        args.capacity_points,
+                        args.capacity_seconds,
+                        compression=compression,
+                    )
+                    print(
+                        f"  capacity : bare websockets server (1 process, uvloop, websockets.broadcast), "
+                        f"the same rounds and clients, {label}: {bare[label].line()}"
+                    )
 
         compare: list[tuple[str, PhaseResult, list[float], list[float]]] = []
         if args.compare_compression:
@@ -1475,8 +1755,14 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(
         f"  fan-out (B)   {b_frames:>9,.0f} frames/s  | bare broadcast      {bc.messages_per_s:>9,.0f} msgs/s"
-        f"    | {_ratio(b_frames, bc.messages_per_s)} (both at the offered rate)"
+        f"    | {_ratio(b_frames, bc.messages_per_s)} (both paced at the offered rate: not capacity)"
     )
+    for label in ("plain", "deflate"):
+        x, y = capacity[label].per_core_s, bare[label].per_core_s
+        print(
+            f"  capacity {label:<7}{x:>7,.0f} fr/core-s | bare websockets    {y:>9,.0f} fr/core-s"
+            f" | {_ratio(x, y)} (unpaced, frames per server-core-second)"
+        )
     for q in (50, 99, 100):
         x, y = _pct(b.latencies, q), _pct(bc.latencies, q)
         name = "max" if q == 100 else f"p{q}"
@@ -1492,6 +1778,13 @@ async def main(args: argparse.Namespace) -> None:
         f"watchers a load; fan-out {'exact' if a_exact else 'NOT exact'})"
     )
     print(f"           phase B p99 < 50 ms: {'met' if p99 < 50 else 'MISSED'} ({p99:.1f} ms)")
+    share = capacity["deflate"].per_core_s / bare["deflate"].per_core_s if bare["deflate"].per_core_s else 0.0
+    exact_c = not any(c.out_of_order or c.other for c in capacity.values())
+    print(
+        f"           fan-out with deflate >= 0.5 of the bare server per core: "
+        f"{'met' if share >= 0.5 else 'MISSED'} ({share:.2f}); capacity frames "
+        f"{'exact' if exact_c else 'NOT exact'} (each socket's frames in sequence)"
+    )
     for label, r, idle, rss in compare:
         grown = sum(x - i for x, i in zip(rss, idle, strict=True)) * 1024 / args.watchers
         print(
@@ -1533,6 +1826,12 @@ if __name__ == "__main__":
         "--phone-concurrency", type=int, default=1, help="batches in flight per phone in phase A (default 1)"
     )
     parser.add_argument("--compare-compression", action="store_true", help="phase B without and with deflate")
+    parser.add_argument(
+        "--capacity-seconds", type=float, default=5, help="length of each fan-out capacity run (default 5)"
+    )
+    parser.add_argument(
+        "--capacity-points", type=int, default=10, help="points per frame in the capacity runs (default 10)"
+    )
     parser.add_argument(
         "--pg-stats",
         action="store_true",

@@ -23,7 +23,9 @@ Websocket (uvicorn's websockets-sansio protocol):
   the handler's close used to wait for ever);
 - a connection the server has closed (by the handler, at the end of the handler, or by uvicorn's
   ping timeout) is aborted when the peer has read nothing of what is still buffered for
-  `close_grace` seconds: a slow reader still gets its frames and the close, a stuck one is cut.
+  `close_grace` seconds: a slow reader still gets its frames and the close, a stuck one is cut;
+- a message fanned out to many sockets is written by the caller itself, encoded once
+  (`send_now`, in each socket's scope: dispatch/realtime/shared_text.py says why and when).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 from websockets.exceptions import InvalidState
+from websockets.http11 import Request
+from websockets.protocol import State
+
+from dispatch.realtime.shared_text import SEND_NOW, SharedText
 
 REQUEST_TIMEOUT = (
     b"HTTP/1.1 408 Request Timeout\r\n"
@@ -160,6 +166,26 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # none when the upgrade was refused
+        if scope is not None:
+            scope[SEND_NOW] = self.send_now
+
+    def send_now(self, message: SharedText) -> bool:
+        """Write a text message now, from the caller (no task, no ASGI event): the shared frame's
+        bytes, or with permessage-deflate the shared UTF-8 through this socket's compressor.
+        False, and nothing written, unless the socket is open and its transport below its
+        high-water mark: the caller then sends the ordinary way, which waits for room."""
+        if not (self._open() and self.writable.is_set() and self.conn.state is State.OPEN):
+            return False
+        if self.conn.extensions:
+            self.conn.send_text(message.data)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        else:  # uvicorn flushes the connection's writes after every event: nothing is pending
+            self.transport.write(message.wire)
+        return True
 
     async def send(self, message: Any) -> None:
         if message["type"] == "websocket.close" and self._open():

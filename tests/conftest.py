@@ -176,6 +176,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_HEADER_TIMEOUT_SECONDS": str(settings.header_timeout_seconds),
             "DISPATCH_BODY_TIMEOUT_SECONDS": str(settings.body_timeout_seconds),
             "DISPATCH_WS_CLOSE_GRACE_SECONDS": str(settings.ws_close_grace_seconds),
+            "DISPATCH_WS_COMPRESSION": "1" if settings.ws_compression else "0",
             "DISPATCH_MAP_TILES_URL": settings.map_tiles_url or "",
             "DISPATCH_MAP_TILES_ATTRIBUTION": settings.map_tiles_attribution,
             "DISPATCH_MAP_TILES_DATUM": settings.map_tiles_datum,

@@ -4,7 +4,17 @@ Invariants:
 - One broker subscription per watched load per process, however many sockets watch it (the broker
   itself holds one listening connection per process). A frame is decoded once per process, for its
   routing fields, and the same bytes go to every local watcher of the load.
-- Offering a frame to a watcher never waits. Each watcher has a bounded outbox; when it is full the
+- A batch is one frame: the notification pieces of a batch too big for one notification
+  (`"more": true`, dispatch/tracking/notifications.py) are joined here, once per process, before
+  any watcher is offered it.
+- Encoded once, written at once: a points frame is encoded to UTF-8 (and framed) once per process
+  (`SharedText`), and a watcher whose socket is idle, caught up on that load and writable gets it
+  written to its socket there and then (`send_now`), in the loop over the load's watchers, as a
+  bare websocket broadcast does: no task switch and no ASGI event per watcher. Any other watcher
+  (sending, behind, anything queued) gets it in its outbox, behind what is there, as before.
+- Offering a frame to a watcher never waits. Each watcher has a bounded outbox: `limit` frames, or
+  as many notification-sized frames' worth (a batch's frame counts as the notifications it came
+  in, so a slow socket holds no more than when each piece was a frame). When it is full the
   watcher is coalesced: its queued `points` frames are reduced to the newest one per load (the
   socket then reports the gap it skipped). If the outbox fills again while the socket has taken
   nothing for STALL_S (it is behind, not hit by a burst), the watcher is marked `kicked` and its
@@ -31,8 +41,9 @@ from uuid import UUID
 
 import msgspec
 
-from dispatch.realtime.broker import GAP, Broker, Subscription
-from dispatch.tracking.notifications import track_channel
+from dispatch.realtime.broker import GAP, MAX_PAYLOAD_BYTES, Broker, Subscription
+from dispatch.realtime.shared_text import SendNow, SharedText
+from dispatch.tracking.notifications import join_points, track_channel
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,7 @@ class _Routing(msgspec.Struct):
     load_id: UUID
     first_seq: int = 0
     last_seq: int = 0
+    more: bool = False
 
 
 _decode_routing = msgspec.json.Decoder(_Routing).decode
@@ -59,7 +71,13 @@ class Frame:
     load_id: UUID
     first_seq: int = 0
     last_seq: int = 0
-    data: str = ""
+    data: str | bytes = ""
+    text: SharedText | None = None  # a points frame's, for writing it at once
+
+    @property
+    def size(self) -> int:
+        """In notification-sized frames (1 for all but a large batch's frame)."""
+        return -(-len(self.data) // MAX_PAYLOAD_BYTES) or 1
 
 
 @dataclass(eq=False)
@@ -69,6 +87,7 @@ class Watcher:
     load_ids: frozenset[UUID]
     limit: int
     outbox: deque[Frame] = field(default_factory=deque)
+    queued: int = 0  # the outbox's size in notification-sized frames (Frame.size)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     coalesced: bool = False
     kicked: bool = False
@@ -76,11 +95,26 @@ class Watcher:
     on_overflow: Callable[[str], None] = lambda outcome: None  # "coalesced" or "closed", for metrics
     # Set by the socket: ends a send blocked on the peer when the watcher is kicked.
     on_kick: Callable[[], None] | None = None
+    # Set by the socket once it is live: writes a frame at once (see `offer`), and what it has sent
+    # per load (the socket's own record, which a frame written at once moves on).
+    send_now: SendNow | None = None
+    sent: dict[UUID, int] = field(default_factory=dict)
+    idle: bool = False  # the socket waits for frames (it sends nothing now)
 
     def offer(self, frame: Frame) -> None:
         if self.kicked:
             return
-        if len(self.outbox) >= self.limit:
+        if (
+            self.idle
+            and not self.outbox
+            and frame.text is not None
+            and self.send_now is not None
+            and self.sent.get(frame.load_id) == frame.first_seq - 1  # the next points it must send
+            and self.send_now(frame.text)
+        ):
+            self.sent[frame.load_id] = frame.last_seq
+            return
+        if self._full(self.outbox, self.queued):
             stalled = time.monotonic() - self.last_take > STALL_S
             if (self.coalesced and stalled) or not self._coalesce():
                 self.on_overflow("closed")
@@ -88,7 +122,12 @@ class Watcher:
                 return
             self.on_overflow("coalesced")
         self.outbox.append(frame)
+        self.queued += frame.size
         self.wake.set()
+
+    def _full(self, frames: deque[Frame] | list[Frame], size: int) -> bool:
+        # One frame, however large, always fits: a socket that keeps up is never coalesced for it.
+        return len(frames) >= self.limit or (len(frames) > 1 and size >= self.limit)
 
     def _coalesce(self) -> bool:
         """Keep every non-points frame and the newest points frame of each load, in order; False
@@ -99,22 +138,33 @@ class Watcher:
                 newest[f.load_id] = f
         kept = [f for f in self.outbox if f.kind != "points" or newest[f.load_id] is f]
         self.coalesced = True
-        if len(kept) >= self.limit:
+        size = sum(f.size for f in kept)
+        if self._full(kept, size):
             return False
-        self.outbox = deque(kept)
+        self.outbox, self.queued = deque(kept), size
         return True
 
     def _kick(self) -> None:
         self.kicked = True
         self.outbox.clear()
+        self.queued = 0
         self.wake.set()
         if self.on_kick is not None:
             self.on_kick()
+
+    async def wait(self) -> None:
+        """Until something is queued; meanwhile frames that can be are written at once."""
+        self.idle = True
+        try:
+            await self.wake.wait()
+        finally:
+            self.idle = False
 
     def take(self) -> list[Frame]:
         """Everything queued now; the watcher has caught up once it has taken an outbox."""
         frames = list(self.outbox)
         self.outbox.clear()
+        self.queued = 0
         self.wake.clear()
         self.coalesced = False
         self.last_take = time.monotonic()
@@ -185,18 +235,30 @@ class TrackingHub:
 
     async def _pump(self, load_id: UUID, feed: _LoadFeed) -> None:
         sub = feed.subscription
+        pieces: list[str] = []  # of the batch being joined
         while True:
             payload = await sub.get()
             try:
                 if payload == GAP or sub.overflowed:
                     sub.overflowed = False
                     sub.drain()
+                    pieces.clear()  # its other pieces may be lost: the resync reads them
                     frame = Frame("resync", load_id)
                 else:
                     routing = _decode_routing(payload)
                     kind: FrameKind = routing.type  # type: ignore[assignment]
-                    frame = Frame(kind, load_id, routing.first_seq, routing.last_seq, payload)
+                    if kind != "points":
+                        frame = Frame(kind, load_id, data=payload)
+                    elif routing.more:
+                        pieces.append(payload)
+                        continue
+                    else:
+                        data = join_points([*pieces, payload]) if pieces else payload.encode()
+                        first_seq = _decode_routing(pieces[0]).first_seq if pieces else routing.first_seq
+                        pieces.clear()
+                        frame = Frame(kind, load_id, first_seq, routing.last_seq, data, SharedText(data))
                 for watcher in tuple(feed.watchers):
                     watcher.offer(frame)
             except Exception:
+                pieces.clear()
                 log.exception("tracking: could not route %r", payload[:200])

@@ -8,6 +8,8 @@ Order of work, which is what makes "exactly once" hold:
 4. with `after=` cursors, send exactly the stored points after each cursor, from the database;
 5. forward live frames, skipping what was sent; a break in a load's seq (frames dropped by
    coalescing a slow socket) is reported as a `gap` frame before the points that follow it.
+   While the socket waits, the hub writes the next points frame of a load to it at once (the same
+   bytes as the socket would send) and moves its `sent` on: the hub's `Watcher.offer`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dispatch.deps import ReceiptSummaries
 from dispatch.errors import BadRequest
 from dispatch.realtime.sending import SEND_TIMEOUT_S
 from dispatch.realtime.session import LiveSession, TooSlow, live_session
+from dispatch.realtime.shared_text import send_now_of
 from dispatch.runtime import Runtime
 from dispatch.tracking import service
 from dispatch.tracking.access import Access
@@ -178,8 +181,11 @@ async def watch(
             watcher.on_kick = live.give_up
             stream = _Stream(live, runtime, receipts, access)
             await stream.snapshot(after)
+            # Live from here: the hub may write points to it at once while it waits (hub.py).
+            watcher.sent = stream.sent
+            watcher.send_now = send_now_of(socket)
             while not stream.finished:
-                await live.next(watcher.wake.wait)
+                await live.next(watcher.wait)
                 if watcher.kicked:  # the hub gave up on it
                     raise TooSlow
                 for frame in watcher.take():

@@ -3,9 +3,14 @@
 Each notification is a frame exactly as watchers receive it (so a process encodes nothing per
 watcher), with the routing fields every frame carries: `type`, `load_id` and, for `points`,
 `first_seq`/`last_seq`. Published inside the transaction that stores what it announces (see
-dispatch.realtime.broker): a watcher never sees a point that was not stored. A batch too big for one
-notification (PostgreSQL's 8000-byte payload) is split into several, which commit together and
-arrive in order.
+dispatch.realtime.broker): a watcher never sees a point that was not stored.
+
+A batch is ONE frame for watchers whatever its size. A batch too big for one notification
+(PostgreSQL's 8000-byte payload) is carried in several, which commit together and arrive together
+and in order (a notifying transaction holds PostgreSQL's notify lock from pre-commit to commit, so
+no other transaction's notifications come between them); every piece but the last says
+`"more": true`, and each process joins the pieces into the one frame the batch would have been
+(`join_points`, byte for byte) before fanning it out. A frame that fits has no `more` member.
 
     {"type": "points", "load_id", "first_seq", "last_seq", "points": [...], "status", "eta"}
     {"type": "event", "load_id", "event": {"type", "at", "data"}, "status"}
@@ -31,13 +36,30 @@ def track_channel(load_id: UUID) -> str:
     return f"track_{load_id.hex}"
 
 
-class PointsFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="points"):
+class PointsFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="points", omit_defaults=True):
     load_id: UUID
     first_seq: int
     last_seq: int
     points: Sequence[PointOut]
     status: str
     eta: EtaOut | None
+    more: bool = False  # a piece of a batch, not its last: only in notifications, never to watchers
+
+
+class _RawPoints(msgspec.Struct, kw_only=True, tag_field="type", tag="points", omit_defaults=True):
+    """A PointsFrame with its points and ETA kept as the JSON they are, for joining pieces without
+    parsing or re-formatting a number or a time (same fields, same order as PointsFrame)."""
+
+    load_id: str
+    first_seq: int
+    last_seq: int
+    points: list[msgspec.Raw]
+    status: str
+    eta: msgspec.Raw
+    more: bool = False
+
+
+_decode_raw_points = msgspec.json.Decoder(_RawPoints).decode
 
 
 class EventFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="event"):
@@ -54,7 +76,14 @@ class ReceivedFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="receive
 def points_payloads(
     load_id: UUID, points: Sequence[PointOut], status: str, eta: EtaOut | None
 ) -> list[bytes]:
-    """The batch as frames of at most MAX_PAYLOAD_BYTES each, in seq order."""
+    """The batch as notifications of at most MAX_PAYLOAD_BYTES each, in seq order: one frame, or
+    pieces of it, every piece but the last with `"more": true` (see `join_points`)."""
+    return _pieces(load_id, points, status, eta, last=True)
+
+
+def _pieces(
+    load_id: UUID, points: Sequence[PointOut], status: str, eta: EtaOut | None, *, last: bool
+) -> list[bytes]:
     if not points:
         return []
     frame = _encode(
@@ -65,13 +94,31 @@ def points_payloads(
             points=points,
             status=status,
             eta=eta,
+            more=not last,
         )
     )
     if len(frame) <= MAX_PAYLOAD_BYTES or len(points) == 1:
         return [frame]
     half = len(points) // 2
-    return points_payloads(load_id, points[:half], status, eta) + points_payloads(
-        load_id, points[half:], status, eta
+    return _pieces(load_id, points[:half], status, eta, last=False) + _pieces(
+        load_id, points[half:], status, eta, last=last
+    )
+
+
+def join_points(pieces: Sequence[str | bytes]) -> bytes:
+    """The one frame a batch's notification pieces make, in order: exactly the bytes the batch
+    would have had as one frame (its points' JSON is copied as it is, not parsed)."""
+    parts = [_decode_raw_points(p) for p in pieces]
+    first, last = parts[0], parts[-1]
+    return _encode(
+        _RawPoints(
+            load_id=first.load_id,
+            first_seq=first.first_seq,
+            last_seq=last.last_seq,
+            points=[pt for part in parts for pt in part.points],
+            status=last.status,
+            eta=last.eta,
+        )
     )
 
 

@@ -240,3 +240,61 @@ async def test_a_watcher_that_stops_reading_does_not_delay_the_others(server_fac
                         frames.append(json.loads(await slow.recv()))
             assert slow.close_code == TOO_SLOW and "too slow" in slow.close_reason
             assert len(seqs(frames)) < total
+
+
+async def test_a_large_batch_is_one_frame_with_the_same_bytes_for_every_watcher(server_factory, settings):
+    # Compression on: one watcher asks for permessage-deflate (its socket compresses on its own),
+    # the others do not (they get the frame's bytes as built once).
+    server = server_factory(workers=2, ws_compression=True)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        w = await loads_in_transit(http, settings, loads=1)
+        job_id, load = w["job"]["id"], w["loads"][0]
+        seller = await add_member(http, w["mill"], "shipper")
+        r = await http.post(
+            f"/jobs/{job_id}/share-links", headers=w["receiver"].headers, json={"expires_in_minutes": 60}
+        )
+        token = r.json()["token"]
+        job_url = f"{server.ws_url}/tracking/jobs/{job_id}/live"
+        load_url = f"{server.ws_url}/tracking/loads/{load['id']}/live"
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = [
+                await stack.enter_async_context(
+                    connect(job_url, additional_headers=w["receiver"].headers, compression=None)
+                ),
+                await stack.enter_async_context(
+                    connect(load_url, additional_headers=seller.headers, compression="deflate")
+                ),
+                await stack.enter_async_context(connect(f"{job_url}?share={token}", compression=None)),
+            ]
+            assert [bool(ws.protocol.extensions) for ws in sockets] == [False, True, False]
+            for ws in sockets:
+                assert json.loads(await ws.recv())["type"] == "snapshot"
+            fixes = route(180, step_s=4.0)
+            for batch in (fixes[:120], fixes[120:]):  # 120 points: far over one notification's 8000 bytes
+                r = await http.post("/driver/v1/positions", headers=load["device"], json={"points": batch})
+                assert r.status_code == 200 and r.json()["accepted"] == len(batch), r.text
+            raw: list[list[str]] = []
+            for ws in sockets:
+                frames: list[str] = []
+                async with asyncio.timeout(20):
+                    while len(seqs([json.loads(f) for f in frames])) < 180:
+                        frame = await ws.recv()
+                        assert isinstance(frame, str)  # a text frame, as every frame
+                        if json.loads(frame)["type"] == "points":
+                            frames.append(frame)
+                got = [json.loads(f) for f in frames]
+                # One frame per batch, every point once, in order, as in the batch.
+                assert [len(f["points"]) for f in got] == [120, 60]
+                assert [(f["first_seq"], f["last_seq"]) for f in got] == [(1, 120), (121, 180)]
+                assert seqs(got) == list(range(1, 181))
+                points = [p for f in got for p in f["points"]]
+                assert [p["recorded_at"][:19] for p in points] == [f["recorded_at"][:19] for f in fixes]
+                assert all("more" not in f for f in got)
+                raw.append(frames)
+            # The same bytes for every watcher, whichever worker and however it asked.
+            assert raw[0] == raw[1] == raw[2]
+            # A watcher resuming mid-batch gets exactly the rest, from the database.
+            async with connect(f"{load_url}?access_token={w['receiver'].token}&after={load['id']}:100") as ws:
+                snap = json.loads(await ws.recv())
+                assert snap["resumed"] is True and snap["loads"][0]["last_seq"] == 180
+                assert seqs(await collect_points(ws, 80)) == list(range(101, 181))

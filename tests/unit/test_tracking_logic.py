@@ -14,11 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatch.realtime.broker import MAX_PAYLOAD_BYTES
+from dispatch.realtime.shared_text import SharedText
 from dispatch.tracking import screening
 from dispatch.tracking import trip as trips
 from dispatch.tracking.hub import Frame, Watcher
-from dispatch.tracking.models import PointIn, PointOut
-from dispatch.tracking.notifications import points_payloads
+from dispatch.tracking.models import EtaOut, PointIn, PointOut
+from dispatch.tracking.notifications import PointsFrame, join_points, points_payloads
 from geo import Position, haversine_m, parse_polygon, square
 from geo.eta import CIRCUITY, DEFAULT_SPEED_MPS, MAX_SPEED_MPS, MIN_SPEED_MPS, Fix, estimate, update_speed
 from geo.trail import implied_speed_mps, simplify
@@ -286,3 +287,120 @@ def test_a_large_batch_is_split_into_notifications_that_fit():
     assert all(
         d["first_seq"] == d["points"][0]["seq"] and d["last_seq"] == d["points"][-1]["seq"] for d in decoded
     )
+
+
+@given(
+    count=st.integers(1, 500),
+    eta=st.booleans(),
+    accuracy=st.floats(0, 1000, width=32),
+)
+def test_the_pieces_of_a_batch_join_into_exactly_the_frame_of_the_whole_batch(count, eta, accuracy):
+    load = uuid4()
+    points = [
+        PointOut(
+            seq=i,
+            lon=13.0 + i * 1.234567e-5,
+            lat=52.0 - i * 7.654321e-6,
+            recorded_at=NOW + timedelta(seconds=i, microseconds=i * 37),
+            accuracy_m=accuracy,
+            speed_mps=None if i % 3 else 20.5,
+            heading_deg=270.0,
+        )
+        for i in range(1, count + 1)
+    ]
+    eta_out = None
+    if eta:
+        eta_out = EtaOut(
+            eta_at=NOW + timedelta(hours=2),
+            remaining_m=180123.5,
+            progress=0.07,
+            speed_mps=24.9,
+            computed_at=NOW,
+        )
+    whole = msgspec.json.encode(
+        PointsFrame(
+            load_id=load,
+            first_seq=1,
+            last_seq=count,
+            points=points,
+            status="in_transit",
+            eta=eta_out,
+        )
+    )
+    pieces = points_payloads(load, points, "in_transit", eta_out)
+    assert all(len(p) <= MAX_PAYLOAD_BYTES for p in pieces)
+    # Only the last piece lacks `more`; a batch that fits is its one frame, without `more`.
+    assert [b'"more":true' in p for p in pieces] == [True] * (len(pieces) - 1) + [False]
+    assert (pieces == [whole]) == (len(whole) <= MAX_PAYLOAD_BYTES)
+    assert join_points(pieces) == whole
+    assert join_points([p.decode() for p in pieces]) == whole
+
+
+class Socket:
+    """What a watcher's socket does with a frame written at once: records it, while it is writable."""
+
+    def __init__(self) -> None:
+        self.writable = True
+        self.written: list[bytes] = []
+
+    def send_now(self, text: SharedText) -> bool:
+        if self.writable:
+            self.written.append(text.wire)
+        return self.writable
+
+
+def shared(load, first, last):
+    data = msgspec.json.encode({"type": "points", "first_seq": first, "last_seq": last})
+    return Frame("points", load, first, last, data, SharedText(data))
+
+
+def test_an_idle_caught_up_watcher_is_written_at_once_and_any_other_queues_in_order():
+    a, b = uuid4(), uuid4()
+    socket = Socket()
+    w = Watcher(frozenset({a, b}), limit=64, send_now=socket.send_now, sent={a: 10, b: 0}, idle=True)
+    w.offer(shared(a, 11, 20))
+    assert len(socket.written) == 1 and not w.outbox and w.sent[a] == 20
+    # The same bytes for every socket: one frame, built once.
+    other = Socket()
+    f = shared(a, 21, 25)
+    w2 = Watcher(frozenset({a}), limit=64, send_now=other.send_now, sent={a: 20}, idle=True)
+    w.offer(f)
+    w2.offer(f)
+    assert socket.written[-1] is other.written[-1] and w.sent[a] == w2.sent[a] == 25
+    # Not the next points of that load (a gap to report, or old ones): queued for the socket.
+    w.offer(shared(b, 5, 6))
+    assert [x.first_seq for x in w.outbox] == [5] and w.sent[b] == 0
+    # Anything queued: what follows queues behind it, in order.
+    w.offer(shared(a, 26, 30))
+    assert [x.first_seq for x in w.outbox] == [5, 26] and w.sent[a] == 25
+    w.take()
+    # Not writable (the peer is behind), or the socket busy sending: queued, nothing written.
+    socket.writable = False
+    w.offer(shared(a, 26, 30))
+    socket.writable, w.idle = True, False
+    w.offer(shared(a, 31, 31))
+    assert [x.first_seq for x in w.outbox] == [26, 31] and len(socket.written) == 2
+    # Events always go through the socket's own path.
+    w.take()
+    w.idle = True
+    w.offer(Frame("event", a, data="{}"))
+    assert [x.kind for x in w.outbox] == ["event"]
+
+
+def test_a_large_frame_counts_as_the_notifications_it_came_in():
+    a = uuid4()
+    big = "x" * (MAX_PAYLOAD_BYTES * 9)  # a 500-point batch's frame: nine notifications' worth
+    w = Watcher(frozenset({a}), limit=64)
+    w.last_take = time.monotonic() - 5  # not reading
+    for seq in range(1, 9):
+        w.offer(Frame("points", a, seq, seq, big))
+    assert len(w.outbox) == 8 and not w.coalesced  # 72 notifications' worth: full
+    w.offer(Frame("points", a, 9, 9, big))  # coalesced to the newest, as 64 small frames would be
+    assert [f.last_seq for f in w.outbox] == [8, 9] and w.coalesced
+    for seq in range(10, 17):
+        w.offer(Frame("points", a, seq, seq, big))
+    assert w.kicked  # full again without taking anything
+    # One frame alone, however large, always fits.
+    w2 = Watcher(frozenset({a}), limit=4)
+    w2.offer(Frame("points", a, 1, 1, big))
+    assert len(w2.outbox) == 1 and not w2.coalesced and not w2.kicked
