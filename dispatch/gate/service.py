@@ -475,7 +475,8 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
         dock = await conn.fetchrow(queries.DOCK_OF_SITE, site_id, dock_id)
         if dock is None:
             raise NotFound("No such active dock at this site.", code="dock_not_found")
-        rows = await conn.fetch(queries.SITE_WAITING_FOR_UPDATE, site_id)  # calls at one site take turns
+        await conn.execute(queries.LOCK_SITE_CALLS, site_id)  # calls at one site take turns
+        rows = await conn.fetch(queries.SITE_WAITING, site_id)
         if await conn.fetchval(queries.DOCK_BUSY, dock_id):
             raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy")
         rules = await conn.fetchrow(queries.CALENDAR, site_id)
@@ -499,7 +500,8 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
             raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
         try:
             async with conn.transaction():
-                await conn.execute(queries.CALL, chosen.id, dock_id)
+                called = await conn.execute(queries.CALL, chosen.id, dock_id)
+            assert called == "UPDATE 1"  # only calls change a waiting ticket, and they take turns
         except asyncpg.UniqueViolationError:
             raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy") from None
         row = await conn.fetchrow(queries.TICKET, chosen.id)
