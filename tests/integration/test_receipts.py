@@ -198,7 +198,7 @@ async def test_points_racing_the_receipt_are_either_stored_before_it_or_refused(
     assert last_seq == rows
 
 
-BIG_JOB_LOADS = 40  # enough receipts in flight at once that most find a witness and the tail does not
+BIG_JOB_LOADS = 80  # a mill's ordinary job (issue 21): most receipts find a witness, the tail does not
 
 
 @pytest.mark.server
