@@ -92,7 +92,14 @@ SITE_TICKETS = _TICKET_COLUMNS + " WHERE t.site_id = $1 AND t.status <> 'departe
 LOCK_SITE_CALLS = "SELECT pg_advisory_xact_lock(hashtextextended('gate calls:' || $1::uuid::text, 0))"
 
 SITE_WAITING = """
-SELECT id, arrived_at, slot_start, vehicle_type FROM queue_tickets WHERE site_id = $1 AND status = 'waiting'"""
+SELECT id, arrived_at, slot_start, vehicle_type FROM queue_tickets
+WHERE site_id = $1 AND status = 'waiting'"""
+
+# What a waiting ticket's place depends on: the order keys of the site's tickets in the yard, and
+# when those at docks were called (no joins: a phone's ticket does not need the whole board).
+SITE_QUEUE_KEYS = """
+SELECT id, status, arrived_at, slot_start, vehicle_type, called_at FROM queue_tickets
+WHERE site_id = $1 AND status <> 'departed'"""
 
 TICKET = _TICKET_COLUMNS + " WHERE t.id = $1"
 

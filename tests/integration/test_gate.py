@@ -276,7 +276,7 @@ async def test_50_drivers_race_for_the_last_5_places_through_two_workers(server_
 async def test_every_dock_called_twice_at_once_while_trucks_check_in_through_two_workers(
     server_factory, settings, db
 ):
-    """Calls take the trucks in queue order, each truck once, each dock one truck, whatever runs beside them."""
+    """Calls take the trucks in queue order, each truck once, each dock one truck, whatever else runs."""
     server = server_factory(workers=2)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=120, limits=limits) as http:
@@ -285,7 +285,9 @@ async def test_every_dock_called_twice_at_once_while_trucks_check_in_through_two
         first_ten, last_six = w["loads"][:10], w["loads"][10:]
         for load in first_ten:  # walk-ins, served by arrival
             assert (await _check_in(http, load)).status_code == 201
-        docks = [d["id"] for d in (await http.get(f"/gate/sites/{site}/board", headers=staff)).json()["docks"]]
+        docks = [
+            d["id"] for d in (await http.get(f"/gate/sites/{site}/board", headers=staff)).json()["docks"]
+        ]
 
         def call(dock):
             return http.post(f"/gate/sites/{site}/call", headers=staff, json={"dock_id": dock})

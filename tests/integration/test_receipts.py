@@ -219,5 +219,7 @@ async def test_every_load_of_a_big_job_received_at_once_completes_it_once(server
     assert [r.json()["job_status"] for r in answers].count("completed") == 1
     assert await db.fetchval("SELECT count(*) FROM events WHERE type = 'job.completed'") == 1
     assert await db.fetchval("SELECT status FROM jobs WHERE id = $1", w["job"]["id"]) == "completed"
-    received = await db.fetchval("SELECT count(*) FROM loads WHERE job_id = $1 AND status = 'received'", w["job"]["id"])
+    received = await db.fetchval(
+        "SELECT count(*) FROM loads WHERE job_id = $1 AND status = 'received'", w["job"]["id"]
+    )
     assert received == BIG_JOB_LOADS
