@@ -85,7 +85,21 @@ LEFT JOIN docks d ON d.id = t.dock_id"""
 # Everyone in the yard at a site: waiting or at a dock.
 SITE_TICKETS = _TICKET_COLUMNS + " WHERE t.site_id = $1 AND t.status <> 'departed'"
 
-SITE_WAITING_FOR_UPDATE = "SELECT * FROM queue_tickets WHERE site_id = $1 AND status = 'waiting' FOR UPDATE"
+# Calls to the docks of one site ($1) take turns on this lock, held to the end of the call's
+# transaction: the next call's statements see this one's committed, so two calls never choose the same
+# truck. Only calls take it (a check-in inserts a ticket, which no call waits for); the waiting
+# tickets themselves are not locked. Why this and not SKIP LOCKED: dispatch/gate/README.md.
+LOCK_SITE_CALLS = "SELECT pg_advisory_xact_lock(hashtextextended('gate calls:' || $1::uuid::text, 0))"
+
+SITE_WAITING = """
+SELECT id, arrived_at, slot_start, vehicle_type FROM queue_tickets
+WHERE site_id = $1 AND status = 'waiting'"""
+
+# What a waiting ticket's place depends on: the order keys of the site's tickets in the yard, and
+# when those at docks were called (no joins: a phone's ticket does not need the whole board).
+SITE_QUEUE_KEYS = """
+SELECT id, status, arrived_at, slot_start, vehicle_type, called_at FROM queue_tickets
+WHERE site_id = $1 AND status <> 'departed'"""
 
 TICKET = _TICKET_COLUMNS + " WHERE t.id = $1"
 
@@ -95,7 +109,9 @@ TICKET_AT_OWN_SITE_FOR_UPDATE = """
 SELECT t.* FROM queue_tickets t JOIN sites s ON s.id = t.site_id
 WHERE t.id = $1 AND s.org_id = $2 FOR UPDATE OF t"""
 
-CALL = "UPDATE queue_tickets SET status = 'called', dock_id = $2, called_at = clock_timestamp() WHERE id = $1"
+CALL = """
+UPDATE queue_tickets SET status = 'called', dock_id = $2, called_at = clock_timestamp()
+WHERE id = $1 AND status = 'waiting'"""
 
 ADVANCE = """
 UPDATE queue_tickets SET status = $2,

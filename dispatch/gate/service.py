@@ -6,6 +6,7 @@ gate board and the drivers' phones recompute what they show (see `notifications`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -398,17 +399,24 @@ def _ticket(row: asyncpg.Record, **extra: Any) -> Ticket:
     return Ticket(**fields, dock=dock, **extra)
 
 
-async def _yard(conn: Conn | asyncpg.Pool, site_id: UUID) -> tuple[list[Ticket], list[Ticket]]:
-    """The site's waiting trucks in queue order (with position and estimated wait), and those at docks."""
-    rows = await conn.fetch(queries.SITE_TICKETS, site_id)
+async def _queue_rules(conn: Conn | asyncpg.Pool, site_id: UUID) -> tuple[timedelta, int, timedelta]:
+    """What the order and the waits depend on besides the tickets: the late tolerance, the number of
+    active docks and the mean service time."""
     rules = await conn.fetchrow(queries.CALENDAR, site_id)
     tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
     docks = len(await conn.fetch(queries.ACTIVE_DOCKS, site_id))
     service = q.mean_service([r["took"] for r in await conn.fetch(queries.RECENT_SERVICE, site_id)])
+    return tolerance, docks, service
+
+
+async def _places(
+    conn: Conn | asyncpg.Pool, site_id: UUID, rows: Sequence[asyncpg.Record]
+) -> list[tuple[q.Waiting, dict[str, Any]]]:
+    """The site's waiting tickets among `rows` (the site's tickets in the yard) in queue order, each
+    with its place: position, estimated wait, waiting for its slot."""
+    tolerance, docks, service = await _queue_rules(conn, site_id)
     now = _now()
-    by_id = {r["id"]: r for r in rows}
-    at_docks = [r for r in rows if r["status"] != "waiting"]
-    busy = [now - r["called_at"] for r in at_docks if r["called_at"]]
+    busy = [now - r["called_at"] for r in rows if r["status"] != "waiting" and r["called_at"]]
     ordered = q.order(
         [
             q.Waiting(r["id"], r["arrived_at"], r["slot_start"], r["vehicle_type"])
@@ -418,27 +426,45 @@ async def _yard(conn: Conn | asyncpg.Pool, site_id: UUID) -> tuple[list[Ticket],
         now,
         tolerance,
     )
-    waiting = []
-    for i, t in enumerate(ordered):
-        wait = q.estimated_wait(i, docks, service, busy, now, t.slot_start)
-        waiting.append(
-            _ticket(
-                by_id[t.id],
-                position=i + 1,
-                estimated_wait_minutes=round(wait.total_seconds() / 60),
-                waiting_for_slot=not q.callable_now(t, now, tolerance),
-            )
+    return [
+        (
+            t,
+            {
+                "position": i + 1,
+                "estimated_wait_minutes": round(
+                    q.estimated_wait(i, docks, service, busy, now, t.slot_start).total_seconds() / 60
+                ),
+                "waiting_for_slot": not q.callable_now(t, now, tolerance),
+            },
         )
-    return waiting, [_ticket(r) for r in sorted(at_docks, key=lambda r: r["called_at"])]
+        for i, t in enumerate(ordered)
+    ]
+
+
+async def _yard(conn: Conn | asyncpg.Pool, site_id: UUID) -> tuple[list[Ticket], list[Ticket]]:
+    """The site's waiting trucks in queue order (with position and estimated wait), and those at docks."""
+    rows = await conn.fetch(queries.SITE_TICKETS, site_id)
+    by_id = {r["id"]: r for r in rows}
+    waiting = [_ticket(by_id[t.id], **place) for t, place in await _places(conn, site_id, rows)]
+    at_docks = sorted((r for r in rows if r["status"] != "waiting"), key=lambda r: r["called_at"])
+    return waiting, [_ticket(r) for r in at_docks]
 
 
 async def ticket_view(conn: Conn | asyncpg.Pool, ticket_id: UUID) -> Ticket:
+    """One ticket; a waiting one with its place, computed from the yard's order keys only (every
+    check-in and every phone in the yard asks this on each change: not the whole board)."""
     row = await conn.fetchrow(queries.TICKET, ticket_id)
     if row is None:
         raise NotFound("No such ticket.", code="ticket_not_found")
     if row["status"] == "waiting":
-        waiting, _ = await _yard(conn, row["site_id"])
-        return next(t for t in waiting if t.id == ticket_id)
+        keys = await conn.fetch(queries.SITE_QUEUE_KEYS, row["site_id"])
+        place = next(
+            (place for t, place in await _places(conn, row["site_id"], keys) if t.id == ticket_id), None
+        )
+        if place is not None:
+            return _ticket(row, **place)
+        # Called between the two reads (outside a transaction): show it as it is now.
+        row = await conn.fetchrow(queries.TICKET, ticket_id) or row
     return _ticket(row)
 
 
@@ -475,11 +501,14 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
         dock = await conn.fetchrow(queries.DOCK_OF_SITE, site_id, dock_id)
         if dock is None:
             raise NotFound("No such active dock at this site.", code="dock_not_found")
-        rows = await conn.fetch(queries.SITE_WAITING_FOR_UPDATE, site_id)  # calls at one site take turns
+        # Read before taking the turn, to keep the turn short: the dock (a call to it at the same
+        # time is caught by its unique index below) and the site's rules.
         if await conn.fetchval(queries.DOCK_BUSY, dock_id):
             raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy")
         rules = await conn.fetchrow(queries.CALENDAR, site_id)
         tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
+        await conn.execute(queries.LOCK_SITE_CALLS, site_id)  # calls at one site take turns
+        rows = await conn.fetch(queries.SITE_WAITING, site_id)
         now = _now()
         candidates = q.order(
             [q.Waiting(r["id"], r["arrived_at"], r["slot_start"], r["vehicle_type"]) for r in rows],
@@ -497,11 +526,11 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
         )
         if chosen is None:
             raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
-        try:
-            async with conn.transaction():
-                await conn.execute(queries.CALL, chosen.id, dock_id)
+        try:  # no savepoint: a dock called at the same time ends this call (it is the site's turn)
+            called = await conn.execute(queries.CALL, chosen.id, dock_id)
         except asyncpg.UniqueViolationError:
             raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy") from None
+        assert called == "UPDATE 1"  # only calls change a waiting ticket, and they take turns
         row = await conn.fetchrow(queries.TICKET, chosen.id)
         assert row is not None
         await publish_site(broker, conn, site_id)

@@ -9,10 +9,20 @@ FROM loads l JOIN jobs j ON j.id = l.job_id
 WHERE l.id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)"""
 
 # Locks in this order (the GPS ingest takes the trip row, then the load row): the trip, then the
-# load, then the job, so receipts of one job take turns on the job row and the last one completes it.
+# load; the job row only by a receipt that may be the job's last (see LOAD_STILL_TO_RECEIVE).
 LOCK_TRIP = "SELECT * FROM load_tracking WHERE load_id = $1 FOR UPDATE"
 LOCK_LOAD = "SELECT status FROM loads WHERE id = $1 FOR NO KEY UPDATE"
 LOCK_JOB = "SELECT status FROM jobs WHERE id = $1 FOR NO KEY UPDATE"
+
+# A witness that the receipt of load $2 is not its job's ($1) last: another load still to receive
+# that no receipt is confirming now, share-locked until this transaction ends, so it stays unreceived
+# until then (its receipt waits for the lock). Loads locked by a receipt in flight (or any other
+# writer) are skipped, never waited for. No row: this receipt may be the last (README).
+LOAD_STILL_TO_RECEIVE = """
+SELECT id FROM loads
+WHERE job_id = $1 AND id <> $2 AND status NOT IN ('received', 'cancelled')
+LIMIT 1
+FOR SHARE SKIP LOCKED"""
 
 # What the truck was loaded with, by the weighbridge: the latest gross weighing's net.
 LOADED_NET = """

@@ -1,7 +1,8 @@
 """Confirming receipt: the proof of delivery, chained to the loading evidence, ends the tracking.
 
-One transaction: the trip, load and job rows are locked (in the ingest's order, so a GPS batch is
-either before the receipt or refused after it, and receipts of one job take turns), the receipt is
+One transaction: the trip and load rows are locked (in the ingest's order, so a GPS batch is
+either before the receipt or refused after it; receipts of other loads of the job run side by side,
+and only one that may be the job's last takes the job row's lock, see README.md), the receipt is
 measured against what was loaded, appended to the load's evidence chain as its `receipt` record,
 stored, the load becomes `received`, the job `completed` when nothing is left to receive, the
 events are written, and the watchers get their `received` frame, all or nothing.
@@ -81,7 +82,6 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             raise Forbidden("Receipt is confirmed by the consignee (the buyer).", code="not_the_consignee")
         trip = await conn.fetchrow(queries.LOCK_TRIP, load_id)
         status = await conn.fetchval(queries.LOCK_LOAD, load_id)
-        await conn.fetchval(queries.LOCK_JOB, load["job_id"])
         if status == "received":
             raise Conflict("Receipt of this load is already confirmed.", code="already_received")
         if status not in ("in_transit", "arrived") or trip is None:
@@ -174,7 +174,7 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
                 "evidence_head": chained.hash,
             },
         )
-        if await conn.fetchval(queries.COMPLETE_JOB, load["job_id"]) is not None:
+        if await _completes_job(conn, load_id, load["job_id"]):
             await events.record(
                 conn,
                 "job.completed",
@@ -190,6 +190,19 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             broker, conn, load["driver_user_id"], {"e": "assignment", "load_id": str(load_id)}
         )
         return receipt
+
+
+async def _completes_job(conn: Conn, load_id: UUID, job_id: UUID) -> bool:
+    """Complete the job if this receipt (its load already `received` in this transaction) is its last.
+
+    Receipts of one job run side by side; only one that finds no witness of another receipt to come
+    takes the job row's lock, and it checks in a statement started after the lock was granted, so it
+    sees every receipt that held the lock before it committed (the proof: dispatch/receipts/README.md).
+    """
+    if await conn.fetchval(queries.LOAD_STILL_TO_RECEIVE, job_id, load_id) is not None:
+        return False
+    await conn.fetchval(queries.LOCK_JOB, job_id)
+    return await conn.fetchval(queries.COMPLETE_JOB, job_id) is not None
 
 
 def _where(trip: asyncpg.Record | None, fence_geojson: dict[str, Any]) -> tuple[Position | None, bool]:

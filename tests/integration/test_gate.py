@@ -270,3 +270,54 @@ async def test_50_drivers_race_for_the_last_5_places_through_two_workers(server_
         )
         == 8
     )
+
+
+@pytest.mark.server
+async def test_every_dock_called_twice_at_once_while_trucks_check_in_through_two_workers(
+    server_factory, settings, db
+):
+    """Calls take the trucks in queue order, each truck once, each dock one truck, whatever else runs."""
+    server = server_factory(workers=2)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=120, limits=limits) as http:
+        w = await dispatched_loads(http, settings, loads=16, docks=6, places=6)
+        site, staff = w["site"]["id"], w["staff"].headers
+        first_ten, last_six = w["loads"][:10], w["loads"][10:]
+        for load in first_ten:  # walk-ins, served by arrival
+            assert (await _check_in(http, load)).status_code == 201
+        docks = [
+            d["id"] for d in (await http.get(f"/gate/sites/{site}/board", headers=staff)).json()["docks"]
+        ]
+
+        def call(dock):
+            return http.post(f"/gate/sites/{site}/call", headers=staff, json={"dock_id": dock})
+
+        # Every dock called twice at once, while six more trucks check in.
+        answers = await asyncio.gather(
+            *[call(dock) for dock in docks * 2], *[_check_in(http, load) for load in last_six]
+        )
+        calls, check_ins = answers[:12], answers[12:]
+        assert [r.status_code for r in check_ins] == [201] * 6, [r.text for r in check_ins]
+        assert sorted(r.status_code for r in calls) == [200] * 6 + [409] * 6, [r.text for r in calls]
+        assert {r.json()["code"] for r in calls if r.status_code == 409} == {"dock_busy"}
+        called = [r.json() for r in calls if r.status_code == 200]
+        assert {t["dock"]["id"] for t in called} == set(docks)
+        assert sorted(t["load_id"] for t in called) == sorted(load["id"] for load in first_ten[:6])
+
+        board = (await http.get(f"/gate/sites/{site}/board", headers=staff)).json()
+        waiting = [t["load_id"] for t in board["waiting"]]
+        assert waiting[:4] == [load["id"] for load in first_ten[6:]]
+        assert sorted(waiting[4:]) == sorted(load["id"] for load in last_six)
+        assert [t["position"] for t in board["waiting"]] == list(range(1, 11))
+
+        # The six leave; every dock called again at once: the next six in the board's order.
+        for t in called:
+            assert (await http.post(f"/gate/tickets/{t['id']}/loading", headers=staff)).status_code == 200
+            assert (await http.post(f"/gate/tickets/{t['id']}/loaded", headers=staff)).status_code == 200
+            load = next(x for x in w["loads"] if x["id"] == t["load_id"])
+            r = await http.post(f"/driver/v1/loads/{load['id']}/depart", headers=load["device"])
+            assert r.status_code == 200, r.text
+        again = await asyncio.gather(*[call(dock) for dock in docks])
+        assert [r.status_code for r in again] == [200] * 6, [r.text for r in again]
+        assert sorted(r.json()["load_id"] for r in again) == sorted(waiting[:6])
+    assert await db.fetchval("SELECT count(*) FROM queue_tickets WHERE status = 'waiting'") == 4

@@ -251,3 +251,30 @@ async def test_points_racing_the_receipt_are_either_stored_before_it_or_refused(
     assert rows == 1 + len(stored)  # the arrival fix, and each accepted one: nothing after the receipt
     last_seq = await db.fetchval("SELECT last_seq FROM load_tracking WHERE load_id = $1", load["id"])
     assert last_seq == rows
+
+
+BIG_JOB_LOADS = 40  # a big job (issue 21): most receipts find a witness, the tail does not
+
+
+@pytest.mark.server
+async def test_every_load_of_a_big_job_received_at_once_completes_it_once(server_factory, settings, db):
+    server = server_factory(workers=2)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=120) as http:
+        w = await loads_in_transit(http, settings, loads=BIG_JOB_LOADS)
+        for load in w["loads"]:
+            await at_the_buyer(http, db, load)
+        answers = await asyncio.gather(
+            *(
+                http.post(f"/loads/{load['id']}/receipt", headers=w["receiver"].headers, json=receipt())
+                for load in w["loads"]
+            )
+        )
+    assert [r.status_code for r in answers] == [201] * BIG_JOB_LOADS, [r.text for r in answers]
+    # Only the receipt that completed the job can see it completed: exactly one says so.
+    assert [r.json()["job_status"] for r in answers].count("completed") == 1
+    assert await db.fetchval("SELECT count(*) FROM events WHERE type = 'job.completed'") == 1
+    assert await db.fetchval("SELECT status FROM jobs WHERE id = $1", w["job"]["id"]) == "completed"
+    received = await db.fetchval(
+        "SELECT count(*) FROM loads WHERE job_id = $1 AND status = 'received'", w["job"]["id"]
+    )
+    assert received == BIG_JOB_LOADS

@@ -1,0 +1,305 @@
+"""Gate benchmark: a crowd at one site's gate, the old way and the ways calls can take turns.
+
+    python3 dev.py bench gate [--waiting 400] [--check-ins 800] [--docks 20] [--connections 40]
+
+On a throwaway embedded PostgreSQL with the real schema, one site's yard already holds `waiting`
+trucks; then `check-ins` trucks check in at once (over a pool of `connections`) while each of the
+`docks` docks (a connection each) calls the next truck, lets it leave and calls again, until every
+check-in is answered. The transactions are the app's own (dispatch/gate/queries.py, the order of
+dispatch/gate/queue.py, `service.ticket_view`): a check-in inserts its ticket and gives its place;
+a call takes its turn, reads the waiting tickets, checks its dock and calls the first truck in
+order. On the same data in the same run:
+
+- old:      the baseline, as before issue 21: a call takes its turn with `SELECT * … WHERE
+            site_id = $1 AND status = 'waiting' FOR UPDATE` (a row lock on every waiting ticket),
+            a check-in's place is computed from the whole board (`service._yard`);
+- advisory: what the gate does now: a call takes `queries.LOCK_SITE_CALLS` (a per-site advisory
+            lock held to its commit) and reads the waiting tickets without locks; a check-in's
+            place comes from `service.ticket_view` (the order keys only);
+- skip:     the candidate not taken: the first ticket in queue order by SQL, `FOR UPDATE SKIP
+            LOCKED LIMIT 1`, so calls do not take turns at all (why the gate does not:
+            dispatch/gate/README.md); check-ins as `advisory`.
+
+Prints check-ins/s with check-in p50/p99, calls/s with call p50/p99, for each. No HTTP: what
+differs is in the database and the service; the HTTP path is measured by `dispatch simulate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from bench.common import PASSWORD, database, fresh_database, percentiles, square
+from dispatch.accounts import service as accounts
+from dispatch.accounts.passwords import Passwords
+from dispatch.db import Conn
+from dispatch.db.pool import create_pool
+from dispatch.gate import queries, service
+from dispatch.gate import queue as q
+
+TOLERANCE = timedelta(minutes=15)
+
+# The old way, kept here as the baseline.
+ROWS_FOR_UPDATE = "SELECT * FROM queue_tickets WHERE site_id = $1 AND status = 'waiting' FOR UPDATE"
+
+# The queue's order (dispatch/gate/queue.py) in SQL: on time with the slot begun, by slot start; then
+# late and walk-ins, by arrival; early ones not callable. $2: the late tolerance; $3: the dock's types.
+NEXT_SKIP_LOCKED = """
+SELECT id FROM queue_tickets
+WHERE site_id = $1 AND status = 'waiting'
+  AND NOT (slot_start IS NOT NULL AND arrived_at <= slot_start + $2 AND clock_timestamp() < slot_start)
+  AND (cardinality($3::text[]) = 0 OR vehicle_type = ANY($3::text[]))
+ORDER BY slot_start IS NULL OR arrived_at > slot_start + $2,
+         CASE WHEN slot_start IS NOT NULL AND arrived_at <= slot_start + $2 THEN slot_start
+              ELSE arrived_at END,
+         arrived_at, id
+LIMIT 1
+FOR UPDATE SKIP LOCKED"""
+
+LEAVE = "UPDATE queue_tickets SET status = 'departed', departed_at = clock_timestamp() WHERE id = $1"
+
+
+async def _site(pool: asyncpg.Pool, trucks: int, docks: int) -> tuple[UUID, list[UUID], list[UUID]]:
+    """A mill with a site and its docks, a carrier's job of `trucks` loads (planned: no driver is
+    needed to hold a ticket); the site, its docks and the loads."""
+    passwords = Passwords(time_cost=1, memory_kib=1024)
+    orgs = []
+    for name, party in (("Mill", "shipper"), ("Haulers", "carrier")):
+        org, _ = await accounts.create_organization(
+            pool,
+            passwords,
+            name=name,
+            parties=[party],  # type: ignore[list-item]
+            admin_email=f"admin@{name.lower()}.bench",
+            admin_name=name,
+            admin_password=PASSWORD,
+        )
+        orgs.append(org.id)
+    mill, carrier = orgs
+    lon, lat = 13.405, 52.52
+    async with pool.acquire() as conn, conn.transaction():
+        site = await conn.fetchval(
+            "INSERT INTO sites (org_id, name, address, lon, lat, geofence, timezone)"
+            " VALUES ($1, 'Mill', 'Berlin', $2, $3, $4, 'Europe/Berlin') RETURNING id",
+            mill,
+            lon,
+            lat,
+            square(lon, lat),
+        )
+        dock_ids = [
+            await conn.fetchval(
+                "INSERT INTO docks (site_id, name) VALUES ($1, $2) RETURNING id", site, f"Dock {i + 1}"
+            )
+            for i in range(docks)
+        ]
+        now = datetime.now(UTC)
+        job = await conn.fetchval(
+            """INSERT INTO jobs (poster_org_id, shipper_org_id, goods_owner, origin_site_id, origin_lon,
+                   origin_lat, destination_address, destination_lon, destination_lat, destination_geofence,
+                   distance_m, cargo_kind, cargo, total_weight_kg, total_volume_m3, vehicle_type,
+                   pickup_from, pickup_until, deliver_by, mode, currency, price_minor, deadline, status,
+                   carrier_org_id, award_price_minor, awarded_at)
+               VALUES ($1, $1, 'shipper', $2, $3, $4, 'Hamburg', 9.99, 53.55, $5, 255000, 'bulk',
+                   '{"kind": "bulk", "description": "grain"}', $6, $6, 'flatbed', $7, $8, $9, 'grab',
+                   'EUR', 100000, $7, 'dispatched', $10, 100000, $7)
+               RETURNING id""",
+            mill,
+            site,
+            lon,
+            lat,
+            square(9.99, 53.55),
+            24_000.0 * trucks,
+            now,
+            now + timedelta(hours=30),
+            now + timedelta(hours=60),
+            carrier,
+        )
+        vehicle = await conn.fetchval(
+            "INSERT INTO vehicles (org_id, plate, plate_display, vehicle_type, capacity_kg, capacity_m3)"
+            " VALUES ($1, 'BGT1', 'B-GT 1', 'flatbed', 25000, 90) RETURNING id",
+            carrier,
+        )
+        loads = await conn.fetch(
+            """INSERT INTO loads (job_id, carrier_org_id, seq, vehicle_id, trip, bulk_kg, weight_kg,
+                   volume_m3, pickup_window)
+               SELECT $1, $2, n, $3, n, 24000, 24000, 30, tstzrange($4, $5)
+               FROM generate_series(1, $6) n ORDER BY n RETURNING id""",
+            job,
+            carrier,
+            vehicle,
+            now,
+            now + timedelta(hours=30),
+            trucks,
+        )
+    return site, dock_ids, [r["id"] for r in loads]
+
+
+async def _ticket(conn: Conn, site: UUID, load: UUID) -> UUID:
+    ticket: UUID = await conn.fetchval(
+        queries.INSERT_TICKET, site, load, None, None, datetime.now(UTC), "walk_in", "staff", "flatbed"
+    )
+    return ticket
+
+
+async def check_in_old(conn: Conn, site: UUID, load: UUID) -> None:
+    """What `_admit` did to the queue: the ticket, then its place out of the whole board."""
+    async with conn.transaction():
+        ticket = await _ticket(conn, site, load)
+        waiting, _ = await service._yard(conn, site)
+        next(t for t in waiting if t.id == ticket)
+
+
+async def check_in_now(conn: Conn, site: UUID, load: UUID) -> None:
+    """What `_admit` does to the queue: the ticket, then `ticket_view`."""
+    async with conn.transaction():
+        await service.ticket_view(conn, await _ticket(conn, site, load))
+
+
+async def _call_in_order(conn: Conn, site: UUID, dock: UUID, rows: list[asyncpg.Record]) -> UUID | None:
+    now = datetime.now(UTC)
+    ordered = q.order(
+        [q.Waiting(r["id"], r["arrived_at"], r["slot_start"], r["vehicle_type"]) for r in rows],
+        now,
+        TOLERANCE,
+    )
+    chosen = next((t.id for t in ordered if q.callable_now(t, now, TOLERANCE)), None)
+    if chosen is not None:
+        await conn.execute(queries.CALL, chosen, dock)
+    return chosen
+
+
+async def call_rows(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
+    """The old `call_next`: every waiting ticket locked, then the dock and the rules."""
+    async with conn.transaction():
+        rows = await conn.fetch(ROWS_FOR_UPDATE, site)
+        if await conn.fetchval(queries.DOCK_BUSY, dock):
+            return None
+        await conn.fetchrow(queries.CALENDAR, site)
+        return await _call_in_order(conn, site, dock, rows)
+
+
+async def call_advisory(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
+    """`call_next` now: the dock and the rules, then the site's turn and a plain read."""
+    async with conn.transaction():
+        if await conn.fetchval(queries.DOCK_BUSY, dock):
+            return None
+        await conn.fetchrow(queries.CALENDAR, site)
+        await conn.execute(queries.LOCK_SITE_CALLS, site)
+        return await _call_in_order(conn, site, dock, await conn.fetch(queries.SITE_WAITING, site))
+
+
+async def call_skip_locked(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
+    async with conn.transaction():
+        if await conn.fetchval(queries.DOCK_BUSY, dock):
+            return None
+        await conn.fetchrow(queries.CALENDAR, site)
+        chosen: UUID | None = await conn.fetchval(NEXT_SKIP_LOCKED, site, TOLERANCE, [])
+        if chosen is not None:
+            await conn.execute(queries.CALL, chosen, dock)
+        return chosen
+
+
+Call = Callable[[Conn, UUID, UUID], Awaitable[UUID | None]]
+CheckIn = Callable[[Conn, UUID, UUID], Awaitable[None]]
+
+
+async def run(
+    pool: asyncpg.Pool,
+    docks: list[tuple[UUID, Conn]],
+    way: tuple[str, CheckIn, Call],
+    site: UUID,
+    loads: list[UUID],
+    waiting: int,
+) -> None:
+    name, check_in, call = way
+    await pool.execute("DELETE FROM queue_tickets WHERE site_id = $1", site)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    await pool.executemany(
+        queries.INSERT_TICKET,
+        [
+            (site, load, None, None, start + timedelta(seconds=i), "walk_in", "staff", "flatbed")
+            for i, load in enumerate(loads[:waiting])
+        ],
+    )
+    await pool.execute("VACUUM ANALYZE queue_tickets")
+    arriving = loads[waiting:]
+    check_in_s: list[float] = []
+    call_s: list[float] = []
+    done = asyncio.Event()
+
+    async def one_check_in(load: UUID) -> None:
+        t = time.perf_counter()
+        async with pool.acquire() as conn:
+            await check_in(conn, site, load)
+        check_in_s.append(time.perf_counter() - t)
+
+    async def dock_loop(dock: UUID, conn: Conn) -> None:
+        while not done.is_set():
+            t = time.perf_counter()
+            chosen = await call(conn, site, dock)
+            call_s.append(time.perf_counter() - t)
+            if chosen is None:
+                await asyncio.sleep(0.01)  # an empty queue: not a busy loop
+            else:
+                await conn.execute(LEAVE, chosen)
+
+    docking = [asyncio.create_task(dock_loop(dock, conn)) for dock, conn in docks]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one_check_in(load) for load in arriving))
+    elapsed = time.perf_counter() - t0
+    done.set()
+    await asyncio.gather(*docking)
+    print(
+        f"{name:9} {len(arriving) / elapsed:8.0f} check-ins/s  check-in {percentiles(check_in_s)}\n"
+        f"{'':9} {len(call_s) / elapsed:8.0f} calls/s      call     {percentiles(call_s)}",
+        flush=True,
+    )
+
+
+WAYS: list[tuple[str, CheckIn, Call]] = [
+    ("old", check_in_old, call_rows),
+    ("advisory", check_in_now, call_advisory),
+    ("skip", check_in_now, call_skip_locked),
+]
+
+
+async def main(args: argparse.Namespace) -> None:
+    with database() as admin_dsn:
+        dsn = await fresh_database(admin_dsn)
+        pool = await create_pool(dsn, min_size=args.connections, max_size=args.connections)
+        docks_pool = await create_pool(dsn, min_size=args.docks, max_size=args.docks)
+        try:
+            site, dock_ids, loads = await _site(pool, args.waiting + args.check_ins, args.docks)
+            conns = [await docks_pool.acquire() for _ in dock_ids]
+            print(
+                f"gate: {args.waiting} trucks waiting at one site, {args.check_ins} check-ins at once over "
+                f"{args.connections} connections, {args.docks} docks calling (a connection each); "
+                f"{os.cpu_count()} cores; the baseline (old) in the same run"
+            )
+            for _ in range(args.repeat):
+                for way in WAYS:
+                    await run(pool, list(zip(dock_ids, conns, strict=True)), way, site, loads, args.waiting)
+            for conn in conns:
+                await docks_pool.release(conn)
+        finally:
+            await pool.close()
+            await docks_pool.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--waiting", type=int, default=400)
+    parser.add_argument("--check-ins", type=int, default=800)
+    parser.add_argument("--docks", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the three ways, interleaved")
+    asyncio.run(main(parser.parse_args()))
