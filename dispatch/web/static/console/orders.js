@@ -42,7 +42,8 @@ export function JobScreen({ me, params }) {
   const loads = useLoad(() => (carried ? api("GET", `/jobs/${id}/loads`) : Promise.resolve([])), [id, carried]);
   usePoll(loads.reload);
 
-  if (job.error) return html`<${Status} state=${job} />`;
+  // A failed poll keeps the screen as it was (useLoad keeps the data); only a first load that
+  // fails shows the error instead of the screen.
   if (!job.data) return html`<${Status} state=${job} />`;
   const own = me.organization.id;
   // The market view (no parties in it) of an open job is what a non-party gets: not this screen.

@@ -53,11 +53,16 @@ export function FormError({ error }) {
 }
 
 // Load `path` (re-run with `reload()`); `data` is null until it arrives, `error` an ApiError.
+// A reload that fails (a poll on a bad network, a busy server) keeps what was shown beside the
+// error, so an open panel under it stays open; what was loaded for other `deps` is never kept.
 export function useLoad(load, deps = []) {
-  const [state, setState] = useState({ data: null, error: null });
+  const [state, setState] = useState({ data: null, error: null, deps: null });
   // Returns a promise that settles once the new state is set, so that a form can wait for it.
   const reload = useCallback(
-    () => load().then((data) => setState({ data, error: null }), (error) => setState({ data: null, error })),
+    () => load().then(
+      (data) => setState({ data, error: null, deps }),
+      (error) => setState((old) => ({ data: old.deps === deps ? old.data : null, error, deps })),
+    ),
     deps,
   );
   useEffect(() => { reload(); }, [reload]);
