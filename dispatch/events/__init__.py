@@ -1,7 +1,8 @@
 """Events: the transactional outbox; every state change writes its event in the same transaction.
-Read back by the tracking timeline and the evidence check (the heads it announced); DESIGN's
-integration feed and webhooks, which would read it too, are not built."""
+Read back by the tracking timeline and the evidence check (the heads it announced), and in
+commit-safe order by `feed.read` for the events API and webhooks."""
 
+from dispatch.events.feed import START, Cursor, FeedEvent, read
 from dispatch.events.service import record
 
-__all__ = ["record"]
+__all__ = ["START", "Cursor", "FeedEvent", "read", "record"]
