@@ -31,6 +31,7 @@ from dispatch.errors import (
     note_socket_failure,
     refuse_failed_sockets,
 )
+from dispatch.documents.api import DocumentsController
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
 from dispatch.gate.api import (
@@ -124,6 +125,7 @@ def create_app(settings: Settings) -> Litestar:
                     board_live,
                     TrackingController,
                     ReceiptController,
+                    DocumentsController,
                     *market_api.routers(),
                     AuthorizationController,
                     verify_pickup_code,
