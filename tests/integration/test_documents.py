@@ -168,6 +168,14 @@ async def test_the_waybill_and_the_proof_of_delivery_follow_the_load(client, set
     )
     keep_page_picture(pdf, "proof-of-delivery")
 
+    # A signature file altered in storage is not printed as if it were the one signed; the rest stands.
+    (
+        settings.state_path / "evidence" / "photos" / receipt["signature"][:2] / receipt["signature"]
+    ).write_bytes(drawn_signature() + b"tampered")
+    pdf = as_pdf(await client.get(pod, headers=buyer.headers))
+    assert "The signature's file is missing or altered" in text_of(pdf).replace("\n", " ")
+    assert len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 0
+
     # In Chinese for a reader who asks for it; every party of the job may download it.
     zh = {**carrier.headers, "Accept-Language": "zh-CN"}
     text = text_of(as_pdf(await client.get(pod, headers=zh)))
