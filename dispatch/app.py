@@ -24,6 +24,7 @@ from dispatch.authorizations.service import AutomaticAuthorizer
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.deps import ReceiptSummaries
+from dispatch.documents.api import DocumentsController
 from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware
 from dispatch.errors import (
     EXCEPTION_HANDLERS,
@@ -31,7 +32,6 @@ from dispatch.errors import (
     note_socket_failure,
     refuse_failed_sockets,
 )
-from dispatch.documents.api import DocumentsController
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
 from dispatch.gate.api import (
