@@ -129,6 +129,7 @@ def main(argv: list[str]) -> int:
             "test_receipt_page.py",
             "test_job_board_bids.py",
             "test_order_through_pages.py",
+            "test_documents.py",  # pictures of the PDFs' pages, rendered by PDFium (no browser)
         ]
         return run(str(BIN / "pytest"), "-q", *[f"tests/integration/{p}" for p in pages])
     for step in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]):

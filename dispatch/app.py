@@ -24,6 +24,7 @@ from dispatch.authorizations.service import AutomaticAuthorizer
 from dispatch.background import run_claim_loops
 from dispatch.db.pool import create_pool
 from dispatch.deps import ReceiptSummaries
+from dispatch.documents.api import DocumentsController
 from dispatch.edge import AllowHeaderMiddleware, EdgeRequest, NulGuardMiddleware
 from dispatch.errors import (
     EXCEPTION_HANDLERS,
@@ -124,6 +125,7 @@ def create_app(settings: Settings) -> Litestar:
                     board_live,
                     TrackingController,
                     ReceiptController,
+                    DocumentsController,
                     *market_api.routers(),
                     AuthorizationController,
                     verify_pickup_code,
