@@ -1,0 +1,65 @@
+"""The events' per-type schemas in the OpenAPI document.
+
+On the wire `EventOut.data` is any object; the document says more: an event is `oneOf` one schema
+per type (`Event.<type>` components: `type` and `version` fixed, `data` that type's schema from
+dispatch/events/schemas.py), discriminated by `type`. The plugin stands in for `EventOut` wherever a
+response names it, so the events API and the webhook documentation show the same shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+import msgspec
+from litestar.openapi.spec import Discriminator, Reference
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
+
+from dispatch.events.schemas import SCHEMAS
+from dispatch.events.wire import EventOut, Subject
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.openapi.spec import Schema
+
+
+def _typed_event(event_type: str) -> type[msgspec.Struct]:
+    """`EventOut` with `type`, `version` and `data` narrowed to one event type's."""
+    known = SCHEMAS[event_type]
+    name = "Event_" + event_type.replace(".", "_")
+    return msgspec.defstruct(
+        name,
+        [
+            ("id", str),
+            ("cursor", str),
+            ("type", Literal[event_type]),  # type: ignore[valid-type]
+            ("version", Literal[known.version]),  # type: ignore[valid-type]
+            ("occurred_at", datetime),
+            ("subject", Subject),
+            ("data", known.data),
+            ("links", dict[str, str], msgspec.field(default_factory=dict)),
+        ],
+        kw_only=True,
+        frozen=True,
+    )
+
+
+TYPED_EVENTS: dict[str, type[msgspec.Struct]] = {t: _typed_event(t) for t in sorted(SCHEMAS)}
+
+
+class EventSchemas(OpenAPISchemaPlugin):
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return value is EventOut
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        union = Union[tuple(TYPED_EVENTS.values())]  # noqa: UP007 (a union built at run time)
+        schema: Schema = schema_creator.for_field_definition(FieldDefinition.from_annotation(union))  # type: ignore[assignment]
+        mapping = {
+            event_type: ref.ref
+            for event_type, ref in zip(TYPED_EVENTS, schema.one_of or [], strict=True)
+            if isinstance(ref, Reference)
+        }
+        schema.discriminator = Discriminator(property_name="type", mapping=mapping)
+        schema.description = "An event; `data` follows its type's schema (docs/events.md)."
+        return schema
