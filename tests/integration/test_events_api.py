@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import httpx
 import msgspec
 
 from dispatch.db.pool import create_pool
@@ -125,7 +126,15 @@ async def test_bad_input_is_a_400_naming_the_field(client, settings, db):
     assert await db.fetchval("SELECT count(*) FROM events") == before
 
 
-async def test_a_long_poll_answers_when_an_event_commits(client, settings):
+async def test_a_long_poll_answers_when_an_event_commits(server_factory, settings):
+    # A real server with two workers: the waiter and the writer may be served by different
+    # processes, each with its own listening connection.
+    server = server_factory(workers=2)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        await _long_poll_story(client, settings)
+
+
+async def _long_poll_story(client: httpx.AsyncClient, settings: Any) -> None:
     acme = await bootstrap_org(client, settings, "Acme", ["shipper"])
     rival = await bootstrap_org(client, settings, "Rival", ["shipper"])
     start = (await _page(client, acme.headers, limit=500))["next_after"]
@@ -166,8 +175,14 @@ async def _writer(pool: asyncpg.Pool, org: UUID, seed: int, written: set[str]) -
 
 
 async def test_a_consumer_paging_over_http_during_concurrent_writes_gets_every_event_once(
-    client, settings, database_url
+    server_factory, settings, database_url
 ):
+    server = server_factory(workers=2)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        await _consume_during_writes(client, settings, database_url)
+
+
+async def _consume_during_writes(client: httpx.AsyncClient, settings: Any, database_url: str) -> None:
     acme = await bootstrap_org(client, settings, "Acme", ["shipper"])
     token = await _api_token(client, acme)
     after = (await _page(client, token, limit=500))["next_after"]
