@@ -38,7 +38,12 @@ class EventsController(Controller):
             QueryParameter(max_length=41, description="`next_after` (or an item's `cursor`) from before"),
         ] = None,
         types: Annotated[
-            str | None, QueryParameter(max_length=2000, description="only these types, comma-separated")
+            str | None,
+            QueryParameter(
+                max_length=2000,
+                description="only these types, comma-separated",
+                schema_extra={"pattern": service.TYPES_PATTERN},
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_LIMIT)] = 100,
         wait: Annotated[

@@ -47,6 +47,20 @@ def _typed_event(event_type: str) -> type[msgspec.Struct]:
 TYPED_EVENTS: dict[str, type[msgspec.Struct]] = {t: _typed_event(t) for t in sorted(SCHEMAS)}
 
 
+class _MappedWhenWritten(Discriminator):
+    """A discriminator whose mapping names the components as the document finally calls them:
+    Litestar shortens component names (and updates every `Reference`) after the plugins ran, so
+    the mapping is read from the references when the document is written, not copied before."""
+
+    def __init__(self, property_name: str, references: dict[str, Reference]) -> None:
+        super().__init__(property_name=property_name)
+        self._references = references
+
+    def to_schema(self) -> dict[str, Any]:
+        self.mapping = {value: ref.ref for value, ref in self._references.items()}
+        return super().to_schema()
+
+
 class EventSchemas(OpenAPISchemaPlugin):
     @staticmethod
     def is_plugin_supported_type(value: Any) -> bool:
@@ -55,11 +69,11 @@ class EventSchemas(OpenAPISchemaPlugin):
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         union = Union[tuple(TYPED_EVENTS.values())]  # noqa: UP007 (a union built at run time)
         schema: Schema = schema_creator.for_field_definition(FieldDefinition.from_annotation(union))  # type: ignore[assignment]
-        mapping = {
-            event_type: ref.ref
+        references = {
+            event_type: ref
             for event_type, ref in zip(TYPED_EVENTS, schema.one_of or [], strict=True)
             if isinstance(ref, Reference)
         }
-        schema.discriminator = Discriminator(property_name="type", mapping=mapping)
+        schema.discriminator = _MappedWhenWritten("type", references)
         schema.description = "An event; `data` follows its type's schema (docs/events.md)."
         return schema

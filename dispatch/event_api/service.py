@@ -12,6 +12,7 @@ and the waiter would otherwise sleep until its timeout on an event it could alre
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -28,6 +29,10 @@ CHANNEL = "events"  # notified by the trigger of migration 0021
 FALLBACK_POLL_S = 1.0
 MAX_WAIT_S = 30
 MAX_LIMIT = 500
+# `types` as the document states it: known types, comma-separated. The server checks it itself
+# (parse_types) to name the unknown ones in its answer, rather than quote this pattern.
+_ONE_TYPE = "|".join(re.escape(t) for t in sorted(SCHEMAS))
+TYPES_PATTERN = f"^({_ONE_TYPE})(,({_ONE_TYPE}))*$"
 
 
 class EventPage(msgspec.Struct, kw_only=True):
@@ -55,12 +60,12 @@ def parse_after(text: str | None) -> events.Cursor:
 
 
 def parse_types(text: str | None) -> list[str] | None:
-    if text is None or text == "":
+    if text is None:
         return None
-    types = list(dict.fromkeys(t.strip() for t in text.split(",")))
-    unknown = [t for t in types if t not in SCHEMAS]
+    types = list(dict.fromkeys(text.split(",")))
+    unknown = [repr(t) for t in types if t not in SCHEMAS]
     if unknown:
-        raise _field_error("types", f"unknown event type(s): {', '.join(unknown[:5])}")
+        raise _field_error("types", f"unknown event type(s): {', '.join(unknown[:5])} (see docs/events.md)")
     return types
 
 

@@ -117,7 +117,10 @@ async def test_bad_input_is_a_400_naming_the_field(client, settings, db):
         400,
         "validation_failed",
     )
-    assert [e["field"] for e in body["errors"]] == ["types"] and "no.such" in body["detail"]
+    assert [e["field"] for e in body["errors"]] == ["types"] and "'no.such'" in body["detail"]
+    for types in ("", "site.created,", " site.created"):
+        body = problem(await client.get("/events", headers=acme.headers, params={"types": types}), 400)
+        assert [e["field"] for e in body["errors"]] == ["types"], body
     for name, value in (("limit", 0), ("limit", 501), ("limit", "many"), ("wait", 31), ("wait", -1)):
         body = problem(
             await client.get("/events", headers=acme.headers, params={name: value}), 400, "validation_failed"

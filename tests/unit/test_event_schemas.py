@@ -11,9 +11,13 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
+
+from dispatch.app import create_app
 from dispatch.event_api.openapi import TYPED_EVENTS
 from dispatch.events.schemas import SCHEMAS, Data
 from dispatch.gate.service import _NEXT as GATE_STEPS
+from dispatch.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2] / "dispatch"
 
@@ -102,3 +106,23 @@ def test_every_schema_is_a_data_struct_with_a_typed_event_in_the_document():
     for event_type, known in SCHEMAS.items():
         assert issubclass(known.data, Data) and known.version >= 1 and known.summary, event_type
     assert set(TYPED_EVENTS) == set(SCHEMAS)
+
+
+def test_the_openapi_document_gives_each_type_its_schema_discriminated_by_type():
+    app = create_app(Settings(database_url="postgresql://unused/none", secret_key="k" * 40))
+    doc = app.openapi_schema.to_schema()
+    components = doc["components"]["schemas"]
+    page = doc["paths"]["/events"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page == {"$ref": "#/components/schemas/EventPage"}
+    items = components["EventPage"]["properties"]["items"]["items"]
+    mapping = items["discriminator"]["mapping"]
+    assert items["discriminator"]["propertyName"] == "type"
+    assert set(mapping) == set(SCHEMAS)
+    assert sorted(mapping.values()) == sorted(ref["$ref"] for ref in items["oneOf"])
+    for event_type, ref in mapping.items():
+        event = components[ref.rsplit("/", 1)[1]]
+        assert event["properties"]["type"]["const"] == event_type
+        assert event["properties"]["version"]["const"] == SCHEMAS[event_type].version
+        data = components[event["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
+        fields = msgspec.structs.fields(SCHEMAS[event_type].data)
+        assert set(data.get("properties", {})) == {f.encode_name for f in fields}, event_type
