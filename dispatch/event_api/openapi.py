@@ -32,8 +32,8 @@ def _typed_event(event_type: str) -> type[msgspec.Struct]:
         [
             ("id", str),
             ("cursor", str),
-            ("type", Literal[event_type]),  # type: ignore[valid-type]
-            ("version", Literal[known.version]),  # type: ignore[valid-type]
+            ("type", Literal[event_type]),
+            ("version", Literal[known.version]),
             ("occurred_at", datetime),
             ("subject", Subject),
             ("data", known.data),
@@ -67,7 +67,7 @@ class EventSchemas(OpenAPISchemaPlugin):
         return value is EventOut
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
-        union = Union[tuple(TYPED_EVENTS.values())]  # noqa: UP007 (a union built at run time)
+        union: Any = Union[tuple(TYPED_EVENTS.values())]  # noqa: UP007 (a union built at run time)
         schema: Schema = schema_creator.for_field_definition(FieldDefinition.from_annotation(union))  # type: ignore[assignment]
         references = {
             event_type: ref

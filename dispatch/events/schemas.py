@@ -16,7 +16,7 @@ from uuid import UUID
 import msgspec
 
 
-class Data(msgspec.Struct, kw_only=True, frozen=True):
+class Data(msgspec.Struct, kw_only=True):
     """Base of every data schema. Consumers must ignore members they do not know (additive changes)."""
 
 

@@ -36,7 +36,9 @@ async def _page(client: Any, headers: dict[str, str], **params: Any) -> dict[str
     return body
 
 
-async def _read_all(client: Any, headers: dict[str, str], after: str = "", **params: Any) -> list[dict[str, Any]]:
+async def _read_all(
+    client: Any, headers: dict[str, str], after: str = "", **params: Any
+) -> list[dict[str, Any]]:
     """Every event after `after`, a few at a time, following `next_after`."""
     items: list[dict[str, Any]] = []
     while True:
@@ -110,7 +112,9 @@ async def test_bad_input_is_a_400_naming_the_field(client, settings, db):
     acme = await bootstrap_org(client, settings, "Acme", ["shipper"])
     before = await db.fetchval("SELECT count(*) FROM events")
     for after in ("abc", "1", "1.2.3", "-1.5", f"{2**64}.1"):
-        body = problem(await client.get("/events", headers=acme.headers, params={"after": after}), 400, "bad_cursor")
+        body = problem(
+            await client.get("/events", headers=acme.headers, params={"after": after}), 400, "bad_cursor"
+        )
         assert [e["field"] for e in body["errors"]] == ["after"], body
     body = problem(
         await client.get("/events", headers=acme.headers, params={"types": "site.created,no.such"}),

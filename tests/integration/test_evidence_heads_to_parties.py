@@ -16,7 +16,9 @@ from tests.support import Account
 
 async def _heads(client: Any, party: Account) -> dict[int, str]:
     """What a party's system keeps: seq -> head, read from its own events feed."""
-    r = await client.get("/events", headers=party.headers, params={"types": "evidence.recorded", "limit": 500})
+    r = await client.get(
+        "/events", headers=party.headers, params={"types": "evidence.recorded", "limit": 500}
+    )
     assert r.status_code == 200, r.text
     return {e["data"]["seq"]: e["data"]["head"] for e in r.json()["items"]}
 

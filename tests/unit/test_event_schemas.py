@@ -27,7 +27,12 @@ DYNAMIC = {
     ("accounts/service.py", "_revoke"): {"api_token.revoked", "device_token.revoked"},
     ("tracking/share_links.py", "_record"): {"share_link.created", "share_link.revoked"},
     ("market/service.py", "_bid_changed"): {"bid.placed", "bid.lowered", "bid.withdrawn"},
-    ("tracking/ingest.py", "_record_events"): {"load.left_origin", "load.arrived", "load.stopped", "load.moving"},
+    ("tracking/ingest.py", "_record_events"): {
+        "load.left_origin",
+        "load.arrived",
+        "load.stopped",
+        "load.moving",
+    },
 }
 # The helpers that pass their string argument on as the type, and the dataclass of trip events.
 TYPE_CARRIERS = {"_record": 2, "_bid_changed": 1, "TripEvent": 0}
