@@ -32,6 +32,7 @@ from dispatch.errors import (
     refuse_failed_sockets,
 )
 from dispatch.event_api.api import EventsController
+from dispatch.event_api.live import events_live
 from dispatch.event_api.openapi import EventSchemas
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
@@ -120,6 +121,7 @@ def create_app(settings: Settings) -> Litestar:
                     LoadController,
                     EvidenceController,
                     EventsController,
+                    events_live,
                     CalendarController,
                     AppointmentsController,
                     BookingController,

@@ -23,7 +23,7 @@ from dispatch import events
 from dispatch.errors import BadRequest
 from dispatch.events.schemas import SCHEMAS
 from dispatch.events.wire import EventOut, to_wire
-from dispatch.realtime.broker import GAP, Broker
+from dispatch.realtime.broker import GAP, Broker, Subscription
 
 CHANNEL = "events"  # notified by the trigger of migration 0021
 FALLBACK_POLL_S = 1.0
@@ -90,21 +90,29 @@ async def wait_for_page(
     """The next page as soon as it has something, or an empty one after `wait_s` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    mine = str(org_id)
-    async with broker.subscribe(CHANNEL, maxsize=64) as sub:
+    async with broker.subscribe(CHANNEL, maxsize=64) as wakes:
         while True:
             found = await page(db, org_id, after, types, limit)
             remaining = deadline - loop.time()
             if found.items or remaining <= 0:
                 return found
-            woken = False
-            wake_by = loop.time() + min(FALLBACK_POLL_S, remaining)
-            while not woken and (left := wake_by - loop.time()) > 0:
-                try:
-                    payload = await asyncio.wait_for(sub.get(), left)
-                except TimeoutError:
-                    break
-                # Another organization's event does not concern this waiter; a GAP (the listener
-                # reconnected, notifications may be lost) or an overflow means: read again.
-                woken = payload == GAP or mine in payload.split(",") or sub.overflowed
-            sub.overflowed = False
+            await woken(wakes, org_id, min(FALLBACK_POLL_S, remaining))
+
+
+async def woken(wakes: Subscription, org_id: UUID, within_s: float) -> None:
+    """Return when an event of `org_id` was notified on `wakes`, or after `within_s` seconds."""
+    loop = asyncio.get_running_loop()
+    wake_by = loop.time() + within_s
+    mine = str(org_id)
+    try:
+        while (left := wake_by - loop.time()) > 0:
+            try:
+                payload = await asyncio.wait_for(wakes.get(), left)
+            except TimeoutError:
+                return
+            # Another organization's event does not concern this reader; a GAP (the listener
+            # reconnected: notifications may be lost) or an overflow means: read again.
+            if payload == GAP or wakes.overflowed or mine in payload.split(","):
+                return
+    finally:
+        wakes.overflowed = False

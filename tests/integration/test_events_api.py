@@ -5,6 +5,7 @@ long-poll, and a consumer paging over HTTP while many transactions write and com
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,9 @@ from uuid import UUID
 import asyncpg
 import httpx
 import msgspec
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from dispatch.db.pool import create_pool
 from dispatch.events import record
@@ -220,3 +224,69 @@ async def _consume_during_writes(client: httpx.AsyncClient, settings: Any, datab
             assert set(seen) == written, (sorted(written - set(seen)), sorted(set(seen) - written))
     finally:
         await pool.close()
+
+
+# -- the websocket ---------------------------------------------------------------------------------
+
+
+async def _refused(url: str, **kw: Any) -> dict[str, Any]:
+    with pytest.raises(InvalidStatus) as exc:
+        async with connect(url, **kw):
+            pass
+    body: dict[str, Any] = json.loads(exc.value.response.body)
+    return {"status": exc.value.response.status_code, **body}
+
+
+async def test_a_live_consumer_that_reconnects_with_its_cursor_misses_nothing_and_gets_nothing_twice(
+    server_factory, settings, database_url
+):
+    server = server_factory(workers=2)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        acme = await bootstrap_org(client, settings, "Acme", ["shipper"])
+        staff = await add_member(client, acme, "gate_staff")
+        token = await _api_token(client, acme)
+        live = f"{server.ws_url}/events/live"
+        assert (await _refused(live, additional_headers=staff.headers))["code"] == "permission_missing"
+        assert (await _refused(live))["status"] == 401
+        bad = await _refused(f"{live}?after=nope", additional_headers=token)
+        assert bad["status"] == 400 and bad["code"] == "bad_cursor"
+        bad = await _refused(f"{live}?types=no.such", additional_headers=token)
+        assert bad["status"] == 400 and [e["field"] for e in bad["errors"]] == ["types"]
+
+        # From the beginning: what GET /events gives, then live.
+        history = await _read_all(client, token)
+        async with connect(live, additional_headers=token) as ws:
+            first = [json.loads(await asyncio.wait_for(ws.recv(), 30)) for _ in history]
+        assert first == history
+        after = history[-1]["cursor"]
+
+        pool = await create_pool(database_url, min_size=WRITERS, max_size=WRITERS + 1)
+        try:
+            written: set[str] = set()
+            seen: list[str] = []
+            writers = asyncio.gather(
+                *(_writer(pool, UUID(acme.org_id), 500 + w, written) for w in range(WRITERS))
+            )
+            # The consumer drops its connection after every few frames and comes back with its
+            # cursor; once the writers are done, a connection that gets nothing ends the reading.
+            idle = False
+            while not idle:
+                done = writers.done()
+                got = 0
+                async with connect(f"{live}?after={after}", additional_headers=token) as ws:
+                    for _ in range(3):
+                        try:
+                            event = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                        except TimeoutError:
+                            break
+                        assert _cursor_key(event["cursor"]) > _cursor_key(after)
+                        after = event["cursor"]
+                        seen.append(event["id"])
+                        got += 1
+                if done:
+                    await writers
+                    idle = got == 0
+            assert len(seen) == len(set(seen)), "an event was sent twice"
+            assert set(seen) == written
+        finally:
+            await pool.close()
