@@ -7,7 +7,6 @@ response names it, so the events API and the webhook documentation show the same
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import msgspec
@@ -16,7 +15,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
 from dispatch.events.schemas import SCHEMAS
-from dispatch.events.wire import EventOut, Subject
+from dispatch.events.wire import EventOut
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -24,24 +23,24 @@ if TYPE_CHECKING:
 
 
 def _typed_event(event_type: str) -> type[msgspec.Struct]:
-    """`EventOut` with `type`, `version` and `data` narrowed to one event type's."""
+    """`EventOut`'s fields (whatever they are), with `type`, `version` and `data` narrowed to one
+    event type's."""
     known = SCHEMAS[event_type]
-    name = "Event_" + event_type.replace(".", "_")
-    return msgspec.defstruct(
-        name,
-        [
-            ("id", str),
-            ("cursor", str),
-            ("type", Literal[event_type]),
-            ("version", Literal[known.version]),
-            ("occurred_at", datetime),
-            ("subject", Subject),
-            ("data", known.data),
-            ("links", dict[str, str], msgspec.field(default_factory=dict)),
-        ],
-        kw_only=True,
-        frozen=True,
-    )
+    narrowed: dict[str, Any] = {
+        "type": Literal[event_type],
+        "version": Literal[known.version],
+        "data": known.data,
+    }
+    fields: list[Any] = []
+    for f in msgspec.structs.fields(EventOut):
+        kind = narrowed.get(f.name, f.type)
+        if f.default_factory is not msgspec.NODEFAULT:
+            fields.append((f.name, kind, msgspec.field(default_factory=f.default_factory)))
+        elif f.default is not msgspec.NODEFAULT:
+            fields.append((f.name, kind, f.default))
+        else:
+            fields.append((f.name, kind))
+    return msgspec.defstruct("Event_" + event_type.replace(".", "_"), fields, kw_only=True, frozen=True)
 
 
 TYPED_EVENTS: dict[str, type[msgspec.Struct]] = {t: _typed_event(t) for t in sorted(SCHEMAS)}

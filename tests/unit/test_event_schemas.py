@@ -16,6 +16,7 @@ import msgspec
 from dispatch.app import create_app
 from dispatch.event_api.openapi import TYPED_EVENTS
 from dispatch.events.schemas import SCHEMAS, Data
+from dispatch.events.wire import EventOut
 from dispatch.gate.service import _NEXT as GATE_STEPS
 from dispatch.settings import Settings
 
@@ -126,6 +127,7 @@ def test_the_openapi_document_gives_each_type_its_schema_discriminated_by_type()
     assert sorted(mapping.values()) == sorted(ref["$ref"] for ref in items["oneOf"])
     for event_type, ref in mapping.items():
         event = components[ref.rsplit("/", 1)[1]]
+        assert set(event["properties"]) == {f.encode_name for f in msgspec.structs.fields(EventOut)}
         assert event["properties"]["type"]["const"] == event_type
         assert event["properties"]["version"]["const"] == SCHEMAS[event_type].version
         data = components[event["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
