@@ -32,6 +32,9 @@ from dispatch.errors import (
     note_socket_failure,
     refuse_failed_sockets,
 )
+from dispatch.event_api.api import EventsController
+from dispatch.event_api.live import events_live
+from dispatch.event_api.openapi import EventSchemas
 from dispatch.evidence.api import EvidenceController
 from dispatch.fleet.api import FleetController
 from dispatch.gate.api import (
@@ -118,6 +121,8 @@ def create_app(settings: Settings) -> Litestar:
                     PlanController,
                     LoadController,
                     EvidenceController,
+                    EventsController,
+                    events_live,
                     CalendarController,
                     AppointmentsController,
                     BookingController,
@@ -161,9 +166,13 @@ def create_app(settings: Settings) -> Litestar:
             components=openapi_components(),
         ),
         # The document's problem answers, security and closed request bodies: dispatch/openapi.py.
-        plugins=openapi_plugins(
-            public_paths=auth.kwargs["exclude"], credential_routes=["login", "driverPair", "driverPairSignIn"]
-        ),
+        plugins=[
+            *openapi_plugins(
+                public_paths=auth.kwargs["exclude"],
+                credential_routes=["login", "driverPair", "driverPairSignIn"],
+            ),
+            EventSchemas(),
+        ],
         logging_config=None,
     )
     # Outermost layer, around Litestar's own exception handling: errors raised by middleware
