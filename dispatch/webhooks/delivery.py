@@ -103,7 +103,9 @@ class Deliverer:
         self.settings = settings
         self.allow = settings.webhook_allow_hosts
 
-    async def run(self) -> None:
+    def open_session(self) -> aiohttp.ClientSession:
+        """The HTTP client of deliveries: checked addresses only, timeouts, no redirects followed
+        (`attempt` asks for none), no proxy from the environment."""
         timeout_s = self.settings.webhook_timeout_ms / 1000
         connector = aiohttp.TCPConnector(
             resolver=CheckedResolver(self.allow),
@@ -111,9 +113,12 @@ class Deliverer:
             limit=self.settings.webhook_concurrency,
         )
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
-        async with aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=False, trust_env=False
-        ) as session:
+        )
+
+    async def run(self) -> None:
+        async with self.open_session() as session:
             while True:
                 try:
                     busy = await self.round(session)
