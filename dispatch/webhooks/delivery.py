@@ -118,35 +118,61 @@ class Deliverer:
         )
 
     async def run(self) -> None:
+        """Fan out, then keep up to `webhook_concurrency` deliveries in flight: a freed slot is
+        filled at once, so one slow endpoint (up to its timeouts) holds one slot, not the others."""
+        in_flight: set[asyncio.Task[None]] = set()
+        poll_s = self.settings.webhook_poll_ms / 1000
+        clock = asyncio.get_running_loop().time
+        next_fan_out = clock()
         async with self.open_session() as session:
-            while True:
-                try:
-                    busy = await self.round(session)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
+            try:
+                while True:
                     busy = False
-                    if not is_database_away(exc):
-                        log.exception("webhook round failed; retrying next round")
-                if not busy:
-                    await asyncio.sleep(self.settings.webhook_poll_ms / 1000)
+                    try:
+                        if clock() >= next_fan_out:
+                            busy = await fan_out(self.db) >= FEED_BATCH
+                            next_fan_out = clock() + (0 if busy else poll_s)
+                        free = self.settings.webhook_concurrency - len(in_flight)
+                        # Claims in batches (a quarter of the slots at least, or all when idle):
+                        # one claim query per freed slot would cost more than the sending.
+                        if free >= max(1, self.settings.webhook_concurrency // 4) or not in_flight:
+                            claimed = await self.claim(free)
+                            for row, claim in claimed:
+                                task = asyncio.create_task(self.deliver(session, row, claim))
+                                in_flight.add(task)
+                                task.add_done_callback(in_flight.discard)
+                            busy = busy or len(claimed) == free
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        if not is_database_away(exc):
+                            log.exception("webhook round failed; retrying next round")
+                    if not busy:
+                        # Until a slot frees or the next poll, whichever comes first.
+                        if in_flight:
+                            await asyncio.wait(in_flight, timeout=poll_s, return_when=asyncio.FIRST_COMPLETED)
+                        else:
+                            await asyncio.sleep(poll_s)
+            finally:
+                for task in in_flight:
+                    task.cancel()  # its claim expires; another worker sends it
 
-    async def round(self, session: aiohttp.ClientSession) -> bool:
-        """One fan-out and one batch of deliveries; True when there may be more to do right away."""
-        read = await fan_out(self.db)
+    async def claim(self, limit: int) -> list[tuple[asyncpg.Record, uuid.UUID]]:
         claim = uuid.uuid4()
-        claimed = await self.db.fetch(
-            queries.CLAIM_DUE,
-            self.settings.webhook_concurrency,
-            float(self.settings.webhook_claim_seconds),
-            claim,
+        rows = await self.db.fetch(
+            queries.CLAIM_DUE, limit, float(self.settings.webhook_claim_seconds), claim
         )
-        await asyncio.gather(*(self.deliver(session, row, claim) for row in claimed))
-        return read >= FEED_BATCH or len(claimed) >= self.settings.webhook_concurrency
+        return [(row, claim) for row in rows]
 
     async def deliver(self, session: aiohttp.ClientSession, row: asyncpg.Record, claim: uuid.UUID) -> None:
-        outcome = await self.attempt(session, row)
-        await self.record(row, claim, outcome)
+        try:
+            outcome = await self.attempt(session, row)
+            await self.record(row, claim, outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # its claim expires and it is sent again
+            if not is_database_away(exc):
+                log.exception("webhook delivery %s failed to record", row["id"])
 
     async def attempt(self, session: aiohttp.ClientSession, row: asyncpg.Record) -> Outcome:
         secrets = [row["secret"], *([row["previous_secret"]] if row["previous_secret"] else [])]
@@ -180,24 +206,18 @@ class Deliverer:
             return outcome(False, None, f"{type(exc).__name__}: {exc}")
 
     async def record(self, row: asyncpg.Record, claim: uuid.UUID, outcome: Outcome) -> None:
+        """The attempt and the delivery's new state, together (one statement, or one transaction)."""
+        attempt = (row["id"], outcome.status_code, outcome.latency_ms, outcome.ok, outcome.excerpt)
+        if outcome.ok:
+            await self.db.execute(queries.DELIVERED, *attempt, claim)
+            return
+        age_s = (datetime.now(UTC) - row["created_at"]).total_seconds()
+        if age_s < self.settings.webhook_retry_horizon_s:
+            delay = retry_delay_s(row["attempts"] + 1, self.settings)
+            await self.db.execute(queries.RETRY_LATER, *attempt, claim, delay)
+            return
         async with self.db.acquire() as conn, conn.transaction():
-            await conn.execute(
-                queries.INSERT_ATTEMPT,
-                row["id"],
-                outcome.status_code,
-                outcome.latency_ms,
-                outcome.ok,
-                outcome.excerpt,
-            )
-            if outcome.ok:
-                await conn.execute(queries.DELIVERED, row["id"], claim)
-                return
-            age_s = (datetime.now(UTC) - row["created_at"]).total_seconds()
-            if age_s < self.settings.webhook_retry_horizon_s:
-                delay = retry_delay_s(row["attempts"] + 1, self.settings)
-                await conn.execute(queries.RETRY_LATER, row["id"], claim, delay)
-                return
-            if await conn.execute(queries.GIVE_UP, row["id"], claim) == "UPDATE 1":
+            if await conn.fetchval(queries.GIVE_UP, *attempt, claim):
                 await self.disable(conn, row, outcome)
 
     async def disable(self, conn: Any, row: asyncpg.Record, outcome: Outcome) -> None:

@@ -84,27 +84,42 @@ RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.body, d.attempts, d.c
           e.org_id, e.url, e.secret,
           CASE WHEN e.previous_until > now() THEN e.previous_secret END AS previous_secret"""
 
-INSERT_ATTEMPT = """
-INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms, ok, response_excerpt)
-VALUES ($1, $2, $3, $4, $5)"""
+# The attempt ($1 delivery, $2 status, $3 latency, $4 ok, $5 excerpt) is logged together with the
+# delivery's new state, which only the worker still holding the claim ($6) writes: a worker that
+# outlived its claim (another one took the delivery over) only logs its attempt.
+_LOG_ATTEMPT = """
+WITH attempt AS (
+    INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms, ok, response_excerpt)
+    VALUES ($1, $2, $3, $4, $5)
+)
+"""
 
-# The outcome is written only by the worker that still holds the claim: a worker that outlived its
-# claim (another worker took the delivery over) only logs its attempt.
-DELIVERED = """
+DELIVERED = (
+    _LOG_ATTEMPT
+    + """
 UPDATE webhook_deliveries
 SET state = 'delivered', delivered_at = now(), attempts = attempts + 1, claim = NULL, claimed_until = NULL
-WHERE id = $1 AND claim = $2"""
+WHERE id = $1 AND claim = $6"""
+)
 
-RETRY_LATER = """
+# $7: seconds until the next attempt.
+RETRY_LATER = (
+    _LOG_ATTEMPT
+    + """
 UPDATE webhook_deliveries
-SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $3),
+SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $7),
     claim = NULL, claimed_until = NULL
-WHERE id = $1 AND claim = $2"""
+WHERE id = $1 AND claim = $6"""
+)
 
-GIVE_UP = """
+GIVE_UP = (
+    _LOG_ATTEMPT
+    + """
 UPDATE webhook_deliveries
 SET state = 'failed', attempts = attempts + 1, claim = NULL, claimed_until = NULL
-WHERE id = $1 AND claim = $2"""
+WHERE id = $1 AND claim = $6
+RETURNING true"""
+)
 
 DISABLE_ENDPOINT = """
 UPDATE webhook_endpoints SET disabled_at = now()
