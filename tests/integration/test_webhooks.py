@@ -158,6 +158,9 @@ async def test_an_order_reaches_a_real_receiver_signed_once_per_event_in_order(s
             422,
             "webhook_url_refused",
         )
+        moved = await http.patch(base, headers=mill.headers, json={"url": "http://10.0.0.1/hooks"})
+        problem(moved, 422, "webhook_url_refused")
+        assert (await http.get(base, headers=mill.headers)).json()["url"] == receiver.url
         assert (await http.delete(base, headers=mill.headers)).status_code == 204
         problem(await http.get(base, headers=mill.headers), 404, "webhook_endpoint_not_found")
     await receiver.stop()
