@@ -259,19 +259,26 @@ async def test_past_the_retry_horizon_the_endpoint_is_disabled_and_an_event_says
         mill = await bootstrap_org(http, settings, "Mill", ["shipper"])
         endpoint = await register(http, mill, broken)
         await register(http, mill, watcher, event_types=["webhook.endpoint_disabled"])
-        assert (
-            await http.post(f"/webhooks/endpoints/{endpoint['id']}/test", headers=mill.headers)
-        ).status_code == 202
+        base = f"/webhooks/endpoints/{endpoint['id']}"
+        sent = await http.post(f"{base}/test", headers=mill.headers)
+        assert sent.status_code == 202, sent.text
         await wait_for(lambda: watcher.acknowledged, "the endpoint_disabled event")
         told = watcher.acknowledged[0].event
         assert told["type"] == "webhook.endpoint_disabled"
         assert told["data"]["endpoint_id"] == endpoint["id"] and told["data"]["url"] == broken.url
         assert told["data"]["last_attempt"]["status_code"] == 503
-        shown = (await http.get(f"/webhooks/endpoints/{endpoint['id']}", headers=mill.headers)).json()
+        shown = (await http.get(base, headers=mill.headers)).json()
         assert shown["disabled_at"] is not None
         tries = len(broken.requests)
         assert tries >= 2
         await asyncio.sleep(1)
         assert len(broken.requests) == tries  # nothing more is sent to a disabled endpoint
+        # Fixed and resumed: what failed and what waited arrive after all (the test event, and the
+        # endpoint_disabled event, which concerns the organization's every endpoint).
+        broken.behaviour = lambda _: (200, {})
+        r = await http.patch(base, headers=mill.headers, json={"paused": False})
+        assert r.status_code == 200 and r.json()["disabled_at"] is None, r.text
+        expected = {sent.json()["event_id"], told["id"]}
+        await wait_for(lambda: set(broken.ids()) == expected, "the failed deliveries after resuming")
     await broken.stop()
     await watcher.stop()
