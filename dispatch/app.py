@@ -63,6 +63,8 @@ from dispatch.tracking.api import TrackingController, watch_router
 from dispatch.tracking.hub import TrackingHub
 from dispatch.types import decode_instant, is_instant
 from dispatch.web.pages import web_routers
+from dispatch.webhooks.api import WebhookController
+from dispatch.webhooks.delivery import Deliverer
 from driver_api import driver_router, pairing_router, tracker_router
 
 
@@ -95,12 +97,15 @@ def create_app(settings: Settings) -> Litestar:
         closer = asyncio.get_running_loop().create_task(
             run_claim_loops(runtime, settings.closer_interval_ms / 1000)
         )
+        # Webhooks: this worker's share of the fan-out and deliveries (dispatch/webhooks/delivery.py).
+        webhooks = asyncio.get_running_loop().create_task(Deliverer(runtime.db, settings).run())
         try:
             yield
         finally:
-            closer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await closer
+            for task in (closer, webhooks):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             runtime.metrics.flush()  # what this worker counted since the last round
             await runtime.tracking_hub.stop()
             await runtime.feed_hub.stop()
@@ -134,6 +139,7 @@ def create_app(settings: Settings) -> Litestar:
                     *market_api.routers(),
                     AuthorizationController,
                     verify_pickup_code,
+                    WebhookController,
                 ],
                 guards=[credential_kinds("user", "api_token")],
             ),

@@ -6,6 +6,7 @@ frozen result is passed down. Tests build `Settings(...)` directly, so nothing h
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -83,6 +84,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The oldest driver app the driver API serves (a semantic version): an app that says it is older
     # (X-App-Version) is answered 426 upgrade_required. None: every version, and apps that send none.
     driver_app_min_version: str | None = None
+    # Webhooks (dispatch/webhooks/README.md). A failed delivery is retried after base, 2x base, 4x
+    # base, ... (at most cap), each stretched by up to a quarter at random (jitter), for `horizon`
+    # seconds after it was first due; then its endpoint is disabled. Defaults: 5 s, capped at 2 h,
+    # for 25 h (Standard Webhooks asks for at least a day).
+    webhook_retry_base_ms: int = 5000
+    webhook_retry_cap_s: int = 2 * 3600
+    webhook_retry_horizon_s: int = 25 * 3600
+    # Each attempt's connect and read timeouts.
+    webhook_timeout_ms: int = 10_000
+    # A worker's claim on a delivery: another worker retries it after this (the first one died).
+    # Longer than the timeouts, so a slow but live delivery is not sent twice.
+    webhook_claim_seconds: int = 60
+    # After a rotation the old secret still signs (beside the new one) this long.
+    webhook_secret_grace_s: int = 24 * 3600
+    # Deliveries sent at once by each worker process.
+    webhook_concurrency: int = 8
+    # How often each worker looks for new events and due deliveries.
+    webhook_poll_ms: int = 500
+    # Hosts or networks (CIDR) an endpoint may point to although private, loopback, link-local or
+    # reserved: "127.0.0.1/32,hooks.internal". Empty: public addresses only.
+    webhook_allow_hosts: tuple[str, ...] = ()
 
     @property
     def state_path(self) -> Path:
@@ -126,6 +148,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             body_timeout_seconds=_int(env, "DISPATCH_BODY_TIMEOUT_SECONDS", 30, minimum=1, maximum=600),
             ws_close_grace_seconds=_int(env, "DISPATCH_WS_CLOSE_GRACE_SECONDS", 60, minimum=1, maximum=600),
             driver_app_min_version=_semver(env, "DISPATCH_DRIVER_APP_MIN_VERSION"),
+            webhook_retry_base_ms=_int(env, "DISPATCH_WEBHOOK_RETRY_BASE_MS", 5000, minimum=10),
+            webhook_retry_cap_s=_int(env, "DISPATCH_WEBHOOK_RETRY_CAP_SECONDS", 2 * 3600, minimum=1),
+            webhook_retry_horizon_s=_int(env, "DISPATCH_WEBHOOK_RETRY_HORIZON_SECONDS", 25 * 3600, minimum=1),
+            webhook_timeout_ms=_int(env, "DISPATCH_WEBHOOK_TIMEOUT_MS", 10_000, minimum=100, maximum=60_000),
+            webhook_claim_seconds=_int(env, "DISPATCH_WEBHOOK_CLAIM_SECONDS", 60, minimum=1, maximum=3600),
+            webhook_secret_grace_s=_int(env, "DISPATCH_WEBHOOK_SECRET_GRACE_SECONDS", 24 * 3600, minimum=0),
+            webhook_concurrency=_int(env, "DISPATCH_WEBHOOK_CONCURRENCY", 8, minimum=1, maximum=256),
+            webhook_poll_ms=_int(env, "DISPATCH_WEBHOOK_POLL_MS", 500, minimum=10),
+            webhook_allow_hosts=_allow_hosts(env.get("DISPATCH_WEBHOOK_ALLOW_HOSTS", "")),
         )
 
 
@@ -181,6 +212,17 @@ def _semver(env: Mapping[str, str], name: str) -> str | None:
     if not semver.Version.is_valid(raw):
         raise SettingsError(f"{name} must be a semantic version such as 2.1.0, got {raw!r}")
     return raw
+
+
+def _allow_hosts(raw: str) -> tuple[str, ...]:
+    entries = tuple(e.strip().lower() for e in raw.split(",") if e.strip())
+    for entry in entries:
+        if "/" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise SettingsError(f"DISPATCH_WEBHOOK_ALLOW_HOSTS: {entry!r} is not a network") from None
+    return entries
 
 
 def _state_secret(state_dir: Path) -> str:

@@ -182,6 +182,15 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_MAP_TILES_DATUM": settings.map_tiles_datum,
             "DISPATCH_TRACKING_TIME_SCALE": str(int(settings.tracking_time_scale)),
             "DISPATCH_DRIVER_APP_MIN_VERSION": settings.driver_app_min_version or "",
+            "DISPATCH_WEBHOOK_RETRY_BASE_MS": str(settings.webhook_retry_base_ms),
+            "DISPATCH_WEBHOOK_RETRY_CAP_SECONDS": str(settings.webhook_retry_cap_s),
+            "DISPATCH_WEBHOOK_RETRY_HORIZON_SECONDS": str(settings.webhook_retry_horizon_s),
+            "DISPATCH_WEBHOOK_TIMEOUT_MS": str(settings.webhook_timeout_ms),
+            "DISPATCH_WEBHOOK_CLAIM_SECONDS": str(settings.webhook_claim_seconds),
+            "DISPATCH_WEBHOOK_SECRET_GRACE_SECONDS": str(settings.webhook_secret_grace_s),
+            "DISPATCH_WEBHOOK_CONCURRENCY": str(settings.webhook_concurrency),
+            "DISPATCH_WEBHOOK_POLL_MS": str(settings.webhook_poll_ms),
+            "DISPATCH_WEBHOOK_ALLOW_HOSTS": ",".join(settings.webhook_allow_hosts),
         }
     )
     env.update(extra)

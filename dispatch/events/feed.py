@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from asyncpg import Record
 
 from dispatch.db import Conn
 from dispatch.events import queries
@@ -69,17 +70,25 @@ async def read(
     rows = await conn.fetch(
         queries.READ_FEED, str(after.tx), after.id, org_id, list(types) if types else None, limit
     )
-    return [
-        FeedEvent(
-            id=r["id"],
-            cursor=Cursor(int(r["tx_text"]), r["id"]),
-            occurred_at=r["occurred_at"],
-            type=r["type"],
-            org_ids=list(r["org_ids"]),
-            subject_type=r["subject_type"],
-            subject_id=r["subject_id"],
-            actor_user_id=r["actor_user_id"],
-            data=r["data"],
-        )
-        for r in rows
-    ]
+    return [_event(r) for r in rows]
+
+
+async def find(conn: Conn, event_id: int, *, org_id: UUID) -> FeedEvent | None:
+    """One event of the feed concerning `org_id` (to redeliver it); None when there is none, or it
+    is not in the feed yet (its transaction is still running)."""
+    row = await conn.fetchrow(queries.FIND_EVENT, event_id, org_id)
+    return None if row is None else _event(row)
+
+
+def _event(r: Record) -> FeedEvent:
+    return FeedEvent(
+        id=r["id"],
+        cursor=Cursor(int(r["tx_text"]), r["id"]),
+        occurred_at=r["occurred_at"],
+        type=r["type"],
+        org_ids=list(r["org_ids"]),
+        subject_type=r["subject_type"],
+        subject_id=r["subject_id"],
+        actor_user_id=r["actor_user_id"],
+        data=r["data"],
+    )

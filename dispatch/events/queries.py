@@ -16,3 +16,9 @@ WHERE (tx, id) > ($1::text::xid8, $2::bigint)
   AND ($4::text[] IS NULL OR type = ANY ($4::text[]))
 ORDER BY events.tx, id
 LIMIT $5"""
+
+# One event by id, for redelivering it (webhooks); only once its transaction has ended (as READ_FEED).
+FIND_EVENT = """
+SELECT id, tx::text AS tx_text, occurred_at, type, org_ids, subject_type, subject_id, actor_user_id, data
+FROM events
+WHERE id = $1 AND $2::uuid = ANY (org_ids) AND tx < pg_snapshot_xmin(pg_current_snapshot())"""
