@@ -1,6 +1,6 @@
 """Reading a page of an organization's events, at once or after waiting for them (long-poll).
 
-Waiting: the waiter subscribes to the `events` notification channel (migration 0021: every new event
+Waiting: the waiter subscribes to the `events` notification channel (migration 0015: every new event
 notifies its organizations, delivered at commit) BEFORE its first read, so an event that commits
 between the read and the wait still wakes it. A wake only means "read again": the feed
 (`dispatch.events.read`) decides what is answered. It also reads again every FALLBACK_POLL_S
@@ -25,7 +25,7 @@ from dispatch.events.schemas import SCHEMAS
 from dispatch.events.wire import EventOut, to_wire
 from dispatch.realtime.broker import GAP, Broker, Subscription
 
-CHANNEL = "events"  # notified by the trigger of migration 0021
+CHANNEL = "events"  # notified by the trigger of migration 0015
 FALLBACK_POLL_S = 1.0
 MAX_WAIT_S = 30
 MAX_LIMIT = 500
