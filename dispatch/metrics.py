@@ -57,6 +57,7 @@ WEBSOCKET_KINDS = {
     "/driver/v1/live": "driver_live",
     "/market/feed": "market_feed",
     "/gate/sites/{site_id}/board/live": "gate_board",
+    "/events/live": "events_feed",
 }
 # Anything else a client may send as a method is counted as "other": labels stay bounded.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -228,6 +228,22 @@ class LoadReceived(Data):
     evidence_head: str  # the hash of the receipt record, the evidence chain's last head
 
 
+class WebhookTest(Data):
+    endpoint_id: str
+
+
+class WebhookAttempt(Data):
+    status_code: int | None
+    response_excerpt: str | None
+
+
+class WebhookEndpointDisabled(Data):
+    endpoint_id: str
+    url: str
+    failed_event_id: str  # the event whose delivery ran out of retries
+    last_attempt: WebhookAttempt
+
+
 class EventType(msgspec.Struct, frozen=True):
     version: int
     data: type[Data]
@@ -291,6 +307,10 @@ SCHEMAS: dict[str, EventType] = {
     "load.stopped": EventType(1, TripStopped, "The truck stood still away from the sites"),
     "load.moving": EventType(1, TripMoving, "The truck moves again after a stop"),
     "load.received": EventType(1, LoadReceived, "The consignee confirmed receipt (links: proof of delivery)"),
+    "webhook.test": EventType(1, WebhookTest, "A test event asked for one webhook endpoint"),
+    "webhook.endpoint_disabled": EventType(
+        1, WebhookEndpointDisabled, "A webhook endpoint was disabled: a delivery ran out of retries"
+    ),
 }
 
 

@@ -38,7 +38,7 @@ from dispatch.events.wire import to_wire
 from dispatch.settings import Settings
 from dispatch.webhooks import queries, signing
 from dispatch.webhooks.addresses import AddressRefused, CheckedResolver, parse_url, resolve_checked
-from dispatch.webhooks.service import DISABLED_EVENT, SUBJECT, TEST_EVENT
+from dispatch.webhooks.service import SUBJECT, TEST_EVENT
 
 log = logging.getLogger(__name__)
 FEED_BATCH = 500
@@ -234,7 +234,7 @@ class Deliverer:
         )
         await events.record(
             conn,
-            DISABLED_EVENT,
+            "webhook.endpoint_disabled",
             org_ids=[disabled["org_id"]],
             subject_type=SUBJECT,
             subject_id=row["endpoint_id"],

@@ -134,7 +134,7 @@ async def send_test(db: asyncpg.Pool, p: Principal, endpoint_id: UUID) -> Delive
         await _endpoint(conn, p, endpoint_id)
         event_id = await events.record(
             conn,
-            TEST_EVENT,
+            "webhook.test",
             org_ids=[p.org_id],
             subject_type=SUBJECT,
             subject_id=endpoint_id,
