@@ -12,6 +12,7 @@
 // their own setting (GET /me); a share link's viewer has no account: the device's or browser's.
 import { html, render, useEffect, useRef, useState } from "./vendor/htm-3.1.1/standalone.module.js";
 import { api } from "./console/api.js";
+import { OrganizationChoice, useSignIn } from "./console/signin.js";
 import { Field, t } from "./console/ui.js";
 import { createTracker } from "./track/live.js";
 import { createMap } from "./track/map.js";
@@ -82,34 +83,11 @@ function Header({ job, status }) {
 
 // The sign-in: POST /auth/login; a person in several organizations is asked which one.
 function SignIn({ messageKey }) {
-  const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
-  const [organizations, setOrganizations] = useState(null);
-  const [organization, setOrganization] = useState("");
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(event) {
-    event.preventDefault();
-    setBusy(true);
-    const body = { email, password };
-    if (organizations && organization) body.organization_id = organization;
-    try {
-      const answer = await api("POST", "/auth/login", body, { token: null });
-      tracker.signedIn(answer.access_token);
-      adoptUserLanguage(answer.access_token);
-    } catch (err) {
-      if (err.code === "organization_required" && Array.isArray(err.problem.organization_ids)) {
-        setOrganizations(err.problem.organization_ids);
-        setOrganization(err.problem.organization_ids[0]);
-        setError(null);
-      } else {
-        setError(err);
-      }
-    } finally {
-      setBusy(false);
-    }
-  }
+  const form = useSignIn((token) => {
+    tracker.signedIn(token);
+    adoptUserLanguage(token);
+  });
+  const { email, setEmail, password, setPassword, error, busy, submit } = form;
   // The message: the API's detail of a refused sign-in, else the page's reason for asking.
   const message = error ? error.message : messageKey ? t(messageKey) : "";
   return html`<main class="single">
@@ -119,12 +97,7 @@ function SignIn({ messageKey }) {
         onInput=${setEmail} required autocomplete="username" />
       <${Field} name="password" type="password" label=${t("console.signin.password")} value=${password}
         onInput=${setPassword} required autocomplete="current-password" />
-      ${organizations && html`<div class="field">
-        <label for="login-organization">${t("common.signin.choose_organization")}</label>
-        <select id="login-organization" name="organization" value=${organization}
-          onChange=${(e) => setOrganization(e.currentTarget.value)}>
-          ${organizations.map((id) => html`<option key=${id} value=${id}>${t("common.signin.organization", { id })}</option>`)}
-        </select></div>`}
+      <${OrganizationChoice} id="login-organization" form=${form} />
       <p class="error" id="login-error" role="alert">${message}</p>
       <button type="submit" disabled=${busy}>${t("track.login.submit")}</button>
     </form>
