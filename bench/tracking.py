@@ -57,7 +57,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import resource
@@ -91,6 +90,8 @@ from bench.common import (
 )
 from bench.common import database as bench_database
 from dispatch import procfs
+from dispatch.pgstats import WaitSampler
+from dispatch.sim.instruments import LoopLag, quiet_gc
 from geo import Position, haversine_m, initial_bearing_deg
 
 # A steel mill near Berlin ships coil to a buyer's port yard in Rostock, about 195 km north.
@@ -377,58 +378,6 @@ async def drain(watchers: list[Watcher], targets: dict[Load, int]) -> bool:
     return False
 
 
-class LoopLag:
-    """The load generator's own health: how late its event loop wakes up, and its GC pauses (if they
-    are large, the latencies measured here include the generator's stalls, not only the server's)."""
-
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self.gc_pauses: list[float] = []
-        self._gc_started = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    def _gc(self, phase: str, _info: dict[str, Any]) -> None:
-        if phase == "start":
-            self._gc_started = time.perf_counter()
-        else:
-            self.gc_pauses.append(time.perf_counter() - self._gc_started)
-
-    async def _run(self) -> None:
-        while True:
-            t0 = time.perf_counter()
-            await asyncio.sleep(0.005)
-            self.lags.append(time.perf_counter() - t0 - 0.005)
-
-    def start(self) -> None:
-        self.lags, self.gc_pauses = [], []
-        gc.callbacks.append(self._gc)
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> str:
-        gc.callbacks.remove(self._gc)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        lag = sorted(self.lags) or [0.0]
-        worst_gc = max(self.gc_pauses, default=0.0)
-        return (
-            f"load generator: event loop lag p99 {lag[int(len(lag) * 0.99)] * 1000:.1f} ms, max "
-            f"{lag[-1] * 1000:.1f} ms; {len(self.gc_pauses)} GC runs, longest {worst_gc * 1000:.1f} ms"
-        )
-
-
-def _quiet_gc() -> None:
-    """Before a measured phase, in the process that receives the frames (this load generator, for
-    dispatch and for the baseline alike). Its own objects (sockets, loads) live all run: frozen, they
-    stay out of its GC passes; and the same young generation as a worker's (dispatch.app._tune_gc),
-    so that its collections are few and short. A pause here delays the receive clock of every frame
-    in flight and would be counted as the server's latency."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
-
-
 # -- process figures ---------------------------------------------------------------------------------
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -473,104 +422,6 @@ async def postmaster_pid(dsn: str) -> int | None:
         return _postmaster_of(await conn.fetchval("SELECT pg_backend_pid()"))
     finally:
         await conn.close()
-
-
-WAITS = """
-SELECT CASE WHEN state = 'idle in transaction' THEN 'in transaction, waiting for the app'
-            ELSE coalesce(wait_event_type || ':' || wait_event, 'on CPU') END AS wait,
-       left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS query
-FROM pg_stat_activity
-WHERE state IN ('active', 'idle in transaction') AND backend_type = 'client backend'
-  AND pid <> pg_backend_pid()"""
-
-
-STATEMENTS = """
-SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS query
-FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-ORDER BY total_exec_time DESC LIMIT 8"""
-
-
-# PostgreSQL 17+ (the embedded server is 18); older servers have these columns in pg_stat_bgwriter.
-CHECKPOINTS = """
-SELECT num_done, num_requested, sync_time, write_time FROM pg_stat_checkpointer"""
-
-
-class WaitSampler:
-    """What the database's sessions in a transaction wait on, sampled every 50 ms during a phase;
-    with --pg-stats, also the statements that took the most time (pg_stat_statements)."""
-
-    def __init__(self, dsn: str, *, statements: bool = False) -> None:
-        self._dsn = dsn
-        self._statements = statements
-        self.waits: Counter[str] = Counter()
-        self.samples = 0
-        self._task: asyncio.Task[None] | None = None
-        self._started = 0.0
-        self._checkpoints: asyncpg.Record | None = None
-
-    async def _run(self) -> None:
-        conn = await asyncpg.connect(self._dsn)
-        try:
-            if self._statements:
-                await conn.execute("SELECT pg_stat_statements_reset()")
-            with contextlib.suppress(asyncpg.PostgresError):
-                self._checkpoints = await conn.fetchrow(CHECKPOINTS)
-            while True:
-                for row in await conn.fetch(WAITS):
-                    self.waits[f"{row['wait']} | {row['query']}"] += 1
-                self.samples += 1
-                await asyncio.sleep(0.05)
-        finally:
-            await conn.close()
-
-    def start(self) -> None:
-        self.waits.clear()
-        self.samples = 0
-        self._started = time.perf_counter()
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> str:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        n = max(1, self.samples)
-        top = "\n    ".join(f"{v / n:5.1f}  {k}" for k, v in self.waits.most_common(6))
-        out = f"postgres sessions in a transaction, mean of {self.samples} samples:\n    {top or 'none'}"
-        out += "\n  " + await self._checkpoints_since()
-        if self._statements:
-            elapsed = time.perf_counter() - self._started
-            conn = await asyncpg.connect(self._dsn)
-            try:
-                rows = await conn.fetch(STATEMENTS)
-            finally:
-                await conn.close()
-            lines = [
-                f"{r['total_exec_time'] / 1000 / elapsed:5.2f} s/s {r['calls'] / elapsed:7,.0f} calls/s "
-                f"{r['total_exec_time'] / max(1, r['calls']):6.2f} ms  {r['query']}"
-                for r in rows
-            ]
-            out += "\n  pg_stat_statements, top by time:\n    " + "\n    ".join(lines)
-        return out
-
-    async def _checkpoints_since(self) -> str:
-        """Checkpoints done during the phase: their writes and fsyncs compete with the commits'."""
-        before = self._checkpoints
-        if before is None:
-            return "checkpoints: not known (no pg_stat_checkpointer)"
-        conn = await asyncpg.connect(self._dsn)
-        try:
-            after = await conn.fetchrow(CHECKPOINTS)
-        finally:
-            await conn.close()
-        done = after["num_done"] - before["num_done"]
-        requested = after["num_requested"] - before["num_requested"]
-        write_s = (after["write_time"] - before["write_time"]) / 1000
-        sync_s = (after["sync_time"] - before["sync_time"]) / 1000
-        return (
-            f"checkpoints during the phase: {done} done ({requested} requested by WAL volume), "
-            f"writing {write_s:.1f} s, syncing {sync_s:.1f} s"
-        )
 
 
 @dataclass
@@ -895,7 +746,7 @@ async def run_phase(
     """batch: every phone posts that many points as fast as it can; rate: paced points/s in total."""
     for w in watchers:
         w.reset()
-    _quiet_gc()
+    quiet_gc()
     start_seq = {load: load.last_seq for load in loads}
     stats = PhoneStats()
     recorder.latencies = [] if rate is not None else None
@@ -1265,7 +1116,7 @@ async def baseline_broadcast(loads: list[Load], watchers: int, rate: int, second
 
         clients = list(await asyncio.gather(*[one(i) for i in range(watchers)]))
         await asyncio.sleep(0.5)
-        _quiet_gc()
+        quiet_gc()
         processes = Processes([], None, [process.pid])
         cpu0 = processes.sample()
         recorder.latencies = []
@@ -1378,7 +1229,7 @@ async def measure_capacity(
     readers = [asyncio.get_running_loop().create_task(_count_frames(ws, seq, tally)) for ws, seq in sockets]
     n = len(sockets)
     try:
-        _quiet_gc()
+        quiet_gc()
         cpu0 = cpu_s(server_pids)
         t0 = time.perf_counter()
         k = 0

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from dispatch import sandbox, signals
+from dispatch import pgstats, sandbox, signals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
@@ -39,16 +39,22 @@ class CommandError(Exception):
 
 
 @contextlib.contextmanager
-def resolved_database(settings: Settings) -> Iterator[Settings]:
+def resolved_database(
+    settings: Settings, extra_server_settings: dict[str, str] | None = None
+) -> Iterator[Settings]:
     """The settings with database_url filled in: the given server, or the embedded one.
 
-    The embedded server is started if it is not running in the state dir, and stopped on the way
-    out only if this process started it, however the way out comes (an error, Ctrl-C, SIGTERM).
+    The embedded server is started if it is not running in the state dir (with
+    `extra_server_settings` too), and stopped on the way out only if this process started it,
+    however the way out comes (an error, Ctrl-C, SIGTERM).
     """
     if settings.database_url is not None:
         yield settings
         return
-    server = EmbeddedPostgres(settings.state_path / "postgres", server_settings=EMBEDDED_SERVER_SETTINGS)
+    server = EmbeddedPostgres(
+        settings.state_path / "postgres",
+        server_settings=EMBEDDED_SERVER_SETTINGS | (extra_server_settings or {}),
+    )
     try:
         dsn = server.start()
     except EmbeddedPostgresError as exc:
@@ -318,11 +324,15 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         interval_s=args.interval,
         time_scale=args.time_scale,
         docks=args.docks,
+        processes=args.processes,
     )
     problem = simulate.check(opts)
     if problem:
         raise CommandError(problem)
-    with resolved_database(settings) as s:
+    # pg_stat_statements needs loading when the server starts: an embedded server started here
+    # loads it; one already running (or DATABASE_URL's) has it only if its operator preloaded it.
+    statements = {"shared_preload_libraries": "pg_stat_statements"} if args.pg_stats else None
+    with resolved_database(settings, statements) as s:
         assert s.database_url is not None
         print(f"preparing a fresh database {SIMULATION_DATABASE!r} ...", flush=True)
         url = asyncio.run(sandbox.fresh_database(s.database_url, SIMULATION_DATABASE))
@@ -340,11 +350,17 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         port = args.port or sandbox.free_port(args.host)
         with sandbox.serving(url, host=args.host, port=port, workers=args.workers, env=env):
             print(f"server on http://{args.host}:{port} with {args.workers} worker(s); phases:", flush=True)
+            sampler = pgstats.WaitSampler(url, statements=True) if args.pg_stats else None
             try:
-                figures, timings = asyncio.run(simulate.run(f"http://{args.host}:{port}", admins, opts))
+                figures, timings = asyncio.run(
+                    simulate.run(f"http://{args.host}:{port}", admins, opts, sampler)
+                )
             except ApiError as exc:
                 raise CommandError(f"the simulation stopped: {exc}") from exc
-        if not simulate.report(figures, timings, opts):
+        complete = simulate.report(figures, timings, opts)
+        if sampler is not None:
+            print(sampler.by_phase([*figures.windows, ("run", figures.started_at, float("inf"))]))
+        if not complete:
             raise CommandError("the simulation did not complete every stage (see above)")
 
 
@@ -418,6 +434,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--time-scale", type=int, default=120, help="seconds of driving per wall-clock second")
     sim.add_argument("--docks", type=int, default=20, help="docks at the mill's gate")
     sim.add_argument("--workers", type=int, default=2)
+    sim.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="spread the watchers and the driving phones over this many child processes (default 1: "
+        "all in this one); use more when the report says the generator was late",
+    )
+    sim.add_argument(
+        "--pg-stats",
+        action="store_true",
+        help="sample PostgreSQL's wait events during the run (and its top statements); print them per phase",
+    )
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=0, help="default: a free port")
     sim.set_defaults(handler=cmd_simulate)

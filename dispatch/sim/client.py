@@ -61,10 +61,20 @@ class Timings:
     """Seconds per operation name (e.g. "grab", "positions"), for the figures printed at the end."""
 
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    ended_at: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # time.time()
     failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add(self, op: str, seconds: float) -> None:
+    def add(self, op: str, seconds: float, ended_at: float | None = None) -> None:
         self.samples[op].append(seconds)
+        self.ended_at[op].append(time.time() if ended_at is None else ended_at)
+
+    def merge(self, other: Timings) -> None:
+        """Add another process's timings to these."""
+        for op, samples in other.samples.items():
+            self.samples[op].extend(samples)
+            self.ended_at[op].extend(other.ended_at[op])
+        for op, n in other.failures.items():
+            self.failures[op] += n
 
 
 class Api:

@@ -27,6 +27,7 @@ from dispatch.sim.client import Account, Api, ApiError, Party
 from dispatch.sim.geography import A1, MILL, TIMEZONE, Road, square
 from dispatch.sim.scenarios.at import AT
 from dispatch.sim.scenarios.shape import AROUND_THE_CLOCK, Paperwork
+from dispatch.sim.sequence import SeqCheck
 from geo import Position
 
 
@@ -396,6 +397,7 @@ class Shipment:
     net_kg: int = 0
     points_sent: int = 0
     points_accepted: int = 0
+    last_seq: int = 0  # the load's last point as the phone's latest ingest answer said
     receipt: dict[str, Any] | None = None
 
 
@@ -685,6 +687,7 @@ async def _post_fixes(api: Api, s: Shipment, points: list[dict[str, Any]]) -> No
     )
     s.points_sent += len(points)
     s.points_accepted += answer["accepted"]
+    s.last_seq = next((x["last_seq"] for x in answer.get("loads", []) if x["load_id"] == s.id), s.last_seq)
 
 
 # -- watching and receiving ------------------------------------------------------------------------
@@ -694,6 +697,9 @@ async def _post_fixes(api: Api, s: Shipment, points: list[dict[str, Any]]) -> No
 class WatchStats:
     points: int = 0
     latencies: list[float] = field(default_factory=list)  # newest fix's recorded_at to receipt, s
+    received_at: list[float] = field(default_factory=list)  # time.time() of each latency sample
+    sequences: dict[str, SeqCheck] = field(default_factory=dict)  # per load: the seqs received
+    server_gaps: int = 0  # `gap` frames: the server dropped points for this socket (it was slow)
     final: bool = False
     close: str = ""
 
@@ -703,19 +709,31 @@ class _WatchPoint(msgspec.Struct):
     recorded_at: datetime
 
 
+class _WatchedLoad(msgspec.Struct):
+    load_id: str
+    last_seq: int = 0
+
+
 class _WatchFrame(msgspec.Struct):
     type: str
     load_id: str | None = None
     points: list[_WatchPoint] = []
+    loads: list[_WatchedLoad] = []  # the snapshot's
 
 
 _decode_watch = msgspec.json.Decoder(_WatchFrame).decode
 
 
 async def watch(
-    api: Api, who: Party, path: str, stats: WatchStats, stop: asyncio.Event | None = None
+    api: Api,
+    who: Party,
+    path: str,
+    stats: WatchStats,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
 ) -> None:
-    """Follow a job's or a load's tracking socket until the service closes it (after receipt) or `stop`."""
+    """Follow a job's or a load's tracking socket until the service closes it (after receipt) or
+    `stop`; `ready` is set once its snapshot is in. Every point's seq is checked per load."""
     async with api.websocket(path, who) as ws:
         while stop is None or not stop.is_set():
             try:
@@ -728,8 +746,19 @@ async def watch(
             frame = _decode_watch(raw)
             if frame.type == "points":
                 stats.points += len(frame.points)
+                check = stats.sequences.setdefault(frame.load_id or "", SeqCheck())
+                for point in frame.points:
+                    check.receive(point.seq)
                 if frame.points:
                     stats.latencies.append((now() - frame.points[-1].recorded_at).total_seconds())
+                    stats.received_at.append(time.time())
+            elif frame.type == "snapshot":
+                for load in frame.loads:
+                    stats.sequences[load.load_id] = SeqCheck(start=load.last_seq)
+                if ready is not None:
+                    ready.set()
+            elif frame.type == "gap":
+                stats.server_gaps += 1
             elif frame.type == "final":
                 stats.final = True
 

@@ -5,8 +5,12 @@ others get 409); each winner plans the job over its trucks and assigns its drive
 walks in at the gate and is called, weighed, sealed and sent off by the gate staff at the docks;
 the phones stream GPS along the A1 at accelerated time while watchers (buyer and seller logins)
 follow each load's tracking socket; the buyer confirms each receipt. Figures at the end: latency
-per operation, GPS throughput, post-to-watcher latency and the fan-out check (every watcher got
-every point of its load exactly once).
+per operation and per phase, GPS throughput, post-to-watcher latency, the fan-out check per
+sequence number (every watcher got every point of its load exactly once, in order), a timeline in
+5-second steps, and the generator's own health (event-loop lag and CPU of each of its processes).
+
+With `processes` above 1 the watchers and the driving phones are spread over that many child
+processes (crowd.py); setup, the market, dispatch and the gate stay in this one.
 """
 
 from __future__ import annotations
@@ -15,20 +19,35 @@ import asyncio
 import random
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
+
+import msgspec
 
 from dispatch.sim import flow
 from dispatch.sim.client import Account, Api, Party, Timings
+from dispatch.sim.crowd import (
+    BUCKET_S,
+    ChildCrowd,
+    Crowd,
+    ProcessFigures,
+    Share,
+    SocketResult,
+    Watching,
+    measure,
+)
 from dispatch.sim.geography import MILL, YARD
+from dispatch.sim.instruments import LoopLag, cpu_seconds, quiet_gc
 
 PASSWORD = "simulated-password-1"
 TRUCK_KG = 25_000
 COIL_KG = 2_500
 COILS_PER_TRUCK = TRUCK_KG // COIL_KG
 SETUP_CONCURRENCY = 16
+LATE_LAG_S = 0.020  # a generator whose loop lag p99 is above this measures itself, not the server
+TIMELINE_OPS = ("check in", "call truck")
 
 
 @dataclass
@@ -41,12 +60,15 @@ class Options:
     fix_every_s: float = 0.5  # and records a fix this often (wall clock)
     time_scale: int = 120  # seconds of driving per wall-clock second: the 168 km take about a minute
     docks: int = 20
+    processes: int = 1  # the watchers and the driving phones spread over this many child processes
 
 
 def check(opts: Options) -> str | None:
     """Why these options cannot play out (every job must fit one carrier's fleet), or None."""
-    if min(opts.carriers, opts.jobs, opts.drivers, opts.docks) < 1 or opts.watchers < 0:
-        return "--carriers, --jobs, --drivers and --docks must be at least 1, --watchers at least 0"
+    if min(opts.carriers, opts.jobs, opts.drivers, opts.docks, opts.processes) < 1 or opts.watchers < 0:
+        return (
+            "--carriers, --jobs, --drivers, --docks and --processes must be at least 1, --watchers at least 0"
+        )
     per_job = -(-opts.drivers // opts.jobs)
     per_carrier = opts.drivers // opts.carriers
     if opts.carriers * (per_carrier // per_job) < opts.jobs:
@@ -69,7 +91,9 @@ def orgs(opts: Options) -> list[tuple[str, list[str], str]]:
 @dataclass
 class Figures:
     started: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=time.time)  # wall clock: the timeline's zero
     phases: dict[str, float] = field(default_factory=dict)
+    windows: list[tuple[str, float, float]] = field(default_factory=list)  # (phase, start, end) wall clock
     feed_latency: list[float] = field(default_factory=list)  # job posted -> job.posted on a carrier's feed
     grabs_won: int = 0
     grabs_lost: int = 0
@@ -78,10 +102,19 @@ class Figures:
     points_sent: int = 0
     points_accepted: int = 0
     drive_s: float = 0.0
-    watchers: list[flow.WatchStats] = field(default_factory=list)
-    watcher_expected: list[int] = field(default_factory=list)
+    sockets: list[SocketResult] = field(default_factory=list)  # every watcher's check
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (received at, fix -> watcher s)
+    processes: list[ProcessFigures] = field(default_factory=list)  # this one first, then the children
     receipts: int = 0
     jobs_completed: int = 0
+
+
+class Sampler(Protocol):
+    """Something watching the database meanwhile (dispatch.pgstats.WaitSampler, from the command)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> object: ...
 
 
 # Runs a coroutine once one of a fixed number of places is free (the setup's own concurrency).
@@ -98,17 +131,34 @@ def _bounded(limit: int) -> Bounded:
     return run
 
 
-async def run(base_url: str, admins: list[Account], opts: Options) -> tuple[Figures, Timings]:
+async def run(
+    base_url: str, admins: list[Account], opts: Options, sampler: Sampler | None = None
+) -> tuple[Figures, Timings]:
     timings = Timings()
     fig = Figures()
-    async with Api(base_url, timings, connections=400) as api:
-        parties = await flow.login_all(api, admins)
-        await _play(api, parties, opts, fig)
+    lag, cpu_at_start = LoopLag(), cpu_seconds()
+    lag.start()
+    if sampler is not None:
+        sampler.start()
+    try:
+        async with Api(base_url, timings, connections=400) as api:
+            parties = await flow.login_all(api, admins)
+            await _play(api, parties, opts, fig)
+    finally:
+        if sampler is not None:
+            await sampler.stop()
+        await lag.stop()
+    own = measure("parent", lag, cpu_at_start, fig.started_at)
+    if opts.processes == 1:
+        own = msgspec.structs.replace(own, sockets=opts.watchers, phones=fig.loads)
+    fig.processes.insert(0, own)
     return fig, timings
 
 
 def _phase(fig: Figures, name: str, t0: float) -> float:
     fig.phases[name] = time.monotonic() - t0
+    end = time.time()
+    fig.windows.append((name, end - fig.phases[name], end))
     print(f"  {name:10} {fig.phases[name]:6.1f} s", flush=True)
     return time.monotonic()
 
@@ -124,15 +174,30 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
     shipments = await dispatch_jobs(api, cast, market, bounded)
     fig.loads = len(shipments)
     t = _phase(fig, "dispatch", t)
-    watchers = await watch_every_load(api, cast, shipments, opts, fig)
-    drive_started = time.monotonic()
-    deliveries = await load_every_truck(api, cast, shipments, opts, fig, bounded)
-    t = _phase(fig, "gate", t)
-    await asyncio.gather(*deliveries)
-    fig.drive_s = time.monotonic() - drive_started
-    t = _phase(fig, "road", t)
-    await asyncio.wait_for(asyncio.gather(*(task for _, task in watchers)), 30)
-    fig.watcher_expected = [s.points_accepted for s, _ in watchers]
+    shares = share_out(api.base_url, cast, shipments, opts, fig.started_at)
+    crowds: list[Crowd | ChildCrowd] = (
+        [Crowd(api, shares[0])] if len(shares) == 1 else [await ChildCrowd.start(share) for share in shares]
+    )
+    try:
+        await asyncio.gather(*(c.open() for c in crowds))
+        quiet_gc()
+        crowd_of = {s.id: crowd for crowd, share in zip(crowds, shares, strict=True) for s in share.shipments}
+        drive_started = time.monotonic()
+        deliveries = await load_every_truck(api, cast, shipments, crowd_of, fig, bounded)
+        t = _phase(fig, "gate", t)
+        await asyncio.gather(*deliveries)
+        fig.drive_s = time.monotonic() - drive_started
+        t = _phase(fig, "road", t)
+        for report in await asyncio.gather(*(c.close() for c in crowds)):
+            fig.sockets += report.sockets
+            fig.latencies += report.latencies
+            api.timings.merge(Timings(report.samples, report.ended_at, report.failures))
+            if report.process is not None:
+                fig.processes.append(report.process)
+    finally:
+        for c in crowds:
+            if isinstance(c, ChildCrowd):
+                c.stop()
     fig.points_sent = sum(s.points_sent for s in shipments)
     fig.points_accepted = sum(s.points_accepted for s in shipments)
 
@@ -294,33 +359,49 @@ async def dispatch_jobs(api: Api, cast: Cast, market: Market, bounded: Bounded) 
     return shipments
 
 
-async def watch_every_load(
-    api: Api, cast: Cast, shipments: list[flow.Shipment], opts: Options, fig: Figures
-) -> list[tuple[flow.Shipment, asyncio.Task[None]]]:
-    """`watchers` sockets spread over the loads, alternating the buyer's and the seller's login,
-    open before the trucks leave."""
-    watchers = []
-    for i in range(opts.watchers):
-        s = shipments[i % len(shipments)]
-        stats = flow.WatchStats()
-        fig.watchers.append(stats)
-        who = cast.clerk if i % 2 == 0 else cast.seller
-        watchers.append((s, asyncio.create_task(flow.watch(api, who, f"/tracking/loads/{s.id}/live", stats))))
-    await asyncio.sleep(1.0)
-    return watchers
+def share_out(
+    base_url: str, cast: Cast, shipments: list[flow.Shipment], opts: Options, started_at: float
+) -> list[Share]:
+    """`watchers` sockets spread over the loads, alternating the buyer's and the seller's login;
+    the loads dealt out over (at most) `processes` shares, each with its loads' watchers."""
+    count = max(1, min(opts.processes, len(shipments)))
+    watching = [
+        Watching(shipments[i % len(shipments)].id, cast.clerk if i % 2 == 0 else cast.seller)
+        for i in range(opts.watchers)
+    ]
+    shares = []
+    for k in range(count):
+        mine = shipments[k::count]
+        ids = {s.id for s in mine}
+        shares.append(
+            Share(
+                base_url,
+                started_at,
+                mine,
+                [w for w in watching if w.load_id in ids],
+                opts.time_scale,
+                opts.interval_s,
+                opts.fix_every_s,
+            )
+        )
+    return shares
 
 
 async def load_every_truck(
-    api: Api, cast: Cast, shipments: list[flow.Shipment], opts: Options, fig: Figures, bounded: Bounded
+    api: Api,
+    cast: Cast,
+    shipments: list[flow.Shipment],
+    crowd_of: dict[str, Crowd | ChildCrowd],
+    fig: Figures,
+    bounded: Bounded,
 ) -> list[asyncio.Task[None]]:
     """Every truck walks in; the docks call, verify and load them; each loaded truck departs on
-    its own delivery (drive, then receipt). Hands on those deliveries."""
+    its own delivery (its phone drives in the process that plays its load, then the receipt).
+    Hands on those deliveries."""
     deliveries: list[asyncio.Task[None]] = []
 
     async def deliver(s: flow.Shipment) -> None:
-        await flow.drive(
-            api, s, time_scale=opts.time_scale, post_every_s=opts.interval_s, fix_every_s=opts.fix_every_s
-        )
+        await crowd_of[s.id].drive(s)
         receipt = await flow.confirm_receipt(api, cast.clerk, s, "Clerk")
         fig.receipts += 1
         fig.jobs_completed += receipt["job_status"] == "completed"
@@ -368,29 +449,120 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
         f"from {fig.loads} phones "
         f"({drive_rate:,.0f} points/s while driving)"
     )
-    got = sum(w.points for w in fig.watchers)
-    want = sum(fig.watcher_expected)
-    exact = all(w.points == e for w, e in zip(fig.watchers, fig.watcher_expected, strict=True))
-    finals = sum(w.final for w in fig.watchers)
+    verdicts = [w.verdict for w in fig.sockets]
+    got = sum(v.received for v in verdicts)
+    want = sum(v.expected for v in verdicts)
+    exact = got == want and all(v.exact for v in verdicts)
+    finals = sum(w.final for w in fig.sockets)
     print(
-        f"  watchers   {got:,} points delivered to {len(fig.watchers)} sockets, expected {want:,}: "
-        f"{'exact' if exact else 'MISMATCH'}; final frame on {finals}/{len(fig.watchers)}"
+        f"  watchers   {got:,} points delivered to {len(fig.sockets)} sockets, expected {want:,}: "
+        f"{'exact' if exact else 'MISMATCH'}; final frame on {finals}/{len(fig.sockets)}"
     )
-    latencies = [x for w in fig.watchers for x in w.latencies]
-    print(f"  latency    fix recorded -> on a watcher's socket: {_pct(latencies)}")
+    print(
+        f"  sequence   per socket, each seq of its load once and in order: "
+        f"{sum(v.gaps for v in verdicts):,} gaps, {sum(v.duplicates for v in verdicts):,} duplicates, "
+        f"{sum(v.out_of_order for v in verdicts):,} out of order, "
+        f"{sum(v.short for v in verdicts):,} short sockets (ended before the load's last seq), "
+        f"{sum(w.server_gaps for w in fig.sockets):,} gap frames from the server"
+    )
+    unclosed = [w.close for w in fig.sockets if not w.close.startswith("1000")]
+    if unclosed:
+        print(f"  closes     {len(unclosed)} sockets not closed normally: {sorted(set(unclosed))[:5]}")
+    print(f"  latency    fix recorded -> on a watcher's socket: {_pct([lat for _, lat in fig.latencies])}")
     print(
         f"  receipts   {fig.receipts}/{fig.loads} loads received; "
         f"{fig.jobs_completed}/{fig.jobs_awarded} jobs completed"
     )
+    _report_generator(fig, opts)
     print("  per operation (client-side, including the network and this process's own scheduling):")
     for op, samples in sorted(timings.samples.items(), key=lambda kv: -len(kv[1])):
         failed = timings.failures.get(op, 0)
         print(f"    {op:18} {_pct(samples)}" + (f"  {failed} unexpected answers" if failed else ""))
+    _report_phases(fig, timings)
+    _report_timeline(fig, timings)
     print("=" * 96)
     return (
         fig.jobs_awarded == opts.jobs
         and fig.receipts == fig.loads
         and fig.jobs_completed == fig.jobs_awarded
         and exact
-        and finals == len(fig.watchers)
+        and finals == len(fig.sockets)
     )
+
+
+def _report_generator(fig: Figures, opts: Options) -> None:
+    """Each process of the generator: how late its event loop woke up, and the CPU it used."""
+    print("  generator  each process's own event-loop lag and CPU over the run:")
+    for p in fig.processes:
+        print(
+            f"    {p.name:13} lag p50 {p.lag_p50 * 1000:5.1f}  p99 {p.lag_p99 * 1000:6.1f}  "
+            f"max {p.lag_max * 1000:7.1f} ms; CPU {p.cpu_s:6.1f} s; {p.sockets:,} sockets, "
+            f"{p.phones:,} phones; {p.gc_runs} GC runs"
+        )
+    late = [p.name for p in fig.processes if p.lag_p99 > LATE_LAG_S]
+    if late:
+        print(
+            f"  LATE       the generator was late: figures may be its own, not the server's (lag p99 "
+            f"over {LATE_LAG_S * 1000:.0f} ms in {', '.join(late)}); run again with more --processes "
+            f"(this run: {opts.processes})"
+        )
+    else:
+        print(
+            f"  on time    every process's lag p99 under {LATE_LAG_S * 1000:.0f} ms: "
+            "the latencies are the server's"
+        )
+
+
+def _in_window(times: Sequence[float], start: float, end: float) -> list[int]:
+    return [i for i, at in enumerate(times) if start <= at < end]
+
+
+def _report_phases(fig: Figures, timings: Timings) -> None:
+    """The operations' timings by the phase in which each ended (the gate and the road overlap:
+    the first trucks drive while the others are loaded)."""
+    print("  per phase (each operation by the phase in which it ended):")
+    for name, start, end in fig.windows:
+        print(f"    {name} ({end - start:.1f} s)")
+        rows = []
+        for op, samples in timings.samples.items():
+            mine = [samples[i] for i in _in_window(timings.ended_at[op], start, end)]
+            if mine:
+                rows.append((op, mine))
+        for op, mine in sorted(rows, key=lambda kv: -len(kv[1])):
+            print(f"      {op:18} {_pct(mine)}")
+        received = [lat for at, lat in fig.latencies if start <= at < end]
+        if received:
+            print(f"      {'fix -> watcher':18} {_pct(received)}")
+
+
+def _ms(samples: list[float], q: float) -> str:
+    if not samples:
+        return "-"
+    ms = sorted(x * 1000 for x in samples)
+    return f"{ms[min(len(ms) - 1, int(len(ms) * q))]:.0f}"
+
+
+def _report_timeline(fig: Figures, timings: Timings) -> None:
+    """Every 5 s of the run: fix->watcher latency, the gate's latencies, and the generator's worst
+    loop lag then (if it was late at the same time, the latencies are partly its own)."""
+    end = max((w[2] for w in fig.windows), default=fig.started_at)
+    steps = int((end - fig.started_at) // BUCKET_S) + 1
+    print(
+        f"  timeline   every {BUCKET_S:g} s (ms): fix -> watcher p50 p99 (n), "
+        + ", ".join(f"{op} p99 (n)" for op in TIMELINE_OPS)
+        + ", generator lag p99 (worst process)"
+    )
+    for b in range(steps):
+        start = fig.started_at + b * BUCKET_S
+        stop = start + BUCKET_S
+        phase = next((name for name, s, e in fig.windows if s <= start < e), "")
+        lat = [lat for at, lat in fig.latencies if start <= at < stop]
+        cells = [f"{_ms(lat, 0.5):>6} {_ms(lat, 0.99):>6} ({len(lat):>6,})"]
+        for op in TIMELINE_OPS:
+            samples = timings.samples.get(op, [])
+            mine = [samples[i] for i in _in_window(timings.ended_at.get(op, []), start, stop)]
+            cells.append(f"{_ms(mine, 0.99):>6} ({len(mine):>4})")
+        lags = [p.lag_p99_per_bucket[b] for p in fig.processes if b in p.lag_p99_per_bucket]
+        lag = f"{max(lags) * 1000:6.1f}" if lags else "     -"
+        late = "  late" if lags and max(lags) > LATE_LAG_S else ""
+        print(f"    {b * BUCKET_S:5.0f} s {phase:8} " + "   ".join(cells) + f"   lag {lag}{late}")
