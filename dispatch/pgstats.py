@@ -31,6 +31,7 @@ WHERE state IN ('active', 'idle in transaction') AND backend_type = 'client back
 STATEMENTS = """
 SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS query
 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND query NOT LIKE '%pg_stat_activity%'
 ORDER BY total_exec_time DESC LIMIT 8"""
 
 

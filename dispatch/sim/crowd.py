@@ -39,6 +39,7 @@ class Watching(msgspec.Struct, frozen=True):
 class Share(msgspec.Struct, tag="share"):
     """What one process plays, and how its phones drive."""
 
+    name: str  # in the report: "child 1", "child 2", ...
     base_url: str
     started_at: float  # the run's start (time.time()): the timeline's zero
     shipments: list[flow.Shipment]
@@ -310,9 +311,8 @@ async def _play_child() -> None:
         report.ended_at = dict(api.timings.ended_at)
         report.failures = dict(api.timings.failures)
     await lag.stop()
-    name = f"child {os.getpid()}"
     report.process = msgspec.structs.replace(
-        measure(name, lag, cpu_at_start, share.started_at),
+        measure(share.name, lag, cpu_at_start, share.started_at),
         sockets=len(share.watchers),
         phones=len(share.shipments),
     )

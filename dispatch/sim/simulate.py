@@ -375,6 +375,7 @@ def share_out(
         ids = {s.id for s in mine}
         shares.append(
             Share(
+                f"child {k + 1}",
                 base_url,
                 started_at,
                 mine,
@@ -494,8 +495,9 @@ def _report_generator(fig: Figures, opts: Options) -> None:
     """Each process of the generator: how late its event loop woke up, and the CPU it used."""
     print("  generator  each process's own event-loop lag and CPU over the run:")
     for p in fig.processes:
+        who = f"{p.name} (pid {p.pid})"
         print(
-            f"    {p.name:13} lag p50 {p.lag_p50 * 1000:5.1f}  p99 {p.lag_p99 * 1000:6.1f}  "
+            f"    {who:20} lag p50 {p.lag_p50 * 1000:5.1f}  p99 {p.lag_p99 * 1000:6.1f}  "
             f"max {p.lag_max * 1000:7.1f} ms; CPU {p.cpu_s:6.1f} s; {p.sockets:,} sockets, "
             f"{p.phones:,} phones; {p.gc_runs} GC runs"
         )
@@ -555,7 +557,8 @@ def _report_timeline(fig: Figures, timings: Timings) -> None:
     for b in range(steps):
         start = fig.started_at + b * BUCKET_S
         stop = start + BUCKET_S
-        phase = next((name for name, s, e in fig.windows if s <= start < e), "")
+        during = [name for name, s, e in fig.windows if s < stop and e > start]
+        phase = f"{during[0]}>{during[-1]}" if len(during) > 1 else "".join(during)
         lat = [lat for at, lat in fig.latencies if start <= at < stop]
         cells = [f"{_ms(lat, 0.5):>6} {_ms(lat, 0.99):>6} ({len(lat):>6,})"]
         for op in TIMELINE_OPS:
@@ -565,4 +568,4 @@ def _report_timeline(fig: Figures, timings: Timings) -> None:
         lags = [p.lag_p99_per_bucket[b] for p in fig.processes if b in p.lag_p99_per_bucket]
         lag = f"{max(lags) * 1000:6.1f}" if lags else "     -"
         late = "  late" if lags and max(lags) > LATE_LAG_S else ""
-        print(f"    {b * BUCKET_S:5.0f} s {phase:8} " + "   ".join(cells) + f"   lag {lag}{late}")
+        print(f"    {b * BUCKET_S:5.0f} s {phase:14} " + "   ".join(cells) + f"   lag {lag}{late}")

@@ -170,3 +170,43 @@ def test_simulate_drives_the_whole_flow_and_checks_the_fan_out() -> None:
     assert fan_out is not None and int(fan_out.group(1).replace(",", "")) > 0, out
     assert re.search(r"receipts\s+6/6 loads received; 2/2 jobs completed", out)
     assert re.search(r"post positions\s+p50\s+[\d.]+\s+p99", out)
+
+
+def test_simulate_over_two_processes_checks_every_seq_and_reports_each_process() -> None:
+    done = _run(
+        "simulate",
+        *("--carriers", "2", "--jobs", "2", "--drivers", "8", "--watchers", "40", "--docks", "4"),
+        *("--interval", "1", "--time-scale", "1500", "--processes", "2", "--pg-stats"),
+        timeout=300,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    fan_out = re.search(
+        r"watchers\s+([\d,]+) points delivered to 40 sockets, expected \1: exact; final frame on 40/40", out
+    )
+    assert fan_out is not None and int(fan_out.group(1).replace(",", "")) > 0, out
+    assert re.search(
+        r"sequence\s+per socket, each seq of its load once and in order: 0 gaps, 0 duplicates, "
+        r"0 out of order, 0 short sockets",
+        out,
+    ), out
+    assert re.search(r"receipts\s+8/8 loads received; 2/2 jobs completed", out)
+    # This process and both children, each with its own loop lag and CPU; the children hold every
+    # socket and every phone between them.
+    processes = re.findall(
+        r"^\s+(parent|child \d) \(pid \d+\)\s+lag p50\s+[\d.]+\s+p99\s+[\d.]+\s+max\s+[\d.]+ ms; "
+        r"CPU\s+[\d.]+ s; (\d+) sockets, (\d+) phones",
+        out,
+        re.MULTILINE,
+    )
+    assert [p[0] for p in processes] == ["parent", "child 1", "child 2"], out
+    assert sum(int(p[1]) for p in processes[1:]) == 40 and sum(int(p[2]) for p in processes[1:]) == 8
+    assert ("every process's lag p99 under 20 ms" in out) != ("the generator was late" in out)
+    # Per phase and over time.
+    road = out.split("    road (", 1)[1].split("  timeline", 1)[0]
+    assert re.search(r"post positions\s+p50", road) and re.search(r"fix -> watcher\s+p50", road)
+    assert re.search(r"^\s+0 s .*lag\s+[\d.]+", out, re.MULTILINE)
+    # --pg-stats: what the database's sessions waited on, per phase, and its top statements.
+    pg = out.split("postgres: sessions in a transaction by what they wait on", 1)[1]
+    assert all(re.search(rf"^  {phase}\s+\d+ samples", pg, re.MULTILINE) for phase in ("gate", "road", "run"))
+    assert "pg_stat_statements, top by time over the run:" in pg
