@@ -554,12 +554,15 @@ def _report_timeline(fig: Figures, timings: Timings) -> None:
         + ", ".join(f"{op} p99 (n)" for op in TIMELINE_OPS)
         + ", generator lag p99 (worst process)"
     )
+    latencies: dict[int, list[float]] = {}
+    for at, latency in fig.latencies:
+        latencies.setdefault(int((at - fig.started_at) // BUCKET_S), []).append(latency)
     for b in range(steps):
         start = fig.started_at + b * BUCKET_S
         stop = start + BUCKET_S
         during = [name for name, s, e in fig.windows if s < stop and e > start]
         phase = f"{during[0]}>{during[-1]}" if len(during) > 1 else "".join(during)
-        lat = [lat for at, lat in fig.latencies if start <= at < stop]
+        lat = latencies.get(b, [])
         cells = [f"{_ms(lat, 0.5):>6} {_ms(lat, 0.99):>6} ({len(lat):>6,})"]
         for op in TIMELINE_OPS:
             samples = timings.samples.get(op, [])
