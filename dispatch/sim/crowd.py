@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import traceback
 from typing import Any
@@ -322,6 +323,8 @@ async def _play_child() -> None:
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops this child itself, and says why.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     run(_play_child())
 
 
