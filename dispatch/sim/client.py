@@ -64,9 +64,9 @@ class Timings:
     ended_at: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # time.time()
     failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def add(self, op: str, seconds: float, ended_at: float | None = None) -> None:
+    def add(self, op: str, seconds: float) -> None:
         self.samples[op].append(seconds)
-        self.ended_at[op].append(time.time() if ended_at is None else ended_at)
+        self.ended_at[op].append(time.time())
 
     def merge(self, other: Timings) -> None:
         """Add another process's timings to these."""

@@ -176,7 +176,9 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
     t = _phase(fig, "dispatch", t)
     shares = share_out(api.base_url, cast, shipments, opts, fig.started_at)
     crowds: list[Crowd | ChildCrowd] = (
-        [Crowd(api, shares[0])] if len(shares) == 1 else [await ChildCrowd.start(share) for share in shares]
+        [Crowd(api, shares[0])]
+        if opts.processes == 1
+        else [await ChildCrowd.start(share) for share in shares]
     )
     try:
         await asyncio.gather(*(c.open() for c in crowds))
