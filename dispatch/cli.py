@@ -315,6 +315,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
     """Run the simulated parties through the public API at scale and print the figures."""
     from dispatch.sim import simulate
     from dispatch.sim.client import ApiError
+    from dispatch.sim.crowd import CrowdError
 
     opts = simulate.Options(
         carriers=args.carriers,
@@ -355,7 +356,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
                 figures, timings = asyncio.run(
                     simulate.run(f"http://{args.host}:{port}", admins, opts, sampler)
                 )
-            except ApiError as exc:
+            except (ApiError, CrowdError) as exc:
                 raise CommandError(f"the simulation stopped: {exc}") from exc
         complete = simulate.report(figures, timings, opts)
         if sampler is not None:

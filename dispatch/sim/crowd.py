@@ -32,6 +32,10 @@ OPEN_TIMEOUT_S = 120.0
 CLOSE_TIMEOUT_S = 30.0  # after the last receipt, for every socket's final frame and close
 
 
+class CrowdError(Exception):
+    """A share could not be played: a socket that would not open, a child process that ended."""
+
+
 class Watching(msgspec.Struct, frozen=True):
     load_id: str
     who: Party  # the buyer's clerk or the seller
@@ -149,7 +153,7 @@ class Crowd:
             task.result()  # a socket that could not open stops the run with its error
         if readiness not in done:
             readiness.cancel()
-            raise RuntimeError(f"not every watcher's socket opened within {OPEN_TIMEOUT_S:.0f} s")
+            raise CrowdError(f"not every watcher's socket opened within {OPEN_TIMEOUT_S:.0f} s")
 
     async def drive(self, s: flow.Shipment) -> flow.Shipment:
         """The load's phone drives the road; the shipment with its points and last seq."""
@@ -223,7 +227,9 @@ class ChildCrowd:
                     self._report.set_result(message)
         finally:
             code = await self.process.wait()
-            gone = RuntimeError(f"the simulator's process {self.process.pid} ended (exit code {code})")
+            gone = CrowdError(
+                f"the simulator's process {self.process.pid} ended (exit code {code}; its error above)"
+            )
             pending: list[asyncio.Future[Any]] = [self._opened, self._report, *self._arrivals.values()]
             for future in pending:
                 if not future.done():
@@ -238,11 +244,9 @@ class ChildCrowd:
     async def drive(self, s: flow.Shipment) -> flow.Shipment:
         self._send(Drive(s.id))
         arrived = await self._arrival(s.id)
-        s.points_sent, s.points_accepted, s.last_seq = (
-            arrived.points_sent,
-            arrived.points_accepted,
-            arrived.last_seq,
-        )
+        s.points_sent = arrived.points_sent
+        s.points_accepted = arrived.points_accepted
+        s.last_seq = arrived.last_seq
         return s
 
     async def close(self) -> Report:
