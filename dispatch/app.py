@@ -55,6 +55,7 @@ from dispatch.openapi import components as openapi_components
 from dispatch.openapi import plugins as openapi_plugins
 from dispatch.realtime.broker import PgBroker
 from dispatch.receipts.api import ReceiptController
+from dispatch.scorecards.api import ScorecardController
 from dispatch.receipts.service import summaries as receipt_summaries
 from dispatch.runtime import Runtime
 from dispatch.settings import Settings
@@ -136,6 +137,7 @@ def create_app(settings: Settings) -> Litestar:
                     TrackingController,
                     ReceiptController,
                     DocumentsController,
+                    ScorecardController,
                     *market_api.routers(),
                     AuthorizationController,
                     verify_pickup_code,
