@@ -55,9 +55,9 @@ from dispatch.openapi import components as openapi_components
 from dispatch.openapi import plugins as openapi_plugins
 from dispatch.realtime.broker import PgBroker
 from dispatch.receipts.api import ReceiptController
-from dispatch.scorecards.api import ScorecardController
 from dispatch.receipts.service import summaries as receipt_summaries
 from dispatch.runtime import Runtime
+from dispatch.scorecards.api import ScorecardController
 from dispatch.settings import Settings
 from dispatch.sites.api import SiteController
 from dispatch.tracking.api import TrackingController, watch_router

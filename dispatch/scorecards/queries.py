@@ -25,8 +25,8 @@ after_award AS (
     SELECT job_id, figure, 0 AS num, 1 AS den
     FROM awards CROSS JOIN (VALUES ('given_back'), ('award_cancelled')) AS f (figure)
     UNION ALL
-    SELECT e.subject_id::uuid, CASE e.type WHEN 'job.given_back' THEN 'given_back' ELSE 'award_cancelled' END,
-           1, 0
+    SELECT e.subject_id::uuid,
+           CASE e.type WHEN 'job.given_back' THEN 'given_back' ELSE 'award_cancelled' END, 1, 0
     FROM events e
     WHERE e.type IN ('job.given_back', 'job.award_cancelled')
       AND e.subject_type = 'job' AND e.data ->> 'carrier_org_id' = $1::uuid::text AND e.occurred_at >= $2
@@ -36,8 +36,9 @@ booked AS (
     SELECT l.job_id, b.slot_end, t.arrived_at
     FROM slot_bookings b
     JOIN loads l ON l.id = b.load_id
-    LEFT JOIN LATERAL (SELECT min(q.arrived_at) AS arrived_at FROM queue_tickets q WHERE q.booking_id = b.id) t
-        ON true
+    LEFT JOIN LATERAL (
+        SELECT min(q.arrived_at) AS arrived_at FROM queue_tickets q WHERE q.booking_id = b.id
+    ) t ON true
     WHERE l.carrier_org_id = $1 AND b.status <> 'cancelled' AND b.slot_end >= $2
       AND (t.arrived_at IS NOT NULL OR b.slot_end <= now())
 ),

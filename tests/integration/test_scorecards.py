@@ -9,7 +9,7 @@ timestamps are moved in the database during the setup, each where it happens, sa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
