@@ -29,7 +29,7 @@ const SCREENS = [
   { path: "/jobs/new", label: "console.nav.post_job", permission: "jobs.post", view: PostJob },
   { path: "/jobs", label: "console.nav.my_jobs", permission: "jobs.post", view: MyJobs },
   { path: "/jobs/:job", label: "orders.nav.job", permission: "jobs.post", view: JobScreen, nav: false },
-  { path: "/scorecard", label: "scorecards.nav.ours", permission: ["jobs.bid", "loads.dispatch"], view: OurScorecard },
+  { path: "/scorecard", label: "scorecards.nav.ours", permission: ["jobs.bid", "loads.dispatch"], party: "carrier", view: OurScorecard },
   { path: "/carriers/:org/scorecard", label: "scorecards.nav.scorecard", permission: ["jobs.post", "jobs.bid", "loads.dispatch"], view: CarrierScorecard, nav: false },
   { path: "/sites", label: "sites.nav.sites", permission: "sites.manage", view: Sites },
   { path: "/sites/:site", label: "sites.nav.site", permission: "sites.manage", view: SiteView, nav: false },
@@ -41,8 +41,9 @@ const SCREENS = [
   { path: "/admin/device-tokens", label: "console.nav.device_tokens", permission: "fleet.manage", view: DeviceTokens },
 ];
 
-// `permission` may be a list: any one of them will do.
-const allowed = (me, screen) => [].concat(screen.permission).some((p) => me.permissions.includes(p));
+// `permission` may be a list: any one of them will do. `party`: only for an organization playing it.
+const allowed = (me, screen) => [].concat(screen.permission).some((p) => me.permissions.includes(p))
+  && (!screen.party || (me.organization.parties || []).includes(screen.party));
 const currentPath = () => location.hash.replace(/^#/, "") || "/";
 const inNavigation = (me) => SCREENS.filter((s) => s.nav !== false && allowed(me, s));
 

@@ -93,11 +93,11 @@ function Scorecard({ org, own }) {
         <p id="scorecard-score">${t("scorecards.score", { score: i18n.number(data.score, 2) })}</p>
         <p class="muted">${t("scorecards.score_rule")}</p>`}
     </div>
-    <div class="panel" aria-labelledby="lanes-title">
+    <section class="panel" aria-labelledby="lanes-title">
       <h3 id="lanes-title">${t("scorecards.lanes.title")}</h3>
       <${Status} state=${lanes} />
       ${lanes.data && html`<${Lanes} lanes=${lanes.data} onChoose=${choose} />`}
-    </div>
+    </section>
   </section>`;
 }
 
