@@ -82,6 +82,10 @@ async def test_a_mill_weighs_a_bidder_by_its_scorecard_and_the_carrier_reads_its
         assert "Jobs given back: 1 of 1" in await given_back.inner_text()
         assert "No data" in await bidder.locator("[data-figure=no_shows]").inner_text()
         await assert_accessible(page, context="job screen with a bidder's figures")
+        # On a phone the bids (figures included) stay within the screen.
+        await page.set_viewport_size({"width": 390, "height": 844})
+        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        await page.set_viewport_size({"width": 1280, "height": 900})
 
         # 2. By keyboard to the scorecard: the link focused, Enter.
         link = bidder.get_by_role("link", name="Scorecard of Haulers")
@@ -119,6 +123,9 @@ async def test_a_mill_weighs_a_bidder_by_its_scorecard_and_the_carrier_reads_its
         assert "1 of 1" in await cell.inner_text()
         await assert_accessible(page, context="a carrier's scorecard, one lane")
         await keep_screenshot(page, "console-scorecard")
+        # On a tablet, nothing wider than the screen.
+        await page.set_viewport_size({"width": 820, "height": 1100})
+        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         assert foreign == [] and errors == []
 
         # 4. The carrier reads its own, in Chinese, on a phone.
