@@ -15,10 +15,12 @@ WITH tender AS (
       AND e.subject_type = 'job' AND e.data ->> 'carrier_org_id' = $1::uuid::text AND e.occurred_at >= $2
 ),
 awards AS (
-    -- Each job awarded to the carrier in the window counts once (a grab, an auction or a tender).
+    -- Each job awarded to the carrier counts once (a grab, an auction or a tender): awarded in the
+    -- window, or given back or cancelled in it (its award then counts too, even if made before the
+    -- window, so a figure never counts more give-backs than awards).
     SELECT DISTINCT e.subject_id::uuid AS job_id
     FROM events e
-    WHERE e.type IN ('job.awarded', 'tender.accepted')
+    WHERE e.type IN ('job.awarded', 'tender.accepted', 'job.given_back', 'job.award_cancelled')
       AND e.subject_type = 'job' AND e.data ->> 'carrier_org_id' = $1::uuid::text AND e.occurred_at >= $2
 ),
 after_award AS (

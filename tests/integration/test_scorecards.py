@@ -172,6 +172,14 @@ async def test_scorecard_figures_from_a_played_history_match_a_hand_count(client
         " WHERE id = (SELECT max(id) FROM events WHERE type = 'tender.declined')"
     )
 
+    # J3's award is moved to 100 days ago (backdated): given back within the window, it still counts
+    # as an award, so the carrier never has more give-backs than awards.
+    await db.execute(
+        "UPDATE events SET occurred_at = now() - interval '100 days'"
+        " WHERE type = 'job.awarded' AND subject_id = $1",
+        j3,
+    )
+
     # The hand count. Awards: J1, J2 (grabs, and J1 also by tender), J3, J4 = 4.
     overall = {
         "tender_acceptance": fig(1, 3),  # J1 accepted; J5 declined, J2 timed out
