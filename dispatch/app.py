@@ -57,6 +57,7 @@ from dispatch.realtime.broker import PgBroker
 from dispatch.receipts.api import ReceiptController
 from dispatch.receipts.service import summaries as receipt_summaries
 from dispatch.runtime import Runtime
+from dispatch.scorecards.api import ScorecardController
 from dispatch.settings import Settings
 from dispatch.sites.api import SiteController
 from dispatch.tracking.api import TrackingController, watch_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings) -> Litestar:
                     TrackingController,
                     ReceiptController,
                     DocumentsController,
+                    ScorecardController,
                     *market_api.routers(),
                     AuthorizationController,
                     verify_pickup_code,

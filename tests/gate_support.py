@@ -65,13 +65,15 @@ async def dispatched_loads(
     plates: list[str] | None = None,
     mill: Account | None = None,
     site: dict[str, Any] | None = None,
+    carrier: Account | None = None,
 ) -> dict[str, Any]:
     """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
     each driver with a device token. Pickup window: from now for 30 hours. The destination is an
     address near Hamburg, or `destination_site_id` (a shared site of the consignee). `mill` and
-    `site`: an existing shipper and its site (with its calendar) instead of new ones."""
+    `site`: an existing shipper and its site (with its calendar) instead of new ones; `carrier`: an
+    existing carrier instead of a new one (give it `plates` of its own for each further job)."""
     mill = mill or await bootstrap_org(client, settings, "Mill", ["shipper"])
-    carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
+    carrier = carrier or await bootstrap_org(client, settings, "Haulers", ["carrier"])
     site = site or await gate_site(client, mill, docks=docks, places=places, grace=grace)
     body = job_body(
         site["id"],
@@ -91,7 +93,7 @@ async def dispatched_loads(
     assert r.status_code == 201, r.text
     job = r.json()
     assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
-    drivers = []
+    drivers, vehicle_ids = [], []
     for i in range(loads):
         r = await client.post(
             "/fleet/vehicles",
@@ -104,6 +106,7 @@ async def dispatched_loads(
             },
         )
         assert r.status_code == 201, r.text
+        vehicle_ids.append(r.json()["id"])
         r = await client.post(
             "/fleet/drivers",
             headers=carrier.headers,
@@ -117,7 +120,10 @@ async def dispatched_loads(
         )
         assert r.status_code == 201, r.text
         drivers.append(r.json())
-    r = await client.post(f"/jobs/{job['id']}/plan", headers=carrier.headers, json={})
+    # The plan uses this job's new trucks (an existing carrier's others may be on its other jobs).
+    r = await client.post(
+        f"/jobs/{job['id']}/plan", headers=carrier.headers, json={"vehicle_ids": vehicle_ids}
+    )
     assert r.status_code == 201, r.text
     confirmed = (await client.post(f"/jobs/{job['id']}/plan/confirm", headers=carrier.headers)).json()
     assigned = []

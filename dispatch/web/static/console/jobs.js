@@ -4,6 +4,7 @@
 // cancelled from the list.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api } from "./api.js";
+import { BidderFigures } from "./scorecards.js";
 import { Field, FormError, Select, Status, t, useForm, useLoad } from "./ui.js";
 
 const i18n = window.DispatchI18n;
@@ -192,10 +193,12 @@ export function Bids({ me, job, onChanged }) {
       ? html`<p class="no-bids">${t("console.jobs.no_bids")}</p>`
       : html`<table class="list bids"><thead><tr><th scope="col">${t("console.jobs.rank")}</th>
           <th scope="col">${t("console.jobs.amount")}</th><th scope="col">${t("console.jobs.placed")}</th>
-          <th scope="col">${t("console.jobs.status")}</th><th scope="col">${t("console.actions")}</th></tr></thead>
+          <th scope="col">${t("console.jobs.status")}</th><th scope="col">${t("scorecards.bid.carrier")}</th>
+          <th scope="col">${t("console.actions")}</th></tr></thead>
         <tbody>${bids.data.map((b) => html`<tr key=${b.id} id=${`bid-${b.id}`}>
           <td>${b.rank || "–"}</td><td class="amount">${i18n.money(b.amount_minor, b.currency)}</td>
           <td>${i18n.dateTime(b.placed_at)}</td><td>${t(`console.jobs.bid_status.${b.status}`)}</td>
+          <td class="bidder-figures"><${BidderFigures} carrier=${b.carrier_org_id} /></td>
           <td class="actions">${mayAward && b.status === "active" && html`<button type="button"
             onClick=${() => award(b)}>${t("console.jobs.award")}</button>`}</td></tr>`)}</tbody></table>`)}
     ${error && html`<p class="error" role="alert">${error.message}</p>`}

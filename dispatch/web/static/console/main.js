@@ -10,6 +10,7 @@ import { JobScreen } from "./orders.js";
 import { Gate } from "./gate.js";
 import { CarrierJob, CarrierJobs } from "./plan.js";
 import { Sites, SiteView } from "./sites.js";
+import { CarrierScorecard, OurScorecard } from "./scorecards.js";
 import { AppointmentsScreen } from "./appointments.js";
 import { LanguageSwitcher, SignIn } from "./signin.js";
 import { Refusal, t } from "./ui.js";
@@ -28,6 +29,8 @@ const SCREENS = [
   { path: "/jobs/new", label: "console.nav.post_job", permission: "jobs.post", view: PostJob },
   { path: "/jobs", label: "console.nav.my_jobs", permission: "jobs.post", view: MyJobs },
   { path: "/jobs/:job", label: "orders.nav.job", permission: "jobs.post", view: JobScreen, nav: false },
+  { path: "/scorecard", label: "scorecards.nav.ours", permission: ["jobs.bid", "loads.dispatch"], party: "carrier", view: OurScorecard },
+  { path: "/carriers/:org/scorecard", label: "scorecards.nav.scorecard", permission: ["jobs.post", "jobs.bid", "loads.dispatch"], view: CarrierScorecard, nav: false },
   { path: "/sites", label: "sites.nav.sites", permission: "sites.manage", view: Sites },
   { path: "/sites/:site", label: "sites.nav.site", permission: "sites.manage", view: SiteView, nav: false },
   { path: "/sites/:site/appointments", label: "sites.nav.appointments", permission: ["sites.manage", "gate.operate"], view: AppointmentsScreen, nav: false },
@@ -38,8 +41,9 @@ const SCREENS = [
   { path: "/admin/device-tokens", label: "console.nav.device_tokens", permission: "fleet.manage", view: DeviceTokens },
 ];
 
-// `permission` may be a list: any one of them will do.
-const allowed = (me, screen) => [].concat(screen.permission).some((p) => me.permissions.includes(p));
+// `permission` may be a list: any one of them will do. `party`: only for an organization playing it.
+const allowed = (me, screen) => [].concat(screen.permission).some((p) => me.permissions.includes(p))
+  && (!screen.party || (me.organization.parties || []).includes(screen.party));
 const currentPath = () => location.hash.replace(/^#/, "") || "/";
 const inNavigation = (me) => SCREENS.filter((s) => s.nav !== false && allowed(me, s));
 
