@@ -22,8 +22,8 @@ from dispatch.webhooks.models import (
     DeliveryPage,
     DeliveryQueued,
     Endpoint,
-    EndpointIn,
     EndpointAttempt,
+    EndpointIn,
     EndpointPatch,
     LastAttempt,
 )

@@ -101,7 +101,6 @@ async def test_an_admin_connects_a_receiver_and_reads_the_events(server_factory,
             receiver.secrets.append(secret)
             await panel.get_by_role("button", name="Copy the secret").wait_for(timeout=WAIT)
             await assert_accessible(page, context="webhooks: the secret shown once")
-            await keep_screenshot(page, "console-webhooks")
             await panel.get_by_role("button", name="I have stored it").click()
             await panel.wait_for(state="detached", timeout=WAIT)
             assert secret not in await page.content()
@@ -129,11 +128,16 @@ async def test_an_admin_connects_a_receiver_and_reads_the_events(server_factory,
             assert receiver.acknowledged[0].event["type"] == "webhook.test"
             await page.locator(".last-attempt", has_text="HTTP 200").wait_for(timeout=WAIT)
             await assert_accessible(page, context="webhooks: an endpoint and its attempts")
+            await keep_screenshot(page, "console-webhooks")
 
             # Redelivered: the same event (the same webhook-id) comes again, and is logged again.
             await attempt.get_by_role("button", name=f"Redeliver {test_id}").click()
             await wait_for(lambda: receiver.ids() == [test_id, test_id], "the redelivery")
-            await page.locator(f'#attempt-list tr.attempt[data-event-id="{test_id}"]').nth(1).wait_for(timeout=WAIT)
+            await (
+                page.locator(f'#attempt-list tr.attempt[data-event-id="{test_id}"]')
+                .nth(1)
+                .wait_for(timeout=WAIT)
+            )
 
             # Paused: the state says so, and the API agrees.
             await page.get_by_role("button", name="Pause").click()
@@ -170,7 +174,9 @@ async def test_an_admin_connects_a_receiver_and_reads_the_events(server_factory,
             answers.status = 200
             await disabled.get_by_role("button", name="Re-enable").click()
             await page.locator("#endpoint-facts .endpoint-state[data-state=active]").wait_for(timeout=WAIT)
-            await wait_for(lambda: len(receiver.acknowledged) == 4, "the failed test event, after re-enabling")
+            await wait_for(
+                lambda: len(receiver.acknowledged) == 4, "the failed test event, after re-enabling"
+            )
             await page.locator(".failing-since", has_text="—").wait_for(timeout=WAIT)
 
             # Deleted, after asking once more.
@@ -220,7 +226,9 @@ async def test_an_admin_connects_a_receiver_and_reads_the_events(server_factory,
                 await page.set_viewport_size({"width": width, "height": height})
                 for screen in ("/integrations/webhooks", "/integrations/events"):
                     await page.goto(f"{server.base_url}/console#{screen}")
-                    await page.locator("#register-endpoint, #event-list li.event").first.wait_for(timeout=WAIT)
+                    await page.locator("#register-endpoint, #event-list li.event").first.wait_for(
+                        timeout=WAIT
+                    )
                     overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
                     assert overflow <= 0, (width, screen, overflow)
                     await assert_accessible(page, context=f"{screen} at {width} px")

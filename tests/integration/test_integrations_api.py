@@ -56,7 +56,7 @@ async def test_the_consignee_follows_its_load_through_the_gate_and_back_through_
         assert types.count(expected) == 1, (expected, types)
     assert types.index("load.loaded") < types.index("load.departed") < types.index("load.received")
     heads = [e["data"] for e in mine if e["type"] == "evidence.recorded"]
-    assert [h["kind"] for h in heads][0] == "seal"
+    assert heads[0]["kind"] == "seal"
     assert heads[-1]["head"] == receipt["evidence_hash"]
     loaded = next(e for e in mine if e["type"] == "load.loaded")
     assert loaded["links"] == {"waybill": f"/loads/{load['id']}/documents/waybill.pdf"}
@@ -71,7 +71,9 @@ async def test_the_consignee_follows_its_load_through_the_gate_and_back_through_
     received = await _all_recent(client, buyer.headers, types="load.received,load.loaded")
     assert [e["type"] for e in received] == ["load.received", "load.loaded"]
     assert received[0]["links"]["proof_of_delivery"] == f"/loads/{load['id']}/documents/proof-of-delivery.pdf"
-    problem(await client.get("/events/recent", headers=buyer.headers, params={"before": "x"}), 400, "bad_cursor")
+    problem(
+        await client.get("/events/recent", headers=buyer.headers, params={"before": "x"}), 400, "bad_cursor"
+    )
     problem(await client.get("/events/recent", headers=buyer.headers, params={"types": "load.nope"}), 400)
 
 
