@@ -5,7 +5,8 @@ to the URL), stores the secret shown once, sends a test event and sees its attem
 redelivers it, pauses, rotates the secret (the new one signs), sees the endpoint disabled after the
 receiver failed past the retry horizon, re-enables it, deletes it; then reads its events newest
 first with a type filter and older ones by cursor, and downloads a load's waybill from an event and
-from the job's screen. Only 127.0.0.1 is called (DISPATCH_WEBHOOK_ALLOW_HOSTS)."""
+from the job's screen; the load's driver downloads it from the driver app's trip screen. Only
+127.0.0.1 is called (DISPATCH_WEBHOOK_ALLOW_HOSTS)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import pytest
 from playwright.async_api import Page
 
 from tests.browser import assert_accessible, chromium, keep_screenshot, watch
+from tests.market_support import BERLIN
+from tests.steps.app import open_load
 from tests.steps.console import go, sign_in
 from tests.support import problem
 from tests.tracking_support import depart, loads_in_transit
@@ -232,5 +235,24 @@ async def test_an_admin_connects_a_receiver_and_reads_the_events(server_factory,
                     overflow = await page.evaluate("document.documentElement.scrollWidth - innerWidth")
                     assert overflow <= 0, (width, screen, overflow)
                     await assert_accessible(page, context=f"{screen} at {width} px")
+            assert not foreign and not errors, (foreign, errors)
+
+            # The driver on the road: the trip screen hands over the waybill of the load.
+            phone = await browser.new_context(
+                locale="en-US",
+                viewport={"width": 390, "height": 844},
+                accept_downloads=True,
+                permissions=["geolocation"],
+                geolocation={"longitude": BERLIN[0], "latitude": BERLIN[1], "accuracy": 10},
+            )
+            app = await phone.new_page()
+            foreign, errors = watch(app, server)
+            token = load["device"]["Authorization"].removeprefix("Bearer ")
+            await app.goto(f"{server.base_url}/app#token={token}")
+            await open_load(app, load["id"])
+            await app.locator("#do-trip").click(timeout=WAIT)
+            await app.locator("#screen-trip").wait_for(timeout=WAIT)
+            pdf = await downloaded_pdf(app, app.get_by_role("button", name="Waybill (PDF)"), tmp_path, "app.pdf")
+            assert b"%%EOF" in pdf[-1024:]
             assert not foreign and not errors, (foreign, errors)
     await receiver.stop()
