@@ -1,14 +1,20 @@
 """What the console's integrations screen and the papers' links read: the registry of event types,
-the events newest first, a load's gate events reaching its consignee, and the driver's waybill."""
+the events newest first, a load's gate events reaching its consignee, an endpoint's attempts log and
+failing state (from a real server's delivery loop to a receiver on 127.0.0.1), and the driver's
+waybill."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
+import pytest
+
 from tests.integration.test_documents import as_pdf, text_of
 from tests.integration.test_receipts import at_the_buyer
-from tests.support import problem
+from tests.support import bootstrap_org, problem
 from tests.tracking_support import depart, loads_in_transit
+from tests.webhook_support import Receiver, wait_for
 
 
 async def _all_recent(client: Any, headers: dict[str, str], **query: Any) -> list[dict[str, Any]]:
@@ -107,3 +113,73 @@ async def test_a_driver_downloads_the_waybill_of_its_own_load_only(client, setti
     problem(r, 403, "wrong_credential_kind")
     r = await client.get(f"/driver/v1/loads/{mine['id']}/waybill.pdf", headers=w["carrier"].headers)
     problem(r, 403, "wrong_credential_kind")
+
+
+@pytest.mark.server
+async def test_an_endpoints_attempts_log_says_since_when_it_fails_and_pages_back(server_factory, settings):
+    server = server_factory(
+        webhook_allow_hosts=("127.0.0.1/32",),
+        webhook_poll_ms=50,
+        webhook_retry_base_ms=100,
+        webhook_retry_cap_s=1,
+    )
+    answer = {"status": 500}
+    receiver = await Receiver(behaviour=lambda _: (answer["status"], {})).start()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        mill = await bootstrap_org(http, settings, "Mill", ["shipper"])
+        other = await bootstrap_org(http, settings, "Other", ["shipper"])
+        r = await http.post("/webhooks/endpoints", headers=mill.headers, json={"url": receiver.url})
+        assert r.status_code == 201, r.text
+        receiver.secrets.append(r.json()["secret"])
+        base = f"/webhooks/endpoints/{r.json()['id']}"
+        fresh = (await http.get(base, headers=mill.headers)).json()
+        assert fresh["last_attempt"] is None and fresh["failing_since"] is None
+
+        async def attempts(**params: Any) -> dict[str, Any]:
+            r = await http.get(f"{base}/attempts", headers=mill.headers, params=params)
+            assert r.status_code == 200, r.text
+            page: dict[str, Any] = r.json()
+            return page
+
+        async def failed_twice() -> bool:
+            return len((await attempts())["items"]) >= 2
+
+        test_id = (await http.post(f"{base}/test", headers=mill.headers)).json()["event_id"]
+        await wait_for(failed_twice, "two failed attempts")
+        failing = (await http.get(base, headers=mill.headers)).json()
+        assert failing["failing_since"] is not None
+        assert failing["last_attempt"]["status_code"] == 500 and failing["last_attempt"]["ok"] is False
+        assert failing["last_attempt"]["response_excerpt"] == "ok"  # the receiver's body, whatever the status
+        assert [e["id"] for e in (await http.get("/webhooks/endpoints", headers=mill.headers)).json()] == [
+            failing["id"]
+        ]
+
+        answer["status"] = 200
+
+        async def delivered() -> bool:
+            return bool((await attempts())["items"][0]["ok"])
+
+        await wait_for(delivered, "the delivery, once the receiver answers 200")
+        healed = (await http.get(base, headers=mill.headers)).json()
+        assert healed["failing_since"] is None
+        assert healed["last_attempt"]["status_code"] == 200 and healed["last_attempt"]["ok"] is True
+        log = (await attempts())["items"]
+        assert [a["status_code"] for a in log][0] == 200 and {a["status_code"] for a in log[1:]} == {500}
+        assert {(a["event_id"], a["event_type"], a["delivery_state"]) for a in log} == {
+            (test_id, "webhook.test", "delivered")
+        }
+        assert [a["id"] for a in log] == sorted((a["id"] for a in log), reverse=True)
+        assert receiver.ids() == [test_id] and not receiver.unverified
+
+        # Paged back one at a time by `before`: the same attempts, newest first.
+        seen, before = [], None
+        while True:
+            page = await attempts(limit=1, **({"before": before} if before else {}))
+            seen += [a["id"] for a in page["items"]]
+            before = page["next_before"]
+            if before is None:
+                break
+        assert seen[: len(log)] == [a["id"] for a in log]
+        # Another organization's endpoint is not there.
+        problem(await http.get(f"{base}/attempts", headers=other.headers), 404, "webhook_endpoint_not_found")
+    await receiver.stop()
