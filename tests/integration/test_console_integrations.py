@@ -252,7 +252,8 @@ async def test_an_admin_connects_a_receiver_and_reads_the_events(server_factory,
             await open_load(app, load["id"])
             await app.locator("#do-trip").click(timeout=WAIT)
             await app.locator("#screen-trip").wait_for(timeout=WAIT)
-            pdf = await downloaded_pdf(app, app.get_by_role("button", name="Waybill (PDF)"), tmp_path, "app.pdf")
+            waybill = app.get_by_role("button", name="Waybill (PDF)")
+            pdf = await downloaded_pdf(app, waybill, tmp_path, "app.pdf")
             assert b"%%EOF" in pdf[-1024:]
             assert not foreign and not errors, (foreign, errors)
     await receiver.stop()
