@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Request, Router, delete, get, post, put
+from litestar import Request, Response, Router, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
@@ -17,6 +17,8 @@ from dispatch.accounts.auth import credential_kinds
 from dispatch.accounts.models import Me
 from dispatch.accounts.principal import Principal
 from dispatch.deps import Caller, RuntimeDep
+from dispatch.documents import service as documents
+from dispatch.documents.api import PDF, pdf_response, pdf_spec
 from dispatch.gate import inbox
 from dispatch.gate import service as gate
 from dispatch.gate.assignments import driver_assignment, driver_assignments
@@ -186,6 +188,23 @@ async def driver_depart(
     return await gate.depart(runtime.db, runtime.broker, p, load_id)
 
 
+@get(
+    "/loads/{load_id:uuid}/waybill.pdf",
+    operation_id="driverGetWaybillPdf",
+    summary="The waybill the driver carries (PDF), for the driver's own load; 404 load_not_found otherwise",
+    description="The same paper as GET /loads/{id}/documents/waybill.pdf gives the carrier.",
+    media_type=PDF,
+    responses={200: pdf_spec("The waybill, one A4 PDF in the driver's language")},
+)
+async def driver_waybill(
+    load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller, request: Request[Principal, str, State]
+) -> Response[bytes]:
+    content = await documents.waybill_pdf(
+        runtime.db, runtime.settings.secret_key, p, load_id, request.headers.get("accept-language")
+    )
+    return pdf_response(content, f"waybill-{load_id}.pdf")
+
+
 @post(
     "/positions",
     operation_id="driverPostPositions",
@@ -223,6 +242,7 @@ def driver_router() -> Router:
             driver_check_in,
             driver_ticket,
             driver_depart,
+            driver_waybill,
             driver_positions,
             driver_messages,
             driver_live,

@@ -16,7 +16,7 @@ from dispatch.openapi import problem_spec
 PDF = "application/pdf"
 
 
-def _pdf(content: bytes, name: str) -> Response[bytes]:
+def pdf_response(content: bytes, name: str) -> Response[bytes]:
     return Response(
         content,
         media_type=PDF,
@@ -30,7 +30,7 @@ def _pdf(content: bytes, name: str) -> Response[bytes]:
     )
 
 
-def _pdf_spec(description: str) -> ResponseSpec:
+def pdf_spec(description: str) -> ResponseSpec:
     return ResponseSpec(
         data_container=bytes, media_type=PDF, description=description, generate_examples=False
     )
@@ -46,7 +46,7 @@ class DocumentsController(Controller):
         summary="The load's waybill (PDF): parties, sites, cargo, truck, driver, authorization, pickup "
         "code as QR (carrier and goods owner only), weighbridge and seals once loaded",
         media_type=PDF,
-        responses={200: _pdf_spec("The waybill, one A4 PDF in the caller's language")},
+        responses={200: pdf_spec("The waybill, one A4 PDF in the caller's language")},
     )
     async def waybill(
         self, load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller, request: Request[Any, Any, Any]
@@ -54,7 +54,7 @@ class DocumentsController(Controller):
         content = await service.waybill_pdf(
             runtime.db, runtime.settings.secret_key, p, load_id, request.headers.get("accept-language")
         )
-        return _pdf(content, f"waybill-{load_id}.pdf")
+        return pdf_response(content, f"waybill-{load_id}.pdf")
 
     @get(
         "/proof-of-delivery.pdf",
@@ -63,7 +63,7 @@ class DocumentsController(Controller):
         "drawn signature, the evidence chain's head; 409 document_not_ready before the receipt",
         media_type=PDF,
         responses={
-            200: _pdf_spec("The proof of delivery, a PDF in the caller's language"),
+            200: pdf_spec("The proof of delivery, a PDF in the caller's language"),
             409: problem_spec(409),
         },
     )
@@ -78,4 +78,4 @@ class DocumentsController(Controller):
             load_id,
             request.headers.get("accept-language"),
         )
-        return _pdf(content, f"proof-of-delivery-{load_id}.pdf")
+        return pdf_response(content, f"proof-of-delivery-{load_id}.pdf")

@@ -51,6 +51,10 @@ def _now() -> datetime:
 
 async def _facts(db: asyncpg.Pool, p: Principal, load_id: UUID) -> asyncpg.Record:
     row = await db.fetchrow(queries.WAYBILL_FACTS, load_id, p.org_id, p.user_id)
+    # A driver's phone (GET /driver/v1/loads/{id}/waybill.pdf) gets the waybill of its own load only,
+    # as on every driver route; another load of its carrier is "not found" too.
+    if row is not None and p.kind == "device" and row["driver_user_id"] != p.user_id:
+        row = None
     if row is None:
         raise NotFound("No such load, or it is not visible to your organization.", code="load_not_found")
     return row

@@ -11,7 +11,7 @@ from dispatch.accounts.auth import requires
 from dispatch.accounts.permissions import Permission
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.event_api import service
-from dispatch.event_api.service import EventPage
+from dispatch.event_api.service import EventPage, EventTypeOut, RecentPage
 
 
 class EventsController(Controller):
@@ -58,3 +58,44 @@ class EventsController(Controller):
         if wait == 0:
             return await service.page(runtime.db, p.org_id, cursor, wanted, limit)
         return await service.wait_for_page(runtime.db, runtime.broker, p.org_id, cursor, wanted, limit, wait)
+
+    @get(
+        "/recent",
+        operation_id="listRecentEvents",
+        guards=[requires(Permission.READ_EVENTS)],
+        summary="Your organization's events newest first, for looking back (the console's events view)",
+        description=(
+            "Pass `next_before` as `before` for older ones. To consume events without missing one, "
+            "read forward with `GET /events` instead."
+        ),
+    )
+    async def recent_events(
+        self,
+        runtime: RuntimeDep,
+        p: Caller,
+        before: Annotated[
+            str | None,
+            QueryParameter(max_length=41, description="`next_before` (or an item's `cursor`) from before"),
+        ] = None,
+        types: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=2000,
+                description="only these types, comma-separated",
+                schema_extra={"pattern": service.TYPES_PATTERN},
+            ),
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_LIMIT)] = 50,
+    ) -> RecentPage:
+        cursor = service.parse_before(before)
+        wanted = service.parse_types(types)
+        return await service.recent(runtime.db, p.org_id, cursor, wanted, limit)
+
+    @get(
+        "/types",
+        operation_id="listEventTypes",
+        summary="Every event type with its data schema's version and what it means (docs/events.md)",
+        description="What a webhook endpoint's `event_types` and the `types` filter may name.",
+    )
+    async def event_types(self) -> list[EventTypeOut]:
+        return service.EVENT_TYPES

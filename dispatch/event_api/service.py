@@ -41,6 +41,27 @@ class EventPage(msgspec.Struct, kw_only=True):
     next_after: str
 
 
+class RecentPage(msgspec.Struct, kw_only=True):
+    """Newest first (for a person looking back; a consumer reads forward with GET /events)."""
+
+    items: list[EventOut]
+    # Pass as `before` for the next, older page; null when there is nothing older.
+    next_before: str | None
+
+
+class EventTypeOut(msgspec.Struct, frozen=True, kw_only=True):
+    type: str
+    version: int
+    summary: str
+
+
+# The registry as the API answers it (GET /events/types): what an endpoint may subscribe to.
+EVENT_TYPES = [
+    EventTypeOut(type=name, version=known.version, summary=known.summary)
+    for name, known in sorted(SCHEMAS.items())
+]
+
+
 def _field_error(field: str, reason: str, code: str = "validation_failed") -> BadRequest:
     return BadRequest(
         f"{field}: {reason}",
@@ -56,6 +77,15 @@ def parse_after(text: str | None) -> events.Cursor:
     cursor = events.Cursor.parse(text)
     if cursor is None:
         raise _field_error("after", "not a cursor this API issued (<tx>.<id>)", code="bad_cursor")
+    return cursor
+
+
+def parse_before(text: str | None) -> events.Cursor | None:
+    if text is None or text == "":
+        return None
+    cursor = events.Cursor.parse(text)
+    if cursor is None:
+        raise _field_error("before", "not a cursor this API issued (<tx>.<id>)", code="bad_cursor")
     return cursor
 
 
@@ -76,6 +106,19 @@ async def page(
         found = await events.read(conn, after=after, org_id=org_id, types=types, limit=limit)
     items = [to_wire(e) for e in found]
     return EventPage(items=items, next_after=items[-1].cursor if items else str(after))
+
+
+async def recent(
+    db: asyncpg.Pool,
+    org_id: UUID,
+    before: events.Cursor | None,
+    types: Sequence[str] | None,
+    limit: int,
+) -> RecentPage:
+    async with db.acquire() as conn:
+        found = await events.read_back(conn, org_id=org_id, before=before, types=types, limit=limit)
+    items = [to_wire(e) for e in found]
+    return RecentPage(items=items, next_before=items[-1].cursor if len(items) == limit else None)
 
 
 async def wait_for_page(

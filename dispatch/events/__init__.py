@@ -2,7 +2,7 @@
 Read back by the tracking timeline and the evidence check (the heads it announced), and in
 commit-safe order by `feed.read` for the events API and webhooks."""
 
-from dispatch.events.feed import START, Cursor, FeedEvent, find, read
+from dispatch.events.feed import START, Cursor, FeedEvent, find, read, read_back
 from dispatch.events.service import record
 
-__all__ = ["START", "Cursor", "FeedEvent", "find", "read", "record"]
+__all__ = ["START", "Cursor", "FeedEvent", "find", "read", "read_back", "record"]

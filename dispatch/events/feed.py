@@ -73,6 +73,27 @@ async def read(
     return [_event(r) for r in rows]
 
 
+async def read_back(
+    conn: Conn,
+    *,
+    org_id: UUID,
+    before: Cursor | None = None,
+    types: Sequence[str] | None = None,
+    limit: int = 100,
+) -> list[FeedEvent]:
+    """The events concerning `org_id` before `before` (None: the newest), newest first: for a person
+    looking back through them. A consumer that must see every event reads forward with `read`."""
+    rows = await conn.fetch(
+        queries.READ_FEED_BACK,
+        None if before is None else str(before.tx),
+        0 if before is None else before.id,
+        org_id,
+        list(types) if types else None,
+        limit,
+    )
+    return [_event(r) for r in rows]
+
+
 async def find(conn: Conn, event_id: int, *, org_id: UUID) -> FeedEvent | None:
     """One event of the feed concerning `org_id` (to redeliver it); None when there is none, or it
     is not in the feed yet (its transaction is still running)."""

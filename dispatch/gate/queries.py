@@ -26,6 +26,12 @@ FROM loads l JOIN jobs j ON j.id = l.job_id JOIN sites s ON s.id = j.origin_site
 JOIN vehicles v ON v.id = l.vehicle_id
 WHERE l.id = $1 AND l.carrier_org_id = $2 AND ($3::uuid IS NULL OR l.driver_user_id = $3)"""
 
+# The organizations a load's gate events go to: its job's parties (poster, shipper, consignee) and
+# its carrier; dispatch.parties.party_orgs reads these names.
+LOAD_PARTIES = """
+SELECT j.poster_org_id, j.shipper_org_id, j.consignee_org_id, l.carrier_org_id
+FROM loads l JOIN jobs j ON j.id = l.job_id WHERE l.id = $1"""
+
 LOCK_LOAD = "SELECT status FROM loads WHERE id = $1 FOR UPDATE"
 
 SET_LOAD_STATUS = "UPDATE loads SET status = $2, updated_at = now() WHERE id = $1"

@@ -34,6 +34,7 @@ from dispatch.gate.models import (
     Ticket,
 )
 from dispatch.gate.notifications import publish_driver, publish_site
+from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
 from dispatch.tracking import service as tracking
@@ -113,6 +114,13 @@ async def _load(conn: Conn | asyncpg.Pool, p: Principal, load_id: UUID) -> async
     if row is None:
         raise NotFound("No such load assigned to you.", code="load_not_found")
     return row
+
+
+async def _load_parties(conn: Conn, load_id: UUID, *more: UUID) -> list[UUID]:
+    """Whom a load's gate events concern: its job's parties, its carrier, and `more`."""
+    row = await conn.fetchrow(queries.LOAD_PARTIES, load_id)
+    assert row is not None  # the caller holds the load
+    return party_orgs(row, *more)
 
 
 async def _bookable(
@@ -367,7 +375,7 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
     await events.record(
         conn,
         "load.checked_in",
-        org_ids=[load["carrier_org_id"]],
+        org_ids=await _load_parties(conn, load["id"]),
         subject_type="load",
         subject_id=load["id"],
         actor_user_id=None,
@@ -566,7 +574,8 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
         await events.record(
             conn,
             f"load.{to}",
-            org_ids=[p.org_id],
+            # The job's parties (the consignee follows its goods too) and the gate's organization.
+            org_ids=await _load_parties(conn, t["load_id"], p.org_id),
             subject_type="load",
             subject_id=t["load_id"],
             actor_user_id=p.user_id,
@@ -590,7 +599,7 @@ async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) 
         await events.record(
             conn,
             "load.departed",
-            org_ids=[load["carrier_org_id"]],
+            org_ids=await _load_parties(conn, load_id),
             subject_type="load",
             subject_id=load_id,
             actor_user_id=p.user_id,

@@ -14,6 +14,7 @@ from dispatch.deps import Caller, RuntimeDep
 from dispatch.webhooks import service
 from dispatch.webhooks.models import (
     Attempt,
+    AttemptPage,
     DeliveryPage,
     DeliveryQueued,
     Endpoint,
@@ -115,3 +116,20 @@ class WebhookController(Controller):
         self, endpoint_id: FromPath[UUID], delivery_id: FromPath[int], runtime: RuntimeDep, p: Caller
     ) -> list[Attempt]:
         return await service.attempts(runtime.db, p, endpoint_id, delivery_id)
+
+    @get(
+        "/{endpoint_id:uuid}/attempts",
+        operation_id="listWebhookEndpointAttempts",
+        summary="The endpoint's attempts over all its deliveries, newest first, with their events",
+    )
+    async def recent_attempts(
+        self,
+        endpoint_id: FromPath[UUID],
+        runtime: RuntimeDep,
+        p: Caller,
+        before: Annotated[
+            int | None, QueryParameter(ge=1, description="next_before of the last page")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> AttemptPage:
+        return await service.recent_attempts(runtime.db, p, endpoint_id, before, limit)

@@ -35,6 +35,15 @@ class EndpointPatch(Input, kw_only=True):
     paused: bool | UnsetType = UNSET
 
 
+class LastAttempt(msgspec.Struct, kw_only=True):
+    attempted_at: datetime
+    # null: no HTTP answer (refused address, connection failed, timed out).
+    status_code: int | None
+    ok: bool
+    latency_ms: int
+    response_excerpt: str
+
+
 class Endpoint(msgspec.Struct, kw_only=True):
     id: UUID
     url: str
@@ -48,6 +57,10 @@ class Endpoint(msgspec.Struct, kw_only=True):
     secret: str | None = None
     # After a rotation: until when the previous secret still signs beside the new one.
     previous_secret_until: datetime | None = None
+    # In the answers of GET (list and one): the newest attempt of any delivery to this endpoint, and
+    # while deliveries wait after failed attempts, since when (null when nothing is failing).
+    last_attempt: LastAttempt | None = None
+    failing_since: datetime | None = None
 
 
 class RedeliverIn(Input, kw_only=True):
@@ -84,3 +97,26 @@ class Attempt(msgspec.Struct, kw_only=True):
     latency_ms: int
     ok: bool
     response_excerpt: str
+
+
+class EndpointAttempt(msgspec.Struct, kw_only=True):
+    """One attempt with the event it tried to deliver: an endpoint's attempts log."""
+
+    id: int
+    attempted_at: datetime
+    event_id: str
+    event_type: str
+    delivery_id: int
+    # The delivery's state now (a failed attempt may since have been delivered by a later one).
+    delivery_state: Literal["pending", "delivered", "failed"]
+    # null: no HTTP answer (refused address, connection failed, timed out).
+    status_code: int | None
+    latency_ms: int
+    ok: bool
+    response_excerpt: str
+
+
+class AttemptPage(msgspec.Struct, kw_only=True):
+    items: list[EndpointAttempt]
+    # Pass as `before` for the next (older) page; null at the end.
+    next_before: int | None

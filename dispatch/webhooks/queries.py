@@ -12,8 +12,27 @@ ENDPOINT = "SELECT * FROM webhook_endpoints WHERE id = $1 AND org_id = $2 AND de
 
 ENDPOINT_FOR_UPDATE = ENDPOINT + " FOR UPDATE"
 
-ENDPOINTS = """
-SELECT * FROM webhook_endpoints WHERE org_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"""
+# An endpoint as its organization reads it: with its last attempt (the newest of any delivery) and,
+# while deliveries wait after failed attempts, since when (the oldest such delivery was first due;
+# a resume makes waiting deliveries due anew). Scans the endpoint's own deliveries only.
+_ENDPOINT_STATE = """
+SELECT e.*, last.attempted_at AS last_attempted_at, last.status_code AS last_status_code,
+       last.ok AS last_ok, last.latency_ms AS last_latency_ms, last.response_excerpt AS last_excerpt,
+       (SELECT min(d.created_at) FROM webhook_deliveries d
+        WHERE d.endpoint_id = e.id AND d.attempts > 0 AND d.state IN ('pending', 'failed')) AS failing_since
+FROM webhook_endpoints e
+LEFT JOIN LATERAL (
+    SELECT a.attempted_at, a.status_code, a.ok, a.latency_ms, a.response_excerpt
+    FROM webhook_deliveries d JOIN webhook_attempts a ON a.delivery_id = d.id
+    WHERE d.endpoint_id = e.id
+    ORDER BY a.id DESC
+    LIMIT 1
+) last ON true
+"""
+
+ENDPOINT_STATE = _ENDPOINT_STATE + "WHERE e.id = $1 AND e.org_id = $2 AND e.deleted_at IS NULL"
+
+ENDPOINTS = _ENDPOINT_STATE + "WHERE e.org_id = $1 AND e.deleted_at IS NULL ORDER BY e.created_at, e.id"
 
 UPDATE_ENDPOINT = """
 UPDATE webhook_endpoints
@@ -141,3 +160,13 @@ DELIVERY = "SELECT id FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2
 ATTEMPTS = """
 SELECT id, attempted_at, status_code, latency_ms, ok, response_excerpt
 FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id"""
+
+# The endpoint's latest attempts over all its deliveries, newest first ($2 NULL: from the newest; else
+# older than that attempt id).
+RECENT_ATTEMPTS = """
+SELECT a.id, a.attempted_at, a.status_code, a.latency_ms, a.ok, a.response_excerpt,
+       d.id AS delivery_id, d.event_id, d.event_type, d.state
+FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+WHERE d.endpoint_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
+ORDER BY a.id DESC
+LIMIT $3"""

@@ -17,12 +17,15 @@ from dispatch.webhooks import queries, signing
 from dispatch.webhooks.addresses import AddressRefused, check_url
 from dispatch.webhooks.models import (
     Attempt,
+    AttemptPage,
     Delivery,
     DeliveryPage,
     DeliveryQueued,
     Endpoint,
+    EndpointAttempt,
     EndpointIn,
     EndpointPatch,
+    LastAttempt,
 )
 
 TEST_EVENT = "webhook.test"
@@ -41,6 +44,21 @@ def endpoint_out(row: asyncpg.Record, *, with_secret: bool = False) -> Endpoint:
         created_at=row["created_at"],
         secret=row["secret"] if with_secret else None,
         previous_secret_until=row["previous_until"] if with_secret else None,
+        last_attempt=_last_attempt(row),
+        failing_since=row.get("failing_since"),
+    )
+
+
+def _last_attempt(row: asyncpg.Record) -> LastAttempt | None:
+    """Only rows read with ENDPOINT_STATE carry it."""
+    if row.get("last_attempted_at") is None:
+        return None
+    return LastAttempt(
+        attempted_at=row["last_attempted_at"],
+        status_code=row["last_status_code"],
+        ok=row["last_ok"],
+        latency_ms=row["last_latency_ms"],
+        response_excerpt=row["last_excerpt"],
     )
 
 
@@ -77,7 +95,10 @@ async def list_endpoints(db: asyncpg.Pool, p: Principal) -> list[Endpoint]:
 
 
 async def get(db: asyncpg.Pool, p: Principal, endpoint_id: UUID) -> Endpoint:
-    return endpoint_out(await _endpoint(db, p, endpoint_id))
+    row = await db.fetchrow(queries.ENDPOINT_STATE, endpoint_id, p.org_id)
+    if row is None:
+        raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
+    return endpoint_out(row)
 
 
 async def _endpoint(db: Queryable, p: Principal, endpoint_id: UUID) -> asyncpg.Record:
@@ -198,3 +219,26 @@ async def attempts(db: asyncpg.Pool, p: Principal, endpoint_id: UUID, delivery_i
         )
         for r in await db.fetch(queries.ATTEMPTS, delivery_id)
     ]
+
+
+async def recent_attempts(
+    db: asyncpg.Pool, p: Principal, endpoint_id: UUID, before: int | None, limit: int
+) -> AttemptPage:
+    await _endpoint(db, p, endpoint_id)
+    rows = await db.fetch(queries.RECENT_ATTEMPTS, endpoint_id, before, limit)
+    items = [
+        EndpointAttempt(
+            id=r["id"],
+            attempted_at=r["attempted_at"],
+            event_id=f"evt_{r['event_id']}",
+            event_type=r["event_type"],
+            delivery_id=r["delivery_id"],
+            delivery_state=r["state"],
+            status_code=r["status_code"],
+            latency_ms=r["latency_ms"],
+            ok=r["ok"],
+            response_excerpt=r["response_excerpt"],
+        )
+        for r in rows
+    ]
+    return AttemptPage(items=items, next_before=items[-1].id if len(items) == limit else None)

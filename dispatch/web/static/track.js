@@ -11,7 +11,8 @@
 // the language redraws the page in place, the socket stays open. A signed-in viewer's language is
 // their own setting (GET /me); a share link's viewer has no account: the device's or browser's.
 import { html, render, useEffect, useRef, useState } from "./vendor/htm-3.1.1/standalone.module.js";
-import { api } from "./console/api.js";
+import { api, blob } from "./console/api.js";
+import { LoadPapers } from "./console/papers.js";
 import { OrganizationChoice, useSignIn } from "./console/signin.js";
 import { Field, t } from "./console/ui.js";
 import { createTracker } from "./track/live.js";
@@ -127,7 +128,9 @@ function Facts({ load }) {
   </dl>`;
 }
 
-function LoadCard({ load, jobId, receiptFor }) {
+// `papersFor`: the signed-in person's token (a share link's viewer has no party's session, and the
+// papers are the parties'): the load's papers once it is received.
+function LoadCard({ load, jobId, receiptFor, papersFor }) {
   const status = load.status || "";
   return html`<section class="load" id=${`load-${load.id}`} data-load-id=${load.id} data-status=${status}
       aria-labelledby=${`load-${load.id}-title`}>
@@ -136,6 +139,8 @@ function LoadCard({ load, jobId, receiptFor }) {
         `track.status.${status}`, status.replaceAll("_", " "))}</span></h2>
     <${Facts} load=${load} />
     ${load.receipt && html`<p class="receipt">${receiptText(load.receipt)}</p>`}
+    ${papersFor && status === "received" && html`<p class="load-papers"><${LoadPapers} load=${{ ...load, status }}
+      title=${loadName(load)} fetchPdf=${(path) => blob(path, { token: papersFor })} /></p>`}
     <ol class="timeline">
       ${load.timeline.map((e) => html`<li key=${`${e.type}@${e.at}`} data-type=${e.type}><time dateTime=${e.at}>${clock(e.at)}</time>
         ${" "}${translated(`track.event.${e.type}`, e.type)}</li>`)}
@@ -202,7 +207,7 @@ function App() {
       <aside id="panel" aria-label=${t("track.panel_label")}>
         ${state.ended && html`<p id="ended" class="ended-note">${t(state.ended)}</p>`}
         <div id="loads">${loads.map((load) => html`<${LoadCard} key=${load.id} load=${load} jobId=${state.job.id}
-          receiptFor=${mayConfirm ? token : null} />`)}</div>
+          receiptFor=${mayConfirm ? token : null} papersFor=${token || null} />`)}</div>
         <p id="zone-note" class="zone-note">${t("common.time.your_zone", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone })}</p>
       </aside>
     </main>`}`;

@@ -47,6 +47,23 @@ window.DriverApi = (() => {
     return { ok: answer.ok, status: answer.status, data };
   }
 
+  // A document (the waybill) as a Blob; a refusal as {ok: false, status, data} like `call`.
+  async function file(path) {
+    const headers = { "X-App-Version": VERSION, Accept: "application/pdf, application/problem+json" };
+    const bearer = token();
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    let answer;
+    try {
+      answer = await fetch(path, { headers, cache: "no-store" });
+    } catch (err) {
+      throw new Offline(String(err));
+    }
+    if (answer.ok) return { ok: true, status: answer.status, data: await answer.blob() };
+    let data = null;
+    try { data = await answer.json(); } catch (err) { data = null; }
+    return { ok: false, status: answer.status, data };
+  }
+
   const newKey = () =>
     (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);
 
@@ -56,5 +73,5 @@ window.DriverApi = (() => {
     return `${scheme}://${location.host}/driver/v1/live?access_token=${encodeURIComponent(token() || "")}`;
   }
 
-  return { VERSION, Offline, call, device, keep, forget, token, on, newKey, liveUrl };
+  return { VERSION, Offline, call, file, device, keep, forget, token, on, newKey, liveUrl };
 })();

@@ -369,6 +369,30 @@ export function depart() {
   });
 }
 
+// The waybill the driver carries (GET /driver/v1/loads/{id}/waybill.pdf): saved as a file, which the
+// phone opens in its PDF viewer. Not kept offline: it changes as the load moves (weighbridge, seals).
+export function saveWaybill(loadId) {
+  setError("trip", null);
+  return during("waybill", async () => {
+    let answer;
+    try {
+      answer = await api.file(`/driver/v1/loads/${loadId}/waybill.pdf`);
+    } catch (err) {
+      setError("trip", offlineError);
+      return;
+    }
+    if (!answer.ok) { setError("trip", problem(answer.data)); return; }
+    const url = URL.createObjectURL(answer.data);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = `waybill-${loadId}.pdf`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  });
+}
+
 export function finishTrip() {
   state.trip = null;
   store(TRIP_KEY, null);

@@ -285,6 +285,12 @@ function Trip() {
       <p class="hint" id="trip-gps">${state.gpsMissing ? t("app.trip.no_gps") : ""}</p>
     </div>
     ${trip.outcome && html`<${Outcome} outcome=${trip.outcome} />`}
+    <p class="actions">
+      <button type="button" id="do-waybill" disabled=${state.busy === "waybill"}
+        aria-busy=${state.busy === "waybill" ? "true" : "false"}
+        onClick=${() => model.saveWaybill(trip.load_id)}>${t("app.trip.waybill")}</button>
+    </p>
+    <${ErrorText} id="trip-error" error=${state.errors.trip} />
     <p class="hint">${t("app.trip.keep_open")}</p>
   </section>`;
 }

@@ -12,6 +12,7 @@ import { CarrierJob, CarrierJobs } from "./plan.js";
 import { Sites, SiteView } from "./sites.js";
 import { CarrierScorecard, OurScorecard } from "./scorecards.js";
 import { AppointmentsScreen } from "./appointments.js";
+import { Events, WebhookEndpoint, Webhooks } from "./integrations.js";
 import { LanguageSwitcher, SignIn } from "./signin.js";
 import { Refusal, t } from "./ui.js";
 
@@ -39,6 +40,9 @@ const SCREENS = [
   { path: "/admin/roles", label: "console.nav.roles", permission: "org.manage_roles", view: Roles },
   { path: "/admin/api-tokens", label: "console.nav.api_tokens", permission: "org.manage_tokens", view: ApiTokens },
   { path: "/admin/device-tokens", label: "console.nav.device_tokens", permission: "fleet.manage", view: DeviceTokens },
+  { path: "/integrations/webhooks", label: "integrations.nav.webhooks", permission: "webhooks.manage", view: Webhooks },
+  { path: "/integrations/webhooks/:endpoint", label: "integrations.nav.endpoint", permission: "webhooks.manage", view: WebhookEndpoint, nav: false },
+  { path: "/integrations/events", label: "integrations.nav.events", permission: "events.read", view: Events },
 ];
 
 // `permission` may be a list: any one of them will do. `party`: only for an organization playing it.

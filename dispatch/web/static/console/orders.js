@@ -6,6 +6,7 @@
 // API answers it; the carrier's own view of a job it won is the carrier screens'.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api, blob } from "./api.js";
+import { LoadPapers } from "./papers.js";
 import { Bids, price, usePoll } from "./jobs.js";
 import { Checks, Field, FormError, Select, Status, t, useForm, useLoad } from "./ui.js";
 
@@ -118,6 +119,7 @@ function Loads({ loads }) {
           <td>${i18n.weight(l.weight_kg)}</td>
           <td class="actions">
             <a class="track" href=${`/track/loads/${l.id}`}>${t("orders.loads.track", { n: l.seq })}</a>
+            <${LoadPapers} load=${l} title=${loadName(l)} />
             <button type="button" class="show-evidence" aria-expanded=${openId === l.id ? "true" : "false"}
               onClick=${() => setOpenId(openId === l.id ? null : l.id)}>${t("orders.evidence.show", { n: l.seq })}</button>
           </td></tr>`)}</tbody></table>`)}

@@ -9,6 +9,7 @@
 // code, which a reassignment changes. GET /jobs/{job}/loads carries all of them.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api } from "./api.js";
+import { LoadPapers } from "./papers.js";
 import { Checks, Field, FormError, Select, Status, t, useLoad } from "./ui.js";
 
 const i18n = window.DispatchI18n;
@@ -412,6 +413,7 @@ function Loads({ job, loads, vehicles, drivers, onAssigned }) {
         </dl>
         ${vehicle && html`<${Capacity} id=${`load-${load.seq}-kg`} label=${t("plan.load.weight")} used=${load.weight_kg}
           capacity=${vehicle.capacity_kg} format=${i18n.weight} />`}
+        <p class="load-papers"><${LoadPapers} load=${load} title=${t("plan.loads.load", { number: load.number })} /></p>
         <${Assign} load=${load} vehicles=${usable} drivers=${drivers} onAssigned=${onAssigned} />
         ${load.driver && html`<${MessageDriver} key=${load.driver.user_id} load=${load} />`}
       </article>`;
