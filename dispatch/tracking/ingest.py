@@ -7,7 +7,7 @@ as one ordered pipeline. The rules it keeps are in README.md ("Ingest").
     2. screen   each point judged against its trip, alone and against its neighbours (screening.py)
     3. number   the new points numbered on from the trip's last seq
     4. advance  the trip state moved on by them (last fix, speed, ETA, geofences, stops) and the
-                events they raise (trip.py)
+                events they raise (trip.py), then the alerts (late delivery, off route: alerts.py)
     5. frames   what watchers are sent: each event's frame, the points' frames (notifications.py)
     6. write    events, points, trip state and frames, in one transaction, one of two ways:
                 - `OneStatement`, the common case (one load, every point new): STORE_BATCH stores
