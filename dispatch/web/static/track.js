@@ -157,9 +157,9 @@ function standingAlerts(load) {
 function Alerts({ load }) {
   const alerts = standingAlerts(load);
   if (!alerts.length) return null;
-  return html`<ul class="alerts" role="alert">
+  return html`<div role="alert"><ul class="alerts">
     ${alerts.map((a) => html`<li key=${a.type} class="alert" data-type=${a.type}>${a.text}</li>`)}
-  </ul>`;
+  </ul></div>`;
 }
 
 // On the way to the pickup (the driver started towards it): when the truck is expected there.
