@@ -70,7 +70,8 @@ async def dispatched_loads(
     """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
     each driver with a device token. Pickup window: from now for 30 hours. The destination is an
     address near Hamburg, or `destination_site_id` (a shared site of the consignee). `mill` and
-    `site`: an existing shipper and its site (with its calendar) instead of new ones; `deliver_by`: from now."""
+    `site`: an existing shipper and its site (with its calendar) instead of new ones. `deliver_by`:
+    the job's deliver-by, from now."""
     mill = mill or await bootstrap_org(client, settings, "Mill", ["shipper"])
     carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
     site = site or await gate_site(client, mill, docks=docks, places=places, grace=grace)
