@@ -27,6 +27,7 @@ DEFAULT_MIN_WIDTH_M = 10_000.0
 DEFAULT_WIDTH_SHARE = 0.2
 # A truck is off route after this many fixes in a row outside the corridor (one stray fix is GPS noise).
 DEFAULT_POINTS_OUTSIDE = 3
+QUAD_SEGS = 16
 
 
 def corridor_width_m(
@@ -51,6 +52,16 @@ class Corridor:
         self._x_per_deg = EARTH_RADIUS_M * math.radians(1) * math.cos(math.radians(self._lat0))
         self._y_per_deg = EARTH_RADIUS_M * math.radians(1)
         self._line = shapely.LineString(self._project(self.route))
+        # The corridor as a polygon in degrees, for testing a batch's fixes in one vectorized call
+        # without projecting them: the buffer is taken in metres and brought back by the inverse of
+        # the projection, which is affine, so its edges stay straight and the shape is the same.
+        # The buffer's round ends are polygons of QUAD_SEGS segments per quarter circle: inside the
+        # true corridor by at most 0.5 % of its width.
+        ring = shapely.get_coordinates(shapely.buffer(self._line, width_m, quad_segs=QUAD_SEGS))
+        ring[:, 0] = ring[:, 0] / self._x_per_deg + self._lon0
+        ring[:, 1] = ring[:, 1] / self._y_per_deg + self._lat0
+        self._area = shapely.Polygon(ring)
+        shapely.prepare(self._area)
 
     @classmethod
     def around(
@@ -76,7 +87,16 @@ class Corridor:
         return [float(d) for d in shapely.distance(self._line, points)]
 
     def outside_each(self, positions: Sequence[Position]) -> list[bool]:
-        return [d > self.width_m for d in self.distances_m(positions)]
+        """Whether each position is outside the corridor, in one call (a prepared polygon: the cost
+        is nearly all the call's, ~20 µs, whatever the batch's size, where measuring each fix's
+        distance costs about 1 µs a fix more)."""
+        if not positions:
+            return []
+        # Columns from lists: numpy converting a list of tuples is several times slower.
+        lon = np.array([p[0] for p in positions], dtype=float)
+        lat = np.array([p[1] for p in positions], dtype=float)
+        inside: list[bool] = shapely.intersects_xy(self._area, lon, lat).tolist()
+        return [not x for x in inside]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 
 Kept apart from trip.py so the ingest's hot path gains one call (`on_the_road`) and nothing else:
 per batch it is one comparison of the new ETA with the job's deliver-by, and one vectorized
-distance of the batch's newer fixes to the route (shapely, one call), against a corridor built once
-per route and process. What it decides goes out as the trip's other events do (the outbox, the
+test of the batch's newer fixes against the route's corridor (a prepared shapely polygon, one call,
+its cost nearly independent of the batch's size), built once per route and process. What it decides goes out as the trip's other events do (the outbox, the
 watchers) and its state is three columns of the trip row.
 """
 
@@ -64,16 +64,16 @@ def on_the_road(
         settings.corridor_min_km * 1000.0,
         settings.corridor_percent / 100,
     )
-    distances = route.distances_m([s.position for s in newer])
     watch, happened = watch_route(
         RouteWatch(trip.outside_count, trip.off_route),
-        [d > route.width_m for d in distances],
+        route.outside_each([s.position for s in newer]),
         settings.off_route_points,
     )
     for i, what in happened:
         fix = newer[i]
         if what == "off_route":
-            where = {"distance_m": round(distances[i]), "lon": fix.position.lon, "lat": fix.position.lat}
+            distance = route.distances_m([fix.position])[0]  # measured for this one fix only
+            where = {"distance_m": round(distance), "lon": fix.position.lon, "lat": fix.position.lat}
             raised.append(TripEvent("load.off_route", fix.at, {"load_id": load} | where))
         else:
             raised.append(TripEvent("load.back_on_route", fix.at, {"load_id": load}))

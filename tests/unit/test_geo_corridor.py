@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from geo import Position, haversine_m
@@ -64,3 +66,19 @@ def test_back_on_route_at_the_first_fix_inside_then_off_again_after_another_run_
     assert happened == [(0, "back_on_route"), (3, "off_route"), (4, "back_on_route")]
     assert state == RouteWatch(outside_count=0, off_route=False)
     assert watch_route(RouteWatch(), [False] * 5) == (RouteWatch(), [])
+
+
+def test_the_one_call_test_agrees_with_the_measured_distance_away_from_the_edge():
+    c = Corridor.around([BERLIN, Position(11.0, 54.0), HAMBURG])
+    rng = random.Random(23)
+    positions = [Position(rng.uniform(8.5, 15.0), rng.uniform(51.5, 54.8)) for _ in range(2000)]
+    distances = c.distances_m(positions)
+    outside = c.outside_each(positions)
+    # The polygon's round ends lie inside the true corridor by at most 0.5 % of its width.
+    judged = [
+        (o, d > c.width_m)
+        for o, d in zip(outside, distances, strict=True)
+        if abs(d - c.width_m) > 0.005 * c.width_m
+    ]
+    assert len(judged) > 1900 and all(a == b for a, b in judged)
+    assert sum(o for o, _ in judged) > 100 and sum(not o for o, _ in judged) > 100  # both sides seen
