@@ -53,6 +53,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     position_retention_days: int = 180
     stop_alert_minutes: int = 20
     watcher_queue: int = 64
+    # Tracking's alerts (dispatch/tracking/README.md, "Alerts"): a truck is late when its ETA is this
+    # much past its booked slot's start or its job's deliver-by; off route when this many fixes in a
+    # row are farther from the expected route than max(the minimum, the percentage of the trip).
+    late_grace_minutes: int = 10
+    corridor_min_km: int = 10
+    corridor_percent: int = 20
+    off_route_points: int = 3
     # The tracking page's optional background map: an XYZ tile URL template such as
     # "https://tile.example/{z}/{x}/{y}.png" (unset: no tiles; trail, truck and geofences still draw).
     map_tiles_url: str | None = None
@@ -135,6 +142,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             position_retention_days=_int(env, "DISPATCH_POSITION_RETENTION_DAYS", 180, minimum=8),
             stop_alert_minutes=_int(env, "DISPATCH_STOP_ALERT_MINUTES", 20, minimum=1, maximum=24 * 60),
             watcher_queue=_int(env, "DISPATCH_WATCHER_QUEUE", 64, minimum=4, maximum=10_000),
+            late_grace_minutes=_int(env, "DISPATCH_LATE_GRACE_MINUTES", 10, minimum=0, maximum=24 * 60),
+            corridor_min_km=_int(env, "DISPATCH_CORRIDOR_MIN_KM", 10, minimum=1, maximum=1000),
+            corridor_percent=_int(env, "DISPATCH_CORRIDOR_PERCENT", 20, minimum=0, maximum=100),
+            off_route_points=_int(env, "DISPATCH_OFF_ROUTE_POINTS", 3, minimum=1, maximum=100),
             map_tiles_url=_tiles_url(env.get("DISPATCH_MAP_TILES_URL") or None),
             map_tiles_attribution=env.get("DISPATCH_MAP_TILES_ATTRIBUTION", ""),
             map_tiles_datum=_tiles_datum(env.get("DISPATCH_MAP_TILES_DATUM") or "wgs84"),

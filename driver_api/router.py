@@ -33,7 +33,8 @@ from dispatch.gate.models import (
 )
 from dispatch.idempotency import idempotency_middleware
 from dispatch.runtime import Runtime
-from dispatch.tracking.models import BatchResult, PositionBatch
+from dispatch.tracking import approach
+from dispatch.tracking.models import ApproachOut, BatchResult, PositionBatch
 from dispatch.types import Instant
 from driver_api.live import driver_live
 from driver_api.positions import ingest_batch
@@ -206,6 +207,24 @@ async def driver_waybill(
 
 
 @post(
+    "/loads/{load_id:uuid}/start-to-pickup",
+    operation_id="driverStartToPickup",
+    status_code=200,
+    summary="Start driving to the pickup site: the phone's positions are taken from now, before loading",
+    description=(
+        "The load must be assigned (or booked) and not yet checked in at the gate (else 409 "
+        "approach_over). Starting again changes nothing. Positions posted while no load is in transit "
+        "go to this drive; its ETA against the booked slot raises load.late_for_slot "
+        "(dispatch/tracking/README.md, Alerts)."
+    ),
+)
+async def driver_start_to_pickup(
+    load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller, idempotency_key: IdempotencyKey = None
+) -> ApproachOut:
+    return await approach.start_to_pickup(runtime.db, p, load_id)
+
+
+@post(
     "/positions",
     operation_id="driverPostPositions",
     status_code=200,
@@ -243,6 +262,7 @@ def driver_router() -> Router:
             driver_ticket,
             driver_depart,
             driver_waybill,
+            driver_start_to_pickup,
             driver_positions,
             driver_messages,
             driver_live,

@@ -66,12 +66,14 @@ async def dispatched_loads(
     mill: Account | None = None,
     site: dict[str, Any] | None = None,
     carrier: Account | None = None,
+    deliver_by: timedelta = timedelta(hours=60),
 ) -> dict[str, Any]:
     """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
     each driver with a device token. Pickup window: from now for 30 hours. The destination is an
     address near Hamburg, or `destination_site_id` (a shared site of the consignee). `mill` and
     `site`: an existing shipper and its site (with its calendar) instead of new ones; `carrier`: an
-    existing carrier instead of a new one (give it `plates` of its own for each further job)."""
+    existing carrier instead of a new one (give it `plates` of its own for each further job).
+    `deliver_by`: the job's deliver-by, from now."""
     mill = mill or await bootstrap_org(client, settings, "Mill", ["shipper"])
     carrier = carrier or await bootstrap_org(client, settings, "Haulers", ["carrier"])
     site = site or await gate_site(client, mill, docks=docks, places=places, grace=grace)
@@ -80,7 +82,7 @@ async def dispatched_loads(
         destination_site_id=destination_site_id,
         pickup_from=iso(timedelta(minutes=-5)),
         pickup_until=iso(timedelta(hours=30)),
-        deliver_by=iso(timedelta(hours=60)),
+        deliver_by=iso(deliver_by),
         deadline=timedelta(hours=1),
         cargo={
             "kind": "items",

@@ -220,6 +220,45 @@ class TripMoving(Data):
     stopped_minutes: int
 
 
+class LateForSlot(Data):
+    """The truck on its way to the pickup will miss the start of its booked slot (by more than the grace)."""
+
+    load_id: UUID
+    job_id: UUID
+    at: datetime  # the fix the ETA was computed from
+    eta_at: datetime
+    slot_starts_at: datetime
+    late_by_s: int
+
+
+class LateDelivery(Data):
+    """The truck on the road will arrive after the job's deliver-by (by more than the grace)."""
+
+    load_id: UUID
+    job_id: UUID
+    at: datetime
+    eta_at: datetime
+    deliver_by: datetime
+    late_by_s: int
+
+
+class OffRoute(Data):
+    """The truck left the corridor around the expected route (the fix that made it so)."""
+
+    load_id: UUID
+    job_id: UUID
+    at: datetime
+    distance_m: int
+    lon: float
+    lat: float
+
+
+class BackOnRoute(Data):
+    load_id: UUID
+    job_id: UUID
+    at: datetime
+
+
 class LoadReceived(Data):
     job_id: UUID
     received_weight_kg: int
@@ -306,6 +345,10 @@ SCHEMAS: dict[str, EventType] = {
     "load.arrived": EventType(1, TripPosition, "The truck entered the destination's geofence"),
     "load.stopped": EventType(1, TripStopped, "The truck stood still away from the sites"),
     "load.moving": EventType(1, TripMoving, "The truck moves again after a stop"),
+    "load.late_for_slot": EventType(1, LateForSlot, "The truck will be late for its booked pickup slot"),
+    "load.late_delivery": EventType(1, LateDelivery, "The truck will deliver after the job's deliver-by"),
+    "load.off_route": EventType(1, OffRoute, "The truck left the corridor around its expected route"),
+    "load.back_on_route": EventType(1, BackOnRoute, "The truck is back in its route's corridor"),
     "load.received": EventType(1, LoadReceived, "The consignee confirmed receipt (links: proof of delivery)"),
     "webhook.test": EventType(1, WebhookTest, "A test event asked for one webhook endpoint"),
     "webhook.endpoint_disabled": EventType(

@@ -59,6 +59,7 @@ def _appointment(row: asyncpg.Record) -> Appointment:
         kind=row["kind"],
         state=row["state"],
         eta=row["eta"],
+        late=row["late"],
         arrived_at=row["arrived_at"],
         ticket_id=row["ticket_id"],
     )

@@ -263,8 +263,12 @@ class Appointment(msgspec.Struct, kw_only=True):
     slot: SlotRef | None
     kind: Literal["booked", "walk_in"]
     state: AppointmentState
-    # When a truck on the road to this site is expected there (tracking's ETA), else null.
+    # When a truck on the road to this site is expected there (tracking's ETA: of the drive to the
+    # pickup, or of the delivery trip), else null.
     eta: datetime | None
+    # The truck is late: for a pickup, its ETA is past the booked slot's start plus the grace
+    # (`load.late_for_slot` stands); for a delivery, past the job's deliver-by (`load.late_delivery`).
+    late: bool = False
     # When the truck checked in here (a pickup) or entered the geofence (a delivery), else null.
     arrived_at: datetime | None
     # The truck's queue ticket at this site once it has checked in.

@@ -232,10 +232,14 @@ WITH pickups AS (
            CASE WHEN t.id IS NULL OR t.booking_id IS NOT NULL THEN b.slot_start END AS slot_start,
            CASE WHEN t.id IS NULL OR t.booking_id IS NOT NULL THEN b.slot_end END AS slot_end,
            coalesce(CASE t.status WHEN 'waiting' THEN 'checked_in' ELSE t.status END, 'booked') AS state,
-           NULL::timestamptz AS eta, t.id AS ticket_id, t.arrived_at,
+           -- On its way here (the driver started towards the pickup), until it checks in.
+           CASE WHEN t.id IS NULL THEN la.eta_at END AS eta,
+           coalesce(t.id IS NULL AND la.late_alerted, false) AS late,
+           t.id AS ticket_id, t.arrived_at,
            coalesce(b.slot_start, t.arrived_at) AS at
     FROM loads l
     JOIN jobs j ON j.id = l.job_id
+    LEFT JOIN load_approach la ON la.load_id = l.id
     LEFT JOIN LATERAL (
         SELECT * FROM slot_bookings WHERE load_id = l.id AND site_id = $1
                                      AND status IN ('booked', 'checked_in', 'served')
@@ -250,7 +254,8 @@ WITH pickups AS (
     SELECT l.id AS load_id, 'delivery' AS direction, 'walk_in' AS kind,
            NULL::timestamptz AS slot_start, NULL::timestamptz AS slot_end,
            CASE l.status WHEN 'in_transit' THEN 'on_the_way' ELSE l.status END AS state,
-           CASE WHEN l.status = 'in_transit' THEN lt.eta_at END AS eta, NULL::uuid AS ticket_id,
+           CASE WHEN l.status = 'in_transit' THEN lt.eta_at END AS eta,
+           l.status = 'in_transit' AND lt.late_alerted AS late, NULL::uuid AS ticket_id,
            lt.arrived_at, coalesce(lt.arrived_at, lt.eta_at, lt.departed_at) AS at
     FROM loads l
     JOIN jobs j ON j.id = l.job_id

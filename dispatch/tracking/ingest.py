@@ -7,7 +7,7 @@ as one ordered pipeline. The rules it keeps are in README.md ("Ingest").
     2. screen   each point judged against its trip, alone and against its neighbours (screening.py)
     3. number   the new points numbered on from the trip's last seq
     4. advance  the trip state moved on by them (last fix, speed, ETA, geofences, stops) and the
-                events they raise (trip.py)
+                events they raise (trip.py), then the alerts (late delivery, off route: alerts.py)
     5. frames   what watchers are sent: each event's frame, the points' frames (notifications.py)
     6. write    events, points, trip state and frames, in one transaction, one of two ways:
                 - `OneStatement`, the common case (one load, every point new): STORE_BATCH stores
@@ -46,7 +46,7 @@ from dispatch.errors import Conflict, NotFound, Problem
 from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.settings import Settings
-from dispatch.tracking import queries, screening
+from dispatch.tracking import alerts, queries, screening
 from dispatch.tracking import trip as trips
 from dispatch.tracking.commit_group import CommitGroup
 from dispatch.tracking.models import (
@@ -253,7 +253,8 @@ def _advance(trip: Trip, stored: list[PointOut], settings: Settings) -> _Step:
         timedelta(minutes=settings.stop_alert_minutes),
         settings.tracking_time_scale,
     )
-    return _Step(stored, new, _moved_on(trip, new, eta), raised, eta)
+    columns, alerted = alerts.on_the_road(trip, samples, eta, _moved_on(trip, new, eta), settings)
+    return _Step(stored, new, columns, raised + alerted, eta)
 
 
 def _state(trip: Trip) -> trips.TripState:
@@ -317,6 +318,9 @@ def _moved_on(trip: Trip, new: trips.TripState, eta: Eta | None) -> TripColumns:
         still_lat=new.still_at.lat if new.still_at else None,
         still_since=new.still_since,
         stop_alerted=new.stop_alerted,
+        late_alerted=trip.late_alerted,  # moved on by alerts.on_the_road
+        outside_count=trip.outside_count,
+        off_route=trip.off_route,
     )
 
 

@@ -127,6 +127,20 @@ class JobView(msgspec.Struct, kw_only=True):
     destination: SiteView
 
 
+class ApproachOut(msgspec.Struct, kw_only=True):
+    """The drive to the pickup site (from the driver's start towards it until the check-in)."""
+
+    load_id: UUID
+    started_at: datetime
+    # When the truck is expected at the pickup site (from its positions; null before the first fix).
+    eta_at: datetime | None
+    remaining_m: float | None
+    # The start of the load's booked slot at the pickup site, or null (none booked).
+    slot_starts_at: datetime | None
+    # Whether `load.late_for_slot` stands: the ETA is past the slot's start plus the grace.
+    late: bool
+
+
 class LoadTrack(msgspec.Struct, kw_only=True):
     load_id: UUID
     seq: int
@@ -140,6 +154,8 @@ class LoadTrack(msgspec.Struct, kw_only=True):
     eta: EtaOut | None
     timeline: list[TimelineEntry]
     receipt: dict[str, Any] | None = None
+    # The drive to the pickup, when the driver started one (README "Alerts").
+    approach: ApproachOut | None = None
 
 
 class Snapshot(msgspec.Struct, kw_only=True, tag_field="type", tag="snapshot"):

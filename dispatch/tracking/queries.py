@@ -13,13 +13,14 @@ _DEVICE_TOKEN_VALID = """EXISTS (
 # are the fields of trip_row.Trip, by name.
 READ_DRIVER_TRIPS = """
 SELECT l.id AS load_id, l.status, l.job_id, l.carrier_org_id,
-       j.shipper_org_id, j.consignee_org_id, j.poster_org_id,
+       j.shipper_org_id, j.consignee_org_id, j.poster_org_id, j.deliver_by,
        s.lon AS origin_lon, s.lat AS origin_lat, s.geofence::text AS origin_fence,
        j.destination_lon, j.destination_lat, j.destination_geofence::text AS destination_fence,
        t.departed_at, t.ended_at, t.last_seq, t.points_total,
        t.last_recorded_at, t.last_lon, t.last_lat, t.last_accuracy_m, t.last_speed_mps,
        t.last_heading_deg, t.speed_mps, t.eta_at, t.remaining_m, t.progress,
-       t.left_origin_at, t.arrived_at, t.still_lon, t.still_lat, t.still_since, t.stop_alerted
+       t.left_origin_at, t.arrived_at, t.still_lon, t.still_lat, t.still_since, t.stop_alerted,
+       t.late_alerted, t.outside_count, t.off_route
 FROM loads l
 JOIN load_tracking t ON t.load_id = l.id
 JOIN jobs j ON j.id = l.job_id
@@ -75,7 +76,8 @@ _SET_TRIP_STATE = """
         eta_computed_at = CASE WHEN s.eta_at IS NULL THEN t.eta_computed_at ELSE now() END,
         left_origin_at = s.left_origin_at, arrived_at = s.arrived_at,
         still_lon = s.still_lon, still_lat = s.still_lat, still_since = s.still_since,
-        stop_alerted = s.stop_alerted"""
+        stop_alerted = s.stop_alerted,
+        late_alerted = s.late_alerted, outside_count = s.outside_count, off_route = s.off_route"""
 
 # The locked road's trip update: $2 the new last seq, $3 the number of points stored, $4 the state.
 UPDATE_TRIP = (
@@ -139,6 +141,63 @@ START_TRIP = """
 INSERT INTO load_tracking (load_id, departed_at) VALUES ($1, $2)
 ON CONFLICT (load_id) DO NOTHING"""
 
+# -- the drive to the pickup (approach.py) -----------------------------------------------------
+
+# The driver's load, locked, for starting towards its pickup.
+LOCK_DRIVER_LOAD = """
+SELECT id, status FROM loads WHERE id = $1 AND driver_user_id = $2 AND carrier_org_id = $3 FOR UPDATE"""
+
+START_APPROACH = """
+INSERT INTO load_approach (load_id, started_at) VALUES ($1, now()) ON CONFLICT (load_id) DO NOTHING"""
+
+# A load's approach with its booked slot at the pickup site (the standing booking, not yet checked in).
+_APPROACH_SLOT = """(SELECT b.slot_start FROM slot_bookings b
+        WHERE b.load_id = l.id AND b.site_id = j.origin_site_id AND b.status = 'booked')"""
+
+APPROACH = (
+    """
+SELECT a.load_id, a.started_at, a.eta_at, a.remaining_m, a.late_alerted, """
+    + _APPROACH_SLOT
+    + """ AS slot_start
+FROM load_approach a JOIN loads l ON l.id = a.load_id JOIN jobs j ON j.id = l.job_id
+WHERE a.load_id = $1"""
+)
+
+# The driver's loads on their way to the pickup ($3 NULL: every one; else that load), locked: a
+# batch for them when none is in transit. Only before the check-in at the gate (assigned, booked).
+LOCK_DRIVER_APPROACHES = (
+    """
+SELECT a.*, l.status, l.job_id, l.carrier_org_id, j.shipper_org_id, j.consignee_org_id,
+       j.poster_org_id, s.lon AS site_lon, s.lat AS site_lat, """
+    + _APPROACH_SLOT
+    + """ AS slot_start
+FROM loads l
+JOIN load_approach a ON a.load_id = l.id
+JOIN jobs j ON j.id = l.job_id
+JOIN sites s ON s.id = j.origin_site_id
+WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2 AND l.status IN ('assigned', 'booked')
+  AND ($3::uuid IS NULL OR l.id = $3)
+ORDER BY l.id
+FOR UPDATE OF a"""
+)
+
+# The approach's new points (those the load does not have yet); returns what was stored.
+INSERT_APPROACH_POINTS = """
+INSERT INTO approach_positions (load_id, recorded_at, lon, lat, accuracy_m, speed_mps, heading_deg,
+                                battery_pct, moving)
+SELECT $1, * FROM unnest($2::timestamptz[], $3::float8[], $4::float8[], $5::real[], $6::real[],
+                         $7::real[], $8::smallint[], $9::boolean[])
+ON CONFLICT DO NOTHING
+RETURNING recorded_at, lon, lat, accuracy_m"""
+
+UPDATE_APPROACH = """
+UPDATE load_approach SET
+    points_total = points_total + $2, last_recorded_at = $3, last_lon = $4, last_lat = $5,
+    last_accuracy_m = $6, speed_mps = $7, eta_at = $8, remaining_m = $9,
+    eta_computed_at = CASE WHEN $8::timestamptz IS NULL THEN eta_computed_at ELSE now() END,
+    late_alerted = $10
+WHERE load_id = $1"""
+
 # -- watching ---------------------------------------------------------------------------------
 
 # The job as a watcher sees it, when the organization ($2) is one of its parties.
@@ -159,13 +218,21 @@ WHERE j.id = $1
 JOB_OF_LOAD = "SELECT job_id FROM loads WHERE id = $1"
 
 # The loads a watcher follows: one, or all of the job's that are not cancelled.
-WATCHED_LOADS = """
-SELECT l.id, l.seq, l.status, v.plate_display AS plate, t.*
+WATCHED_LOADS = (
+    """
+SELECT l.id, l.seq, l.status, v.plate_display AS plate, t.*,
+       a.started_at AS approach_started_at, a.eta_at AS approach_eta_at,
+       a.remaining_m AS approach_remaining_m, a.late_alerted AS approach_late, """
+    + _APPROACH_SLOT
+    + """ AS approach_slot_start
 FROM loads l
+JOIN jobs j ON j.id = l.job_id
 JOIN vehicles v ON v.id = l.vehicle_id
 LEFT JOIN load_tracking t ON t.load_id = l.id
+LEFT JOIN load_approach a ON a.load_id = l.id
 WHERE l.job_id = $1 AND l.status <> 'cancelled' AND ($2::uuid IS NULL OR l.id = $2)
 ORDER BY l.seq"""
+)
 
 # A load's trail in time order, for the snapshot.
 TRAIL = "SELECT lon, lat FROM positions WHERE load_id = $1 ORDER BY recorded_at"

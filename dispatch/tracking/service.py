@@ -16,7 +16,9 @@ from dispatch.errors import NotFound
 from dispatch.realtime.broker import Broker
 from dispatch.tracking import queries
 from dispatch.tracking.access import Access, access_by_party
+from dispatch.tracking.alerts import ALERTS
 from dispatch.tracking.models import (
+    ApproachOut,
     JobView,
     LoadTrack,
     PointOut,
@@ -41,6 +43,7 @@ TIMELINE_EVENTS = [
     "load.moving",
     "load.arrived",
     "load.received",
+    *ALERTS,
 ]
 
 
@@ -124,6 +127,22 @@ async def load_track(
         eta=eta,
         timeline=timeline,
         receipt=receipt,
+        approach=_approach(row),
+    )
+
+
+def _approach(row: asyncpg.Record) -> ApproachOut | None:
+    """The drive to the pickup, if the driver started one (WATCHED_LOADS' approach_ columns)."""
+    if row["approach_started_at"] is None:
+        return None
+    remaining = row["approach_remaining_m"]
+    return ApproachOut(
+        load_id=row["id"],
+        started_at=row["approach_started_at"],
+        eta_at=row["approach_eta_at"],
+        remaining_m=None if remaining is None else round(remaining),
+        slot_starts_at=row["approach_slot_start"],
+        late=row["approach_late"],
     )
 
 

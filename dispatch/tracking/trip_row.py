@@ -36,6 +36,10 @@ class TripColumns(msgspec.Struct, kw_only=True, frozen=True):
     still_lat: float | None
     still_since: datetime | None
     stop_alerted: bool
+    # The alerts' state (alerts.py): late_delivery standing, fixes in a row off the route, off route.
+    late_alerted: bool
+    outside_count: int
+    off_route: bool
 
 
 class Trip(TripColumns, kw_only=True, frozen=True):
@@ -49,6 +53,7 @@ class Trip(TripColumns, kw_only=True, frozen=True):
     shipper_org_id: UUID
     consignee_org_id: UUID | None
     poster_org_id: UUID
+    deliver_by: datetime
     origin_lon: float
     origin_lat: float
     origin_fence: str

@@ -33,6 +33,9 @@ DYNAMIC = {
         "load.arrived",
         "load.stopped",
         "load.moving",
+        "load.late_delivery",
+        "load.off_route",
+        "load.back_on_route",
     },
 }
 # The helpers that pass their string argument on as the type, and the dataclass of trip events.

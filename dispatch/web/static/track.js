@@ -128,6 +128,49 @@ function Facts({ load }) {
   </dl>`;
 }
 
+// The alerts standing on a load (dispatch/tracking/README.md "Alerts"), from its timeline: late for
+// the pickup slot until the truck checks in (or its ETA recovered), late delivery until it arrives,
+// off route until back on route.
+function standingAlerts(load) {
+  let slot = null, delivery = null, off = null;
+  for (const e of load.timeline) {
+    if (e.type === "load.late_for_slot") slot = e;
+    else if (e.type === "load.late_delivery") delivery = e;
+    else if (e.type === "load.off_route") off = e;
+    else if (e.type === "load.back_on_route") off = null;
+  }
+  const approaching = ["assigned", "booked"].includes(load.status);
+  const out = [];
+  if (slot && approaching && (!load.approach || load.approach.late)) {
+    const eta = (load.approach && load.approach.eta_at) || slot.data.eta_at;
+    out.push({ type: slot.type, text: t("track.alert.late_for_slot", { slot: clock(slot.data.slot_starts_at), eta: clock(eta) }) });
+  }
+  if (delivery && load.status === "in_transit") {
+    const eta = (load.eta && load.eta.eta_at) || delivery.data.eta_at;
+    out.push({ type: delivery.type, text: t("track.alert.late_delivery", { eta: clock(eta), due: clock(delivery.data.deliver_by) }) });
+  }
+  if (off && load.status === "in_transit") {
+    out.push({ type: off.type, text: t("track.alert.off_route", { distance: km(off.data.distance_m) }) });
+  }
+  return out;
+}
+
+function Alerts({ load }) {
+  const alerts = standingAlerts(load);
+  if (!alerts.length) return null;
+  return html`<div role="alert"><ul class="alerts">
+    ${alerts.map((a) => html`<li key=${a.type} class="alert" data-type=${a.type}>${a.text}</li>`)}
+  </ul></div>`;
+}
+
+// On the way to the pickup (the driver started towards it): when the truck is expected there.
+function Approach({ load }) {
+  const a = load.approach;
+  if (!a || !["assigned", "booked"].includes(load.status)) return null;
+  return html`<p class="approach">${t("track.approach", { eta: a.eta_at ? clock(a.eta_at) : t("common.none"),
+    distance: km(a.remaining_m) })}</p>`;
+}
+
 // `papersFor`: the signed-in person's token (a share link's viewer has no party's session, and the
 // papers are the parties'): the load's papers once it is received.
 function LoadCard({ load, jobId, receiptFor, papersFor }) {
@@ -137,6 +180,8 @@ function LoadCard({ load, jobId, receiptFor, papersFor }) {
     <h2 id=${`load-${load.id}-title`}><span class="swatch" style=${{ background: load.color }}></span><span
       class="plate">${loadName(load)}</span> <span class=${`load-status tag ${status}`}>${translated(
         `track.status.${status}`, status.replaceAll("_", " "))}</span></h2>
+    <${Alerts} load=${load} />
+    <${Approach} load=${load} />
     <${Facts} load=${load} />
     ${load.receipt && html`<p class="receipt">${receiptText(load.receipt)}</p>`}
     ${papersFor && status === "received" && html`<p class="load-papers"><${LoadPapers} load=${{ ...load, status }}

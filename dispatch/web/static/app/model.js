@@ -12,7 +12,7 @@ import {
   setError, show, state, store, stored, TICKETS_KEY, TRIP_KEY,
 } from "./store.js";
 import { bookingText, loadNumber } from "./texts.js";
-import { beginTrip, startTracking, stopTracking, tripEnded, tripOutcome } from "./trip.js";
+import { beginTrip, endPickupLeg, startTracking, stopTracking, tripEnded, tripOutcome } from "./trip.js";
 
 export { currentLoad, goBack, isPaired, show, state, subscribe } from "./store.js";
 export { finite, openTrip } from "./trip.js";
@@ -102,7 +102,9 @@ function setLoads(loads, fromServer) {
     state.savedAt = new Date().toISOString();
     store(LOADS_KEY, { loads, saved_at: state.savedAt });
     const trip = state.trip;
-    if (trip && !(trip.outcome && trip.outcome.kind === "received")) {
+    const pickupLoad = trip && trip.leg === "pickup" && loads.find((l) => l.id === trip.load_id);
+    if (pickupLoad && !["assigned", "booked"].includes(pickupLoad.status)) endPickupLeg(trip.load_id); // checked in elsewhere
+    else if (trip && !(trip.outcome && trip.outcome.kind === "received")) {
       const mine = loads.find((l) => l.id === trip.load_id);
       if (!mine) tripEnded(trip.load_id); // received (or cancelled): the list holds loads still to do
       else if (mine.status === "arrived") tripOutcome({ kind: "arrived" });
@@ -250,6 +252,7 @@ export function checkIn() {
     }
     if (answer.status === 201) {
       load.status = "at_gate";
+      endPickupLeg(load.id);
       setTicket(answer.data);
       askNotificationPermission();
     } else if (answer.data && answer.data.code === "outside_geofence") {
@@ -349,6 +352,25 @@ function inboxItem(item) {
 }
 
 // ---- the trip ------------------------------------------------------------------------------------
+
+// Start driving to the pickup site: the phone's positions go to the server from now (its ETA against
+// the booked slot warns the site in time to move the booking).
+export function startToPickup() {
+  const load = currentLoad();
+  setError("load", null);
+  return during("pickup", async () => {
+    let answer;
+    try {
+      answer = await api.call("POST", `/driver/v1/loads/${load.id}/start-to-pickup`, { key: api.newKey() });
+    } catch (err) {
+      setError("load", offlineError);
+      return;
+    }
+    if (!answer.ok) { setError("load", problem(answer.data)); return; }
+    beginTrip(load, "pickup");
+    show("trip");
+  });
+}
 
 export function depart() {
   const load = currentLoad();

@@ -21,11 +21,22 @@ export function openTrip() {
   show("trip");
 }
 
-export function beginTrip(load) {
-  state.trip = { load_id: load.id, destination: load.destination || null, started_at: new Date().toISOString(),
-                 outcome: null };
+// `leg`: "delivery" (from the gate to the destination) or "pickup" (the drive to the pickup site,
+// before loading: the server takes its positions apart from the delivery's and warns the site when
+// the truck will miss its slot; dispatch/tracking/README.md "Alerts").
+export function beginTrip(load, leg = "delivery") {
+  const destination = leg === "pickup" ? load.pickup_site || null : load.destination || null;
+  state.trip = { load_id: load.id, leg, destination, started_at: new Date().toISOString(), outcome: null };
   store(TRIP_KEY, state.trip);
   startTracking();
+}
+
+// Checked in at the gate: the drive to the pickup is over (the delivery trip starts at departure).
+export function endPickupLeg(loadId) {
+  if (!state.trip || state.trip.leg !== "pickup" || state.trip.load_id !== loadId) return;
+  stopTracking();
+  state.trip = null;
+  store(TRIP_KEY, null);
 }
 
 export function startTracking() {

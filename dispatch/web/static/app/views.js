@@ -154,7 +154,9 @@ function Load() {
   const site = load.pickup_site;
   const ticket = state.tickets[load.id];
   const before = ["planned", "assigned", "booked"].includes(load.status);
-  const onTrip = state.trip ? state.trip.load_id === load.id : ["in_transit", "arrived"].includes(load.status);
+  // Driving to the pickup (the trip screen's pickup leg) is not yet the trip.
+  const toPickup = Boolean(state.trip && state.trip.leg === "pickup" && state.trip.load_id === load.id);
+  const onTrip = state.trip && !toPickup ? state.trip.load_id === load.id : ["in_transit", "arrived"].includes(load.status);
   const busy = Boolean(state.busy);
   const error = state.errors.load;
   return html`<section id="screen-load" class="screen">
@@ -184,8 +186,10 @@ function Load() {
         onClick=${() => model.show("code")}>${t("app.action.code")}</button>
       <button type="button" id="do-depart" class="primary" hidden=${!(ticket && ticket.status === "loaded") || onTrip}
         disabled=${busy} onClick=${model.depart}>${t("app.action.depart")}</button>
-      <button type="button" id="do-trip" class="primary" hidden=${!onTrip}
-        onClick=${model.openTrip}>${t("app.action.trip")}</button>
+      <button type="button" id="do-start-pickup" hidden=${!before || Boolean(ticket) || toPickup || Boolean(state.trip)}
+        disabled=${busy} onClick=${model.startToPickup}>${t("app.action.start_pickup")}</button>
+      <button type="button" id="do-trip" class="primary" hidden=${!onTrip && !toPickup}
+        onClick=${model.openTrip}>${t(toPickup ? "app.action.to_pickup" : "app.action.trip")}</button>
     </div>
   </section>`;
 }
@@ -272,6 +276,7 @@ function Trip() {
   }
   return html`<section id="screen-trip" class="screen">
     <div class="card">
+      ${trip.leg === "pickup" && html`<p class="hint" id="trip-leg">${t("app.trip.to_pickup")}</p>`}
       <h2 id="trip-destination">${dest ? placeText(dest) : t("app.trip.heading")}</h2>
       <dl class="figures">
         <dt>${t("app.trip.left")}</dt><dd id="trip-left">${left}</dd>

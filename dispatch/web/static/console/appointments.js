@@ -1,6 +1,6 @@
 // The day's appointments at a site (GET /sites/{site}/appointments): which carrier, truck and driver
 // comes when, with a booked slot or as a walk-in, where each stands, and the ETA of a truck on the
-// road to the site (tracking's). No prices. Times are the site's, in its time zone (the screen says so).
+// road to the site (tracking's), marked when the truck is late (tracking's alerts). No prices. Times are the site's, in its time zone (the screen says so).
 //
 // Live by a poll every 5 s: the rows come from bookings, the yard and tracking, and no one socket
 // carries all three (the gate board's carries the yard only, and needs gate.operate, which a site
@@ -20,7 +20,8 @@ function when(item, zone) {
 }
 
 function Row({ item, zone }) {
-  return html`<tr id=${`appointment-${item.load_id}`} data-state=${item.state} data-kind=${item.kind}>
+  return html`<tr id=${`appointment-${item.load_id}`} data-state=${item.state} data-kind=${item.kind}
+    data-late=${item.late ? "true" : "false"}>
     <td>${when(item, zone)}</td>
     <td>${item.load_number} <span class="muted">${t(`sites.appointments.direction.${item.direction}`)}</span></td>
     <td>${item.carrier.name}</td>
@@ -28,7 +29,8 @@ function Row({ item, zone }) {
     <td>${item.driver ? item.driver.name : "—"}</td>
     <td>${t(`sites.appointments.kind.${item.kind}`)}</td>
     <td class="state">${t(`sites.appointments.state.${item.state}`)}</td>
-    <td>${item.eta ? i18n.time(item.eta, zone) : "—"}</td>
+    <td class="eta">${item.eta ? i18n.time(item.eta, zone) : "—"}${item.late
+      && html` <strong class="late tag" data-late="true">${t(`sites.appointments.late.${item.direction}`)}</strong>`}</td>
   </tr>`;
 }
 

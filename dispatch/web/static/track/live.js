@@ -206,6 +206,7 @@ export function createTracker(kind, targetId) {
       Object.assign(load, {
         number: track.seq ?? index + 1, plate: track.plate, status: track.status, eta: track.eta,
         receipt: track.receipt, timeline: (track.timeline || []).slice(), pointsTotal: track.points_total,
+        approach: track.approach || null,
       });
       if (track.last && !newer(load.last, track.last)) load.last = track.last;
       if (!(frame.resumed && socket.cursor.has(track.load_id))) {
