@@ -12,6 +12,7 @@ from dispatch.authorizations.models import (
 )
 from dispatch.authorizations.service import (
     AutomaticAuthorizer,
+    assignment_named,
     check_load_code,
     get_authorization,
     issue_authorization,
@@ -27,6 +28,7 @@ __all__ = [
     "GateCheck",
     "GateResult",
     "GateVerdict",
+    "assignment_named",
     "authorization_code",
     "check_load_code",
     "code_hash",

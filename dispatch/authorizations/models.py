@@ -57,6 +57,12 @@ GateResult = Literal[
     "revoked",
     "wrong_plate",
     "wrong_driver",
+    # A load's code replaced by its reassignment to another truck or driver.
+    "reassigned",
+    # The load's truck or driver is one the authorization does not name: the goods owner has not
+    # approved the swap yet, or refused it.
+    "awaiting_owner_approval",
+    "swap_refused",
 ]
 
 

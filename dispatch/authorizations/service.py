@@ -193,6 +193,9 @@ _VERDICT_DETAIL: dict[GateResult, str] = {
     "revoked": "The authorization was revoked by the goods owner.",
     "wrong_plate": "This truck's plate is not the authorized one.",
     "wrong_driver": "This driver is not the authorized one.",
+    "reassigned": "The load was reassigned to another truck or driver: this code was replaced.",
+    "awaiting_owner_approval": "The truck or driver was swapped: the goods owner has not approved it yet.",
+    "swap_refused": "The goods owner refused the swapped truck or driver for this load.",
 }
 
 
@@ -233,6 +236,11 @@ def judge_load(
         return "wrong_plate"
     if driver_id is not None and driver_id != load["driver_user_id"]:
         return "wrong_driver"
+    # The right truck and driver, swapped in against an authorization that names others.
+    if load["approval"] == "pending":
+        return "awaiting_owner_approval"
+    if load["approval"] == "refused":
+        return "swap_refused"
     return "valid"
 
 
@@ -240,10 +248,25 @@ async def check_load_code(
     conn: Conn, code: str, site_id: UUID, plate: str, driver_id: UUID | None = None
 ) -> tuple[asyncpg.Record | None, GateResult]:
     """A load's own pickup code at a gate: the load it names (None: no load has it) and the verdict."""
-    load = await conn.fetchrow(queries.LOAD_BY_CODE, codes.code_hash(code))
+    digest = codes.code_hash(code)
+    load = await conn.fetchrow(queries.LOAD_BY_CODE, digest)
     if load is None:
-        return None, "unknown_code"
+        retired = await conn.fetchrow(queries.RETIRED_LOAD_CODE, digest)
+        if retired is None:
+            return None, "unknown_code"
+        return None, "wrong_site" if retired["site_id"] != site_id else "reassigned"
     return load, judge_load(load, site_id, plate, driver_id, _now())
+
+
+async def assignment_named(conn: Conn, job_id: UUID, plate: str, driver_id: UUID) -> bool:
+    """Whether the job's authorization in force covers this truck (its plate key) and driver: it
+    names none (the carrier as a whole is authorized) or names them. No authorization in force
+    covers nothing to approve: the gate refuses every code of the job anyway (`revoked`)."""
+    auth = await conn.fetchrow(queries.AUTHORIZATION_IN_FORCE, job_id)
+    if auth is None:
+        return True
+    plates, drivers = auth["allowed_plates"], auth["allowed_driver_ids"]
+    return (not plates or plate in plates) and (not drivers or driver_id in drivers)
 
 
 async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> GateVerdict:

@@ -338,6 +338,18 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
     status = await conn.fetchval(queries.LOCK_LOAD, load["id"])
     if status not in ("assigned", "booked"):
         raise Conflict(f"The load is {status}: it cannot check in.", code="load_not_expected")
+    # A swapped truck or driver the authorization does not name waits for the goods owner (the staff's
+    # code check says so first; the phone's check-in has no code).
+    approval = await conn.fetchval(queries.LOAD_APPROVAL, load["id"])
+    if approval == "pending":
+        raise Conflict(
+            "The truck or driver was swapped: the goods owner has not approved it yet.",
+            code="awaiting_owner_approval",
+        )
+    if approval == "refused":
+        raise Conflict(
+            "The goods owner refused the swapped truck or driver for this load.", code="swap_refused"
+        )
     booking = await conn.fetchrow(queries.LIVE_BOOKING, load["id"])
     rules = await conn.fetchrow(queries.CALENDAR, load["site_id"])
     tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)

@@ -91,9 +91,20 @@ class Load(msgspec.Struct, kw_only=True):
     pickup_until: datetime
     # Shown to the carrier (and its driver): what the gate scans. Bound to the vehicle and driver.
     pickup_code: str | None = None
+    # A truck or driver swapped in that the job's authorization does not name: the goods owner's
+    # decision (null: none needed). Pending or refused, the gate refuses the load's code.
+    approval: Literal["pending", "approved", "refused"] | None = None
+    approval_reason: str | None = None
+    # What the last reassignment replaced (null before any).
+    previous_vehicle: VehicleRef | None = None
+    previous_driver: DriverRef | None = None
 
 
 class Assignment(Input, kw_only=True):
     driver_user_id: UUID
     # Optionally move the load to another vehicle of the fleet (it must fit).
     vehicle_id: UUID | None = None
+
+
+class SwapRefusal(Input, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)]
