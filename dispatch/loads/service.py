@@ -382,7 +382,7 @@ async def assign(
                 f"The load is {load['status']}: its truck and driver can be changed only until the truck "
                 "reaches the gate.",
                 code="load_in_progress",
-                status=load["status"],
+                load_status=load["status"],
             )
         if await conn.fetchval(queries.DRIVER_OF_CARRIER, p.org_id, body.driver_user_id) is None:
             raise NotFound(
