@@ -35,7 +35,10 @@ TEMPLATES: dict[MessageKind, tuple[str, str]] = {
         "Your slot at {site} for load {load_number} has lapsed: the truck had not checked in by the "
         "end of its grace time. Book another slot, or arrive as a walk-in.",
     ),
-    # A truck or driver swapped mid-job (dispatch/loads/swaps.py).
+}
+
+# The messages of a truck or driver swapped mid-job (dispatch/loads/swaps.py), a table of their own.
+SWAP_TEMPLATES: dict[MessageKind, tuple[str, str]] = {
     "load_assigned": (
         "app.message.load_assigned",
         "Load {load_number} is now yours, with truck {plate}: it is on your list with its pickup code.",
@@ -98,7 +101,7 @@ async def tell_driver(
         **({"dock": dock} if dock is not None else {}),
         **params,
     }
-    key, template = TEMPLATES[kind]
+    key, template = (TEMPLATES | SWAP_TEMPLATES)[kind]
     used = {name: values[name] for name in _placeholders(template)}
     await conn.execute(queries.LOCK_INBOX, driver)
     row = await conn.fetchrow(
