@@ -16,6 +16,7 @@ from dispatch.authorizations.service import (
     check_load_code,
     get_authorization,
     issue_authorization,
+    retired_here,
     revoke_authorization,
     verify_at_gate,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "get_authorization",
     "issue_authorization",
     "load_code",
+    "retired_here",
     "revoke_authorization",
     "verify_at_gate",
 ]

@@ -193,10 +193,12 @@ _VERDICT_DETAIL: dict[GateResult, str] = {
     "revoked": "The authorization was revoked by the goods owner.",
     "wrong_plate": "This truck's plate is not the authorized one.",
     "wrong_driver": "This driver is not the authorized one.",
-    "reassigned": "The load was reassigned to another truck or driver: this code was replaced.",
     "awaiting_owner_approval": "The truck or driver was swapped: the goods owner has not approved it yet.",
     "swap_refused": "The goods owner refused the swapped truck or driver for this load.",
 }
+
+
+_REASSIGNED_DETAIL = "This code was replaced: the load was reassigned to another truck or driver."
 
 
 def judge(
@@ -248,14 +250,17 @@ async def check_load_code(
     conn: Conn, code: str, site_id: UUID, plate: str, driver_id: UUID | None = None
 ) -> tuple[asyncpg.Record | None, GateResult]:
     """A load's own pickup code at a gate: the load it names (None: no load has it) and the verdict."""
-    digest = codes.code_hash(code)
-    load = await conn.fetchrow(queries.LOAD_BY_CODE, digest)
+    load = await conn.fetchrow(queries.LOAD_BY_CODE, codes.code_hash(code))
     if load is None:
-        retired = await conn.fetchrow(queries.RETIRED_LOAD_CODE, digest)
-        if retired is None:
-            return None, "unknown_code"
-        return None, "wrong_site" if retired["site_id"] != site_id else "reassigned"
+        return None, "unknown_code"
     return load, judge_load(load, site_id, plate, driver_id, _now())
+
+
+async def retired_here(conn: Conn, code: str, site_id: UUID) -> bool:
+    """Whether an unknown code is one a reassignment of a load picked up at this site retired (the
+    gate then says why it opens nothing; another site's retired code stays anonymous)."""
+    retired = await conn.fetchrow(queries.RETIRED_LOAD_CODE, codes.code_hash(code))
+    return retired is not None and retired["site_id"] == site_id
 
 
 async def assignment_named(conn: Conn, job_id: UUID, plate: str, driver_id: UUID) -> bool:
@@ -279,6 +284,7 @@ async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> Gat
             load, result = None, judge(auth, body.site_id, body.plate, body.driver_id, _now())
         else:
             load, result = await check_load_code(conn, body.code, body.site_id, body.plate, body.driver_id)
+        reassigned = result == "unknown_code" and await retired_here(conn, body.code, body.site_id)
         # Only a code for this site names what it authorizes; others stay anonymous.
         known = (load or auth) if result not in ("unknown_code", "wrong_site") else None
         authorization_id = (
@@ -296,7 +302,8 @@ async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> Gat
     verdict = GateVerdict(
         valid=result == "valid",
         result=result,
-        detail=_VERDICT_DETAIL[result],
+        detail=_REASSIGNED_DETAIL if reassigned else _VERDICT_DETAIL[result],
+        reason="reassigned" if reassigned else None,
         authorization_id=authorization_id,
         job_id=known["job_id"] if known else None,
         carrier_org_id=known["carrier_org_id"] if known else None,

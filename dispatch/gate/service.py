@@ -16,7 +16,7 @@ import msgspec
 
 from dispatch import events
 from dispatch.accounts.principal import Principal
-from dispatch.authorizations import check_load_code
+from dispatch.authorizations import check_load_code, retired_here
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.gate import calendar as cal
@@ -326,6 +326,10 @@ async def check_in_by_staff(db: asyncpg.Pool, broker: Broker, p: Principal, body
         if await conn.fetchrow(queries.OWN_SITE, p.org_id, body.site_id) is None:
             raise NotFound("No such site of your organization.", code="site_not_found")
         found, result = await check_load_code(conn, body.code, body.site_id, body.plate)
+        if found is None and await retired_here(conn, body.code, body.site_id):
+            raise Unprocessable(
+                "Check-in refused: the load was reassigned and this code replaced.", code="code_reassigned"
+            )
         if found is None or result != "valid":
             raise Unprocessable(f"Check-in refused: {result.replace('_', ' ')}.", code=f"code_{result}")
         load = await conn.fetchrow(queries.LOAD_FOR_GATE, found["id"], found["carrier_org_id"], None)

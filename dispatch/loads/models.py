@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from dispatch.types import Input
 
@@ -91,13 +91,14 @@ class Load(msgspec.Struct, kw_only=True):
     pickup_until: datetime
     # Shown to the carrier (and its driver): what the gate scans. Bound to the vehicle and driver.
     pickup_code: str | None = None
-    # A truck or driver swapped in that the job's authorization does not name: the goods owner's
-    # decision (null: none needed). Pending or refused, the gate refuses the load's code.
-    approval: Literal["pending", "approved", "refused"] | None = None
-    approval_reason: str | None = None
-    # What the last reassignment replaced (null before any).
-    previous_vehicle: VehicleRef | None = None
-    previous_driver: DriverRef | None = None
+    # Added for swaps, and absent unless set (so that a load never swapped reads as before):
+    # a truck or driver swapped in that the job's authorization does not name, the goods owner's
+    # decision (absent: none needed). Pending or refused, the gate refuses the load's code.
+    approval: Literal["pending", "approved", "refused"] | UnsetType = UNSET
+    approval_reason: str | UnsetType = UNSET
+    # What the last swap replaced (absent before any).
+    previous_vehicle: VehicleRef | UnsetType = UNSET
+    previous_driver: DriverRef | UnsetType = UNSET
 
 
 class Assignment(Input, kw_only=True):

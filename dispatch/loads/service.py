@@ -258,12 +258,19 @@ async def _plan_view(conn: Conn | asyncpg.Pool, p: Principal, job: asyncpg.Recor
 # -- loads ------------------------------------------------------------------------------------
 
 
+_SWAP_FIELDS = ("approval", "approval_reason", "previous_vehicle", "previous_driver")
+
+
 def load_of_row(row: asyncpg.Record, secret: str | None) -> Load:
     """A Load from a row holding its columns (as `queries._LOAD_COLUMNS` selects them), with its
     pickup code when the carrier's secret is given."""
-    # Rows that do not select a field added later (the swap's) leave it at its default.
+    # The swap's fields are left out when null or not selected (they are absent, not null).
     present = set(row.keys())
-    fields = {k: row[k] for k in Load.__struct_fields__ if k != "pickup_code" and k in present}
+    fields = {
+        k: row[k]
+        for k in Load.__struct_fields__
+        if k != "pickup_code" and k in present and (k not in _SWAP_FIELDS or row[k] is not None)
+    }
     code = load_code(secret, row["id"], row["assignment_version"]) if secret else None
     return (
         msgspec.convert(fields, Load)

@@ -51,6 +51,9 @@ async def _spare_driver(http: httpx.AsyncClient, carrier: Any, name: str) -> dic
 
 
 def _gate(http: httpx.AsyncClient, w: dict[str, Any]) -> Any:
+    """The gate's verdict on a code and plate: its result, and its reason when it gives one (an old
+    code of a reassigned load opens nothing, `unknown_code`, and says why: `reassigned`)."""
+
     async def verify(code: str, plate: str) -> str:
         r = await http.post(
             "/gate/verify",
@@ -58,7 +61,9 @@ def _gate(http: httpx.AsyncClient, w: dict[str, Any]) -> Any:
             json={"site_id": w["site"]["id"], "code": code, "plate": plate},
         )
         assert r.status_code == 200, r.text
-        return r.json()["result"]  # type: ignore[no-any-return]
+        verdict = r.json()
+        assert verdict["valid"] == (verdict["result"] == "valid")
+        return verdict["reason"] or verdict["result"]  # type: ignore[no-any-return]
 
     return verify
 
@@ -105,7 +110,7 @@ async def test_a_truck_and_driver_swap_moves_the_code_the_gate_and_the_phones(se
         assert new_code != old_code
         assert swapped["vehicle"]["plate"] == "B-SW 200" and swapped["driver"]["name"] == "Spare Driver"
         # The award's automatic authorization names no plate or driver: nothing to approve.
-        assert swapped["approval"] is None
+        assert "approval" not in swapped
         assert swapped["previous_vehicle"]["plate"] == "B-SW 100"
         assert swapped["previous_driver"]["name"] == "Driver 0"
 
@@ -114,6 +119,14 @@ async def test_a_truck_and_driver_swap_moves_the_code_the_gate_and_the_phones(se
         assert await verify(new_code, "B-SW 100") == "wrong_plate"
         assert await verify(old_code, "B-SW 100") == "reassigned"
         assert await verify(old_code, "B-SW 200") == "reassigned"
+        r = await http.post(
+            "/gate/verify",
+            headers=w["staff"].headers,
+            json={"site_id": w["site"]["id"], "code": old_code, "plate": "B-SW 100"},
+        )
+        old = r.json()
+        assert (old["valid"], old["result"], old["reason"]) == (False, "unknown_code", "reassigned")
+        assert "reassigned" in old["detail"] and old["load_id"] is None
         r = await http.post(
             "/gate/check-in",
             headers=w["staff"].headers,
@@ -218,14 +231,16 @@ async def test_a_swap_to_a_plate_the_authorization_does_not_name_waits_for_the_g
         assert r.json()["approval"] == "approved"
         assert await verify(pending["pickup_code"], "B-SW 200") == "valid"
         assert await verify(pending["pickup_code"], "B-SW 100") == "wrong_plate"
-        problem(await http.post(f"/loads/{load['id']}/swap/approve", headers=mill.headers), 409, "no_swap_pending")
+        problem(
+            await http.post(f"/loads/{load['id']}/swap/approve", headers=mill.headers), 409, "no_swap_pending"
+        )
         approvals = [e["data"]["approval"] for e in await _events(http, mill, "load.reassigned")]
         assert approvals == ["pending", "approved"]
 
         # Back to the named truck: nothing to approve. Then the other truck again, refused this time:
         # the load keeps the truck but the gate refuses it, and the carrier is told why.
         back = await swap_to(load["vehicle"]["id"])
-        assert back["approval"] is None
+        assert "approval" not in back
         assert await verify(back["pickup_code"], "B-SW 100") == "valid"
         again = await swap_to(truck["id"])
         assert again["approval"] == "pending"
