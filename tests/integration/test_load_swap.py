@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.gate_support import dispatched_loads
+from tests.gate_support import dispatched_loads, next_slot
+from tests.market_support import BERLIN
 from tests.support import problem
 
 pytestmark = pytest.mark.server
@@ -202,6 +203,21 @@ async def test_a_swap_to_a_plate_the_authorization_does_not_name_waits_for_the_g
         assert r.status_code == 201, r.text
         truck = await _spare_truck(http, carrier, "B-SW 200")
         assert await verify(load["pickup_code"], "B-SW 100") == "valid"
+        # The driver has booked a slot: the booking is the load's, and stays through the swaps.
+        slot = next_slot()
+        r = await http.put(
+            f"/driver/v1/loads/{load['id']}/booking",
+            headers=load["device"],
+            json={"slot_start": slot.isoformat()},
+        )
+        assert r.status_code in (200, 201), r.text
+
+        async def phone_check_in() -> httpx.Response:
+            return await http.post(
+                f"/driver/v1/loads/{load['id']}/check-in",
+                headers=load["device"],
+                json={"position": {"lat": BERLIN[1], "lon": BERLIN[0]}, "accuracy_m": 5.0},
+            )
 
         async def swap_to(vehicle_id: str) -> dict[str, Any]:
             r = await http.put(
@@ -219,6 +235,8 @@ async def test_a_swap_to_a_plate_the_authorization_does_not_name_waits_for_the_g
         assert await verify(load["pickup_code"], "B-SW 100") == "reassigned"
         phone = (await http.get(f"/driver/v1/assignments/{load['id']}", headers=load["device"])).json()
         assert phone["approval"] == "pending" and phone["vehicle"]["plate"] == "B-SW 200"
+        assert phone["booking"]["slot_start"].replace("Z", "+00:00") == slot.isoformat()
+        problem(await phone_check_in(), 409, "awaiting_owner_approval")
         # The owner sees the request on the job's loads, with what it replaces.
         (seen,) = (await http.get(f"/jobs/{job_id}/loads", headers=mill.headers)).json()
         assert seen["approval"] == "pending" and seen["previous_vehicle"]["plate"] == "B-SW 100"
@@ -252,6 +270,7 @@ async def test_a_swap_to_a_plate_the_authorization_does_not_name_waits_for_the_g
         assert r.status_code == 200, r.text
         assert (r.json()["approval"], r.json()["approval_reason"]) == ("refused", "not on our list")
         assert await verify(again["pickup_code"], "B-SW 200") == "swap_refused"
+        problem(await phone_check_in(), 409, "swap_refused")
         (refused,) = await _events(http, carrier, "load.swap_refused")
         assert refused["data"]["reason"] == "not on our list"
         kinds = await _message_kinds(http, load["device"])
