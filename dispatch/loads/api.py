@@ -11,7 +11,7 @@ from dispatch.accounts.auth import requires
 from dispatch.accounts.permissions import Permission
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.loads import service, swaps
-from dispatch.loads.models import Assignment, Load, Plan, PlanEdit, PlanRequest, SwapRefusal
+from dispatch.loads.models import Assignment, Load, Plan, PlanEdit, PlanRequest, SwapApproval, SwapRefusal
 
 
 class PlanController(Controller):
@@ -100,9 +100,11 @@ class SwapDecisionController(Controller):
         status_code=200,
         summary="Approve the load's swapped truck or driver: its pickup code then verifies at the gate",
     )
-    async def approve(self, load_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Load:
+    async def approve(
+        self, load_id: FromPath[UUID], data: JSONBody[SwapApproval], runtime: RuntimeDep, p: Caller
+    ) -> Load:
         await swaps.decide(
-            runtime.db, runtime.broker, runtime.tell_drivers, p, load_id, approve=True, reason=None
+            runtime.db, runtime.broker, runtime.tell_drivers, p, load_id, approve=True, seen=data
         )
         return await service.load_for_party(runtime.db, p, load_id)
 
@@ -116,6 +118,6 @@ class SwapDecisionController(Controller):
         self, load_id: FromPath[UUID], data: JSONBody[SwapRefusal], runtime: RuntimeDep, p: Caller
     ) -> Load:
         await swaps.decide(
-            runtime.db, runtime.broker, runtime.tell_drivers, p, load_id, approve=False, reason=data.reason
+            runtime.db, runtime.broker, runtime.tell_drivers, p, load_id, approve=False, seen=data
         )
         return await service.load_for_party(runtime.db, p, load_id)

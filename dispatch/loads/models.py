@@ -107,5 +107,12 @@ class Assignment(Input, kw_only=True):
     vehicle_id: UUID | None = None
 
 
-class SwapRefusal(Input, kw_only=True):
+class SwapApproval(Input, kw_only=True):
+    # The truck and driver the goods owner was shown: if the carrier swapped again meanwhile, the
+    # decision is refused (409 `swap_changed`) rather than applied to a swap not seen.
+    vehicle_id: UUID | None = None
+    driver_user_id: UUID | None = None
+
+
+class SwapRefusal(SwapApproval, kw_only=True):
     reason: Annotated[str, Meta(min_length=1, max_length=500)]

@@ -23,6 +23,7 @@ from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import Conflict, Forbidden, NotFound
 from dispatch.loads import queries
+from dispatch.loads.models import SwapApproval, SwapRefusal
 from dispatch.loads.notices import DriverNotice, DriverNotices, NoticeKind
 from dispatch.market.service import goods_owner_org
 from dispatch.parties import party_orgs
@@ -70,7 +71,7 @@ async def record_reassigned(
     )
 
 
-async def _job_of_pending_swap(conn: Conn, p: Principal, load_id: UUID) -> asyncpg.Record:
+async def _job_of_pending_swap(conn: Conn, p: Principal, load_id: UUID, seen: SwapApproval) -> asyncpg.Record:
     """The job of a load whose swap waits for the goods owner `p` (the load locked for the decision)."""
     load = await conn.fetchrow(queries.LOAD_FOR_DECISION, load_id)
     job = await conn.fetchrow(queries.JOB_OF_LOAD, load["job_id"]) if load else None
@@ -87,6 +88,13 @@ async def _job_of_pending_swap(conn: Conn, p: Principal, load_id: UUID) -> async
             code="no_swap_pending",
             approval=load["approval"] or "not_needed",
         )
+    if (seen.vehicle_id is not None and seen.vehicle_id != load["vehicle_id"]) or (
+        seen.driver_user_id is not None and seen.driver_user_id != load["driver_user_id"]
+    ):
+        raise Conflict(
+            "The carrier changed the load's truck or driver since you looked: look again and decide.",
+            code="swap_changed",
+        )
     return job
 
 
@@ -98,14 +106,15 @@ async def decide(
     load_id: UUID,
     *,
     approve: bool,
-    reason: str | None,
+    seen: SwapApproval,
 ) -> asyncpg.Record:
     """The goods owner approves or refuses the load's swapped truck or driver. Approved: the load's
     code verifies at the gate. Refused: the load keeps the truck and driver, but the gate refuses
     them (`swap_refused`) until the carrier assigns ones the authorization names (or the owner widens
     it); the carrier is told (`load.swap_refused`) and so is the driver."""
     async with db.acquire() as conn, conn.transaction():
-        job = await _job_of_pending_swap(conn, p, load_id)
+        job = await _job_of_pending_swap(conn, p, load_id, seen)
+        reason = seen.reason if isinstance(seen, SwapRefusal) else None
         await conn.execute(
             queries.DECIDE_SWAP, load_id, "approved" if approve else "refused", None if approve else reason
         )

@@ -241,17 +241,20 @@ async def test_a_swap_to_a_plate_the_authorization_does_not_name_waits_for_the_g
         (seen,) = (await http.get(f"/jobs/{job_id}/loads", headers=mill.headers)).json()
         assert seen["approval"] == "pending" and seen["previous_vehicle"]["plate"] == "B-SW 100"
         assert seen["pickup_code"] is None
-        # Only the goods owner decides.
-        problem(await http.post(f"/loads/{load['id']}/swap/approve", headers=carrier.headers), 403)
+        # Only the goods owner decides, and on the swap it was shown.
+        approve = f"/loads/{load['id']}/swap/approve"
+        seen = {"vehicle_id": truck["id"], "driver_user_id": load["driver"]["user_id"]}
+        problem(await http.post(approve, headers=carrier.headers, json=seen), 403)
+        stale = {"vehicle_id": load["vehicle"]["id"]}
+        problem(await http.post(approve, headers=mill.headers, json=stale), 409, "swap_changed")
+        assert await verify(pending["pickup_code"], "B-SW 200") == "awaiting_owner_approval"
 
-        r = await http.post(f"/loads/{load['id']}/swap/approve", headers=mill.headers)
+        r = await http.post(approve, headers=mill.headers, json=seen)
         assert r.status_code == 200, r.text
         assert r.json()["approval"] == "approved"
         assert await verify(pending["pickup_code"], "B-SW 200") == "valid"
         assert await verify(pending["pickup_code"], "B-SW 100") == "wrong_plate"
-        problem(
-            await http.post(f"/loads/{load['id']}/swap/approve", headers=mill.headers), 409, "no_swap_pending"
-        )
+        problem(await http.post(approve, headers=mill.headers, json={}), 409, "no_swap_pending")
         approvals = [e["data"]["approval"] for e in await _events(http, mill, "load.reassigned")]
         assert approvals == ["pending", "approved"]
 

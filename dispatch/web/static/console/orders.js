@@ -326,14 +326,16 @@ function SwapRequest({ load, onDone }) {
   const [refusing, setRefusing] = useState(false);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // The truck and driver shown: a swap changed meanwhile is refused (409 swap_changed), not decided unseen.
+  const seen = { vehicle_id: load.vehicle.id, driver_user_id: load.driver ? load.driver.user_id : undefined };
   const form = useForm({ reason: "" }, async (v) => {
-    await api("POST", `/loads/${load.id}/swap/refuse`, { reason: v.reason });
+    await api("POST", `/loads/${load.id}/swap/refuse`, { ...seen, reason: v.reason });
     setRefusing(false);
     await onDone();
   });
   async function approve() {
     setBusy(true);
-    try { await api("POST", `/loads/${load.id}/swap/approve`); setError(null); await onDone(); }
+    try { await api("POST", `/loads/${load.id}/swap/approve`, seen); setError(null); await onDone(); }
     catch (err) { setError(err); } finally { setBusy(false); }
   }
   const was = (now, before) => (before && before !== now ? t("orders.swap.was", { now, before }) : now);
