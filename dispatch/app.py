@@ -44,8 +44,9 @@ from dispatch.gate.api import (
     YardController,
     board_live,
 )
+from dispatch.gate.inbox import GateDriverNotices
 from dispatch.health import healthz
-from dispatch.loads.api import LoadController, PlanController
+from dispatch.loads.api import LoadController, PlanController, SwapDecisionController
 from dispatch.market import api as market_api
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.market.service import load_public_job
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
         metrics=Metrics(settings.metrics_dir),
         authorize_on_award=AutomaticAuthorizer(settings.secret_key),
+        tell_drivers=GateDriverNotices(),
     )
 
     @asynccontextmanager
@@ -126,6 +128,7 @@ def create_app(settings: Settings) -> Litestar:
                     FleetController,
                     PlanController,
                     LoadController,
+                    SwapDecisionController,
                     EvidenceController,
                     EventsController,
                     events_live,

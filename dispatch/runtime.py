@@ -9,6 +9,7 @@ import asyncpg
 from dispatch.accounts.device_cache import DevicePrincipals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.availability import Availability
+from dispatch.loads.notices import DriverNotices
 from dispatch.market.awards import AutoAuthorizer
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.metrics import Metrics
@@ -27,6 +28,9 @@ class Runtime:
     # The goods owner's automatic pickup authorization, run by the market on an award
     # (dispatch/market/awards.py: why it is handed in).
     authorize_on_award: AutoAuthorizer
+    # Tells drivers' phones of a truck or driver swapped on their load, run by the loads
+    # (dispatch/loads/swaps.py: why it is handed in).
+    tell_drivers: DriverNotices
     # Opened by the app's lifespan, in each worker process.
     pool: asyncpg.Pool | None = field(default=None, repr=False)
     pubsub: PgBroker | None = field(default=None, repr=False)

@@ -12,9 +12,11 @@ from dispatch.authorizations.models import (
 )
 from dispatch.authorizations.service import (
     AutomaticAuthorizer,
+    assignment_named,
     check_load_code,
     get_authorization,
     issue_authorization,
+    retired_here,
     revoke_authorization,
     verify_at_gate,
 )
@@ -27,12 +29,14 @@ __all__ = [
     "GateCheck",
     "GateResult",
     "GateVerdict",
+    "assignment_named",
     "authorization_code",
     "check_load_code",
     "code_hash",
     "get_authorization",
     "issue_authorization",
     "load_code",
+    "retired_here",
     "revoke_authorization",
     "verify_at_gate",
 ]

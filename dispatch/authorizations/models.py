@@ -57,6 +57,10 @@ GateResult = Literal[
     "revoked",
     "wrong_plate",
     "wrong_driver",
+    # The load's truck or driver is one the authorization does not name: the goods owner has not
+    # approved the swap yet, or refused it.
+    "awaiting_owner_approval",
+    "swap_refused",
 ]
 
 
@@ -79,5 +83,11 @@ class GateVerdict(msgspec.Struct, kw_only=True):
         Meta(description="The load's short number: the job's reference (or id) / the load's sequence"),
     ] = None
     plate_display: Annotated[str | None, Meta(description="The truck's plate as the carrier wrote it")] = None
+    # Why a code opens nothing when the gate knows more than "unknown": `reassigned`, an old code of a
+    # load since given another truck or driver (the result stays `unknown_code`: it opens nothing).
+    reason: Annotated[
+        Literal["reassigned"] | None,
+        Meta(description="`reassigned`: an old code of a load since reassigned (result `unknown_code`)"),
+    ] = None
     # For any code of this site (a load's or a job authorization's): the carrier's name.
     carrier_name: Annotated[str | None, Meta(description="The carrier's organization name")] = None

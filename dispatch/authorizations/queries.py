@@ -42,7 +42,7 @@ WHERE a.code_hash = $1"""
 # A load by its pickup code, with what the gate needs to judge it.
 LOAD_BY_CODE = """
 SELECT l.id, l.job_id, l.seq, j.reference AS job_reference, l.driver_user_id, l.carrier_org_id, l.status,
-       v.plate, v.plate_display, u.name AS driver_name, o.name AS carrier_name,
+       l.approval, v.plate, v.plate_display, u.name AS driver_name, o.name AS carrier_name,
        j.origin_site_id AS site_id,
        a.id AS authorization_id, a.revoked_at, a.valid_from, a.valid_until
 FROM loads l
@@ -53,6 +53,19 @@ LEFT JOIN users u ON u.id = l.driver_user_id
 LEFT JOIN LATERAL (SELECT * FROM pickup_authorizations pa WHERE pa.job_id = l.job_id
                    ORDER BY pa.revoked_at IS NULL DESC, pa.created_at DESC LIMIT 1) a ON true
 WHERE l.code_hash = $1"""
+
+# A code that a reassignment of its load retired, with the site it was for.
+RETIRED_LOAD_CODE = """
+SELECT r.load_id, j.origin_site_id AS site_id
+FROM load_retired_codes r
+JOIN loads l ON l.id = r.load_id
+JOIN jobs j ON j.id = l.job_id
+WHERE r.code_hash = $1"""
+
+# The job's authorization in force (not revoked), if any: what it names.
+AUTHORIZATION_IN_FORCE = """
+SELECT allowed_plates, allowed_driver_ids FROM pickup_authorizations
+WHERE job_id = $1 AND revoked_at IS NULL"""
 
 LOG_GATE_CHECK = """
 INSERT INTO gate_verifications (site_id, checked_by, authorization_id, plate, driver_id, result)

@@ -193,7 +193,12 @@ _VERDICT_DETAIL: dict[GateResult, str] = {
     "revoked": "The authorization was revoked by the goods owner.",
     "wrong_plate": "This truck's plate is not the authorized one.",
     "wrong_driver": "This driver is not the authorized one.",
+    "awaiting_owner_approval": "The truck or driver was swapped: the goods owner has not approved it yet.",
+    "swap_refused": "The goods owner refused the swapped truck or driver for this load.",
 }
+
+
+_REASSIGNED_DETAIL = "This code was replaced: the load was reassigned to another truck or driver."
 
 
 def judge(
@@ -233,6 +238,11 @@ def judge_load(
         return "wrong_plate"
     if driver_id is not None and driver_id != load["driver_user_id"]:
         return "wrong_driver"
+    # The right truck and driver, swapped in against an authorization that names others.
+    if load["approval"] == "pending":
+        return "awaiting_owner_approval"
+    if load["approval"] == "refused":
+        return "swap_refused"
     return "valid"
 
 
@@ -246,6 +256,24 @@ async def check_load_code(
     return load, judge_load(load, site_id, plate, driver_id, _now())
 
 
+async def retired_here(conn: Conn, code: str, site_id: UUID) -> bool:
+    """Whether an unknown code is one a reassignment of a load picked up at this site retired (the
+    gate then says why it opens nothing; another site's retired code stays anonymous)."""
+    retired = await conn.fetchrow(queries.RETIRED_LOAD_CODE, codes.code_hash(code))
+    return retired is not None and retired["site_id"] == site_id
+
+
+async def assignment_named(conn: Conn, job_id: UUID, plate: str, driver_id: UUID) -> bool:
+    """Whether the job's authorization in force covers this truck (its plate key) and driver: it
+    names none (the carrier as a whole is authorized) or names them. No authorization in force
+    covers nothing to approve: the gate refuses every code of the job anyway (`revoked`)."""
+    auth = await conn.fetchrow(queries.AUTHORIZATION_IN_FORCE, job_id)
+    if auth is None:
+        return True
+    plates, drivers = auth["allowed_plates"], auth["allowed_driver_ids"]
+    return (not plates or plate in plates) and (not drivers or driver_id in drivers)
+
+
 async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> GateVerdict:
     """Check a job authorization's code, or a load's own code, at one of the caller's sites."""
     async with db.acquire() as conn, conn.transaction():
@@ -256,6 +284,7 @@ async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> Gat
             load, result = None, judge(auth, body.site_id, body.plate, body.driver_id, _now())
         else:
             load, result = await check_load_code(conn, body.code, body.site_id, body.plate, body.driver_id)
+        reassigned = result == "unknown_code" and await retired_here(conn, body.code, body.site_id)
         # Only a code for this site names what it authorizes; others stay anonymous.
         known = (load or auth) if result not in ("unknown_code", "wrong_site") else None
         authorization_id = (
@@ -273,7 +302,8 @@ async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> Gat
     verdict = GateVerdict(
         valid=result == "valid",
         result=result,
-        detail=_VERDICT_DETAIL[result],
+        detail=_REASSIGNED_DETAIL if reassigned else _VERDICT_DETAIL[result],
+        reason="reassigned" if reassigned else None,
         authorization_id=authorization_id,
         job_id=known["job_id"] if known else None,
         carrier_org_id=known["carrier_org_id"] if known else None,

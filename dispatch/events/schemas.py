@@ -159,6 +159,27 @@ class LoadAssigned(Data):
     vehicle_id: UUID
 
 
+class LoadReassigned(Data):
+    """A truck or driver swapped on a load already assigned (or the goods owner approving the swap)."""
+
+    load_id: UUID
+    job_id: UUID
+    vehicle_id: UUID
+    plate_display: str
+    driver_user_id: UUID
+    previous_vehicle_id: UUID
+    previous_driver_user_id: UUID
+    approval: Literal["not_needed", "pending", "approved"]
+
+
+class LoadSwapRefused(Data):
+    load_id: UUID
+    job_id: UUID
+    vehicle_id: UUID
+    driver_user_id: UUID
+    reason: str
+
+
 class ShareLinkCreated(Data):
     share_link_id: UUID
     expires_at: datetime
@@ -329,6 +350,12 @@ SCHEMAS: dict[str, EventType] = {
     "plan.edited": EventType(1, PlanSaved, "The carrier edited its loads plan"),
     "loads.confirmed": EventType(1, LoadsConfirmed, "The plan became loads"),
     "load.assigned": EventType(1, LoadAssigned, "A truck and driver were assigned to a load"),
+    "load.reassigned": EventType(
+        1, LoadReassigned, "The load's truck or driver was swapped (approval: the goods owner's, if needed)"
+    ),
+    "load.swap_refused": EventType(
+        1, LoadSwapRefused, "The goods owner refused the load's swapped truck or driver"
+    ),
     "share_link.created": EventType(1, ShareLinkCreated, "A tracking share link was made"),
     "share_link.revoked": EventType(1, ShareLinkRevoked, "A tracking share link was revoked"),
     "booking.created": EventType(1, Slot, "A pickup slot was booked"),

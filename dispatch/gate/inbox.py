@@ -22,6 +22,7 @@ from dispatch.db import Conn
 from dispatch.gate import queries
 from dispatch.gate.models import DriverMessage, DriverMessages, MessageKind
 from dispatch.gate.notifications import publish_driver
+from dispatch.loads.notices import DriverNotice, DriverNotices
 from dispatch.loads.service import load_number
 from dispatch.realtime.broker import Broker
 
@@ -35,6 +36,47 @@ TEMPLATES: dict[MessageKind, tuple[str, str]] = {
         "end of its grace time. Book another slot, or arrive as a walk-in.",
     ),
 }
+
+# The messages of a truck or driver swapped mid-job (dispatch/loads/swaps.py), a table of their own.
+SWAP_TEMPLATES: dict[MessageKind, tuple[str, str]] = {
+    "load_assigned": (
+        "app.message.load_assigned",
+        "Load {load_number} is now yours, with truck {plate}: it is on your list with its pickup code.",
+    ),
+    "load_unassigned": (
+        "app.message.load_unassigned",
+        "Load {load_number} was given to another driver: it is no longer on your list.",
+    ),
+    "truck_changed": (
+        "app.message.truck_changed",
+        "Load {load_number} now goes with truck {plate}: its pickup code changed.",
+    ),
+    "swap_approved": (
+        "app.message.swap_approved",
+        "The goods owner approved truck {plate} for load {load_number}: you may collect it.",
+    ),
+    "swap_refused": (
+        "app.message.swap_refused",
+        "The goods owner refused truck {plate} for load {load_number}: wait for your dispatcher.",
+    ),
+}
+
+
+class GateDriverNotices(DriverNotices):
+    """The loads' swap notices as driver messages, each with an `assignment` frame on the live socket
+    so the phone reads its list again (the load came or went)."""
+
+    async def __call__(self, conn: Conn, broker: Broker, notices: list[DriverNotice]) -> None:
+        for n in notices:
+            await tell_driver(
+                conn,
+                broker,
+                driver=n.driver,
+                load_id=n.load_id,
+                kind=n.kind,
+                event={"e": "assignment", "load_id": str(n.load_id)},
+                plate=n.plate,
+            )
 
 
 async def tell_driver(
@@ -59,7 +101,7 @@ async def tell_driver(
         **({"dock": dock} if dock is not None else {}),
         **params,
     }
-    key, template = TEMPLATES[kind]
+    key, template = (TEMPLATES | SWAP_TEMPLATES)[kind]
     used = {name: values[name] for name in _placeholders(template)}
     await conn.execute(queries.LOCK_INBOX, driver)
     row = await conn.fetchrow(

@@ -188,7 +188,16 @@ class DriverAssignment(Load, kw_only=True):
     dock: str | None
 
 
-MessageKind = Literal["dock_call", "dispatcher", "no_show"]
+MessageKind = Literal[
+    "dock_call",
+    "dispatcher",
+    "no_show",
+    "load_assigned",
+    "load_unassigned",
+    "truck_changed",
+    "swap_approved",
+    "swap_refused",
+]
 
 
 class DriverMessage(msgspec.Struct, kw_only=True):

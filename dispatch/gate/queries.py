@@ -34,6 +34,9 @@ FROM loads l JOIN jobs j ON j.id = l.job_id WHERE l.id = $1"""
 
 LOCK_LOAD = "SELECT status FROM loads WHERE id = $1 FOR UPDATE"
 
+# The goods owner's approval of the load's swapped truck or driver (NULL: none needed).
+LOAD_APPROVAL = "SELECT approval FROM loads WHERE id = $1"
+
 SET_LOAD_STATUS = "UPDATE loads SET status = $2, updated_at = now() WHERE id = $1"
 
 SLOT_USAGE = """
@@ -160,7 +163,7 @@ SELECT EXISTS (SELECT 1 FROM queue_tickets
 DRIVER_ASSIGNMENTS = """
 SELECT l.id, l.job_id, l.seq, l.status, l.trip, l.bulk_kg, l.items, l.weight_kg, l.volume_m3,
        lower(l.pickup_window) AS pickup_from, upper(l.pickup_window) AS pickup_until,
-       l.assignment_version, l.carrier_org_id, l.driver_user_id,
+       l.assignment_version, l.carrier_org_id, l.driver_user_id, l.approval, l.approval_reason,
        jsonb_build_object('id', v.id, 'plate', v.plate_display) AS vehicle,
        jsonb_build_object('user_id', u.id, 'name', u.name, 'phone', d.phone) AS driver,
        j.reference AS job_reference, j.cargo,

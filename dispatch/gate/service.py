@@ -16,7 +16,7 @@ import msgspec
 
 from dispatch import events
 from dispatch.accounts.principal import Principal
-from dispatch.authorizations import check_load_code
+from dispatch.authorizations import check_load_code, retired_here
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.gate import calendar as cal
@@ -334,6 +334,10 @@ async def check_in_by_staff(db: asyncpg.Pool, broker: Broker, p: Principal, body
         if await conn.fetchrow(queries.OWN_SITE, p.org_id, body.site_id) is None:
             raise NotFound("No such site of your organization.", code="site_not_found")
         found, result = await check_load_code(conn, body.code, body.site_id, body.plate)
+        if found is None and await retired_here(conn, body.code, body.site_id):
+            raise Unprocessable(
+                "Check-in refused: the load was reassigned and this code replaced.", code="code_reassigned"
+            )
         if found is None or result != "valid":
             raise Unprocessable(f"Check-in refused: {result.replace('_', ' ')}.", code=f"code_{result}")
         load = await conn.fetchrow(queries.LOAD_FOR_GATE, found["id"], found["carrier_org_id"], None)
@@ -346,6 +350,18 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
     status = await conn.fetchval(queries.LOCK_LOAD, load["id"])
     if status not in ("assigned", "booked"):
         raise Conflict(f"The load is {status}: it cannot check in.", code="load_not_expected")
+    # A swapped truck or driver the authorization does not name waits for the goods owner (the staff's
+    # code check says so first; the phone's check-in has no code).
+    approval = await conn.fetchval(queries.LOAD_APPROVAL, load["id"])
+    if approval == "pending":
+        raise Conflict(
+            "The truck or driver was swapped: the goods owner has not approved it yet.",
+            code="awaiting_owner_approval",
+        )
+    if approval == "refused":
+        raise Conflict(
+            "The goods owner refused the swapped truck or driver for this load.", code="swap_refused"
+        )
     booking = await conn.fetchrow(queries.LIVE_BOOKING, load["id"])
     rules = await conn.fetchrow(queries.CALENDAR, load["site_id"])
     tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)

@@ -10,8 +10,8 @@ from litestar.params import FromPath, JSONBody
 from dispatch.accounts.auth import requires
 from dispatch.accounts.permissions import Permission
 from dispatch.deps import Caller, RuntimeDep
-from dispatch.loads import service
-from dispatch.loads.models import Assignment, Load, Plan, PlanEdit, PlanRequest
+from dispatch.loads import service, swaps
+from dispatch.loads.models import Assignment, Load, Plan, PlanEdit, PlanRequest, SwapApproval, SwapRefusal
 
 
 class PlanController(Controller):
@@ -76,4 +76,48 @@ class LoadController(Controller):
     async def assign(
         self, load_id: FromPath[UUID], data: JSONBody[Assignment], runtime: RuntimeDep, p: Caller
     ) -> Load:
-        return await service.assign(runtime.db, runtime.settings.secret_key, p, load_id, data)
+        return await service.assign(
+            runtime.db,
+            runtime.settings.secret_key,
+            p,
+            load_id,
+            data,
+            broker=runtime.broker,
+            tell=runtime.tell_drivers,
+        )
+
+
+class SwapDecisionController(Controller):
+    """The goods owner's decision on a truck or driver swapped in that its authorization does not name."""
+
+    path = "/loads/{load_id:uuid}/swap"
+    tags = ["loads"]
+    guards = [requires(Permission.AWARD_JOBS)]
+
+    @post(
+        "/approve",
+        operation_id="approveLoadSwap",
+        status_code=200,
+        summary="Approve the load's swapped truck or driver: its pickup code then verifies at the gate",
+    )
+    async def approve(
+        self, load_id: FromPath[UUID], data: JSONBody[SwapApproval], runtime: RuntimeDep, p: Caller
+    ) -> Load:
+        await swaps.decide(
+            runtime.db, runtime.broker, runtime.tell_drivers, p, load_id, approve=True, seen=data
+        )
+        return await service.load_for_party(runtime.db, p, load_id)
+
+    @post(
+        "/refuse",
+        operation_id="refuseLoadSwap",
+        status_code=200,
+        summary="Refuse the load's swapped truck or driver: the gate refuses them; the carrier is told",
+    )
+    async def refuse(
+        self, load_id: FromPath[UUID], data: JSONBody[SwapRefusal], runtime: RuntimeDep, p: Caller
+    ) -> Load:
+        await swaps.decide(
+            runtime.db, runtime.broker, runtime.tell_drivers, p, load_id, approve=False, seen=data
+        )
+        return await service.load_for_party(runtime.db, p, load_id)

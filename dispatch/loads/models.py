@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from dispatch.types import Input
 
@@ -91,9 +91,28 @@ class Load(msgspec.Struct, kw_only=True):
     pickup_until: datetime
     # Shown to the carrier (and its driver): what the gate scans. Bound to the vehicle and driver.
     pickup_code: str | None = None
+    # Added for swaps, and absent unless set (so that a load never swapped reads as before):
+    # a truck or driver swapped in that the job's authorization does not name, the goods owner's
+    # decision (absent: none needed). Pending or refused, the gate refuses the load's code.
+    approval: Literal["pending", "approved", "refused"] | UnsetType = UNSET
+    approval_reason: str | UnsetType = UNSET
+    # What the last swap replaced (absent before any).
+    previous_vehicle: VehicleRef | UnsetType = UNSET
+    previous_driver: DriverRef | UnsetType = UNSET
 
 
 class Assignment(Input, kw_only=True):
     driver_user_id: UUID
     # Optionally move the load to another vehicle of the fleet (it must fit).
     vehicle_id: UUID | None = None
+
+
+class SwapApproval(Input, kw_only=True):
+    # The truck and driver the goods owner was shown: if the carrier swapped again meanwhile, the
+    # decision is refused (409 `swap_changed`) rather than applied to a swap not seen.
+    vehicle_id: UUID | None = None
+    driver_user_id: UUID | None = None
+
+
+class SwapRefusal(SwapApproval, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)]

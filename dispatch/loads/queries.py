@@ -31,14 +31,20 @@ SET_LOAD_CODE = "UPDATE loads SET code_hash = $2 WHERE id = $1"
 _LOAD_COLUMNS = """
 SELECT l.id, l.job_id, l.seq, l.status, l.trip, l.bulk_kg, l.items, l.weight_kg, l.volume_m3,
        lower(l.pickup_window) AS pickup_from, upper(l.pickup_window) AS pickup_until,
-       l.assignment_version, l.carrier_org_id, l.driver_user_id,
+       l.assignment_version, l.carrier_org_id, l.driver_user_id, l.approval, l.approval_reason,
        jsonb_build_object('id', v.id, 'plate', v.plate_display) AS vehicle,
        CASE WHEN l.driver_user_id IS NULL THEN NULL
-            ELSE jsonb_build_object('user_id', u.id, 'name', u.name, 'phone', d.phone) END AS driver
+            ELSE jsonb_build_object('user_id', u.id, 'name', u.name, 'phone', d.phone) END AS driver,
+       CASE WHEN pv.id IS NULL THEN NULL
+            ELSE jsonb_build_object('id', pv.id, 'plate', pv.plate_display) END AS previous_vehicle,
+       CASE WHEN pu.id IS NULL THEN NULL
+            ELSE jsonb_build_object('user_id', pu.id, 'name', pu.name, 'phone', NULL) END AS previous_driver
 FROM loads l
 JOIN vehicles v ON v.id = l.vehicle_id
 LEFT JOIN users u ON u.id = l.driver_user_id
-LEFT JOIN driver_profiles d ON d.org_id = l.carrier_org_id AND d.user_id = l.driver_user_id"""
+LEFT JOIN driver_profiles d ON d.org_id = l.carrier_org_id AND d.user_id = l.driver_user_id
+LEFT JOIN vehicles pv ON pv.id = l.previous_vehicle_id
+LEFT JOIN users pu ON pu.id = l.previous_driver_user_id"""
 
 # A job's loads for any of its parties ($2).
 LOADS_OF_JOB = (
@@ -53,6 +59,14 @@ ORDER BY l.seq"""
 JOB_OF_PARTY = """
 SELECT id FROM jobs
 WHERE id = $1 AND $2 IN (poster_org_id, shipper_org_id, consignee_org_id, carrier_org_id)"""
+
+# One load, if organization $2 is one of its job's parties.
+LOAD_OF_PARTY = (
+    _LOAD_COLUMNS
+    + """
+JOIN jobs j ON j.id = l.job_id
+WHERE l.id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)"""
+)
 
 LOAD_OF_CARRIER = _LOAD_COLUMNS + " WHERE l.id = $1 AND l.carrier_org_id = $2"
 
@@ -82,3 +96,30 @@ BUSY_VEHICLES = """
 SELECT DISTINCT v.plate_display AS plate FROM loads l JOIN vehicles v ON v.id = l.vehicle_id
 WHERE l.vehicle_id = ANY($1::uuid[]) AND l.job_id <> $2 AND l.status NOT IN ('received', 'cancelled')
   AND l.pickup_window && tstzrange($3, $4)"""
+
+# -- swaps (dispatch/loads/swaps.py) ----------------------------------------------------------
+
+VEHICLE_PLATE = "SELECT plate, plate_display FROM vehicles WHERE id = $1"
+
+# Keep the load's current code (its hash) as retired before a reassignment replaces it.
+RETIRE_CODE = """
+INSERT INTO load_retired_codes (code_hash, load_id, version)
+SELECT code_hash, id, assignment_version FROM loads WHERE id = $1 AND code_hash IS NOT NULL
+ON CONFLICT (code_hash) DO NOTHING"""
+
+# A reassignment's approval state ($2: NULL when none is needed) and what it replaced.
+SET_SWAP = """
+UPDATE loads SET approval = $2, approval_reason = NULL, previous_vehicle_id = $3,
+                 previous_driver_user_id = $4
+WHERE id = $1"""
+
+LOAD_FOR_DECISION = "SELECT * FROM loads WHERE id = $1 FOR UPDATE"
+
+JOB_OF_LOAD = "SELECT * FROM jobs WHERE id = $1"
+
+DECIDE_SWAP = """
+UPDATE loads SET approval = $2, approval_reason = $3, updated_at = now() WHERE id = $1"""
+
+# What `load.reassigned` and the drivers' notices name.
+LOAD_SWAP_FACTS = """
+SELECT l.*, v.plate, v.plate_display FROM loads l JOIN vehicles v ON v.id = l.vehicle_id WHERE l.id = $1"""

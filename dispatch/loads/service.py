@@ -18,15 +18,16 @@ import msgspec
 
 from dispatch import events
 from dispatch.accounts.principal import Principal
-from dispatch.authorizations import code_hash, load_code
+from dispatch.authorizations import assignment_named, code_hash, load_code
 from dispatch.db import Conn
 from dispatch.errors import Conflict, NotFound, Unprocessable
 from dispatch.fleet import service as fleet
 from dispatch.fleet.models import Vehicle
-from dispatch.loads import planner, queries
+from dispatch.loads import notices, planner, queries, swaps
 from dispatch.loads.cargo import stored_to_planner
 from dispatch.loads.models import Assignment, ItemCount, Load, Plan, PlanEdit, PlannedLoad
 from dispatch.parties import party_orgs
+from dispatch.realtime.broker import Broker
 
 # The load number is shared with the gate's code check (authorizations, a floor below loads).
 from dispatch.types import load_number as load_number
@@ -257,10 +258,19 @@ async def _plan_view(conn: Conn | asyncpg.Pool, p: Principal, job: asyncpg.Recor
 # -- loads ------------------------------------------------------------------------------------
 
 
+_SWAP_FIELDS = ("approval", "approval_reason", "previous_vehicle", "previous_driver")
+
+
 def load_of_row(row: asyncpg.Record, secret: str | None) -> Load:
     """A Load from a row holding its columns (as `queries._LOAD_COLUMNS` selects them), with its
     pickup code when the carrier's secret is given."""
-    fields = {k: row[k] for k in Load.__struct_fields__ if k != "pickup_code"}
+    # The swap's fields are left out when null or not selected (they are absent, not null).
+    present = set(row.keys())
+    fields = {
+        k: row[k]
+        for k in Load.__struct_fields__
+        if k != "pickup_code" and k in present and (k not in _SWAP_FIELDS or row[k] is not None)
+    }
     code = load_code(secret, row["id"], row["assignment_version"]) if secret else None
     return (
         msgspec.convert(fields, Load)
@@ -344,17 +354,42 @@ async def get_load(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID) -
     return load_of_row(row, secret)
 
 
+async def load_for_party(db: asyncpg.Pool, p: Principal, load_id: UUID) -> Load:
+    """A load as any party of its job sees it (the pickup code only for its carrier, never here)."""
+    row = await db.fetchrow(queries.LOAD_OF_PARTY, load_id, p.org_id)
+    if row is None:
+        raise NotFound("No such load.", code="load_not_found")
+    return load_of_row(row, None)
+
+
+# A truck or driver can change until the truck reaches the gate: a checked-in truck holds a queue
+# ticket for its plate, and loading follows.
 _REASSIGNABLE = ("planned", "assigned", "booked")
 
 
-async def assign(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID, body: Assignment) -> Load:
+async def assign(
+    db: asyncpg.Pool,
+    secret: str,
+    p: Principal,
+    load_id: UUID,
+    body: Assignment,
+    *,
+    broker: Broker,
+    tell: notices.DriverNotices,
+) -> Load:
+    """Assign the load's driver (and optionally its truck), or swap them on a load already assigned:
+    the old code is retired, the goods owner asked to approve when the authorization names others,
+    `load.reassigned` written and both drivers told (dispatch/loads/swaps.py)."""
     async with db.acquire() as conn, conn.transaction():
         load = await conn.fetchrow(queries.LOAD_FOR_UPDATE, load_id, p.org_id)
         if load is None:
             raise NotFound("No such load of your organization.", code="load_not_found")
         if load["status"] not in _REASSIGNABLE:
             raise Conflict(
-                f"The load is {load['status']}: it can no longer be reassigned.", code="load_in_progress"
+                f"The load is {load['status']}: its truck and driver can be changed only until the truck "
+                "reaches the gate.",
+                code="load_in_progress",
+                load_status=load["status"],
             )
         if await conn.fetchval(queries.DRIVER_OF_CARRIER, p.org_id, body.driver_user_id) is None:
             raise NotFound(
@@ -365,6 +400,7 @@ async def assign(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID, bod
             await _check_vehicle_fits(conn, p, load, vehicle_id)
         try:
             async with conn.transaction():  # a savepoint: the exclusion check may refuse the update
+                await conn.execute(queries.RETIRE_CODE, load_id)
                 version = await conn.fetchval(
                     queries.ASSIGN, load_id, p.org_id, body.driver_user_id, vehicle_id
                 )
@@ -385,6 +421,11 @@ async def assign(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID, bod
             actor_user_id=p.user_id,
             data={"driver_user_id": str(body.driver_user_id), "vehicle_id": str(vehicle_id)},
         )
+        swapped = load["driver_user_id"] is not None and (
+            vehicle_id != load["vehicle_id"] or body.driver_user_id != load["driver_user_id"]
+        )
+        if swapped:
+            await _follow_swap(conn, broker, tell, p, load, vehicle_id, body.driver_user_id)
         if await conn.fetchval(queries.UNASSIGNED_LOADS, load["job_id"]) == 0:
             job = await conn.fetchrow(queries.DISPATCH_JOB, load["job_id"])
             if job is not None:
@@ -400,6 +441,41 @@ async def assign(db: asyncpg.Pool, secret: str, p: Principal, load_id: UUID, bod
         row = await conn.fetchrow(queries.LOAD_OF_CARRIER, load_id, p.org_id)
         assert row is not None
         return load_of_row(row, secret)
+
+
+async def _follow_swap(
+    conn: Conn,
+    broker: Broker,
+    tell: notices.DriverNotices,
+    p: Principal,
+    before: asyncpg.Record,
+    vehicle_id: UUID,
+    driver: UUID,
+) -> None:
+    """What follows a swap (the new assignment is stored): the owner's approval when the
+    authorization does not name the new truck and driver, the event, the drivers' phones."""
+    plate = await conn.fetchrow(queries.VEHICLE_PLATE, vehicle_id)
+    assert plate is not None
+    named = await assignment_named(conn, before["job_id"], plate["plate"], driver)
+    await conn.execute(
+        queries.SET_SWAP,
+        before["id"],
+        None if named else "pending",
+        before["vehicle_id"],
+        before["driver_user_id"],
+    )
+    job = await conn.fetchrow(queries.JOB_OF_LOAD, before["job_id"])
+    facts = await conn.fetchrow(queries.LOAD_SWAP_FACTS, before["id"])
+    assert job is not None and facts is not None
+    await swaps.record_reassigned(conn, p, facts, job, "not_needed" if named else "pending")
+    notices = swaps.notices_of_swap(
+        before["id"],
+        driver=driver,
+        previous_driver=before["driver_user_id"],
+        vehicle_changed=vehicle_id != before["vehicle_id"],
+        plate=plate["plate_display"],
+    )
+    await tell(conn, broker, notices)
 
 
 async def _check_vehicle_fits(conn: Conn, p: Principal, load: asyncpg.Record, vehicle_id: UUID) -> None:

@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from dispatch.gate.assignments import _state
-from dispatch.gate.inbox import TEMPLATES, _placeholders
+from dispatch.gate.inbox import SWAP_TEMPLATES, TEMPLATES, _placeholders
 from dispatch.loads.service import load_number
 from dispatch.settings import Settings, SettingsError
 from driver_api.versions import MAX_LENGTH, PATTERN
@@ -41,6 +41,17 @@ def test_every_message_template_names_its_params():
         "no_show": ["site", "load_number"],
     }
     assert all(key == f"app.message.{kind}" for kind, (key, _) in TEMPLATES.items())
+
+
+def test_every_swap_message_names_the_load_and_the_truck_it_is_about():
+    assert {kind: sorted(_placeholders(t)) for kind, (_, t) in SWAP_TEMPLATES.items()} == {
+        "load_assigned": ["load_number", "plate"],
+        "load_unassigned": ["load_number"],
+        "truck_changed": ["load_number", "plate"],
+        "swap_approved": ["load_number", "plate"],
+        "swap_refused": ["load_number", "plate"],
+    }
+    assert all(key == f"app.message.{kind}" for kind, (key, _) in SWAP_TEMPLATES.items())
 
 
 @given(st.from_regex(PATTERN, fullmatch=True))

@@ -242,6 +242,8 @@ function Code() {
         dangerouslySetInnerHTML=${{ __html: svg }}></div>
       <p class="code-text" id="code-text">${load.pickup_code}</p>
       <p class="plate" id="code-plate">${load.vehicle ? load.vehicle.plate : ""}</p>`}
+    ${load && (load.approval === "pending" || load.approval === "refused") && html`
+      <p class="error" id="code-approval" role="status">${t(`app.code.approval.${load.approval}`)}</p>`}
     <p class="hint">${t("app.code.hint")}</p>
   </section>`;
 }

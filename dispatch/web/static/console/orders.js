@@ -60,7 +60,7 @@ export function JobScreen({ me, params }) {
     ${data.status === "open" && html`<${Bids} me=${me} job=${data} onChanged=${job.reload} />`}
     ${carried && html`
       <${Loads} job=${data} loads=${loads} />
-      <${Authorization} me=${me} job=${data} loads=${loads.data || []} />
+      <${Authorization} me=${me} job=${data} loads=${loads.data || []} onLoadsChanged=${loads.reload} />
       <${ShareLinks} job=${data} loads=${loads.data || []} />`}
   </section>`;
 }
@@ -321,7 +321,59 @@ function GrantAuthorization({ job, loads, onDone }) {
   </form>`;
 }
 
-function Authorization({ me, job, loads }) {
+// A truck or driver the carrier swapped in that the authorization does not name: the goods owner
+// approves (the load's code then verifies at the gate) or refuses with a reason (the gate refuses
+// that truck; the carrier is told). dispatch/loads/README.md "Swapping a truck or driver".
+function SwapRequest({ load, onDone }) {
+  const [refusing, setRefusing] = useState(false);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  // The truck and driver shown: a swap changed meanwhile is refused (409 swap_changed), not decided unseen.
+  const seen = { vehicle_id: load.vehicle.id, driver_user_id: load.driver ? load.driver.user_id : undefined };
+  const form = useForm({ reason: "" }, async (v) => {
+    await api("POST", `/loads/${load.id}/swap/refuse`, { ...seen, reason: v.reason });
+    setRefusing(false);
+    await onDone();
+  });
+  async function approve() {
+    setBusy(true);
+    try { await api("POST", `/loads/${load.id}/swap/approve`, seen); setError(null); await onDone(); }
+    catch (err) { setError(err); } finally { setBusy(false); }
+  }
+  const was = (now, before) => (before && before !== now ? t("orders.swap.was", { now, before }) : now);
+  const titleId = `swap-${load.seq}-title`;
+  return html`<article class="swap-request" id=${`swap-${load.seq}`} aria-labelledby=${titleId}>
+    <h4 id=${titleId}>${t("orders.swap.title", { load: loadName(load) })}</h4>
+    <dl class="facts">
+      <dt>${t("orders.loads.vehicle")}</dt>
+      <dd class="plate">${was(load.vehicle.plate, load.previous_vehicle && load.previous_vehicle.plate)}</dd>
+      <dt>${t("orders.loads.driver")}</dt>
+      <dd>${was(load.driver ? load.driver.name : "", load.previous_driver && load.previous_driver.name)}</dd>
+    </dl>
+    <p class="muted">${t("orders.swap.explain")}</p>
+    <${FormError} error=${error} />
+    ${refusing
+      ? html`<form class="confirm-form" novalidate onSubmit=${form.submit} aria-label=${t("orders.swap.refuse_for", { load: loadName(load) })}
+          onKeyDown=${(e) => e.key === "Escape" && setRefusing(false)}>
+          <${Field} name=${`swap-reason-${load.seq}`} label=${t("orders.swap.reason")} value=${form.values.reason}
+            onInput=${form.set("reason")} error=${form.fieldError("reason")} autocomplete="off" />
+          <${FormError} error=${form.error && !form.fieldError("reason") ? form.error : null} />
+          <button type="submit" class="danger" disabled=${form.busy}>${t("orders.swap.refuse_confirm")}</button>
+          <button type="button" onClick=${() => setRefusing(false)}>${t("console.keep")}</button>
+        </form>`
+      : html`<p><button type="button" onClick=${approve} disabled=${busy}>${t("orders.swap.approve")}</button>
+          <button type="button" class="danger" onClick=${() => setRefusing(true)}>${t("orders.swap.refuse")}</button></p>`}
+  </article>`;
+}
+
+// The swaps the owner has decided on, as they stand (refused ones stay refused until the carrier
+// assigns a truck and driver the authorization names).
+function SwapDecided({ load }) {
+  return html`<li id=${`swap-${load.seq}-decided`}>${t(`orders.swap.decided.${load.approval}`, {
+    load: loadName(load), plate: load.vehicle.plate })}${load.approval_reason ? ` · ${load.approval_reason}` : ""}</li>`;
+}
+
+function Authorization({ me, job, loads, onLoadsChanged }) {
   const auth = useLoad(() => noneIf404(api("GET", `/jobs/${job.id}/authorization`)), [job.id]);
   const owner = goodsOwnerOrg(job) === me.organization.id;
   const mayIssue = owner && me.permissions.includes("jobs.award") && ["awarded", "dispatched"].includes(job.status);
@@ -335,7 +387,12 @@ function Authorization({ me, job, loads }) {
         ${current && html`<${AuthorizationDetails} auth=${current} loads=${loads} />`}
         ${mayIssue && inForce(current) && html`<${RevokeAuthorization} job=${job} onDone=${auth.reload} />`}
         ${mayIssue && auth.data && !inForce(current)
-          && html`<${GrantAuthorization} job=${job} loads=${loads} onDone=${auth.reload} />`}`}
+          && html`<${GrantAuthorization} job=${job} loads=${loads} onDone=${auth.reload} />`}
+        ${me.permissions.includes("jobs.award") && loads.filter((l) => l.approval === "pending").map((l) => html`
+          <${SwapRequest} key=${`${l.id}-${l.vehicle.id}-${l.driver && l.driver.user_id}`} load=${l} onDone=${onLoadsChanged} />`)}
+        ${loads.some((l) => l.approval === "approved" || l.approval === "refused") && html`<ul id="swaps-decided">
+          ${loads.filter((l) => l.approval === "approved" || l.approval === "refused").map((l) => html`<${SwapDecided} key=${l.id} load=${l} />`)}
+        </ul>`}`}
   </div>`;
 }
 

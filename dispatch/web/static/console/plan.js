@@ -410,6 +410,10 @@ function Loads({ job, loads, vehicles, drivers, onAssigned }) {
           <dt>${t("plan.loads.cargo")}</dt><dd>${i18n.weight(load.weight_kg)} · ${i18n.volume(load.volume_m3)}</dd>
           <dt>${t("plan.loads.pickup")}</dt><dd>${i18n.dateTime(load.pickup_from)} – ${i18n.dateTime(load.pickup_until)}</dd>
           ${load.pickup_code && html`<dt>${t("plan.loads.code")}</dt><dd class="pickup-code">${load.pickup_code}</dd>`}
+          ${load.previous_vehicle && html`<dt>${t("plan.loads.replaces")}</dt><dd class="load-previous">${
+            [load.previous_vehicle.plate, load.previous_driver && load.previous_driver.name].filter(Boolean).join(" · ")}</dd>`}
+          ${load.approval && html`<dt>${t("plan.loads.approval")}</dt><dd class="load-approval" data-approval=${load.approval}
+            aria-live="polite">${t(`plan.approval.${load.approval}`)}${load.approval_reason ? ` · ${load.approval_reason}` : ""}</dd>`}
         </dl>
         ${vehicle && html`<${Capacity} id=${`load-${load.seq}-kg`} label=${t("plan.load.weight")} used=${load.weight_kg}
           capacity=${vehicle.capacity_kg} format=${i18n.weight} />`}
