@@ -65,6 +65,7 @@ from dispatch.types import decode_instant, is_instant
 from dispatch.web.pages import web_routers
 from dispatch.webhooks.api import WebhookController
 from dispatch.webhooks.delivery import Deliverer
+from dispatch.withdrawals.api import WithdrawalController
 from driver_api import driver_router, pairing_router, tracker_router
 
 
@@ -137,6 +138,7 @@ def create_app(settings: Settings) -> Litestar:
                     ReceiptController,
                     DocumentsController,
                     *market_api.routers(),
+                    WithdrawalController,
                     AuthorizationController,
                     verify_pickup_code,
                     WebhookController,

@@ -91,6 +91,16 @@ async def dispatched_loads(
     assert r.status_code == 201, r.text
     job = r.json()
     assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+    assigned = await plan_and_assign(client, carrier, job["id"], loads=loads, plates=plates)
+    staff = await add_member(client, mill, "gate_staff")
+    return {"mill": mill, "carrier": carrier, "site": site, "job": job, "loads": assigned, "staff": staff}
+
+
+async def plan_and_assign(
+    client: Any, carrier: Account, job_id: str, *, loads: int, plates: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The awarded carrier adds a truck and a driver per load, plans, confirms and assigns; each load
+    with its driver's device token (`device`)."""
     drivers = []
     for i in range(loads):
         r = await client.post(
@@ -117,9 +127,9 @@ async def dispatched_loads(
         )
         assert r.status_code == 201, r.text
         drivers.append(r.json())
-    r = await client.post(f"/jobs/{job['id']}/plan", headers=carrier.headers, json={})
+    r = await client.post(f"/jobs/{job_id}/plan", headers=carrier.headers, json={})
     assert r.status_code == 201, r.text
-    confirmed = (await client.post(f"/jobs/{job['id']}/plan/confirm", headers=carrier.headers)).json()
+    confirmed = (await client.post(f"/jobs/{job_id}/plan/confirm", headers=carrier.headers)).json()
     assigned = []
     for load, driver in zip(confirmed, drivers, strict=True):
         r = await client.put(
@@ -135,8 +145,7 @@ async def dispatched_loads(
         )
         assert device.status_code == 201, device.text
         assigned.append(r.json() | {"device": {"Authorization": f"Bearer {device.json()['token']}"}})
-    staff = await add_member(client, mill, "gate_staff")
-    return {"mill": mill, "carrier": carrier, "site": site, "job": job, "loads": assigned, "staff": staff}
+    return assigned
 
 
 def next_slot(minutes: int = 30, ahead: int = 1) -> datetime:

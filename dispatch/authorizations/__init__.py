@@ -16,6 +16,7 @@ from dispatch.authorizations.service import (
     get_authorization,
     issue_authorization,
     revoke_authorization,
+    revoke_for_withdrawn_award,
     verify_at_gate,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "issue_authorization",
     "load_code",
     "revoke_authorization",
+    "revoke_for_withdrawn_award",
     "verify_at_gate",
 ]

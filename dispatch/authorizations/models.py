@@ -57,6 +57,10 @@ GateResult = Literal[
     "revoked",
     "wrong_plate",
     "wrong_driver",
+    # The award behind the code was withdrawn: the carrier gave the job back, or the poster
+    # cancelled the award (`revoke_reason` says why).
+    "award_given_back",
+    "award_cancelled",
 ]
 
 
@@ -81,3 +85,7 @@ class GateVerdict(msgspec.Struct, kw_only=True):
     plate_display: Annotated[str | None, Meta(description="The truck's plate as the carrier wrote it")] = None
     # For any code of this site (a load's or a job authorization's): the carrier's name.
     carrier_name: Annotated[str | None, Meta(description="The carrier's organization name")] = None
+    # When the award behind the code was withdrawn (award_given_back, award_cancelled): why.
+    revoke_reason: Annotated[
+        str | None, Meta(description="Why the award was withdrawn, as the carrier or the poster gave it")
+    ] = None

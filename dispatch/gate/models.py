@@ -188,7 +188,7 @@ class DriverAssignment(Load, kw_only=True):
     dock: str | None
 
 
-MessageKind = Literal["dock_call", "dispatcher", "no_show"]
+MessageKind = Literal["dock_call", "dispatcher", "no_show", "load_withdrawn"]
 
 
 class DriverMessage(msgspec.Struct, kw_only=True):
