@@ -36,8 +36,8 @@ TEMPLATES: dict[MessageKind, tuple[str, str]] = {
     ),
     "load_withdrawn": (
         "app.message.load_withdrawn",
-        "Load {load_number} at {site} is withdrawn: {why} Do not collect it; "
-        "its pickup code no longer works.",
+        "Load {load_number} at {site} is withdrawn: the job's award was given back or cancelled. "
+        "Do not collect it; its pickup code no longer works.",
     ),
 }
 

@@ -644,10 +644,10 @@ async def lock_yard_of_job(conn: Conn, job_id: UUID) -> None:
     await conn.fetch(queries.LIVE_TICKETS_OF_JOB_FOR_UPDATE, job_id)
 
 
-async def withdraw_from_yard(conn: Conn, broker: Broker, loads: Sequence[asyncpg.Record], why: str) -> None:
+async def withdraw_from_yard(conn: Conn, broker: Broker, loads: Sequence[asyncpg.Record]) -> None:
     """Withdrawn loads (as they stood, now cancelled), in the caller's transaction: their bookings
     are cancelled and their places freed, trucks waiting or called leave the queue, and each driver's
-    phone is told (`why`: a sentence) and drops the load from its list."""
+    phone is told and drops the load from its list."""
     sites_changed: set[UUID] = set()
     for load in loads:
         booking = await conn.fetchrow(queries.LIVE_BOOKING, load["id"])
@@ -668,5 +668,4 @@ async def withdraw_from_yard(conn: Conn, broker: Broker, loads: Sequence[asyncpg
             load_id=load["id"],
             kind="load_withdrawn",
             event={"e": "assignment", "load_id": str(load["id"])},
-            why=why,
         )

@@ -16,7 +16,7 @@ that the feed is not told: the job never was on it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -383,25 +383,25 @@ async def get_tender(db: asyncpg.Pool, p: Principal, job_id: UUID) -> Tender:
 
 # -- an award withdrawn, and the re-tender ----------------------------------------------------
 
-Withdrawal = Literal["job.given_back", "job.award_cancelled"]
-
-
 async def return_award(
-    conn: Conn, job: asyncpg.Record, kind: Withdrawal, reason: str, actor: UUID | None
+    conn: Conn, job: asyncpg.Record, *, given_back: bool, reason: str, actor: UUID | None
 ) -> asyncpg.Record:
-    """The award of a locked job is withdrawn: the job is `returned`, its carrier left out of what
-    follows. The caller withdraws the loads, bookings and authorization in the same transaction."""
+    """The award of a locked job is withdrawn (`given_back` by the carrier, else cancelled by the
+    poster): the job is `returned`, its carrier left out of what follows. The caller withdraws the
+    loads, bookings and authorization in the same transaction."""
     returned = await conn.fetchrow(queries.RETURN_AWARD, job["id"])
     assert returned is not None, "the caller checked that the job is awarded or dispatched"
-    await events.record(
-        conn,
-        kind,
-        org_ids=party_orgs(job),
-        subject_type="job",
-        subject_id=job["id"],
-        actor_user_id=actor,
-        data={"job_id": str(job["id"]), "carrier_org_id": str(job["carrier_org_id"]), "reason": reason},
-    )
+    told: dict[str, Any] = {
+        "org_ids": party_orgs(job),
+        "subject_type": "job",
+        "subject_id": job["id"],
+        "actor_user_id": actor,
+        "data": {"job_id": str(job["id"]), "carrier_org_id": str(job["carrier_org_id"]), "reason": reason},
+    }
+    if given_back:
+        await events.record(conn, "job.given_back", **told)
+    else:
+        await events.record(conn, "job.award_cancelled", **told)
     return returned
 
 

@@ -26,12 +26,6 @@ from dispatch.market.tenders import return_award
 from dispatch.realtime.broker import Broker
 from dispatch.withdrawals.models import AwardWithdrawn
 
-_WHY = {
-    "carrier": "the carrier gave the job back.",
-    "poster": "the award of the job was cancelled.",
-}
-
-
 def _require_awarded(job: asyncpg.Record) -> None:
     if job["status"] not in ("awarded", "dispatched"):
         raise Conflict(f"The job is {job['status']}: there is no award to withdraw.", code="job_not_awarded")
@@ -47,13 +41,13 @@ async def _withdraw(
 ) -> AwardWithdrawn:
     await lock_yard_of_job(conn, job["id"])
     loads = await withdraw_loads(conn, job)
-    await withdraw_from_yard(conn, broker, loads, _WHY[by])
+    await withdraw_from_yard(conn, broker, loads)
     if by == "carrier":
         await revoke_for_withdrawn_award(conn, job, "award_given_back", reason, actor)
-        await return_award(conn, job, "job.given_back", reason, actor)
+        await return_award(conn, job, given_back=True, reason=reason, actor=actor)
     else:
         await revoke_for_withdrawn_award(conn, job, "award_cancelled", reason, actor)
-        await return_award(conn, job, "job.award_cancelled", reason, actor)
+        await return_award(conn, job, given_back=False, reason=reason, actor=actor)
     return AwardWithdrawn(
         job_id=job["id"],
         status="returned",
