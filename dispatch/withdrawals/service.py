@@ -26,6 +26,7 @@ from dispatch.market.tenders import return_award
 from dispatch.realtime.broker import Broker
 from dispatch.withdrawals.models import AwardWithdrawn
 
+
 def _require_awarded(job: asyncpg.Record) -> None:
     if job["status"] not in ("awarded", "dispatched"):
         raise Conflict(f"The job is {job['status']}: there is no award to withdraw.", code="job_not_awarded")
