@@ -161,7 +161,7 @@ async def test_the_poster_cancels_an_award_until_loading_starts_and_re_tenders_t
 ):
     w = await dispatched_loads(client, settings, loads=2)
     mill, carrier, job = w["mill"], w["carrier"], w["job"]
-    first, second = w["loads"]
+    first, _still_waiting = w["loads"]
     await depart(client, w, first)  # loaded and gone
     r = await client.post(
         f"/jobs/{job['id']}/give-back", headers=carrier.headers, json={"reason": "changed plans"}
