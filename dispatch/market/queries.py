@@ -54,11 +54,14 @@ LOCK_JOB = "SELECT * FROM jobs WHERE id = $1 FOR UPDATE"
 # else only while the job is open (the market shows it to all) and in the 15 seconds after it left the
 # market: a carrier that lost the race for it, or clicked a moment late, is told it was taken or
 # closed (what the feed's job.removed told everyone). Later the job answers as an unknown id does,
-# so that closed jobs are not an oracle of their status and deadline.
+# so that closed jobs are not an oracle of their status and deadline. A job a tender awarded never
+# was on the market: no grace for others there.
 _SEES_OUTCOME = """(
     j.status = 'open'
     OR $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
     OR coalesce(j.awarded_at, j.closed_at) > clock_timestamp() - interval '15 seconds'
+       AND NOT EXISTS (SELECT 1 FROM tenders t
+                       WHERE t.job_id = j.id AND t.status = 'accepted' AND t.ended_at >= j.awarded_at)
     OR EXISTS (SELECT 1 FROM bids b WHERE b.job_id = j.id AND b.carrier_org_id = $2))"""
 
 # Bids and the close hold this shared lock against each other (see service.place_bid). A job whose

@@ -264,6 +264,8 @@ async def accept_offer(
         assert awarded is not None, "an offer is out only while its job is tendering (locked)"
         await conn.execute(queries.END_TENDER, offer["tender_id"], "accepted")
         await conn.execute(queries.CLOSE_OPEN_OFFERS, offer["tender_id"], "skipped")
+        frame = _offer_frame(offer, job["currency"])
+        await publish_tender(broker, conn, job, p.org_id, "tender.ended", frame)  # the carrier's other tabs
         await events.record(
             conn,
             "tender.accepted",
@@ -302,6 +304,8 @@ async def decline_offer(
                 "reason": reason,
             },
         )
+        frame = _offer_frame(offer, job["currency"])
+        await publish_tender(broker, conn, job, p.org_id, "tender.ended", frame)  # the carrier's other tabs
         await _offer_next(conn, broker, job)
         return _to_carrier(offer, job["currency"])
 
@@ -382,6 +386,7 @@ async def get_tender(db: asyncpg.Pool, p: Principal, job_id: UUID) -> Tender:
 
 
 # -- an award withdrawn, and the re-tender ----------------------------------------------------
+
 
 async def return_award(
     conn: Conn, job: asyncpg.Record, *, given_back: bool, reason: str, actor: UUID | None

@@ -167,6 +167,9 @@ async def test_a_waterfall_declined_timed_out_and_accepted_and_a_fourth_carrier_
             never = problem(await http.get(f"/jobs/{UNKNOWN}", headers=who.headers), 404, "job_not_found")
             assert gone["detail"] == never["detail"]
         problem(await http.get(f"/jobs/{job['id']}/tender", headers=fourth.headers), 404, "job_not_found")
+        # Not even in the seconds after the award, when a market job tells a late grab it was taken.
+        problem(await http.post(f"/jobs/{job['id']}/grab", headers=fourth.headers), 404, "job_not_found")
+        problem(await http.get(f"/jobs/{job['id']}/bids", headers=fourth.headers), 404, "job_not_found")
         problem(
             await http.post(f"/tenders/{third_offer['id']}/accept", headers=fourth.headers),
             404,

@@ -82,9 +82,11 @@ function timeLeft(offer, now) {
   return t("orders.tender.left", { minutes: Math.floor(s / 60), seconds: String(s % 60).padStart(2, "0") });
 }
 
+// Read when the job's state changes (it is polled), and every few seconds while a tender runs.
+const still = () => {};
 function TenderStanding({ job }) {
-  const tender = useLoad(() => noneIf404(api("GET", `/jobs/${job.id}/tender`)), [job.id]);
-  usePoll(tender.reload);
+  const tender = useLoad(() => noneIf404(api("GET", `/jobs/${job.id}/tender`)), [job.id, job.status]);
+  usePoll(job.status === "tendering" ? tender.reload : still);
   const current = tender.data && tender.data.data;
   if (!current) return null;
   const now = new Date();
