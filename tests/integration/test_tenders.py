@@ -36,11 +36,14 @@ async def post_tendered(http: Any, poster: Account, body: dict[str, Any]) -> dic
     return job
 
 
-async def offer_to(http: Any, carrier: Account, job_id: str, within_s: float = 60) -> dict[str, Any]:
-    """The offer out now to `carrier` for the job, once its turn has come (read as the carrier does)."""
+async def offer_to(
+    http: Any, carrier: Account, job_id: str, within_s: float = 60, *, current: bool = True
+) -> dict[str, Any]:
+    """The offer out now to `carrier` for the job, once its turn has come (read as the carrier does);
+    `current=False`: whatever it became since."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
-        r = await http.get("/tenders", headers=carrier.headers, params={"current": "true"})
+        r = await http.get("/tenders", headers=carrier.headers, params={"current": str(current).lower()})
         assert r.status_code == 200, r.text
         found = [o for o in r.json() if o["job_id"] == job_id]
         if found:
@@ -98,7 +101,7 @@ async def test_a_waterfall_declined_timed_out_and_accepted_and_a_fourth_carrier_
         ):
             assert (await next_frame(first_feed))["type"] == "snapshot"
             assert (await next_frame(fourth_feed)) == {"type": "snapshot", "jobs": []}
-            job = await post_tendered(http, mill, tendered(site["id"], [first, second, third], window_s=4))
+            job = await post_tendered(http, mill, tendered(site["id"], [first, second, third], window_s=8))
             assert job["status"] == "tendering"
 
             # The first carrier is told live, on its feed only, and declines with a reason.
@@ -287,8 +290,8 @@ async def test_accepts_as_the_window_closes_are_accepted_or_refused_never_both(s
         site = await create_site(http, mill, "Mill")
         outcomes = []
         for _ in range(rounds):
-            job = await post_tendered(http, mill, tendered(site["id"], [carrier], window_s=1, then="expire"))
-            offer = await offer_to(http, carrier, job["id"])
+            job = await post_tendered(http, mill, tendered(site["id"], [carrier], window_s=2, then="expire"))
+            offer = await offer_to(http, carrier, job["id"], current=False)  # read late, it may have closed
             expires = datetime.fromisoformat(offer["expires_at"])
             # Accepts spread around the closing instant, from 60 ms before it to 60 ms after.
             wait = (expires - datetime.now(UTC)).total_seconds() - 0.06
