@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.gate_support import dispatched_loads, gate_site, next_slot, plan_and_assign
-from tests.market_support import HAMBURG, create_site
+from tests.market_support import BERLIN, HAMBURG, create_site
 from tests.support import add_member, bootstrap_org, problem
 from tests.tracking_support import depart, point
 
@@ -176,9 +176,17 @@ async def test_the_poster_cancels_an_award_until_loading_starts_and_re_tenders_t
     assert (await client.get(f"/jobs/{job['id']}", headers=mill.headers)).json()["status"] == "dispatched"
     assert await db.fetchval("SELECT count(*) FROM loads WHERE status = 'cancelled'") == 0
 
-    # Before loading, the poster withdraws the award; the gate names the cause.
+    # Before loading, the poster withdraws the award; the gate names the cause. The truck waiting
+    # in the yard leaves the queue.
     w2 = await dispatched_loads(client, settings, loads=1, mill=mill, site=w["site"])
     job2, load2 = w2["job"], w2["loads"][0]
+    at_gate = {"position": {"lat": BERLIN[1], "lon": BERLIN[0]}, "accuracy_m": 5}
+    r = await client.post(f"/driver/v1/loads/{load2['id']}/check-in", headers=load2["device"], json=at_gate)
+    assert r.status_code == 201, r.text
+    board = f"/gate/sites/{w['site']['id']}/board"
+    assert [
+        x["load_id"] for x in (await client.get(board, headers=w["staff"].headers)).json()["waiting"]
+    ] == [load2["id"]]
     code = (await client.get(f"/loads/{load2['id']}", headers=w2["carrier"].headers)).json()["pickup_code"]
     buyer_side = await bootstrap_org(client, settings, "Someone", ["shipper"])
     problem(
@@ -198,6 +206,7 @@ async def test_the_poster_cancels_an_award_until_loading_starts_and_re_tenders_t
     assert (
         verdict["result"] == "award_cancelled" and verdict["revoke_reason"] == "the carrier missed two slots"
     )
+    assert (await client.get(board, headers=w["staff"].headers)).json()["waiting"] == []
     problem(
         await client.post(f"/jobs/{job2['id']}/cancel-award", headers=mill.headers, json={"reason": "again"}),
         409,
