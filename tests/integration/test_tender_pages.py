@@ -1,7 +1,8 @@
 """A tender through the pages, in a real headless Chromium against a real server: the first carrier
 of a waterfall declines on its job board (with a reason), the second is told live and accepts; the
 poster's job screen shows the offers in rank order with their state; the poster cancels the award
-with a reason and re-tenders with one action; the first carrier is offered the job again, live.
+with a reason and re-tenders with one action; the first carrier is offered the job again, live,
+accepts, and gives it back from its plan screen.
 Nothing the pages load leaves the app, and each state is checked by axe."""
 
 from __future__ import annotations
@@ -91,8 +92,23 @@ async def test_a_waterfall_declined_and_accepted_on_the_board_cancelled_and_re_t
             await console.locator("#offer-1[data-state=offered]").wait_for(timeout=WAIT)
             assert await console.locator("#tender-offers tbody tr").count() == 1
             await board_a.locator("#tenders .tender").wait_for(timeout=WAIT)
+            got = (await http.get(f"/jobs/{job['id']}", headers=mill.headers)).json()
+            assert got["status"] == "tendering" and got["excluded_carrier_org_ids"] == [second.org_id]
+
+            # A takes it this time, then gives it back from its plan screen (a reason is asked).
+            await board_a.locator("#tenders .tender").get_by_role("button", name="Accept").click()
+            await board_a.locator(f"#won-{job['id']}").wait_for(timeout=WAIT)
+            await sign_in(board_a, server.base_url, first.email, path=f"/carrier/jobs/{job['id']}")
+            await board_a.get_by_role("button", name="Give the job back").click()
+            await board_a.get_by_label("Reason").fill("our only flatbed broke down")
+            await board_a.get_by_role("button", name="Give it back").click()
+            await board_a.locator("#given-back").wait_for(timeout=WAIT)
+            await assert_accessible(board_a, context="plan screen after giving a job back")
+            # The poster's screen shows the job back, waiting for its re-tender.
+            await console.locator("#retender").wait_for(timeout=WAIT)
 
             for foreign, errors in watched:
                 assert foreign == [] and errors == []
         got = (await http.get(f"/jobs/{job['id']}", headers=mill.headers)).json()
-        assert got["status"] == "tendering" and got["excluded_carrier_org_ids"] == [second.org_id]
+        assert got["status"] == "returned"
+        assert got["excluded_carrier_org_ids"] == [second.org_id, first.org_id]
