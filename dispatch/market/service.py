@@ -417,7 +417,9 @@ async def cancel_job(
         job = await _lock_as_poster(conn, p, job_id, "cancels")
         if await conn.fetchrow(queries.CANCEL, job_id) is None:
             raise Conflict(
-                f"The job is {job['status']}; only open jobs can be cancelled.", code="job_not_open"
+                f"The job is {job['status']}; only a job without a carrier (open, tendering or returned) "
+                "can be cancelled.",
+                code="job_not_open",
             )
         if job["status"] == "tendering" and withdraw_tender is not None:
             await withdraw_tender(conn, broker, job)
