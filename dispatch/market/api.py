@@ -353,7 +353,8 @@ async def _snapshot(runtime: RuntimeDep, areas: list[MarketArea], client: FeedCl
 @websocket("/market/feed", guards=[requires(Permission.BID)])
 async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: Caller) -> None:
     """Frames (JSON): `snapshot` {jobs} first, then `job.posted` {job} and `job.removed` {job_id,
-    reason}; `resync` is never sent on the wire: the server sends a fresh `snapshot` instead. The
+    reason}; to the carrier a tender offers a job to (whatever its areas), `tender.offered` and
+    `tender.ended` {job_id, offer}; `resync` is never sent on the wire: the server sends a fresh `snapshot` instead. The
     socket is authenticated before it is accepted. A client too slow to keep up (512 frames behind,
     or one send waiting 10 s) is closed with code 4008 and must reconnect."""
     areas = await service.list_areas(runtime.db, p)
