@@ -354,9 +354,9 @@ async def _snapshot(runtime: RuntimeDep, areas: list[MarketArea], client: FeedCl
 async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: Caller) -> None:
     """Frames (JSON): `snapshot` {jobs} first, then `job.posted` {job} and `job.removed` {job_id,
     reason}; to the carrier a tender offers a job to (whatever its areas), `tender.offered` and
-    `tender.ended` {job_id, offer}; `resync` is never sent on the wire: the server sends a fresh `snapshot` instead. The
-    socket is authenticated before it is accepted. A client too slow to keep up (512 frames behind,
-    or one send waiting 10 s) is closed with code 4008 and must reconnect."""
+    `tender.ended` {job_id, offer}; `resync` is never sent on the wire: the server sends a fresh
+    `snapshot` instead. The socket is authenticated before it is accepted. A client too slow to keep
+    up (512 frames behind, or one send waiting 10 s) is closed with code 4008 and must reconnect."""
     areas = await service.list_areas(runtime.db, p)
     if not areas:
         # Accepted (the caller is authenticated) so that the client can read why it is closed.
