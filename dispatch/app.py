@@ -67,6 +67,7 @@ from dispatch.types import decode_instant, is_instant
 from dispatch.web.pages import web_routers
 from dispatch.webhooks.api import WebhookController
 from dispatch.webhooks.delivery import Deliverer
+from dispatch.withdrawals.api import WithdrawalController
 from driver_api import driver_router, pairing_router, tracker_router
 
 
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> Litestar:
                     DocumentsController,
                     ScorecardController,
                     *market_api.routers(),
+                    WithdrawalController,
                     AuthorizationController,
                     verify_pickup_code,
                     WebhookController,

@@ -17,6 +17,7 @@ from dispatch.db.availability import is_database_away
 from dispatch.gate.service import release_no_shows
 from dispatch.idempotency import purge
 from dispatch.market.service import close_due_jobs
+from dispatch.market.tenders import time_out_offers
 from dispatch.runtime import Runtime
 from dispatch.tracking.service import keep_partitions
 
@@ -48,6 +49,10 @@ async def run_claim_loops(runtime: Runtime, interval_s: float) -> None:
         (
             "settling jobs past their deadline",
             lambda: close_due_jobs(runtime.db, runtime.broker, runtime.authorize_on_award, batch=BATCH),
+        ),
+        (
+            "moving tenders past their offers' windows",
+            lambda: time_out_offers(runtime.db, runtime.broker, batch=BATCH),
         ),
         ("releasing no-show bookings", lambda: release_no_shows(runtime.db, runtime.broker, batch=BATCH)),
         ("purging old idempotency keys", lambda: purge(runtime.db)),

@@ -191,6 +191,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "DISPATCH_WEBHOOK_CONCURRENCY": str(settings.webhook_concurrency),
             "DISPATCH_WEBHOOK_POLL_MS": str(settings.webhook_poll_ms),
             "DISPATCH_WEBHOOK_ALLOW_HOSTS": ",".join(settings.webhook_allow_hosts),
+            "DISPATCH_CLOSER_INTERVAL_MS": str(settings.closer_interval_ms),
         }
     )
     env.update(extra)

@@ -95,6 +95,16 @@ async def dispatched_loads(
     assert r.status_code == 201, r.text
     job = r.json()
     assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+    assigned = await plan_and_assign(client, carrier, job["id"], loads=loads, plates=plates)
+    staff = await add_member(client, mill, "gate_staff")
+    return {"mill": mill, "carrier": carrier, "site": site, "job": job, "loads": assigned, "staff": staff}
+
+
+async def plan_and_assign(
+    client: Any, carrier: Account, job_id: str, *, loads: int, plates: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The awarded carrier adds a truck and a driver per load, plans, confirms and assigns; each load
+    with its driver's device token (`device`)."""
     drivers, vehicle_ids = [], []
     for i in range(loads):
         r = await client.post(
@@ -124,10 +134,10 @@ async def dispatched_loads(
         drivers.append(r.json())
     # The plan uses this job's new trucks (an existing carrier's others may be on its other jobs).
     r = await client.post(
-        f"/jobs/{job['id']}/plan", headers=carrier.headers, json={"vehicle_ids": vehicle_ids}
+        f"/jobs/{job_id}/plan", headers=carrier.headers, json={"vehicle_ids": vehicle_ids}
     )
     assert r.status_code == 201, r.text
-    confirmed = (await client.post(f"/jobs/{job['id']}/plan/confirm", headers=carrier.headers)).json()
+    confirmed = (await client.post(f"/jobs/{job_id}/plan/confirm", headers=carrier.headers)).json()
     assigned = []
     for load, driver in zip(confirmed, drivers, strict=True):
         r = await client.put(
@@ -143,8 +153,7 @@ async def dispatched_loads(
         )
         assert device.status_code == 201, device.text
         assigned.append(r.json() | {"device": {"Authorization": f"Bearer {device.json()['token']}"}})
-    staff = await add_member(client, mill, "gate_staff")
-    return {"mill": mill, "carrier": carrier, "site": site, "job": job, "loads": assigned, "staff": staff}
+    return assigned
 
 
 def next_slot(minutes: int = 30, ahead: int = 1) -> datetime:

@@ -18,6 +18,7 @@ from dispatch.authorizations.service import (
     issue_authorization,
     retired_here,
     revoke_authorization,
+    revoke_for_withdrawn_award,
     verify_at_gate,
 )
 
@@ -38,5 +39,6 @@ __all__ = [
     "load_code",
     "retired_here",
     "revoke_authorization",
+    "revoke_for_withdrawn_award",
     "verify_at_gate",
 ]

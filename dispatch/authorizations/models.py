@@ -61,6 +61,10 @@ GateResult = Literal[
     # approved the swap yet, or refused it.
     "awaiting_owner_approval",
     "swap_refused",
+    # The award behind the code was withdrawn: the carrier gave the job back, or the poster
+    # cancelled the award (`revoke_reason` says why).
+    "award_given_back",
+    "award_cancelled",
 ]
 
 
@@ -91,3 +95,7 @@ class GateVerdict(msgspec.Struct, kw_only=True):
     ] = None
     # For any code of this site (a load's or a job authorization's): the carrier's name.
     carrier_name: Annotated[str | None, Meta(description="The carrier's organization name")] = None
+    # When the award behind the code was withdrawn (award_given_back, award_cancelled): why.
+    revoke_reason: Annotated[
+        str | None, Meta(description="Why the award was withdrawn, as the carrier or the poster gave it")
+    ] = None

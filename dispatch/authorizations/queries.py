@@ -31,6 +31,12 @@ UPDATE pickup_authorizations SET revoked_at = clock_timestamp(), revoke_reason =
 WHERE job_id = $1 AND issuer_org_id = $2 AND revoked_at IS NULL
 RETURNING *"""
 
+# The award behind it was withdrawn ($3: award_given_back or award_cancelled).
+REVOKE_FOR_WITHDRAWN_AWARD = """
+UPDATE pickup_authorizations SET revoked_at = clock_timestamp(), revoke_reason = $2, revoke_cause = $3
+WHERE job_id = $1 AND revoked_at IS NULL
+RETURNING *"""
+
 # -- the gate's code check --------------------------------------------------------------------
 
 AUTHORIZATION_BY_CODE = """
@@ -44,13 +50,14 @@ LOAD_BY_CODE = """
 SELECT l.id, l.job_id, l.seq, j.reference AS job_reference, l.driver_user_id, l.carrier_org_id, l.status,
        l.approval, v.plate, v.plate_display, u.name AS driver_name, o.name AS carrier_name,
        j.origin_site_id AS site_id,
-       a.id AS authorization_id, a.revoked_at, a.valid_from, a.valid_until
+       a.id AS authorization_id, a.revoked_at, a.valid_from, a.valid_until, a.revoke_cause, a.revoke_reason
 FROM loads l
 JOIN vehicles v ON v.id = l.vehicle_id
 JOIN jobs j ON j.id = l.job_id
 JOIN organizations o ON o.id = l.carrier_org_id
 LEFT JOIN users u ON u.id = l.driver_user_id
-LEFT JOIN LATERAL (SELECT * FROM pickup_authorizations pa WHERE pa.job_id = l.job_id
+LEFT JOIN LATERAL (SELECT * FROM pickup_authorizations pa
+                   WHERE pa.job_id = l.job_id AND pa.carrier_org_id = l.carrier_org_id
                    ORDER BY pa.revoked_at IS NULL DESC, pa.created_at DESC LIMIT 1) a ON true
 WHERE l.code_hash = $1"""
 

@@ -184,6 +184,25 @@ async def revoke_authorization(
         return _authorization(row, secret)
 
 
+async def revoke_for_withdrawn_award(
+    conn: Conn, job: asyncpg.Record, cause: GateResult, reason: str, actor: UUID | None
+) -> None:
+    """The award behind the job's authorization was withdrawn (in the caller's transaction): the
+    authorization in force is revoked with the cause, so the gate refuses its codes saying why."""
+    row = await conn.fetchrow(queries.REVOKE_FOR_WITHDRAWN_AWARD, job["id"], reason, cause)
+    if row is None:  # the owner authorized by hand and had not yet, or revoked it already
+        return
+    await events.record(
+        conn,
+        "authorization.revoked",
+        org_ids=[row["issuer_org_id"], row["carrier_org_id"]],
+        subject_type="authorization",
+        subject_id=row["id"],
+        actor_user_id=actor,
+        data={"job_id": str(job["id"]), "reason": reason},
+    )
+
+
 _VERDICT_DETAIL: dict[GateResult, str] = {
     "valid": "The code is valid for this truck at this gate.",
     "unknown_code": "No authorization has this code.",
@@ -195,10 +214,14 @@ _VERDICT_DETAIL: dict[GateResult, str] = {
     "wrong_driver": "This driver is not the authorized one.",
     "awaiting_owner_approval": "The truck or driver was swapped: the goods owner has not approved it yet.",
     "swap_refused": "The goods owner refused the swapped truck or driver for this load.",
+    "award_given_back": "The carrier gave the job back: this code no longer authorizes a pickup.",
+    "award_cancelled": "The poster cancelled the carrier's award: this code no longer authorizes a pickup.",
 }
 
 
 _REASSIGNED_DETAIL = "This code was replaced: the load was reassigned to another truck or driver."
+
+_WITHDRAWN = ("award_given_back", "award_cancelled")
 
 
 def judge(
@@ -210,7 +233,7 @@ def judge(
     if auth["site_id"] != site_id:
         return "wrong_site"
     if auth["revoked_at"] is not None:
-        return "revoked"
+        return auth["revoke_cause"] or "revoked"
     if now < auth["valid_from"]:
         return "not_yet_valid"
     if now >= auth["valid_until"]:
@@ -228,6 +251,8 @@ def judge_load(
     """A load's code is valid under its job's authorization, for its own truck and driver only."""
     if load["site_id"] != site_id:
         return "wrong_site"
+    if load["revoke_cause"] is not None:  # the award behind it was withdrawn: say so
+        return load["revoke_cause"]  # type: ignore[no-any-return]
     if load["authorization_id"] is None or load["revoked_at"] is not None or load["status"] == "cancelled":
         return "revoked"
     if now < load["valid_from"]:
@@ -309,6 +334,7 @@ async def verify_at_gate(db: asyncpg.Pool, p: Principal, body: GateCheck) -> Gat
         carrier_org_id=known["carrier_org_id"] if known else None,
         valid_until=known["valid_until"] if known else None,
         carrier_name=known["carrier_name"] if known else None,
+        revoke_reason=known["revoke_reason"] if known and result in _WITHDRAWN else None,
     )
     if load is not None and known:
         verdict.load_id, verdict.plate, verdict.driver_name = load["id"], load["plate"], load["driver_name"]

@@ -304,6 +304,46 @@ class WebhookEndpointDisabled(Data):
     last_attempt: WebhookAttempt
 
 
+# -- tenders, and awards withdrawn ----------------------------------------------------------------
+
+
+class TenderOffered(Data):
+    job_id: UUID
+    carrier_org_id: UUID
+    rank: int
+    price_minor: int
+    currency: str
+    expires_at: datetime
+
+
+class TenderAnswered(Data):
+    job_id: UUID
+    carrier_org_id: UUID
+    rank: int
+
+
+class TenderDeclined(TenderAnswered):
+    reason: str
+
+
+class TenderExhausted(Data):
+    job_id: UUID
+    then: Literal["grab", "auction", "expired"]
+
+
+class AwardWithdrawn(Data):
+    job_id: UUID
+    carrier_org_id: UUID
+    reason: str
+
+
+class JobRetendered(Data):
+    job_id: UUID
+    to: Literal["tender", "market"]
+    mode: Literal["tender", "grab", "auction"]
+    excluded_carrier_org_ids: list[UUID]
+
+
 class EventType(msgspec.Struct, frozen=True):
     version: int
     data: type[Data]
@@ -340,6 +380,14 @@ SCHEMAS: dict[str, EventType] = {
     "job.awarded": EventType(1, JobAwarded, "A carrier won the job"),
     "job.dispatched": EventType(1, NoData, "Every load of the job has a truck and driver"),
     "job.completed": EventType(1, NoData, "Every load of the job was received"),
+    "tender.offered": EventType(1, TenderOffered, "The job was offered to one carrier of its tender"),
+    "tender.accepted": EventType(1, TenderAnswered, "The carrier accepted the offer: the job is awarded"),
+    "tender.declined": EventType(1, TenderDeclined, "The carrier declined the tender offer"),
+    "tender.timed_out": EventType(1, TenderAnswered, "The tender offer's window passed unanswered"),
+    "tender.exhausted": EventType(1, TenderExhausted, "No carrier took the tender: market or expiry"),
+    "job.given_back": EventType(1, AwardWithdrawn, "The carrier gave the awarded job back"),
+    "job.award_cancelled": EventType(1, AwardWithdrawn, "The poster cancelled the job's award"),
+    "job.retendered": EventType(1, JobRetendered, "The poster re-tendered a job whose award was withdrawn"),
     "bid.placed": EventType(1, BidChanged, "A carrier bid"),
     "bid.lowered": EventType(1, BidChanged, "A carrier lowered its bid"),
     "bid.withdrawn": EventType(1, BidWithdrawn, "A carrier withdrew its bid"),

@@ -35,6 +35,11 @@ TEMPLATES: dict[MessageKind, tuple[str, str]] = {
         "Your slot at {site} for load {load_number} has lapsed: the truck had not checked in by the "
         "end of its grace time. Book another slot, or arrive as a walk-in.",
     ),
+    "load_withdrawn": (
+        "app.message.load_withdrawn",
+        "Load {load_number} at {site} is withdrawn: the job's award was given back or cancelled. "
+        "Do not collect it; its pickup code no longer works.",
+    ),
 }
 
 # The messages of a truck or driver swapped mid-job (dispatch/loads/swaps.py), a table of their own.

@@ -197,6 +197,7 @@ MessageKind = Literal[
     "truck_changed",
     "swap_approved",
     "swap_refused",
+    "load_withdrawn",
 ]
 
 

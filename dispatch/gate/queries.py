@@ -277,3 +277,16 @@ JOIN organizations c ON c.id = l.carrier_org_id
 LEFT JOIN vehicles v ON v.id = l.vehicle_id AND v.org_id = l.carrier_org_id
 LEFT JOIN users u ON u.id = l.driver_user_id
 ORDER BY a.at, l.job_id, l.seq"""
+
+# -- an award withdrawn -----------------------------------------------------------------------
+
+# The yard's live tickets of a job's loads, locked before the loads (as a dock's advance does:
+# ticket, then load), so a withdrawal and a loading start never deadlock.
+LIVE_TICKETS_OF_JOB_FOR_UPDATE = """
+SELECT t.id FROM queue_tickets t JOIN loads l ON l.id = t.load_id
+WHERE l.job_id = $1 AND t.status <> 'departed'
+FOR UPDATE OF t"""
+
+# A truck of a withdrawn load waiting or called to a dock leaves the queue (and frees its dock).
+SEND_AWAY = """
+DELETE FROM queue_tickets WHERE load_id = $1 AND status IN ('waiting', 'called') RETURNING site_id"""

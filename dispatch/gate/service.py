@@ -658,3 +658,39 @@ async def driver_tickets(db: asyncpg.Pool, p: Principal) -> list[Ticket]:
     return [
         await ticket_view(db, r["id"]) for r in await db.fetch(queries.DRIVER_TICKETS, p.user_id, p.org_id)
     ]
+
+
+# -- an award withdrawn -----------------------------------------------------------------------
+
+
+async def lock_yard_of_job(conn: Conn, job_id: UUID) -> None:
+    """Lock the yard's live tickets of the job's loads, before the loads are locked (the order a
+    dock's loading start takes), in the caller's transaction."""
+    await conn.fetch(queries.LIVE_TICKETS_OF_JOB_FOR_UPDATE, job_id)
+
+
+async def withdraw_from_yard(conn: Conn, broker: Broker, loads: Sequence[asyncpg.Record]) -> None:
+    """Withdrawn loads (as they stood, now cancelled), in the caller's transaction: their bookings
+    are cancelled and their places freed, trucks waiting or called leave the queue, and each driver's
+    phone is told and drops the load from its list."""
+    sites_changed: set[UUID] = set()
+    for load in loads:
+        booking = await conn.fetchrow(queries.LIVE_BOOKING, load["id"])
+        if booking is not None:
+            await conn.execute(queries.RELEASE_PLACE, booking["site_id"], booking["slot_start"])
+            await conn.execute(queries.SET_BOOKING_STATUS, booking["id"], "cancelled")
+            sites_changed.add(booking["site_id"])
+        sites_changed.update(r["site_id"] for r in await conn.fetch(queries.SEND_AWAY, load["id"]))
+    for site_id in sorted(sites_changed):
+        await publish_site(broker, conn, site_id)
+    # In the order of the drivers' ids: each message locks its driver's inbox (as the no-show loop).
+    told = [x for x in loads if x["driver_user_id"] is not None]
+    for load in sorted(told, key=lambda x: (x["driver_user_id"], x["seq"])):
+        await tell_driver(
+            conn,
+            broker,
+            driver=load["driver_user_id"],
+            load_id=load["id"],
+            kind="load_withdrawn",
+            event={"e": "assignment", "load_id": str(load["id"])},
+        )

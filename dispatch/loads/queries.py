@@ -52,8 +52,11 @@ LOADS_OF_JOB = (
     + """
 JOIN jobs j ON j.id = l.job_id
 WHERE l.job_id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
+  -- after a re-award, the loads of the carrier that failed the job are no longer the job's
+  AND (j.carrier_org_id IS NULL OR l.carrier_org_id = j.carrier_org_id)
 ORDER BY l.seq"""
 )
+
 
 # The job, if organization $2 is one of its parties (who may list its loads).
 JOB_OF_PARTY = """
@@ -123,3 +126,22 @@ UPDATE loads SET approval = $2, approval_reason = $3, updated_at = now() WHERE i
 # What `load.reassigned` and the drivers' notices name.
 LOAD_SWAP_FACTS = """
 SELECT l.*, v.plate, v.plate_display FROM loads l JOIN vehicles v ON v.id = l.vehicle_id WHERE l.id = $1"""
+
+# The carrier's loads of the job that still stand (a carrier that failed the job left cancelled ones).
+LIVE_LOADS_OF_CARRIER = """
+SELECT id FROM loads WHERE job_id = $1 AND carrier_org_id = $2 AND status <> 'cancelled'"""
+
+# New loads number on after those of an earlier carrier.
+LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM loads WHERE job_id = $1"
+
+# -- an award withdrawn: the carrier's loads that still stand, locked --------------------------
+
+LIVE_LOADS_FOR_UPDATE = """
+SELECT * FROM loads WHERE job_id = $1 AND carrier_org_id = $2 AND status <> 'cancelled'
+ORDER BY seq FOR UPDATE"""
+
+CANCEL_LOADS = """
+UPDATE loads SET status = 'cancelled', updated_at = now()
+WHERE job_id = $1 AND carrier_org_id = $2 AND status <> 'cancelled'"""
+
+DELETE_PLAN = "DELETE FROM load_plans WHERE job_id = $1 AND carrier_org_id = $2"

@@ -283,16 +283,16 @@ async def confirm_plan(db: asyncpg.Pool, secret: str, p: Principal, job_id: UUID
     """Create the plan's loads. Confirming again returns the same loads and creates nothing."""
     async with db.acquire() as conn, conn.transaction():
         job = await _carrier_job(conn, p, job_id, lock=True)  # concurrent confirmations take turns here
-        existing = await conn.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)
-        if existing:
-            return [load_of_row(r, secret) for r in existing]
+        if await conn.fetch(queries.LIVE_LOADS_OF_CARRIER, job_id, p.org_id):
+            return [load_of_row(r, secret) for r in await conn.fetch(queries.LOADS_OF_JOB, job_id, p.org_id)]
         _require_plannable(job)
         plan = await conn.fetchrow(queries.PLAN, job_id, p.org_id)
         if plan is None:
             raise NotFound("No plan yet: ask for one first.", code="plan_not_found")
+        first = await conn.fetchval(queries.LAST_SEQ, job_id) + 1  # after a failed carrier's loads
         try:
             async with conn.transaction():  # a savepoint: a busy vehicle refuses the whole plan
-                for seq, stored in enumerate(plan["loads"], start=1):
+                for seq, stored in enumerate(plan["loads"], start=first):
                     load_id = await conn.fetchval(
                         queries.INSERT_LOAD,
                         job_id,
@@ -490,3 +490,27 @@ async def _check_vehicle_fits(conn: Conn, p: Principal, load: asyncpg.Record, ve
             f"{v.plate} ({v.capacity_kg:,.0f} kg, {v.capacity_m3:.1f} m³).",
             code="vehicle_too_small",
         )
+
+
+# -- an award withdrawn -----------------------------------------------------------------------
+
+# Once a truck is loading, the goods are on their way: the award can no longer be withdrawn.
+LOADING_STARTED = ("loading", "in_transit", "arrived", "received")
+
+
+async def withdraw_loads(conn: Conn, job: asyncpg.Record) -> list[asyncpg.Record]:
+    """The award of a locked job is withdrawn (in the caller's transaction): its carrier's loads are
+    cancelled and its plan dropped, unless loading started on one (409 `loading_started`). The loads
+    as they stood (status, driver), for the gate and the drivers' phones."""
+    loads = await conn.fetch(queries.LIVE_LOADS_FOR_UPDATE, job["id"], job["carrier_org_id"])
+    started = [r for r in loads if r["status"] in LOADING_STARTED]
+    if started:
+        numbers = ", ".join(load_number(job["reference"], job["id"], r["seq"]) for r in started)
+        raise Conflict(
+            f"Loading has started ({numbers}): the award can no longer be withdrawn.",
+            code="loading_started",
+            load_ids=[str(r["id"]) for r in started],
+        )
+    await conn.execute(queries.CANCEL_LOADS, job["id"], job["carrier_org_id"])
+    await conn.execute(queries.DELETE_PLAN, job["id"], job["carrier_org_id"])
+    return list(loads)

@@ -15,7 +15,7 @@ from dispatch.accounts.permissions import Permission
 from dispatch.close_codes import CloseCode
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.errors import BadRequest
-from dispatch.market import service
+from dispatch.market import service, tenders
 from dispatch.market.models import (
     AreaCreate,
     Bid,
@@ -29,7 +29,11 @@ from dispatch.market.models import (
     JobStatus,
     MarketArea,
     MyJobPage,
+    OfferDecline,
+    OfferToCarrier,
     OrgMarketSettings,
+    Retender,
+    Tender,
 )
 from dispatch.market.notifications import RESYNC, FeedClient, Interest
 from dispatch.realtime.session import TooSlow, live_session
@@ -47,10 +51,11 @@ class JobController(Controller):
         "",
         operation_id="postJob",
         guards=[requires(Permission.POST_JOBS)],
-        summary="Post a shipping job: grab at a posted price, or a reverse auction",
+        summary="Post a shipping job: grab at a posted price, or a reverse auction; optionally tendered "
+        "to chosen carriers first",
     )
     async def post_job(self, data: JSONBody[JobCreate], runtime: RuntimeDep, p: Caller) -> Job:
-        return await service.post_job(runtime.db, runtime.broker, p, data)
+        return await tenders.post_job(runtime.db, runtime.broker, p, data)
 
     @get("", operation_id="listMyJobs", summary="Jobs the organization posted, ships, receives or carries")
     async def my_jobs(
@@ -78,7 +83,29 @@ class JobController(Controller):
         guards=[requires(Permission.POST_JOBS)],
     )
     async def cancel(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Job:
-        return await service.cancel_job(runtime.db, runtime.broker, p, job_id)
+        return await service.cancel_job(
+            runtime.db, runtime.broker, p, job_id, withdraw_tender=tenders.withdraw_tender
+        )
+
+    @get(
+        "/{job_id:uuid}/tender",
+        operation_id="getTender",
+        summary="Where the job's latest tender stands: the offers in rank order (the poster's side)",
+    )
+    async def tender(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Tender:
+        return await tenders.get_tender(runtime.db, p, job_id)
+
+    @post(
+        "/{job_id:uuid}/retender",
+        operation_id="retenderJob",
+        status_code=200,
+        guards=[requires(Permission.POST_JOBS)],
+        summary="Re-tender a job whose award was given back or cancelled: to carriers in turn, or the market",
+    )
+    async def retender(
+        self, job_id: FromPath[UUID], data: JSONBody[Retender], runtime: RuntimeDep, p: Caller
+    ) -> Job:
+        return await tenders.retender(runtime.db, runtime.broker, p, job_id, data)
 
     @post(
         "/{job_id:uuid}/grab",
@@ -146,6 +173,47 @@ class JobController(Controller):
         return await service.award_bid(
             runtime.db, runtime.broker, runtime.authorize_on_award, p, job_id, bid_id
         )
+
+
+class TenderController(Controller):
+    path = "/tenders"
+    tags = ["tenders"]
+
+    @get(
+        "",
+        operation_id="listTenderOffers",
+        guards=[requires(Permission.BID)],
+        summary="Tender offers to the organization: the one out now first (with the job), then answered ones",
+    )
+    async def offers(
+        self,
+        runtime: RuntimeDep,
+        p: Caller,
+        current: Annotated[bool, QueryParameter(description="only the offers out now")] = False,
+    ) -> list[OfferToCarrier]:
+        return await tenders.list_offers(runtime.db, p, current=current)
+
+    @post(
+        "/{offer_id:uuid}/accept",
+        operation_id="acceptTenderOffer",
+        status_code=200,
+        guards=[requires(Permission.BID)],
+        summary="Accept an offer while its window is open: the job is awarded as a grab awards it",
+    )
+    async def accept(self, offer_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Job:
+        return await tenders.accept_offer(runtime.db, runtime.broker, runtime.authorize_on_award, p, offer_id)
+
+    @post(
+        "/{offer_id:uuid}/decline",
+        operation_id="declineTenderOffer",
+        status_code=200,
+        guards=[requires(Permission.BID)],
+        summary="Decline an offer with a reason: the next carrier's turn comes",
+    )
+    async def decline(
+        self, offer_id: FromPath[UUID], data: JSONBody[OfferDecline], runtime: RuntimeDep, p: Caller
+    ) -> OfferToCarrier:
+        return await tenders.decline_offer(runtime.db, runtime.broker, p, offer_id, data.reason)
 
 
 class MarketController(Controller):
@@ -285,9 +353,10 @@ async def _snapshot(runtime: RuntimeDep, areas: list[MarketArea], client: FeedCl
 @websocket("/market/feed", guards=[requires(Permission.BID)])
 async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: Caller) -> None:
     """Frames (JSON): `snapshot` {jobs} first, then `job.posted` {job} and `job.removed` {job_id,
-    reason}; `resync` is never sent on the wire: the server sends a fresh `snapshot` instead. The
-    socket is authenticated before it is accepted. A client too slow to keep up (512 frames behind,
-    or one send waiting 10 s) is closed with code 4008 and must reconnect."""
+    reason}; to the carrier a tender offers a job to (whatever its areas), `tender.offered` and
+    `tender.ended` {job_id, offer}; `resync` is never sent on the wire: the server sends a fresh
+    `snapshot` instead. The socket is authenticated before it is accepted. A client too slow to keep
+    up (512 frames behind, or one send waiting 10 s) is closed with code 4008 and must reconnect."""
     areas = await service.list_areas(runtime.db, p)
     if not areas:
         # Accepted (the caller is authenticated) so that the client can read why it is closed.
@@ -311,4 +380,4 @@ async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
 
 
 def routers() -> list[Router | type[Controller]]:
-    return [JobController, MarketController, market_feed]  # type: ignore[list-item]
+    return [JobController, TenderController, MarketController, market_feed]  # type: ignore[list-item]

@@ -20,7 +20,9 @@ from dispatch.types import (
     VehicleType,
 )
 
-JobStatus = Literal["open", "awarded", "dispatched", "completed", "expired", "cancelled"]
+JobStatus = Literal[
+    "open", "tendering", "awarded", "dispatched", "completed", "expired", "cancelled", "returned"
+]
 JobMode = Literal["grab", "auction"]
 GoodsOwner = Literal["shipper", "consignee"]
 Description = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -58,6 +60,28 @@ class AddressDestination(Input, kw_only=True):
     geofence: PolygonGeoJSON
 
 
+# -- tenders: a job offered to chosen carriers in turn before (or instead of) the market ---------
+
+TenderThen = Literal["market", "expire"]
+OfferState = Literal["pending", "offered", "accepted", "declined", "timed_out", "skipped", "withdrawn"]
+WindowSeconds = Annotated[int, Meta(ge=1, le=604_800, description="each offer's acceptance window")]
+CarrierList = Annotated[
+    list[UUID], Meta(min_length=1, max_length=20, description="ranked: the first is offered first")
+]
+Reason = Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class TenderTerms(Input, kw_only=True):
+    """Offer the job to `carriers` in turn (one carrier: a direct tender; several: a waterfall)."""
+
+    carriers: CarrierList
+    window_seconds: WindowSeconds
+    # The price offered; left out: the job's posted price (an auction has none: give it).
+    price_minor: MinorUnits | None = None
+    # After the last carrier: the market (as the job's mode, price or ceiling and deadline say), or expire.
+    then: TenderThen = "market"
+
+
 class JobCreate(Input, kw_only=True):
     origin_site_id: UUID
     # Exactly one of the two: a site (own or shared), or an address with its geofence.
@@ -82,6 +106,8 @@ class JobCreate(Input, kw_only=True):
     goods_owner: GoodsOwner | None = None
     reference: Annotated[str, Meta(max_length=100)] | None = None
     notes: Annotated[str, Meta(max_length=2000)] | None = None
+    # Tender it first to chosen carriers; the job is then off the market until the tender ends.
+    tender: TenderTerms | None = None
 
 
 class Place(msgspec.Struct, kw_only=True):
@@ -133,6 +159,8 @@ class Job(JobPublic, kw_only=True):
     closed_at: datetime | None
     reference: str | None
     notes: str | None
+    # Carriers that gave the job back or had its award cancelled: left out of its re-tenders.
+    excluded_carrier_org_ids: list[UUID] = []
 
 
 class JobPage(msgspec.Struct, kw_only=True):
@@ -199,3 +227,72 @@ class MarketArea(msgspec.Struct, kw_only=True):
 
 class OrgMarketSettings(Input, kw_only=True):
     auto_authorize_pickup: bool
+
+
+# -- tenders ----------------------------------------------------------------------------------
+
+
+class TenderOffer(msgspec.Struct, kw_only=True):
+    id: UUID
+    rank: int
+    carrier_org_id: UUID
+    carrier_name: str
+    price_minor: int
+    state: OfferState
+    offered_at: datetime | None
+    expires_at: datetime | None
+    answered_at: datetime | None
+    reason: str | None
+
+
+class Tender(msgspec.Struct, kw_only=True):
+    """Where a job's latest tender stands, for its poster's side: the offers in rank order."""
+
+    id: UUID
+    job_id: UUID
+    status: Literal["running", "accepted", "exhausted", "withdrawn"]
+    price_minor: int
+    currency: str
+    window_seconds: int
+    then: TenderThen
+    created_at: datetime
+    ended_at: datetime | None
+    offers: list[TenderOffer]
+    excluded_carrier_org_ids: list[UUID]
+
+
+class OfferToCarrier(msgspec.Struct, kw_only=True):
+    """An offer to the caller's organization: while it is out, with the job's market view."""
+
+    id: UUID
+    job_id: UUID
+    rank: int
+    price_minor: int
+    currency: str
+    state: OfferState
+    offered_at: datetime | None
+    expires_at: datetime | None
+    answered_at: datetime | None
+    reason: str | None
+    job: JobPublic | None = None
+
+
+class OfferDecline(Input, kw_only=True):
+    reason: Reason
+
+
+class Retender(Input, kw_only=True):
+    """Re-tender a job whose award was given back or cancelled: to carriers in turn, or to the market."""
+
+    to: Literal["tender", "market"]
+    # to tender: left out, the last tender's carriers (the excluded left out), window and price.
+    carriers: CarrierList | None = None
+    window_seconds: WindowSeconds | None = None
+    then: TenderThen | None = None
+    # to tender: the price offered. to market: a grab's posted price (left out: the job's).
+    price_minor: MinorUnits | None = None
+    # to market (and a tender's market afterwards): the mode, an auction's ceiling and step, the deadline.
+    mode: JobMode | None = None
+    ceiling_minor: MinorUnits | None = None
+    min_step_minor: MinorUnits | None = None
+    deadline: datetime | None = None

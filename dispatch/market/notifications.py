@@ -5,6 +5,10 @@ Published on the `market` channel, inside the transaction that changes the job, 
 
     {"e": "posted",  "id": ..., "lon": ..., "lat": ..., "vehicle_type": ..., "cargo_kind": ...}
     {"e": "removed", "id": ..., "lon": ..., "lat": ..., "vehicle_type": ..., "cargo_kind": ..., "reason": ...}
+    {"e": "tender", "id": ..., "org_id": ..., "reason": "tender.offered" | "tender.ended", "offer": ...}
+
+A tender's frames go to the one carrier it concerns (`org_id`), whatever its areas: a tendered job
+is off the market, and no other carrier learns its id.
 
 Each process runs one `MarketFeedHub` with one subscription. For a posted job that matches at
 least one local socket, the hub reads the job's market view once and hands the same encoded frame
@@ -35,13 +39,16 @@ CHANNEL = "market"
 
 
 class MarketEvent(msgspec.Struct, kw_only=True):
-    e: Literal["posted", "removed"]
+    e: Literal["posted", "removed", "tender"]
     id: UUID
     lon: float
     lat: float
     vehicle_type: str
     cargo_kind: str
     reason: str | None = None
+    # A tender's frame: the carrier it is for, and the offer as the frame carries it.
+    org_id: UUID | None = None
+    offer: dict[str, Any] | None = None
 
 
 _encode = msgspec.json.Encoder().encode
@@ -71,6 +78,24 @@ async def publish_removed(broker: Broker, conn: Conn, job: asyncpg.Record, reaso
         vehicle_type=job["vehicle_type"],
         cargo_kind=job["cargo_kind"],
         reason=reason,
+    )
+    await broker.publish(conn, CHANNEL, _encode(event).decode())
+
+
+async def publish_tender(
+    broker: Broker, conn: Conn, job: asyncpg.Record, carrier: UUID, frame: str, offer: dict[str, Any]
+) -> None:
+    """A frame (`tender.offered`, `tender.ended`) for one carrier's feed sockets only."""
+    event = MarketEvent(
+        e="tender",
+        id=job["id"],
+        lon=job["origin_lon"],
+        lat=job["origin_lat"],
+        vehicle_type=job["vehicle_type"],
+        cargo_kind=job["cargo_kind"],
+        reason=frame,
+        org_id=carrier,
+        offer=offer,
     )
     await broker.publish(conn, CHANNEL, _encode(event).decode())
 
@@ -162,6 +187,11 @@ class MarketFeedHub:
                 log.exception("market feed: could not handle %r", payload[:200])
 
     async def _dispatch(self, event: MarketEvent) -> None:
+        if event.e == "tender":
+            frame = _encode({"type": event.reason, "job_id": event.id, "offer": event.offer})
+            for client in [c for c in self._clients if c.org_id == event.org_id]:
+                client.offer(frame)
+            return
         targets = [c for c in self._clients if c.matches(event)]
         if not targets:
             return

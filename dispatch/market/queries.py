@@ -28,7 +28,10 @@ _JOB_JOINS = """
 JOIN sites o ON o.id = j.origin_site_id
 LEFT JOIN sites d ON d.id = j.destination_site_id"""
 
-# A job for one of its parties ($1), or for any carrier's market view while it is open.
+# A job for one of its parties ($1), or for any carrier's market view while it is open, or for the
+# carrier it is offered to now in a tender (to any other carrier a tendered job does not exist).
+_OFFERED_NOW = """EXISTS (SELECT 1 FROM tender_offers t
+                  WHERE t.job_id = j.id AND t.carrier_org_id = $1 AND t.state = 'offered')"""
 JOB_FOR = (
     _JOB_SELECT
     + """,
@@ -38,7 +41,10 @@ FROM jobs j"""
     + """
 WHERE j.id = $2
   AND ($1 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
-       OR j.status = 'open')"""
+       OR j.status = 'open'
+       OR """
+    + _OFFERED_NOW
+    + ")"
 )
 
 # Locks the job row for a state change; any organization may try (the caller checks roles).
@@ -48,11 +54,14 @@ LOCK_JOB = "SELECT * FROM jobs WHERE id = $1 FOR UPDATE"
 # else only while the job is open (the market shows it to all) and in the 15 seconds after it left the
 # market: a carrier that lost the race for it, or clicked a moment late, is told it was taken or
 # closed (what the feed's job.removed told everyone). Later the job answers as an unknown id does,
-# so that closed jobs are not an oracle of their status and deadline.
+# so that closed jobs are not an oracle of their status and deadline. A job a tender awarded never
+# was on the market: no grace for others there.
 _SEES_OUTCOME = """(
     j.status = 'open'
     OR $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
     OR coalesce(j.awarded_at, j.closed_at) > clock_timestamp() - interval '15 seconds'
+       AND NOT EXISTS (SELECT 1 FROM tenders t
+                       WHERE t.job_id = j.id AND t.status = 'accepted' AND t.ended_at >= j.awarded_at)
     OR EXISTS (SELECT 1 FROM bids b WHERE b.job_id = j.id AND b.carrier_org_id = $2))"""
 
 # Bids and the close hold this shared lock against each other (see service.place_bid). A job whose
@@ -84,7 +93,7 @@ GRAB = """
 UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = price_minor,
                 awarded_at = clock_timestamp()
 WHERE id = $1 AND status = 'open' AND mode = 'grab' AND deadline > clock_timestamp()
-  AND $2 NOT IN (poster_org_id, shipper_org_id)
+  AND $2 NOT IN (poster_org_id, shipper_org_id) AND NOT $2 = ANY(excluded_carrier_org_ids)
 RETURNING *"""
 
 AWARD = """
@@ -95,7 +104,7 @@ RETURNING *"""
 
 CANCEL = """
 UPDATE jobs SET status = 'cancelled', closed_at = clock_timestamp()
-WHERE id = $1 AND status = 'open'
+WHERE id = $1 AND status IN ('open', 'tendering', 'returned')
 RETURNING *"""
 
 # The closer's claim: open jobs past their deadline, each locked by one worker only. A job whose
@@ -270,3 +279,133 @@ RETURNING id"""
 DELETE_AREA = "DELETE FROM market_areas WHERE org_id = $1 AND id = $2 RETURNING id"
 
 COUNT_AREAS = "SELECT count(*) FROM market_areas WHERE org_id = $1"
+
+# -- tenders ----------------------------------------------------------------------------------
+# Lock order, everywhere: the job row first, then its offers. The timeout loop takes both at once
+# with SKIP LOCKED, so it never waits on (nor deadlocks with) an accept or a decline in progress.
+
+# Which of the organizations $1 play the carrier's part (a tender names carriers only).
+CARRIER_ORGS = "SELECT id FROM organizations WHERE id = ANY($1::uuid[]) AND 'carrier' = ANY(parties)"
+
+INSERT_TENDER = """
+INSERT INTO tenders (job_id, price_minor, window_s, then_do, created_by)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id"""
+
+INSERT_OFFER = """
+INSERT INTO tender_offers (tender_id, job_id, carrier_org_id, rank, price_minor)
+VALUES ($1, $2, $3, $4, $5)"""
+
+SET_JOB_TENDERING = "UPDATE jobs SET status = 'tendering' WHERE id = $1"
+
+SET_DEADLINE = "UPDATE jobs SET deadline = $2 WHERE id = $1"
+
+# The next carrier's turn: the lowest pending rank of the running tender is offered from now.
+OFFER_NEXT = """
+UPDATE tender_offers o SET state = 'offered', offered_at = clock_timestamp(),
+       expires_at = clock_timestamp() + make_interval(secs => t.window_s)
+FROM tenders t
+WHERE t.id = o.tender_id AND o.id = (
+    SELECT p.id FROM tender_offers p JOIN tenders pt ON pt.id = p.tender_id
+    WHERE p.job_id = $1 AND pt.status = 'running' AND p.state = 'pending'
+    ORDER BY p.rank LIMIT 1)
+RETURNING o.*"""
+
+RUNNING_TENDER = "SELECT * FROM tenders WHERE job_id = $1 AND status = 'running'"
+
+END_TENDER = """
+UPDATE tenders SET status = $2, ended_at = clock_timestamp() WHERE id = $1 AND status = 'running'"""
+
+# After an accept, the carriers whose turn never came are skipped; after a cancel, withdrawn.
+CLOSE_OPEN_OFFERS = """
+UPDATE tender_offers SET state = $2, answered_at = CASE WHEN state = 'offered' THEN clock_timestamp() END
+WHERE tender_id = $1 AND state IN ('pending', 'offered')
+RETURNING *"""
+
+# The job behind an offer made to carrier $2 (an offer whose turn has come), locked for the answer.
+JOB_OF_OFFER_FOR_UPDATE = """
+SELECT j.* FROM jobs j JOIN tender_offers o ON o.job_id = j.id
+WHERE o.id = $1 AND o.carrier_org_id = $2 AND o.state NOT IN ('pending', 'skipped')
+FOR UPDATE OF j"""
+
+OFFER = "SELECT *, clock_timestamp() AS now FROM tender_offers WHERE id = $1"
+
+# The accept: one conditional update decides, like the grab. It holds only while the offer is out
+# and its window open, judged now (clock_timestamp()); an accept that waited on the timeout loop's
+# lock re-reads the row, finds it timed out, and updates nothing.
+ACCEPT_OFFER = """
+UPDATE tender_offers SET state = 'accepted', answered_at = clock_timestamp()
+WHERE id = $1 AND carrier_org_id = $2 AND state = 'offered' AND expires_at > clock_timestamp()
+RETURNING *"""
+
+DECLINE_OFFER = """
+UPDATE tender_offers SET state = 'declined', answered_at = clock_timestamp(), reason = $3
+WHERE id = $1 AND carrier_org_id = $2 AND state = 'offered' AND expires_at > clock_timestamp()
+RETURNING *"""
+
+AWARD_TENDERED = """
+UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = $3,
+                awarded_at = clock_timestamp()
+WHERE id = $1 AND status = 'tendering'
+RETURNING *"""
+
+# The timeout loop's claim: offers whose window has passed, each with its job, both locked by one
+# worker only; an offer or job another transaction holds (an accept, a decline) waits a round.
+CLAIM_TIMED_OUT_OFFERS = """
+SELECT o.*, j.id AS job_row_id FROM tender_offers o JOIN jobs j ON j.id = o.job_id
+WHERE o.state = 'offered' AND o.expires_at <= clock_timestamp()
+ORDER BY o.expires_at
+LIMIT $1
+FOR UPDATE OF o, j SKIP LOCKED"""
+
+TIME_OUT_OFFER = "UPDATE tender_offers SET state = 'timed_out', answered_at = clock_timestamp() WHERE id = $1"
+
+JOB = "SELECT *, clock_timestamp() AS now FROM jobs WHERE id = $1"
+
+# The tender is exhausted: the job opens to the market (its deadline still ahead) or expires.
+OPEN_TENDERED = """
+UPDATE jobs SET status = 'open'
+WHERE id = $1 AND status = 'tendering' AND deadline > clock_timestamp()
+RETURNING *"""
+
+EXPIRE_TENDERED = """
+UPDATE jobs SET status = 'expired', closed_at = clock_timestamp()
+WHERE id = $1 AND status = 'tendering'
+RETURNING *"""
+
+# The latest tender of a job with its offers in rank order, for the poster's side.
+LATEST_TENDER = "SELECT * FROM tenders WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
+
+OFFERS_OF_TENDER = """
+SELECT o.*, org.name AS carrier_name FROM tender_offers o JOIN organizations org ON org.id = o.carrier_org_id
+WHERE o.tender_id = $1 ORDER BY o.rank"""
+
+# A carrier's offers whose turn has come: the one out now first, then its answered ones, newest first.
+OFFERS_TO_CARRIER = """
+SELECT o.id, o.job_id, o.rank, o.price_minor, j.currency, o.state, o.offered_at, o.expires_at,
+       o.answered_at, o.reason
+FROM tender_offers o JOIN jobs j ON j.id = o.job_id
+WHERE o.carrier_org_id = $1 AND o.state NOT IN ('pending', 'skipped')
+  AND ($2::boolean IS FALSE OR o.state = 'offered')
+ORDER BY o.state <> 'offered', o.offered_at DESC
+LIMIT 200"""
+
+# -- an award withdrawn, and the re-tender -----------------------------------------------------
+
+# The award is given back or cancelled: the job waits for its poster, the carrier left out.
+RETURN_AWARD = """
+UPDATE jobs SET status = 'returned', carrier_org_id = NULL, award_price_minor = NULL, winning_bid_id = NULL,
+                awarded_at = NULL,
+                excluded_carrier_org_ids = array_append(excluded_carrier_org_ids, carrier_org_id)
+WHERE id = $1 AND status IN ('awarded', 'dispatched')
+RETURNING *"""
+
+# Back on the market with new terms ($2 mode, $3 price, $4 ceiling, $5 step, $6 deadline).
+REOPEN_RETURNED = """
+UPDATE jobs SET status = 'open', mode = $2, price_minor = $3, ceiling_minor = $4, min_step_minor = $5,
+                deadline = $6, closed_at = NULL
+WHERE id = $1 AND status = 'returned'
+RETURNING *"""
+
+# The bids of an earlier market round are history: a re-opened auction starts without them.
+RETIRE_OLD_BIDS = "UPDATE bids SET status = 'lost' WHERE job_id = $1 AND status = 'active'"

@@ -10,7 +10,7 @@ provides (dispatch/market/awards.py says why it is handed in).
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -121,6 +121,7 @@ def job_from_row(row: asyncpg.Record | dict[str, Any]) -> Job | JobPublic:
         closed_at=r["closed_at"],
         reference=r["reference"],
         notes=r["notes"],
+        excluded_carrier_org_ids=r["excluded_carrier_org_ids"],
     )
 
 
@@ -270,7 +271,14 @@ def _cargo_totals(body: JobCreate) -> tuple[float, float]:
     )
 
 
-async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCreate) -> Job:
+# What follows a posting in its transaction instead of the feed's `job.posted`: a tender's start
+# (dispatch/market/tenders.py, which sits on this module).
+OnPosted = Callable[[Conn, asyncpg.Record], Awaitable[None]]
+
+
+async def post_job(
+    db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCreate, *, on_posted: OnPosted | None = None
+) -> Job:
     now = _now()
     _check_times(body, now)
     _check_pricing(body)
@@ -359,7 +367,12 @@ async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCrea
             actor_user_id=p.user_id,
             data={"mode": body.mode, "origin_site_id": str(origin.id)},
         )
-        await publish_posted(broker, conn, job_id, origin_at, body.vehicle_type, cargo_kind)
+        if on_posted is None:
+            await publish_posted(broker, conn, job_id, origin_at, body.vehicle_type, cargo_kind)
+        else:
+            posted = await lock_job(conn, job_id)
+            assert posted is not None
+            await on_posted(conn, posted)
         job = await get_job(conn, p, job_id)
     assert isinstance(job, Job)
     return job
@@ -387,13 +400,29 @@ async def _lock_as_poster(conn: Conn, p: Principal, job_id: UUID, action: str) -
     return job
 
 
-async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUID) -> Job:
+# What a cancel of a tendering job does to its offers (dispatch/market/tenders.py).
+WithdrawTender = Callable[[Conn, Broker, asyncpg.Record], Awaitable[None]]
+
+
+async def cancel_job(
+    db: asyncpg.Pool,
+    broker: Broker,
+    p: Principal,
+    job_id: UUID,
+    *,
+    withdraw_tender: WithdrawTender | None = None,
+) -> Job:
+    """The poster cancels a job not (or no longer) awarded: open, tendering, or returned."""
     async with db.acquire() as conn, conn.transaction():
         job = await _lock_as_poster(conn, p, job_id, "cancels")
         if await conn.fetchrow(queries.CANCEL, job_id) is None:
             raise Conflict(
-                f"The job is {job['status']}; only open jobs can be cancelled.", code="job_not_open"
+                f"The job is {job['status']}; only a job without a carrier (open, tendering or returned) "
+                "can be cancelled.",
+                code="job_not_open",
             )
+        if job["status"] == "tendering" and withdraw_tender is not None:
+            await withdraw_tender(conn, broker, job)
         lost = await conn.fetch(queries.LOSE_ALL_BIDS, job_id)
         await events.record(
             conn,
@@ -403,7 +432,8 @@ async def cancel_job(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUI
             subject_id=job_id,
             actor_user_id=p.user_id,
         )
-        await publish_removed(broker, conn, job, "cancelled")
+        if job["status"] == "open":  # only the market's jobs are on the feed
+            await publish_removed(broker, conn, job, "cancelled")
         result = await get_job(conn, p, job_id)
     assert isinstance(result, Job)
     return result
@@ -421,7 +451,7 @@ async def grab(
         if job is None:
             await _explain_failed_grab(conn, job_id, p)
         assert job is not None  # _explain_failed_grab always raises
-        await _on_award(conn, broker, authorize, job, bid_id=None, actor=p.user_id)
+        await on_award(conn, broker, authorize, job, bid_id=None, actor=p.user_id)
         result = await get_job(conn, p, job_id)
     assert isinstance(result, Job)
     return result
@@ -435,6 +465,11 @@ async def _explain_failed_grab(conn: Conn, job_id: UUID, p: Principal) -> None:
         raise Conflict("This job is an auction: place a bid instead.", code="not_grabbable")
     if p.org_id in (job["poster_org_id"], job["shipper_org_id"]):
         raise Conflict("You cannot take your own job.", code="own_job")
+    if p.org_id in job["excluded_carrier_org_ids"]:
+        raise Conflict(
+            "Your organization gave this job back or had its award cancelled: it cannot take it again.",
+            code="carrier_excluded",
+        )
     if job["status"] == "awarded" or job["status"] in ("dispatched", "completed"):
         raise Conflict("Another carrier took this job first.", code="job_taken")
     if job["status"] != "open" or job["deadline"] <= job["now"]:
@@ -445,7 +480,7 @@ async def _explain_failed_grab(conn: Conn, job_id: UUID, p: Principal) -> None:
     raise Conflict("The job could not be taken.", code="job_taken")
 
 
-async def _on_award(
+async def on_award(
     conn: Conn,
     broker: Broker,
     authorize: AutoAuthorizer,
@@ -453,9 +488,11 @@ async def _on_award(
     *,
     bid_id: UUID | None,
     actor: UUID | None,
+    on_market: bool = True,
 ) -> None:
     """Everything an award entails, in the awarding transaction: bids settled, the event, the
-    goods owner's authorization when it authorizes automatically, and the market removal."""
+    goods owner's authorization when it authorizes automatically, and the market removal (not for
+    a job awarded in a tender: it never was on the market, and its id is not told to the feed)."""
     settled = await conn.fetch(queries.SETTLE_BIDS, job["id"], bid_id)
     losers = [b["carrier_org_id"] for b in settled if b["status"] == "lost"]
     await events.record(
@@ -479,7 +516,8 @@ async def _on_award(
     owner = goods_owner_org(job)
     if await conn.fetchval(queries.ORG_AUTO_AUTHORIZE, owner):
         await authorize(conn, job, owner)
-    await publish_removed(broker, conn, job, "awarded")
+    if on_market:
+        await publish_removed(broker, conn, job, "awarded")
 
 
 async def place_bid(db: asyncpg.Pool, p: Principal, job_id: UUID, amount_minor: int) -> Bid:
@@ -511,6 +549,11 @@ async def _open_auction_for_bidding(conn: Conn, job_id: UUID, p: Principal) -> a
         raise Conflict("This job is not an auction: grab it at its posted price.", code="not_an_auction")
     if p.org_id in (job["poster_org_id"], job["shipper_org_id"]):
         raise Conflict("You cannot bid on your own job.", code="own_job")
+    if p.org_id in job["excluded_carrier_org_ids"]:
+        raise Conflict(
+            "Your organization gave this job back or had its award cancelled: it cannot bid on it again.",
+            code="carrier_excluded",
+        )
     if job["status"] != "open" or job["deadline"] <= job["now"]:
         raise Conflict(f"The auction closed at {job['deadline'].isoformat()}.", code="auction_closed")
     return job
@@ -601,7 +644,7 @@ async def award_bid(
             queries.AWARD, job_id, bid["carrier_org_id"], bid["amount_minor"], bid_id
         )
         assert awarded is not None  # the job row is locked and open
-        await _on_award(conn, broker, authorize, awarded, bid_id=bid_id, actor=p.user_id)
+        await on_award(conn, broker, authorize, awarded, bid_id=bid_id, actor=p.user_id)
         result = await get_job(conn, p, job_id)
     assert isinstance(result, Job)
     return result
@@ -621,7 +664,7 @@ async def close_due_jobs(
                     queries.AWARD, job["id"], best["carrier_org_id"], best["amount_minor"], best["id"]
                 )
                 assert awarded is not None  # claimed: locked and open
-                await _on_award(conn, broker, authorize, awarded, bid_id=best["id"], actor=None)
+                await on_award(conn, broker, authorize, awarded, bid_id=best["id"], actor=None)
             else:
                 await conn.execute(queries.EXPIRE, job["id"])
                 await events.record(

@@ -39,6 +39,7 @@ def test_every_message_template_names_its_params():
         "dock_call": ["dock", "load_number"],
         "dispatcher": ["text"],
         "no_show": ["site", "load_number"],
+        "load_withdrawn": ["load_number", "site"],
     }
     assert all(key == f"app.message.{kind}" for kind, (key, _) in TEMPLATES.items())
 

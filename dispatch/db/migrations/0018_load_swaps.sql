@@ -18,8 +18,8 @@ CREATE TABLE load_retired_codes (
 );
 
 -- The driver's phone is told of a swap: the load is now theirs, is no longer theirs, its truck
--- changed, or the goods owner decided on the swap.
+-- changed, or the goods owner decided on the swap (0017 added 'load_withdrawn': an award withdrawn).
 ALTER TABLE driver_messages DROP CONSTRAINT driver_messages_kind_check;
 ALTER TABLE driver_messages ADD CONSTRAINT driver_messages_kind_check CHECK (kind IN (
     'dock_call', 'dispatcher', 'no_show', 'load_assigned', 'load_unassigned', 'truck_changed',
-    'swap_approved', 'swap_refused'));
+    'swap_approved', 'swap_refused', 'load_withdrawn'));

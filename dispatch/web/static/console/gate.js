@@ -26,7 +26,8 @@ function Verdict({ verdict, onCheckIn }) {
   if (!verdict.valid) {
     return html`<div class="verdict refused" id="verdict" role="alert" data-result=${verdict.result}>
       <p class="verdict-title">${t("console.gate.verdict.refused")}</p>
-      <p id="verdict-reason">${t(verdict.reason ? `console.gate.reason.${verdict.reason}` : `console.gate.result.${verdict.result}`)}</p></div>`;
+      <p id="verdict-reason">${t(verdict.reason ? `console.gate.reason.${verdict.reason}` : `console.gate.result.${verdict.result}`)}</p>
+      ${verdict.revoke_reason && html`<p id="verdict-why">${t("console.gate.verdict.why", { reason: verdict.revoke_reason })}</p>`}</div>`;
   }
   const rows = [
     ["console.gate.verdict.load", verdict.load_number, "load-number"],

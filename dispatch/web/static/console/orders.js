@@ -2,12 +2,15 @@
 // is open (award: jobs.js's Bids), its loads with their state (read again every few seconds) and
 // tracking links, the pickup authorization (dispatch/authorizations), share links
 // (dispatch/tracking/share_links.py) and each load's evidence (dispatch/evidence): view, export,
-// verify. A job the organization is not a party to, or an id that is none, is "not found", as the
-// API answers it; the carrier's own view of a job it won is the carrier screens'.
+// verify. A tendered job shows its offers in rank order with their state and time left (read again
+// every few seconds); the poster cancels an award (with a reason) until loading starts, and
+// re-tenders a job whose award was given back or cancelled (dispatch/market/README.md "Tenders").
+// A job the organization is not a party to, or an id that is none, is "not found", as the API
+// answers it; the carrier's own view of a job it won is the carrier screens'.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api, blob } from "./api.js";
 import { LoadPapers } from "./papers.js";
-import { Bids, price, usePoll } from "./jobs.js";
+import { Bids, price, toMinor, usePoll } from "./jobs.js";
 import { Checks, Field, FormError, Select, Status, t, useForm, useLoad } from "./ui.js";
 
 const i18n = window.DispatchI18n;
@@ -58,11 +61,130 @@ export function JobScreen({ me, params }) {
     <h2 id="job-title">${t("orders.title", { number })}</h2>
     <${Summary} job=${data} />
     ${data.status === "open" && html`<${Bids} me=${me} job=${data} onChanged=${job.reload} />`}
+    <${TenderStanding} job=${data} />
+    ${mayPost(me, data) && ["awarded", "dispatched"].includes(data.status)
+      && html`<${CancelAward} job=${data} onDone=${job.reload} />`}
+    ${mayPost(me, data) && data.status === "returned" && html`<${Retender} job=${data} onDone=${job.reload} />`}
     ${carried && html`
       <${Loads} job=${data} loads=${loads} />
       <${Authorization} me=${me} job=${data} loads=${loads.data || []} onLoadsChanged=${loads.reload} />
       <${ShareLinks} job=${data} loads=${loads.data || []} />`}
   </section>`;
+}
+
+const mayPost = (me, job) => job.poster_org_id === me.organization.id && me.permissions.includes("jobs.post");
+
+// -- the tender, the award withdrawn, the re-tender -------------------------------------------
+
+// Seconds left of an offer's window, from the clock of this page (the API's clock decides).
+function timeLeft(offer, now) {
+  if (offer.state !== "offered" || !offer.expires_at) return "–";
+  const s = Math.max(0, Math.round((new Date(offer.expires_at) - now) / 1000));
+  return t("orders.tender.left", { minutes: Math.floor(s / 60), seconds: String(s % 60).padStart(2, "0") });
+}
+
+// Read when the job's state changes (it is polled), and every few seconds while a tender runs.
+const still = () => {};
+function TenderStanding({ job }) {
+  const tender = useLoad(() => noneIf404(api("GET", `/jobs/${job.id}/tender`)), [job.id, job.status]);
+  usePoll(job.status === "tendering" ? tender.reload : still);
+  const current = tender.data && tender.data.data;
+  if (!current) return null;
+  const now = new Date();
+  return html`<div class="panel" id="tender" aria-labelledby="tender-title" data-status=${current.status}>
+    <h3 id="tender-title">${t("orders.tender.title")}</h3>
+    <p id="tender-status">${t(`orders.tender.status.${current.status}`)} ·
+      ${t("orders.tender.terms", { price: i18n.money(current.price_minor, current.currency),
+        minutes: Math.round(current.window_seconds / 60), then: t(`orders.tender.then.${current.then}`) })}</p>
+    <table class="list" id="tender-offers"><thead><tr>
+      <th scope="col">${t("orders.tender.rank")}</th><th scope="col">${t("orders.carrier")}</th>
+      <th scope="col">${t("console.jobs.status")}</th><th scope="col">${t("orders.tender.time_left")}</th>
+      <th scope="col">${t("orders.tender.reason")}</th></tr></thead>
+      <tbody>${current.offers.map((o) => html`<tr key=${o.id} id=${`offer-${o.rank}`} data-state=${o.state}>
+        <td>${o.rank}</td><td>${o.carrier_name}</td>
+        <td class="state">${t(`orders.tender.state.${o.state}`)}</td>
+        <td>${timeLeft(o, now)}</td><td>${o.reason || ""}</td></tr>`)}</tbody></table>
+  </div>`;
+}
+
+function CancelAward({ job, onDone }) {
+  const [asking, setAsking] = useState(false);
+  const form = useForm({ reason: "" }, async (v) => {
+    await api("POST", `/jobs/${job.id}/cancel-award`, { reason: v.reason });
+    setAsking(false);
+    await onDone();
+  });
+  if (!asking) {
+    return html`<p><button type="button" class="danger" id="cancel-award"
+      onClick=${() => setAsking(true)}>${t("orders.award.cancel")}</button></p>`;
+  }
+  return html`<form id="cancel-award-form" class="confirm-form" novalidate onSubmit=${form.submit}
+    onKeyDown=${(e) => e.key === "Escape" && setAsking(false)}>
+    <p>${t("orders.award.cancel_question")}</p>
+    <${Field} name="reason" label=${t("orders.award.reason")} value=${form.values.reason}
+      onInput=${form.set("reason")} error=${form.fieldError("reason")} autocomplete="off" />
+    <${FormError} error=${form.error && !form.fieldError("reason") ? form.error : null} />
+    <button type="submit" class="danger" disabled=${form.busy}>${t("orders.award.cancel_confirm")}</button>
+    <button type="button" onClick=${() => setAsking(false)}>${t("console.keep")}</button>
+  </form>`;
+}
+
+// Problems the API answers without errors[] that concern one field of the re-tender form.
+const RETENDER_FIELD_OF_CODE = {
+  carrier_excluded: "carriers",
+  tender_carrier_unknown: "carriers",
+  tender_carrier_repeated: "carriers",
+  tender_carriers_required: "carriers",
+  own_job: "carriers",
+  tender_window_required: "window_seconds",
+  tender_price_required: "price_minor",
+  price_required: "price_minor",
+  price_on_auction: "price_minor",
+  deadline_required: "deadline",
+  deadline_in_past: "deadline",
+  deadline_after_pickup: "deadline",
+};
+
+function Retender({ job, onDone }) {
+  const form = useForm({ to: "tender", carriers: "", window_minutes: "60", price_minor: "", mode: job.mode, deadline: "" },
+    async (v) => {
+      const body = { to: v.to };
+      const minutes = String(v.window_minutes).trim();
+      if (v.to === "tender") {
+        const ids = v.carriers.split(/[\s,;]+/).filter(Boolean);
+        if (ids.length) body.carriers = ids;
+        if (minutes) body.window_seconds = /^\d+$/.test(minutes) ? Number(minutes) * 60 : minutes;
+      } else {
+        body.mode = v.mode;
+      }
+      if (String(v.price_minor).trim() && (v.to === "tender" || v.mode === "grab")) body.price_minor = toMinor(v.price_minor, job.currency);
+      if (v.deadline) body.deadline = toInstant(v.deadline);
+      await api("POST", `/jobs/${job.id}/retender`, body, { fieldOfCode: RETENDER_FIELD_OF_CODE });
+      await onDone();
+    });
+  const v = form.values;
+  return html`<div class="panel" id="retender" aria-labelledby="retender-title">
+    <h3 id="retender-title">${t("orders.retender.title")}</h3>
+    <p>${t("orders.retender.note", { excluded: job.excluded_carrier_org_ids.map(short).join(", ") || "–" })}</p>
+    <form id="retender-form" novalidate onSubmit=${form.submit}>
+      <${Select} name="to" label=${t("orders.retender.to")} value=${v.to} onChange=${form.set("to")}
+        options=${[{ value: "tender", label: t("orders.retender.to_tender") }, { value: "market", label: t("orders.retender.to_market") }]} />
+      ${v.to === "tender"
+        ? html`<${Field} name="carriers" label=${t("orders.retender.carriers")} value=${v.carriers}
+            onInput=${form.set("carriers")} error=${form.fieldError("carriers")} autocomplete="off" />
+          <${Field} name="window_seconds" label=${t("orders.retender.window")} value=${v.window_minutes}
+            onInput=${form.set("window_minutes")} error=${form.fieldError("window_seconds")} autocomplete="off" />`
+        : html`<${Select} name="mode" label=${t("console.jobs.mode")} value=${v.mode} onChange=${form.set("mode")}
+            options=${[{ value: "grab", label: t("console.jobs.mode_grab") }, { value: "auction", label: t("console.jobs.mode_auction") }]} />`}
+      ${(v.to === "tender" || v.mode === "grab") && html`<${Field} name="price_minor"
+        label=${t("orders.retender.price", { currency: job.currency })} value=${v.price_minor}
+        onInput=${form.set("price_minor")} error=${form.fieldError("price_minor")} autocomplete="off" />`}
+      <${Field} name="deadline" type="datetime-local" label=${t("console.jobs.deadline")} value=${v.deadline}
+        onInput=${form.set("deadline")} error=${form.fieldError("deadline")} />
+      <${FormError} error=${form.error} />
+      <button type="submit" disabled=${form.busy}>${t("orders.retender.submit")}</button>
+    </form>
+  </div>`;
 }
 
 // -- summary ----------------------------------------------------------------------------------

@@ -7,10 +7,13 @@
 // (departed, arrived, received) but not the states before it (assigned, booked, at the gate,
 // loading), it needs `tracking.view` besides `loads.dispatch`, and it does not carry the pickup
 // code, which a reassignment changes. GET /jobs/{job}/loads carries all of them.
+//
+// The carrier may give a won job back (with a reason) until loading starts on one of its loads: the
+// loads, bookings and pickup codes are withdrawn and the poster re-tenders the job.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api } from "./api.js";
 import { LoadPapers } from "./papers.js";
-import { Checks, Field, FormError, Select, Status, t, useLoad } from "./ui.js";
+import { Checks, Field, FormError, Select, Status, t, useForm, useLoad } from "./ui.js";
 
 const i18n = window.DispatchI18n;
 // How often the loads of a confirmed plan are read again.
@@ -81,12 +84,40 @@ async function wonJob(id, me) {
   return { missing: true };
 }
 
+function GiveBack({ job, onDone }) {
+  const [asking, setAsking] = useState(false);
+  const form = useForm({ reason: "" }, async (v) => {
+    await api("POST", `/jobs/${job.id}/give-back`, { reason: v.reason });
+    onDone();
+  });
+  if (!asking) {
+    return html`<p><button type="button" class="danger" id="give-back"
+      onClick=${() => setAsking(true)}>${t("plan.give_back.button")}</button></p>`;
+  }
+  return html`<form id="give-back-form" class="confirm-form" novalidate onSubmit=${form.submit}
+    onKeyDown=${(e) => e.key === "Escape" && setAsking(false)}>
+    <p>${t("plan.give_back.question")}</p>
+    <${Field} name="reason" label=${t("plan.give_back.reason")} value=${form.values.reason}
+      onInput=${form.set("reason")} error=${form.fieldError("reason")} autocomplete="off" />
+    <${FormError} error=${form.error && !form.fieldError("reason") ? form.error : null} />
+    <button type="submit" class="danger" disabled=${form.busy}>${t("plan.give_back.confirm")}</button>
+    <button type="button" onClick=${() => setAsking(false)}>${t("console.keep")}</button>
+  </form>`;
+}
+
 export function CarrierJob({ me, params }) {
   const id = params.job;
+  const [givenBack, setGivenBack] = useState(false);
   const job = useLoad(() => wonJob(id, me), [id]);
   const loads = useLoad(() => api("GET", `/jobs/${id}/loads`), [id]);
   const vehicles = useLoad(() => api("GET", "/fleet/vehicles"), [me]);
   const drivers = useLoad(() => api("GET", "/fleet/drivers"), [me]);
+  if (givenBack) {
+    return html`<section aria-labelledby="plan-title">
+      <h2 id="plan-title">${t("plan.nav.jobs")}</h2>
+      <p role="status" id="given-back">${t("plan.give_back.done")}</p>
+      <p><a href="#/carrier/jobs">${t("plan.job.back")}</a></p></section>`;
+  }
   if (job.data && job.data.missing) {
     return html`<section aria-labelledby="plan-title">
       <h2 id="plan-title">${t("plan.nav.jobs")}</h2>
@@ -108,7 +139,8 @@ export function CarrierJob({ me, params }) {
       ${loads.data.length === 0
         ? html`<${PlanEditor} job=${j} vehicles=${vehicles.data} onConfirmed=${() => Promise.all([loads.reload(), job.reload()])} />`
         : html`<${Loads} job=${j} loads=${loads} vehicles=${vehicles.data} drivers=${drivers.data}
-            onAssigned=${() => Promise.all([loads.reload(), job.reload()])} />`}`}
+            onAssigned=${() => Promise.all([loads.reload(), job.reload()])} />`}
+      ${WON.includes(j.status) && html`<${GiveBack} job=${j} onDone=${() => setGivenBack(true)} />`}`}
     <p><a href="#/carrier/jobs">${t("plan.job.back")}</a></p>
   </section>`;
 }

@@ -1,6 +1,7 @@
 // The carriers' job board (/board/jobs): the open jobs whose pickup lies in the carrier's saved
 // market areas, live from the market feed; grab at the posted price, or bid and lower one's bid in
-// a reverse auction; the jobs awarded and the organization's bids with their standing beside.
+// a reverse auction; the tenders offered to the organization (accept, decline), the jobs awarded and
+// the organization's bids with their standing beside.
 //
 // One sign-in with the console: the page uses the console's session (api.js, this tab's
 // sessionStorage), so a dispatcher signed in on the console is signed in here and the other way
@@ -13,6 +14,7 @@ import { Field, t } from "../console/ui.js";
 import { JobCard } from "./cards.js";
 import { Market } from "./market.js";
 import { Areas, MyBids, Notices, Won } from "./side.js";
+import { Tenders } from "./tenders.js";
 
 const i18n = window.DispatchI18n;
 
@@ -125,6 +127,7 @@ function Board({ market, now }) {
     </section>
     <aside id="side" aria-label=${t("jobs.side")}>
       <${Notices} notices=${market.notices} />
+      <${Tenders} market=${market} now=${now} />
       <${Won} market=${market} />
       <${MyBids} market=${market} />
       <${Areas} market=${market} />

@@ -1,6 +1,7 @@
 // What the job board knows and does, apart from how it is drawn: the open jobs of the carrier's
-// areas (from the market feed), the organization's own bid on each auction, the jobs awarded to it,
-// its saved areas and the last notices. The view (main.js, cards.js, side.js) reads these fields
+// areas (from the market feed), the tenders offered to the organization now (GET /tenders, read
+// again when the feed says one came or ended), the organization's own bid on each auction, the jobs
+// awarded to it, its saved areas and the last notices. The view (main.js, cards.js, side.js) reads these fields
 // and calls the actions; `onChange()` asks it to draw again.
 //
 // Messages are kept as functions that build their text, so that a language switch builds them
@@ -38,6 +39,7 @@ export class Market {
     this.bids = new Map(); // job id → the organization's own latest bid on it
     this.bidJobs = new Map(); // job id → the job as last seen, for the bids whose job left the board
     this.won = new Map(); // job id → the full view of a job awarded to the organization
+    this.tenders = new Map(); // offer id → a tender offer out to the organization now, with its job
     this.fresh = new Set(); // jobs posted in the last seconds, highlighted
     this.areas = [];
     this.noAreas = false;
@@ -60,7 +62,7 @@ export class Market {
   }
 
   async start() {
-    await Promise.all([this.loadAreas(), this.loadWon()]).catch(() => {});
+    await Promise.all([this.loadAreas(), this.loadWon(), this.loadTenders()]).catch(() => {});
     if (this.stopped) return; // signed out meanwhile
     this.feed = openFeed({
       onFrame: (frame) => this.handle(frame),
@@ -94,6 +96,15 @@ export class Market {
       for (const job of frame.jobs) if (job.mode === "auction") this.queueOwnBid(job.id);
       // A fresh snapshot after the line dropped: an auction we bid on may have closed meanwhile.
       for (const [jobId, own] of this.bids) if (own.status === "active" && !this.jobs.has(jobId)) this.settle(jobId);
+      this.loadTenders().catch(() => {}); // offers that came or ended while the line was down
+      this.onChange();
+    } else if (frame.type === "tender.offered") {
+      this.loadTenders().then(() => {
+        const offer = this.tenders.get(frame.offer.id);
+        if (offer) this.notice(() => t("jobs.tender.offered", { job: label(offer.job || { id: offer.job_id }), amount: money(offer.price_minor, offer.currency) }), "ok");
+      }).catch(() => {});
+    } else if (frame.type === "tender.ended") {
+      this.tenders.delete(frame.offer.id);
       this.onChange();
     } else if (frame.type === "job.posted") {
       const known = this.jobs.has(frame.job.id);
@@ -218,6 +229,32 @@ export class Market {
     this.onChange();
     this.refreshJob(jobId);
     return withdrawn;
+  }
+
+  // ---- tenders ---------------------------------------------------------------------------------
+
+  async loadTenders() {
+    const offers = await this.call("GET", "/tenders?current=true");
+    this.tenders = new Map(offers.map((o) => [o.id, o]));
+    this.onChange();
+  }
+
+  async acceptTender(offer) {
+    try {
+      const won = await this.call("POST", `/tenders/${offer.id}/accept`);
+      this.won.set(won.id, won);
+      this.focusWon = won.id;
+      this.notice(() => t("jobs.tender.accepted", { job: label(won), amount: money(won.award_price_minor, won.currency) }), "ok");
+    } finally {
+      this.tenders.delete(offer.id);
+      this.onChange();
+    }
+  }
+
+  async declineTender(offer, reason) {
+    await this.call("POST", `/tenders/${offer.id}/decline`, { reason });
+    this.tenders.delete(offer.id);
+    this.onChange();
   }
 
   // ---- areas and awarded jobs -----------------------------------------------------------------
