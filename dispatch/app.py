@@ -65,8 +65,7 @@ from dispatch.types import decode_instant, is_instant
 from dispatch.web.pages import web_routers
 from dispatch.webhooks.api import WebhookController
 from dispatch.webhooks.delivery import Deliverer
-from driver_api import driver_router, pairing_router, tracker_router
-from driver_api.positions import positions_fast_path
+from driver_api import driver_router, pairing_router, positions_fast_path, tracker_router
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Send
 
 from dispatch.accounts import credentials
 from dispatch.accounts.auth import authenticate_token
@@ -63,7 +63,7 @@ def positions_fast_path(app: ASGIApp, runtime: Runtime) -> ASGIApp:
     other request passed to `app`."""
     limit = runtime.settings.max_body_bytes
 
-    async def fast_path(scope: Scope, receive: Receive, send: Send) -> None:
+    async def fast_path(scope: Any, receive: Receive, send: Send) -> None:
         if not _a_batch(scope):
             await app(scope, receive, send)
             return
@@ -92,7 +92,7 @@ def positions_fast_path(app: ASGIApp, runtime: Runtime) -> ASGIApp:
     return fast_path
 
 
-def _a_batch(scope: Scope) -> bool:
+def _a_batch(scope: Any) -> bool:
     # A query string (none is taken) is left to the route, which refuses a NUL in it.
     return (
         scope["type"] == "http"
@@ -102,7 +102,7 @@ def _a_batch(scope: Scope) -> bool:
     )
 
 
-async def _plain_device_caller(scope: Scope, runtime: Runtime) -> Principal | None:
+async def _plain_device_caller(scope: Any, runtime: Runtime) -> Principal | None:
     """The device the request comes from when it is the common case: a device token that
     authenticates, no Idempotency-Key, an app version that is served (or none). Else None."""
     authorization = version = None
@@ -129,10 +129,10 @@ async def _plain_device_caller(scope: Scope, runtime: Runtime) -> Principal | No
     return p if p.kind == "device" else None
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes | None]:
+async def _read_body(receive: Receive, limit: int) -> tuple[list[Any], bytes | None]:
     """The request's messages as received, and its whole body; None for the body when the client
     went away or the body is over `limit` (the route answers those from the same messages)."""
-    messages: list[Message] = []
+    messages: list[Any] = []
     size = 0
     while True:
         message = await receive()
@@ -155,7 +155,7 @@ def _decoded(body: bytes | None) -> PositionBatch | None:
         return None
 
 
-def _replayed(messages: list[Message], receive: Receive) -> Receive:
+def _replayed(messages: list[Any], receive: Receive) -> Receive:
     """`receive` as it was before `messages` were taken from it."""
     pending = list(messages)
 

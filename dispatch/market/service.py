@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 from uuid import UUID
 
 import asyncpg
@@ -423,13 +423,12 @@ async def grab(
     require_party(p, "carrier", "grab and bid")
     async with db.acquire() as conn:
         before = await conn.fetchrow(queries.JOB_BEFORE_GRAB, job_id, p.org_id)
-        if not _grabbable(before, p):
+        if before is None or not _grabbable(before, p):
             _why_not_grabbed(before, p)
         async with conn.transaction():
             job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
             if job is None:  # another carrier's UPDATE committed first (or the deadline passed)
                 _why_not_grabbed(await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job_id, p.org_id), p)
-            assert job is not None  # _why_not_grabbed always raises
             # Grab jobs take no bids (place_bid: not_an_auction): there are none to settle.
             await _on_award(
                 conn,
@@ -446,18 +445,17 @@ async def grab(
     return result
 
 
-def _grabbable(job: asyncpg.Record | None, p: Principal) -> bool:
+def _grabbable(job: asyncpg.Record, p: Principal) -> bool:
     """Whether the grab UPDATE could still take the job as read now (else it surely cannot)."""
     return (
-        job is not None
-        and job["mode"] == "grab"
+        job["mode"] == "grab"
         and p.org_id not in (job["poster_org_id"], job["shipper_org_id"])
         and job["status"] == "open"
         and job["deadline"] > job["now"]
     )
 
 
-def _why_not_grabbed(job: asyncpg.Record | None, p: Principal) -> None:
+def _why_not_grabbed(job: asyncpg.Record | None, p: Principal) -> NoReturn:
     """Raise why a grab by `p` does not take the job, as read (JOB_AFTER_FAILED_GRAB)."""
     if job is None:  # unknown, or closed to this organization: the same answer
         raise NotFound("No such job.", code="job_not_found")
