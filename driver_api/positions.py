@@ -105,14 +105,15 @@ def _a_batch(scope: Any) -> bool:
 async def _plain_device_caller(scope: Any, runtime: Runtime) -> Principal | None:
     """The device the request comes from when it is the common case: a device token that
     authenticates, no Idempotency-Key, an app version that is served (or none). Else None."""
-    authorization = version = None
+    wanted: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
-        if name == b"authorization":
-            authorization = value
-        elif name == _VERSION_HEADER:
-            version = value
-        elif name == b"idempotency-key":
+        if name == b"idempotency-key":
             return None  # the idempotency middleware's
+        if name == b"authorization" or name == _VERSION_HEADER:
+            if name in wanted:
+                return None  # which of two counts is the route's to say
+            wanted[name] = value
+    authorization, version = wanted.get(b"authorization"), wanted.get(_VERSION_HEADER)
     if authorization is None:
         return None
     scheme, _, token = authorization.decode("latin-1").partition(" ")
