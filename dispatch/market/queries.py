@@ -64,10 +64,11 @@ LOCK_JOB_SHARE = _JOB_NOW + " AND " + _SEES_OUTCOME + " FOR SHARE OF j"
 JOB_AFTER_FAILED_GRAB = _JOB_NOW + " AND " + _SEES_OUTCOME
 
 # The job as a grab by organization $2 finds it before its UPDATE (read without a lock: a job taken
-# already is answered from it, as JOB_AFTER_FAILED_GRAB would), and whether its goods owner
-# authorizes automatically, so that the award need not read it while it holds the job's row lock.
+# already is answered from it, as JOB_AFTER_FAILED_GRAB would; the columns that answer needs), and
+# whether its goods owner authorizes automatically, so that the award need not read it while it
+# holds the job's row lock.
 _JOB_AND_OWNER_SETTING = """
-SELECT j.*, clock_timestamp() AS now,
+SELECT j.mode, j.status, j.deadline, j.poster_org_id, j.shipper_org_id, clock_timestamp() AS now,
        (SELECT o.auto_authorize_pickup FROM organizations o
         WHERE o.id = CASE WHEN j.goods_owner = 'consignee' THEN j.consignee_org_id
                           ELSE j.shipper_org_id END) AS owner_auto_authorizes
