@@ -6,7 +6,8 @@ Setup goes through httpx, timed requests through aiohttp (the faster client). Ru
 `dispatch serve --workers 2` on a throwaway embedded PostgreSQL and prints, each
 beside its raw baseline measured in the same run:
 - grab: N carriers grab one job at once, R rounds; throughput, p50/p99 latency and the
-  exactly-one-winner check; baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app).
+  exactly-one-winner check; baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app);
+  then both side by side with the ratio (the target: p99 within 1.5x the bare race's).
 - search: open jobs within 200 km of random points in Europe, nearest first, 50 per page, over
   HTTP; baseline: the same SQL through bare asyncpg; and the query plan (EXPLAIN ANALYZE).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -139,6 +141,21 @@ async def bench_grab(
         f"exactly one winner in {base_clean}/{rounds} rounds"
     )
     print(f"                  {rounds * carriers / base_time:,.0f} grabs/s; {percentiles(base_latencies)}")
+    for q in (50, 99):
+        x, y = _pct(latencies, q), _pct(base_latencies, q)
+        print(f"grab p{q:<2}        : {x:7.1f} ms over HTTP | {y:7.1f} ms bare UPDATE race | {x / y:.2f}x")
+    p99_ratio = _pct(latencies, 99) / _pct(base_latencies, 99)
+    met = p99_ratio <= 1.5 and clean_rounds == rounds
+    print(
+        f"grab target     : p99 within 1.5x the bare race, exactly one winner every round: "
+        f"{'met' if met else 'MISSED'} ({p99_ratio:.2f}x; {clean_rounds}/{rounds} rounds)"
+    )
+
+
+def _pct(samples_s: list[float], q: int) -> float:
+    """The q-th percentile in ms, as `percentiles` prints it."""
+    ms = sorted(s * 1000 for s in samples_s)
+    return statistics.quantiles(ms, n=100, method="inclusive")[q - 1] if len(ms) > 1 else ms[0]
 
 
 SEED_JOBS = """

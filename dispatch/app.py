@@ -68,7 +68,7 @@ from dispatch.web.pages import web_routers
 from dispatch.webhooks.api import WebhookController
 from dispatch.webhooks.delivery import Deliverer
 from dispatch.withdrawals.api import WithdrawalController
-from driver_api import driver_router, pairing_router, tracker_router
+from driver_api import driver_router, pairing_router, positions_fast_path, tracker_router
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -193,8 +193,9 @@ def create_app(settings: Settings) -> Litestar:
     # Inside it, sockets that failed before they were accepted get their problem answer, and those
     # that failed after because the database is away are told to try again later; every problem
     # answered in there has its `detail` in the language the request asks for.
+    # Innermost, in front of Litestar's router: the common GPS batch (driver_api/positions.py).
     app.asgi_handler = request_id_middleware(
-        answer_in_request_language(refuse_failed_sockets(app.asgi_handler))
+        answer_in_request_language(refuse_failed_sockets(positions_fast_path(app.asgi_handler, runtime)))
     )
     app.asgi_handler = runtime.metrics.middleware(app.asgi_handler)  # times the whole answer
     return app

@@ -301,24 +301,42 @@ def _handle_expected(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 
 def _handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    return _out_of_range(request.method, request.url.path, exc)
+
+
+def _out_of_range(method: str, path: str, exc: Exception) -> Response[dict[str, Any]]:
     # A safety net behind the checks where requests are decoded (dispatch.edge, the wire types):
     # PostgreSQL's "data exception" class (and asyncpg's refusal to bind a value) means a value the
     # database cannot hold (NUL in text, beyond int64 or float32, a time it cannot place), and an
     # OverflowError one that date or float arithmetic cannot (a time in year 1 or 9999 moved by a
     # day). Either is the request's: the statement stored nothing. One line, no traceback: it means
     # a check is missing.
-    log.warning("a value out of range on %s %s: %.200s", request.method, request.url.path, exc)
+    log.warning("a value out of range on %s %s: %.200s", method, path, exc)
     return problem_answer(exc)
 
 
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    return _unexpected(request.method, request.url.path, request.app.state.runtime, exc)
+
+
+def _unexpected(method: str, path: str, runtime: Any, exc: Exception) -> Response[dict[str, Any]]:
     if is_database_away(exc):
         # Not a bug, and not worth a traceback per request: the outage is logged once, by the
         # process's Availability (dispatch/db/availability.py).
-        request.app.state.runtime.availability.noticed(exc)
+        runtime.availability.noticed(exc)
     else:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", method, path)
     return problem_answer(exc)
+
+
+def raised_answer(scope: Any, exc: Exception) -> Response[dict[str, Any]]:
+    """What EXCEPTION_HANDLERS answer (and log) for `exc`, for a route served outside Litestar's
+    handlers (driver_api/positions.py); call it in the `except` block."""
+    if isinstance(exc, Problem | ValidationException | HTTPException):
+        return problem_answer(exc)
+    if isinstance(exc, asyncpg.DataError | OverflowError):
+        return _out_of_range(scope["method"], scope["path"], exc)
+    return _unexpected(scope["method"], scope["path"], scope["app"].state.runtime, exc)
 
 
 # Websockets: Litestar closes a socket whose handler raised with 4500 (4000 + the status of an HTTP
@@ -404,6 +422,7 @@ __all__ = [
     "problem_answer",
     "problem_body",
     "problem_response",
+    "raised_answer",
     "refuse_failed_sockets",
     "refuse_upgrade",
     "send_problem",

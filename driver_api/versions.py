@@ -44,15 +44,22 @@ async def app_version_served(connection: ASGIConnection[Any, Any, Any, Any], _: 
     sent = connection.headers.get(APP_VERSION_HEADER)
     if sent is None or connection.scope.get("method") == "OPTIONS":
         return
+    refusal = version_refusal(sent, connection.app.state.runtime.settings.driver_app_min_version)
+    if refusal is not None:
+        raise refusal
+
+
+def version_refusal(sent: str, minimum: str | None) -> BadRequest | UpgradeRequired | None:
+    """Why the app version `sent` is not served (the guard's answer), or None when it is."""
     if len(sent) > MAX_LENGTH or not _VERSION.fullmatch(sent):
-        raise BadRequest(
+        return BadRequest(
             f"{APP_VERSION_HEADER} must be the app's semantic version, such as 2.1.0.",
             code="invalid_app_version",
         )
-    minimum: str | None = connection.app.state.runtime.settings.driver_app_min_version
     if minimum is not None and semver.Version.parse(sent) < semver.Version.parse(minimum):
-        raise UpgradeRequired(
+        return UpgradeRequired(
             f"This app ({sent}) is older than the server serves: update it to {minimum} or newer.",
             min_version=minimum,
             params={"min_version": minimum},
         )
+    return None

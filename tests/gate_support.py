@@ -133,9 +133,7 @@ async def plan_and_assign(
         assert r.status_code == 201, r.text
         drivers.append(r.json())
     # The plan uses this job's new trucks (an existing carrier's others may be on its other jobs).
-    r = await client.post(
-        f"/jobs/{job_id}/plan", headers=carrier.headers, json={"vehicle_ids": vehicle_ids}
-    )
+    r = await client.post(f"/jobs/{job_id}/plan", headers=carrier.headers, json={"vehicle_ids": vehicle_ids})
     assert r.status_code == 201, r.text
     confirmed = (await client.post(f"/jobs/{job_id}/plan/confirm", headers=carrier.headers)).json()
     assigned = []

@@ -63,7 +63,9 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 CACHED_ROUTES = frozenset({"/driver/v1/positions"})
 
 
-async def _authenticate(runtime: Authenticator, token: str, path: str) -> Principal:
+async def authenticate_token(runtime: Authenticator, token: str, path: str) -> Principal:
+    """The principal a bearer token acts as on `path` (what the middleware puts in the scope), or
+    the Problem authentication answers."""
     if path not in CACHED_ROUTES or not token.startswith(credentials.DEVICE_PREFIX):
         return await service.authenticate(runtime.db, secret=runtime.settings.secret_key, token=token)
     key = credentials.secret_hash(token)
@@ -96,7 +98,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         if token is None:
             raise Unauthorized("This endpoint needs a bearer token.", code="token_missing")
         runtime: Authenticator = connection.app.state.runtime
-        principal = await _authenticate(runtime, token, connection.scope["path"])
+        principal = await authenticate_token(runtime, token, connection.scope["path"])
         return AuthenticationResult(user=principal, auth=token)
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 # -- the goods owner's authorization ----------------------------------------------------------
 
+# The id is drawn by the caller, so the code derived from it is stored in the same statement (an
+# award's authorization is written while the job's row lock is held: one round trip, not two).
 INSERT_AUTHORIZATION = """
-INSERT INTO pickup_authorizations (job_id, issuer_org_id, carrier_org_id, site_id, valid_from, valid_until,
-                                   allowed_plates, allowed_driver_ids, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO pickup_authorizations (id, code_hash, job_id, issuer_org_id, carrier_org_id, site_id,
+                                   valid_from, valid_until, allowed_plates, allowed_driver_ids, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (job_id) WHERE revoked_at IS NULL DO NOTHING
 RETURNING id"""
-
-SET_AUTHORIZATION_CODE = "UPDATE pickup_authorizations SET code_hash = $2 WHERE id = $1"
 
 AUTHORIZATION = "SELECT * FROM pickup_authorizations WHERE id = $1"
 

@@ -11,7 +11,7 @@ with `codes.load_code`). The rules: dispatch/authorizations/README.md.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -54,8 +54,12 @@ async def _issue(
     drivers: list[UUID],
     actor: UUID | None,
 ) -> UUID:
-    auth_id = await conn.fetchval(
+    auth_id = uuid4()
+    code = codes.authorization_code(secret, auth_id)
+    stored = await conn.fetchval(
         queries.INSERT_AUTHORIZATION,
+        auth_id,
+        codes.code_hash(code),
         job["id"],
         issuer,
         job["carrier_org_id"],
@@ -66,12 +70,10 @@ async def _issue(
         drivers,
         actor,
     )
-    if auth_id is None:
+    if stored is None:
         raise Conflict(
             "The job already has an authorization in force; revoke it first.", code="authorization_exists"
         )
-    code = codes.authorization_code(secret, auth_id)
-    await conn.execute(queries.SET_AUTHORIZATION_CODE, auth_id, codes.code_hash(code))
     await events.record(
         conn,
         "authorization.issued",
@@ -85,7 +87,7 @@ async def _issue(
             "valid_until": valid_until.isoformat(),
         },
     )
-    return UUID(str(auth_id))
+    return auth_id
 
 
 def _authorization(row: asyncpg.Record, secret: str) -> Authorization:

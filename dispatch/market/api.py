@@ -6,12 +6,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Router, WebSocket, delete, get, post, put, websocket
+from litestar import Controller, Request, Router, WebSocket, delete, get, post, put, websocket
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from shapely import Polygon
 
 from dispatch.accounts.auth import requires
 from dispatch.accounts.permissions import Permission
+from dispatch.accounts.principal import Principal
 from dispatch.close_codes import CloseCode
 from dispatch.deps import Caller, RuntimeDep
 from dispatch.errors import BadRequest
@@ -37,6 +39,7 @@ from dispatch.market.models import (
 )
 from dispatch.market.notifications import RESYNC, FeedClient, Interest
 from dispatch.realtime.session import TooSlow, live_session
+from dispatch.runtime import Runtime
 from dispatch.types import CargoKind, Instant, VehicleType
 from geo import Area, Position, centroid, haversine_m, parse_polygon
 
@@ -114,7 +117,12 @@ class JobController(Controller):
         guards=[requires(Permission.BID)],
         summary="Take a grab job at its posted price; the first carrier wins, the others get 409",
     )
-    async def grab(self, job_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Job:
+    async def grab(self, job_id: FromPath[UUID], request: Request[Principal, str, State]) -> Job:
+        # The runtime and the caller from the request, not injected: Litestar resolves two or more
+        # dependencies in an anyio task group, CPU that the last of 100 racing grabs on a worker
+        # waits for (as on POST /driver/v1/positions).
+        runtime: Runtime = request.app.state.runtime
+        p = request.user
         return await service.grab(runtime.db, runtime.broker, runtime.authorize_on_award, p, job_id)
 
     # -- bids --

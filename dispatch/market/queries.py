@@ -72,6 +72,19 @@ LOCK_JOB_SHARE = _JOB_NOW + " AND " + _SEES_OUTCOME + " FOR SHARE OF j"
 # Why a grab by organization $2 updated nothing (a job whose outcome it may not learn: not found).
 JOB_AFTER_FAILED_GRAB = _JOB_NOW + " AND " + _SEES_OUTCOME
 
+# The job as a grab by organization $2 finds it before its UPDATE (read without a lock: a job taken
+# already is answered from it, as JOB_AFTER_FAILED_GRAB would; the columns that answer needs), and
+# whether its goods owner authorizes automatically, so that the award need not read it while it
+# holds the job's row lock.
+_JOB_AND_OWNER_SETTING = """
+SELECT j.mode, j.status, j.deadline, j.poster_org_id, j.shipper_org_id, j.excluded_carrier_org_ids,
+       clock_timestamp() AS now,
+       (SELECT o.auto_authorize_pickup FROM organizations o
+        WHERE o.id = CASE WHEN j.goods_owner = 'consignee' THEN j.consignee_org_id
+                          ELSE j.shipper_org_id END) AS owner_auto_authorizes
+FROM jobs j WHERE j.id = $1"""
+JOB_BEFORE_GRAB = _JOB_AND_OWNER_SETTING + " AND " + _SEES_OUTCOME
+
 # The organization's own jobs in any role, newest first (keyset on created_at, id).
 MY_JOBS = (
     _JOB_SELECT

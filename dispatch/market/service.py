@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 from uuid import UUID
 
 import asyncpg
@@ -445,20 +445,49 @@ async def cancel_job(
 async def grab(
     db: asyncpg.Pool, broker: Broker, authorize: AutoAuthorizer, p: Principal, job_id: UUID
 ) -> Job:
+    """The grab race (README "Grab"). What makes it wait is the database's own serialization only:
+    the winner's row lock, held from its UPDATE to its commit. So that lock is held as briefly as
+    the award allows (everything that can be known before it is read before it: whether the goods
+    owner authorizes automatically; the answer is read after the commit), and a carrier arriving
+    once the job is taken is answered from one read, without a transaction or the UPDATE."""
     require_party(p, "carrier", "grab and bid")
-    async with db.acquire() as conn, conn.transaction():
-        job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
-        if job is None:
-            await _explain_failed_grab(conn, job_id, p)
-        assert job is not None  # _explain_failed_grab always raises
-        await on_award(conn, broker, authorize, job, bid_id=None, actor=p.user_id)
-        result = await get_job(conn, p, job_id)
+    async with db.acquire() as conn:
+        before = await conn.fetchrow(queries.JOB_BEFORE_GRAB, job_id, p.org_id)
+        if before is None or not _grabbable(before, p):
+            _why_not_grabbed(before, p)
+        async with conn.transaction():
+            job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
+            if job is None:  # another carrier's UPDATE committed first (or the deadline passed)
+                _why_not_grabbed(await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job_id, p.org_id), p)
+            # Grab jobs take no bids (place_bid: not_an_auction): there are none to settle.
+            await on_award(
+                conn,
+                broker,
+                authorize,
+                job,
+                bid_id=None,
+                actor=p.user_id,
+                owner_authorizes=before["owner_auto_authorizes"],
+                bids=False,
+            )
+        result = await get_job(conn, p, job_id)  # the winner is a party: it sees its award
     assert isinstance(result, Job)
     return result
 
 
-async def _explain_failed_grab(conn: Conn, job_id: UUID, p: Principal) -> None:
-    job = await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job_id, p.org_id)
+def _grabbable(job: asyncpg.Record, p: Principal) -> bool:
+    """Whether the grab UPDATE could still take the job as read now (else it surely cannot)."""
+    return (
+        job["mode"] == "grab"
+        and p.org_id not in (job["poster_org_id"], job["shipper_org_id"])
+        and p.org_id not in job["excluded_carrier_org_ids"]
+        and job["status"] == "open"
+        and job["deadline"] > job["now"]
+    )
+
+
+def _why_not_grabbed(job: asyncpg.Record | None, p: Principal) -> NoReturn:
+    """Raise why a grab by `p` does not take the job, as read (JOB_AFTER_FAILED_GRAB)."""
     if job is None:  # unknown, or closed to this organization: the same answer
         raise NotFound("No such job.", code="job_not_found")
     if job["mode"] != "grab":
@@ -488,13 +517,18 @@ async def on_award(
     *,
     bid_id: UUID | None,
     actor: UUID | None,
+    owner_authorizes: bool | None = None,
+    bids: bool = True,
     on_market: bool = True,
 ) -> None:
     """Everything an award entails, in the awarding transaction: bids settled, the event, the
-    goods owner's authorization when it authorizes automatically, and the market removal (not for
-    a job awarded in a tender: it never was on the market, and its id is not told to the feed)."""
-    settled = await conn.fetch(queries.SETTLE_BIDS, job["id"], bid_id)
-    losers = [b["carrier_org_id"] for b in settled if b["status"] == "lost"]
+    goods owner's authorization when it authorizes automatically (`owner_authorizes`: as the
+    caller read it, else read here), and the market removal (not for a job awarded in a tender: it
+    never was on the market, and its id is not told to the feed)."""
+    losers = []
+    if bids:
+        settled = await conn.fetch(queries.SETTLE_BIDS, job["id"], bid_id)
+        losers = [b["carrier_org_id"] for b in settled if b["status"] == "lost"]
     await events.record(
         conn,
         "job.awarded",
@@ -514,7 +548,9 @@ async def on_award(
             conn, "bid.lost", org_ids=[loser], subject_type="job", subject_id=job["id"], actor_user_id=None
         )
     owner = goods_owner_org(job)
-    if await conn.fetchval(queries.ORG_AUTO_AUTHORIZE, owner):
+    if owner_authorizes is None:
+        owner_authorizes = await conn.fetchval(queries.ORG_AUTO_AUTHORIZE, owner)
+    if owner_authorizes:
         await authorize(conn, job, owner)
     if on_market:
         await publish_removed(broker, conn, job, "awarded")

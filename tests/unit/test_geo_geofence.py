@@ -377,6 +377,36 @@ def test_contains_each_agrees_with_contains(fixes: list[tuple[Position, float]])
     assert contains_each(L_SHAPE, points) == [contains(L_SHAPE, p) for p in points]
 
 
+positions_around_fence = st.builds(
+    Position,
+    st.floats(9.5, 10.6, allow_nan=False),
+    st.floats(59.7, 60.3, allow_nan=False),
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(positions_near_fence, positions_around_fence),
+            st.one_of(st.just(0.0), st.floats(0.0, 30_000.0, allow_nan=False)),
+        ),
+        min_size=1,
+        max_size=32,
+    )
+)
+def test_a_few_fixes_are_judged_as_in_a_long_batch(fixes: list[tuple[Position, float]]) -> None:
+    """A phone's few fixes skip numpy when all are far from the fence: the same answers as the
+    vectorized pass gives them within a batch too long for that shortcut."""
+    points = [p for p, _ in fixes]
+    accuracies = [a for _, a in fixes]
+    padding = 40  # past the batch size answered without numpy
+    long = contains_each(L_SHAPE, points + [points[0]] * padding, accuracies + [accuracies[0]] * padding)
+    assert contains_each(L_SHAPE, points, accuracies) == long[: len(points)]
+    far_away = [Position(p.lon + 3, p.lat) for p in points]  # the shortcut's own case
+    assert contains_each(L_SHAPE, far_away, accuracies) == [False] * len(points)
+
+
 def test_contains_each_refuses_a_bad_accuracy() -> None:
     with pytest.raises(ValueError, match="accuracies_m"):
         contains_each(FENCE, [Position(10.05, 60.02)], [math.nan])
