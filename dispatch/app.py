@@ -59,6 +59,7 @@ from dispatch.receipts.api import ReceiptController
 from dispatch.receipts.service import summaries as receipt_summaries
 from dispatch.runtime import Runtime
 from dispatch.scorecards.api import ScorecardController
+from dispatch.scorecards.service import ScorecardRanker
 from dispatch.settings import Settings
 from dispatch.sites.api import SiteController
 from dispatch.tracking.api import TrackingController, watch_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> Litestar:
         metrics=Metrics(settings.metrics_dir),
         authorize_on_award=AutomaticAuthorizer(settings.secret_key),
         tell_drivers=GateDriverNotices(),
+        rank_carriers=ScorecardRanker(),
     )
 
     @asynccontextmanager

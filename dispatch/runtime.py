@@ -10,7 +10,7 @@ from dispatch.accounts.device_cache import DevicePrincipals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.availability import Availability
 from dispatch.loads.notices import DriverNotices
-from dispatch.market.awards import AutoAuthorizer
+from dispatch.market.awards import AutoAuthorizer, CarrierRanker
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.metrics import Metrics
 from dispatch.realtime.broker import PgBroker
@@ -28,6 +28,9 @@ class Runtime:
     # The goods owner's automatic pickup authorization, run by the market on an award
     # (dispatch/market/awards.py: why it is handed in).
     authorize_on_award: AutoAuthorizer
+    # A tender's carriers ordered by their scorecards, when the poster asks "by score"
+    # (dispatch/market/awards.py: why it is handed in).
+    rank_carriers: CarrierRanker
     # Tells drivers' phones of a truck or driver swapped on their load, run by the loads
     # (dispatch/loads/swaps.py: why it is handed in).
     tell_drivers: DriverNotices

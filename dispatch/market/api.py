@@ -58,7 +58,7 @@ class JobController(Controller):
         "to chosen carriers first",
     )
     async def post_job(self, data: JSONBody[JobCreate], runtime: RuntimeDep, p: Caller) -> Job:
-        return await tenders.post_job(runtime.db, runtime.broker, p, data)
+        return await tenders.post_job(runtime.db, runtime.broker, runtime.rank_carriers, p, data)
 
     @get("", operation_id="listMyJobs", summary="Jobs the organization posted, ships, receives or carries")
     async def my_jobs(
@@ -108,7 +108,7 @@ class JobController(Controller):
     async def retender(
         self, job_id: FromPath[UUID], data: JSONBody[Retender], runtime: RuntimeDep, p: Caller
     ) -> Job:
-        return await tenders.retender(runtime.db, runtime.broker, p, job_id, data)
+        return await tenders.retender(runtime.db, runtime.broker, runtime.rank_carriers, p, job_id, data)
 
     @post(
         "/{job_id:uuid}/grab",

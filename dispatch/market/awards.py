@@ -1,4 +1,5 @@
-"""What an award entails beyond the market: the goods owner's automatic pickup authorization.
+"""What an award entails beyond the market: the goods owner's automatic pickup authorization; and
+the order of a tender's carriers by their scorecards, which the market cannot compute itself.
 
 An award (a grab, the poster's award, the close) commits its bids, events and the feed's removal in
 one transaction, and the authorization belongs in that same transaction. Authorizations sit above
@@ -15,6 +16,16 @@ from uuid import UUID
 import asyncpg
 
 from dispatch.db import Conn
+
+
+class CarrierRanker(ABC):
+    """A tender's carriers in the order of their scorecards ("by score"). Scorecards sit above the
+    market (they count what the market, the gate and the receipts recorded), so, like the automatic
+    authorization, the composition root hands the market this step (`Runtime.rank_carriers`)."""
+
+    @abstractmethod
+    async def __call__(self, conn: Conn, job: asyncpg.Record, carriers: list[UUID]) -> list[UUID]:
+        """`carriers`, best first for `job`'s lane."""
 
 
 class AutoAuthorizer(ABC):

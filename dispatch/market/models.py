@@ -63,6 +63,9 @@ class AddressDestination(Input, kw_only=True):
 # -- tenders: a job offered to chosen carriers in turn before (or instead of) the market ---------
 
 TenderThen = Literal["market", "expire"]
+# The offers' order: as the poster listed the carriers, or best scorecard first (on the job's lane
+# where the carrier has figures there; dispatch/scorecards/README.md "The score").
+TenderOrder = Literal["as_given", "by_score"]
 OfferState = Literal["pending", "offered", "accepted", "declined", "timed_out", "skipped", "withdrawn"]
 WindowSeconds = Annotated[int, Meta(ge=1, le=604_800, description="each offer's acceptance window")]
 CarrierList = Annotated[
@@ -75,6 +78,7 @@ class TenderTerms(Input, kw_only=True):
     """Offer the job to `carriers` in turn (one carrier: a direct tender; several: a waterfall)."""
 
     carriers: CarrierList
+    order: TenderOrder = "as_given"
     window_seconds: WindowSeconds
     # The price offered; left out: the job's posted price (an auction has none: give it).
     price_minor: MinorUnits | None = None
@@ -287,6 +291,7 @@ class Retender(Input, kw_only=True):
     to: Literal["tender", "market"]
     # to tender: left out, the last tender's carriers (the excluded left out), window and price.
     carriers: CarrierList | None = None
+    order: TenderOrder = "as_given"
     window_seconds: WindowSeconds | None = None
     then: TenderThen | None = None
     # to tender: the price offered. to market: a grab's posted price (left out: the job's).

@@ -28,7 +28,7 @@ from dispatch.accounts.principal import Principal
 from dispatch.db import Conn
 from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
 from dispatch.market import queries, service
-from dispatch.market.awards import AutoAuthorizer
+from dispatch.market.awards import AutoAuthorizer, CarrierRanker
 from dispatch.market.models import (
     Job,
     JobCreate,
@@ -80,8 +80,10 @@ async def start_tender(
     price_minor: int,
     then: TenderThen,
     actor: UUID | None,
+    rank: CarrierRanker | None = None,
 ) -> None:
-    """Put a locked job (just posted, or returned) into a tender and offer it to the first carrier."""
+    """Put a locked job (just posted, or returned) into a tender and offer it to the first carrier;
+    with `rank`, the carriers are offered best scorecard first instead of as listed."""
     if len(set(carriers)) != len(carriers):
         raise Unprocessable("tender.carriers: name each carrier once.", code="tender_carrier_repeated")
     parties = {job["poster_org_id"], job["shipper_org_id"], job["consignee_org_id"]}
@@ -103,9 +105,11 @@ async def start_tender(
             code="tender_carrier_unknown",
             carrier_org_ids=unknown,
         )
+    if rank is not None:
+        carriers = await rank(conn, job, carriers)
     tender_id = await conn.fetchval(queries.INSERT_TENDER, job["id"], price_minor, window_s, then, actor)
-    for rank, carrier in enumerate(carriers, start=1):
-        await conn.execute(queries.INSERT_OFFER, tender_id, job["id"], carrier, rank, price_minor)
+    for place, carrier in enumerate(carriers, start=1):
+        await conn.execute(queries.INSERT_OFFER, tender_id, job["id"], carrier, place, price_minor)
     await conn.execute(queries.SET_JOB_TENDERING, job["id"])
     await _offer_next(conn, broker, job)
 
@@ -193,7 +197,9 @@ async def withdraw_tender(conn: Conn, broker: Broker, job: asyncpg.Record) -> No
             )
 
 
-async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCreate) -> Job:
+async def post_job(
+    db: asyncpg.Pool, broker: Broker, rank: CarrierRanker, p: Principal, body: JobCreate
+) -> Job:
     """Post a job; with `tender`, it is offered to the chosen carriers first, off the market."""
     terms = body.tender
     if terms is None:
@@ -215,6 +221,7 @@ async def post_job(db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCrea
             price_minor=price,
             then=terms.then,
             actor=p.user_id,
+            rank=rank if terms.order == "by_score" else None,
         )
 
     return await service.post_job(db, broker, p, body, on_posted=start)
@@ -421,7 +428,9 @@ def _check_deadline(job: asyncpg.Record, deadline: datetime) -> None:
         )
 
 
-async def retender(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUID, body: Retender) -> Job:
+async def retender(
+    db: asyncpg.Pool, broker: Broker, rank: CarrierRanker, p: Principal, job_id: UUID, body: Retender
+) -> Job:
     """One action after a give-back or a cancelled award: to carriers in turn, or to the market."""
     async with db.acquire() as conn, conn.transaction():
         job = await lock_job(conn, job_id)
@@ -439,7 +448,8 @@ async def retender(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUID,
             _check_deadline(job, body.deadline)
         if body.to == "tender":
             mode = "tender"
-            await _retender_to_carriers(conn, broker, p, job, body)
+            by_score = rank if body.order == "by_score" else None
+            await _retender_to_carriers(conn, broker, p, job, body, by_score)
         else:
             mode = await _retender_to_market(conn, broker, job, body)
         await events.record(
@@ -462,7 +472,12 @@ async def retender(db: asyncpg.Pool, broker: Broker, p: Principal, job_id: UUID,
 
 
 async def _retender_to_carriers(
-    conn: Conn, broker: Broker, p: Principal, job: asyncpg.Record, body: Retender
+    conn: Conn,
+    broker: Broker,
+    p: Principal,
+    job: asyncpg.Record,
+    body: Retender,
+    rank: CarrierRanker | None,
 ) -> None:
     last = await conn.fetchrow(queries.LATEST_TENDER, job["id"])
     if body.carriers is not None:
@@ -499,6 +514,7 @@ async def _retender_to_carriers(
         price_minor=price,
         then=body.then or (last["then_do"] if last is not None else "market"),
         actor=p.user_id,
+        rank=rank,
     )
 
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from dispatch.accounts.principal import Principal
-from dispatch.db import Queryable
+from dispatch.db import Conn, Queryable
 from dispatch.errors import NotFound
+from dispatch.market.awards import CarrierRanker
 from dispatch.scorecards import queries
 from dispatch.scorecards.models import (
     FIGURES,
@@ -180,3 +181,22 @@ async def order_by_score(
             counts = counts | {k: v for k, v in on_lane.items() if v[1] > 0}
         scored.append((-score(counts), i, carrier))
     return [carrier for _, _, carrier in sorted(scored)]
+
+
+def lane_key_of_job(job: asyncpg.Record) -> str:
+    """The lane a job runs on, as Lane.key spells it: origin site to destination site, or to the
+    destination's area (0.1 degree, rounded half away from zero as the SQL's round(numeric) does)."""
+    if job["destination_site_id"] is not None:
+        return f"{job['origin_site_id']}:{job['destination_site_id']}"
+    lat, lon = (
+        Decimal(str(job[c])).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        for c in ("destination_lat", "destination_lon")
+    )
+    return f"{job['origin_site_id']}:{_area_text(lat)},{_area_text(lon)}"
+
+
+class ScorecardRanker(CarrierRanker):
+    """A tender "by score": its carriers best first on the job's lane (order_by_score)."""
+
+    async def __call__(self, conn: Conn, job: asyncpg.Record, carriers: list[UUID]) -> list[UUID]:
+        return await order_by_score(conn, carriers, lane_key_of_job(job))

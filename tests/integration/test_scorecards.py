@@ -264,5 +264,16 @@ async def test_scorecard_figures_from_a_played_history_match_a_hand_count(client
     try:
         assert await order_by_score(pool, ids) == [ids[1], ids[0], ids[2]]
         assert await order_by_score(pool, ids, lane=to_area) == [ids[0], ids[2], ids[1]]
+        on_the_yard_lane = await order_by_score(pool, ids, lane=to_yard)
     finally:
         await pool.close()
+
+    # A tender posted "by score" offers the job in that order, on the job's own lane.
+    async def tendered_order(**to: Any) -> list[str]:
+        tender = {"carriers": [str(i) for i in ids], "order": "by_score", "window_seconds": 600}
+        job = await post_job(client, mill, site["id"], tender=tender, **to)
+        stand = (await client.get(f"/jobs/{job['id']}/tender", headers=mill.headers)).json()
+        return [o["carrier_org_id"] for o in sorted(stand["offers"], key=lambda o: o["rank"])]
+
+    assert await tendered_order() == [str(ids[0]), str(ids[2]), str(ids[1])]  # to Hamburg's area
+    assert await tendered_order(destination_site_id=yard["id"]) == [str(i) for i in on_the_yard_lane]
