@@ -13,6 +13,16 @@ from dispatch.deps import Caller, RuntimeDep
 from dispatch.event_api import service
 from dispatch.event_api.service import EventPage, EventTypeOut, RecentPage
 
+# `?types=`: the same filter on every route of the feed.
+TypesFilter = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=2000,
+        description="only these types, comma-separated",
+        schema_extra={"pattern": service.TYPES_PATTERN},
+    ),
+]
+
 
 class EventsController(Controller):
     path = "/events"
@@ -37,14 +47,7 @@ class EventsController(Controller):
             str | None,
             QueryParameter(max_length=41, description="`next_after` (or an item's `cursor`) from before"),
         ] = None,
-        types: Annotated[
-            str | None,
-            QueryParameter(
-                max_length=2000,
-                description="only these types, comma-separated",
-                schema_extra={"pattern": service.TYPES_PATTERN},
-            ),
-        ] = None,
+        types: TypesFilter = None,
         limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_LIMIT)] = 100,
         wait: Annotated[
             int,
@@ -77,14 +80,7 @@ class EventsController(Controller):
             str | None,
             QueryParameter(max_length=41, description="`next_before` (or an item's `cursor`) from before"),
         ] = None,
-        types: Annotated[
-            str | None,
-            QueryParameter(
-                max_length=2000,
-                description="only these types, comma-separated",
-                schema_extra={"pattern": service.TYPES_PATTERN},
-            ),
-        ] = None,
+        types: TypesFilter = None,
         limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_LIMIT)] = 50,
     ) -> RecentPage:
         cursor = service.parse_before(before)
