@@ -326,6 +326,8 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         time_scale=args.time_scale,
         docks=args.docks,
         processes=args.processes,
+        give_back=args.give_back,
+        breakdowns=args.breakdowns,
     )
     problem = simulate.check(opts)
     if problem:
@@ -441,6 +443,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="spread the watchers and the driving phones over this many child processes (default 1: "
         "all in this one); use more when the report says the generator was late",
+    )
+    sim.add_argument(
+        "--give-back",
+        type=float,
+        default=0.0,
+        help="share of the won jobs (the first posted) their carrier gives back before the gate; the "
+        "mill re-tenders each to the market as a grab, the other carriers grab it or it expires",
+    )
+    sim.add_argument(
+        "--breakdowns",
+        type=float,
+        default=0.0,
+        help="share of the trucks (the carriers in turn) that break down before the gate: the carrier "
+        "swaps in a spare truck and the driver drives on with the new pickup code",
     )
     sim.add_argument(
         "--pg-stats",

@@ -159,6 +159,17 @@ class Carrier:
     cost_floor_minor: int  # the carrier's own cost: it never bids below it
 
 
+async def add_vehicle(api: Api, carrier: Party, plate: str, capacity_kg: int) -> dict[str, Any]:
+    """A flatbed of the carrier's fleet (no driver of its own: a spare, or a driver added next)."""
+    vehicle: dict[str, Any] = await api.post(
+        "/fleet/vehicles",
+        carrier,
+        {"plate": plate, "vehicle_type": "flatbed", "capacity_kg": capacity_kg, "capacity_m3": 90},
+        op="add vehicle",
+    )
+    return vehicle
+
+
 async def add_truck(
     api: Api,
     carrier: Party,
@@ -172,12 +183,7 @@ async def add_truck(
     licence_prefix: str = AT.drivers.licence_prefix,
     licence_digits: int = AT.drivers.licence_digits,
 ) -> Truck:
-    vehicle = await api.post(
-        "/fleet/vehicles",
-        carrier,
-        {"plate": plate, "vehicle_type": "flatbed", "capacity_kg": capacity_kg, "capacity_m3": 90},
-        op="add vehicle",
-    )
+    vehicle = await add_vehicle(api, carrier, plate, capacity_kg)
     serial = random.randrange(10**licence_digits)  # noqa: S311 - made-up data
     licence = f"{licence_prefix}{serial:0{licence_digits}d}"
     driver = await api.post(

@@ -16,6 +16,9 @@ processes (crowd.py); setup, the market, dispatch and the gate stay in this one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
+import math
 import random
 import statistics
 import time
@@ -61,6 +64,8 @@ class Options:
     time_scale: int = 120  # seconds of driving per wall-clock second: the 168 km take about a minute
     docks: int = 20
     processes: int = 1  # the watchers and the driving phones spread over this many child processes
+    give_back: float = 0.0  # share of the won jobs their carrier gives back before the gate
+    breakdowns: float = 0.0  # share of the trucks that break down before the gate (a spare swapped in)
 
 
 def check(opts: Options) -> str | None:
@@ -69,6 +74,8 @@ def check(opts: Options) -> str | None:
         return (
             "--carriers, --jobs, --drivers, --docks and --processes must be at least 1, --watchers at least 0"
         )
+    if not (0 <= opts.give_back <= 1 and 0 <= opts.breakdowns <= 1):
+        return "--give-back and --breakdowns are shares: from 0 to 1"
     per_job = -(-opts.drivers // opts.jobs)
     per_carrier = opts.drivers // opts.carriers
     if opts.carriers * (per_carrier // per_job) < opts.jobs:
@@ -107,6 +114,15 @@ class Figures:
     processes: list[ProcessFigures] = field(default_factory=list)  # this one first, then the children
     receipts: int = 0
     jobs_completed: int = 0
+    # The failures (--give-back, --breakdowns): what went wrong and how it was mended.
+    given_back: int = 0
+    retendered: int = 0
+    regrabbed: int = 0
+    regrabs_lost: int = 0
+    expired: int = 0
+    swapped: int = 0
+    old_codes_refused: int = 0  # a swapped truck's old code and plate, tried at the gate: refused
+    swaps_approved: int = 0  # swaps the goods owner had to approve (its authorization named plates)
 
 
 class Sampler(Protocol):
@@ -172,8 +188,12 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
     market = await race_for_jobs(api, cast, opts, fig)
     t = _phase(fig, "market", t)
     shipments = await dispatch_jobs(api, cast, market, bounded)
-    fig.loads = len(shipments)
     t = _phase(fig, "dispatch", t)
+    if opts.give_back or opts.breakdowns:
+        shipments = await give_back_and_retender(api, cast, market, opts, fig, bounded)
+        await break_down(api, cast, shipments, opts, fig)
+        t = _phase(fig, "failures", t)
+    fig.loads = len(shipments)
     shares = share_out(api.base_url, cast, shipments, opts, fig.started_at)
     crowds: list[Crowd | ChildCrowd] = (
         [Crowd(api, shares[0])]
@@ -215,6 +235,8 @@ class Cast:
     works: dict[str, Any]
     yard: dict[str, Any]
     carriers: list[flow.Carrier]
+    # Per carrier, the trucks without a driver that stand in for one that breaks down (--breakdowns).
+    spares: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 async def set_up(api: Api, parties: dict[str, Party], opts: Options, bounded: Bounded) -> Cast:
@@ -252,7 +274,13 @@ async def set_up(api: Api, parties: dict[str, Party], opts: Options, bounded: Bo
             ]
         )
         carriers.append(flow.Carrier(f"Sim Carrier {i + 1}", dispatcher, list(trucks), 0))
-    return Cast(mill, staff, seller, clerk, works, yard, carriers)
+    spares: dict[str, list[dict[str, Any]]] = {}
+    for i, c in enumerate(carriers):
+        count = math.ceil(opts.breakdowns * len(c.trucks)) + 1 if opts.breakdowns else 0
+        spares[c.name] = [
+            await flow.add_vehicle(api, c.dispatcher, f"SIM {i + 1}-S{k + 1}", TRUCK_KG) for k in range(count)
+        ]
+    return Cast(mill, staff, seller, clerk, works, yard, carriers, spares)
 
 
 @dataclass
@@ -267,6 +295,9 @@ class Market:
     # are neither counted free for the next job nor written off if that grab loses.
     desk: dict[str, asyncio.Lock]
     need: dict[str, int] = field(default_factory=dict)
+    # Who carries each job, with its loads (dispatch_jobs), to give a job back with its trucks.
+    carrier_of: dict[str, flow.Carrier] = field(default_factory=dict)
+    loads_of: dict[str, list[flow.Shipment]] = field(default_factory=dict)
     # When each job was posted; the feed's frame can arrive before the post's own answer.
     posted_at: dict[str, asyncio.Future[float]] = field(default_factory=dict)
     all_taken: asyncio.Event = field(default_factory=asyncio.Event)
@@ -356,9 +387,121 @@ async def dispatch_jobs(api: Api, cast: Cast, market: Market, bounded: Bounded) 
             assigned = flow.Carrier(c.name, c.dispatcher, pool[:n], 0)
             pool = pool[n:]
             _, mine = await flow.plan_and_assign(api, assigned, job_id)
+            market.carrier_of[job_id], market.loads_of[job_id] = c, mine
             shipments.extend(mine)
     await asyncio.gather(*[bounded(flow.fetch_pickup_codes(api, [s])) for s in shipments])
     return shipments
+
+
+RETENDER_WINDOW_S = 8.0  # a re-tendered job nobody grabs expires at this deadline
+
+
+def first_share(share: float, count: int) -> int:
+    """How many of `count` a share stands for: rounded, but at least one when the share is not 0
+    (the first ones are picked, so a run is repeatable)."""
+    return min(count, max(1, round(share * count))) if share > 0 else 0
+
+
+async def give_back_and_retender(
+    api: Api, cast: Cast, market: Market, opts: Options, fig: Figures, bounded: Bounded
+) -> list[flow.Shipment]:
+    """The carriers of the first `give_back` share of the jobs give them back (their loads and
+    codes withdrawn, their trucks free again); the mill re-tenders each to the market as a grab with
+    a short deadline; the other carriers grab them from their feeds when their free trucks can carry
+    them (the failed carrier is excluded: it does not try); a job nobody grabs expires at its
+    deadline. The new carriers plan and assign. Hands on every load that will drive."""
+    carried = [job_id for job_id in market.need if job_id in market.carrier_of]  # in posting order
+    failed = carried[: first_share(opts.give_back, len(carried))]
+    excluded: dict[str, str] = {}
+    for job_id in failed:
+        c = market.carrier_of.pop(job_id)
+        body = {"reason": "Simulated: the trucks planned for it are needed elsewhere"}
+        await api.post(f"/jobs/{job_id}/give-back", c.dispatcher, body, op="give back")
+        fig.given_back += 1
+        excluded[job_id] = c.name
+        del market.loads_of[job_id]
+        market.won[c.name].remove(job_id)
+        market.free[c.name] += market.need[job_id]
+    stop = asyncio.Event()
+
+    def regrabs(c: flow.Carrier) -> flow.OnPosted:
+        async def on_posted(job: dict[str, Any], _received: float) -> None:
+            if job["id"] in excluded and excluded[job["id"]] != c.name:
+                await regrab_if_it_fits(api, c, market, fig, job["id"])
+
+        return on_posted
+
+    feeds = await flow.follow_feeds(api, cast.carriers, regrabs, stop, timeout_s=60)
+    for job_id in failed:
+        body = {
+            "to": "market",
+            "mode": "grab",
+            "deadline": flow.iso(flow.now() + timedelta(seconds=RETENDER_WINDOW_S)),
+        }
+        await api.post(f"/jobs/{job_id}/retender", cast.mill, body, op="retender")
+        fig.retendered += 1
+    for job_id in failed:
+        job = await flow.wait_for_award(api, cast.mill, job_id, timeout_s=RETENDER_WINDOW_S + 30)
+        fig.expired += job["status"] == "expired"
+    stop.set()
+    await asyncio.gather(*feeds)
+    for job_id in failed:
+        winner = market.carrier_of.get(job_id)
+        if winner is None:  # expired
+            continue
+        busy = {s.truck.vehicle_id for loads in market.loads_of.values() for s in loads}
+        free = [t for t in winner.trucks if t.vehicle_id not in busy][: market.need[job_id]]
+        assigned = flow.Carrier(winner.name, winner.dispatcher, free, 0)
+        _, mine = await flow.plan_and_assign(api, assigned, job_id)
+        await asyncio.gather(*[bounded(flow.fetch_pickup_codes(api, [s])) for s in mine])
+        market.loads_of[job_id] = mine
+    return [s for loads in market.loads_of.values() for s in loads]
+
+
+async def regrab_if_it_fits(api: Api, c: flow.Carrier, market: Market, fig: Figures, job_id: str) -> None:
+    """A carrier's desk on a re-tendered job: grab it when its free trucks can carry it."""
+    async with market.desk[c.name]:
+        if market.free[c.name] < market.need[job_id]:
+            return
+        answer = await api.post(f"/jobs/{job_id}/grab", c.dispatcher, op="grab", expect=(200, 409))
+        if "code" in answer:  # job_taken: another carrier was first
+            fig.regrabs_lost += 1
+            return
+        fig.regrabbed += 1
+        market.free[c.name] -= market.need[job_id]
+        market.won[c.name].append(job_id)
+        market.carrier_of[job_id] = c
+
+
+async def break_down(
+    api: Api, cast: Cast, shipments: list[flow.Shipment], opts: Options, fig: Figures
+) -> None:
+    """The first `breakdowns` share of the trucks (taking the carriers in turn) break down before
+    the gate: the carrier puts a spare truck on the load and the same driver drives on with it; the
+    old code stops working, so the phone fetches the new one. When the authorization names plates,
+    the goods owner (the mill) approves the swap."""
+    carrier_of = {c.dispatcher.org_id: c for c in cast.carriers}
+    turns: dict[str, list[flow.Shipment]] = {}
+    for s in shipments:
+        turns.setdefault(s.truck.phone.org_id, []).append(s)
+    in_turn = [s for row in itertools.zip_longest(*turns.values()) for s in row if s is not None]
+    for s in in_turn[: first_share(opts.breakdowns, len(in_turn))]:
+        c = carrier_of[s.truck.phone.org_id]
+        spares = cast.spares[c.name]
+        if not spares:
+            continue
+        spare = spares.pop(0)
+        body = {"driver_user_id": s.truck.driver_id, "vehicle_id": str(spare["id"])}
+        load = await api.put(f"/loads/{s.id}/assignment", c.dispatcher, body, op="swap truck")
+        fig.swapped += 1
+        if load.get("approval") == "pending":
+            await api.post(f"/loads/{s.id}/swap/approve", cast.mill, body, op="approve swap")
+            fig.swaps_approved += 1
+        old = dataclasses.replace(s)
+        s.truck = dataclasses.replace(s.truck, vehicle_id=str(spare["id"]), plate=str(spare["plate"]))
+        await flow.fetch_pickup_codes(api, [s])
+        verdict = await flow.verify_code(api, cast.staff[0], cast.works["id"], old)
+        fig.old_codes_refused += not verdict["valid"]
 
 
 def share_out(
@@ -446,6 +589,18 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
         f"{fig.grabs_lost} lost with 409 job_taken (the first grab wins)"
     )
     print(f"  feed       job posted -> job.posted on a carrier's feed: {_pct(fig.feed_latency)}")
+    failures = bool(opts.give_back or opts.breakdowns)
+    if failures:
+        print(
+            f"  give-back  {fig.given_back} jobs given back, {fig.retendered} re-tendered as grabs, "
+            f"{fig.regrabbed} re-grabbed ({fig.regrabs_lost} lost with 409), "
+            f"{fig.expired} expired unclaimed at the deadline"
+        )
+        print(
+            f"  breakdowns {fig.swapped} trucks swapped for a spare before the gate "
+            f"({fig.swaps_approved} approved by the goods owner); the old code and plate refused at "
+            f"the gate {fig.old_codes_refused}/{fig.swapped}"
+        )
     drive_rate = fig.points_accepted / fig.drive_s if fig.drive_s else 0.0
     print(
         f"  GPS        {fig.points_accepted:,} of {fig.points_sent:,} points accepted "
@@ -472,9 +627,15 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
     if unclosed:
         print(f"  closes     {len(unclosed)} sockets not closed normally: {sorted(set(unclosed))[:5]}")
     print(f"  latency    fix recorded -> on a watcher's socket: {_pct([lat for _, lat in fig.latencies])}")
+    settled = fig.jobs_completed + fig.expired == fig.jobs_awarded == opts.jobs
     print(
         f"  receipts   {fig.receipts}/{fig.loads} loads received; "
         f"{fig.jobs_completed}/{fig.jobs_awarded} jobs completed"
+        + (
+            f", {fig.expired} expired: every job completed or expired {'yes' if settled else 'NO'}"
+            if failures
+            else ""
+        )
     )
     _report_generator(fig, opts)
     print("  per operation (client-side, including the network and this process's own scheduling):")
@@ -487,7 +648,8 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
     return (
         fig.jobs_awarded == opts.jobs
         and fig.receipts == fig.loads
-        and fig.jobs_completed == fig.jobs_awarded
+        and settled
+        and fig.old_codes_refused == fig.swapped
         and exact
         and finals == len(fig.sockets)
     )

@@ -210,3 +210,51 @@ def test_simulate_over_two_processes_checks_every_seq_and_reports_each_process()
     pg = out.split("postgres: sessions in a transaction by what they wait on", 1)[1]
     assert all(re.search(rf"^  {phase}\s+\d+ samples", pg, re.MULTILINE) for phase in ("gate", "road", "run"))
     assert "pg_stat_statements, top by time over the run:" in pg
+
+
+def test_simulate_with_failures_ends_every_job_completed_or_expired() -> None:
+    """`--give-back` and `--breakdowns`: the carriers of the first two of three jobs give them back
+    (each carrier holds one job with all its trucks, so each re-grabs the other's from its feed),
+    and the first truck breaks down before the gate (a spare is swapped in; its old code and plate
+    are refused at the gate, the new ones load). Every job still ends completed or expired, and
+    every watcher of the loads that drove got every point."""
+    done = _run(
+        "simulate",
+        *("--carriers", "3", "--jobs", "3", "--drivers", "12", "--watchers", "24", "--docks", "4"),
+        *("--interval", "1", "--time-scale", "1500", "--give-back", "0.67", "--breakdowns", "0.1"),
+        timeout=300,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    failures = re.search(
+        r"give-back\s+(\d+) jobs given back, (\d+) re-tendered as grabs, (\d+) re-grabbed "
+        r"\(\d+ lost with 409\), (\d+) expired unclaimed at the deadline",
+        out,
+    )
+    assert failures is not None, out
+    given_back, retendered, regrabbed, expired = (int(g) for g in failures.groups())
+    assert given_back == retendered == 2 and regrabbed + expired == given_back, out
+    swaps = re.search(
+        r"breakdowns (\d+) trucks swapped for a spare before the gate \(\d+ approved by the goods "
+        r"owner\); the old code and plate refused at the gate (\d+)/\1",
+        out,
+    )
+    assert swaps is not None and int(swaps.group(1)) >= 1 and swaps.group(2) == swaps.group(1), out
+    receipts = re.search(
+        r"receipts\s+(\d+)/\1 loads received; (\d+)/3 jobs completed, (\d+) expired: "
+        r"every job completed or expired yes",
+        out,
+    )
+    assert receipts is not None, out
+    assert int(receipts.group(2)) + int(receipts.group(3)) == 3 and int(receipts.group(3)) == expired
+    # The loads of expired jobs never drove; the fan-out of those that did is exact.
+    assert int(receipts.group(1)) == 4 * (3 - expired), out
+    fan_out = re.search(
+        r"watchers\s+([\d,]+) points delivered to 24 sockets, expected \1: exact; final frame on 24/24", out
+    )
+    assert fan_out is not None and int(fan_out.group(1).replace(",", "")) > 0, out
+    assert re.search(
+        r"sequence\s+per socket, each seq of its load once and in order: 0 gaps, 0 duplicates, "
+        r"0 out of order, 0 short sockets",
+        out,
+    ), out
