@@ -18,7 +18,7 @@ from tests.browser import assert_accessible, chromium, watch
 from tests.integration.test_tenders import tendered
 from tests.market_support import create_site, save_area
 from tests.steps.console import local, sign_in
-from tests.support import bootstrap_org
+from tests.support import PASSWORD, bootstrap_org
 
 pytestmark = pytest.mark.server
 
@@ -194,6 +194,23 @@ async def test_a_mill_posts_a_job_tendered_to_carriers_it_picks_by_name_and_sees
             await assert_accessible(page, context="job screen with its tender")
             assert foreign == [] and errors == []
             job_id = await page.locator("#tender").evaluate("() => location.hash.split('/').pop()")
+
+            # In Chinese on a desktop: the same section, every text from the catalogue.
+            wide = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            zh = await wide.new_page()
+            foreign_zh, errors_zh = watch(zh, server)
+            await zh.goto(f"{server.base_url}/console#/jobs/new")
+            await zh.get_by_label("邮箱").fill(mill.email)
+            await zh.get_by_label("密码").fill(PASSWORD)
+            await zh.get_by_role("button", name="登录").click()
+            await zh.locator("#post-job").wait_for(timeout=WAIT)
+            await zh.get_by_label("先将此运单依次发给选定的承运商").check()
+            await zh.get_by_label("按名称查找承运商").fill(f"spree trucking {tag}")
+            await zh.get_by_role("button", name=f"添加 Spree Trucking {tag}").click()
+            await zh.get_by_role("button", name=f"移除 Spree Trucking {tag}").wait_for(timeout=WAIT)
+            assert await zh.evaluate("[...DispatchI18n.missing]") == []
+            assert await zh.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert foreign_zh == [] and errors_zh == []
 
         r = await http.get(f"/jobs/{job_id}/tender", headers=mill.headers)
         assert r.status_code == 200, r.text
