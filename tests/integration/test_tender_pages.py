@@ -173,6 +173,9 @@ async def test_a_mill_posts_a_job_tendered_to_carriers_it_picks_by_name_and_sees
                 f"Spree Trucking {tag}",
             ]
             assert await form.get_by_role("button", name=f"Add Oder Logistics {tag}").count() == 1
+            # The keyboard stays with the moved carrier: at the top, on its other button.
+            focused = await page.evaluate("document.activeElement.getAttribute('aria-label')")
+            assert focused == f"Move Elbe Freight {tag} down"
             # The price offered is the grab price until changed.
             assert (
                 await form.get_by_label("Price offered (EUR; empty: the grab price)").input_value()
