@@ -85,7 +85,7 @@ function TenderFirst({ v, set, errors, currency }) {
       </fieldset>
       <${Field} name="tender_window_minutes" type="number" label=${t("carriers.tender.window")}
         value=${v.tender_window_minutes} onInput=${set("tender_window_minutes")} error=${errors.window_seconds} autocomplete="off" />
-      <${Field} name="tender_price" label=${t("carriers.tender.price", { currency })}
+      <${Field} name="tender_price" label=${t(v.mode === "grab" ? "carriers.tender.price" : "carriers.tender.price_auction", { currency })}
         value=${price} onInput=${set("tender_price")} error=${errors.price_minor} autocomplete="off" />
       <fieldset class="checks">
         <legend>${t("carriers.tender.then")}</legend>
