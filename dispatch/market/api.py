@@ -23,6 +23,7 @@ from dispatch.market.models import (
     Bid,
     BidCreate,
     BidLower,
+    CarrierChoice,
     Job,
     JobCreate,
     JobPage,
@@ -224,6 +225,27 @@ class TenderController(Controller):
         return await tenders.decline_offer(runtime.db, runtime.broker, p, offer_id, data.reason)
 
 
+class CarrierController(Controller):
+    path = "/carriers"
+    tags = ["tenders"]
+
+    @get(
+        "",
+        operation_id="listCarrierChoices",
+        guards=[requires(Permission.POST_JOBS)],
+        summary="The carrier organizations a poster may tender a job to, by name (`q`: a piece of the "
+        "name, any case), at most `limit`; the caller's own organization left out",
+    )
+    async def choices(
+        self,
+        runtime: RuntimeDep,
+        p: Caller,
+        q: Annotated[str | None, QueryParameter(max_length=80, description="a piece of the name")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=50)] = 20,
+    ) -> list[CarrierChoice]:
+        return await tenders.carrier_choices(runtime.db, p, q, limit)
+
+
 class MarketController(Controller):
     path = "/market"
     tags = ["market"]
@@ -388,4 +410,4 @@ async def market_feed(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
 
 
 def routers() -> list[Router | type[Controller]]:
-    return [JobController, TenderController, MarketController, market_feed]  # type: ignore[list-item]
+    return [JobController, TenderController, CarrierController, MarketController, market_feed]  # type: ignore[list-item]

@@ -265,6 +265,13 @@ class Tender(msgspec.Struct, kw_only=True):
     excluded_carrier_org_ids: list[UUID]
 
 
+class CarrierChoice(msgspec.Struct, kw_only=True):
+    """A carrier organization a poster may offer a job to (GET /carriers)."""
+
+    id: UUID
+    name: str
+
+
 class OfferToCarrier(msgspec.Struct, kw_only=True):
     """An offer to the caller's organization: while it is out, with the job's market view."""
 

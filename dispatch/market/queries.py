@@ -300,6 +300,17 @@ COUNT_AREAS = "SELECT count(*) FROM market_areas WHERE org_id = $1"
 # Which of the organizations $1 play the carrier's part (a tender names carriers only).
 CARRIER_ORGS = "SELECT id FROM organizations WHERE id = ANY($1::uuid[]) AND 'carrier' = ANY(parties)"
 
+# The carriers a poster may pick for a tender ($1: the poster's own organization, never offered its
+# own job), by name: $2 is a piece of the name, any case (strpos, not LIKE: a typed % or _ is a
+# letter), or NULL for all; at most $3, by name.
+CARRIER_CHOICES = """
+SELECT id, name FROM organizations
+WHERE 'carrier' = ANY(parties) AND id <> $1
+  AND ($2::text IS NULL OR strpos(lower(name), lower($2::text)) > 0)
+ORDER BY lower(name), id
+LIMIT $3
+"""
+
 INSERT_TENDER = """
 INSERT INTO tenders (job_id, price_minor, window_s, then_do, created_by)
 VALUES ($1, $2, $3, $4, $5)

@@ -30,6 +30,7 @@ from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
 from dispatch.market import queries, service
 from dispatch.market.awards import AutoAuthorizer, CarrierRanker
 from dispatch.market.models import (
+    CarrierChoice,
     Job,
     JobCreate,
     OfferToCarrier,
@@ -365,6 +366,14 @@ async def list_offers(db: asyncpg.Pool, p: Principal, *, current: bool) -> list[
             offer.job = job_from_row(job_row) if job_row is not None else None
         offers.append(offer)
     return offers
+
+
+async def carrier_choices(db: asyncpg.Pool, p: Principal, q: str | None, limit: int) -> list[CarrierChoice]:
+    """The carrier organizations whose name holds `q` (any case; all when empty), by name, at most
+    `limit`: those a poster may name in a tender (never its own organization)."""
+    needle = q.strip() if q else None
+    rows = await db.fetch(queries.CARRIER_CHOICES, p.org_id, needle or None, limit)
+    return [CarrierChoice(id=r["id"], name=r["name"]) for r in rows]
 
 
 async def get_tender(db: asyncpg.Pool, p: Principal, job_id: UUID) -> Tender:

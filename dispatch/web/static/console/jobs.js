@@ -4,6 +4,7 @@
 // cancelled from the list.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api } from "./api.js";
+import { CarrierPicker } from "./carriers.js";
 import { BidderFigures } from "./scorecards.js";
 import { Field, FormError, Select, Status, t, useForm, useLoad } from "./ui.js";
 
@@ -25,6 +26,75 @@ const FIELD_OF_CODE = {
   price_on_auction: "price_minor",
   destination_required: "destination_site_id",
 };
+
+// Problems about the "Tender first" part of the form, by the tender's field they concern.
+const TENDER_FIELD_OF_CODE = {
+  tender_carrier_unknown: "carriers",
+  tender_carrier_repeated: "carriers",
+  carrier_excluded: "carriers",
+  own_job: "carriers",
+  tender_price_required: "price_minor",
+};
+
+// The API's reasons for the tender's fields: "$.tender.window_seconds" → window_seconds (ApiError's
+// `fields` keeps only the first name, "tender"); a problem without errors[] by its code.
+function tenderErrors(error) {
+  const out = {};
+  if (!error) return out;
+  for (const e of error.problem.errors || []) {
+    const match = /^\$\.tender(?:\.([a-z_]+))?/.exec(String(e.field || ""));
+    if (!match) continue;
+    const name = match[1] || "carriers";
+    const text = t("console.form.invalid", { reason: e.reason });
+    out[name] = out[name] ? `${out[name]}; ${text}` : text;
+  }
+  const field = TENDER_FIELD_OF_CODE[error.code];
+  if (field && !out[field]) out[field] = error.message;
+  return out;
+}
+
+// The "Tender first" part of the body; the price left empty is the grab price (the API's default).
+function tenderBody(v, currency) {
+  const minutes = String(v.tender_window_minutes).trim();
+  const tender = {
+    carriers: v.tender_carriers.map((c) => c.id),
+    order: v.tender_order,
+    window_seconds: /^\d+$/.test(minutes) ? Number(minutes) * 60 : minutes || undefined,
+    then: v.tender_then,
+  };
+  const priceTyped = v.tender_price === null ? (v.mode === "grab" ? v.price_minor : "") : v.tender_price;
+  tender.price_minor = toMinor(priceTyped, currency);
+  return tender;
+}
+
+function TenderFirst({ v, set, errors, currency }) {
+  // Until typed in, the price offered shows (and is) the grab price.
+  const price = v.tender_price === null ? (v.mode === "grab" ? v.price_minor : "") : v.tender_price;
+  return html`<fieldset class="tender-first" id="tender-first">
+    <legend>${t("carriers.tender.legend")}</legend>
+    <label class="check"><input type="checkbox" name="tender_on" checked=${v.tender_on}
+      onChange=${(e) => set("tender_on")(e.currentTarget.checked)} /> ${t("carriers.tender.on")}</label>
+    ${v.tender_on && html`
+      <${CarrierPicker} legend=${t("carriers.tender.carriers")} chosen=${v.tender_carriers}
+        onChange=${set("tender_carriers")} error=${errors.carriers} />
+      <fieldset class="checks">
+        <legend>${t("carriers.tender.order")}</legend>
+        ${["as_given", "by_score"].map((o) => html`<label key=${o}><input type="radio" name="tender_order" value=${o}
+          checked=${v.tender_order === o} onChange=${() => set("tender_order")(o)} /> ${t(`carriers.tender.order_${o}`)}</label>`)}
+        ${errors.order && html`<p class="field-error error" data-field="order">${errors.order}</p>`}
+      </fieldset>
+      <${Field} name="tender_window_minutes" type="number" label=${t("carriers.tender.window")}
+        value=${v.tender_window_minutes} onInput=${set("tender_window_minutes")} error=${errors.window_seconds} autocomplete="off" />
+      <${Field} name="tender_price" label=${t(v.mode === "grab" ? "carriers.tender.price" : "carriers.tender.price_auction", { currency })}
+        value=${price} onInput=${set("tender_price")} error=${errors.price_minor} autocomplete="off" />
+      <fieldset class="checks">
+        <legend>${t("carriers.tender.then")}</legend>
+        ${["market", "expire"].map((x) => html`<label key=${x}><input type="radio" name="tender_then" value=${x}
+          checked=${v.tender_then === x} onChange=${() => set("tender_then")(x)} /> ${t(`carriers.tender.then_${x}`)}</label>`)}
+        ${errors.then && html`<p class="field-error error" data-field="then">${errors.then}</p>`}
+      </fieldset>`}
+  </fieldset>`;
+}
 
 // The number of decimals a currency's minor unit has (EUR 2, JPY 0), as Intl knows it.
 function minorDigits(currency) {
@@ -81,6 +151,8 @@ export function PostJob({ me }) {
     lines: [{ ...EMPTY_LINE }], bulk_description: "", bulk_weight_kg: "", bulk_volume_m3: "",
     pickup_from: "", pickup_until: "", deliver_by: "", mode: "auction", price_minor: "",
     ceiling_minor: "", min_step_minor: "", deadline: "", reference: "",
+    tender_on: false, tender_carriers: [], tender_order: "as_given", tender_window_minutes: "60",
+    tender_price: null, tender_then: "market",
   }, async (v) => {
     const body = {
       origin_site_id: v.origin_site_id || undefined,
@@ -106,6 +178,7 @@ export function PostJob({ me }) {
       body.ceiling_minor = toMinor(v.ceiling_minor, currency);
       body.min_step_minor = toMinor(v.min_step_minor, currency);
     }
+    if (v.tender_on) body.tender = tenderBody(v, currency);
     setPosted(await api("POST", "/jobs", body, { fieldOfCode: FIELD_OF_CODE }));
   });
   const sites = [...(own.data || []), ...(shared.data || [])].map((s) => ({ value: s.id, label: `${s.name} — ${s.address}` }));
@@ -156,6 +229,7 @@ export function PostJob({ me }) {
         : html`${money("ceiling_minor", t("console.jobs.ceiling"))}${money("min_step_minor", t("console.jobs.min_step"))}`}
       ${f("deadline", t("console.jobs.deadline"), "datetime-local")}
       ${f("reference", t("console.jobs.reference"))}
+      <${TenderFirst} v=${v} set=${form.set} errors=${tenderErrors(form.error)} currency=${currency} />
       <${FormError} error=${form.error} />
       <button type="submit" disabled=${form.busy}>${t("console.jobs.post_submit")}</button>
     </form>`}

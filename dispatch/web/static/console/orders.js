@@ -9,6 +9,7 @@
 // answers it; the carrier's own view of a job it won is the carrier screens'.
 import { html, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api, blob } from "./api.js";
+import { CarrierPicker } from "./carriers.js";
 import { LoadPapers } from "./papers.js";
 import { Bids, price, toMinor, usePoll } from "./jobs.js";
 import { Checks, Field, FormError, Select, Status, t, useForm, useLoad } from "./ui.js";
@@ -146,13 +147,13 @@ const RETENDER_FIELD_OF_CODE = {
 };
 
 function Retender({ job, onDone }) {
-  const form = useForm({ to: "tender", carriers: "", window_minutes: "60", price_minor: "", mode: job.mode, deadline: "" },
+  const form = useForm({ to: "tender", carriers: [], window_minutes: "60", price_minor: "", mode: job.mode, deadline: "" },
     async (v) => {
       const body = { to: v.to };
       const minutes = String(v.window_minutes).trim();
       if (v.to === "tender") {
-        const ids = v.carriers.split(/[\s,;]+/).filter(Boolean);
-        if (ids.length) body.carriers = ids;
+        // None picked: the same carriers as before, without those that failed (the API's default).
+        if (v.carriers.length) body.carriers = v.carriers.map((c) => c.id);
         if (minutes) body.window_seconds = /^\d+$/.test(minutes) ? Number(minutes) * 60 : minutes;
       } else {
         body.mode = v.mode;
@@ -170,8 +171,9 @@ function Retender({ job, onDone }) {
       <${Select} name="to" label=${t("orders.retender.to")} value=${v.to} onChange=${form.set("to")}
         options=${[{ value: "tender", label: t("orders.retender.to_tender") }, { value: "market", label: t("orders.retender.to_market") }]} />
       ${v.to === "tender"
-        ? html`<${Field} name="carriers" label=${t("orders.retender.carriers")} value=${v.carriers}
-            onInput=${form.set("carriers")} error=${form.fieldError("carriers")} autocomplete="off" />
+        ? html`<${CarrierPicker} legend=${t("orders.retender.carriers")} chosen=${v.carriers}
+            onChange=${form.set("carriers")} error=${form.fieldError("carriers")}
+            exclude=${job.excluded_carrier_org_ids} />
           <${Field} name="window_seconds" label=${t("orders.retender.window")} value=${v.window_minutes}
             onInput=${form.set("window_minutes")} error=${form.fieldError("window_seconds")} autocomplete="off" />`
         : html`<${Select} name="mode" label=${t("console.jobs.mode")} value=${v.mode} onChange=${form.set("mode")}
