@@ -70,8 +70,8 @@ async def _receive(client: Any, receiver: Account, load: dict[str, Any], **over:
 async def _emit(
     settings: Any, type: str, job_id: str, carrier: Account, orgs: list[str], **data: Any
 ) -> None:
-    """A tender or after-award event, written as the services write events (other branches' routes),
-    on a connection of the app's own pool (its jsonb codec)."""
+    """A tender event written as the tender service writes it (events.record), on a connection of the
+    app's own pool (its jsonb codec): for history the test cannot play through the routes in time."""
     pool = await create_pool(settings.database_url, min_size=1, max_size=1)
     async with pool.acquire() as conn, conn.transaction():
         await events.record(
@@ -150,22 +150,36 @@ async def test_scorecard_figures_from_a_played_history_match_a_hand_count(client
     await _arrive(client, db, e)
 
     # J3 and J4: two more jobs to the yard, grabbed by the carrier; it gives J3 back, the mill
-    # cancels J4's award. J5: offered to the carrier, which declined.
-    j3, j4, j5 = [
-        (await post_job(client, mill, site["id"], destination_site_id=yard["id"]))["id"] for _ in range(3)
+    # cancels J4's award (their routes). J5: tendered to the carrier, then to another carrier; both
+    # decline (their route), and the job goes to the market.
+    j3, j4 = [
+        (await post_job(client, mill, site["id"], destination_site_id=yard["id"]))["id"] for _ in range(2)
     ]
     for job in (j3, j4):
         assert (await client.post(f"/jobs/{job}/grab", headers=carrier.headers)).status_code == 200
+    r = await client.post(
+        f"/jobs/{j3}/give-back", headers=carrier.headers, json={"reason": "truck broke down"}
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/jobs/{j4}/cancel-award", headers=mill.headers, json={"reason": "order cancelled"}
+    )
+    assert r.status_code == 200, r.text
+    other = await bootstrap_org(client, settings, "Other Haulers", ["carrier"])
+    tender = {"carriers": [carrier.org_id, other.org_id], "window_seconds": 600}
+    j5 = (await post_job(client, mill, site["id"], destination_site_id=yard["id"], tender=tender))["id"]
+    for who, reason in ((carrier, "no trucks free"), (other, "full")):
+        offers = (await client.get("/tenders", params={"current": "true"}, headers=who.headers)).json()
+        (offer,) = [o for o in offers if o["job_id"] == j5]
+        r = await client.post(f"/tenders/{offer['id']}/decline", headers=who.headers, json={"reason": reason})
+        assert r.status_code == 200, r.text
+    # J1 and J2 were grabbed (dispatched_loads plays a grab): that J1 was also accepted in a tender
+    # and that the carrier let a tender of J2 time out are written as the tender service writes its
+    # events (a tender played through to its timeout needs the claim loop and a real server); and
+    # one of this carrier's declines from 100 days ago (backdated) is outside the 90 days.
     parties = [mill.org_id, buyer.org_id, carrier.org_id]
     await _emit(settings, "tender.accepted", j1, carrier, parties, rank=1)
-    await _emit(settings, "tender.declined", j5, carrier, parties, rank=1, reason="no trucks free")
     await _emit(settings, "tender.timed_out", j2, carrier, parties, rank=2)
-    await _emit(settings, "job.given_back", j3, carrier, parties, reason="truck broke down")
-    await _emit(settings, "job.award_cancelled", j4, carrier, parties, reason="order cancelled")
-    # Another carrier's tender events are not this carrier's; and one of this carrier's from 100
-    # days ago (backdated) is outside the 90 days.
-    other = await bootstrap_org(client, settings, "Other Haulers", ["carrier"])
-    await _emit(settings, "tender.declined", j5, other, [mill.org_id, other.org_id], rank=2, reason="full")
     await _emit(settings, "tender.declined", j3, carrier, parties, rank=1, reason="long ago")
     await db.execute(
         "UPDATE events SET occurred_at = now() - interval '100 days'"
