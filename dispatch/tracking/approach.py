@@ -120,14 +120,7 @@ async def _one(
         stored = await conn.fetch(
             queries.INSERT_APPROACH_POINTS,
             row["load_id"],
-            [x.recorded_at for x in points],
-            [x.lon for x in points],
-            [x.lat for x in points],
-            [x.accuracy_m for x in points],
-            [x.speed_mps for x in points],
-            [x.heading_deg for x in points],
-            [x.battery_pct for x in points],
-            [x.moving for x in points],
+            *screening.point_arrays(points),
         )
     newer = sorted(
         (

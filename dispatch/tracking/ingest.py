@@ -409,7 +409,7 @@ class OneStatement:
         args: list[Any] = [
             trip.load_id,
             trip.last_seq,
-            *_arrays(points),
+            *screening.point_arrays(points),
             len(points),
             step.columns,
             frames.channel,
@@ -458,7 +458,9 @@ class Locked:
     async def number(self, conn: Conn, trip: Trip, points: Points) -> list[PointOut] | None:
         if not points:
             return []
-        rows = await conn.fetch(queries.INSERT_POINTS, trip.load_id, trip.last_seq, *_arrays(points))
+        rows = await conn.fetch(
+            queries.INSERT_POINTS, trip.load_id, trip.last_seq, *screening.point_arrays(points)
+        )
         return sorted((point_out(r) for r in rows), key=lambda pt: pt.seq)
 
     async def write(self, conn: Conn, trip: Trip, points: Points, step: _Step, frames: _Frames) -> bool:
@@ -494,20 +496,6 @@ async def _record_events(conn: Conn, broker: Broker, trip: Trip, frames: _Frames
             data={"job_id": str(trip.job_id), "at": event.at.isoformat(), **event.data},
         )
         await broker.publish(conn, frames.channel, out.payload)
-
-
-def _arrays(points: Points) -> list[list[Any]]:
-    """The points as the named arrays INSERT_POINTS and STORE_BATCH unnest ($3 … $10)."""
-    return [
-        [p.recorded_at for p in points],
-        [p.lon for p in points],
-        [p.lat for p in points],
-        [p.accuracy_m for p in points],
-        [p.speed_mps for p in points],
-        [p.heading_deg for p in points],
-        [p.battery_pct for p in points],
-        [p.moving for p in points],
-    ]
 
 
 _FLOAT4 = struct.Struct("f")

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -184,3 +185,19 @@ def next_interval_s(*, remaining_m: float | None, speed_mps: float | None, batte
     if (battery_pct is not None and battery_pct < 20) or (speed_mps is not None and speed_mps < 1.0):
         return 30
     return 10
+
+
+def point_arrays(points: Sequence[GoodPoint]) -> list[list[Any]]:
+    """Points as the named arrays the storing statements unnest, in their column order: recorded_at,
+    lon, lat, accuracy_m, speed_mps, heading_deg, battery_pct, moving (INSERT_POINTS, STORE_BATCH,
+    INSERT_APPROACH_POINTS)."""
+    return [
+        [p.recorded_at for p in points],
+        [p.lon for p in points],
+        [p.lat for p in points],
+        [p.accuracy_m for p in points],
+        [p.speed_mps for p in points],
+        [p.heading_deg for p in points],
+        [p.battery_pct for p in points],
+        [p.moving for p in points],
+    ]
