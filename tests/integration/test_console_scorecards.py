@@ -103,6 +103,7 @@ async def test_a_mill_weighs_a_bidder_by_its_scorecard_and_the_carrier_reads_its
         assert "last 90 days" in await card.locator("#scorecard-scope").inner_text()
         # The lane: the mill's gate to the area of Hamburg (the job went to an address).
         lane = card.locator("#lane-list tbody tr")
+        await lane.first.wait_for(timeout=WAIT)  # the lanes arrive by their own request
         assert await lane.count() == 1
         assert "Mill gate → area near 53.6, 10" in await lane.locator("th").inner_text()
 
