@@ -328,6 +328,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         processes=args.processes,
         give_back=args.give_back,
         breakdowns=args.breakdowns,
+        swaps=args.swaps,
     )
     problem = simulate.check(opts)
     if problem:
@@ -457,6 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of the trucks (the carriers in turn) that break down before the gate: the carrier "
         "swaps in a spare truck and the driver drives on with the new pickup code",
+    )
+    sim.add_argument(
+        "--swaps",
+        type=float,
+        default=0.0,
+        help="share of the loads (the carriers in turn) given another truck and driver before the "
+        "gate: the goods owner, whose authorization names the trucks and drivers, approves; the new "
+        "driver's phone gets the load and the new plate verifies, the old code is refused",
     )
     sim.add_argument(
         "--pg-stats",

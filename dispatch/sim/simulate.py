@@ -66,6 +66,7 @@ class Options:
     processes: int = 1  # the watchers and the driving phones spread over this many child processes
     give_back: float = 0.0  # share of the won jobs their carrier gives back before the gate
     breakdowns: float = 0.0  # share of the trucks that break down before the gate (a spare swapped in)
+    swaps: float = 0.0  # share of the loads given another truck and driver before the gate
 
 
 def check(opts: Options) -> str | None:
@@ -76,6 +77,8 @@ def check(opts: Options) -> str | None:
         )
     if not (0 <= opts.give_back <= 1 and 0 <= opts.breakdowns <= 1):
         return "--give-back and --breakdowns are shares: from 0 to 1"
+    if not 0 <= opts.swaps <= 1:
+        return "--swaps is a share: from 0 to 1"
     per_job = -(-opts.drivers // opts.jobs)
     per_carrier = opts.drivers // opts.carriers
     if opts.carriers * (per_carrier // per_job) < opts.jobs:
@@ -123,6 +126,14 @@ class Figures:
     swapped: int = 0
     old_codes_refused: int = 0  # a swapped truck's old code and plate, tried at the gate: refused
     swaps_approved: int = 0  # swaps the goods owner had to approve (its authorization named plates)
+    # --swaps: a load given another truck and driver, the goods owner asked, both phones, the gate.
+    crews_swapped: int = 0
+    approvals_asked: int = 0  # the swap's answer said `approval: pending`
+    approvals_granted: int = 0  # the owner's approval answered `approval: approved`
+    phones_followed: int = 0  # the old driver's phone lost the load and the new one's listed it
+    new_plates_verified: int = 0  # the new code with the new plate and driver: valid at the gate
+    old_codes_checked: int = 0  # one swap's old code, tried at the gate with the old plate
+    old_codes_refused_after_swap: int = 0  # ... and refused as reassigned
 
 
 class Sampler(Protocol):
@@ -189,9 +200,10 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
     t = _phase(fig, "market", t)
     shipments = await dispatch_jobs(api, cast, market, bounded)
     t = _phase(fig, "dispatch", t)
-    if opts.give_back or opts.breakdowns:
+    if failing(opts):
         shipments = await give_back_and_retender(api, cast, market, opts, fig, bounded)
-        await break_down(api, cast, shipments, opts, fig)
+        broken = await break_down(api, cast, shipments, opts, fig)
+        await swap_crews(api, cast, market, [s for s in shipments if s.id not in broken], opts, fig)
         t = _phase(fig, "failures", t)
     fig.loads = len(shipments)
     shares = share_out(api.base_url, cast, shipments, opts, fig.started_at)
@@ -237,6 +249,8 @@ class Cast:
     carriers: list[flow.Carrier]
     # Per carrier, the trucks without a driver that stand in for one that breaks down (--breakdowns).
     spares: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Per carrier, trucks with their own drivers standing by to take over a load (--swaps).
+    standby: dict[str, list[flow.Truck]] = field(default_factory=dict)
 
 
 async def set_up(api: Api, parties: dict[str, Party], opts: Options, bounded: Bounded) -> Cast:
@@ -280,7 +294,28 @@ async def set_up(api: Api, parties: dict[str, Party], opts: Options, bounded: Bo
         spares[c.name] = [
             await flow.add_vehicle(api, c.dispatcher, f"SIM {i + 1}-S{k + 1}", TRUCK_KG) for k in range(count)
         ]
-    return Cast(mill, staff, seller, clerk, works, yard, carriers, spares)
+    standby: dict[str, list[flow.Truck]] = {}
+    for i, c in enumerate(carriers):
+        count = math.ceil(opts.swaps * len(c.trucks)) + 1 if opts.swaps else 0
+        standby[c.name] = list(
+            await asyncio.gather(
+                *[
+                    bounded(
+                        flow.add_truck(
+                            api,
+                            c.dispatcher,
+                            f"SIM {i + 1}-W{k + 1}",
+                            TRUCK_KG,
+                            f"Standby {i + 1}.{k + 1}",
+                            f"w{k + 1}@carrier{i + 1}.sim",
+                            PASSWORD,
+                        )
+                    )
+                    for k in range(count)
+                ]
+            )
+        )
+    return Cast(mill, staff, seller, clerk, works, yard, carriers, spares, standby)
 
 
 @dataclass
@@ -396,6 +431,11 @@ async def dispatch_jobs(api: Api, cast: Cast, market: Market, bounded: Bounded) 
 RETENDER_WINDOW_S = 8.0  # a re-tendered job nobody grabs expires at this deadline
 
 
+def failing(opts: Options) -> bool:
+    """Whether the run plays the failures phase (any failure share above 0)."""
+    return bool(opts.give_back or opts.breakdowns or opts.swaps)
+
+
 def first_share(share: float, count: int) -> int:
     """How many of `count` a share stands for: rounded, but at least one when the share is not 0
     (the first ones are picked, so a run is repeatable)."""
@@ -473,23 +513,30 @@ async def regrab_if_it_fits(api: Api, c: flow.Carrier, market: Market, fig: Figu
         market.carrier_of[job_id] = c
 
 
-async def break_down(
-    api: Api, cast: Cast, shipments: list[flow.Shipment], opts: Options, fig: Figures
-) -> None:
-    """The first `breakdowns` share of the trucks (taking the carriers in turn) break down before
-    the gate: the carrier puts a spare truck on the load and the same driver drives on with it; the
-    old code stops working, so the phone fetches the new one. When the authorization names plates,
-    the goods owner (the mill) approves the swap."""
-    carrier_of = {c.dispatcher.org_id: c for c in cast.carriers}
+def carriers_in_turn(shipments: list[flow.Shipment]) -> list[flow.Shipment]:
+    """The loads ordered so that the carriers take turns: each one's first, then each one's second..."""
     turns: dict[str, list[flow.Shipment]] = {}
     for s in shipments:
         turns.setdefault(s.truck.phone.org_id, []).append(s)
-    in_turn = [s for row in itertools.zip_longest(*turns.values()) for s in row if s is not None]
+    return [s for row in itertools.zip_longest(*turns.values()) for s in row if s is not None]
+
+
+async def break_down(
+    api: Api, cast: Cast, shipments: list[flow.Shipment], opts: Options, fig: Figures
+) -> set[str]:
+    """The first `breakdowns` share of the trucks (taking the carriers in turn) break down before
+    the gate: the carrier puts a spare truck on the load and the same driver drives on with it; the
+    old code stops working, so the phone fetches the new one. When the authorization names plates,
+    the goods owner (the mill) approves the swap. Hands on the ids of the loads that broke down."""
+    carrier_of = {c.dispatcher.org_id: c for c in cast.carriers}
+    in_turn = carriers_in_turn(shipments)
+    broken: set[str] = set()
     for s in in_turn[: first_share(opts.breakdowns, len(in_turn))]:
         c = carrier_of[s.truck.phone.org_id]
         spares = cast.spares[c.name]
         if not spares:
             continue
+        broken.add(s.id)
         spare = spares.pop(0)
         body = {"driver_user_id": s.truck.driver_id, "vehicle_id": str(spare["id"])}
         load = await api.put(f"/loads/{s.id}/assignment", c.dispatcher, body, op="swap truck")
@@ -502,6 +549,81 @@ async def break_down(
         await flow.fetch_pickup_codes(api, [s])
         verdict = await flow.verify_code(api, cast.staff[0], cast.works["id"], old)
         fig.old_codes_refused += not verdict["valid"]
+    return broken
+
+
+async def swap_crews(
+    api: Api,
+    cast: Cast,
+    market: Market,
+    shipments: list[flow.Shipment],
+    opts: Options,
+    fig: Figures,
+) -> None:
+    """The first `swaps` share of the loads (the carriers in turn; loads that broke down are not
+    offered) get another truck and another driver before the gate, one standing by at their carrier.
+    The mill first authorizes each of those jobs by hand for the trucks and drivers on it (revoking
+    the automatic authorization, which names none), so every swap asks the goods owner, who
+    approves. Then the old driver's phone must have lost the load and the new one's list it with
+    its new code, and the gate verifies the new code with the new plate and driver; the first swap's
+    old code is tried at the gate with the old plate too, and must be refused as reassigned."""
+    carrier_of = {c.dispatcher.org_id: c for c in cast.carriers}
+    job_of = {s.id: job_id for job_id, loads in market.loads_of.items() for s in loads}
+    wanted = first_share(opts.swaps, len(shipments))
+    chosen: list[tuple[flow.Shipment, flow.Truck]] = []
+    for s in carriers_in_turn(shipments):
+        crews = cast.standby[carrier_of[s.truck.phone.org_id].name]
+        if len(chosen) < wanted and crews:
+            chosen.append((s, crews.pop(0)))
+    for job_id in dict.fromkeys(job_of[s.id] for s, _ in chosen):
+        await name_trucks_and_drivers(api, cast.mill, job_id, market.loads_of[job_id])
+    for s, crew in chosen:
+        c = carrier_of[s.truck.phone.org_id]
+        body = {"driver_user_id": crew.driver_id, "vehicle_id": crew.vehicle_id}
+        load = await api.put(f"/loads/{s.id}/assignment", c.dispatcher, body, op="swap crew")
+        fig.crews_swapped += 1
+        if load.get("approval") == "pending":
+            fig.approvals_asked += 1
+            decided = await api.post(f"/loads/{s.id}/swap/approve", cast.mill, body, op="approve swap")
+            fig.approvals_granted += decided.get("approval") == "approved"
+        old = dataclasses.replace(s)
+        s.truck = crew
+        fig.phones_followed += await phones_followed(api, old, s)
+        verdict = await flow.verify_code(api, cast.staff[0], cast.works["id"], s)
+        fig.new_plates_verified += verdict["valid"]
+        if fig.old_codes_checked == 0:
+            verdict = await flow.verify_code(api, cast.staff[0], cast.works["id"], old)
+            fig.old_codes_checked += 1
+            fig.old_codes_refused_after_swap += not verdict["valid"] and verdict.get("reason") == "reassigned"
+
+
+async def name_trucks_and_drivers(api: Api, owner: Party, job_id: str, loads: list[flow.Shipment]) -> None:
+    """The goods owner replaces the job's automatic authorization (any truck and driver of the
+    carrier) by one naming the trucks and drivers on its loads now."""
+    reason = {"reason": "Simulated: only the planned trucks and drivers may collect"}
+    await api.post(f"/jobs/{job_id}/authorization/revoke", owner, reason, op="revoke authorization")
+    named = {
+        "allowed_plates": [s.truck.plate for s in loads],
+        "allowed_driver_ids": [s.truck.driver_id for s in loads],
+    }
+    await api.post(f"/jobs/{job_id}/authorization", owner, named, op="authorize")
+
+
+async def phones_followed(api: Api, old: flow.Shipment, new: flow.Shipment) -> bool:
+    """The old driver's phone no longer has the load (not listed, 404 on it); the new driver's
+    lists it, with the new code (which the shipment takes)."""
+    path = f"/driver/v1/assignments/{old.id}"
+    lost = await api.get(path, old.truck.phone, op="driver assignment", expect=404)
+    theirs = await api.get("/driver/v1/assignments", old.truck.phone, op="driver assignments")
+    mine = await api.get("/driver/v1/assignments", new.truck.phone, op="driver assignments")
+    listed = next((a for a in mine if a["id"] == new.id), None)
+    new.pickup_code = (listed or {}).get("pickup_code") or ""
+    return (
+        lost.get("code") == "load_not_found"
+        and all(a["id"] != old.id for a in theirs)
+        and bool(new.pickup_code)
+        and new.pickup_code != old.pickup_code
+    )
 
 
 def share_out(
@@ -589,7 +711,7 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
         f"{fig.grabs_lost} lost with 409 job_taken (the first grab wins)"
     )
     print(f"  feed       job posted -> job.posted on a carrier's feed: {_pct(fig.feed_latency)}")
-    failures = bool(opts.give_back or opts.breakdowns)
+    failures = failing(opts)
     if failures:
         print(
             f"  give-back  {fig.given_back} jobs given back, {fig.retendered} re-tendered as grabs, "
@@ -600,6 +722,13 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
             f"  breakdowns {fig.swapped} trucks swapped for a spare before the gate "
             f"({fig.swaps_approved} approved by the goods owner); the old code and plate refused at "
             f"the gate {fig.old_codes_refused}/{fig.swapped}"
+        )
+        print(
+            f"  swaps      {fig.crews_swapped} loads given another truck and driver before the gate; "
+            f"approvals {fig.approvals_asked} asked, {fig.approvals_granted} granted by the goods owner; "
+            f"phones followed {fig.phones_followed}/{fig.crews_swapped} (the old lost the load, the new "
+            f"got it); at the gate new plates verified {fig.new_plates_verified}/{fig.crews_swapped}, "
+            f"old codes refused {fig.old_codes_refused_after_swap}/{fig.old_codes_checked}"
         )
     drive_rate = fig.points_accepted / fig.drive_s if fig.drive_s else 0.0
     print(
@@ -650,8 +779,22 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
         and fig.receipts == fig.loads
         and settled
         and fig.old_codes_refused == fig.swapped
+        and swaps_held(fig, opts)
         and exact
         and finals == len(fig.sockets)
+    )
+
+
+def swaps_held(fig: Figures, opts: Options) -> bool:
+    """Every swap asked for was made, approved when asked, followed by both phones and verified at
+    the gate with the new plate; the old code tried was refused."""
+    if not opts.swaps:
+        return True
+    return (
+        fig.crews_swapped > 0
+        and fig.approvals_granted == fig.approvals_asked
+        and fig.phones_followed == fig.new_plates_verified == fig.crews_swapped
+        and fig.old_codes_refused_after_swap == fig.old_codes_checked == 1
     )
 
 
