@@ -203,7 +203,7 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
     if failing(opts):
         shipments = await give_back_and_retender(api, cast, market, opts, fig, bounded)
         broken = await break_down(api, cast, shipments, opts, fig)
-        await swap_crews(api, cast, market, [s for s in shipments if s.id not in broken], opts, fig)
+        await swap_crews(api, cast, market, shipments, broken, opts, fig)
         t = _phase(fig, "failures", t)
     fig.loads = len(shipments)
     shares = share_out(api.base_url, cast, shipments, opts, fig.started_at)
@@ -557,11 +557,12 @@ async def swap_crews(
     cast: Cast,
     market: Market,
     shipments: list[flow.Shipment],
+    broken: set[str],
     opts: Options,
     fig: Figures,
 ) -> None:
-    """The first `swaps` share of the loads (the carriers in turn; loads that broke down are not
-    offered) get another truck and another driver before the gate, one standing by at their carrier.
+    """The first `swaps` share of the loads (the carriers in turn; loads that broke down are passed
+    over) get another truck and another driver before the gate, one standing by at their carrier.
     The mill first authorizes each of those jobs by hand for the trucks and drivers on it (revoking
     the automatic authorization, which names none), so every swap asks the goods owner, who
     approves. Then the old driver's phone must have lost the load and the new one's list it with
@@ -571,7 +572,7 @@ async def swap_crews(
     job_of = {s.id: job_id for job_id, loads in market.loads_of.items() for s in loads}
     wanted = first_share(opts.swaps, len(shipments))
     chosen: list[tuple[flow.Shipment, flow.Truck]] = []
-    for s in carriers_in_turn(shipments):
+    for s in carriers_in_turn([s for s in shipments if s.id not in broken]):
         crews = cast.standby[carrier_of[s.truck.phone.org_id].name]
         if len(chosen) < wanted and crews:
             chosen.append((s, crews.pop(0)))

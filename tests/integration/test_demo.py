@@ -213,15 +213,19 @@ def test_simulate_over_two_processes_checks_every_seq_and_reports_each_process()
 
 
 def test_simulate_with_failures_ends_every_job_completed_or_expired() -> None:
-    """`--give-back` and `--breakdowns`: the carriers of the first two of three jobs give them back
-    (each carrier holds one job with all its trucks, so each re-grabs the other's from its feed),
-    and the first truck breaks down before the gate (a spare is swapped in; its old code and plate
-    are refused at the gate, the new ones load). Every job still ends completed or expired, and
-    every watcher of the loads that drove got every point."""
+    """`--give-back`, `--breakdowns` and `--swaps`: the carriers of the first two of three jobs give
+    them back (each carrier holds one job with all its trucks, so each re-grabs the other's from its
+    feed), the first truck breaks down before the gate (a spare is swapped in; its old code and
+    plate are refused at the gate, the new ones load), and two other loads get another truck and
+    driver (the mill's authorization names the trucks and drivers, so it approves each; the old
+    driver's phone loses the load, the new one's gets it; the new plate verifies, the old code is
+    refused). Every job still ends completed or expired, and every watcher of the loads that drove
+    got every point."""
     done = _run(
         "simulate",
         *("--carriers", "3", "--jobs", "3", "--drivers", "12", "--watchers", "24", "--docks", "4"),
         *("--interval", "1", "--time-scale", "1500", "--give-back", "0.67", "--breakdowns", "0.1"),
+        *("--swaps", "0.2"),
         timeout=300,
     )
     out = done.stdout
@@ -240,6 +244,16 @@ def test_simulate_with_failures_ends_every_job_completed_or_expired() -> None:
         out,
     )
     assert swaps is not None and int(swaps.group(1)) >= 1 and swaps.group(2) == swaps.group(1), out
+    # 0.2 of the 12 loads (2, the broken-down one left out), each approved by the goods owner,
+    # followed by both phones and verified at the gate; the old code tried once, refused.
+    crews = re.search(
+        r"swaps\s+(\d+) loads given another truck and driver before the gate; approvals (\d+) asked, "
+        r"(\d+) granted by the goods owner; phones followed (\d+)/\1 \(the old lost the load, the new "
+        r"got it\); at the gate new plates verified (\d+)/\1, old codes refused (\d+)/(\d+)",
+        out,
+    )
+    assert crews is not None, out
+    assert [int(g) for g in crews.groups()] == [2, 2, 2, 2, 2, 1, 1], out
     receipts = re.search(
         r"receipts\s+(\d+)/\1 loads received; (\d+)/3 jobs completed, (\d+) expired: "
         r"every job completed or expired yes",

@@ -17,3 +17,9 @@ def test_failure_shares_outside_0_to_1_are_refused() -> None:
     assert check(Options(give_back=0.2, breakdowns=0.05)) is None
     assert check(Options(give_back=1.5)) == "--give-back and --breakdowns are shares: from 0 to 1"
     assert check(Options(breakdowns=-0.1)) == "--give-back and --breakdowns are shares: from 0 to 1"
+
+
+def test_a_swap_share_outside_0_to_1_is_refused() -> None:
+    assert check(Options(swaps=0.2, give_back=0.2, breakdowns=0.05)) is None
+    assert check(Options(swaps=1.2)) == "--swaps is a share: from 0 to 1"
+    assert check(Options(swaps=-0.5)) == "--swaps is a share: from 0 to 1"
