@@ -15,11 +15,12 @@ no other transaction's notifications come between them); every piece but the las
     {"type": "points", "load_id", "first_seq", "last_seq", "points": [...], "status", "eta"}
     {"type": "event", "load_id", "event": {"type", "at", "data"}, "status"}
     {"type": "received", "load_id", "receipt": {...a summary; GET /loads/{id}/receipt has it all}}
-    {"type": "approach", "load_id", "points": [...], "status", "approach": {...}}
+    {"type": "approach", "load_id", "fixes": [...], "status", "approach": {...}}
 
 An `approach` frame carries fixes of the drive to the pickup (approach.py): a leg of its own, with
 no seq, so it is never a `points` frame and takes no part in the delivery trip's seq cursors, gaps
-and resumes. A batch too big for one notification is published as several approach frames, in
+and resumes (its list is `fixes`, not `points`, so a client reading every frame's `points` for their
+seqs, as the simulator's watcher does, never takes one for the trip's). A batch too big for one notification is published as several approach frames, in
 order (each one whole: a client draws them as they come, there is nothing to join).
 """
 
@@ -76,7 +77,7 @@ class EventFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="event"):
 
 class ApproachFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="approach"):
     load_id: UUID
-    points: Sequence[ApproachPoint]
+    fixes: Sequence[ApproachPoint]
     status: str
     approach: ApproachOut  # the drive's state after the batch (its ETA, late, newest fix)
 
@@ -146,7 +147,7 @@ def approach_payloads(
     load_id: UUID, points: Sequence[ApproachPoint], status: str, approach: ApproachOut
 ) -> list[bytes]:
     """Approach frames of at most MAX_PAYLOAD_BYTES each, in time order: one, or halves of it."""
-    frame = _encode(ApproachFrame(load_id=load_id, points=points, status=status, approach=approach))
+    frame = _encode(ApproachFrame(load_id=load_id, fixes=points, status=status, approach=approach))
     if len(frame) <= MAX_PAYLOAD_BYTES or len(points) <= 1:
         return [frame]
     half = len(points) // 2
