@@ -20,8 +20,9 @@ no other transaction's notifications come between them); every piece but the las
 An `approach` frame carries fixes of the drive to the pickup (approach.py): a leg of its own, with
 no seq, so it is never a `points` frame and takes no part in the delivery trip's seq cursors, gaps
 and resumes (its list is `fixes`, not `points`, so a client reading every frame's `points` for their
-seqs, as the simulator's watcher does, never takes one for the trip's). A batch too big for one notification is published as several approach frames, in
-order (each one whole: a client draws them as they come, there is nothing to join).
+seqs, as the simulator's watcher does, never takes one for the trip's). A batch too big for one
+notification is published as several approach frames, in order (each one whole: a client draws
+them as they come, there is nothing to join).
 """
 
 from __future__ import annotations
