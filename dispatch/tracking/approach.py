@@ -5,7 +5,9 @@ the phone streams positions before loading, and the ETA against the booked slot 
 A leg of its own beside the delivery trip: its fixes go to `approach_positions` and its state to
 `load_approach`, so the delivery trip's rules (its seq, duplicates, the start of the trip at the
 gate, the receipt) are untouched. A batch comes here only when the driver has no load in transit to
-take it (the ingest answered 409 `not_in_transit`): the ingest's hot path is unchanged.
+take it (the ingest answered 409 `not_in_transit`): the ingest's hot path is unchanged. Each
+batch's new fixes go to the load's watchers, in its transaction, as `approach` frames
+(notifications.py): no seq, so the trip's seq cursors never count them.
 """
 
 from __future__ import annotations
