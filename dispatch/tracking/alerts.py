@@ -34,7 +34,6 @@ def grace(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.late_grace_minutes)
 
 
-@functools.lru_cache(maxsize=1024)
 def corridor(
     planned: str | None, origin: Position, destination: Position, min_width_m: float, share: float
 ) -> Corridor:
@@ -42,7 +41,19 @@ def corridor(
     (`planned`, its stored JSON text) when the poster gave one, else the straight segment from the
     origin to the destination (there is no routing engine). The same width rules either way."""
     if planned is None:
-        return Corridor.around([origin, destination], min_width_m, share)
+        return _straight(origin, destination, min_width_m, share)
+    return _planned(planned, min_width_m, share)
+
+
+@functools.lru_cache(maxsize=1024)
+def _straight(origin: Position, destination: Position, min_width_m: float, share: float) -> Corridor:
+    return Corridor.around([origin, destination], min_width_m, share)
+
+
+# Fewer kept: a planned route of thousands of points holds its line and its buffer (a few hundred KB),
+# and takes ~0.1 s to build (5,000 points), once per process.
+@functools.lru_cache(maxsize=128)
+def _planned(planned: str, min_width_m: float, share: float) -> Corridor:
     points = msgspec.json.decode(planned, type=list[tuple[float, float]])
     return Corridor.around([Position(lon, lat) for lon, lat in points], min_width_m, share)
 
