@@ -67,13 +67,14 @@ async def dispatched_loads(
     site: dict[str, Any] | None = None,
     carrier: Account | None = None,
     deliver_by: timedelta = timedelta(hours=60),
+    route: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
     each driver with a device token. Pickup window: from now for 30 hours. The destination is an
     address near Hamburg, or `destination_site_id` (a shared site of the consignee). `mill` and
     `site`: an existing shipper and its site (with its calendar) instead of new ones; `carrier`: an
     existing carrier instead of a new one (give it `plates` of its own for each further job).
-    `deliver_by`: the job's deliver-by, from now."""
+    `deliver_by`: the job's deliver-by, from now; `route`: the job's planned route, if any."""
     mill = mill or await bootstrap_org(client, settings, "Mill", ["shipper"])
     carrier = carrier or await bootstrap_org(client, settings, "Haulers", ["carrier"])
     site = site or await gate_site(client, mill, docks=docks, places=places, grace=grace)
@@ -90,6 +91,7 @@ async def dispatched_loads(
                 {"description": "coil", "count": loads, "unit_weight_kg": 24_000, "unit_volume_m3": 3.2}
             ],
         },
+        **({"route": route} if route else {}),
     )
     r = await client.post("/jobs", headers=mill.headers, json=body)
     assert r.status_code == 201, r.text

@@ -19,6 +19,7 @@ from dispatch.types import (
     PolygonGeoJSON,
     VehicleType,
 )
+from geo import Latitude, Longitude
 
 JobStatus = Literal[
     "open", "tendering", "awarded", "dispatched", "completed", "expired", "cancelled", "returned"
@@ -52,6 +53,29 @@ Cargo = BulkCargo | ItemsCargo
 
 
 # -- posting a job ----------------------------------------------------------------------------
+
+
+# A planned route: the polyline the truck is expected to drive, [lon, lat] in driving order (at most
+# MAX_ROUTE_POINTS: a routing engine's answer for a day's drive, simplified, is a few hundred).
+MAX_ROUTE_POINTS = 5000
+RoutePoints = Annotated[
+    list[tuple[Longitude, Latitude]],
+    Meta(min_length=2, max_length=MAX_ROUTE_POINTS, description="[lon, lat] in driving order"),
+]
+# The datum the route's points are in: WGS-84 (GPS), or GCJ-02 as AMap/Gaode and Tencent routes in
+# mainland China come; a GCJ-02 route is converted to WGS-84 when posted and stored, like every
+# position the platform keeps.
+Datum = Literal["wgs84", "gcj02"]
+
+
+class RouteIn(Input, kw_only=True):
+    points: RoutePoints
+    datum: Datum = "wgs84"
+
+
+class RouteOut(msgspec.Struct, kw_only=True):
+    points: list[tuple[float, float]]
+    datum: Literal["wgs84"] = "wgs84"  # stored and shown in WGS-84, whatever it was posted in
 
 
 class AddressDestination(Input, kw_only=True):
@@ -112,6 +136,9 @@ class JobCreate(Input, kw_only=True):
     notes: Annotated[str, Meta(max_length=2000)] | None = None
     # Tender it first to chosen carriers; the job is then off the market until the tender ends.
     tender: TenderTerms | None = None
+    # The route the truck is expected to drive: the off-route alert's corridor follows it (without
+    # one, the straight segment from the origin to the destination).
+    route: RouteIn | None = None
 
 
 class Place(msgspec.Struct, kw_only=True):
@@ -165,6 +192,8 @@ class Job(JobPublic, kw_only=True):
     notes: str | None
     # Carriers that gave the job back or had its award cancelled: left out of its re-tenders.
     excluded_carrier_org_ids: list[UUID] = []
+    # The planned route, when the poster gave one (in WGS-84).
+    route: RouteOut | None = None
 
 
 class JobPage(msgspec.Struct, kw_only=True):

@@ -15,9 +15,9 @@ INSERT INTO jobs (
     destination_site_id, destination_address, destination_lon, destination_lat, destination_geofence,
     distance_m, cargo_kind, cargo, total_weight_kg, total_volume_m3, vehicle_type,
     pickup_from, pickup_until, deliver_by, mode, currency, price_minor, ceiling_minor, min_step_minor,
-    deadline, notes, created_by)
+    deadline, notes, created_by, planned_route)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
+        $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
 RETURNING id"""
 
 # Every column a view needs, from `j` (jobs) joined to its origin and destination sites.

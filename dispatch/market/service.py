@@ -39,6 +39,8 @@ from dispatch.market.models import (
     MarketArea,
     MyJobPage,
     Place,
+    RouteIn,
+    RouteOut,
 )
 from dispatch.market.notifications import publish_posted, publish_removed
 from dispatch.parties import party_orgs
@@ -54,6 +56,7 @@ from geo import (
     parse_polygon,
     polygon_to_geojson,
 )
+from geo.datum import gcj02_to_wgs84
 
 MAX_AREAS = 20
 # A market area may be a whole region, unlike a site's geofence.
@@ -122,6 +125,9 @@ def job_from_row(row: asyncpg.Record | dict[str, Any]) -> Job | JobPublic:
         reference=r["reference"],
         notes=r["notes"],
         excluded_carrier_org_ids=r["excluded_carrier_org_ids"],
+        route=None
+        if r.get("planned_route") is None
+        else RouteOut(points=[(p[0], p[1]) for p in r["planned_route"]]),
     )
 
 
@@ -276,6 +282,14 @@ def _cargo_totals(body: JobCreate) -> tuple[float, float]:
 OnPosted = Callable[[Conn, asyncpg.Record], Awaitable[None]]
 
 
+def route_in_wgs84(route: RouteIn) -> list[list[float]]:
+    """The posted route's points as stored: in WGS-84 (a GCJ-02 route, as AMap/Gaode give them,
+    converted; the inverse is iterative to far below 1e-6 degrees, geo/datum.py)."""
+    if route.datum == "wgs84":
+        return [[lon, lat] for lon, lat in route.points]
+    return [list(gcj02_to_wgs84(lon, lat)) for lon, lat in route.points]
+
+
 async def post_job(
     db: asyncpg.Pool, broker: Broker, p: Principal, body: JobCreate, *, on_posted: OnPosted | None = None
 ) -> Job:
@@ -357,6 +371,7 @@ async def post_job(
             body.deadline,
             body.notes,
             p.user_id,
+            None if body.route is None else route_in_wgs84(body.route),
         )
         await events.record(
             conn,

@@ -3,9 +3,10 @@
 
 Kept apart from trip.py so the ingest's hot path gains one call (`on_the_road`) and nothing else:
 per batch it is one comparison of the new ETA with the job's deliver-by, and one test of the
-batch's newer fixes against the route's corridor (a prepared shapely polygon built once per route
-and process; one call, ~20 µs whatever the batch's size). What it decides goes out as the trip's
-other events do (the outbox, the watchers) and its state is three columns of the trip row.
+batch's newer fixes against the route's corridor (the job's planned route, else the straight
+segment; a prepared shapely polygon built once per route and process; one call, ~20 µs whatever
+the batch's size). What it decides goes out as the trip's other events do (the outbox, the
+watchers) and its state is three columns of the trip row.
 """
 
 from __future__ import annotations
@@ -33,11 +34,28 @@ def grace(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.late_grace_minutes)
 
 
+def corridor(
+    planned: str | None, origin: Position, destination: Position, min_width_m: float, share: float
+) -> Corridor:
+    """The expected route's corridor, built once per route and process: the job's planned route
+    (`planned`, its stored JSON text) when the poster gave one, else the straight segment from the
+    origin to the destination (there is no routing engine). The same width rules either way."""
+    if planned is None:
+        return _straight(origin, destination, min_width_m, share)
+    return _planned(planned, min_width_m, share)
+
+
 @functools.lru_cache(maxsize=1024)
-def corridor(origin: Position, destination: Position, min_width_m: float, share: float) -> Corridor:
-    """The expected route's corridor, built once per route and process: the straight segment from
-    the origin to the destination (there is no routing engine, and jobs carry no route yet)."""
+def _straight(origin: Position, destination: Position, min_width_m: float, share: float) -> Corridor:
     return Corridor.around([origin, destination], min_width_m, share)
+
+
+# Fewer kept: a planned route of thousands of points holds its line and its buffer (a few hundred KB),
+# and takes ~0.1 s to build (5,000 points), once per process.
+@functools.lru_cache(maxsize=128)
+def _planned(planned: str, min_width_m: float, share: float) -> Corridor:
+    points = msgspec.json.decode(planned, type=list[tuple[float, float]])
+    return Corridor.around([Position(lon, lat) for lon, lat in points], min_width_m, share)
 
 
 def on_the_road(
@@ -59,6 +77,7 @@ def on_the_road(
         data = _late_data(load, eta, late.late_by_s) | {"deliver_by": trip.deliver_by.isoformat()}
         raised.append(TripEvent("load.late_delivery", newer[-1].at, data))
     route = corridor(
+        trip.planned_route,
         Position(trip.origin_lon, trip.origin_lat),
         Position(trip.destination_lon, trip.destination_lat),
         settings.corridor_min_km * 1000.0,

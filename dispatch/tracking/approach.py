@@ -5,7 +5,9 @@ the phone streams positions before loading, and the ETA against the booked slot 
 A leg of its own beside the delivery trip: its fixes go to `approach_positions` and its state to
 `load_approach`, so the delivery trip's rules (its seq, duplicates, the start of the trip at the
 gate, the receipt) are untouched. A batch comes here only when the driver has no load in transit to
-take it (the ingest answered 409 `not_in_transit`): the ingest's hot path is unchanged.
+take it (the ingest answered 409 `not_in_transit`): the ingest's hot path is unchanged. Each
+batch's new fixes go to the load's watchers, in its transaction, as `approach` frames
+(notifications.py): no seq, so the trip's seq cursors never count them.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ from dispatch.settings import Settings
 from dispatch.tracking import alerts, queries, screening
 from dispatch.tracking.models import (
     ApproachOut,
+    ApproachPoint,
     BatchResult,
     LoadProgress,
     PositionBatch,
     Rejection,
     TimelineEntry,
+    approach_point,
 )
-from dispatch.tracking.notifications import publish_event
+from dispatch.tracking.notifications import publish_approach, publish_event
 from geo import Position
 from geo.eta import Fix, estimate, update_speed
 from geo.lateness import judge
@@ -51,6 +55,9 @@ def approach_out(row: asyncpg.Record) -> ApproachOut:
         remaining_m=None if row["remaining_m"] is None else round(row["remaining_m"]),
         slot_starts_at=row["slot_start"],
         late=row["late_alerted"],
+        last=approach_point(
+            row["last_lon"], row["last_lat"], row["last_recorded_at"], row["last_accuracy_m"]
+        ),
     )
 
 
@@ -130,48 +137,30 @@ async def _one(
         ),
         key=lambda f: f.at,
     )
-    remaining = row["remaining_m"]
+    state = _State.of(row)
     if newer:
         path = ([Fix(anchor.at, anchor.position)] if anchor else []) + newer
-        speed = update_speed(row["speed_mps"], path, settings.tracking_time_scale)
+        state.speed = update_speed(row["speed_mps"], path, settings.tracking_time_scale)
         site = Position(row["site_lon"], row["site_lat"])
-        eta = estimate(newer[-1], site, site, speed, settings.tracking_time_scale)
-        remaining = eta.remaining_m
-        late_alerted = row["late_alerted"]
+        eta = estimate(newer[-1], site, site, state.speed, settings.tracking_time_scale)
+        state.eta_at, state.remaining = eta.eta_at, eta.remaining_m
         if row["slot_start"] is not None:
-            late = judge(eta.eta_at, row["slot_start"], alerts.grace(settings), late_alerted)
-            late_alerted = late.alerted
+            late = judge(eta.eta_at, row["slot_start"], alerts.grace(settings), state.late)
+            state.late = late.alerted
             if late.raise_now:
                 await _late_for_slot(conn, broker, row, newer[-1].at, eta.eta_at, late.late_by_s)
-        last = next(r for r in stored if r["recorded_at"] == newer[-1].at)
-        await conn.execute(
-            queries.UPDATE_APPROACH,
+        state.newest(next(r for r in stored if r["recorded_at"] == newer[-1].at))
+    if stored:
+        await conn.execute(queries.UPDATE_APPROACH, row["load_id"], len(stored), *state.columns())
+        await publish_approach(
+            broker,
+            conn,
             row["load_id"],
-            len(stored),
-            last["recorded_at"],
-            last["lon"],
-            last["lat"],
-            last["accuracy_m"],
-            speed,
-            eta.eta_at,
-            eta.remaining_m,
-            late_alerted,
+            sorted((_point(r) for r in stored), key=lambda pt: pt.recorded_at),
+            row["status"],
+            state.out(row),
         )
-    elif stored:
-        await conn.execute(
-            queries.UPDATE_APPROACH,
-            row["load_id"],
-            len(stored),
-            row["last_recorded_at"],
-            row["last_lon"],
-            row["last_lat"],
-            row["last_accuracy_m"],
-            row["speed_mps"],
-            row["eta_at"],
-            row["remaining_m"],
-            row["late_alerted"],
-        )
-    answer.add(row, screened, len(stored), remaining)
+    answer.add(row, screened, len(stored), state.remaining)
 
 
 async def _late_for_slot(
@@ -199,6 +188,69 @@ async def _late_for_slot(
     )
     entry = TimelineEntry(type="load.late_for_slot", at=at, data=data)
     await publish_event(broker, conn, row["load_id"], entry, row["status"])
+
+
+@dataclass
+class _State:
+    """The approach's state columns (load_approach) as a batch moves them on."""
+
+    at: datetime | None  # the newest fix's time, position and accuracy
+    lon: float | None
+    lat: float | None
+    accuracy_m: float | None
+    speed: float | None
+    eta_at: datetime | None
+    remaining: float | None
+    late: bool
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> _State:
+        return cls(
+            row["last_recorded_at"],
+            row["last_lon"],
+            row["last_lat"],
+            row["last_accuracy_m"],
+            row["speed_mps"],
+            row["eta_at"],
+            row["remaining_m"],
+            row["late_alerted"],
+        )
+
+    def newest(self, fix: asyncpg.Record) -> None:
+        self.at, self.lon, self.lat, self.accuracy_m = (
+            fix["recorded_at"],
+            fix["lon"],
+            fix["lat"],
+            fix["accuracy_m"],
+        )
+
+    def columns(self) -> tuple[object, ...]:
+        """UPDATE_APPROACH's $3 … $10."""
+        return (
+            self.at,
+            self.lon,
+            self.lat,
+            self.accuracy_m,
+            self.speed,
+            self.eta_at,
+            self.remaining,
+            self.late,
+        )
+
+    def out(self, row: asyncpg.Record) -> ApproachOut:
+        return ApproachOut(
+            load_id=row["load_id"],
+            started_at=row["started_at"],
+            eta_at=self.eta_at,
+            remaining_m=None if self.remaining is None else round(self.remaining),
+            slot_starts_at=row["slot_start"],
+            late=self.late,
+            last=approach_point(self.lon, self.lat, self.at, self.accuracy_m),
+        )
+
+
+def _point(r: asyncpg.Record) -> ApproachPoint:
+    return ApproachPoint(lon=r["lon"], lat=r["lat"], recorded_at=r["recorded_at"], accuracy_m=r["accuracy_m"])
 
 
 @dataclass

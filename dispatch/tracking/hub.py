@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 # is behind for good (not just hit by a burst): it is disconnected.
 STALL_S = 1.0
 
-FrameKind = Literal["points", "event", "received", "resync"]
+# `approach`: fixes of the drive to the pickup (no seq: passed on as they come, like events).
+FrameKind = Literal["points", "event", "received", "resync", "approach"]
 
 
 class _Routing(msgspec.Struct):

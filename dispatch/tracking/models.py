@@ -125,6 +125,26 @@ class JobView(msgspec.Struct, kw_only=True):
     consignee_org_id: UUID
     origin: SiteView
     destination: SiteView
+    # The job's planned route ([lon, lat] in WGS-84), or null: the page draws it as a dashed line.
+    route: list[tuple[float, float]] | None = None
+
+
+class ApproachPoint(msgspec.Struct, kw_only=True):
+    """A fix of the drive to the pickup, as watchers get it (no seq: the drive is not the trip)."""
+
+    lon: float
+    lat: float
+    recorded_at: datetime
+    accuracy_m: float
+
+
+def approach_point(
+    lon: float | None, lat: float | None, at: datetime | None, accuracy_m: float | None
+) -> ApproachPoint | None:
+    """The approach's newest fix from load_approach's last_ columns (all null before the first)."""
+    if lon is None or lat is None or at is None:
+        return None
+    return ApproachPoint(lon=lon, lat=lat, recorded_at=at, accuracy_m=accuracy_m or 0.0)
 
 
 class ApproachOut(msgspec.Struct, kw_only=True):
@@ -139,6 +159,8 @@ class ApproachOut(msgspec.Struct, kw_only=True):
     slot_starts_at: datetime | None
     # Whether `load.late_for_slot` stands: the ETA is past the slot's start plus the grace.
     late: bool
+    # The newest fix of the drive (null before the first): where watchers see the truck.
+    last: ApproachPoint | None = None
 
 
 class LoadTrack(msgspec.Struct, kw_only=True):

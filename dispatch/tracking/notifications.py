@@ -15,6 +15,14 @@ no other transaction's notifications come between them); every piece but the las
     {"type": "points", "load_id", "first_seq", "last_seq", "points": [...], "status", "eta"}
     {"type": "event", "load_id", "event": {"type", "at", "data"}, "status"}
     {"type": "received", "load_id", "receipt": {...a summary; GET /loads/{id}/receipt has it all}}
+    {"type": "approach", "load_id", "fixes": [...], "status", "approach": {...}}
+
+An `approach` frame carries fixes of the drive to the pickup (approach.py): a leg of its own, with
+no seq, so it is never a `points` frame and takes no part in the delivery trip's seq cursors, gaps
+and resumes (its list is `fixes`, not `points`, so a client reading every frame's `points` for their
+seqs, as the simulator's watcher does, never takes one for the trip's). A batch too big for one
+notification is published as several approach frames, in order (each one whole: a client draws
+them as they come, there is nothing to join).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import msgspec
 
 from dispatch.db import Conn
 from dispatch.realtime.broker import MAX_PAYLOAD_BYTES, Broker
-from dispatch.tracking.models import EtaOut, PointOut, TimelineEntry
+from dispatch.tracking.models import ApproachOut, ApproachPoint, EtaOut, PointOut, TimelineEntry
 
 _encode = msgspec.json.Encoder().encode
 
@@ -66,6 +74,13 @@ class EventFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="event"):
     load_id: UUID
     event: TimelineEntry
     status: str
+
+
+class ApproachFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="approach"):
+    load_id: UUID
+    fixes: Sequence[ApproachPoint]
+    status: str
+    approach: ApproachOut  # the drive's state after the batch (its ETA, late, newest fix)
 
 
 class ReceivedFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="received"):
@@ -126,6 +141,31 @@ async def publish_points(
     broker: Broker, conn: Conn, load_id: UUID, points: Sequence[PointOut], status: str, eta: EtaOut | None
 ) -> None:
     for payload in points_payloads(load_id, points, status, eta):
+        await broker.publish(conn, track_channel(load_id), payload.decode())
+
+
+def approach_payloads(
+    load_id: UUID, points: Sequence[ApproachPoint], status: str, approach: ApproachOut
+) -> list[bytes]:
+    """Approach frames of at most MAX_PAYLOAD_BYTES each, in time order: one, or halves of it."""
+    frame = _encode(ApproachFrame(load_id=load_id, fixes=points, status=status, approach=approach))
+    if len(frame) <= MAX_PAYLOAD_BYTES or len(points) <= 1:
+        return [frame]
+    half = len(points) // 2
+    return approach_payloads(load_id, points[:half], status, approach) + approach_payloads(
+        load_id, points[half:], status, approach
+    )
+
+
+async def publish_approach(
+    broker: Broker,
+    conn: Conn,
+    load_id: UUID,
+    points: Sequence[ApproachPoint],
+    status: str,
+    approach: ApproachOut,
+) -> None:
+    for payload in approach_payloads(load_id, points, status, approach):
         await broker.publish(conn, track_channel(load_id), payload.decode())
 
 

@@ -20,7 +20,7 @@ SELECT l.id AS load_id, l.status, l.job_id, l.carrier_org_id,
        t.last_recorded_at, t.last_lon, t.last_lat, t.last_accuracy_m, t.last_speed_mps,
        t.last_heading_deg, t.speed_mps, t.eta_at, t.remaining_m, t.progress,
        t.left_origin_at, t.arrived_at, t.still_lon, t.still_lat, t.still_since, t.stop_alerted,
-       t.late_alerted, t.outside_count, t.off_route
+       t.late_alerted, t.outside_count, t.off_route, j.planned_route::text AS planned_route
 FROM loads l
 JOIN load_tracking t ON t.load_id = l.id
 JOIN jobs j ON j.id = l.job_id
@@ -156,7 +156,8 @@ _APPROACH_SLOT = """(SELECT b.slot_start FROM slot_bookings b
 
 APPROACH = (
     """
-SELECT a.load_id, a.started_at, a.eta_at, a.remaining_m, a.late_alerted, """
+SELECT a.load_id, a.started_at, a.eta_at, a.remaining_m, a.late_alerted, a.last_lon, a.last_lat,
+       a.last_recorded_at, a.last_accuracy_m, """
     + _APPROACH_SLOT
     + """ AS slot_start
 FROM load_approach a JOIN loads l ON l.id = a.load_id JOIN jobs j ON j.id = l.job_id
@@ -207,7 +208,7 @@ SELECT j.id, j.reference, j.status, j.poster_org_id, j.shipper_org_id, j.consign
        s.name AS origin_name, s.address AS origin_address, s.lon AS origin_lon, s.lat AS origin_lat,
        s.geofence AS origin_fence,
        j.destination_address, j.destination_lon, j.destination_lat, j.destination_geofence,
-       d.name AS destination_name
+       d.name AS destination_name, j.planned_route
 FROM jobs j
 JOIN sites s ON s.id = j.origin_site_id
 LEFT JOIN sites d ON d.id = j.destination_site_id
@@ -222,7 +223,9 @@ WATCHED_LOADS = (
     """
 SELECT l.id, l.seq, l.status, v.plate_display AS plate, t.*,
        a.started_at AS approach_started_at, a.eta_at AS approach_eta_at,
-       a.remaining_m AS approach_remaining_m, a.late_alerted AS approach_late, """
+       a.remaining_m AS approach_remaining_m, a.late_alerted AS approach_late,
+       a.last_lon AS approach_last_lon, a.last_lat AS approach_last_lat,
+       a.last_recorded_at AS approach_last_at, a.last_accuracy_m AS approach_last_accuracy_m, """
     + _APPROACH_SLOT
     + """ AS approach_slot_start
 FROM loads l

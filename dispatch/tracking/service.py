@@ -25,6 +25,7 @@ from dispatch.tracking.models import (
     PointsPage,
     SiteView,
     TimelineEntry,
+    approach_point,
     eta_out,
     point_out,
 )
@@ -80,6 +81,7 @@ async def job_view(db: Queryable, job_id: UUID) -> JobView:
             j["destination_lat"],
             j["destination_geofence"],
         ),
+        route=None if j["planned_route"] is None else [(p[0], p[1]) for p in j["planned_route"]],
     )
 
 
@@ -143,6 +145,12 @@ def _approach(row: asyncpg.Record) -> ApproachOut | None:
         remaining_m=None if remaining is None else round(remaining),
         slot_starts_at=row["approach_slot_start"],
         late=row["approach_late"],
+        last=approach_point(
+            row["approach_last_lon"],
+            row["approach_last_lat"],
+            row["approach_last_at"],
+            row["approach_last_accuracy_m"],
+        ),
     )
 
 

@@ -64,6 +64,9 @@ class Trip(TripColumns, kw_only=True, frozen=True):
     ended_at: datetime | None
     last_seq: int
     points_total: int
+    # The job's planned route as stored (JSON text of [[lon, lat], …]), or None: the straight segment.
+    # Kept as its text: it is the corridor cache's key (alerts.corridor), parsed once per process.
+    planned_route: str | None = None
 
 
 # A kept trip row is the driver's, for one load, seen through one device token.

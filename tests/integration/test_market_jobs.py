@@ -5,6 +5,7 @@ from uuid import UUID
 
 import pytest
 
+from geo.datum import gcj02_to_wgs84
 from tests.market_support import BERLIN, HAMBURG, create_site, iso, job_body, post_job, square
 from tests.support import bootstrap_org, problem
 
@@ -226,3 +227,39 @@ async def test_cancel_before_award_only_by_the_poster(client, settings, db):
     ]
     assert types == ["job.posted", "job.cancelled"]
     assert UUID(job["id"])
+
+
+async def test_a_planned_route_is_kept_in_wgs84_and_a_bad_one_is_refused(client, settings, db):
+    mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
+    site = await create_site(client, mill, "Mill")
+    wgs = [[13.405, 52.52], [13.2, 52.9], [9.9937, 53.5511]]
+    job = await post_job(client, mill, site["id"], route={"points": wgs})
+    assert job["route"] == {"points": wgs, "datum": "wgs84"}
+    # A route from AMap/Gaode (GCJ-02, near Shanghai) is converted to WGS-84 when posted, as stored
+    # positions are; GET shows it in WGS-84.
+    gcj = [[121.4737, 31.2304], [121.5, 31.3], [121.6, 31.4]]
+    job = await post_job(client, mill, site["id"], route={"points": gcj, "datum": "gcj02"})
+    shown = (await client.get(f"/jobs/{job['id']}", headers=mill.headers)).json()["route"]
+    assert shown["datum"] == "wgs84" and len(shown["points"]) == 3
+    for (lon, lat), (glon, glat) in zip(shown["points"], gcj, strict=True):
+        assert list(gcj02_to_wgs84(glon, glat)) == [lon, lat]
+        assert 0.001 < abs(glon - lon) + abs(glat - lat) < 0.01  # shifted: a few hundred metres
+    # Without a route the job has none (the corridor is the straight segment).
+    assert (await post_job(client, mill, site["id"]))["route"] is None
+
+    before = await _counts(db)
+    for route, field in [
+        ({"points": [[13.4, 52.5]]}, "$.route.points"),  # one point is no route
+        ({"points": [[13.4, 52.5]] * 5001}, "$.route.points"),
+        ({"points": [[13.4, 91.0], [13.5, 52.5]]}, "$.route.points[0][1]"),
+        ({"points": [[181.0, 52.5], [13.5, 52.5]]}, "$.route.points[0][0]"),
+        ({"points": [[13.4, 52.5, 30.0], [13.5, 52.5]]}, "$.route.points[0]"),
+        ({"points": [[13.4, 52.5], [13.5, 52.5]], "datum": "bd09"}, "$.route.datum"),
+        ({"points": "13.4,52.5;13.5,52.5"}, "$.route.points"),
+    ]:
+        body = job_body(site["id"]) | {"route": route}
+        refused = problem(
+            await client.post("/jobs", headers=mill.headers, json=body), 400, "validation_failed"
+        )
+        assert [e["field"] for e in refused["errors"]] == [field], refused
+    assert await _counts(db) == before

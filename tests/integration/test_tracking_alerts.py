@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import httpx
 import msgspec
+import pytest
+from websockets.asyncio.client import connect
 
 from dispatch.events.schemas import SCHEMAS
 from tests.gate_support import dispatched_loads, next_slot
@@ -174,12 +178,15 @@ def on_route(t0: datetime) -> list[dict[str, Any]]:
     return toward(BERLIN, POTSDAM, 15, t0, 50, share=0.037)
 
 
-async def short_trip(client: Any, settings: Any, deliver_by: timedelta) -> dict[str, Any]:
-    """One load from the mill to the Potsdam yard, departed; the job due `deliver_by` from now."""
+async def short_trip(
+    client: Any, settings: Any, deliver_by: timedelta, route: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One load from the mill to the Potsdam yard, departed; the job due `deliver_by` from now, with
+    the planned `route` if given."""
     buyer = await bootstrap_org(client, settings, "Buyer", ["consignee"])
     yard = await create_site(client, buyer, "Buyer yard Potsdam", at=POTSDAM, shared=True)
     w = await dispatched_loads(
-        client, settings, loads=1, destination_site_id=yard["id"], deliver_by=deliver_by
+        client, settings, loads=1, destination_site_id=yard["id"], deliver_by=deliver_by, route=route
     )
     await depart(client, w, w["loads"][0])
     return w | {"buyer": buyer, "yard": yard, "receiver": await add_member(client, buyer, "buyer")}
@@ -247,3 +254,79 @@ async def test_off_route_back_on_route_and_late_delivery_fire_on_a_recorded_trac
         )
     ).json()["items"]
     assert [(r["load_id"], r["late"]) for r in rows] == [(calm["id"], False)]
+
+
+# A planned route bent like an L: from the mill due south to a corner 21 km away, then west to the
+# Potsdam yard. The corner is ~19 km from the straight line mill-yard; the route is ~50 km long, so
+# its corridor is the 10 km minimum either side, as the straight one is.
+CORNER = (BERLIN[0], 52.33)
+L_ROUTE = {"points": [list(BERLIN), list(CORNER), list(POTSDAM)]}
+
+
+def along_the_l(t0: datetime) -> list[dict[str, Any]]:
+    """A recorded track down the L's first leg: due south from the mill, 0.0125 degrees of latitude
+    (~1.39 km, ~100 km/h) every 50 s, to ~19.5 km. From fix 9 on (~12.5 km south) it is more than
+    10 km from the straight line to the yard, so outside the straight corridor."""
+    return [point(BERLIN[0], BERLIN[1] - 0.0125 * i, t0 + timedelta(seconds=50 * i)) for i in range(15)]
+
+
+def shortcut_and_back(t0: datetime) -> list[dict[str, Any]]:
+    """A recorded track that takes the straight line to the yard instead of the planned L, then turns
+    back: 0.0383 of the way (~1.17 km, ~84 km/h) every 50 s out to ~12.9 km, then back. Fixes 10, 11
+    and 12 are more than 10 km from the L (10.5, 11.6, 10.5 km); 13 is inside again (9.5 km)."""
+    steps = [*range(12), 10, 9, 8]
+    (lon0, lat0), (lon1, lat1) = BERLIN, POTSDAM
+    return [
+        point(
+            lon0 + (lon1 - lon0) * 0.0383 * k,
+            lat0 + (lat1 - lat0) * 0.0383 * k,
+            t0 + timedelta(seconds=50 * i),
+        )
+        for i, k in enumerate(steps)
+    ]
+
+
+@pytest.mark.server
+async def test_the_corridor_follows_the_planned_route_and_falls_back_to_the_straight_line(
+    server_factory, settings, db
+):
+    server = server_factory()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        routed = await short_trip(http, settings, timedelta(hours=60), route=L_ROUTE)
+        straight = await short_trip(http, settings, timedelta(hours=60))
+        astray = await short_trip(http, settings, timedelta(hours=60), route=L_ROUTE)
+        assert routed["job"]["route"] == {"points": L_ROUTE["points"], "datum": "wgs84"}
+        assert straight["job"]["route"] is None
+        t0 = datetime.now(UTC) - timedelta(seconds=50 * 14 + 5)
+
+        # The same track down the L: on the planned route, nothing; on the job without a route (the
+        # straight corridor), off route on fix 11, the third in a row outside.
+        l_track = along_the_l(t0)
+        for w in (routed, straight):
+            for part in (l_track[:8], l_track[8:]):
+                r = await post(http, w["loads"][0], part)
+                assert r.status_code == 200 and r.json()["accepted"] == len(part), r.text
+        assert await alerts_of(db, routed["loads"][0]["id"]) == []
+        alerts = await alerts_of(db, straight["loads"][0]["id"])
+        assert [a[0] for a in alerts] == ["load.off_route"]
+        assert (alerts[0][1]["lon"], alerts[0][1]["lat"]) == (l_track[11]["lon"], l_track[11]["lat"])
+
+        # A truck of a routed job that takes the straight line leaves its route, and comes back.
+        load = astray["loads"][0]
+        track = shortcut_and_back(t0)
+        for part in (track[:11], track[11:]):
+            r = await post(http, load, part)
+            assert r.status_code == 200 and r.json()["accepted"] == len(part), r.text
+        alerts = await alerts_of(db, load["id"])
+        assert [a[0] for a in alerts] == ["load.off_route", "load.back_on_route"]
+        off, back = alerts[0][1], alerts[1][1]
+        assert (off["lon"], off["lat"]) == (track[12]["lon"], track[12]["lat"])
+        assert 10_000 < off["distance_m"] < 11_000
+        assert datetime.fromisoformat(back["at"]) == datetime.fromisoformat(track[13]["recorded_at"])
+
+        # The watchers' snapshot carries the planned route (the page draws it); none without one.
+        for w, expected in ((astray, L_ROUTE["points"]), (straight, None)):
+            url = f"{server.ws_url}/tracking/jobs/{w['job']['id']}/live"
+            async with connect(url, additional_headers=w["receiver"].headers) as ws:
+                snapshot = json.loads(await ws.recv())
+            assert snapshot["type"] == "snapshot" and snapshot["job"]["route"] == expected

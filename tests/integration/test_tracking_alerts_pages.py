@@ -15,7 +15,7 @@ import pytest
 from tests.app_support import phone
 from tests.browser import assert_accessible, chromium, keep_screenshot, watch
 from tests.gate_support import dispatched_loads, next_slot
-from tests.market_support import HAMBURG, create_site
+from tests.market_support import BERLIN, HAMBURG, create_site
 from tests.steps import app as app_steps
 from tests.steps.console import sign_in
 from tests.support import add_member, bootstrap_org
@@ -43,7 +43,9 @@ async def test_a_truck_far_from_its_slot_is_shown_late_on_the_tracking_page_and_
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         buyer = await bootstrap_org(http, settings, "Buyer", ["consignee"])
         yard = await create_site(http, buyer, "Buyer yard Hamburg", at=HAMBURG, shared=True)
-        w = await dispatched_loads(http, settings, loads=1, destination_site_id=yard["id"])
+        # The job's planned route, a bend through the north (the page draws it dashed).
+        route = {"points": [list(BERLIN), [11.6, 53.3], list(HAMBURG)]}
+        w = await dispatched_loads(http, settings, loads=1, destination_site_id=yard["id"], route=route)
         receiver = await add_member(http, buyer, "buyer")
         (load,) = w["loads"]
         slot = next_slot(ahead=2)
@@ -84,6 +86,12 @@ async def test_a_truck_far_from_its_slot_is_shown_late_on_the_tracking_page_and_
         assert "Late for the pickup slot at" in await alert.inner_text()
         assert "Will be late for the pickup slot" in await card.locator(".timeline").inner_text()
         assert "On the way to the pickup" in await card.locator(".approach").inner_text()
+        # On the map: the truck where it is on its way to the pickup, and the planned route.
+        truck = page.locator(f"#truck-{load['id']}[data-leg=approach]")
+        await truck.wait_for(timeout=WAIT_MS)
+        assert "on the way to the pickup" in await truck.locator(".plate-label").text_content() or ""
+        assert float(await truck.get_attribute("data-lon") or "0") == pytest.approx(HAMBURG[0], abs=0.01)
+        assert await page.locator("#planned-route").get_attribute("data-points") == "3"
         assert "track." not in await card.inner_text()  # no raw catalogue key
         await keep_screenshot(page, "track-late-for-slot")
         await assert_accessible(page, context="tracking page, a load late for its slot (en)")

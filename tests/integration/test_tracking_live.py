@@ -14,9 +14,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 
-from tests.market_support import HAMBURG
+from dispatch.sim.sequence import SeqCheck
+from tests.market_support import BERLIN, HAMBURG
 from tests.support import add_member, bootstrap_org, problem
-from tests.tracking_support import loads_in_transit, point, route
+from tests.tracking_support import depart, loads_in_transit, point, route
 
 pytestmark = pytest.mark.server
 TOO_SLOW = 4008
@@ -298,3 +299,79 @@ async def test_a_large_batch_is_one_frame_with_the_same_bytes_for_every_watcher(
                 snap = json.loads(await ws.recv())
                 assert snap["resumed"] is True and snap["loads"][0]["last_seq"] == 180
                 assert seqs(await collect_points(ws, 80)) == list(range(101, 181))
+
+
+async def approach_fixes_until(ws: Any, count: int, within_s: float = 20.0) -> list[dict[str, Any]]:
+    """Frames until `count` fixes of the drive to the pickup have arrived."""
+    got: list[dict[str, Any]] = []
+    async with asyncio.timeout(within_s):
+        while sum(len(f["fixes"]) for f in got if f["type"] == "approach") < count:
+            got.append(json.loads(await ws.recv()))
+    return got
+
+
+async def test_watchers_see_the_drive_to_the_pickup_live_then_the_trip_with_its_seqs_intact(
+    server_factory, settings
+):
+    server = server_factory(workers=2)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        w = await loads_in_transit(http, settings, loads=1, depart_all=False)
+        load = w["loads"][0]
+        seller = await add_member(http, w["mill"], "shipper")
+        url = f"{server.ws_url}/tracking/jobs/{w['job']['id']}/live"
+        positions = lambda pts: http.post(  # noqa: E731
+            "/driver/v1/positions", headers=load["device"], json={"points": pts}
+        )
+        r = await http.post(f"/driver/v1/loads/{load['id']}/start-to-pickup", headers=load["device"])
+        assert r.status_code == 200, r.text
+        # The truck 20 km east of the mill, driving towards it: 12 fixes, then 150 (a phone's
+        # buffer after a dead zone: more than one notification holds), 5 s and ~110 m apart.
+        start = datetime.now(UTC) - timedelta(seconds=5 * 162)
+        fixes = [
+            point(BERLIN[0] + 0.3 - 0.0016 * i, BERLIN[1], start + timedelta(seconds=5 * i))
+            for i in range(162)
+        ]
+        async with (
+            connect(url, additional_headers=w["receiver"].headers) as buyer_ws,
+            connect(url, additional_headers=seller.headers) as seller_ws,
+        ):
+            for ws in (buyer_ws, seller_ws):
+                (track,) = json.loads(await ws.recv())["loads"]
+                assert track["status"] == "assigned" and track["approach"]["last"] is None
+            for part in (fixes[:12], fixes[12:], fixes[12:]):  # the last one a retry: stored once
+                r = await positions(part)
+                assert r.status_code == 200, r.text
+            got = {ws: await approach_fixes_until(ws, 162) for ws in (buyer_ws, seller_ws)}
+            for frames in got.values():
+                drive = [f for f in frames if f["type"] == "approach"]
+                assert len(drive) > 2  # the big batch came in several frames, each whole
+                sent = [fx for f in drive for fx in f["fixes"]]
+                assert [datetime.fromisoformat(fx["recorded_at"]) for fx in sent] == [
+                    datetime.fromisoformat(fx["recorded_at"]) for fx in fixes
+                ]
+                assert all("seq" not in fx for fx in sent) and "points" not in drive[0]
+                latest = drive[-1]
+                assert latest["load_id"] == load["id"] and latest["status"] == "assigned"
+                assert (latest["approach"]["last"]["lon"], latest["approach"]["last"]["lat"]) == (
+                    fixes[-1]["lon"],
+                    fixes[-1]["lat"],
+                )
+                assert latest["approach"]["eta_at"] is not None and latest["approach"]["remaining_m"] > 0
+            # A watcher opening now sees where the truck is on its way.
+            async with connect(url, additional_headers=seller.headers) as late_ws:
+                (track,) = json.loads(await late_ws.recv())["loads"]
+                assert track["approach"]["last"]["lon"] == fixes[-1]["lon"] and track["last_seq"] == 0
+
+            # At the gate, loaded, departed: the delivery trip's points follow on the same sockets,
+            # numbered from 1, each once, with no approach fix taken for one of them.
+            await depart(http, w, load)
+            trip = route(30)
+            for i in range(0, 30, 10):
+                assert (await positions(trip[i : i + 10])).json()["accepted"] == 10
+            for ws in (buyer_ws, seller_ws):
+                frames = await collect_points(ws, 30)
+                assert [f for f in frames if f["type"] == "approach"] == []  # the retry published nothing
+                check = SeqCheck(start=0)
+                for seq in seqs(frames):
+                    check.receive(seq)
+                assert check.verdict(30).exact and seqs(frames) == list(range(1, 31))

@@ -4,7 +4,13 @@ duplicate no longer cancel out (pure)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from dispatch.sim.flow import _decode_watch
 from dispatch.sim.sequence import SeqCheck, Verdict
+from dispatch.tracking.models import ApproachOut, ApproachPoint
+from dispatch.tracking.notifications import approach_payloads
 
 
 def received(seqs: list[int], *, start: int = 0, last_seq: int) -> Verdict:
@@ -58,3 +64,16 @@ def test_holes_in_the_middle_are_counted_per_missing_seq() -> None:
 def test_a_seq_beyond_the_last_known_one_is_not_exact() -> None:
     v = received([1, 2, 3], last_seq=2)
     assert (v.beyond, v.exact) == (1, False)
+
+
+def test_the_drive_to_the_pickup_is_no_points_frame_to_the_simulators_watcher() -> None:
+    # An `approach` frame (fixes without seq) decodes in the watcher as a frame with no points, so a
+    # socket's seq check counts only the trip's points (README "The drive to the pickup, live").
+    at = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    fix = ApproachPoint(lon=13.7, lat=52.52, recorded_at=at, accuracy_m=8.0)
+    state = ApproachOut(
+        load_id=uuid4(), started_at=at, eta_at=None, remaining_m=None, slot_starts_at=None, late=False
+    )
+    (payload,) = approach_payloads(state.load_id, [fix, fix], "assigned", state)
+    frame = _decode_watch(payload)
+    assert (frame.type, frame.load_id, frame.points) == ("approach", str(state.load_id), [])

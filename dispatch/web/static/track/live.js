@@ -2,7 +2,8 @@
 // the tracking websocket, and every load as drawn (trail, last seq seen, status, ETA, timeline,
 // receipt). The page's components read `tracker.state` and re-render on `tracker.subscribe`.
 //
-// The socket: a snapshot first, then points, events, the receipt and a final frame. The tracker
+// The socket: a snapshot first, then points, events, the receipt and a final frame; before the
+// trip, `approach` frames move the truck on its way to the pickup (their fixes have no seq). The tracker
 // keeps the last point seq seen per load, so when the socket drops (or the server reports a gap)
 // it reconnects with ?after=<load>:<seq>,... and gets exactly the points it missed.
 //
@@ -185,6 +186,7 @@ export function createTracker(kind, targetId) {
       case "points": onPoints(frame); break;
       case "event": onEvent(frame); break;
       case "received": onReceived(frame); break;
+      case "approach": onApproach(frame); break;
       case "final": onFinal(frame); break;
       case "gap": resync(); break;
       default: break; // "ping", and frames this page does not know yet
@@ -238,6 +240,15 @@ export function createTracker(kind, targetId) {
     const load = state.loads.get(frame.load_id);
     if (!load) { resync(); return; }
     addTimeline(load, frame.event);
+    if (frame.status) load.status = frame.status;
+    changed();
+  }
+
+  // The drive to the pickup (no seq: not the trip's points): where the truck is, and its ETA there.
+  function onApproach(frame) {
+    const load = state.loads.get(frame.load_id);
+    if (!load) { resync(); return; }
+    load.approach = frame.approach;
     if (frame.status) load.status = frame.status;
     changed();
   }

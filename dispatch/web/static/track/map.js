@@ -60,7 +60,14 @@ export function createMap(wrap) {
       const site = job && job[role];
       return site ? lonLat(site.location) || centroid(site.geofence) : null;
     });
-    if (origin && destination) el("path", { class: "planned", d: `M${xy(...origin)}L${xy(...destination)}` }, geofences);
+    // The planned route (dashed): the job's own when the poster gave one, else the straight line.
+    const planned = job && job.route ? job.route : origin && destination ? [origin, destination] : [];
+    if (planned.length) {
+      el("path", {
+        id: "planned-route", class: "planned", "data-points": planned.length,
+        d: `M${planned.map(([lon, lat]) => xy(lon, lat)).join("L")}`,
+      }, geofences);
+    }
 
     for (const [role, site] of sites(job)) {
       const d = rings(site.geofence).map((ring) => `M${ring.map(([lon, lat]) => xy(lon, lat)).join("L")}Z`).join("");
@@ -78,12 +85,15 @@ export function createMap(wrap) {
         id: `trail-${load.id}`, class: "trail", stroke: load.color, "data-points": load.trail.length,
         points: load.trail.map((p) => xy(p.lon, p.lat)).join(" "),
       }, trails);
-      const at = load.trail.length ? load.trail[load.trail.length - 1] : load.last;
+      // Before the trip, the truck on its way to the pickup (the approach's newest fix).
+      const onApproach = !load.trail.length && !load.last && approaching(load);
+      const at = onApproach ? load.approach.last : load.trail.length ? load.trail[load.trail.length - 1] : load.last;
       if (!at) continue;
       const [x, y] = view.project(at.lon, at.lat);
       const [mapLon, mapLat] = view.toMap(at.lon, at.lat); // data-map-*: where it is drawn, in the tiles' datum
       const truck = el("g", {
         id: `truck-${load.id}`, class: `truck ${load.status || ""}`, "data-lon": at.lon, "data-lat": at.lat,
+        "data-leg": onApproach ? "approach" : "trip",
         "data-map-lon": mapLon, "data-map-lat": mapLat,
         transform: `translate(${x.toFixed(1)},${y.toFixed(1)})`,
       }, trucks);
@@ -93,7 +103,8 @@ export function createMap(wrap) {
       if (heading !== null && load.status !== "received" && load.status !== "arrived") {
         el("path", { class: "heading", d: "M0,-15 L5,-8 L-5,-8 Z", transform: `rotate(${heading})` }, truck);
       }
-      label(truck, scene.name(load), x, y, "plate-label");
+      const name = scene.name(load);
+      label(truck, onApproach ? t("track.map.to_pickup", { name }) : name, x, y, "plate-label");
     }
     drawScale(view);
   }
@@ -178,6 +189,11 @@ function el(name, attrs, parent) {
   return node;
 }
 
+// On its way to the pickup, with a fix: not yet checked in at the gate.
+function approaching(load) {
+  return Boolean(load.approach && load.approach.last && ["assigned", "booked"].includes(load.status));
+}
+
 function sites(job) {
   return [["origin", job && job.origin], ["destination", job && job.destination]].filter(([, site]) => site);
 }
@@ -199,9 +215,11 @@ function fit(scene, width, height) {
     const at = lonLat(site.location);
     if (at) add(at[0], at[1]);
   }
+  for (const [lon, lat] of (scene.job && scene.job.route) || []) add(lon, lat);
   for (const load of scene.loads) {
     for (const p of load.trail) add(p.lon, p.lat);
     if (load.last) add(load.last.lon, load.last.lat);
+    if (approaching(load)) add(load.approach.last.lon, load.approach.last.lat);
   }
   if (minX === Infinity) return null;
   const minSpan = 2e-5; // about 800 m: never zoom in closer than that
