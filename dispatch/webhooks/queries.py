@@ -14,7 +14,8 @@ ENDPOINT_FOR_UPDATE = ENDPOINT + " FOR UPDATE"
 
 # An endpoint as its organization reads it: with its last attempt (the newest of any delivery) and,
 # while deliveries wait after failed attempts, since when (the oldest such delivery was first due;
-# a resume makes waiting deliveries due anew). Scans the endpoint's own deliveries only.
+# a resume makes waiting deliveries due anew). Both are index reads (the attempts carry their
+# endpoint; the failing deliveries have a partial index), so an endpoint's long history costs nothing.
 _ENDPOINT_STATE = """
 SELECT e.*, last.attempted_at AS last_attempted_at, last.status_code AS last_status_code,
        last.ok AS last_ok, last.latency_ms AS last_latency_ms, last.response_excerpt AS last_excerpt,
@@ -23,8 +24,8 @@ SELECT e.*, last.attempted_at AS last_attempted_at, last.status_code AS last_sta
 FROM webhook_endpoints e
 LEFT JOIN LATERAL (
     SELECT a.attempted_at, a.status_code, a.ok, a.latency_ms, a.response_excerpt
-    FROM webhook_deliveries d JOIN webhook_attempts a ON a.delivery_id = d.id
-    WHERE d.endpoint_id = e.id
+    FROM webhook_attempts a
+    WHERE a.endpoint_id = e.id
     ORDER BY a.id DESC
     LIMIT 1
 ) last ON true
@@ -108,8 +109,8 @@ RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.body, d.attempts, d.c
 # outlived its claim (another one took the delivery over) only logs its attempt.
 _LOG_ATTEMPT = """
 WITH attempt AS (
-    INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms, ok, response_excerpt)
-    VALUES ($1, $2, $3, $4, $5)
+    INSERT INTO webhook_attempts (delivery_id, endpoint_id, status_code, latency_ms, ok, response_excerpt)
+    VALUES ($1, (SELECT endpoint_id FROM webhook_deliveries WHERE id = $1), $2, $3, $4, $5)
 )
 """
 
@@ -167,6 +168,6 @@ RECENT_ATTEMPTS = """
 SELECT a.id, a.attempted_at, a.status_code, a.latency_ms, a.ok, a.response_excerpt,
        d.id AS delivery_id, d.event_id, d.event_type, d.state
 FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
-WHERE d.endpoint_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
+WHERE a.endpoint_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
 ORDER BY a.id DESC
 LIMIT $3"""
