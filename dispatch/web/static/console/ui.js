@@ -71,11 +71,19 @@ export function useLoad(load, deps = []) {
 
 // The shape every form on the console has: its values, the API's field errors, the general error,
 // and submit(), which sends, clears the errors on success and keeps what was typed on failure.
+// A field's error goes as soon as the person changes that field (it answered the old value): the
+// form remembers which values changed since the last refusal. `fieldError(name, value)`: the API's
+// error for field `name`, unless the form value `value` (by default the same name) has changed
+// since; `changed(value)` tells a screen that reads the errors itself (jobs.js's tender part).
 export function useForm(initial, send) {
   const [values, setValues] = useState(initial);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const set = (name) => (value) => setValues((old) => ({ ...old, [name]: value }));
+  const [edited, setEdited] = useState(() => new Set());
+  const set = (name) => (value) => {
+    setValues((old) => ({ ...old, [name]: value }));
+    setEdited((old) => (old.has(name) ? old : new Set(old).add(name)));
+  };
   async function submit(event) {
     event.preventDefault();
     setBusy(true);
@@ -86,11 +94,14 @@ export function useForm(initial, send) {
     } catch (err) {
       setError(err);
     } finally {
+      setEdited(new Set());
       setBusy(false);
     }
   }
-  const fieldError = (name) => (error && error.fields ? error.fields[name] : undefined);
-  return { values, set, submit, error, busy, fieldError };
+  const changed = (value) => edited.has(value);
+  const fieldError = (name, value = name) =>
+    (error && error.fields && !edited.has(value) ? error.fields[name] : undefined);
+  return { values, set, submit, error, busy, fieldError, changed };
 }
 
 export function Status({ state }) {
