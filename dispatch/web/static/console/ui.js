@@ -47,6 +47,17 @@ export function Checks({ name, legend, options, chosen, onChange, error }) {
   </fieldset>`;
 }
 
+// A time that belongs to a site (a slot, an appointment, a check-in) in the site's IANA `zone`, as
+// the gate's screens show it; the zone is named when the site's clock reads otherwise than the
+// viewer's at that instant, so that the site's 12:00 never passes for the viewer's own. `withDate`:
+// with the date. No zone (an address, not a site): the viewer's own time.
+export function siteTime(value, zone, { withDate = false } = {}) {
+  const format = withDate ? i18n.dateTime : i18n.time;
+  const there = format(value, zone || undefined);
+  if (!zone || i18n.dateTime(value, zone) === i18n.dateTime(value)) return there;
+  return t("common.time.at_site", { time: there, zone });
+}
+
 export function FormError({ error }) {
   if (!error) return null;
   return html`<p class="form-error error" role="alert">${error.message}</p>`;
