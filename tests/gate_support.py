@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,13 +69,17 @@ async def dispatched_loads(
     carrier: Account | None = None,
     deliver_by: timedelta = timedelta(hours=60),
     route: dict[str, Any] | None = None,
+    tender: dict[str, Any] | None = None,
+    award: Callable[[dict[str, Any], Account], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
     """A mill's gate, and a carrier with `loads` assigned loads (one coil, one truck, one driver each),
     each driver with a device token. Pickup window: from now for 30 hours. The destination is an
     address near Hamburg, or `destination_site_id` (a shared site of the consignee). `mill` and
     `site`: an existing shipper and its site (with its calendar) instead of new ones; `carrier`: an
     existing carrier instead of a new one (give it `plates` of its own for each further job).
-    `deliver_by`: the job's deliver-by, from now; `route`: the job's planned route, if any."""
+    `deliver_by`: the job's deliver-by, from now; `route`: the job's planned route, if any.
+    `tender`: the job is posted with these tender terms; `award(job, carrier)`: how the carrier
+    comes to hold the job (by default it grabs it)."""
     mill = mill or await bootstrap_org(client, settings, "Mill", ["shipper"])
     carrier = carrier or await bootstrap_org(client, settings, "Haulers", ["carrier"])
     site = site or await gate_site(client, mill, docks=docks, places=places, grace=grace)
@@ -93,10 +98,15 @@ async def dispatched_loads(
         },
         **({"route": route} if route else {}),
     )
+    if tender is not None:
+        body["tender"] = tender
     r = await client.post("/jobs", headers=mill.headers, json=body)
     assert r.status_code == 201, r.text
     job = r.json()
-    assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+    if award is not None:
+        await award(job, carrier)
+    else:
+        assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
     assigned = await plan_and_assign(client, carrier, job["id"], loads=loads, plates=plates)
     staff = await add_member(client, mill, "gate_staff")
     return {"mill": mill, "carrier": carrier, "site": site, "job": job, "loads": assigned, "staff": staff}

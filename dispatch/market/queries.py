@@ -324,12 +324,14 @@ SET_JOB_TENDERING = "UPDATE jobs SET status = 'tendering' WHERE id = $1"
 
 SET_DEADLINE = "UPDATE jobs SET deadline = $2 WHERE id = $1"
 
-# The next carrier's turn: the lowest pending rank of the running tender is offered from now.
+# The next carrier's turn: the lowest pending rank of the running tender is offered from now, for
+# the tender's window or until the job's pickup window ends, whichever comes first (no carrier can
+# take a job it can no longer pick up).
 OFFER_NEXT = """
 UPDATE tender_offers o SET state = 'offered', offered_at = clock_timestamp(),
-       expires_at = clock_timestamp() + make_interval(secs => t.window_s)
-FROM tenders t
-WHERE t.id = o.tender_id AND o.id = (
+       expires_at = LEAST(clock_timestamp() + make_interval(secs => t.window_s), j.pickup_until)
+FROM tenders t, jobs j
+WHERE t.id = o.tender_id AND j.id = o.job_id AND o.id = (
     SELECT p.id FROM tender_offers p JOIN tenders pt ON pt.id = p.tender_id
     WHERE p.job_id = $1 AND pt.status = 'running' AND p.state = 'pending'
     ORDER BY p.rank LIMIT 1)
@@ -346,21 +348,28 @@ UPDATE tender_offers SET state = $2, answered_at = CASE WHEN state = 'offered' T
 WHERE tender_id = $1 AND state IN ('pending', 'offered')
 RETURNING *"""
 
-# The job behind an offer made to carrier $2 (an offer whose turn has come), locked for the answer.
+# The job behind an offer made to carrier $2 (an offer whose turn has come: offered at some time;
+# one withdrawn or skipped before its turn is not the carrier's to know), locked for the answer.
 JOB_OF_OFFER_FOR_UPDATE = """
 SELECT j.* FROM jobs j JOIN tender_offers o ON o.job_id = j.id
-WHERE o.id = $1 AND o.carrier_org_id = $2 AND o.state NOT IN ('pending', 'skipped')
+WHERE o.id = $1 AND o.carrier_org_id = $2 AND o.offered_at IS NOT NULL
 FOR UPDATE OF j"""
 
-OFFER = "SELECT *, clock_timestamp() AS now FROM tender_offers WHERE id = $1"
+# An offer as its answer finds it: its window closes at its expiry or at the end of the job's pickup
+# window, whichever comes first.
+OFFER = """
+SELECT o.*, LEAST(o.expires_at, j.pickup_until) AS closes_at, clock_timestamp() AS now
+FROM tender_offers o JOIN jobs j ON j.id = o.job_id WHERE o.id = $1"""
 
 # The accept: one conditional update decides, like the grab. It holds only while the offer is out
 # and its window open, judged now (clock_timestamp()); an accept that waited on the timeout loop's
 # lock re-reads the row, finds it timed out, and updates nothing.
 ACCEPT_OFFER = """
-UPDATE tender_offers SET state = 'accepted', answered_at = clock_timestamp()
-WHERE id = $1 AND carrier_org_id = $2 AND state = 'offered' AND expires_at > clock_timestamp()
-RETURNING *"""
+UPDATE tender_offers o SET state = 'accepted', answered_at = clock_timestamp()
+FROM jobs j
+WHERE o.id = $1 AND o.carrier_org_id = $2 AND o.state = 'offered' AND o.expires_at > clock_timestamp()
+  AND j.id = o.job_id AND j.pickup_until > clock_timestamp()
+RETURNING o.*"""
 
 DECLINE_OFFER = """
 UPDATE tender_offers SET state = 'declined', answered_at = clock_timestamp(), reason = $3
@@ -373,11 +382,13 @@ UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = $3,
 WHERE id = $1 AND status = 'tendering'
 RETURNING *"""
 
-# The timeout loop's claim: offers whose window has passed, each with its job, both locked by one
-# worker only; an offer or job another transaction holds (an accept, a decline) waits a round.
+# The timeout loop's claim: offers whose window has passed, or whose job can no longer be picked up
+# (its pickup window has ended), each with its job, both locked by one worker only; an offer or job
+# another transaction holds (an accept, a decline) waits a round. `job_passed` tells the two apart.
 CLAIM_TIMED_OUT_OFFERS = """
-SELECT o.*, j.id AS job_row_id FROM tender_offers o JOIN jobs j ON j.id = o.job_id
-WHERE o.state = 'offered' AND o.expires_at <= clock_timestamp()
+SELECT o.*, j.id AS job_row_id, j.pickup_until <= clock_timestamp() AS job_passed
+FROM tender_offers o JOIN jobs j ON j.id = o.job_id
+WHERE o.state = 'offered' AND (o.expires_at <= clock_timestamp() OR j.pickup_until <= clock_timestamp())
 ORDER BY o.expires_at
 LIMIT $1
 FOR UPDATE OF o, j SKIP LOCKED"""
@@ -385,6 +396,9 @@ FOR UPDATE OF o, j SKIP LOCKED"""
 TIME_OUT_OFFER = "UPDATE tender_offers SET state = 'timed_out', answered_at = clock_timestamp() WHERE id = $1"
 
 JOB = "SELECT *, clock_timestamp() AS now FROM jobs WHERE id = $1"
+
+# A job can no longer be picked up once its pickup window has ended: its tender ends, the job expires.
+PICKUP_PASSED = "SELECT pickup_until <= clock_timestamp() FROM jobs WHERE id = $1"
 
 # The tender is exhausted: the job opens to the market (its deadline still ahead) or expires.
 OPEN_TENDERED = """
@@ -404,12 +418,14 @@ OFFERS_OF_TENDER = """
 SELECT o.*, org.name AS carrier_name FROM tender_offers o JOIN organizations org ON org.id = o.carrier_org_id
 WHERE o.tender_id = $1 ORDER BY o.rank"""
 
-# A carrier's offers whose turn has come: the one out now first, then its answered ones, newest first.
+# A carrier's offers whose turn has come (offered at some time: one withdrawn before its turn, on a
+# cancel or a job past its pickup window, is not the carrier's to know): the one out now first, then
+# its answered ones, newest first.
 OFFERS_TO_CARRIER = """
 SELECT o.id, o.job_id, o.rank, o.price_minor, j.currency, o.state, o.offered_at, o.expires_at,
        o.answered_at, o.reason
 FROM tender_offers o JOIN jobs j ON j.id = o.job_id
-WHERE o.carrier_org_id = $1 AND o.state NOT IN ('pending', 'skipped')
+WHERE o.carrier_org_id = $1 AND o.offered_at IS NOT NULL
   AND ($2::boolean IS FALSE OR o.state = 'offered')
 ORDER BY o.state <> 'offered', o.offered_at DESC
 LIMIT 200"""

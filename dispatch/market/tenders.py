@@ -116,7 +116,11 @@ async def start_tender(
 
 
 async def _offer_next(conn: Conn, broker: Broker, job: asyncpg.Record) -> None:
-    """The next pending carrier's turn; none left: the tender is exhausted."""
+    """The next pending carrier's turn; none left: the tender is exhausted. A job that can no
+    longer be picked up is offered to no one more: it expires."""
+    if await conn.fetchval(queries.PICKUP_PASSED, job["id"]):
+        await _end_for_pickup_passed(conn, broker, job)
+        return
     offer = await conn.fetchrow(queries.OFFER_NEXT, job["id"])
     if offer is None:
         await _exhaust(conn, broker, job)
@@ -142,12 +146,27 @@ async def _offer_next(conn: Conn, broker: Broker, job: asyncpg.Record) -> None:
     )
 
 
-async def _exhaust(conn: Conn, broker: Broker, job: asyncpg.Record) -> None:
-    """Every carrier declined or timed out: to the market (its deadline still ahead) or expired."""
+async def _end_for_pickup_passed(conn: Conn, broker: Broker, job: asyncpg.Record) -> None:
+    """The locked job's pickup window has ended while it was tendered: the offer out and those whose
+    turn never came are withdrawn (the carrier out now is told, as on a cancel; no carrier timed
+    out, so no `tender.timed_out`), and the tender ends as an exhausted one with then=expire."""
+    tender = await conn.fetchrow(queries.RUNNING_TENDER, job["id"])
+    assert tender is not None, "a tender is running while offers are made"
+    for offer in await conn.fetch(queries.CLOSE_OPEN_OFFERS, tender["id"], "withdrawn"):
+        if offer["offered_at"] is not None:
+            frame = _offer_frame(offer, job["currency"])
+            await publish_tender(broker, conn, job, offer["carrier_org_id"], "tender.ended", frame)
+    await _exhaust(conn, broker, job, expire=True)
+
+
+async def _exhaust(conn: Conn, broker: Broker, job: asyncpg.Record, *, expire: bool = False) -> None:
+    """Every carrier declined or timed out: to the market (its deadline still ahead) or expired;
+    `expire`: expired whatever the tender's `then` (the job can no longer be picked up)."""
     tender = await conn.fetchrow(queries.RUNNING_TENDER, job["id"])
     assert tender is not None, "a tender is running while offers are made"
     await conn.execute(queries.END_TENDER, tender["id"], "exhausted")
-    opened = await conn.fetchrow(queries.OPEN_TENDERED, job["id"]) if tender["then_do"] == "market" else None
+    to_market = tender["then_do"] == "market" and not expire
+    opened = await conn.fetchrow(queries.OPEN_TENDERED, job["id"]) if to_market else None
     then = opened["mode"] if opened is not None else "expired"
     if opened is None:
         await conn.execute(queries.EXPIRE_TENDERED, job["id"])
@@ -244,11 +263,12 @@ async def _refuse_answer(conn: Conn, offer_id: UUID) -> None:
     """Why an answer changed nothing: the offer is no longer out, or its window has closed."""
     offer = await conn.fetchrow(queries.OFFER, offer_id)
     assert offer is not None
-    if offer["state"] == "offered" and offer["expires_at"] <= offer["now"]:
+    if offer["state"] == "offered" and offer["closes_at"] <= offer["now"]:
+        # Its window, or the job's pickup window, has closed; the timeout loop has not yet ended it.
         raise Conflict(
-            f"The offer's window closed at {offer['expires_at'].isoformat()}.",
+            f"The offer's window closed at {offer['closes_at'].isoformat()}.",
             code="tender_expired",
-            expires_at=offer["expires_at"].isoformat(),
+            expires_at=offer["closes_at"].isoformat(),
         )
     if offer["state"] == "timed_out":
         raise Conflict(
@@ -320,12 +340,16 @@ async def decline_offer(
 
 async def time_out_offers(db: asyncpg.Pool, broker: Broker, *, batch: int = 20) -> int:
     """One round of the timeout loop: offers past their window time out and the next carrier's turn
-    comes (or the market opens). Safe with any number of workers (FOR UPDATE SKIP LOCKED)."""
+    comes (or the market opens); a tender whose job can no longer be picked up ends and the job
+    expires. Safe with any number of workers (FOR UPDATE SKIP LOCKED)."""
     async with db.acquire() as conn, conn.transaction():
         due = await conn.fetch(queries.CLAIM_TIMED_OUT_OFFERS, batch)
         for offer in due:
             job = await conn.fetchrow(queries.JOB, offer["job_id"])  # locked by the claim
             assert job is not None
+            if offer["job_passed"]:
+                await _end_for_pickup_passed(conn, broker, job)
+                continue
             await conn.execute(queries.TIME_OUT_OFFER, offer["id"])
             await events.record(
                 conn,

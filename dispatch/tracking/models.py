@@ -115,6 +115,9 @@ class SiteView(msgspec.Struct, kw_only=True):
     address: str
     location: LocationOut
     geofence: dict[str, Any]
+    # The site's IANA time zone, in which its times (a slot, a check-in) are shown; null for a
+    # destination that is an address, not a site.
+    timezone: str | None = None
 
 
 class JobView(msgspec.Struct, kw_only=True):

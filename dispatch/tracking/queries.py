@@ -206,9 +206,9 @@ JOB_FOR_PARTY = """
 SELECT j.id, j.reference, j.status, j.poster_org_id, j.shipper_org_id, j.consignee_org_id,
        j.carrier_org_id,
        s.name AS origin_name, s.address AS origin_address, s.lon AS origin_lon, s.lat AS origin_lat,
-       s.geofence AS origin_fence,
+       s.geofence AS origin_fence, s.timezone AS origin_timezone,
        j.destination_address, j.destination_lon, j.destination_lat, j.destination_geofence,
-       d.name AS destination_name, j.planned_route
+       d.name AS destination_name, d.timezone AS destination_timezone, j.planned_route
 FROM jobs j
 JOIN sites s ON s.id = j.origin_site_id
 LEFT JOIN sites d ON d.id = j.destination_site_id

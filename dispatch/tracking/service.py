@@ -59,8 +59,12 @@ async def start_trip(conn: Conn, broker: Broker, load_id: UUID, departed_at: dat
 # -- what watchers are shown ---------------------------------------------------------------
 
 
-def _site_view(name: str, address: str, lon: float, lat: float, fence: dict[str, Any]) -> SiteView:
-    return SiteView(name=name, address=address, location=LocationOut(lat=lat, lon=lon), geofence=fence)
+def _site_view(
+    name: str, address: str, lon: float, lat: float, fence: dict[str, Any], timezone: str | None
+) -> SiteView:
+    return SiteView(
+        name=name, address=address, location=LocationOut(lat=lat, lon=lon), geofence=fence, timezone=timezone
+    )
 
 
 async def job_view(db: Queryable, job_id: UUID) -> JobView:
@@ -72,7 +76,12 @@ async def job_view(db: Queryable, job_id: UUID) -> JobView:
         status=j["status"],
         consignee_org_id=j["consignee_org_id"],
         origin=_site_view(
-            j["origin_name"], j["origin_address"], j["origin_lon"], j["origin_lat"], j["origin_fence"]
+            j["origin_name"],
+            j["origin_address"],
+            j["origin_lon"],
+            j["origin_lat"],
+            j["origin_fence"],
+            j["origin_timezone"],
         ),
         destination=_site_view(
             j["destination_name"] or j["destination_address"],
@@ -80,6 +89,7 @@ async def job_view(db: Queryable, job_id: UUID) -> JobView:
             j["destination_lon"],
             j["destination_lat"],
             j["destination_geofence"],
+            j["destination_timezone"],
         ),
         route=None if j["planned_route"] is None else [(p[0], p[1]) for p in j["planned_route"]],
     )

@@ -38,8 +38,10 @@ async def test_a_gate_clerk_verifies_codes_checks_in_and_calls_a_truck_to_a_dock
     plate = first["vehicle"]["plate"]
 
     async with chromium() as browser:
-        # A tablet at the gate.
-        context = await browser.new_context(locale="en-US", viewport={"width": 800, "height": 1100})
+        # A tablet at the gate (its clock on UTC; the site is in Berlin).
+        context = await browser.new_context(
+            locale="en-US", timezone_id="UTC", viewport={"width": 800, "height": 1100}
+        )
         page = await context.new_page()
         foreign, errors = watch(page, server)
         await page.goto(f"{server.base_url}/console")
@@ -76,6 +78,9 @@ async def test_a_gate_clerk_verifies_codes_checks_in_and_calls_a_truck_to_a_dock
         await page.locator("#verdict[data-result=valid]").wait_for(timeout=10_000)
         text = await verdict.inner_text()
         assert "Valid" in text and first["id"] in text and plate in text and "Driver 0" in text
+        # The code's validity at the site's time, as the queue's times are, the zone named.
+        until = await verdict.locator("[data-name=valid-until] dd").inner_text()
+        assert until.endswith("(Europe/Berlin)"), until
         assert await db.fetchval("SELECT count(*) FROM queue_tickets") == 0  # verified, not yet admitted
         await page.locator("#check-in").click()
         await page.locator("#checked-in").wait_for(timeout=10_000)

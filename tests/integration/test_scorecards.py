@@ -1,20 +1,22 @@
 """Carrier scorecards: figures counted from a history played through the API match a hand count;
 who may see them; the waterfall's order "by score".
 
-The tender and give-back events are written with the events outbox's own writer (`events.record`, as
-the services do): their routes are built on other branches; at merge they are played through them.
-Slots in the past cannot be booked, and deliveries cannot be made late in a test's time: those
-timestamps are moved in the database during the setup, each where it happens, saying so.
+Every event is played through the routes and the app's own loops: tenders accepted, declined and
+timed out (the offer's window moved into the past in the database, the app's timeout loop ends it),
+a give-back, a cancelled award. Slots in the past cannot be booked, deliveries cannot be made late
+and a decline cannot be made 100 days ago in a test's time: those timestamps are moved in the
+database during the setup, each where it happens, saying so.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from dispatch.db.pool import create_pool
-from dispatch.events import service as events
 from dispatch.scorecards.service import order_by_score
 from tests.gate_support import dispatched_loads, gate_site, next_slot
 from tests.market_support import HAMBURG, create_site, post_job
@@ -67,23 +69,42 @@ async def _receive(client: Any, receiver: Account, load: dict[str, Any], **over:
     assert r.status_code == 201, r.text
 
 
-async def _emit(
-    settings: Any, type: str, job_id: str, carrier: Account, orgs: list[str], **data: Any
-) -> None:
-    """A tender event written as the tender service writes it (events.record), on a connection of the
-    app's own pool (its jsonb codec): for history the test cannot play through the routes in time."""
-    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
-    async with pool.acquire() as conn, conn.transaction():
-        await events.record(
-            conn,
-            type,
-            org_ids=[UUID(o) for o in orgs],
-            subject_type="job",
-            subject_id=UUID(job_id),
-            actor_user_id=None,
-            data={"job_id": job_id, "carrier_org_id": carrier.org_id, **data},
+async def _offer_out(client: Any, carrier: Account, job_id: str) -> dict[str, Any]:
+    """The job's offer out now to the carrier, as its job board reads it."""
+    offers = (await client.get("/tenders", params={"current": "true"}, headers=carrier.headers)).json()
+    (offer,) = [o for o in offers if o["job_id"] == job_id]
+    return offer
+
+
+def _accept(client: Any) -> Any:
+    """The carrier accepts the job's tender (its route): that is its award."""
+
+    async def award(job: dict[str, Any], carrier: Account) -> None:
+        offer = await _offer_out(client, carrier, job["id"])
+        r = await client.post(f"/tenders/{offer['id']}/accept", headers=carrier.headers)
+        assert r.status_code == 200 and r.json()["status"] == "awarded", r.text
+
+    return award
+
+
+def _let_time_out(client: Any, db: Any) -> Any:
+    """The carrier lets the job's tender time out: its offer's window is moved into the past in the
+    database (a window is minutes long) and the app's own timeout loop ends it; the job goes to the
+    market (`then: market`), where the carrier grabs it."""
+
+    async def award(job: dict[str, Any], carrier: Account) -> None:
+        offer = await _offer_out(client, carrier, job["id"])
+        await db.execute(
+            "UPDATE tender_offers SET expires_at = now() - interval '1 second' WHERE id = $1",
+            UUID(offer["id"]),
         )
-    await pool.close()
+        deadline = time.monotonic() + 30
+        while (await client.get(f"/jobs/{job['id']}", headers=carrier.headers)).json()["status"] != "open":
+            assert time.monotonic() < deadline, "the timeout loop never ended the offer"
+            await asyncio.sleep(0.1)
+        assert (await client.post(f"/jobs/{job['id']}/grab", headers=carrier.headers)).status_code == 200
+
+    return award
 
 
 def fig(numerator: int, denominator: int) -> dict[str, Any]:
@@ -100,18 +121,36 @@ async def test_scorecard_figures_from_a_played_history_match_a_hand_count(client
     receiver = await add_member(client, buyer, "buyer")
     mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
     site = await gate_site(client, mill)
-    # J1: the mill's gate to the buyer's yard, four loads.
+    carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])
+    tendered = {"carriers": [carrier.org_id], "window_seconds": 600, "then": "market"}
+    # J1: the mill's gate to the buyer's yard, four loads; tendered to the carrier, which accepts.
     w1 = await dispatched_loads(
-        client, settings, loads=4, mill=mill, site=site, destination_site_id=yard["id"]
+        client,
+        settings,
+        loads=4,
+        mill=mill,
+        site=site,
+        carrier=carrier,
+        destination_site_id=yard["id"],
+        tender=tendered,
+        award=_accept(client),
     )
-    carrier: Account = w1["carrier"]
     a, b, c, d = w1["loads"]
-    # J2: the mill's gate to an address in Hamburg (no site: the lane ends in an area), one load.
+    # J2: the mill's gate to an address in Hamburg (no site: the lane ends in an area), one load;
+    # tendered to the carrier, which lets the offer time out, then grabs the job on the market.
     w2 = await dispatched_loads(
-        client, settings, loads=1, mill=mill, site=site, carrier=carrier, plates=["B-GT 900"]
+        client,
+        settings,
+        loads=1,
+        mill=mill,
+        site=site,
+        carrier=carrier,
+        plates=["B-GT 900"],
+        tender=tendered,
+        award=_let_time_out(client, db),
     )
     (e,) = w2["loads"]
-    j1, j2 = w1["job"]["id"], w2["job"]["id"]
+    j2 = w2["job"]["id"]
 
     slot = next_slot(ahead=2)
     # a: booked, checks in before its slot ends (on time), delivered in time, received in good order.
@@ -150,11 +189,16 @@ async def test_scorecard_figures_from_a_played_history_match_a_hand_count(client
     await _arrive(client, db, e)
 
     # J3 and J4: two more jobs to the yard, grabbed by the carrier; it gives J3 back, the mill
-    # cancels J4's award (their routes). J5: tendered to the carrier, then to another carrier; both
-    # decline (their route), and the job goes to the market.
-    j3, j4 = [
-        (await post_job(client, mill, site["id"], destination_site_id=yard["id"]))["id"] for _ in range(2)
-    ]
+    # cancels J4's award (their routes). J3 was tendered to the carrier first, which declined it (its
+    # route) before grabbing it on the market; that decline is moved to 100 days ago below. J5:
+    # tendered to the carrier, then to another carrier; both decline, and the job goes to the market.
+    j3 = (await post_job(client, mill, site["id"], destination_site_id=yard["id"], tender=tendered))["id"]
+    offer = await _offer_out(client, carrier, j3)
+    r = await client.post(
+        f"/tenders/{offer['id']}/decline", headers=carrier.headers, json={"reason": "long ago"}
+    )
+    assert r.status_code == 200, r.text
+    j4 = (await post_job(client, mill, site["id"], destination_site_id=yard["id"]))["id"]
     for job in (j3, j4):
         assert (await client.post(f"/jobs/{job}/grab", headers=carrier.headers)).status_code == 200
     r = await client.post(
@@ -173,17 +217,11 @@ async def test_scorecard_figures_from_a_played_history_match_a_hand_count(client
         (offer,) = [o for o in offers if o["job_id"] == j5]
         r = await client.post(f"/tenders/{offer['id']}/decline", headers=who.headers, json={"reason": reason})
         assert r.status_code == 200, r.text
-    # J1 and J2 were grabbed (dispatched_loads plays a grab): that J1 was also accepted in a tender
-    # and that the carrier let a tender of J2 time out are written as the tender service writes its
-    # events (a tender played through to its timeout needs the claim loop and a real server); and
-    # one of this carrier's declines from 100 days ago (backdated) is outside the 90 days.
-    parties = [mill.org_id, buyer.org_id, carrier.org_id]
-    await _emit(settings, "tender.accepted", j1, carrier, parties, rank=1)
-    await _emit(settings, "tender.timed_out", j2, carrier, parties, rank=2)
-    await _emit(settings, "tender.declined", j3, carrier, parties, rank=1, reason="long ago")
+    # The carrier's decline of J3 is moved to 100 days ago (backdated): outside the 90 days.
     await db.execute(
         "UPDATE events SET occurred_at = now() - interval '100 days'"
-        " WHERE id = (SELECT max(id) FROM events WHERE type = 'tender.declined')"
+        " WHERE type = 'tender.declined' AND subject_id = $1",
+        j3,
     )
 
     # J3's award is moved to 100 days ago (backdated): given back within the window, it still counts
@@ -194,7 +232,7 @@ async def test_scorecard_figures_from_a_played_history_match_a_hand_count(client
         j3,
     )
 
-    # The hand count. Awards: J1, J2 (grabs, and J1 also by tender), J3, J4 = 4.
+    # The hand count. Awards: J1 (by tender), J2, J3, J4 (grabs) = 4.
     overall = {
         "tender_acceptance": fig(1, 3),  # J1 accepted; J5 declined, J2 timed out
         "slot_on_time": fig(1, 2),  # a before its slot's end, b after; c and d never checked in

@@ -92,7 +92,15 @@ async def test_a_waterfall_declined_and_accepted_on_the_board_cancelled_and_re_t
             await console.locator("#cancel-award-form").get_by_role("button", name="Cancel the award").click()
             await console.locator("#retender").wait_for(timeout=WAIT)
             await assert_accessible(console, context="job screen waiting for its re-tender")
-            await console.get_by_role("button", name="Re-tender").click()
+            # The order is chosen as on Post a job: as given (the default) or by scorecard.
+            retender = console.locator("#retender-form")
+            assert await retender.get_by_label("In my order").is_checked()
+            await retender.get_by_label("By scorecard, best first").check()
+            async with console.expect_request(
+                lambda r: r.method == "POST" and r.url.endswith(f"/jobs/{job['id']}/retender")
+            ) as sent:
+                await console.get_by_role("button", name="Re-tender").click()
+            assert (await sent.value).post_data_json["order"] == "by_score"
             await console.locator("#offer-1[data-state=offered]").wait_for(timeout=WAIT)
             assert await console.locator("#tender-offers tbody tr").count() == 1
             await board_a.locator("#tenders .tender").wait_for(timeout=WAIT)
@@ -158,6 +166,16 @@ async def test_a_mill_posts_a_job_tendered_to_carriers_it_picks_by_name_and_sees
             await picker.locator(".field-error[data-field=carriers]").wait_for(timeout=WAIT)
             assert await picker.get_attribute("aria-invalid") == "true"
             assert await page.locator("#posted").count() == 0
+            # The form's foot says it in words, never the validator's "$.tender.carriers" path.
+            foot = await form.locator(".form-error").inner_text()
+            assert foot == "Not saved: see the reasons beside the fields marked.", foot
+
+            # The first carrier added: the carriers' error goes at once (the foot stays until sent).
+            await form.get_by_label("Find a carrier by name").fill(f"elbe freight {tag}")
+            await form.get_by_role("button", name=f"Add Elbe Freight {tag}").click()
+            await picker.locator(".field-error[data-field=carriers]").wait_for(state="detached", timeout=WAIT)
+            assert await picker.get_attribute("aria-invalid") == "false"
+            await form.get_by_role("button", name=f"Remove Elbe Freight {tag}").click()
 
             # Picked by name: three added, one removed, the last moved up with the keyboard.
             await form.get_by_label("Find a carrier by name").fill(f"spree trucking {tag}")

@@ -234,6 +234,60 @@ async def test_when_every_carrier_declines_the_job_opens_to_the_market(server_fa
     assert exhausted == {"job_id": job["id"], "then": "grab"}
 
 
+@pytest.mark.server
+async def test_a_tendered_job_whose_pickup_window_ends_expires_at_once(server_factory, settings, db):
+    server = server_factory(workers=2, closer_interval_ms=100)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        mill = await bootstrap_org(http, settings, "Mill", ["shipper"])
+        first, second = [
+            await bootstrap_org(http, settings, name, ["carrier"]) for name in ("First", "Second")
+        ]
+        await save_area(http, first, "Berlin")
+        site = await create_site(http, mill, "Mill")
+        async with connect(f"{server.ws_url}/market/feed", additional_headers=first.headers) as feed:
+            assert (await next_frame(feed))["type"] == "snapshot"
+            # A long window and a market after it: only the end of the pickup window can stop it now.
+            job = await post_tendered(http, mill, tendered(site["id"], [first, second], window_s=3600))
+            offered = await next_frame(feed)
+            assert offered["type"] == "tender.offered" and offered["job_id"] == job["id"]
+            offer = await offer_to(http, first, job["id"])
+            # The clock: the job's pickup window (and so its deadline) moved into the past.
+            await db.execute(
+                "UPDATE jobs SET pickup_from = now() - interval '3 hours', deadline = now() - interval "
+                "'2 hours', pickup_until = now() - interval '1 second' WHERE id = $1::uuid",
+                job["id"],
+            )
+            # No carrier can take it any more, whether or not the loop has ended the tender yet.
+            refused = problem(await http.post(f"/tenders/{offer['id']}/accept", headers=first.headers), 409)
+            assert refused["code"] in ("tender_expired", "tender_not_offered"), refused
+
+            async def expired() -> bool:
+                r = await http.get(f"/jobs/{job['id']}", headers=mill.headers)
+                return bool(r.json()["status"] == "expired")
+
+            await until(expired, within_s=30)
+            ended = await next_frame(feed)
+            assert ended["type"] == "tender.ended" and ended["offer"]["id"] == offer["id"], ended
+        stand = await tender_of(http, mill, job["id"])
+        assert stand["status"] == "exhausted"
+        assert [(o["rank"], o["state"]) for o in stand["offers"]] == [(1, "withdrawn"), (2, "withdrawn")]
+        problem(
+            await http.post(f"/tenders/{offer['id']}/accept", headers=first.headers),
+            409,
+            "tender_not_offered",
+        )
+        # The second carrier's turn never came, and the market never saw the job.
+        assert (await http.get("/tenders", headers=second.headers)).json() == []
+        problem(await http.get(f"/jobs/{job['id']}", headers=second.headers), 404, "job_not_found")
+    told = await tender_events(db, job["id"])
+    assert [kind for kind, _ in told] == ["tender.offered", "tender.exhausted"]
+    assert told[-1][1] == {"job_id": job["id"], "then": "expired"}
+    after = await db.fetch(
+        "SELECT type FROM events WHERE subject_id = $1 AND type LIKE 'job.%' ORDER BY id", job["id"]
+    )
+    assert [r["type"] for r in after] == ["job.posted", "job.expired"]
+
+
 async def test_what_a_tender_refuses(client, settings):
     mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
     carrier = await bootstrap_org(client, settings, "Haulers", ["carrier"])

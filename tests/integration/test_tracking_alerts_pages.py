@@ -76,7 +76,8 @@ async def test_a_truck_far_from_its_slot_is_shown_late_on_the_tracking_page_and_
         assert await db.fetchval("SELECT count(*) FROM positions WHERE load_id = $1", UUID(load["id"])) == 0
 
         # The buyer's tracking page: the alert above the load's facts, and on its timeline.
-        desk = await browser.new_context(viewport={"width": 1280, "height": 800})
+        # A buyer whose clock is UTC, watching a mill in Berlin.
+        desk = await browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="UTC")
         page = await desk.new_page()
         page_foreign, page_errors = watch(page, server)
         await page.goto(f"{server.base_url}/track/loads/{load['id']}#token={receiver.token}")
@@ -84,6 +85,12 @@ async def test_a_truck_far_from_its_slot_is_shown_late_on_the_tracking_page_and_
         alert = card.get_by_role("alert")
         await alert.wait_for(timeout=WAIT_MS)
         assert "Late for the pickup slot at" in await alert.inner_text()
+        # The slot at the site's time, as the gate shows it, and the site's zone named (not the
+        # buyer's UTC hour for the same slot).
+        at_site = slot.astimezone(ZoneInfo(site["timezone"])).strftime("%-I:%M %p")
+        shown = (await alert.inner_text()).replace("\u202f", " ").replace("\xa0", " ")
+        slot_part = shown.split("expected")[0]
+        assert f"{at_site} (Europe/Berlin)" in slot_part, shown
         assert "Will be late for the pickup slot" in await card.locator(".timeline").inner_text()
         assert "On the way to the pickup" in await card.locator(".approach").inner_text()
         # On the map: the truck where it is on its way to the pickup, and the planned route.

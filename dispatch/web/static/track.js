@@ -14,7 +14,7 @@ import { html, render, useEffect, useRef, useState } from "./vendor/htm-3.1.1/st
 import { api, blob } from "./console/api.js";
 import { LoadPapers } from "./console/papers.js";
 import { OrganizationChoice, useSignIn } from "./console/signin.js";
-import { Field, t } from "./console/ui.js";
+import { Field, siteTime, t } from "./console/ui.js";
 import { createTracker } from "./track/live.js";
 import { createMap } from "./track/map.js";
 import { ReceiptForm } from "./track/receipt.js";
@@ -31,6 +31,18 @@ function clock(iso) {
   const d = new Date(iso);
   return new Date().toDateString() === d.toDateString() ? i18n.time(d) : i18n.dateTime(d);
 }
+
+// A time at a site (its slot, the truck's ETA there, its departure from the gate): in the site's zone,
+// as the gate shows it, named when it differs from the viewer's; the date when not the site's today.
+function siteClock(iso, zone) {
+  if (!iso) return t("common.none");
+  if (!zone) return clock(iso);
+  return siteTime(iso, zone, { withDate: i18n.date(new Date(), zone) !== i18n.date(iso, zone) });
+}
+
+// The site a timeline entry happened at, by its type: the gate it left, the destination it reached.
+const SITE_OF_ENTRY = { "load.departed": "origin", "load.arrived": "destination", "load.received": "destination" };
+const zoneOf = (job, side) => (job && job[side] ? job[side].timezone : null);
 
 function ago(iso) {
   if (!iso) return "";
@@ -131,7 +143,8 @@ function Facts({ load }) {
 // The alerts standing on a load (dispatch/tracking/README.md "Alerts"), from its timeline: late for
 // the pickup slot until the truck checks in (or its ETA recovered), late delivery until it arrives,
 // off route until back on route.
-function standingAlerts(load) {
+function standingAlerts(load, job) {
+  const pickupZone = zoneOf(job, "origin");
   let slot = null, delivery = null, off = null;
   for (const e of load.timeline) {
     if (e.type === "load.late_for_slot") slot = e;
@@ -143,7 +156,7 @@ function standingAlerts(load) {
   const out = [];
   if (slot && approaching && (!load.approach || load.approach.late)) {
     const eta = (load.approach && load.approach.eta_at) || slot.data.eta_at;
-    out.push({ type: slot.type, text: t("track.alert.late_for_slot", { slot: clock(slot.data.slot_starts_at), eta: clock(eta) }) });
+    out.push({ type: slot.type, text: t("track.alert.late_for_slot", { slot: siteClock(slot.data.slot_starts_at, pickupZone), eta: siteClock(eta, pickupZone) }) });
   }
   if (delivery && load.status === "in_transit") {
     const eta = (load.eta && load.eta.eta_at) || delivery.data.eta_at;
@@ -155,8 +168,8 @@ function standingAlerts(load) {
   return out;
 }
 
-function Alerts({ load }) {
-  const alerts = standingAlerts(load);
+function Alerts({ load, job }) {
+  const alerts = standingAlerts(load, job);
   if (!alerts.length) return null;
   return html`<div role="alert"><ul class="alerts">
     ${alerts.map((a) => html`<li key=${a.type} class="alert" data-type=${a.type}>${a.text}</li>`)}
@@ -164,30 +177,31 @@ function Alerts({ load }) {
 }
 
 // On the way to the pickup (the driver started towards it): when the truck is expected there.
-function Approach({ load }) {
+function Approach({ load, job }) {
   const a = load.approach;
   if (!a || !["assigned", "booked"].includes(load.status)) return null;
-  return html`<p class="approach">${t("track.approach", { eta: a.eta_at ? clock(a.eta_at) : t("common.none"),
+  return html`<p class="approach">${t("track.approach", { eta: siteClock(a.eta_at, zoneOf(job, "origin")),
     distance: km(a.remaining_m) })}</p>`;
 }
 
 // `papersFor`: the signed-in person's token (a share link's viewer has no party's session, and the
 // papers are the parties'): the load's papers once it is received.
-function LoadCard({ load, jobId, receiptFor, papersFor }) {
+function LoadCard({ load, job, receiptFor, papersFor }) {
+  const jobId = job && job.id;
   const status = load.status || "";
   return html`<section class="load" id=${`load-${load.id}`} data-load-id=${load.id} data-status=${status}
       aria-labelledby=${`load-${load.id}-title`}>
     <h2 id=${`load-${load.id}-title`}><span class="swatch" style=${{ background: load.color }}></span><span
       class="plate">${loadName(load)}</span> <span class=${`load-status tag ${status}`}>${translated(
         `track.status.${status}`, status.replaceAll("_", " "))}</span></h2>
-    <${Alerts} load=${load} />
-    <${Approach} load=${load} />
+    <${Alerts} load=${load} job=${job} />
+    <${Approach} load=${load} job=${job} />
     <${Facts} load=${load} />
     ${load.receipt && html`<p class="receipt">${receiptText(load.receipt)}</p>`}
     ${papersFor && status === "received" && html`<p class="load-papers"><${LoadPapers} load=${{ ...load, status }}
       title=${loadName(load)} fetchPdf=${(path) => blob(path, { token: papersFor })} /></p>`}
     <ol class="timeline">
-      ${load.timeline.map((e) => html`<li key=${`${e.type}@${e.at}`} data-type=${e.type}><time dateTime=${e.at}>${clock(e.at)}</time>
+      ${load.timeline.map((e) => html`<li key=${`${e.type}@${e.at}`} data-type=${e.type}><time dateTime=${e.at}>${SITE_OF_ENTRY[e.type] ? siteClock(e.at, zoneOf(job, SITE_OF_ENTRY[e.type])) : clock(e.at)}</time>
         ${" "}${translated(`track.event.${e.type}`, e.type)}</li>`)}
     </ol>
     ${receiptFor && !load.receipt && status === "arrived" && html`<${ReceiptForm} load=${load} jobId=${jobId} token=${receiptFor} />`}
@@ -251,9 +265,9 @@ function App() {
       <${MapView} scene=${scene} />
       <aside id="panel" aria-label=${t("track.panel_label")}>
         ${state.ended && html`<p id="ended" class="ended-note">${t(state.ended)}</p>`}
-        <div id="loads">${loads.map((load) => html`<${LoadCard} key=${load.id} load=${load} jobId=${state.job.id}
+        <div id="loads">${loads.map((load) => html`<${LoadCard} key=${load.id} load=${load} job=${state.job}
           receiptFor=${mayConfirm ? token : null} papersFor=${token || null} />`)}</div>
-        <p id="zone-note" class="zone-note">${t("common.time.your_zone", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone })}</p>
+        <p id="zone-note" class="zone-note">${t("track.zone_note", { zone: Intl.DateTimeFormat().resolvedOptions().timeZone })}</p>
       </aside>
     </main>`}`;
 }

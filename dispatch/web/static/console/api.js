@@ -18,20 +18,28 @@ export class ApiError extends Error {
     this.code = problem.code || null;
     this.problem = problem;
     this.fields = fieldErrors(problem);
+    // A refused body's detail names the fields as the validator does ("$.tender.carriers: Expected
+    // array…"); a person reads the reasons beside the fields instead, so the foot says just that.
+    if ((problem.errors || []).length) this.message = i18n.t("console.form.fields_invalid");
     // A conflict that concerns one field (email_taken → email) is shown next to that field too.
     const field = fieldOfCode[this.code];
     if (field && !this.fields[field]) this.fields[field] = this.message;
   }
 }
 
-// "$.email" → "email", "$.role_ids[0]" → "role_ids": the name of the form field the error is about.
+// "$.email" → "email", "$.role_ids[0]" → "role_ids": the name of the form field the error is about;
+// a nested path is also kept whole without its indexes ("$.tender.carriers" → "tender" and
+// "tender.carriers"), for a form whose part has fields of its own (Post a job's tender).
 function fieldErrors(problem) {
   const out = {};
+  const add = (name, text) => { if (name) out[name] = out[name] ? `${out[name]}; ${text}` : text; };
   for (const error of problem.errors || []) {
-    const name = String(error.field || "").replace(/^\$\.?/, "").split(/[.[]/)[0];
+    const path = String(error.field || "").replace(/^\$\.?/, "").replace(/\[\d*\]/g, "");
     // The reason is the validator's (English); the words around it are in the page's language.
     const text = i18n.t("console.form.invalid", { reason: error.reason });
-    if (name) out[name] = out[name] ? `${out[name]}; ${text}` : text;
+    const first = path.split(".")[0];
+    add(first, text);
+    if (path !== first) add(path, text);
   }
   return out;
 }

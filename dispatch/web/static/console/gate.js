@@ -9,14 +9,15 @@ import { html, useEffect, useRef, useState } from "../vendor/htm-3.1.1/standalon
 import { api, live } from "./api.js";
 import { Evidence } from "./gate-evidence.js";
 import { QrScanner } from "./gate-scan.js";
-import { Field, FormError, Status, t, useForm, useLoad } from "./ui.js";
+import { Field, FormError, siteTime, Status, t, useForm, useLoad } from "./ui.js";
 import { Appointments } from "./appointments.js";
 
 const i18n = window.DispatchI18n;
 
 // The verdict of a code check: valid (what it names, and "check in") or refused with its reason in
 // the page's language (from the result code; the API's `detail` is English).
-function Verdict({ verdict, onCheckIn }) {
+// Its times are the site's, as the queue's and the appointments' are (`zone`: the site's).
+function Verdict({ verdict, onCheckIn, zone }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   async function checkIn() {
@@ -36,7 +37,7 @@ function Verdict({ verdict, onCheckIn }) {
     ["console.gate.verdict.plate", verdict.plate_display || verdict.sent.plate, "plate"],
     ["console.gate.verdict.driver", verdict.driver_name, "driver"],
     ["console.gate.verdict.carrier", verdict.carrier_name, "carrier"],
-    ["console.gate.verdict.valid_until", verdict.valid_until && i18n.dateTime(new Date(verdict.valid_until)), "valid-until"],
+    ["console.gate.verdict.valid_until", verdict.valid_until && siteTime(verdict.valid_until, zone, { withDate: true }), "valid-until"],
   ].filter(([, value]) => value);
   return html`<div class="verdict valid" id="verdict" role="status" data-result="valid">
     <p class="verdict-title">${t("console.gate.verdict.valid")}</p>
@@ -50,7 +51,7 @@ function Verdict({ verdict, onCheckIn }) {
   </div>`;
 }
 
-function Verify({ siteId }) {
+function Verify({ siteId, zone }) {
   const [verdict, setVerdict] = useState(null);
   const [scanning, setScanning] = useState(false);
   const [scanNote, setScanNote] = useState(null);
@@ -97,7 +98,7 @@ function Verify({ siteId }) {
     ${scanNote && html`<p id="scan-note" role="status">${t(scanNote)}</p>`}
     <${FormError} error=${form.error} />
     <button type="submit" class="big" disabled=${form.busy}>${t("console.gate.verify.submit")}</button>
-    ${verdict && html`<${Verdict} verdict=${verdict} onCheckIn=${checkIn} />`}
+    ${verdict && html`<${Verdict} verdict=${verdict} onCheckIn=${checkIn} zone=${zone} />`}
   </form>`;
 }
 
@@ -195,7 +196,7 @@ export function Gate({ me }) {
       <div class="field"><label for="gate-site">${t("console.gate.site")}</label>
         <select id="gate-site" value=${chosen.id} onChange=${(e) => setSiteId(e.currentTarget.value)}>
           ${sites.data.map((s) => html`<option key=${s.id} value=${s.id}>${s.name}</option>`)}</select></div>
-      <${Verify} key=${`verify-${chosen.id}`} siteId=${chosen.id} />
+      <${Verify} key=${`verify-${chosen.id}`} siteId=${chosen.id} zone=${chosen.timezone} />
       <${Queue} key=${`queue-${chosen.id}`} siteId=${chosen.id} />
       <${Appointments} key=${`appointments-${chosen.id}`} me=${me} siteId=${chosen.id} />`}
   </section>`;

@@ -36,20 +36,31 @@ const TENDER_FIELD_OF_CODE = {
   tender_price_required: "price_minor",
 };
 
+// The form value behind each of the tender's fields, whose change clears that field's error.
+const TENDER_VALUE_OF_FIELD = {
+  carriers: "tender_carriers",
+  order: "tender_order",
+  window_seconds: "tender_window_minutes",
+  price_minor: "tender_price",
+  then: "tender_then",
+};
+
 // The API's reasons for the tender's fields: "$.tender.window_seconds" → window_seconds (ApiError's
-// `fields` keeps only the first name, "tender"); a problem without errors[] by its code.
-function tenderErrors(error) {
+// `fields` has it as "tender.window_seconds"; "$.tender" itself, the carriers); a problem without
+// errors[] by its code. A field changed since the refusal shows its error no more.
+function tenderErrors(form) {
   const out = {};
+  const error = form.error;
   if (!error) return out;
-  for (const e of error.problem.errors || []) {
-    const match = /^\$\.tender(?:\.([a-z_]+))?/.exec(String(e.field || ""));
-    if (!match) continue;
+  for (const [path, text] of Object.entries(error.fields || {})) {
+    const match = /^tender(?:\.([a-z_]+))?$/.exec(path);
+    if (!match || (!match[1] && Object.keys(error.fields).some((p) => p.startsWith("tender.")))) continue;
     const name = match[1] || "carriers";
-    const text = t("console.form.invalid", { reason: e.reason });
     out[name] = out[name] ? `${out[name]}; ${text}` : text;
   }
   const field = TENDER_FIELD_OF_CODE[error.code];
   if (field && !out[field]) out[field] = error.message;
+  for (const name of Object.keys(out)) if (form.changed(TENDER_VALUE_OF_FIELD[name] || name)) delete out[name];
   return out;
 }
 
@@ -197,7 +208,7 @@ export function PostJob({ me }) {
         onChange=${form.set("origin_site_id")} error=${form.fieldError("origin_site_id")}
         options=${sites} blank=${t("console.jobs.choose_site")} />
       <${Select} name="destination_site_id" label=${t("console.jobs.destination")} value=${v.destination_site_id}
-        onChange=${form.set("destination_site_id")} error=${form.fieldError("destination_site_id") || form.fieldError("destination")}
+        onChange=${form.set("destination_site_id")} error=${form.fieldError("destination_site_id") || form.fieldError("destination", "destination_site_id")}
         options=${sites} blank=${t("console.jobs.choose_site")} />
       <${Select} name="vehicle_type" label=${t("console.jobs.vehicle_type")} value=${v.vehicle_type}
         onChange=${form.set("vehicle_type")} error=${form.fieldError("vehicle_type")}
@@ -215,7 +226,7 @@ export function PostJob({ me }) {
             ${f("bulk_volume_m3", t("console.jobs.bulk_volume"))}
             ${form.fieldError("cargo") && html`<p class="field-error error" data-field="cargo">${form.fieldError("cargo")}</p>`}
           </fieldset>`
-        : html`<${CargoLines} lines=${v.lines} onChange=${form.set("lines")} error=${form.fieldError("cargo")} />`}
+        : html`<${CargoLines} lines=${v.lines} onChange=${form.set("lines")} error=${form.fieldError("cargo", "lines")} />`}
       ${f("pickup_from", t("console.jobs.pickup_from"), "datetime-local")}
       ${f("pickup_until", t("console.jobs.pickup_until"), "datetime-local")}
       ${f("deliver_by", t("console.jobs.deliver_by"), "datetime-local")}
@@ -229,7 +240,7 @@ export function PostJob({ me }) {
         : html`${money("ceiling_minor", t("console.jobs.ceiling"))}${money("min_step_minor", t("console.jobs.min_step"))}`}
       ${f("deadline", t("console.jobs.deadline"), "datetime-local")}
       ${f("reference", t("console.jobs.reference"))}
-      <${TenderFirst} v=${v} set=${form.set} errors=${tenderErrors(form.error)} currency=${currency} />
+      <${TenderFirst} v=${v} set=${form.set} errors=${tenderErrors(form)} currency=${currency} />
       <${FormError} error=${form.error} />
       <button type="submit" disabled=${form.busy}>${t("console.jobs.post_submit")}</button>
     </form>`}

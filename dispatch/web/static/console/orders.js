@@ -147,13 +147,14 @@ const RETENDER_FIELD_OF_CODE = {
 };
 
 function Retender({ job, onDone }) {
-  const form = useForm({ to: "tender", carriers: [], window_minutes: "60", price_minor: "", mode: job.mode, deadline: "" },
+  const form = useForm({ to: "tender", carriers: [], order: "as_given", window_minutes: "60", price_minor: "", mode: job.mode, deadline: "" },
     async (v) => {
       const body = { to: v.to };
       const minutes = String(v.window_minutes).trim();
       if (v.to === "tender") {
         // None picked: the same carriers as before, without those that failed (the API's default).
         if (v.carriers.length) body.carriers = v.carriers.map((c) => c.id);
+        body.order = v.order;
         if (minutes) body.window_seconds = /^\d+$/.test(minutes) ? Number(minutes) * 60 : minutes;
       } else {
         body.mode = v.mode;
@@ -174,8 +175,14 @@ function Retender({ job, onDone }) {
         ? html`<${CarrierPicker} legend=${t("orders.retender.carriers")} chosen=${v.carriers}
             onChange=${form.set("carriers")} error=${form.fieldError("carriers")}
             exclude=${job.excluded_carrier_org_ids} />
+          <fieldset class="checks" aria-invalid=${form.fieldError("order") ? "true" : "false"}>
+            <legend>${t("carriers.tender.order")}</legend>
+            ${["as_given", "by_score"].map((o) => html`<label key=${o}><input type="radio" name="retender_order" value=${o}
+              checked=${v.order === o} onChange=${() => form.set("order")(o)} /> ${t(`carriers.tender.order_${o}`)}</label>`)}
+            ${form.fieldError("order") && html`<p class="field-error error" data-field="order">${form.fieldError("order")}</p>`}
+          </fieldset>
           <${Field} name="window_seconds" label=${t("orders.retender.window")} value=${v.window_minutes}
-            onInput=${form.set("window_minutes")} error=${form.fieldError("window_seconds")} autocomplete="off" />`
+            onInput=${form.set("window_minutes")} error=${form.fieldError("window_seconds", "window_minutes")} autocomplete="off" />`
         : html`<${Select} name="mode" label=${t("console.jobs.mode")} value=${v.mode} onChange=${form.set("mode")}
             options=${[{ value: "grab", label: t("console.jobs.mode_grab") }, { value: "auction", label: t("console.jobs.mode_auction") }]} />`}
       ${(v.to === "tender" || v.mode === "grab") && html`<${Field} name="price_minor"

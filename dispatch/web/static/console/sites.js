@@ -311,7 +311,7 @@ function SiteForm({ me, site, onSaved }) {
     </fieldset>
     <${Field} name="timezone" label=${t("sites.field.timezone")} value=${v.timezone} onInput=${form.set("timezone")}
       error=${form.fieldError("timezone")} />
-    <${HoursEditor} hours=${v.hours} setHours=${form.set("hours")} error=${form.fieldError("opening_hours")} />
+    <${HoursEditor} hours=${v.hours} setHours=${form.set("hours")} error=${form.fieldError("opening_hours", "hours")} />
     <${GeofenceEditor} corners=${v.corners} setCorners=${form.set("corners")} location=${{ lat: v.lat, lon: v.lon }}
       error=${form.fieldError("geofence")} />
     <div class="field"><label><input type="checkbox" name="shared" checked=${v.shared}

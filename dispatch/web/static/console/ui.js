@@ -47,6 +47,17 @@ export function Checks({ name, legend, options, chosen, onChange, error }) {
   </fieldset>`;
 }
 
+// A time that belongs to a site (a slot, an appointment, a check-in) in the site's IANA `zone`, as
+// the gate's screens show it; the zone is named when the site's clock reads otherwise than the
+// viewer's at that instant, so that the site's 12:00 never passes for the viewer's own. `withDate`:
+// with the date. No zone (an address, not a site): the viewer's own time.
+export function siteTime(value, zone, { withDate = false } = {}) {
+  const format = withDate ? i18n.dateTime : i18n.time;
+  const there = format(value, zone || undefined);
+  if (!zone || i18n.dateTime(value, zone) === i18n.dateTime(value)) return there;
+  return t("common.time.at_site", { time: there, zone });
+}
+
 export function FormError({ error }) {
   if (!error) return null;
   return html`<p class="form-error error" role="alert">${error.message}</p>`;
@@ -71,11 +82,19 @@ export function useLoad(load, deps = []) {
 
 // The shape every form on the console has: its values, the API's field errors, the general error,
 // and submit(), which sends, clears the errors on success and keeps what was typed on failure.
+// A field's error goes as soon as the person changes that field (it answered the old value): the
+// form remembers which values changed since the last refusal. `fieldError(name, value)`: the API's
+// error for field `name`, unless the form value `value` (by default the same name) has changed
+// since; `changed(value)` tells a screen that reads the errors itself (jobs.js's tender part).
 export function useForm(initial, send) {
   const [values, setValues] = useState(initial);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const set = (name) => (value) => setValues((old) => ({ ...old, [name]: value }));
+  const [edited, setEdited] = useState(() => new Set());
+  const set = (name) => (value) => {
+    setValues((old) => ({ ...old, [name]: value }));
+    setEdited((old) => (old.has(name) ? old : new Set(old).add(name)));
+  };
   async function submit(event) {
     event.preventDefault();
     setBusy(true);
@@ -86,11 +105,14 @@ export function useForm(initial, send) {
     } catch (err) {
       setError(err);
     } finally {
+      setEdited(new Set());
       setBusy(false);
     }
   }
-  const fieldError = (name) => (error && error.fields ? error.fields[name] : undefined);
-  return { values, set, submit, error, busy, fieldError };
+  const changed = (value) => edited.has(value);
+  const fieldError = (name, value = name) =>
+    (error && error.fields && !edited.has(value) ? error.fields[name] : undefined);
+  return { values, set, submit, error, busy, fieldError, changed };
 }
 
 export function Status({ state }) {

@@ -72,7 +72,7 @@ function AreaForm({ market }) {
     await market.saveArea(body);
   });
   // The API names the fields of its body: `name`, `center` (lat and lon), `radius_km`.
-  const fieldError = (name) => form.fieldError(name === "area_name" ? "name" : name === "lat" || name === "lon" ? "center" : name);
+  const fieldError = (name) => form.fieldError(name === "area_name" ? "name" : name === "lat" || name === "lon" ? "center" : name, name);
 
   function useMyLocation() {
     setLocated(null);
@@ -98,7 +98,7 @@ function AreaForm({ market }) {
       <${Field} name="radius_km" type="number" label=${t("jobs.area.radius")} value=${form.values.radius_km}
         onInput=${form.set("radius_km")} error=${fieldError("radius_km")} required />
       <${Select} name="vehicle_type" label=${t("jobs.area.vehicle")} value=${form.values.vehicle_type}
-        onChange=${form.set("vehicle_type")} blank=${t("jobs.area.any_vehicle")} error=${fieldError("vehicle_types")}
+        onChange=${form.set("vehicle_type")} blank=${t("jobs.area.any_vehicle")} error=${form.fieldError("vehicle_types", "vehicle_type")}
         options=${VEHICLE_TYPES.map((v) => ({ value: v, label: vehicleName(v) }))} />
     </div>
     <${FormError} error=${form.error} />
