@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.market_support import create_site, post_job
-from tests.support import bootstrap_org, problem, role_ids
+from tests.support import Account, bootstrap_org, problem, role_ids
 
 # What differs between two answers by design: the request id.
 _OWN = {"x-request-id"}
@@ -53,6 +53,17 @@ async def test_the_fast_path_and_the_route_answer_alike(client, settings):
         a, b = await grab(fast_job, late, False, lang), await grab(routed_job, late, True, lang)
         problem(a, 409, "job_taken")
         _alike(a, b, fast_job["id"], routed_job["id"])
+
+    # An API token of a role with jobs.bid (the event's actor is then no user): alike too.
+    [dispatcher] = await role_ids(client, late, "dispatcher")
+    r = await client.post(
+        f"/orgs/{late.org_id}/api-tokens", headers=late.headers, json={"name": "TMS", "role_id": dispatcher}
+    )
+    tms = Account(late.org_id, "", "", r.json()["token"])
+    fast_job, routed_job = [await post_job(client, mill, site["id"]) for _ in range(2)]
+    a, b = await grab(fast_job, tms, False), await grab(routed_job, tms, True)
+    assert a.status_code == 200 and a.json()["carrier_org_id"] == late.org_id
+    _alike(a, b, fast_job["id"], routed_job["id"])
 
     # What the service refuses: one's own job, an auction, an unknown id, a shipper.
     auction = await post_job(client, mill, site["id"], mode="auction")
