@@ -108,18 +108,20 @@ async def bench_grab(
     latencies: list[float] = []
     race_time = 0.0
     race_cpu = 0.0  # the server workers' CPU seconds in the counted races
+    client_cpu = 0.0  # this process's (the load generator's), in the same races
     clean_rounds = 0
     # One round first that is not counted, on each side: the first statements on fresh connections
     # (parse, plan, catalog reads) are a warm-up, not the race.
     for warm in (True, *[False] * rounds):
         job = (await http.post("/jobs", headers=_auth(mill), json=_job(site))).json()
-        cpu0 = cpu_s(workers)
+        cpu0, own0 = cpu_s(workers), time.process_time()
         t0 = time.perf_counter()
         results = await asyncio.gather(*[timed(grab(job["id"], c)) for c in fleet])
         if warm:
             continue
         race_time += time.perf_counter() - t0
         race_cpu += cpu_s(workers) - cpu0
+        client_cpu += time.process_time() - own0
         latencies += [t for t, _ in results]
         codes = sorted(status for _, status in results)
         clean_rounds += codes.count(200) == 1 and codes.count(409) == carriers - 1
@@ -130,7 +132,8 @@ async def bench_grab(
     print(f"                  {rounds * carriers / race_time:,.0f} grabs/s; {percentiles(latencies)}")
     print(
         f"                  server CPU per grab (both workers, all of it: HTTP, app, driver): "
-        f"{race_cpu * 1000 / (rounds * carriers):.2f} ms"
+        f"{race_cpu * 1000 / (rounds * carriers):.2f} ms; the load generator's (aiohttp, this "
+        f"process): {client_cpu * 1000 / (rounds * carriers):.2f} ms"
     )
 
     # Baseline: the same race without HTTP or the app: N connections run the grab UPDATE at once.
