@@ -5,8 +5,9 @@
 Setup goes through httpx, timed requests through aiohttp (the faster client). Runs a real
 `dispatch serve --workers 2` on a throwaway embedded PostgreSQL and prints, each
 beside its raw baseline measured in the same run:
-- grab: N carriers grab one job at once, R rounds; throughput, p50/p99 latency and the
-  exactly-one-winner check; baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app);
+- grab: N carriers grab one job at once, R rounds; throughput, p50/p99 latency, the server
+  workers' CPU per grab (from /proc, the counted races only) and the exactly-one-winner check;
+  baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app);
   then both side by side with the ratio (the target: p99 within 1.5x the bare race's).
 - search: open jobs within 200 km of random points in Europe, nearest first, 50 per page, over
   HTTP; baseline: the same SQL through bare asyncpg; and the query plan (EXPLAIN ANALYZE).
@@ -27,7 +28,9 @@ import aiohttp
 import asyncpg
 import httpx
 
-from bench.common import database, fresh_database, organization, percentiles, serving, square
+from bench.common import database, fresh_database, organization, percentiles, server_process, square
+from bench.tracking import cpu_s
+from dispatch import procfs
 from dispatch.db.pool import create_pool
 from dispatch.market import queries
 
@@ -83,7 +86,12 @@ def _auth(org: dict[str, str]) -> dict[str, str]:
 
 
 async def bench_grab(
-    http: httpx.AsyncClient, fast: aiohttp.ClientSession, dsn: str, rounds: int, carriers: int
+    http: httpx.AsyncClient,
+    fast: aiohttp.ClientSession,
+    dsn: str,
+    rounds: int,
+    carriers: int,
+    workers: list[int],
 ) -> None:
     mill, fleet, site = await _setup(http, dsn, carriers)
 
@@ -99,16 +107,21 @@ async def bench_grab(
 
     latencies: list[float] = []
     race_time = 0.0
+    race_cpu = 0.0  # the server workers' CPU seconds in the counted races
+    client_cpu = 0.0  # this process's (the load generator's), in the same races
     clean_rounds = 0
     # One round first that is not counted, on each side: the first statements on fresh connections
     # (parse, plan, catalog reads) are a warm-up, not the race.
     for warm in (True, *[False] * rounds):
         job = (await http.post("/jobs", headers=_auth(mill), json=_job(site))).json()
+        cpu0, own0 = cpu_s(workers), time.process_time()
         t0 = time.perf_counter()
         results = await asyncio.gather(*[timed(grab(job["id"], c)) for c in fleet])
         if warm:
             continue
         race_time += time.perf_counter() - t0
+        race_cpu += cpu_s(workers) - cpu0
+        client_cpu += time.process_time() - own0
         latencies += [t for t, _ in results]
         codes = sorted(status for _, status in results)
         clean_rounds += codes.count(200) == 1 and codes.count(409) == carriers - 1
@@ -117,6 +130,11 @@ async def bench_grab(
         f"{clean_rounds}/{rounds} rounds"
     )
     print(f"                  {rounds * carriers / race_time:,.0f} grabs/s; {percentiles(latencies)}")
+    print(
+        f"                  server CPU per grab (both workers, all of it: HTTP, app, driver): "
+        f"{race_cpu * 1000 / (rounds * carriers):.2f} ms; the load generator's (aiohttp, this "
+        f"process): {client_cpu * 1000 / (rounds * carriers):.2f} ms"
+    )
 
     # Baseline: the same race without HTTP or the app: N connections run the grab UPDATE at once.
     pool = await create_pool(dsn, min_size=carriers, max_size=carriers)
@@ -259,7 +277,7 @@ async def bench_search(
 async def main(args: argparse.Namespace) -> None:
     with database() as admin_dsn, tempfile.TemporaryDirectory() as state:
         dsn = await fresh_database(admin_dsn)
-        with serving(dsn, workers=2, state_dir=state) as url:
+        with server_process(dsn, workers=2, state_dir=state) as (url, server):
             limits = httpx.Limits(
                 max_connections=args.carriers * 2, max_keepalive_connections=args.carriers * 2
             )
@@ -272,7 +290,8 @@ async def main(args: argparse.Namespace) -> None:
                     f"dispatch serve --workers 2 on {url}; load generator in this process; "
                     f"{__import__('os').cpu_count()} cores"
                 )
-                await bench_grab(http, fast, dsn, args.rounds, args.carriers)
+                workers = procfs.worker_pids(server.pid)
+                await bench_grab(http, fast, dsn, args.rounds, args.carriers, workers)
                 await bench_search(http, fast, dsn, args.jobs, args.searches)
 
 

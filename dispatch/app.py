@@ -48,6 +48,7 @@ from dispatch.gate.inbox import GateDriverNotices
 from dispatch.health import healthz
 from dispatch.loads.api import LoadController, PlanController, SwapDecisionController
 from dispatch.market import api as market_api
+from dispatch.market.grab_fast_path import grab_fast_path
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.market.service import load_public_job
 from dispatch.metrics import Metrics, metrics_endpoint
@@ -195,10 +196,10 @@ def create_app(settings: Settings) -> Litestar:
     # Inside it, sockets that failed before they were accepted get their problem answer, and those
     # that failed after because the database is away are told to try again later; every problem
     # answered in there has its `detail` in the language the request asks for.
-    # Innermost, in front of Litestar's router: the common GPS batch (driver_api/positions.py).
-    app.asgi_handler = request_id_middleware(
-        answer_in_request_language(refuse_failed_sockets(positions_fast_path(app.asgi_handler, runtime)))
-    )
+    # Innermost, in front of Litestar's router: the common GPS batch (driver_api/positions.py) and
+    # the plain grab (dispatch/market/grab_fast_path.py).
+    fast_paths = positions_fast_path(grab_fast_path(app.asgi_handler, runtime), runtime)
+    app.asgi_handler = request_id_middleware(answer_in_request_language(refuse_failed_sockets(fast_paths)))
     app.asgi_handler = runtime.metrics.middleware(app.asgi_handler)  # times the whole answer
     return app
 

@@ -10,7 +10,9 @@ with `codes.load_code`). The rules: dispatch/authorizations/README.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -27,7 +29,7 @@ from dispatch.authorizations.models import (
 )
 from dispatch.db import Conn
 from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
-from dispatch.market.awards import AutoAuthorizer
+from dispatch.market.awards import AutoAuthorizer, Grant
 from dispatch.market.service import goods_owner_org, lock_job
 from dispatch.parties import party_orgs
 from dispatch.plates import plate_key, require_plate
@@ -81,13 +83,18 @@ async def _issue(
         subject_type="authorization",
         subject_id=auth_id,
         actor_user_id=actor,
-        data={
-            "job_id": str(job["id"]),
-            "valid_from": valid_from.isoformat(),
-            "valid_until": valid_until.isoformat(),
-        },
+        data=_issued(job["id"], valid_from, valid_until),
     )
     return auth_id
+
+
+def _issued(job_id: UUID, valid_from: datetime, valid_until: datetime) -> dict[str, Any]:
+    """The data of `authorization.issued`."""
+    return {
+        "job_id": str(job_id),
+        "valid_from": valid_from.isoformat(),
+        "valid_until": valid_until.isoformat(),
+    }
 
 
 def _authorization(row: asyncpg.Record, secret: str) -> Authorization:
@@ -103,6 +110,26 @@ class AutomaticAuthorizer(AutoAuthorizer):
 
     def __init__(self, secret: str) -> None:
         self._secret = secret
+
+    def grant(self, job: Mapping[str, Any], owner: UUID) -> Grant:
+        auth_id = uuid4()
+        valid_from = job["pickup_from"] - AUTHORIZATION_GRACE
+        valid_until = job["pickup_until"] + AUTHORIZATION_GRACE
+        return Grant(
+            id=auth_id,
+            code_hash=codes.code_hash(codes.authorization_code(self._secret, auth_id)),
+            issuer_org_id=owner,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            event=events.pending(
+                "authorization.issued",
+                org_ids=party_orgs(job),
+                subject_type="authorization",
+                subject_id=auth_id,
+                actor_user_id=None,
+                data=_issued(job["id"], valid_from, valid_until),
+            ),
+        )
 
     async def __call__(self, conn: Conn, job: asyncpg.Record, owner: UUID) -> None:
         await _issue(

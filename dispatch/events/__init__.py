@@ -3,6 +3,6 @@ Read back by the tracking timeline and the evidence check (the heads it announce
 commit-safe order by `feed.read` for the events API and webhooks."""
 
 from dispatch.events.feed import START, Cursor, FeedEvent, find, read, read_back
-from dispatch.events.service import record
+from dispatch.events.service import PendingEvent, pending, record
 
-__all__ = ["START", "Cursor", "FeedEvent", "find", "read", "read_back", "record"]
+__all__ = ["START", "Cursor", "FeedEvent", "PendingEvent", "find", "pending", "read", "read_back", "record"]

@@ -11,11 +11,16 @@ when the goods owner's organization authorizes automatically (`PUT /market/setti
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from dispatch.db import Conn
+from dispatch.events import PendingEvent
 
 
 class CarrierRanker(ABC):
@@ -34,3 +39,21 @@ class AutoAuthorizer(ABC):
     @abstractmethod
     async def __call__(self, conn: Conn, job: asyncpg.Record, owner: UUID) -> None:
         """Authorize the awarded job's carrier for `owner`, in the awarding transaction (`conn`)."""
+
+    @abstractmethod
+    def grant(self, job: Mapping[str, Any], owner: UUID) -> Grant:
+        """The authorization `__call__` would write for the awarded `job` (its row's columns), drawn
+        before the award, for an award written in one statement (the grab: README "Grab")."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An automatic authorization's row and its event, as the authorizations area would write them:
+    its id and the hash of its code (the area's secret stays there), who issues it, its validity."""
+
+    id: UUID
+    code_hash: bytes
+    issuer_org_id: UUID
+    valid_from: datetime
+    valid_until: datetime
+    event: PendingEvent

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import UUID
@@ -70,6 +70,11 @@ async def publish_posted(
 
 
 async def publish_removed(broker: Broker, conn: Conn, job: asyncpg.Record, reason: str) -> None:
+    await broker.publish(conn, CHANNEL, removed_payload(job, reason))
+
+
+def removed_payload(job: asyncpg.Record | Mapping[str, Any], reason: str) -> str:
+    """The `removed` notification of `job` (a statement may publish it itself: the grab's)."""
     event = MarketEvent(
         e="removed",
         id=job["id"],
@@ -79,7 +84,7 @@ async def publish_removed(broker: Broker, conn: Conn, job: asyncpg.Record, reaso
         cargo_kind=job["cargo_kind"],
         reason=reason,
     )
-    await broker.publish(conn, CHANNEL, _encode(event).decode())
+    return _encode(event).decode()
 
 
 async def publish_tender(

@@ -75,9 +75,12 @@ JOB_AFTER_FAILED_GRAB = _JOB_NOW + " AND " + _SEES_OUTCOME
 # The job as a grab by organization $2 finds it before its UPDATE (read without a lock: a job taken
 # already is answered from it, as JOB_AFTER_FAILED_GRAB would; the columns that answer needs), and
 # whether its goods owner authorizes automatically, so that the award need not read it while it
-# holds the job's row lock.
+# holds the job's row lock; and the columns the award's rows are drawn from (GRAB_AND_AWARD: none
+# of them changes while the job is open, but its price, which that statement takes as awarded).
 _JOB_AND_OWNER_SETTING = """
 SELECT j.mode, j.status, j.deadline, j.poster_org_id, j.shipper_org_id, j.excluded_carrier_org_ids,
+       j.id, j.consignee_org_id, j.goods_owner, j.pickup_from, j.pickup_until, j.origin_lon,
+       j.origin_lat, j.vehicle_type, j.cargo_kind, j.price_minor, j.currency,
        clock_timestamp() AS now,
        (SELECT o.auto_authorize_pickup FROM organizations o
         WHERE o.id = CASE WHEN j.goods_owner = 'consignee' THEN j.consignee_org_id
@@ -108,6 +111,48 @@ UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = pri
 WHERE id = $1 AND status = 'open' AND mode = 'grab' AND deadline > clock_timestamp()
   AND $2 NOT IN (poster_org_id, shipper_org_id) AND NOT $2 = ANY(excluded_carrier_org_ids)
 RETURNING *"""
+
+# The grab and everything its award writes, in one statement, so that the winner holds the job's
+# row lock for this statement only (not across round trips to a busy worker): GRAB's UPDATE; the
+# `job.awarded` event ($3-$8: INSERT_EVENT's values; its price and currency as awarded); when the
+# goods owner authorizes automatically ($9), the authorization as dispatch/authorizations writes it
+# (INSERT_AUTHORIZATION, any plate and driver: $10-$14 drawn by the AutoAuthorizer) and its
+# `authorization.issued` event ($15-$20); and the feed's removal ($21, $22: pg_notify, delivered at
+# commit). A grab that updates nothing writes nothing and returns no row. The authorization's event
+# reads the award's (`awarded`), so its id comes after it, as when they were written one by one. An
+# authorization in force already fails the whole statement (the partial unique index), as the
+# transaction written step by step was rolled back. `notified` is read in the answer: a SELECT in
+# WITH runs only as far as it is read.
+GRAB_AND_AWARD = """
+WITH grabbed AS (
+    UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = price_minor,
+                    awarded_at = clock_timestamp()
+    WHERE id = $1 AND status = 'open' AND mode = 'grab' AND deadline > clock_timestamp()
+      AND $2 NOT IN (poster_org_id, shipper_org_id) AND NOT $2 = ANY(excluded_carrier_org_ids)
+    RETURNING id, carrier_org_id, award_price_minor, currency, origin_site_id
+), awarded AS (
+    INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
+    SELECT $3, $4::uuid[], $5, $6, $7::uuid,
+           $8::jsonb || jsonb_build_object('price_minor', g.award_price_minor, 'currency', g.currency)
+    FROM grabbed g
+    RETURNING id
+), authorized AS (
+    INSERT INTO pickup_authorizations (id, code_hash, job_id, issuer_org_id, carrier_org_id, site_id,
+                                       valid_from, valid_until, allowed_plates, allowed_driver_ids,
+                                       created_by)
+    SELECT $10::uuid, $11::bytea, g.id, $12::uuid, g.carrier_org_id, g.origin_site_id, $13::timestamptz,
+           $14::timestamptz, '{}', '{}', NULL
+    FROM grabbed g WHERE $9::boolean
+    RETURNING id
+), authorization_issued AS (
+    INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
+    SELECT $15, $16::uuid[], $17, $18, $19::uuid, $20::jsonb
+    FROM authorized, awarded
+    RETURNING id
+), notified AS (
+    SELECT pg_notify($21, $22) FROM grabbed
+)
+SELECT g.id, (SELECT count(*) FROM notified) AS notified FROM grabbed g"""
 
 AWARD = """
 UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = $3, winning_bid_id = $4,

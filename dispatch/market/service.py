@@ -42,7 +42,7 @@ from dispatch.market.models import (
     RouteIn,
     RouteOut,
 )
-from dispatch.market.notifications import publish_posted, publish_removed
+from dispatch.market.notifications import CHANNEL, publish_posted, publish_removed, removed_payload
 from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
@@ -470,24 +470,76 @@ async def grab(
         before = await conn.fetchrow(queries.JOB_BEFORE_GRAB, job_id, p.org_id)
         if before is None or not _grabbable(before, p):
             _why_not_grabbed(before, p)
-        async with conn.transaction():
-            job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
-            if job is None:  # another carrier's UPDATE committed first (or the deadline passed)
-                _why_not_grabbed(await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job_id, p.org_id), p)
-            # Grab jobs take no bids (place_bid: not_an_auction): there are none to settle.
-            await on_award(
-                conn,
-                broker,
-                authorize,
-                job,
-                bid_id=None,
-                actor=p.user_id,
-                owner_authorizes=before["owner_auto_authorizes"],
-                bids=False,
-            )
+        if broker.publishes_in_sql:
+            await _grab_in_one_statement(conn, authorize, p, before)
+        else:
+            await _grab_step_by_step(conn, broker, authorize, p, before)
         result = await get_job(conn, p, job_id)  # the winner is a party: it sees its award
     assert isinstance(result, Job)
     return result
+
+
+async def _grab_in_one_statement(
+    conn: Conn, authorize: AutoAuthorizer, p: Principal, before: asyncpg.Record
+) -> None:
+    """The grab and its award as one statement (GRAB_AND_AWARD, outside a transaction: a statement
+    is one), with the rows `on_award` writes, drawn from the job as read before (`before`)."""
+    job = dict(before) | {"carrier_org_id": p.org_id}
+    awarded = events.pending(
+        "job.awarded",
+        org_ids=party_orgs(job),
+        subject_type="job",
+        subject_id=job["id"],
+        actor_user_id=p.user_id,
+        data={"carrier_org_id": str(p.org_id), "bid_id": None},  # the price and currency: as awarded
+    )
+    owner = goods_owner_org(job)
+    grant = authorize.grant(job, owner) if before["owner_auto_authorizes"] else None
+    try:
+        grabbed = await conn.fetchrow(
+            queries.GRAB_AND_AWARD,
+            job["id"],
+            p.org_id,
+            *awarded,
+            grant is not None,
+            *(
+                (grant.id, grant.code_hash, grant.issuer_org_id, grant.valid_from, grant.valid_until)
+                if grant
+                else (None,) * 5
+            ),
+            *(grant.event if grant else (None,) * 6),
+            CHANNEL,
+            removed_payload(job, "awarded"),
+        )
+    except asyncpg.UniqueViolationError:  # an authorization in force (AutoAuthorizer's answer)
+        raise Conflict(
+            "The job already has an authorization in force; revoke it first.", code="authorization_exists"
+        ) from None
+    if grabbed is None:  # another carrier's grab committed first (or the deadline passed)
+        _why_not_grabbed(await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job["id"], p.org_id), p)
+
+
+async def _grab_step_by_step(
+    conn: Conn, broker: Broker, authorize: AutoAuthorizer, p: Principal, before: asyncpg.Record
+) -> None:
+    """The grab for a broker that cannot publish in SQL: the UPDATE, then `on_award`, in one
+    transaction."""
+    job_id = before["id"]
+    async with conn.transaction():
+        job = await conn.fetchrow(queries.GRAB, job_id, p.org_id)
+        if job is None:  # another carrier's UPDATE committed first (or the deadline passed)
+            _why_not_grabbed(await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job_id, p.org_id), p)
+        # Grab jobs take no bids (place_bid: not_an_auction): there are none to settle.
+        await on_award(
+            conn,
+            broker,
+            authorize,
+            job,
+            bid_id=None,
+            actor=p.user_id,
+            owner_authorizes=before["owner_auto_authorizes"],
+            bids=False,
+        )
 
 
 def _grabbable(job: asyncpg.Record, p: Principal) -> bool:

@@ -1,11 +1,21 @@
 """Grab: the first carrier wins, atomically, whatever the concurrency."""
 
 import asyncio
+import json
+import re
+from typing import Any
 from uuid import UUID
 
 import httpx
+import msgspec
 import pytest
 
+from dispatch.accounts import service as accounts
+from dispatch.authorizations.service import AutomaticAuthorizer
+from dispatch.db.pool import create_pool
+from dispatch.errors import Conflict
+from dispatch.market import service
+from dispatch.realtime.broker import PgBroker
 from tests.market_support import create_site, post_job
 from tests.support import bootstrap_org, problem
 
@@ -71,3 +81,85 @@ async def test_100_carriers_grab_one_job_at_once_through_two_workers(server_fact
     assert awards == 1
     # The winner's answer and the stored award agree.
     assert next(a for a in answers if a.status_code == 200).json()["carrier_org_id"] == winners[0].org_id
+
+
+class _StepByStepBroker:
+    """The app's own PostgreSQL broker, saying it cannot publish in SQL: the grab then awards step by
+    step (the UPDATE, then `on_award`, in one transaction), as for a broker outside PostgreSQL."""
+
+    publishes_in_sql = False
+
+    def __init__(self, broker: Any) -> None:
+        self._broker = broker
+
+    async def publish(self, conn: Any, channel: str, payload: str) -> None:
+        await self._broker.publish(conn, channel, payload)
+
+
+async def test_the_grab_in_one_statement_writes_what_the_award_step_by_step_writes(client, settings, db):
+    """The grab's one statement (queries.GRAB_AND_AWARD) and the award written step by step leave
+    the same rows: the job, the events in the same order with the same data, the authorization and
+    the feed's removal; and answer the winner and a later carrier alike."""
+    mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
+    carrier = await bootstrap_org(client, settings, "Carrier", ["carrier"])
+    late = await bootstrap_org(client, settings, "Late", ["carrier"])
+    site = await create_site(client, mill, "Mill")
+    notices: list[str] = []
+    await db.add_listener("market", lambda *args: notices.append(args[3]))
+
+    # The service as the app runs it (the client's app runs on a loop of its own): its pool, broker
+    # and automatic authorization.
+    pool = await create_pool(settings.database_url)
+    pg_broker = PgBroker(settings.database_url)
+    authorize = AutomaticAuthorizer(settings.secret_key)
+
+    async def grab(job_id: str, account: Any, step_by_step: bool) -> dict[str, Any]:
+        p = await accounts.authenticate(pool, secret=settings.secret_key, token=account.token)
+        broker = _StepByStepBroker(pg_broker) if step_by_step else pg_broker
+        try:
+            job = await service.grab(pool, broker, authorize, p, UUID(job_id))
+        except Conflict as refused:
+            return {"refused": refused.code}
+        return msgspec.to_builtins(job)
+
+    def same(value: Any, job_id: str, auth_id: Any) -> Any:
+        """`value` with this job's own ids (and the moments drawn at the award) named alike."""
+        text = json.dumps(value, default=str, sort_keys=True)
+        for own, name in ((job_id, "JOB"), (str(auth_id), "AUTH")):
+            text = text.replace(own, name)
+        return re.sub(r"\d{4}-\d\d-\d\dT[0-9:.]+(\+00:00|Z)?", "TIME", text)
+
+    written = []
+    for step_by_step in (False, True):
+        job = await post_job(client, mill, site["id"], price=310_000)
+        notices.clear()
+        won = await grab(job["id"], carrier, step_by_step)
+        lost = await grab(job["id"], late, step_by_step)
+        auth = await db.fetchrow(
+            "SELECT a.issuer_org_id, a.carrier_org_id, a.site_id, a.valid_from - j.pickup_from AS before,"
+            " a.valid_until - j.pickup_until AS after, a.allowed_plates, a.allowed_driver_ids,"
+            " a.created_by, a.revoked_at, a.id"
+            " FROM pickup_authorizations a JOIN jobs j ON j.id = a.job_id WHERE a.job_id = $1",
+            UUID(job["id"]),
+        )
+        assert auth is not None
+        events = await db.fetch(
+            "SELECT type, org_ids, subject_type, subject_id, actor_user_id, data FROM events"
+            " WHERE subject_id IN ($1, $2::text) AND type <> 'job.posted' ORDER BY id",
+            job["id"],
+            str(auth["id"]),
+        )
+        assert [e["type"] for e in events] == ["job.awarded", "authorization.issued"]
+        # The listening session sends what was notified before it ends a transaction of its own.
+        await db.execute("SELECT 1")
+        rows = {
+            "answers": [won, lost],
+            "authorization": {k: v for k, v in dict(auth).items() if k != "id"},
+            "events": [dict(e) for e in events],
+            "notices": notices[:],
+        }
+        written.append(same(rows, job["id"], auth["id"]))
+    await pool.close()
+    one_statement, step_by_step_rows = written
+    assert one_statement == step_by_step_rows
+    assert '"refused": "job_taken"' in one_statement and '"price_minor": 310000' in one_statement

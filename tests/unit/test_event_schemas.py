@@ -1,6 +1,7 @@
 """Every event type the code records has a documented data schema (dispatch/events/schemas.py).
 
 The source is read like grep would, but with Python's own parser: each `events.record(conn, TYPE, …)`
+(or `events.pending(TYPE, …)`, an event a statement writes with its change)
 call's TYPE is a string, a choice of two strings, or built at run time. The run-time ones are listed
 here with the types they can make, each checked against the code that makes them, so a new call
 site, or a new value at a dynamic one, fails this test until its type has a schema."""
@@ -58,6 +59,12 @@ def _is_record(call: ast.Call) -> bool:
     return isinstance(f, ast.Attribute) and f.attr == "record" and ast.unparse(f.value) == "events"
 
 
+def _is_pending(call: ast.Call) -> bool:
+    """`events.pending(TYPE, …)`: an event a statement writes with its change (the type comes first)."""
+    f = call.func
+    return isinstance(f, ast.Attribute) and f.attr == "pending" and ast.unparse(f.value) == "events"
+
+
 def _strings(node: ast.expr) -> set[str] | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return {node.value}
@@ -72,8 +79,8 @@ def _recorded_types() -> tuple[set[str], set[tuple[str, str]]]:
     dynamic: set[tuple[str, str]] = set()
     for module, function, call in _calls():
         name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-        if _is_record(call):
-            found = _strings(call.args[1])
+        if _is_record(call) or _is_pending(call):
+            found = _strings(call.args[1 if _is_record(call) else 0])
             if found is None:
                 dynamic.add((module, function))
                 types |= DYNAMIC.get((module, function), set())
