@@ -47,9 +47,8 @@ async def test_a_wrong_current_password_changes_nothing_and_counts_as_a_failed_l
     phone = await login(client, acme.email)
     before = await _hash(db, acme)
 
-    r = await client.post(
-        "/me/password", headers=acme.headers, json={"current_password": "not my password", "new_password": NEW}
-    )
+    wrong = {"current_password": "not my password", "new_password": NEW}
+    r = await client.post("/me/password", headers=acme.headers, json=wrong)
     problem(r, 403, "current_password_wrong")
     assert await _hash(db, acme) == before
     assert (await client.get("/me", headers=_bearer(phone))).status_code == 200
@@ -115,4 +114,3 @@ async def test_api_and_device_tokens_cannot_change_a_password(client, settings, 
     problem(await client.post("/me/password", headers=device, json=body), 403, "wrong_credential_kind")
     assert await _hash(db, driver) == before
     assert await login(client, driver.email)
-

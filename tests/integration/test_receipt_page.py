@@ -149,7 +149,7 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             assert await form.locator(".field-error[data-field=received]").count() == 0
             assert await form.get_by_label("Received weight (kg)").get_attribute("aria-invalid") == "false"
             assert await db.fetchval("SELECT count(*) FROM receipts WHERE load_id = $1", second["id"]) == 0
-            await assert_accessible(page, context="tracking page, receipt form signed by typing, count refused")
+            await assert_accessible(page, context="tracking page, receipt signed by typing, count refused")
             await coil.focus()
             await page.keyboard.press("Backspace")
             await page.keyboard.press("Backspace")
@@ -207,7 +207,8 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
         r = await http.get(f"/evidence/photos/{row['signature_sha256']}", headers=w["mill"].headers)
         assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
         captions = await db.fetch(
-            "SELECT data ->> 'caption' AS caption FROM evidence_records WHERE load_id = $1 AND kind = 'photo'",
+            "SELECT data ->> 'caption' AS caption FROM evidence_records"
+            " WHERE load_id = $1 AND kind = 'photo'",
             second["id"],
         )
         assert [c["caption"] for c in captions] == ["typed signature"]
