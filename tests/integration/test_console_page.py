@@ -105,7 +105,7 @@ async def test_an_admin_manages_members_and_api_tokens_from_the_front_door(serve
 
         # My account: the password is changed; each refusal shows next to its field and changes
         # nothing; then the other session (the one bootstrap logged in) is signed out, this one stays.
-        await nav.get_by_role("link", name="My account").click()
+        await page.get_by_role("banner").get_by_role("link", name="My account").click()
         pw_form = page.locator("#change-password")
         await pw_form.wait_for(timeout=30_000)
         current = pw_form.get_by_label("Current password", exact=True)

@@ -115,6 +115,7 @@ function Shell({ me, onSignOut }) {
     <header class="bar">
       <a class="brand" href="#/">${t("console.title")}</a>
       <span class="who" id="who">${me.name || me.email} · ${me.organization.name}</span>
+      <a href="#/account" id="account-link" aria-current=${path === "/account" ? "page" : undefined}>${t("console.nav.account")}</a>
       <${LanguageSwitcher} />
       <button type="button" id="sign-out" onClick=${onSignOut}>${t("console.sign_out")}</button>
     </header>
@@ -122,7 +123,6 @@ function Shell({ me, onSignOut }) {
       <nav aria-label=${t("console.nav.label")} id="nav">
         <ul>
           <li><a href="#/" aria-current=${path === "/" ? "page" : undefined}>${t("console.nav.home")}</a></li>
-          <li><a href="#/account" aria-current=${path === "/account" ? "page" : undefined}>${t("console.nav.account")}</a></li>
           ${inNavigation(me).map((s) => html`<li key=${s.path}>
             <a href=${`#${s.path}`} aria-current=${path === s.path ? "page" : undefined}>${t(s.label)}</a></li>`)}
         </ul>
