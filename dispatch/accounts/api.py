@@ -26,6 +26,8 @@ from dispatch.accounts.models import (
     MeUpdate,
     Organization,
     OrganizationUpdate,
+    PasswordChange,
+    PasswordChanged,
     PermissionInfo,
     Role,
     RoleCreate,
@@ -84,6 +86,8 @@ class AuthController(Controller):
 
 class IdentityController(Controller):
     tags = ["auth"]
+    # Changing one's password checks the current one under the login throttle.
+    exception_handlers = {LoginThrottled: _throttled}
 
     @get("/me", operation_id="getMe", summary="Who the bearer token acts as, and its permissions")
     async def me(self, runtime: RuntimeDep, p: Caller) -> Me:
@@ -96,6 +100,23 @@ class IdentityController(Controller):
     )
     async def update_me(self, data: JSONBody[MeUpdate], runtime: RuntimeDep, p: Caller) -> Me:
         return await service.update_me(runtime.db, p, data)
+
+    @post(
+        "/me/password",
+        operation_id="changeMyPassword",
+        status_code=200,
+        summary="Change the user's own password (the current one is checked, under the login "
+        "throttle); ends the user's other sessions; user sessions only",
+    )
+    async def change_password(
+        self,
+        data: JSONBody[PasswordChange],
+        runtime: RuntimeDep,
+        p: Caller,
+        request: Request[Any, Any, Any],
+    ) -> PasswordChanged:
+        address = request.client.host if request.client else "unknown"
+        return await service.change_password(runtime.db, runtime.passwords, p, data, address=address)
 
     @get("/permissions", operation_id="listPermissions", summary="The permission catalogue")
     async def permissions(self, runtime: RuntimeDep) -> list[PermissionInfo]:

@@ -128,6 +128,17 @@ class Me(msgspec.Struct, kw_only=True):
     locale: LocaleName | None
 
 
+class PasswordChange(Input, kw_only=True):
+    # As login's: any current password may be typed; the new one as a new account's.
+    current_password: Annotated[str, Meta(min_length=1, max_length=1024)]
+    new_password: NewPassword
+
+
+class PasswordChanged(msgspec.Struct, kw_only=True):
+    # The user's other sessions, ended; the one that changed the password stays.
+    other_sessions_ended: int
+
+
 class MeUpdate(Input, kw_only=True):
     # null: no language of one's own (the request's Accept-Language, then the organization's, decide).
     locale: LocaleName | UnsetType | None = UNSET

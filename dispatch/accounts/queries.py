@@ -189,6 +189,30 @@ WITH ended AS (
     RETURNING 1)
 SELECT count(*) FROM ended"""
 
+# -- changing one's own password -------------------------------------------------------------
+
+USER_FOR_PASSWORD_CHANGE = "SELECT email, name, password_hash FROM users WHERE id = $1"
+
+# Taken first: changes of one user's password run one after another, so each sees the sessions
+# the previous one ended (its own included).
+LOCK_USER = "SELECT 1 FROM users WHERE id = $1 FOR UPDATE"
+
+# The new hash of user `$1`, if the caller's session `$3` is still live; no row when it was ended.
+SET_USER_PASSWORD = """
+UPDATE users SET password_hash = $2
+WHERE id = $1 AND EXISTS (
+    SELECT 1 FROM sessions
+    WHERE id = $3 AND user_id = $1 AND revoked_at IS NULL AND expires_at > now())
+RETURNING id"""
+
+# Every live session of user `$1` but `$2` (the one that changed the password).
+END_OTHER_USER_SESSIONS = """
+WITH ended AS (
+    UPDATE sessions SET revoked_at = now()
+    WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL AND expires_at > now()
+    RETURNING 1)
+SELECT count(*) FROM ended"""
+
 # An admin ends a member's sessions in the admin's own organization `$1` only.
 END_MEMBER_SESSIONS = """
 WITH ended AS (

@@ -28,6 +28,8 @@ from dispatch.accounts.models import (
     MeUpdate,
     Organization,
     OrganizationUpdate,
+    PasswordChange,
+    PasswordChanged,
     PermissionInfo,
     Role,
     RoleCreate,
@@ -269,6 +271,41 @@ async def update_me(db: asyncpg.Pool, p: Principal, body: MeUpdate) -> Me:
     if body.locale is not msgspec.UNSET:
         await db.execute(queries.SET_USER_LOCALE, p.user_id, body.locale)
     return await me(db, p)
+
+
+async def change_password(
+    db: asyncpg.Pool, passwords: Passwords, p: Principal, body: PasswordChange, *, address: str
+) -> PasswordChanged:
+    """The user's own password, for a session only (an API or device token is not the person). The
+    current password is checked under the login throttle of the user's email, so a stolen session
+    guesses no faster than a login would; the new one must pass the policy of new accounts. Then
+    every other session of the user ends (whoever else was signed in must know the new password);
+    the caller's stays. Any refusal changes nothing."""
+    session_id = _session_of(p)
+    user = await db.fetchrow(queries.USER_FOR_PASSWORD_CHANGE, p.user_id)
+    assert user is not None  # the session's user (sessions are deleted with their user)
+    org_name = await db.fetchval(queries.ORGANIZATION_NAME, p.org_id)
+    # The policy first: a weak new password is refused without spending a guess or Argon2 time.
+    await password_policy.check_new_password(
+        body.new_password, password_policy.context_words(user["email"], user["name"], org_name)
+    )
+    account = throttle.account_subject(user["email"])
+    await throttle.claim_attempt(db, account, address)
+    if not await passwords.verify(user["password_hash"], body.current_password):
+        await throttle.address_failed(db, address)
+        raise Forbidden(
+            "The current password is wrong; the password was not changed.",
+            code="current_password_wrong",
+        )
+    # The right password ends the streak, as a login does.
+    await db.execute(queries.END_ACCOUNT_STREAK, account)
+    password_hash = await passwords.hash(body.new_password)
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(queries.LOCK_USER, p.user_id)
+        if await conn.fetchval(queries.SET_USER_PASSWORD, p.user_id, password_hash, session_id) is None:
+            raise Unauthorized("This session was ended; log in again.", code="session_revoked")
+        ended = await conn.fetchval(queries.END_OTHER_USER_SESSIONS, p.user_id, session_id)
+    return PasswordChanged(other_sessions_ended=ended)
 
 
 # -- sessions --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import Page
 
-from tests.browser import chromium, keep_screenshot, watch
+from tests.browser import assert_accessible, chromium, keep_screenshot, watch
 from tests.support import PASSWORD, add_member, bootstrap_org
 
 pytestmark = pytest.mark.server
@@ -102,6 +102,51 @@ async def test_an_admin_manages_members_and_api_tokens_from_the_front_door(serve
             await page.locator("#api-tokens tbody tr", has_text="revoked").wait_for(timeout=10_000)
             r = await http.get("/me", headers={"Authorization": f"Bearer {secret}"})
             assert r.status_code == 401, r.text
+
+        # My account: the password is changed; each refusal shows next to its field and changes
+        # nothing; then the other session (the one bootstrap logged in) is signed out, this one stays.
+        await page.get_by_role("banner").get_by_role("link", name="My account").click()
+        pw_form = page.locator("#change-password")
+        await pw_form.wait_for(timeout=30_000)
+        current = pw_form.get_by_label("Current password", exact=True)
+        new = pw_form.get_by_label("New password", exact=True)
+        repeat = pw_form.get_by_label("Repeat the new password", exact=True)
+        change = pw_form.get_by_role("button", name="Change password")
+        stored = await db.fetchval("SELECT password_hash FROM users WHERE email = $1", admin.email)
+        new_password = "quartz lantern orbit mosaic"
+        await current.fill(PASSWORD)
+        await new.fill(new_password)
+        await repeat.fill(new_password + "!")
+        await change.click()
+        await pw_form.locator(".field-error[data-field=repeat_password]").wait_for(timeout=30_000)
+        assert await repeat.get_attribute("aria-invalid") == "true"
+        await current.fill("not my password")
+        await repeat.fill(new_password)
+        await change.click()
+        await pw_form.locator(".field-error[data-field=current_password]").wait_for(timeout=30_000)
+        assert await pw_form.locator(".field-error").count() == 1
+        await current.fill(PASSWORD)
+        await new.fill("1234567890")
+        await repeat.fill("1234567890")
+        await change.click()
+        weak = pw_form.locator(".field-error[data-field=new_password]")
+        await weak.wait_for(timeout=30_000)
+        assert "too easy to guess" in await weak.inner_text()
+        assert await db.fetchval("SELECT password_hash FROM users WHERE email = $1", admin.email) == stored
+        await new.fill(new_password)
+        await repeat.fill(new_password)
+        await change.click()
+        changed = page.get_by_role("status").filter(has_text="Password changed")
+        await changed.wait_for(timeout=30_000)
+        assert "1 other session was signed out" in await changed.inner_text()
+        assert await pw_form.locator(".field-error").count() == 0
+        assert await current.input_value() == ""
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+            r = await http.get("/me", headers=admin.headers)
+            assert r.status_code == 401 and r.json()["code"] == "session_revoked", r.text
+            r = await http.post("/auth/login", json={"email": admin.email, "password": new_password})
+            assert r.status_code == 200, r.text
+        await assert_accessible(page, context="console, my account after a password change (en)")
 
         # Signing out ends the session: the console shows the sign-in again, the token is dead.
         session = await page.evaluate("sessionStorage.getItem('dispatch.console.token')")

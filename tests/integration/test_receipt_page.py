@@ -3,7 +3,9 @@ at the mill's gate is driven to the buyer's yard; the buyer's receiver sees the 
 arrived load, sees the shortage against the weighbridge net as they type, is refused a bad weight
 next to its field (nothing stored), then confirms with a photo from the camera and a signature
 drawn on the screen; the page shows the receipt and the tracking ends; the database holds the
-receipt with its signature, chained in the load's evidence."""
+receipt with its signature, chained in the load's evidence. The second truck's load is received
+from the keyboard alone: a bad item count is refused next to that item's count field (not the
+weight's), and the receipt is signed with the signer's typed name, made into the signature's PNG."""
 
 from __future__ import annotations
 
@@ -40,8 +42,8 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
 ):
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
-        w = await loads_in_transit(http, settings, depart_all=False)
-        load = w["loads"][0]
+        w = await loads_in_transit(http, settings, loads=2, depart_all=False)
+        load, second = w["loads"]
         for body in (
             {"kind": "weighbridge_tare", "weight_kg": 14_200, "weighbridge_id": "WB-1"},
             {"kind": "weighbridge_gross", "weight_kg": 38_210, "weighbridge_id": "WB-1"},  # net 24,010
@@ -50,6 +52,8 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             assert r.status_code == 201, r.text
         await depart(http, w, load)
         await at_the_buyer(http, db, load)
+        await depart(http, w, second)
+        await at_the_buyer(http, db, second)
         assert await db.fetchval("SELECT status FROM loads WHERE id = $1", load["id"]) == "arrived"
 
         async with chromium() as browser:
@@ -118,6 +122,47 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             assert foreign == [] and errors == []
             await context.close()
 
+            # The second load, from the keyboard alone.
+            context = await browser.new_context(viewport=PHONE, has_touch=False)
+            page = await context.new_page()
+            foreign, errors = watch(page, server)
+            await page.goto(f"{server.base_url}/track/loads/{second['id']}#token={w['receiver'].token}")
+            form = receipt_form(page)
+            await form.wait_for(timeout=30_000)
+            await page.wait_for_selector("#status.live", timeout=30_000)
+            coil = form.get_by_label("coil (loaded: 1)")
+            await coil.focus()
+            await page.keyboard.type("-1")
+            await form.get_by_label("Signer's name").focus()
+            await page.keyboard.type("K. Keys")
+            typed = form.get_by_label("Sign with my typed name instead of drawing")
+            await typed.focus()
+            await page.keyboard.press("Space")
+            assert await typed.is_checked()
+            await form.get_by_text("Signed as: K. Keys").wait_for(timeout=30_000)
+            await form.get_by_role("button", name="Confirm receipt").focus()
+            await page.keyboard.press("Enter")
+            # The count's refusal is beside that line's count, not the received weight.
+            count_error = form.locator(".field-error[data-field=items-0]")
+            await count_error.wait_for(timeout=30_000)
+            assert await coil.get_attribute("aria-invalid") == "true"
+            assert await form.locator(".field-error[data-field=received]").count() == 0
+            assert await form.get_by_label("Received weight (kg)").get_attribute("aria-invalid") == "false"
+            assert await db.fetchval("SELECT count(*) FROM receipts WHERE load_id = $1", second["id"]) == 0
+            await assert_accessible(page, context="tracking page, receipt signed by typing, count refused")
+            await coil.focus()
+            await page.keyboard.press("Backspace")
+            await page.keyboard.press("Backspace")
+            await count_error.wait_for(state="detached")
+            await form.get_by_label("Received weight (kg)").focus()
+            await page.keyboard.type("24000")
+            await form.get_by_role("button", name="Confirm receipt").focus()
+            await page.keyboard.press("Enter")
+            card = page.locator(f"#load-{second['id']}")
+            await card.locator(".receipt").filter(has_text="signed by K. Keys").wait_for(timeout=30_000)
+            assert foreign == [] and errors == []
+            await context.close()
+
         row = await db.fetchrow("SELECT * FROM receipts WHERE load_id = $1", load["id"])
         assert (row["received_weight_kg"], row["loaded_net_kg"], row["discrepancy_kg"]) == (
             23_950,
@@ -154,3 +199,16 @@ async def test_the_buyer_confirms_a_short_delivery_with_a_photo_and_a_drawn_sign
             load["id"],
         )
         assert pod == signature
+
+        # The typed signature: a PNG in the second load's evidence, captioned as typed, named by
+        # its receipt.
+        row = await db.fetchrow("SELECT * FROM receipts WHERE load_id = $1", second["id"])
+        assert row["signer_name"] == "K. Keys" and row["received_weight_kg"] == 24_000
+        r = await http.get(f"/evidence/photos/{row['signature_sha256']}", headers=w["mill"].headers)
+        assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+        captions = await db.fetch(
+            "SELECT data ->> 'caption' AS caption FROM evidence_records"
+            " WHERE load_id = $1 AND kind = 'photo'",
+            second["id"],
+        )
+        assert [c["caption"] for c in captions] == ["typed signature"]

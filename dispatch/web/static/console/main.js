@@ -3,6 +3,7 @@
 // A screen opened by hand without the permission answers with a refusal, and the API refuses too.
 import { html, render, useEffect, useState } from "../vendor/htm-3.1.1/standalone.module.js";
 import { api, session } from "./api.js";
+import { Account } from "./account.js";
 import { ApiTokens, DeviceTokens, Members, Roles } from "./admin.js";
 import { Drivers, Vehicles } from "./fleet.js";
 import { MyJobs, PostJob } from "./jobs.js";
@@ -101,16 +102,20 @@ function Shell({ me, onSignOut }) {
   const { screen, params } = findScreen(path);
   let body;
   if (path === "/") body = html`<${Home} me=${me} />`;
+  // Everyone's own account: no permission needed.
+  else if (path === "/account") body = html`<${Account} me=${me} />`;
   else if (!screen) body = html`<p role="alert">${t("console.not_found")}</p>`;
   else if (!allowed(me, screen)) body = html`<${Refusal} />`;
   else body = html`<${screen.view} key=${path} me=${me} params=${params} />`;
   useEffect(() => {
-    document.title = `${screen ? t(screen.label) : t("console.title")} · ${me.organization.name}`;
+    const label = screen ? screen.label : path === "/account" ? "console.nav.account" : "console.title";
+    document.title = `${t(label)} · ${me.organization.name}`;
   });
   return html`
     <header class="bar">
       <a class="brand" href="#/">${t("console.title")}</a>
       <span class="who" id="who">${me.name || me.email} · ${me.organization.name}</span>
+      <a href="#/account" id="account-link" aria-current=${path === "/account" ? "page" : undefined}>${t("console.nav.account")}</a>
       <${LanguageSwitcher} />
       <button type="button" id="sign-out" onClick=${onSignOut}>${t("console.sign_out")}</button>
     </header>

@@ -1,9 +1,12 @@
 // The buyer's receipt form, on the tracking page of a load that has arrived, for a member of the
 // consignee who may confirm receipt (receipt.confirm): what arrived (kg), its condition, a
 // discrepancy (type and notes), photos from the phone's camera, the signer's name and a drawn
-// signature (Signature Pad, vendored). The discrepancy against what was loaded (the weighbridge
-// net, else the plan: GET /loads/{id}/evidence/export, as the API measures it) shows as the buyer
-// types, before anything is sent.
+// signature (Signature Pad, vendored), or, for whoever cannot draw (a keyboard, a screen reader),
+// the signer's name as typed, made into the signature's PNG here ("sign with my typed name"): the
+// receipt carries a signature image either way, and the evidence's caption says which it was.
+// The discrepancy against what was loaded (the weighbridge net, else the plan:
+// GET /loads/{id}/evidence/export, as the API measures it) shows as the buyer types, before
+// anything is sent.
 //
 // Submitting: the photos and the signature (a PNG) go into the load's evidence first
 // (POST /loads/{id}/evidence/photos, content-addressed: each file once, however often the form is
@@ -51,6 +54,43 @@ function receivedKg(received, lines, counts) {
   }, 0));
 }
 
+// The API names an item count's error by its place in `received.items` (`$.received.items[0].count`),
+// which the console's mapping files under "received" (the path's first name): put it at that
+// line's count field instead (the items sent are the lines with a count typed, in order).
+const ITEM_PATH = /^\$\.received\.items\[(\d+)\]/;
+function placeItemErrors(err, items) {
+  const errors = (err.problem && err.problem.errors) || [];
+  if (!errors.some((e) => ITEM_PATH.test(e.field || ""))) return err;
+  const fields = { ...err.fields };
+  if (!errors.some((e) => /^\$\.received/.test(e.field || "") && !ITEM_PATH.test(e.field))) delete fields.received;
+  for (const e of errors) {
+    const match = ITEM_PATH.exec(e.field || "");
+    if (!match) continue;
+    const item = items[Number(match[1])];
+    const name = item ? `items-${item.line}` : "items";
+    const text = t("console.form.invalid", { reason: e.reason });
+    fields[name] = fields[name] ? `${fields[name]}; ${text}` : text;
+  }
+  err.fields = fields;
+  return err;
+}
+
+// The signer's typed name as a signature image (a PNG, as the pad gives): dark ink on white, in a
+// handwriting face where the device has one.
+function typedSignature(name) {
+  const canvas = document.createElement("canvas");
+  canvas.width = 600;
+  canvas.height = 160;
+  const ink = canvas.getContext("2d");
+  ink.fillStyle = "#ffffff";
+  ink.fillRect(0, 0, canvas.width, canvas.height);
+  ink.fillStyle = "#17202b";
+  ink.font = "italic 48px cursive, serif";
+  ink.textBaseline = "middle";
+  ink.fillText(name, 24, canvas.height / 2, canvas.width - 48);
+  return canvas.toDataURL("image/png");
+}
+
 // The form's values whose API errors are named otherwise.
 const ERROR_OF = { signer: "signer_name", discrepancy: "discrepancies" };
 
@@ -78,7 +118,7 @@ async function upload(loadId, file, token, caption) {
     throw new ApiError(0, { detail: t("console.error.unreachable") });
   }
   const data = await answer.json().catch(() => ({}));
-  if (!answer.ok) throw new ApiError(answer.status, data, { [data.code]: caption === "signature" ? "signature" : "photos" });
+  if (!answer.ok) throw new ApiError(answer.status, data, { [data.code]: caption ? "signature" : "photos" });
   return data.data.sha256;
 }
 
@@ -95,31 +135,35 @@ function Discrepancy({ value, loaded }) {
 }
 
 // A count per item line (discrete cargo); blank: the line arrived in full.
-function ItemCounts({ lines, counts, onChange, error }) {
+function ItemCounts({ lines, counts, onChange, error, fieldError }) {
   const set = (line) => (value) => onChange({ ...counts, [line]: value });
   return html`<fieldset class="items" aria-describedby=${error ? "receipt-items-error" : undefined}>
     <legend>${t("track.receipt_form.items")}</legend>
     <p class="muted">${t("track.receipt_form.items_hint")}</p>
     ${lines.map((l) => html`<${Field} key=${l.line} name=${`items-${l.line}`} type="number" value=${counts[l.line] || ""}
       label=${t("track.receipt_form.item_line", { description: l.description, count: i18n.number(l.count) })}
-      onInput=${set(l.line)} />`)}
+      onInput=${set(l.line)} error=${fieldError(`items-${l.line}`)} />`)}
     ${error && html`<p class="field-error error" id="receipt-items-error" data-field="items">${error}</p>`}
   </fieldset>`;
 }
 
-function SignatureField({ padRef, error, onChange }) {
+function SignatureField({ padRef, error, onChange, typed, onTyped, signer }) {
   const canvas = useRef(null);
   useEffect(() => {
     const el = canvas.current;
     const pad = new SignaturePad(el, { penColor: "#17202b", backgroundColor: "#ffffff" });
-    // The canvas drawn at the screen's pixel density; resizing clears it (the signer signs again).
+    // The canvas drawn at the screen's pixel density. Resizing empties a canvas: the strokes are
+    // drawn again (in CSS pixels, so they stay where they were), so that the panel's layout moving
+    // (a scrollbar, a longer text in the other language) does not wipe a signature.
     const size = () => {
       const ratio = Math.max(window.devicePixelRatio || 1, 1);
+      const strokes = pad.toData();
       el.width = el.offsetWidth * ratio;
       el.height = el.offsetHeight * ratio;
       el.getContext("2d").scale(ratio, ratio);
       pad.clear();
-      onChange(false);
+      if (strokes.length && el.offsetWidth > 0) pad.fromData(strokes);
+      onChange(!pad.isEmpty());
     };
     size();
     pad.addEventListener("endStroke", () => onChange(!pad.isEmpty()));
@@ -131,9 +175,15 @@ function SignatureField({ padRef, error, onChange }) {
   const clear = () => { padRef.current.clear(); onChange(false); };
   return html`<fieldset class="signature" aria-describedby=${error ? "receipt-signature-error" : undefined}>
     <legend>${t("track.receipt_form.signature")}</legend>
-    <canvas ref=${canvas} id="receipt-signature" class="signature-pad" role="img"
+    <canvas ref=${canvas} id="receipt-signature" class="signature-pad" role="img" hidden=${typed}
       aria-label=${t("track.receipt_form.signature_area")} aria-invalid=${error ? "true" : "false"}></canvas>
-    <button type="button" class="secondary" onClick=${clear}>${t("track.receipt_form.clear_signature")}</button>
+    ${!typed && html`<button type="button" class="secondary" onClick=${clear}>${t("track.receipt_form.clear_signature")}</button>`}
+    <label class="typed-choice"><input type="checkbox" id="receipt-typed-signature" checked=${typed}
+      aria-invalid=${error ? "true" : "false"} onChange=${(e) => onTyped(e.currentTarget.checked)} />
+      ${" "}${t("track.receipt_form.sign_typed")}</label>
+    ${typed && html`<p class="typed-signature" aria-live="polite">${signer.trim()
+      ? t("track.receipt_form.typed_preview", { name: signer.trim() })
+      : t("track.receipt_form.type_name_first")}</p>`}
     ${error && html`<p class="field-error error" id="receipt-signature-error" data-field="signature">${error}</p>`}
   </fieldset>`;
 }
@@ -145,11 +195,12 @@ export function ReceiptForm({ load, jobId, token }) {
   const [values, setValues] = useState({ received: "", condition: "good", discrepancy: "", notes: "", signer: "" });
   const [photos, setPhotos] = useState([]);
   const [signed, setSigned] = useState(false);
+  const [typed, setTyped] = useState(false); // signing with the typed name instead of drawing
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const [sent, setSent] = useState(false); // confirmed: the card shows the receipt once the socket says so
   const pad = useRef(null);
-  const uploaded = useRef(new Map()); // a file (or the signature's data URL) → its sha256, sent once
+  const uploaded = useRef(new Map()); // a file (or the signature's strokes or name) → its sha256, sent once
   const [edited, setEdited] = useState(new Set()); // fields changed since the API refused them
   const touch = (name) => setEdited((old) => (old.has(name) ? old : new Set(old).add(name)));
   const set = (name) => (value) => { setValues((old) => ({ ...old, [name]: value })); touch(ERROR_OF[name] || name); };
@@ -168,25 +219,31 @@ export function ReceiptForm({ load, jobId, token }) {
   async function submit(event) {
     event.preventDefault();
     setEdited(new Set());
-    if (!signed || pad.current.isEmpty()) {
-      setError(Object.assign(new ApiError(422, { detail: t("track.receipt_form.sign_first") }),
-        { fields: { signature: t("track.receipt_form.sign_first") } }));
+    const name = values.signer.trim();
+    if (typed ? !name : !signed || pad.current.isEmpty()) {
+      const why = t(typed ? "track.receipt_form.type_name_first" : "track.receipt_form.sign_first");
+      setError(Object.assign(new ApiError(422, { detail: why }), { fields: { [typed ? "signer_name" : "signature"]: why } }));
       return;
     }
+    let items = [];
     setBusy(true);
     try {
       const shas = [];
       for (const file of photos) shas.push(await once(file, () => upload(load.id, file, token)));
-      const dataUrl = pad.current.toDataURL("image/png");
-      const signature = await once(dataUrl, () => {
+      const dataUrl = typed ? typedSignature(name) : pad.current.toDataURL("image/png");
+      // Sent once per signature: the typed name, or the strokes (a resize redraws the same strokes
+      // into slightly different pixels, which is no new signature).
+      const key = typed ? `typed:${name}` : `drawn:${JSON.stringify(pad.current.toData())}`;
+      const signature = await once(key, () => {
         const bytes = Uint8Array.from(atob(dataUrl.split(",")[1]), (c) => c.charCodeAt(0));
-        return upload(load.id, new File([bytes], "signature.png", { type: "image/png" }), token, "signature");
+        const caption = typed ? "typed signature" : "signature";
+        return upload(load.id, new File([bytes], "signature.png", { type: "image/png" }), token, caption);
       });
-      const typed = values.received.trim();
-      const items = (lines || []).filter((l) => (counts[l.line] || "").trim() !== "")
+      const weight = values.received.trim();
+      items = (lines || []).filter((l) => (counts[l.line] || "").trim() !== "")
         .map((l) => ({ line: l.line, count: Number(counts[l.line]) }));
       const received = {};
-      if (typed !== "") received.weight_kg = Number.isFinite(Number(typed)) ? Number(typed) : typed;
+      if (weight !== "") received.weight_kg = Number.isFinite(Number(weight)) ? Number(weight) : weight;
       if (items.length) received.items = items;
       const body = {
         received,
@@ -203,7 +260,7 @@ export function ReceiptForm({ load, jobId, token }) {
       setError(null);
       setSent(true); // the receipt arrives on the socket too: the card then shows it
     } catch (err) {
-      setError(err);
+      setError(placeItemErrors(err, items));
     } finally {
       setBusy(false);
     }
@@ -217,7 +274,10 @@ export function ReceiptForm({ load, jobId, token }) {
     <${Field} name="received" type="number" label=${t("track.receipt_form.received_kg")} value=${values.received}
       onInput=${set("received")} error=${fieldError("received")} />
     ${lines && html`<${ItemCounts} lines=${lines} counts=${counts}
-      onChange=${(c) => { setCounts(c); touch("items"); }} error=${fieldError("items")} />`}
+      onChange=${(c) => {
+        for (const l of lines) if ((c[l.line] || "") !== (counts[l.line] || "")) touch(`items-${l.line}`);
+        setCounts(c); touch("items");
+      }} error=${fieldError("items")} fieldError=${fieldError} />`}
     <${Discrepancy} value=${receivedKg(values.received, lines, counts)} loaded=${loaded} />
     <${Select} name=${`${id}-condition`} label=${t("track.receipt_form.condition")} value=${values.condition}
       onChange=${set("condition")} error=${fieldError("condition")}
@@ -243,7 +303,8 @@ export function ReceiptForm({ load, jobId, token }) {
     </div>
     <${Field} name="signer_name" label=${t("track.receipt_form.signer")} value=${values.signer}
       onInput=${set("signer")} error=${fieldError("signer_name")} autocomplete="name" />
-    <${SignatureField} padRef=${pad} error=${fieldError("signature")}
+    <${SignatureField} padRef=${pad} error=${fieldError("signature")} typed=${typed} signer=${values.signer}
+      onTyped=${(on) => { setTyped(on); touch("signature"); }}
       onChange=${(drawn) => { setSigned(drawn); if (drawn) touch("signature"); }} />
     <${FormError} error=${error} />
     <button type="submit" disabled=${busy || sent}>${t("track.receipt_form.submit")}</button>
