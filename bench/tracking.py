@@ -242,9 +242,14 @@ class _Point(msgspec.Struct):
     recorded_at: str
 
 
+class _EventHead(msgspec.Struct):
+    type: str
+
+
 class _Frame(msgspec.Struct):
     type: str
     points: list[_Point] = []
+    event: _EventHead | None = None
 
 
 class _Track(msgspec.Struct):
@@ -302,8 +307,8 @@ class Watcher:
                 now = time.time()
                 frame = _decode_frame(raw)
                 if frame.type != "points":
-                    self.kinds[frame.type] += 1
-                    if frame.type == "event" and self.recorder.latencies is not None:
+                    self.kinds[frame.type if frame.event is None else f"event {frame.event.type}"] += 1
+                    if frame.event is not None and self.recorder.latencies is not None:
                         self.recorder.events_at.append(now)
                     continue
                 self.frames += 1
