@@ -1763,7 +1763,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--seconds", type=float, default=10, help="length of phase A (default 10)")
     parser.add_argument(
-        "--warmup-seconds", type=float, default=2, help="posting before phase A, not counted (default 2)"
+        "--warmup-seconds", type=float, default=5, help="posting before phase A, not counted (default 5)"
     )
     parser.add_argument("--rate", type=int, default=2000, help="points/s in total in phase B (default 2000)")
     parser.add_argument("--latency-seconds", type=float, default=20, help="length of phase B (default 20)")
