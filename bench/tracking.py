@@ -514,6 +514,15 @@ def cpu_per_post(before: dict[str, float], after: dict[str, float], posts: int) 
     )
 
 
+def _baseline_cpu(before: dict[str, float], after: dict[str, float], batches: int) -> str:
+    """CPU per batch of a bare insert baseline: PostgreSQL's, and this process's (the asyncpg client)."""
+
+    def ms(key: str) -> str:
+        return f"{(after.get(key, 0.0) - before.get(key, 0.0)) * 1000 / batches:.2f} ms"
+
+    return f"CPU per batch: postgres {ms('postgres')}, client {ms('load generator')}"
+
+
 # -- setup through the public API ------------------------------------------------------------------
 
 
@@ -1602,18 +1611,22 @@ async def main(args: argparse.Namespace) -> None:
             notify_rows: dict[int, float] = {}
             for size, a in phase_a.items():
                 rows = max(a.phones.accepted, size * args.loads)
+                batches = max(1, rows // size)
+                cpu0 = processes.sample()
                 base_rows[size], base_lat = await baseline_insert(dsn, world.loads, rows, size, 16)
                 print(
                     f"  insert   : bare asyncpg unnest INSERT, {rows:,} rows in batches of {size}, 16 "
                     f"connections, plain table (same columns, key, seq index): {base_rows[size]:,.0f} "
-                    f"rows/s; statement {base_lat}"
+                    f"rows/s; statement {base_lat}; {_baseline_cpu(cpu0, processes.sample(), batches)}"
                 )
+                cpu0 = processes.sample()
                 notify_rows[size], notify_lat = await baseline_insert(
                     dsn, world.loads, rows, size, 16, notify=True
                 )
                 print(
                     f"             the same, each batch's transaction with one pg_notify of a points frame "
-                    f"(one listener): {notify_rows[size]:,.0f} rows/s; transaction {notify_lat}"
+                    f"(one listener): {notify_rows[size]:,.0f} rows/s; transaction {notify_lat}; "
+                    f"{_baseline_cpu(cpu0, processes.sample(), batches)}"
                 )
             if not args.ingest_only:
                 bc = await baseline_broadcast(world.loads, args.watchers, args.rate, args.latency_seconds)
