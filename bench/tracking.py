@@ -961,10 +961,19 @@ FROM unnest($3::timestamptz[], $4::float8[], $5::float8[], $6::real[], $7::real[
 
 
 async def baseline_insert(
-    dsn: str, loads: list[Load], rows: int, batch: int, connections: int, *, notify: bool = False
-) -> tuple[float, str]:
+    dsn: str,
+    loads: list[Load],
+    rows: int,
+    batch: int,
+    connections: int,
+    processes: Processes,
+    *,
+    notify: bool = False,
+) -> tuple[float, str, str]:
     """Bare asyncpg: the same rows in batches of the same size, one statement (transaction) each;
-    with `notify`, each batch's transaction also sends a frame-sized pg_notify (one listener)."""
+    with `notify`, each batch's transaction also sends a frame-sized pg_notify (one listener).
+    Returns rows/s, the statements' latency and the CPU per batch (sampled while the pool's
+    sessions are open: a closed session's CPU is gone from /proc)."""
     conn = await asyncpg.connect(dsn)
     await conn.execute(BASE_TABLE)
     if notify:
@@ -1009,14 +1018,16 @@ async def baseline_insert(
                 latencies.append(time.perf_counter() - t0)
 
     try:
+        cpu0 = processes.sample()
         t0 = time.perf_counter()
         await asyncio.gather(*[worker() for _ in range(connections)])
         elapsed = time.perf_counter() - t0
+        cpu = _baseline_cpu(cpu0, processes.sample(), len(batches))
     finally:
         await pool.close()
         if not conn.is_closed():
             await conn.close()
-    return len(batches) * batch / elapsed, percentiles(latencies)
+    return len(batches) * batch / elapsed, percentiles(latencies), cpu
 
 
 def _frame_points(load_id: str, first_seq: int, n: int, now_us: int) -> str:
@@ -1611,22 +1622,20 @@ async def main(args: argparse.Namespace) -> None:
             notify_rows: dict[int, float] = {}
             for size, a in phase_a.items():
                 rows = max(a.phones.accepted, size * args.loads)
-                batches = max(1, rows // size)
-                cpu0 = processes.sample()
-                base_rows[size], base_lat = await baseline_insert(dsn, world.loads, rows, size, 16)
+                base_rows[size], base_lat, base_cpu = await baseline_insert(
+                    dsn, world.loads, rows, size, 16, processes
+                )
                 print(
                     f"  insert   : bare asyncpg unnest INSERT, {rows:,} rows in batches of {size}, 16 "
                     f"connections, plain table (same columns, key, seq index): {base_rows[size]:,.0f} "
-                    f"rows/s; statement {base_lat}; {_baseline_cpu(cpu0, processes.sample(), batches)}"
+                    f"rows/s; statement {base_lat}; {base_cpu}"
                 )
-                cpu0 = processes.sample()
-                notify_rows[size], notify_lat = await baseline_insert(
-                    dsn, world.loads, rows, size, 16, notify=True
+                notify_rows[size], notify_lat, notify_cpu = await baseline_insert(
+                    dsn, world.loads, rows, size, 16, processes, notify=True
                 )
                 print(
                     f"             the same, each batch's transaction with one pg_notify of a points frame "
-                    f"(one listener): {notify_rows[size]:,.0f} rows/s; transaction {notify_lat}; "
-                    f"{_baseline_cpu(cpu0, processes.sample(), batches)}"
+                    f"(one listener): {notify_rows[size]:,.0f} rows/s; transaction {notify_lat}; {notify_cpu}"
                 )
             if not args.ingest_only:
                 bc = await baseline_broadcast(world.loads, args.watchers, args.rate, args.latency_seconds)
