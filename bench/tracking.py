@@ -106,6 +106,11 @@ ROAD_M = haversine_m(Position(*MILL), Position(*YARD))
 HEADING = round(initial_bearing_deg(Position(*MILL), Position(*YARD)), 1)
 SPEED_MPS = 25.0  # 90 km/h on the straight road between them
 COILS_PER_JOB = 20
+# The phones' fixes place each truck as if it had left the gate this long before it departed: its
+# first batch is already past the origin's fence (1.5 km out), so leaving the fence (load.left_origin,
+# a once-a-trip event that takes a transaction of its own) is raised by every phone's first batch,
+# in the warm-up, and the measured phases see trucks on the road, as most phones are.
+REPORTING_FROM_S = 60
 DOCKS = 8
 SETUP_CONCURRENCY = 16
 CONNECT_CONCURRENCY = 50
@@ -723,7 +728,8 @@ async def setup(http: httpx.AsyncClient, dsn: str, count: int) -> World:
             _ok(await http.post(f"/gate/tickets/{ticket['id']}/loaded", headers=staff))
             load = by_id[ticket["load_id"]]
             _ok(await http.post(f"/driver/v1/loads/{load.id}/depart", headers=load.device))
-            load.t0_us = load.last_us = _now_us()
+            load.last_us = _now_us()
+            load.t0_us = load.last_us - REPORTING_FROM_S * 1_000_000
 
     await asyncio.gather(*[dock(d["id"]) for d in site["docks"]])
     missing = [load.id for load in loads if not load.t0_us]
