@@ -3,7 +3,7 @@
     python3 dev.py bench tracking [--loads 200] [--watchers 1000] [--batches 10,50] [--seconds 10]
                                   [--rate 2000] [--latency-seconds 20] [--phone-concurrency 1]
                                   [--capacity-seconds 5] [--capacity-points 10]
-                                  [--compare-compression] [--pg-stats]
+                                  [--compare-compression] [--pg-stats] [--ingest-only]
 
 Runs a real `dispatch serve --workers 2` on a throwaway embedded PostgreSQL. Setup goes through the
 public HTTP API with httpx: a mill (shipper) with a gate site and docks, a buyer (consignee) with a
@@ -13,7 +13,9 @@ gate (check-in, called to a dock, loading, loaded, departed): every load is in t
 
 Then W watchers (websockets client, no compression) follow the loads (`/tracking/loads/{id}/live`,
 W / loads per load, half with a buyer's login, half with the seller's) while the phones post
-`POST /driver/v1/positions` through aiohttp. Every fix lies on the truck's straight road to the yard
+`POST /driver/v1/positions`, each phone on its own keep-alive connections (bench/phones.py: pre-encoded
+requests on raw asyncio connections, answers parsed by httptools, every answer's status and accepted
+count checked). Every fix lies on the truck's straight road to the yard
 at 90 km/h, at the time it is sent, so no point is rejected.
 - phase A, throughput: every phone posts batches of --batches points as fast as it can (with
   --phone-concurrency batches in flight) for --seconds; accepted points/s, and the fan-out check:
@@ -73,8 +75,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
+import httptools
 import httpx
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
@@ -91,6 +93,7 @@ from bench.common import (
     square,
 )
 from bench.common import database as bench_database
+from bench.phones import Phones
 from dispatch import procfs
 from dispatch.pgstats import WaitSampler
 from dispatch.sim.instruments import LoopLag, quiet_gc
@@ -103,6 +106,11 @@ ROAD_M = haversine_m(Position(*MILL), Position(*YARD))
 HEADING = round(initial_bearing_deg(Position(*MILL), Position(*YARD)), 1)
 SPEED_MPS = 25.0  # 90 km/h on the straight road between them
 COILS_PER_JOB = 20
+# The phones' fixes place each truck as if it had left the gate this long before it departed: its
+# first batch is already past the origin's fence (1.5 km out), so leaving the fence (load.left_origin,
+# a once-a-trip event that takes a transaction of its own) is raised by every phone's first batch,
+# in the warm-up, and the measured phases see trucks on the road, as most phones are.
+REPORTING_FROM_S = 60
 DOCKS = 8
 SETUP_CONCURRENCY = 16
 CONNECT_CONCURRENCY = 50
@@ -177,6 +185,17 @@ class PhoneStats:
     late: int = 0  # paced posts that started more than 100 ms after their turn
 
 
+class _Fix(msgspec.Struct):
+    """A point as the phone app sends it (a Struct encodes faster than a dict: the generator's CPU)."""
+
+    lon: float
+    lat: float
+    recorded_at: datetime
+    accuracy_m: float
+    speed_mps: float
+    heading_deg: float
+
+
 def _batch(load: Load, n: int) -> bytes:
     """n fixes since the previous batch, evenly spread up to now (the newest is recorded now)."""
     now = _now_us()
@@ -190,33 +209,25 @@ def _batch(load: Load, n: int) -> bytes:
     points = []
     for t in stamps:
         lon, lat = load.position(t)
-        points.append(
-            {
-                "lon": lon,
-                "lat": lat,
-                "recorded_at": EPOCH + t * ONE_US,
-                "accuracy_m": 8.0,
-                "speed_mps": SPEED_MPS,
-                "heading_deg": HEADING,
-            }
-        )
+        points.append(_Fix(lon, lat, EPOCH + t * ONE_US, 8.0, SPEED_MPS, HEADING))
     return _encode({"load_id": load.id, "points": points})
 
 
-async def _post(fast: aiohttp.ClientSession, load: Load, n: int, stats: PhoneStats) -> None:
+async def _post(phones: Phones, load: Load, n: int, stats: PhoneStats) -> None:
+    """One batch posted, its answer checked: a post counts only with a 200 and the points the body
+    says were accepted."""
     body = _batch(load, n)
     t0 = time.perf_counter()
     try:
-        async with fast.post("/driver/v1/positions", data=body, headers=load.device) as r:
-            data = await r.read()
-    except (aiohttp.ClientError, TimeoutError) as exc:
+        status, data = await phones.post(load.id, load.device, body)
+    except (OSError, httptools.HttpParserError) as exc:
         stats.errors[type(exc).__name__] += 1
         return
     stats.latencies.append(time.perf_counter() - t0)
     stats.posts += 1
     stats.points += n
-    if r.status != 200:
-        stats.errors[f"HTTP {r.status}: {data[:200].decode(errors='replace')}"] += 1
+    if status != 200:
+        stats.errors[f"HTTP {status}: {data[:200].decode(errors='replace')}"] += 1
         return
     result = _decode_result(data)
     stats.accepted += result.accepted
@@ -236,9 +247,14 @@ class _Point(msgspec.Struct):
     recorded_at: str
 
 
+class _EventHead(msgspec.Struct):
+    type: str
+
+
 class _Frame(msgspec.Struct):
     type: str
     points: list[_Point] = []
+    event: _EventHead | None = None
 
 
 class _Track(msgspec.Struct):
@@ -296,8 +312,8 @@ class Watcher:
                 now = time.time()
                 frame = _decode_frame(raw)
                 if frame.type != "points":
-                    self.kinds[frame.type] += 1
-                    if frame.type == "event" and self.recorder.latencies is not None:
+                    self.kinds[frame.type if frame.event is None else f"event {frame.event.type}"] += 1
+                    if frame.event is not None and self.recorder.latencies is not None:
                         self.recorder.events_at.append(now)
                     continue
                 self.frames += 1
@@ -486,6 +502,30 @@ def cpu_line(before: dict[str, float], after: dict[str, float], seconds: float) 
         + (f" ({named})" if named else "")
         + f", kernel/exited {rest:.2f}; machine {machine:.2f}"
     )
+
+
+def cpu_per_post(before: dict[str, float], after: dict[str, float], posts: int) -> str:
+    """CPU time per post over the phase (posting and draining the fan-out): the server's workers,
+    PostgreSQL and the load generator (this process: the phones and the watchers' sockets)."""
+
+    def ms(keys: list[str]) -> str:
+        return f"{sum(after[k] - before.get(k, 0.0) for k in keys) * 1000 / max(1, posts):.2f} ms"
+
+    workers = [k for k in after if k.startswith("worker ")]
+    pg = [k for k in after if k == "postgres"]
+    return (
+        f"CPU per post: workers {ms(workers)}, postgres {ms(pg)}, load generator {ms(['load generator'])} "
+        f"(its phones and its watchers' sockets)"
+    )
+
+
+def _baseline_cpu(before: dict[str, float], after: dict[str, float], batches: int) -> str:
+    """CPU per batch of a bare insert baseline: PostgreSQL's, and this process's (the asyncpg client)."""
+
+    def ms(key: str) -> str:
+        return f"{(after.get(key, 0.0) - before.get(key, 0.0)) * 1000 / batches:.2f} ms"
+
+    return f"CPU per batch: postgres {ms('postgres')}, client {ms('load generator')}"
 
 
 # -- setup through the public API ------------------------------------------------------------------
@@ -688,7 +728,8 @@ async def setup(http: httpx.AsyncClient, dsn: str, count: int) -> World:
             _ok(await http.post(f"/gate/tickets/{ticket['id']}/loaded", headers=staff))
             load = by_id[ticket["load_id"]]
             _ok(await http.post(f"/driver/v1/loads/{load.id}/depart", headers=load.device))
-            load.t0_us = load.last_us = _now_us()
+            load.last_us = _now_us()
+            load.t0_us = load.last_us - REPORTING_FROM_S * 1_000_000
 
     await asyncio.gather(*[dock(d["id"]) for d in site["docks"]])
     missing = [load.id for load in loads if not load.t0_us]
@@ -719,6 +760,7 @@ class PhaseResult:
     bursts: str
     untimed: int
     cpu: str
+    per_post: str
     waits: str
     generator: str
 
@@ -733,7 +775,7 @@ class PhaseResult:
 
 async def run_phase(
     name: str,
-    fast: aiohttp.ClientSession,
+    phones: Phones,
     loads: list[Load],
     watchers: list[Watcher],
     recorder: Recorder,
@@ -766,7 +808,7 @@ async def run_phase(
     async def flat_out(load: Load) -> None:
         assert batch is not None
         while time.perf_counter() < end:
-            await _post(fast, load, batch, stats)
+            await _post(phones, load, batch, stats)
 
     async def paced(i: int, load: Load, n: int) -> None:
         # Open loop, like a phone's timer: one post a second at the phone's own offset in the second,
@@ -779,7 +821,7 @@ async def run_phase(
                 await asyncio.sleep(delay)
             elif delay < -0.1:
                 stats.late += 1
-            posts.append(asyncio.ensure_future(_post(fast, load, n, stats)))
+            posts.append(asyncio.ensure_future(_post(phones, load, n, stats)))
             due += 1.0
         await asyncio.gather(*posts)
 
@@ -833,6 +875,7 @@ async def run_phase(
         bursts=bursts,
         untimed=recorder.untimed_frames,
         cpu=cpu_line(cpu0, cpu1, cpu_window),
+        per_post=cpu_per_post(cpu0, cpu1, stats.posts),
         waits=waits,
         generator=generator,
     )
@@ -888,6 +931,7 @@ def report_phase(r: PhaseResult, watchers: int, loads: int) -> None:
         print(f"  latency  : post to watcher {percentiles(r.latencies)}{untimed}")
         print(f"  bursts   : {r.bursts}")
     print(f"  {r.cpu}")
+    print(f"  {r.per_post}")
     print(f"  {r.generator}")
     print(f"  {r.waits}")
 
@@ -923,10 +967,19 @@ FROM unnest($3::timestamptz[], $4::float8[], $5::float8[], $6::real[], $7::real[
 
 
 async def baseline_insert(
-    dsn: str, loads: list[Load], rows: int, batch: int, connections: int, *, notify: bool = False
-) -> tuple[float, str]:
+    dsn: str,
+    loads: list[Load],
+    rows: int,
+    batch: int,
+    connections: int,
+    processes: Processes,
+    *,
+    notify: bool = False,
+) -> tuple[float, str, str]:
     """Bare asyncpg: the same rows in batches of the same size, one statement (transaction) each;
-    with `notify`, each batch's transaction also sends a frame-sized pg_notify (one listener)."""
+    with `notify`, each batch's transaction also sends a frame-sized pg_notify (one listener).
+    Returns rows/s, the statements' latency and the CPU per batch (sampled while the pool's
+    sessions are open: a closed session's CPU is gone from /proc)."""
     conn = await asyncpg.connect(dsn)
     await conn.execute(BASE_TABLE)
     if notify:
@@ -971,14 +1024,16 @@ async def baseline_insert(
                 latencies.append(time.perf_counter() - t0)
 
     try:
+        cpu0 = processes.sample()
         t0 = time.perf_counter()
         await asyncio.gather(*[worker() for _ in range(connections)])
         elapsed = time.perf_counter() - t0
+        cpu = _baseline_cpu(cpu0, processes.sample(), len(batches))
     finally:
         await pool.close()
         if not conn.is_closed():
             await conn.close()
-    return len(batches) * batch / elapsed, percentiles(latencies)
+    return len(batches) * batch / elapsed, percentiles(latencies), cpu
 
 
 def _frame_points(load_id: str, first_seq: int, n: int, now_us: int) -> str:
@@ -1394,7 +1449,8 @@ async def phase_b_on_fresh_server(
 ) -> tuple[PhaseResult, list[float], list[float]]:
     env = {"DISPATCH_WS_COMPRESSION": "1"} if compression else {}
     with server_process(dsn, workers=2, state_dir=state, extra_env=env) as (url, serve):
-        async with aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=0)) as fast:
+        phones = Phones(url)
+        try:
             workers = procfs.worker_pids(serve.pid)
             idle = [rss_mib(p) for p in workers]
             recorder = Recorder()
@@ -1409,7 +1465,7 @@ async def phase_b_on_fresh_server(
             processes = Processes(workers, await postmaster_pid(dsn))
             result = await run_phase(
                 "B",
-                fast,
+                phones,
                 world.loads,
                 watchers,
                 recorder,
@@ -1425,6 +1481,8 @@ async def phase_b_on_fresh_server(
                 + sockets_per_worker(workers, _port(url), {w.local_port for w in watchers})
             )
             await close_watchers(watchers)
+        finally:
+            phones.close()
     return result, idle, rss
 
 
@@ -1449,11 +1507,8 @@ async def main(args: argparse.Namespace) -> None:
                 f"load average {os.getloadavg()[0]:.2f} at the start"
             )
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
-            async with (
-                httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http,
-                aiohttp.ClientSession(base_url=url, connector=connector) as fast,
-            ):
+            phones = Phones(url)
+            async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
                 t0 = time.perf_counter()
                 world = await setup(http, dsn, args.loads)
                 jobs = len({load.job_id for load in world.loads})
@@ -1476,6 +1531,25 @@ async def main(args: argparse.Namespace) -> None:
                 processes = Processes(workers, await postmaster_pid(dsn))
                 sampler = WaitSampler(dsn, statements=args.pg_stats)
 
+                if args.warmup_seconds > 0:
+                    # Every worker's pool connections opened and their statements prepared, the trips
+                    # kept: the server as it is after its first seconds of traffic.
+                    warm = await run_phase(
+                        "warm-up",
+                        phones,
+                        world.loads,
+                        watchers,
+                        recorder,
+                        processes,
+                        sampler,
+                        seconds=args.warmup_seconds,
+                        batch=args.batches[0],
+                        concurrency=args.phone_concurrency,
+                    )
+                    print(
+                        f"warm-up  : {warm.phones.posts:,} posts of {args.batches[0]} points in "
+                        f"{warm.seconds:.1f} s (not counted)"
+                    )
                 phase_a: dict[int, PhaseResult] = {}
                 for size in args.batches:
                     print(
@@ -1484,7 +1558,7 @@ async def main(args: argparse.Namespace) -> None:
                     )
                     phase_a[size] = await run_phase(
                         f"A{size}",
-                        fast,
+                        phones,
                         world.loads,
                         watchers,
                         recorder,
@@ -1496,97 +1570,108 @@ async def main(args: argparse.Namespace) -> None:
                     )
                     report_phase(phase_a[size], len(watchers), len(world.loads))
 
-                print(
-                    f"phase B  : latency, {args.rate:,} points/s in total (each phone posts "
-                    f"{args.rate / args.loads:g} points once a second, staggered), {args.latency_seconds:g} s"
-                )
-                b = await run_phase(
-                    "B",
-                    fast,
-                    world.loads,
-                    watchers,
-                    recorder,
-                    processes,
-                    sampler,
-                    seconds=args.latency_seconds,
-                    rate=args.rate,
-                )
-                report_phase(b, len(watchers), len(world.loads))
-                rss = [rss_mib(p) for p in workers]
-                print(
-                    "  RSS      : workers "
-                    + ", ".join(f"{r:,.0f} MiB (idle {i:,.0f})" for r, i in zip(rss, idle_rss, strict=True))
-                    + f" with {len(watchers)} watchers"
-                )
-                print("  " + sockets_per_worker(workers, _port(url), {w.local_port for w in watchers}))
-                await close_watchers(watchers)
-
-                print(
-                    f"phase C  : fan-out capacity, {args.watchers} fresh watchers, rounds of one "
-                    f"{args.capacity_points}-point frame per load published straight to the loads' channels "
-                    f"(no ingest), as fast as they arrive ({CAPACITY_IN_FLIGHT} rounds in flight), "
-                    f"{args.capacity_seconds:g} s each without and with permessage-deflate"
-                )
-                capacity: dict[str, Capacity] = {}
-                for label, compression in (("plain", None), ("deflate", "deflate")):
-                    capacity[label] = await dispatch_capacity(
-                        "ws" + url.removeprefix("http"),
-                        dsn,
-                        world,
-                        args.watchers,
-                        args.capacity_points,
-                        workers,
-                        args.capacity_seconds,
-                        compression=compression,
+                if args.ingest_only:
+                    await close_watchers(watchers)
+                else:
+                    print(
+                        f"phase B  : latency, {args.rate:,} points/s in total (each phone posts "
+                        f"{args.rate / args.loads:g} points once a second, staggered), "
+                        f"{args.latency_seconds:g} s"
                     )
-                    print(f"  {label:<8} : {capacity[label].line()}")
+                    b = await run_phase(
+                        "B",
+                        phones,
+                        world.loads,
+                        watchers,
+                        recorder,
+                        processes,
+                        sampler,
+                        seconds=args.latency_seconds,
+                        rate=args.rate,
+                    )
+                    report_phase(b, len(watchers), len(world.loads))
+                    rss = [rss_mib(p) for p in workers]
+                    print(
+                        "  RSS      : workers "
+                        + ", ".join(
+                            f"{r:,.0f} MiB (idle {i:,.0f})" for r, i in zip(rss, idle_rss, strict=True)
+                        )
+                        + f" with {len(watchers)} watchers"
+                    )
+                    print("  " + sockets_per_worker(workers, _port(url), {w.local_port for w in watchers}))
+                    await close_watchers(watchers)
+
+                    print(
+                        f"phase C  : fan-out capacity, {args.watchers} fresh watchers, rounds of one "
+                        f"{args.capacity_points}-point frame per load published straight to the loads' "
+                        "channels "
+                        f"(no ingest), as fast as they arrive ({CAPACITY_IN_FLIGHT} rounds in flight), "
+                        f"{args.capacity_seconds:g} s each without and with permessage-deflate"
+                    )
+                    capacity: dict[str, Capacity] = {}
+                    for label, compression in (("plain", None), ("deflate", "deflate")):
+                        capacity[label] = await dispatch_capacity(
+                            "ws" + url.removeprefix("http"),
+                            dsn,
+                            world,
+                            args.watchers,
+                            args.capacity_points,
+                            workers,
+                            args.capacity_seconds,
+                            compression=compression,
+                        )
+                        print(f"  {label:<8} : {capacity[label].line()}")
+                phones.close()
 
             print("baselines, same machine, same run:")
             base_rows: dict[int, float] = {}
             notify_rows: dict[int, float] = {}
             for size, a in phase_a.items():
                 rows = max(a.phones.accepted, size * args.loads)
-                base_rows[size], base_lat = await baseline_insert(dsn, world.loads, rows, size, 16)
+                base_rows[size], base_lat, base_cpu = await baseline_insert(
+                    dsn, world.loads, rows, size, 16, processes
+                )
                 print(
                     f"  insert   : bare asyncpg unnest INSERT, {rows:,} rows in batches of {size}, 16 "
                     f"connections, plain table (same columns, key, seq index): {base_rows[size]:,.0f} "
-                    f"rows/s; statement {base_lat}"
+                    f"rows/s; statement {base_lat}; {base_cpu}"
                 )
-                notify_rows[size], notify_lat = await baseline_insert(
-                    dsn, world.loads, rows, size, 16, notify=True
+                notify_rows[size], notify_lat, notify_cpu = await baseline_insert(
+                    dsn, world.loads, rows, size, 16, processes, notify=True
                 )
                 print(
                     f"             the same, each batch's transaction with one pg_notify of a points frame "
-                    f"(one listener): {notify_rows[size]:,.0f} rows/s; transaction {notify_lat}"
+                    f"(one listener): {notify_rows[size]:,.0f} rows/s; transaction {notify_lat}; {notify_cpu}"
                 )
-            bc = await baseline_broadcast(world.loads, args.watchers, args.rate, args.latency_seconds)
-            print(
-                f"  websocket: bare websockets broadcast server (1 process, uvloop) to {args.watchers} "
-                f"clients, {args.rate:,} points/s as {args.rate / args.loads:g}-point frames "
-                f"(mean {bc.frame_bytes:,.0f} B): {bc.messages_per_s:,.0f} messages/s "
-                f"({bc.received:,}/{bc.sent:,} received); latency {percentiles(bc.latencies)}; "
-                f"RSS {bc.rss_mib:,.0f} MiB"
-            )
-            print(f"    {bc.cpu}")
-            bare: dict[str, Capacity] = {}
-            async with bare_server() as (port, pid):
-                for label, compression in (("plain", None), ("deflate", "deflate")):
-                    bare[label] = await bare_capacity(
-                        port,
-                        pid,
-                        world.loads,
-                        args.watchers,
-                        args.capacity_points,
-                        args.capacity_seconds,
-                        compression=compression,
-                    )
-                    print(
-                        f"  capacity : bare websockets server (1 process, uvloop, websockets.broadcast), "
-                        f"the same rounds and clients, {label}: {bare[label].line()}"
-                    )
+            if not args.ingest_only:
+                bc = await baseline_broadcast(world.loads, args.watchers, args.rate, args.latency_seconds)
+                print(
+                    f"  websocket: bare websockets broadcast server (1 process, uvloop) to {args.watchers} "
+                    f"clients, {args.rate:,} points/s as {args.rate / args.loads:g}-point frames "
+                    f"(mean {bc.frame_bytes:,.0f} B): {bc.messages_per_s:,.0f} messages/s "
+                    f"({bc.received:,}/{bc.sent:,} received); latency {percentiles(bc.latencies)}; "
+                    f"RSS {bc.rss_mib:,.0f} MiB"
+                )
+                print(f"    {bc.cpu}")
+                bare: dict[str, Capacity] = {}
+                async with bare_server() as (port, pid):
+                    for label, compression in (("plain", None), ("deflate", "deflate")):
+                        bare[label] = await bare_capacity(
+                            port,
+                            pid,
+                            world.loads,
+                            args.watchers,
+                            args.capacity_points,
+                            args.capacity_seconds,
+                            compression=compression,
+                        )
+                        print(
+                            f"  capacity : bare websockets server (1 process, uvloop, websockets.broadcast), "
+                            f"the same rounds and clients, {label}: {bare[label].line()}"
+                        )
 
         compare: list[tuple[str, PhaseResult, list[float], list[float]]] = []
-        if args.compare_compression:
+        if args.compare_compression and not args.ingest_only:
             print("compression: phase B again on two fresh servers (same database, same loads)")
             for on in (False, True):
                 r, idle, rss = await phase_b_on_fresh_server(dsn, state, world, args, compression=on)
@@ -1600,7 +1685,8 @@ async def main(args: argparse.Namespace) -> None:
                 compare.append((label, r, idle, rss))
 
     per_load = args.watchers / args.loads
-    b_frames = b.frames / b.fanout_s if b.fanout_s else 0.0
+    if not args.ingest_only:
+        b_frames = b.frames / b.fanout_s if b.fanout_s else 0.0
     print("summary  : dispatch beside its raw baseline, same machine, same run (ratio = dispatch / baseline)")
     for size, a in phase_a.items():
         print(
@@ -1612,23 +1698,25 @@ async def main(args: argparse.Namespace) -> None:
             f"                                    | + pg_notify          {notify_rows[size]:>9,.0f} rows/s"
             f"    | {_ratio(a.accepted_per_s, notify_rows[size])}"
         )
-    print(
-        f"  fan-out (B)   {b_frames:>9,.0f} frames/s  | bare broadcast      {bc.messages_per_s:>9,.0f} msgs/s"
-        f"    | {_ratio(b_frames, bc.messages_per_s)} (both paced at the offered rate: not capacity)"
-    )
-    for label in ("plain", "deflate"):
-        x, y = capacity[label].per_core_s, bare[label].per_core_s
+    if not args.ingest_only:
         print(
-            f"  capacity {label:<7}{x:>7,.0f} fr/core-s | bare websockets    {y:>9,.0f} fr/core-s"
-            f" | {_ratio(x, y)} (unpaced, frames per server-core-second)"
+            f"  fan-out (B)   {b_frames:>9,.0f} frames/s  | bare broadcast      "
+            f"{bc.messages_per_s:>9,.0f} msgs/s"
+            f"    | {_ratio(b_frames, bc.messages_per_s)} (both paced at the offered rate: not capacity)"
         )
-    for q in (50, 99, 100):
-        x, y = _pct(b.latencies, q), _pct(bc.latencies, q)
-        name = "max" if q == 100 else f"p{q}"
-        print(
-            f"  latency {name:<4}  {x:>9.1f} ms        | bare broadcast      {y:>9.1f} ms"
-            f"        | {_ratio(x, y)}"
-        )
+        for label in ("plain", "deflate"):
+            x, y = capacity[label].per_core_s, bare[label].per_core_s
+            print(
+                f"  capacity {label:<7}{x:>7,.0f} fr/core-s | bare websockets    {y:>9,.0f} fr/core-s"
+                f" | {_ratio(x, y)} (unpaced, frames per server-core-second)"
+            )
+        for q in (50, 99, 100):
+            x, y = _pct(b.latencies, q), _pct(bc.latencies, q)
+            name = "max" if q == 100 else f"p{q}"
+            print(
+                f"  latency {name:<4}  {x:>9.1f} ms        | bare broadcast      {y:>9.1f} ms"
+                f"        | {_ratio(x, y)}"
+            )
     print("targets  :")
     for size, a in phase_a.items():
         # Phone-sized batches (issue 21): twice what they were; 50-point batches: the original target.
@@ -1640,22 +1728,27 @@ async def main(args: argparse.Namespace) -> None:
             f"{'met' if met else 'MISSED'} ({a.accepted_per_s:,.0f} accepted/s; {a.received_per_s:,.0f} "
             f"delivered/s to {per_load:g} watchers a load; fan-out {'exact' if exact else 'NOT exact'})"
         )
-    p99 = _pct(b.latencies, 99)
-    print(f"           phase B p99 < 50 ms: {'met' if p99 < 50 else 'MISSED'} ({p99:.1f} ms)")
-    share = capacity["deflate"].per_core_s / bare["deflate"].per_core_s if bare["deflate"].per_core_s else 0.0
-    exact_c = not any(c.out_of_order or c.other for c in capacity.values())
-    print(
-        f"           fan-out with deflate >= 0.5 of the bare server per core: "
-        f"{'met' if share >= 0.5 else 'MISSED'} ({share:.2f}); capacity frames "
-        f"{'exact' if exact_c else 'NOT exact'} (each socket's frames in sequence)"
-    )
-    for label, r, idle, rss in compare:
-        grown = sum(x - i for x, i in zip(rss, idle, strict=True)) * 1024 / args.watchers
-        print(
-            f"  {label:<18}: p50 {_pct(r.latencies, 50):.1f} ms, p99 {_pct(r.latencies, 99):.1f} ms, max "
-            f"{_pct(r.latencies, 100):.1f} ms; worker RSS " + " + ".join(f"{x:,.0f}" for x in rss) + " MiB "
-            f"({grown:,.0f} KiB a watcher over idle)"
+    if not args.ingest_only:
+        p99 = _pct(b.latencies, 99)
+        print(f"           phase B p99 < 50 ms: {'met' if p99 < 50 else 'MISSED'} ({p99:.1f} ms)")
+        share = (
+            capacity["deflate"].per_core_s / bare["deflate"].per_core_s if bare["deflate"].per_core_s else 0.0
         )
+        exact_c = not any(c.out_of_order or c.other for c in capacity.values())
+        print(
+            f"           fan-out with deflate >= 0.5 of the bare server per core: "
+            f"{'met' if share >= 0.5 else 'MISSED'} ({share:.2f}); capacity frames "
+            f"{'exact' if exact_c else 'NOT exact'} (each socket's frames in sequence)"
+        )
+        for label, r, idle, rss in compare:
+            grown = sum(x - i for x, i in zip(rss, idle, strict=True)) * 1024 / args.watchers
+            print(
+                f"  {label:<18}: p50 {_pct(r.latencies, 50):.1f} ms, p99 {_pct(r.latencies, 99):.1f} ms, max "
+                f"{_pct(r.latencies, 100):.1f} ms; worker RSS "
+                + " + ".join(f"{x:,.0f}" for x in rss)
+                + " MiB "
+                f"({grown:,.0f} KiB a watcher over idle)"
+            )
     print(f"total    : {time.perf_counter() - started:.0f} s")
 
 
@@ -1697,6 +1790,9 @@ if __name__ == "__main__":
         help="points per batch in phase A, a run for each, comma-separated, 1 to 500 (default 10,50)",
     )
     parser.add_argument("--seconds", type=float, default=10, help="length of phase A (default 10)")
+    parser.add_argument(
+        "--warmup-seconds", type=float, default=5, help="posting before phase A, not counted (default 5)"
+    )
     parser.add_argument("--rate", type=int, default=2000, help="points/s in total in phase B (default 2000)")
     parser.add_argument("--latency-seconds", type=float, default=20, help="length of phase B (default 20)")
     parser.add_argument(
@@ -1713,6 +1809,12 @@ if __name__ == "__main__":
         "--pg-stats",
         action="store_true",
         help="load pg_stat_statements and print the top statements per phase",
+    )
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="phase A and its insert baselines only (no phase B, no fan-out capacity, no websocket "
+        "baselines)",
     )
     parser.add_argument("--broadcast-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     arguments = parser.parse_args()

@@ -27,7 +27,7 @@ in memory (it is only tried when every point is new, and STORE_BATCH checks that
 from __future__ import annotations
 
 import functools
-import struct
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -390,16 +390,20 @@ class OneStatement:
         if not points:
             return None
         first = trip.last_seq + 1
-        # What the locked road reads back from the table: times in UTC, reals as float4.
+        # What the locked road reads back from the table: times in UTC, reals as float4 (the
+        # columns converted at once; a missing speed or heading converted as 0 and kept missing).
+        accuracy = _reals([pt.accuracy_m for pt in points])
+        speed = _reals([pt.speed_mps or 0.0 for pt in points])
+        heading = _reals([pt.heading_deg or 0.0 for pt in points])
         return [
             PointOut(
                 seq=first + i,
                 lon=pt.lon,
                 lat=pt.lat,
                 recorded_at=pt.recorded_at.astimezone(UTC),
-                accuracy_m=_real(pt.accuracy_m),
-                speed_mps=None if pt.speed_mps is None else _real(pt.speed_mps),
-                heading_deg=None if pt.heading_deg is None else _real(pt.heading_deg),
+                accuracy_m=accuracy[i],
+                speed_mps=None if pt.speed_mps is None else speed[i],
+                heading_deg=None if pt.heading_deg is None else heading[i],
             )
             for i, pt in enumerate(points)
         ]
@@ -498,16 +502,11 @@ async def _record_events(conn: Conn, broker: Broker, trip: Trip, frames: _Frames
         await broker.publish(conn, frames.channel, out.payload)
 
 
-_FLOAT4 = struct.Struct("f")
-
-
-def _real(x: float) -> float:
-    """x as a PostgreSQL `real` column gives it back (out of its range: the insert fails anyway)."""
-    try:
-        value: float = _FLOAT4.unpack(_FLOAT4.pack(x))[0]
-    except OverflowError:
-        return x
-    return value
+def _reals(xs: list[float]) -> list[float]:
+    """xs as a PostgreSQL `real` column gives them back: one conversion to float32 and back for the
+    whole column. (A value beyond float32 comes back infinite, where the insert would fail: the
+    screening's bounds keep every accepted value far inside.)"""
+    return array("f", xs).tolist()
 
 
 # -- the answer ---------------------------------------------------------------------------------
