@@ -27,7 +27,7 @@ from litestar.types import ASGIApp, Receive, Send
 from dispatch.accounts import credentials
 from dispatch.accounts.auth import authenticate_token
 from dispatch.accounts.principal import Principal
-from dispatch.errors import Conflict, raised_answer, send_problem
+from dispatch.errors import Conflict, raised_answer, send_json, send_problem
 from dispatch.openapi import APP_VERSION_HEADER
 from dispatch.runtime import Runtime
 from dispatch.tracking import approach
@@ -62,7 +62,6 @@ async def ingest_batch(runtime: Runtime, p: Principal, batch: PositionBatch) -> 
 # lenient rules take (a number as text, say) fails here and is decoded by the route as before.
 _BATCH = msgspec.json.Decoder(PositionBatch)
 _ANSWER = msgspec.json.Encoder()
-_JSON = [(b"content-type", b"application/json")]
 _VERSION_HEADER = APP_VERSION_HEADER.lower().encode()
 
 
@@ -93,9 +92,7 @@ def positions_fast_path(app: ASGIApp, runtime: Runtime) -> ASGIApp:
         except Exception as exc:  # answered (and logged) as the route's exception handlers would
             await send_problem(send, raised_answer(scope, exc))
             return
-        headers = [*_JSON, (b"content-length", str(len(data)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": data, "more_body": False})
+        await send_json(send, data)
 
     return fast_path
 

@@ -22,15 +22,15 @@ async def record(
     data: dict[str, Any] | None = None,
 ) -> int:
     assert conn.is_in_transaction(), "events are written in the transaction of the change they record"
-    event_id: int = await conn.fetchval(
-        queries.INSERT_EVENT,
+    row = pending(
         type,
-        list(dict.fromkeys(org_ids)),
-        subject_type,
-        str(subject_id),
-        actor_user_id,
-        data or {},
+        org_ids=org_ids,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        actor_user_id=actor_user_id,
+        data=data,
     )
+    event_id: int = await conn.fetchval(queries.INSERT_EVENT, *row)
     return event_id
 
 

@@ -26,7 +26,7 @@ from dispatch.accounts import credentials
 from dispatch.accounts.auth import authenticate_token
 from dispatch.accounts.permissions import Permission
 from dispatch.accounts.principal import Principal
-from dispatch.errors import raised_answer, send_problem
+from dispatch.errors import raised_answer, send_json, send_problem
 from dispatch.market import service
 from dispatch.runtime import Runtime
 
@@ -41,7 +41,6 @@ _PREFIXES = (credentials.USER_PREFIX, credentials.API_PREFIX)
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 _encode = msgspec.json.Encoder().encode
-_JSON = [(b"content-type", b"application/json")]
 
 
 def grab_fast_path(app: ASGIApp, runtime: Runtime) -> ASGIApp:
@@ -63,9 +62,7 @@ def grab_fast_path(app: ASGIApp, runtime: Runtime) -> ASGIApp:
         except Exception as exc:  # answered (and logged) as the route's exception handlers would
             await send_problem(send, raised_answer(scope, exc))
             return
-        headers = [*_JSON, (b"content-length", str(len(data)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": data, "more_body": False})
+        await send_json(send, data)
 
     return fast_path
 
