@@ -94,21 +94,99 @@ LEFT JOIN docks d ON d.id = t.dock_id"""
 # Everyone in the yard at a site: waiting or at a dock.
 SITE_TICKETS = _TICKET_COLUMNS + " WHERE t.site_id = $1 AND t.status <> 'departed'"
 
-# Calls to the docks of one site ($1) take turns on this lock, held to the end of the call's
-# transaction: the next call's statements see this one's committed, so two calls never choose the same
-# truck. Only calls take it (a check-in inserts a ticket, which no call waits for); the waiting
-# tickets themselves are not locked. Why this and not SKIP LOCKED: dispatch/gate/README.md.
-LOCK_SITE_CALLS = "SELECT pg_advisory_xact_lock(hashtextextended('gate calls:' || $1::uuid::text, 0))"
 
-SITE_WAITING = """
-SELECT id, arrived_at, slot_start, vehicle_type FROM queue_tickets
-WHERE site_id = $1 AND status = 'waiting'"""
+# The queue's order (dispatch/gate/queue.py `order`) as a SQL row key of ticket `{t}`, against a
+# `rules` row holding the decision's `now` and the site's late tolerance `tol`: on time with the slot
+# begun (0), by slot start; late arrivals and walk-ins (1), by arrival; early ones (2), by slot start;
+# then arrival and id (uuid order is the order of its text). Callable: group <> 2.
+def _on_time(t: str) -> str:
+    return f"({t}.slot_start IS NOT NULL AND {t}.arrived_at <= {t}.slot_start + rules.tol)"
 
-# What a waiting ticket's place depends on: the order keys of the site's tickets in the yard, and
-# when those at docks were called (no joins: a phone's ticket does not need the whole board).
-SITE_QUEUE_KEYS = """
-SELECT id, status, arrived_at, slot_start, vehicle_type, called_at FROM queue_tickets
-WHERE site_id = $1 AND status <> 'departed'"""
+
+def _group(t: str) -> str:
+    return f"CASE WHEN {_on_time(t)} THEN CASE WHEN rules.now >= {t}.slot_start THEN 0 ELSE 2 END ELSE 1 END"
+
+
+def _order_key(t: str) -> str:
+    first = f"CASE WHEN {_on_time(t)} THEN {t}.slot_start ELSE {t}.arrived_at END"
+    return f"({_group(t)}, {first}, {t}.arrived_at, {t}.id)"
+
+
+# The site's ($1) rules at the decision's instant ($2): its late tolerance (15 min without a calendar).
+_RULES = """rules AS (
+    SELECT $2::timestamptz AS now, make_interval(mins => coalesce(
+        (SELECT late_tolerance_minutes FROM site_calendars WHERE site_id = $1), 15)) AS tol
+)"""
+
+# A call to dock $3 of site $1 (of organization $4) at $2, in one statement: the site and the dock
+# are checked, the dock must be free, and the first callable waiting truck in queue order that the dock
+# serves is chosen and claimed by a conditional UPDATE (`status = 'waiting'`). No lock of the site's:
+# the claim's row lock is the turn. A call that chose the same truck as one not yet committed waits
+# for it at the UPDATE; if that one commits, the truck is no longer waiting and this statement claims
+# nothing (`head_id` set, `id` NULL): the caller runs it again, with a new snapshot that sees the
+# other's call; if that one rolls back, this one claims the truck. So the result is that of the calls
+# one after another, and calls wait only for a call that chose the same truck. Why not SKIP LOCKED:
+# dispatch/gate/README.md. Returns one row: `site_found`, the dock (`dock_name` NULL: not found),
+# `dock_busy`, `head_id` (NULL: nobody callable for this dock), and the called ticket (TICKET's
+# columns) with what the driver's message names.
+CALL_NEXT = f"""
+WITH {_RULES},
+site AS (SELECT id FROM sites WHERE id = $1 AND org_id = $4),
+dock AS (
+    SELECT d.id, d.name, d.vehicle_types,
+           EXISTS (SELECT 1 FROM queue_tickets b
+                   WHERE b.dock_id = d.id AND b.status IN ('called', 'loading', 'loaded')) AS busy
+    FROM docks d JOIN site ON site.id = d.site_id WHERE d.id = $3 AND d.active
+),
+head AS (
+    SELECT w.id FROM queue_tickets w, rules, dock
+    WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy AND {_group("w")} <> 2
+      AND (cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.vehicle_types))
+    ORDER BY {_order_key("w")}
+    LIMIT 1
+),
+called AS (
+    UPDATE queue_tickets t SET status = 'called', dock_id = $3, called_at = clock_timestamp()
+    WHERE t.id = (SELECT id FROM head) AND t.status = 'waiting'
+    RETURNING t.*
+)
+SELECT site.id IS NOT NULL AS site_found, dock.name AS dock_name, dock.busy AS dock_busy,
+       head.id AS head_id, c.*, v.plate_display AS plate, u.name AS driver_name, l.driver_user_id,
+       l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name
+FROM (SELECT 1) one
+LEFT JOIN site ON true LEFT JOIN dock ON true LEFT JOIN head ON true LEFT JOIN called c ON true
+LEFT JOIN loads l ON l.id = c.load_id
+LEFT JOIN jobs j ON j.id = l.job_id
+LEFT JOIN sites s ON s.id = c.site_id
+LEFT JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id"""  # noqa: S608 - constants only
+
+# One ticket ($1, as TICKET) with everything its place needs, at $2, in one statement: for a waiting
+# ticket, its `position` (1 + the waiting tickets before it in queue order) and whether it waits for
+# its slot; the site's active docks, its latest service times (queue.mean_service) and when the
+# trucks now at its docks were called (queue.estimated_wait).
+TICKET_VIEW = f"""
+WITH ticket AS (SELECT * FROM queue_tickets WHERE id = $1),
+{_RULES.replace("$1", "(SELECT site_id FROM ticket)")}
+SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id,
+       CASE WHEN t.status = 'waiting' THEN 1 + (
+           SELECT count(*) FROM queue_tickets w
+           WHERE w.site_id = t.site_id AND w.status = 'waiting' AND {_order_key("w")} < {_order_key("t")}
+       ) END AS position,
+       t.status = 'waiting' AND {_group("t")} = 2 AS waiting_for_slot,
+       (SELECT count(*) FROM docks WHERE site_id = t.site_id AND active) AS active_docks,
+       (SELECT array_agg(took) FROM (
+           SELECT loading_completed_at - called_at AS took FROM queue_tickets
+           WHERE site_id = t.site_id AND loading_completed_at IS NOT NULL
+           ORDER BY loading_completed_at DESC LIMIT 20) r) AS recent_service,
+       (SELECT array_agg(called_at) FROM queue_tickets
+        WHERE site_id = t.site_id AND status IN ('called', 'loading', 'loaded') AND called_at IS NOT NULL)
+       AS at_docks_since
+FROM ticket t CROSS JOIN rules
+JOIN loads l ON l.id = t.load_id
+JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id"""  # noqa: S608 - constants only
 
 TICKET = _TICKET_COLUMNS + " WHERE t.id = $1"
 
@@ -117,10 +195,6 @@ LIVE_TICKET_OF_LOAD = _TICKET_COLUMNS + " WHERE t.load_id = $1 AND t.status <> '
 TICKET_AT_OWN_SITE_FOR_UPDATE = """
 SELECT t.* FROM queue_tickets t JOIN sites s ON s.id = t.site_id
 WHERE t.id = $1 AND s.org_id = $2 FOR UPDATE OF t"""
-
-CALL = """
-UPDATE queue_tickets SET status = 'called', dock_id = $2, called_at = clock_timestamp()
-WHERE id = $1 AND status = 'waiting'"""
 
 ADVANCE = """
 UPDATE queue_tickets SET status = $2,
@@ -137,8 +211,6 @@ ORDER BY loading_completed_at DESC LIMIT 20"""
 
 OWN_SITE = "SELECT id, name, timezone FROM sites WHERE id = $2 AND org_id = $1"
 
-DOCK_OF_SITE = "SELECT id, name, vehicle_types FROM docks WHERE id = $2 AND site_id = $1 AND active"
-
 # The pickup sites of a driver's loads that are still ahead of departure.
 DRIVER_SITES = """
 SELECT DISTINCT j.origin_site_id FROM loads l JOIN jobs j ON j.id = l.job_id
@@ -149,10 +221,6 @@ DRIVER_TICKETS = """
 SELECT t.id FROM queue_tickets t JOIN loads l ON l.id = t.load_id
 WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2 AND t.status <> 'departed'
 ORDER BY t.arrived_at"""
-
-DOCK_BUSY = """
-SELECT EXISTS (SELECT 1 FROM queue_tickets
-               WHERE dock_id = $1 AND status IN ('called', 'loading', 'loaded'))"""
 
 # -- the driver's phone -----------------------------------------------------------------------
 
@@ -202,15 +270,18 @@ LOAD_FOR_MESSAGE = """
 SELECT l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name
 FROM loads l JOIN jobs j ON j.id = l.job_id JOIN sites s ON s.id = j.origin_site_id WHERE l.id = $1"""
 
-# Taken before a message for the driver ($1) gets its id, and held to the commit: the driver's
-# messages commit in the order of their ids (see migration 0012).
-LOCK_INBOX = """
-INSERT INTO driver_inboxes (user_id, messages) VALUES ($1, 1)
-ON CONFLICT (user_id) DO UPDATE SET messages = driver_inboxes.messages + 1"""
-
+# A message for the driver ($2), in one statement: the driver's row in `driver_inboxes` is locked
+# (held to the commit) before the message gets its id, since the message's row is made from the
+# lock's (and its id's default is computed then): the driver's messages commit in the order of their
+# ids (see migration 0012).
 INSERT_MESSAGE = """
+WITH inbox AS (
+    INSERT INTO driver_inboxes (user_id, messages) VALUES ($2, 1)
+    ON CONFLICT (user_id) DO UPDATE SET messages = driver_inboxes.messages + 1
+    RETURNING user_id
+)
 INSERT INTO driver_messages (org_id, user_id, load_id, kind, key, params, text, dock)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT $1, inbox.user_id, $3, $4, $5, $6, $7, $8 FROM inbox
 RETURNING id, kind, load_id, dock, text, key, params, created_at"""
 
 DRIVER_MESSAGES = """

@@ -475,21 +475,29 @@ async def _yard(conn: Conn | asyncpg.Pool, site_id: UUID) -> tuple[list[Ticket],
 
 
 async def ticket_view(conn: Conn | asyncpg.Pool, ticket_id: UUID) -> Ticket:
-    """One ticket; a waiting one with its place, computed from the yard's order keys only (every
-    check-in and every phone in the yard asks this on each change: not the whole board)."""
-    row = await conn.fetchrow(queries.TICKET, ticket_id)
+    """One ticket; a waiting one with its place (every check-in and every phone in the yard asks this
+    on each change): one statement, the position counted in SQL (`queries.TICKET_VIEW`), not the
+    whole yard sorted here."""
+    now = _now()
+    row = await conn.fetchrow(queries.TICKET_VIEW, ticket_id, now)
     if row is None:
         raise NotFound("No such ticket.", code="ticket_not_found")
-    if row["status"] == "waiting":
-        keys = await conn.fetch(queries.SITE_QUEUE_KEYS, row["site_id"])
-        place = next(
-            (place for t, place in await _places(conn, row["site_id"], keys) if t.id == ticket_id), None
-        )
-        if place is not None:
-            return _ticket(row, **place)
-        # Called between the two reads (outside a transaction): show it as it is now.
-        row = await conn.fetchrow(queries.TICKET, ticket_id) or row
-    return _ticket(row)
+    if row["position"] is None:
+        return _ticket(row)
+    wait = q.estimated_wait(
+        row["position"] - 1,
+        row["active_docks"],
+        q.mean_service(row["recent_service"] or []),
+        [now - called for called in row["at_docks_since"] or []],
+        now,
+        row["slot_start"],
+    )
+    return _ticket(
+        row,
+        position=row["position"],
+        estimated_wait_minutes=round(wait.total_seconds() / 60),
+        waiting_for_slot=row["waiting_for_slot"],
+    )
 
 
 async def my_ticket(db: asyncpg.Pool, p: Principal, load_id: UUID) -> Ticket:
@@ -517,46 +525,32 @@ async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
     )
 
 
-async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUID, dock_id: UUID) -> Ticket:
-    """Call the first truck in queue order that may be called now and that the dock can serve."""
-    async with db.acquire() as conn, conn.transaction():
-        if await conn.fetchrow(queries.OWN_SITE, p.org_id, site_id) is None:
-            raise NotFound("No such site of your organization.", code="site_not_found")
-        dock = await conn.fetchrow(queries.DOCK_OF_SITE, site_id, dock_id)
-        if dock is None:
-            raise NotFound("No such active dock at this site.", code="dock_not_found")
-        # Read before taking the turn, to keep the turn short: the dock (a call to it at the same
-        # time is caught by its unique index below) and the site's rules.
-        if await conn.fetchval(queries.DOCK_BUSY, dock_id):
-            raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy")
-        rules = await conn.fetchrow(queries.CALENDAR, site_id)
-        tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
-        await conn.execute(queries.LOCK_SITE_CALLS, site_id)  # calls at one site take turns
-        rows = await conn.fetch(queries.SITE_WAITING, site_id)
-        now = _now()
-        candidates = q.order(
-            [q.Waiting(r["id"], r["arrived_at"], r["slot_start"], r["vehicle_type"]) for r in rows],
-            now,
-            tolerance,
-        )
-        chosen = next(
-            (
-                t
-                for t in candidates
-                if q.callable_now(t, now, tolerance)
-                and (not dock["vehicle_types"] or t.vehicle_type in dock["vehicle_types"])
-            ),
-            None,
-        )
-        if chosen is None:
-            raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
-        try:  # no savepoint: a dock called at the same time ends this call (it is the site's turn)
-            called = await conn.execute(queries.CALL, chosen.id, dock_id)
+async def claim_next(conn: Conn, site_id: UUID, dock_id: UUID, org_id: UUID) -> asyncpg.Record:
+    """Call the first truck in queue order that may be called now and that the dock can serve, in
+    the caller's transaction (`queries.CALL_NEXT`); the called ticket, as TICKET with the message's
+    facts."""
+    while True:  # again only when a call that chose the same truck committed first
+        try:  # no savepoint: a dock called at the same time ends this call
+            row = await conn.fetchrow(queries.CALL_NEXT, site_id, _now(), dock_id, org_id)
         except asyncpg.UniqueViolationError:
-            raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy") from None
-        assert called == "UPDATE 1"  # only calls change a waiting ticket, and they take turns
-        row = await conn.fetchrow(queries.TICKET, chosen.id)
+            raise Conflict("The dock is still serving a truck.", code="dock_busy") from None
         assert row is not None
+        if not row["site_found"]:
+            raise NotFound("No such site of your organization.", code="site_not_found")
+        if row["dock_name"] is None:
+            raise NotFound("No such active dock at this site.", code="dock_not_found")
+        if row["dock_busy"]:
+            raise Conflict(f"Dock {row['dock_name']} is still serving a truck.", code="dock_busy")
+        if row["head_id"] is None:
+            raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
+        if row["id"] is not None:
+            return row
+
+
+async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUID, dock_id: UUID) -> Ticket:
+    """Call the next truck to the dock, and tell its driver."""
+    async with db.acquire() as conn, conn.transaction():
+        row = await claim_next(conn, site_id, dock_id, p.org_id)
         await publish_site(broker, conn, site_id)
         if row["driver_user_id"] is not None:
             await tell_driver(
@@ -565,8 +559,9 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
                 driver=row["driver_user_id"],
                 load_id=row["load_id"],
                 kind="dock_call",
-                dock=dock["name"],
-                event={"e": "called", "load_id": str(row["load_id"]), "dock": dock["name"]},
+                dock=row["dock_name"],
+                event={"e": "called", "load_id": str(row["load_id"]), "dock": row["dock_name"]},
+                about=row,
             )
         return _ticket(row)
 
