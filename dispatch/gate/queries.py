@@ -15,27 +15,26 @@ ON CONFLICT (site_id) DO UPDATE SET slot_minutes = EXCLUDED.slot_minutes,
 
 ACTIVE_DOCKS = "SELECT id, name, vehicle_types FROM docks WHERE site_id = $1 AND active ORDER BY name"
 
-# A load with what booking and check-in need: its job's origin site, window and vehicle type.
+# A load with what booking and check-in need: its job's origin site, window and vehicle type, the
+# site's late tolerance (NULL: no calendar), its job's parties (dispatch.parties.party_orgs reads
+# them: whom its gate events concern) and its ticket in the yard (NULL: none).
 # $2: the carrier organization; $3: the driver (NULL for the carrier's staff).
 LOAD_FOR_GATE = """
 SELECT l.*, lower(l.pickup_window) AS window_from, upper(l.pickup_window) AS window_until,
        j.origin_site_id AS site_id, j.vehicle_type, s.timezone, s.opening_hours, s.geofence,
        s.name AS site_name,
-       v.plate_display AS plate
+       v.plate_display AS plate, c.late_tolerance_minutes,
+       j.poster_org_id, j.shipper_org_id, j.consignee_org_id,
+       t.id AS live_ticket_id, t.status AS live_ticket_status
 FROM loads l JOIN jobs j ON j.id = l.job_id JOIN sites s ON s.id = j.origin_site_id
 JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN site_calendars c ON c.site_id = j.origin_site_id
+LEFT JOIN queue_tickets t ON t.load_id = l.id AND t.status <> 'departed'
 WHERE l.id = $1 AND l.carrier_org_id = $2 AND ($3::uuid IS NULL OR l.driver_user_id = $3)"""
 
-# The organizations a load's gate events go to: its job's parties (poster, shipper, consignee) and
-# its carrier; dispatch.parties.party_orgs reads these names.
-LOAD_PARTIES = """
-SELECT j.poster_org_id, j.shipper_org_id, j.consignee_org_id, l.carrier_org_id
-FROM loads l JOIN jobs j ON j.id = l.job_id WHERE l.id = $1"""
-
-LOCK_LOAD = "SELECT status FROM loads WHERE id = $1 FOR UPDATE"
-
-# The goods owner's approval of the load's swapped truck or driver (NULL: none needed).
-LOAD_APPROVAL = "SELECT approval FROM loads WHERE id = $1"
+# The load locked, with its status and the goods owner's approval of its swapped truck or driver
+# (NULL: none needed).
+LOCK_LOAD = "SELECT status, approval FROM loads WHERE id = $1 FOR UPDATE"
 
 SET_LOAD_STATUS = "UPDATE loads SET status = $2, updated_at = now() WHERE id = $1"
 
@@ -76,6 +75,21 @@ WHERE b.status = 'booked' AND b.slot_end + make_interval(mins => c.grace_minutes
 ORDER BY b.slot_end
 LIMIT $1
 FOR UPDATE OF b SKIP LOCKED"""
+
+# A check-in, in one statement: the load's ($2) ticket at site $1, its booking ($3, if any) checked
+# in, the load at the gate.
+ADMIT = """
+WITH ticket AS (
+    INSERT INTO queue_tickets (site_id, load_id, booking_id, slot_start, arrived_at, arrival,
+                               checked_in_by, vehicle_type)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    RETURNING id
+), booking AS (
+    UPDATE slot_bookings SET status = 'checked_in', updated_at = now() WHERE id = $3
+), load AS (
+    UPDATE loads SET status = 'at_gate', updated_at = now() WHERE id = $2
+)
+SELECT id FROM ticket"""
 
 INSERT_TICKET = """
 INSERT INTO queue_tickets (site_id, load_id, booking_id, slot_start, arrived_at, arrival, checked_in_by,
@@ -190,18 +204,36 @@ LEFT JOIN docks d ON d.id = t.dock_id"""  # noqa: S608 - constants only
 
 TICKET = _TICKET_COLUMNS + " WHERE t.id = $1"
 
-LIVE_TICKET_OF_LOAD = _TICKET_COLUMNS + " WHERE t.load_id = $1 AND t.status <> 'departed'"
-
+# A ticket at one of organization $2's sites, locked, with its load's parties (party_orgs).
 TICKET_AT_OWN_SITE_FOR_UPDATE = """
-SELECT t.* FROM queue_tickets t JOIN sites s ON s.id = t.site_id
+SELECT t.*, j.poster_org_id, j.shipper_org_id, j.consignee_org_id, l.carrier_org_id
+FROM queue_tickets t JOIN sites s ON s.id = t.site_id
+JOIN loads l ON l.id = t.load_id JOIN jobs j ON j.id = l.job_id
 WHERE t.id = $1 AND s.org_id = $2 FOR UPDATE OF t"""
 
+# Ticket $1 moves on to $2, in one statement: its load's status becomes $3 (NULL: unchanged) and its
+# booking's $4 (NULL: unchanged); the ticket as it is now, as TICKET.
 ADVANCE = """
-UPDATE queue_tickets SET status = $2,
-    loading_started_at = CASE WHEN $2 = 'loading' THEN clock_timestamp() ELSE loading_started_at END,
-    loading_completed_at = CASE WHEN $2 = 'loaded' THEN clock_timestamp() ELSE loading_completed_at END,
-    departed_at = CASE WHEN $2 = 'departed' THEN clock_timestamp() ELSE departed_at END
-WHERE id = $1"""
+WITH t AS (
+    UPDATE queue_tickets SET status = $2,
+        loading_started_at = CASE WHEN $2 = 'loading' THEN clock_timestamp() ELSE loading_started_at END,
+        loading_completed_at = CASE WHEN $2 = 'loaded' THEN clock_timestamp() ELSE loading_completed_at END,
+        departed_at = CASE WHEN $2 = 'departed' THEN clock_timestamp() ELSE departed_at END
+    WHERE id = $1
+    RETURNING *
+), load AS (
+    UPDATE loads SET status = $3, updated_at = now()
+    WHERE $3::text IS NOT NULL AND id = (SELECT load_id FROM t)
+), booking AS (
+    UPDATE slot_bookings SET status = $4, updated_at = now()
+    WHERE $4::text IS NOT NULL AND id = (SELECT booking_id FROM t)
+)
+SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id
+FROM t
+JOIN loads l ON l.id = t.load_id
+JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id"""
 
 # Service times of the site's latest loadings: the wait estimate's S.
 RECENT_SERVICE = """

@@ -116,13 +116,6 @@ async def _load(conn: Conn | asyncpg.Pool, p: Principal, load_id: UUID) -> async
     return row
 
 
-async def _load_parties(conn: Conn, load_id: UUID, *more: UUID) -> list[UUID]:
-    """Whom a load's gate events concern: its job's parties, its carrier, and `more`."""
-    row = await conn.fetchrow(queries.LOAD_PARTIES, load_id)
-    assert row is not None  # the caller holds the load
-    return party_orgs(row, *more)
-
-
 async def _bookable(
     conn: Conn | asyncpg.Pool, load: asyncpg.Record
 ) -> tuple[cal.Calendar, asyncpg.Record, list[Any]]:
@@ -347,12 +340,13 @@ async def check_in_by_staff(db: asyncpg.Pool, broker: Broker, p: Principal, body
 
 async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -> Ticket:
     """Give the load a queue ticket, classified against its booking (the caller holds a transaction)."""
-    status = await conn.fetchval(queries.LOCK_LOAD, load["id"])
+    locked = await conn.fetchrow(queries.LOCK_LOAD, load["id"])
+    assert locked is not None  # the caller read the load
+    status, approval = locked["status"], locked["approval"]
     if status not in ("assigned", "booked"):
         raise Conflict(f"The load is {status}: it cannot check in.", code="load_not_expected")
     # A swapped truck or driver the authorization does not name waits for the goods owner (the staff's
     # code check says so first; the phone's check-in has no code).
-    approval = await conn.fetchval(queries.LOAD_APPROVAL, load["id"])
     if approval == "pending":
         raise Conflict(
             "The truck or driver was swapped: the goods owner has not approved it yet.",
@@ -363,8 +357,8 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
             "The goods owner refused the swapped truck or driver for this load.", code="swap_refused"
         )
     booking = await conn.fetchrow(queries.LIVE_BOOKING, load["id"])
-    rules = await conn.fetchrow(queries.CALENDAR, load["site_id"])
-    tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
+    minutes = load["late_tolerance_minutes"]
+    tolerance = timedelta(minutes=15 if minutes is None else minutes)
     now = _now()
     if booking is None:
         arrival = "walk_in"
@@ -374,8 +368,8 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         arrival = "on_time"
     else:
         arrival = "late"
-    ticket_id = await conn.fetchval(
-        queries.INSERT_TICKET,
+    ticket_id = await conn.fetchval(  # the ticket, the booking checked in, the load at the gate
+        queries.ADMIT,
         load["site_id"],
         load["id"],
         booking["id"] if booking else None,
@@ -385,13 +379,10 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         by,
         load["vehicle_type"],
     )
-    if booking is not None:
-        await conn.execute(queries.SET_BOOKING_STATUS, booking["id"], "checked_in")
-    await conn.execute(queries.SET_LOAD_STATUS, load["id"], "at_gate")
     await events.record(
         conn,
         "load.checked_in",
-        org_ids=await _load_parties(conn, load["id"]),
+        org_ids=party_orgs(load),
         subject_type="load",
         subject_id=load["id"],
         actor_user_id=None,
@@ -501,11 +492,11 @@ async def ticket_view(conn: Conn | asyncpg.Pool, ticket_id: UUID) -> Ticket:
 
 
 async def my_ticket(db: asyncpg.Pool, p: Principal, load_id: UUID) -> Ticket:
-    await _load(db, p, load_id)
-    row = await db.fetchrow(queries.LIVE_TICKET_OF_LOAD, load_id)
-    if row is None:
-        raise NotFound("The load has not checked in.", code="ticket_not_found")
-    return await ticket_view(db, row["id"])
+    async with db.acquire() as conn:
+        load = await _load(conn, p, load_id)
+        if load["live_ticket_id"] is None:
+            raise NotFound("The load has not checked in.", code="ticket_not_found")
+        return await ticket_view(conn, load["live_ticket_id"])
 
 
 async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
@@ -579,44 +570,46 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
             raise NotFound("No such ticket at your sites.", code="ticket_not_found")
         if t["status"] != before:
             raise Conflict(f"The truck is {t['status']}, not {before}.", code="wrong_ticket_state")
-        await conn.execute(queries.ADVANCE, ticket_id, to)
-        if to == "loading":
-            await conn.execute(queries.SET_LOAD_STATUS, t["load_id"], "loading")
+        # The ticket moves on (and the load is loading once its loading starts).
+        row = await conn.fetchrow(
+            queries.ADVANCE, ticket_id, to, "loading" if to == "loading" else None, None
+        )
+        assert row is not None
         await events.record(
             conn,
             f"load.{to}",
             # The job's parties (the consignee follows its goods too) and the gate's organization.
-            org_ids=await _load_parties(conn, t["load_id"], p.org_id),
+            org_ids=party_orgs(t, p.org_id),
             subject_type="load",
             subject_id=t["load_id"],
             actor_user_id=p.user_id,
         )
         await publish_site(broker, conn, t["site_id"])
-        return await ticket_view(conn, ticket_id)
+        return _ticket(row)
 
 
 async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Ticket:
     """The loaded truck leaves (the driver starts the trip): the load is in transit."""
     async with db.acquire() as conn, conn.transaction():
         load = await _load(conn, p, load_id)
-        row = await conn.fetchrow(queries.LIVE_TICKET_OF_LOAD, load_id)
-        if row is None or row["status"] != "loaded":
+        if load["live_ticket_status"] != "loaded":
             raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
-        await conn.execute(queries.ADVANCE, row["id"], "departed")
-        await conn.execute(queries.SET_LOAD_STATUS, load_id, "in_transit")
+        # The ticket departed, the load in transit, its booking (if any) served.
+        departed = await conn.fetchrow(
+            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served"
+        )
+        assert departed is not None
         await tracking.start_trip(conn, broker, load_id, _now())
-        if row["booking_id"]:
-            await conn.execute(queries.SET_BOOKING_STATUS, row["booking_id"], "served")
         await events.record(
             conn,
             "load.departed",
-            org_ids=await _load_parties(conn, load_id),
+            org_ids=party_orgs(load),
             subject_type="load",
             subject_id=load_id,
             actor_user_id=p.user_id,
         )
         await publish_site(broker, conn, load["site_id"])
-        return _ticket(await conn.fetchrow(queries.TICKET, row["id"]) or row)
+        return _ticket(departed)
 
 
 async def message_driver(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID, text: str) -> None:
