@@ -55,11 +55,7 @@ async def test_calls_and_places_follow_the_queue_order_of_queue_py(client, setti
     left = list(ordered)
     for dock in [docks[rng.randrange(2)] for _ in range(40)]:
         expected = next(
-            (
-                t
-                for t in left
-                if q.callable_now(t, now, TOLERANCE) and types[dock] in (None, t.vehicle_type)
-            ),
+            (t for t in left if q.callable_now(t, now, TOLERANCE) and types[dock] in (None, t.vehicle_type)),
             None,
         )
         async with db.transaction():
