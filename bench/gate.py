@@ -44,6 +44,7 @@ from dispatch.db.pool import create_pool
 from dispatch.errors import Conflict
 from dispatch.gate import queries, service
 from dispatch.gate import queue as q
+from dispatch.realtime.broker import PgBroker
 
 TOLERANCE = timedelta(minutes=15)
 
@@ -234,6 +235,7 @@ async def call_skip_locked(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
 
 
 _ORGS: dict[UUID, UUID] = {}  # the site's organization (a call names it), read once
+_BROKER = PgBroker("")  # the app's broker publishes on the caller's connection (pg_notify); never started
 
 
 async def call_claim(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
@@ -244,7 +246,7 @@ async def call_claim(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
         _ORGS[site] = await conn.fetchval("SELECT org_id FROM sites WHERE id = $1", site)
     async with conn.transaction():
         try:
-            chosen: UUID = (await service.claim_next(conn, site, dock, _ORGS[site]))["id"]
+            chosen: UUID = (await service.claim_next(conn, _BROKER, site, dock, _ORGS[site]))["id"]
         except Conflict as e:
             if e.code != "queue_empty":
                 raise

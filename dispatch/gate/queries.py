@@ -77,7 +77,8 @@ LIMIT $1
 FOR UPDATE OF b SKIP LOCKED"""
 
 # A check-in, in one statement: the load's ($2) ticket at site $1, its booking ($3, if any) checked
-# in, the load at the gate.
+# in, the load at the gate; and the site's channel $9 told (NULL: the caller publishes; see
+# notifications.in_sql).
 ADMIT = """
 WITH ticket AS (
     INSERT INTO queue_tickets (site_id, load_id, booking_id, slot_start, arrived_at, arrival,
@@ -89,7 +90,8 @@ WITH ticket AS (
 ), load AS (
     UPDATE loads SET status = 'at_gate', updated_at = now() WHERE id = $2
 )
-SELECT id FROM ticket"""
+SELECT id, (SELECT count(*) FROM (SELECT pg_notify($9, '{}') WHERE $9::text IS NOT NULL) n) AS notified
+FROM ticket"""
 
 INSERT_TICKET = """
 INSERT INTO queue_tickets (site_id, load_id, booking_id, slot_start, arrived_at, arrival, checked_in_by,
@@ -142,7 +144,8 @@ _RULES = """rules AS (
 # one after another, and calls wait only for a call that chose the same truck. Why not SKIP LOCKED:
 # dispatch/gate/README.md. Returns one row: `site_found`, the dock (`dock_name` NULL: not found),
 # `dock_busy`, `head_id` (NULL: nobody callable for this dock), and the called ticket (TICKET's
-# columns) with what the driver's message names.
+# columns) with what the driver's message names. A truck called, the site's channel $5 is told
+# (NULL: the caller publishes; see notifications.in_sql).
 CALL_NEXT = f"""
 WITH {_RULES},
 site AS (SELECT id FROM sites WHERE id = $1 AND org_id = $4),
@@ -166,7 +169,9 @@ called AS (
 )
 SELECT site.id IS NOT NULL AS site_found, dock.name AS dock_name, dock.busy AS dock_busy,
        head.id AS head_id, c.*, v.plate_display AS plate, u.name AS driver_name, l.driver_user_id,
-       l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name
+       l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name,
+       (SELECT count(*) FROM (SELECT pg_notify($5, '{{}}') FROM called WHERE $5::text IS NOT NULL) n)
+       AS notified
 FROM (SELECT 1) one
 LEFT JOIN site ON true LEFT JOIN dock ON true LEFT JOIN head ON true LEFT JOIN called c ON true
 LEFT JOIN loads l ON l.id = c.load_id
@@ -212,7 +217,8 @@ JOIN loads l ON l.id = t.load_id JOIN jobs j ON j.id = l.job_id
 WHERE t.id = $1 AND s.org_id = $2 FOR UPDATE OF t"""
 
 # Ticket $1 moves on to $2, in one statement: its load's status becomes $3 (NULL: unchanged) and its
-# booking's $4 (NULL: unchanged); the ticket as it is now, as TICKET.
+# booking's $4 (NULL: unchanged), and the site's channel $5 is told (NULL: the caller publishes; see
+# notifications.in_sql); the ticket as it is now, as TICKET.
 ADVANCE = """
 WITH t AS (
     UPDATE queue_tickets SET status = $2,
@@ -228,7 +234,8 @@ WITH t AS (
     UPDATE slot_bookings SET status = $4, updated_at = now()
     WHERE $4::text IS NOT NULL AND id = (SELECT booking_id FROM t)
 )
-SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id
+SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id,
+       (SELECT count(*) FROM (SELECT pg_notify($5, '{}') WHERE $5::text IS NOT NULL) n) AS notified
 FROM t
 JOIN loads l ON l.id = t.load_id
 JOIN vehicles v ON v.id = l.vehicle_id

@@ -33,7 +33,7 @@ from dispatch.gate.models import (
     StaffCheckIn,
     Ticket,
 )
-from dispatch.gate.notifications import publish_driver, publish_site
+from dispatch.gate.notifications import in_sql, publish_driver, publish_site
 from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
@@ -368,6 +368,7 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         arrival = "on_time"
     else:
         arrival = "late"
+    channel = in_sql(broker, load["site_id"])
     ticket_id = await conn.fetchval(  # the ticket, the booking checked in, the load at the gate
         queries.ADMIT,
         load["site_id"],
@@ -378,7 +379,10 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         arrival,
         by,
         load["vehicle_type"],
+        channel,
     )
+    if channel is None:
+        await publish_site(broker, conn, load["site_id"])
     await events.record(
         conn,
         "load.checked_in",
@@ -388,7 +392,6 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         actor_user_id=None,
         data={"arrival": arrival, "by": by},
     )
-    await publish_site(broker, conn, load["site_id"])
     return await ticket_view(conn, ticket_id)
 
 
@@ -516,13 +519,16 @@ async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
     )
 
 
-async def claim_next(conn: Conn, site_id: UUID, dock_id: UUID, org_id: UUID) -> asyncpg.Record:
+async def claim_next(
+    conn: Conn, broker: Broker, site_id: UUID, dock_id: UUID, org_id: UUID
+) -> asyncpg.Record:
     """Call the first truck in queue order that may be called now and that the dock can serve, in
     the caller's transaction (`queries.CALL_NEXT`); the called ticket, as TICKET with the message's
     facts."""
+    channel = in_sql(broker, site_id)
     while True:  # again only when a call that chose the same truck committed first
         try:  # no savepoint: a dock called at the same time ends this call
-            row = await conn.fetchrow(queries.CALL_NEXT, site_id, _now(), dock_id, org_id)
+            row = await conn.fetchrow(queries.CALL_NEXT, site_id, _now(), dock_id, org_id, channel)
         except asyncpg.UniqueViolationError:
             raise Conflict("The dock is still serving a truck.", code="dock_busy") from None
         assert row is not None
@@ -535,14 +541,15 @@ async def claim_next(conn: Conn, site_id: UUID, dock_id: UUID, org_id: UUID) -> 
         if row["head_id"] is None:
             raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
         if row["id"] is not None:
+            if channel is None:
+                await publish_site(broker, conn, site_id)
             return row
 
 
 async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUID, dock_id: UUID) -> Ticket:
     """Call the next truck to the dock, and tell its driver."""
     async with db.acquire() as conn, conn.transaction():
-        row = await claim_next(conn, site_id, dock_id, p.org_id)
-        await publish_site(broker, conn, site_id)
+        row = await claim_next(conn, broker, site_id, dock_id, p.org_id)
         if row["driver_user_id"] is not None:
             await tell_driver(
                 conn,
@@ -571,10 +578,12 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
         if t["status"] != before:
             raise Conflict(f"The truck is {t['status']}, not {before}.", code="wrong_ticket_state")
         # The ticket moves on (and the load is loading once its loading starts).
-        row = await conn.fetchrow(
-            queries.ADVANCE, ticket_id, to, "loading" if to == "loading" else None, None
-        )
+        channel = in_sql(broker, t["site_id"])
+        load_status = "loading" if to == "loading" else None
+        row = await conn.fetchrow(queries.ADVANCE, ticket_id, to, load_status, None, channel)
         assert row is not None
+        if channel is None:
+            await publish_site(broker, conn, t["site_id"])
         await events.record(
             conn,
             f"load.{to}",
@@ -584,7 +593,6 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
             subject_id=t["load_id"],
             actor_user_id=p.user_id,
         )
-        await publish_site(broker, conn, t["site_id"])
         return _ticket(row)
 
 
@@ -595,10 +603,13 @@ async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) 
         if load["live_ticket_status"] != "loaded":
             raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
         # The ticket departed, the load in transit, its booking (if any) served.
+        channel = in_sql(broker, load["site_id"])
         departed = await conn.fetchrow(
-            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served"
+            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served", channel
         )
         assert departed is not None
+        if channel is None:
+            await publish_site(broker, conn, load["site_id"])
         await tracking.start_trip(conn, broker, load_id, _now())
         await events.record(
             conn,
@@ -608,7 +619,6 @@ async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) 
             subject_id=load_id,
             actor_user_id=p.user_id,
         )
-        await publish_site(broker, conn, load["site_id"])
         return _ticket(departed)
 
 

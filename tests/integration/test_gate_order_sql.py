@@ -7,6 +7,7 @@ from uuid import UUID
 from dispatch.errors import Conflict
 from dispatch.gate import queue as q
 from dispatch.gate import service
+from dispatch.realtime.broker import PgBroker
 from tests.gate_support import dispatched_loads
 
 TOLERANCE = timedelta(minutes=15)  # the calendar's of gate_support
@@ -60,7 +61,7 @@ async def test_calls_and_places_follow_the_queue_order_of_queue_py(client, setti
         )
         async with db.transaction():
             try:
-                chosen = (await service.claim_next(db, site, dock, org))["id"]
+                chosen = (await service.claim_next(db, PgBroker(""), site, dock, org))["id"]
             except Conflict as e:
                 assert e.code == "queue_empty"
                 chosen = None
