@@ -240,18 +240,21 @@ _BROKER = PgBroker("")  # the app's broker publishes on the caller's connection 
 
 async def call_claim(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
     """`call_next` now: `service.claim_next`, one statement that checks the dock, orders and claims
-    the first callable truck by a conditional UPDATE (no lock of the site's; run again when a call
-    that chose the same truck committed first)."""
+    the first callable truck by a conditional UPDATE (no lock of the site's; a new transaction when
+    a call that chose the same truck committed first)."""
     if site not in _ORGS:
         _ORGS[site] = await conn.fetchval("SELECT org_id FROM sites WHERE id = $1", site)
-    async with conn.transaction():
-        try:
-            chosen: UUID = (await service.claim_next(conn, _BROKER, site, dock, _ORGS[site]))["id"]
-        except Conflict as e:
-            if e.code != "queue_empty":
-                raise
-            return None
-        return chosen
+    while True:
+        async with conn.transaction():
+            try:
+                row = await service.claim_next(conn, _BROKER, site, dock, _ORGS[site])
+            except Conflict as e:
+                if e.code != "queue_empty":
+                    raise
+                return None
+            if row is not None:
+                chosen: UUID = row["id"]
+                return chosen
 
 
 Call = Callable[[Conn, UUID, UUID], Awaitable[UUID | None]]

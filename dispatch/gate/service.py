@@ -521,47 +521,53 @@ async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
 
 async def claim_next(
     conn: Conn, broker: Broker, site_id: UUID, dock_id: UUID, org_id: UUID
-) -> asyncpg.Record:
+) -> asyncpg.Record | None:
     """Call the first truck in queue order that may be called now and that the dock can serve, in
-    the caller's transaction (`queries.CALL_NEXT`); the called ticket, as TICKET with the message's
-    facts."""
+    the caller's transaction (`queries.CALL_NEXT`): the called ticket, as TICKET with the message's
+    facts; None when a call that chose the same truck committed first. Then the caller ends its
+    transaction (which frees the row lock PostgreSQL took on that truck before re-checking it) and
+    tries again in a new one, which sees that call."""
     channel = in_sql(broker, site_id)
-    while True:  # again only when a call that chose the same truck committed first
-        try:  # no savepoint: a dock called at the same time ends this call
-            row = await conn.fetchrow(queries.CALL_NEXT, site_id, _now(), dock_id, org_id, channel)
-        except asyncpg.UniqueViolationError:
-            raise Conflict("The dock is still serving a truck.", code="dock_busy") from None
-        assert row is not None
-        if not row["site_found"]:
-            raise NotFound("No such site of your organization.", code="site_not_found")
-        if row["dock_name"] is None:
-            raise NotFound("No such active dock at this site.", code="dock_not_found")
-        if row["dock_busy"]:
-            raise Conflict(f"Dock {row['dock_name']} is still serving a truck.", code="dock_busy")
-        if row["head_id"] is None:
-            raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
-        if row["id"] is not None:
-            if channel is None:
-                await publish_site(broker, conn, site_id)
-            return row
+    try:  # no savepoint: a dock called at the same time ends this call
+        row = await conn.fetchrow(queries.CALL_NEXT, site_id, _now(), dock_id, org_id, channel)
+    except asyncpg.UniqueViolationError:
+        raise Conflict("The dock is still serving a truck.", code="dock_busy") from None
+    assert row is not None
+    if not row["site_found"]:
+        raise NotFound("No such site of your organization.", code="site_not_found")
+    if row["dock_name"] is None:
+        raise NotFound("No such active dock at this site.", code="dock_not_found")
+    if row["dock_busy"]:
+        raise Conflict(f"Dock {row['dock_name']} is still serving a truck.", code="dock_busy")
+    if row["head_id"] is None:
+        raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
+    if row["id"] is None:
+        return None
+    if channel is None:
+        await publish_site(broker, conn, site_id)
+    return row
 
 
 async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUID, dock_id: UUID) -> Ticket:
     """Call the next truck to the dock, and tell its driver."""
-    async with db.acquire() as conn, conn.transaction():
-        row = await claim_next(conn, broker, site_id, dock_id, p.org_id)
-        if row["driver_user_id"] is not None:
-            await tell_driver(
-                conn,
-                broker,
-                driver=row["driver_user_id"],
-                load_id=row["load_id"],
-                kind="dock_call",
-                dock=row["dock_name"],
-                event={"e": "called", "load_id": str(row["load_id"]), "dock": row["dock_name"]},
-                about=row,
-            )
-        return _ticket(row)
+    async with db.acquire() as conn:
+        while True:
+            async with conn.transaction():
+                row = await claim_next(conn, broker, site_id, dock_id, p.org_id)
+                if row is None:
+                    continue  # lost the truck to a call that committed first: a new transaction
+                if row["driver_user_id"] is not None:
+                    await tell_driver(
+                        conn,
+                        broker,
+                        driver=row["driver_user_id"],
+                        load_id=row["load_id"],
+                        kind="dock_call",
+                        dock=row["dock_name"],
+                        event={"e": "called", "load_id": str(row["load_id"]), "dock": row["dock_name"]},
+                        about=row,
+                    )
+                return _ticket(row)
 
 
 # The state a ticket must be in to move to each next one.

@@ -61,7 +61,9 @@ async def test_calls_and_places_follow_the_queue_order_of_queue_py(client, setti
         )
         async with db.transaction():
             try:
-                chosen = (await service.claim_next(db, PgBroker(""), site, dock, org))["id"]
+                row = await service.claim_next(db, PgBroker(""), site, dock, org)
+                assert row is not None  # no other call here: it is never lost
+                chosen = row["id"]
             except Conflict as e:
                 assert e.code == "queue_empty"
                 chosen = None
