@@ -61,6 +61,10 @@ _SOCKET_ERRNOS = {
 # connection, which it does only to end the session (a shutdown, a terminated backend); a query on
 # that connection then fails with this, before the connection is seen closed.
 _TERMINATED_WHILE_IDLE = re.compile(r"cannot switch to state \d+; another operation \(2\) is in progress")
+# A pooled connection the server closed while the app held it (idle, e.g. while a group commit ran
+# on another connection): asyncpg hands the holder back to the pool as it closes, so releasing it at
+# the end of `async with pool.acquire()` finds the holder free.
+_CLOSED_WHILE_HELD = re.compile(r"release\(\) called on a free connection holder")
 
 
 def is_database_away(exc: BaseException) -> bool:
@@ -85,7 +89,7 @@ def _away(exc: BaseException) -> bool:
         # are misuse, i.e. bugs.
         return "connection is closed" in str(exc) or "connection was closed" in str(exc)
     if isinstance(exc, asyncpg.InternalClientError):
-        return bool(_TERMINATED_WHILE_IDLE.search(str(exc)))
+        return bool(_TERMINATED_WHILE_IDLE.search(str(exc)) or _CLOSED_WHILE_HELD.search(str(exc)))
     if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
         # A file operation names its file; a socket connect does not.
         return exc.errno in _SOCKET_ERRNOS and exc.filename is None and _raised_in_asyncpg(exc)

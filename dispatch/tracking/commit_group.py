@@ -72,10 +72,8 @@ async def _store(conn: Conn, group: list[_Pending]) -> None:
     # The trip rows locked in one order (by load), so two groups cannot deadlock each other.
     group.sort(key=lambda pending: pending[0][0])
     try:
-        # One round trip for the group: asyncpg pipelines the executions and ends them with one
-        # Sync, so PostgreSQL runs them as one implicit transaction (all or nothing, one commit),
-        # without BEGIN and COMMIT round trips of their own. Each execution returns its one row.
-        rows = await conn.fetchmany(queries.STORE_BATCH, [args for args, _ in group])
+        async with conn.transaction():
+            rows = [await conn.fetchrow(queries.STORE_BATCH, *args) for args, _ in group]
     except asyncpg.PostgresError:
         return  # nothing committed; every batch of the group goes the ordinary road
     for (_, fut), row in zip(group, rows, strict=True):

@@ -233,7 +233,9 @@ async def test_the_tracking_page_in_chinese_and_for_a_share_link_viewer(server_f
             assert ZH_DATE.search(eta) and re.search(r"\d{2}:\d{2}$", eta), eta
             assert (await card.locator(".remaining").inner_text()).endswith(" 公里")
             assert (await card.locator(".speed").inner_text()).endswith(" 公里/小时")
-            assert await page.locator("#zone-note").inner_text() == "时间均为您所在时区（Asia/Shanghai）。"
+            assert await page.locator("#zone-note").inner_text() == (
+                "时间均为您所在时区（Asia/Shanghai）；场地的时间（时段、离开闸口）按场地时区显示，时区不同时会注明。"
+            )
             await assert_fully_translated(page)
             await keep_screenshot(page, "tracking-zh-CN")
 
@@ -326,7 +328,9 @@ async def test_the_job_board_in_chinese_shows_yuan_and_switches_without_losing_i
             assert ZH_DATE.search(pickup) and "\u2013" in pickup, pickup
             assert re.fullmatch(r"1 小时 5\d 分 \d\d 秒", await grab_card.locator(".countdown").inner_text())
             assert "最高限价 ¥3,000.00" in await auction_card.locator(".auction-facts").inner_text()
-            assert await page.locator("#zone-note").inner_text() == "时间均为您所在时区（Asia/Shanghai）。"
+            assert await page.locator("#zone-note").inner_text() == (
+                "时间均为您所在时区（Asia/Shanghai）；场地的时间（时段、离开闸口）按场地时区显示，时区不同时会注明。"
+            )
             # A bid from the page, in yuan.
             await auction_card.locator(".bid-form input").fill("2400")
             await auction_card.locator(".bid-form button").click()

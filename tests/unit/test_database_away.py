@@ -41,6 +41,7 @@ def test_connecting_to_a_stopped_server_is_the_database_away(tmp_path):
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
         asyncpg.InterfaceError("connection is closed"),
         asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        asyncpg.InternalClientError("PoolConnectionHolder.release() called on a free connection holder"),
     ],
 )
 def test_the_server_saying_it_is_going_or_gone_is_the_database_away(exc):
