@@ -13,7 +13,7 @@ order. On the same data in the same run:
 - old:      the baseline, as before issue 21: a call takes its turn with `SELECT * … WHERE
             site_id = $1 AND status = 'waiting' FOR UPDATE` (a row lock on every waiting ticket),
             a check-in's place is computed from the whole board (`service._yard`);
-- advisory: what the gate does now: a call takes `queries.LOCK_SITE_CALLS` (a per-site advisory
+- advisory: what the gate does now: a call takes `LOCK_SITE_CALLS` (a per-site advisory
             lock held to its commit) and reads the waiting tickets without locks; a check-in's
             place comes from `service.ticket_view` (the order keys only);
 - skip:     the candidate not taken: the first ticket in queue order by SQL, `FOR UPDATE SKIP
@@ -41,13 +41,32 @@ from dispatch.accounts import service as accounts
 from dispatch.accounts.passwords import Passwords
 from dispatch.db import Conn
 from dispatch.db.pool import create_pool
+from dispatch.errors import Conflict
 from dispatch.gate import queries, service
 from dispatch.gate import queue as q
+from dispatch.realtime.broker import PgBroker
 
 TOLERANCE = timedelta(minutes=15)
 
 # The old way, kept here as the baseline.
 ROWS_FOR_UPDATE = "SELECT * FROM queue_tickets WHERE site_id = $1 AND status = 'waiting' FOR UPDATE"
+
+# The advisory way (the gate from issue 21 until session 19), kept here beside it: a call checks its
+# dock, takes the site's turn (held to its commit), reads the waiting tickets and orders them here.
+DOCK_BUSY = """
+SELECT EXISTS (SELECT 1 FROM queue_tickets
+               WHERE dock_id = $1 AND status IN ('called', 'loading', 'loaded'))"""
+LOCK_SITE_CALLS = "SELECT pg_advisory_xact_lock(hashtextextended('gate calls:' || $1::uuid::text, 0))"
+SITE_WAITING = """
+SELECT id, arrived_at, slot_start, vehicle_type FROM queue_tickets
+WHERE site_id = $1 AND status = 'waiting'"""
+CALL = """
+UPDATE queue_tickets SET status = 'called', dock_id = $2, called_at = clock_timestamp()
+WHERE id = $1 AND status = 'waiting'"""
+# ... and a check-in's place came from the order keys of the yard's tickets, sorted here.
+SITE_QUEUE_KEYS = """
+SELECT id, status, arrived_at, slot_start, vehicle_type, called_at FROM queue_tickets
+WHERE site_id = $1 AND status <> 'departed'"""
 
 # The queue's order (dispatch/gate/queue.py) in SQL: on time with the slot begun, by slot start; then
 # late and walk-ins, by arrival; early ones not callable. $2: the late tolerance; $3: the dock's types.
@@ -156,8 +175,17 @@ async def check_in_old(conn: Conn, site: UUID, load: UUID) -> None:
         next(t for t in waiting if t.id == ticket)
 
 
+async def check_in_keys(conn: Conn, site: UUID, load: UUID) -> None:
+    """What `_admit` did until session 19: the ticket, then its place from the yard's order keys."""
+    async with conn.transaction():
+        ticket = await _ticket(conn, site, load)
+        await conn.fetchrow(queries.TICKET, ticket)
+        keys = await conn.fetch(SITE_QUEUE_KEYS, site)
+        next(place for t, place in await service._places(conn, site, keys) if t.id == ticket)
+
+
 async def check_in_now(conn: Conn, site: UUID, load: UUID) -> None:
-    """What `_admit` does to the queue: the ticket, then `ticket_view`."""
+    """What `_admit` does to the queue now: the ticket, then `ticket_view` (one statement)."""
     async with conn.transaction():
         await service.ticket_view(conn, await _ticket(conn, site, load))
 
@@ -171,7 +199,7 @@ async def _call_in_order(conn: Conn, site: UUID, dock: UUID, rows: list[asyncpg.
     )
     chosen = next((t.id for t in ordered if q.callable_now(t, now, TOLERANCE)), None)
     if chosen is not None:
-        await conn.execute(queries.CALL, chosen, dock)
+        await conn.execute(CALL, chosen, dock)
     return chosen
 
 
@@ -179,7 +207,7 @@ async def call_rows(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
     """The old `call_next`: every waiting ticket locked, then the dock and the rules."""
     async with conn.transaction():
         rows = await conn.fetch(ROWS_FOR_UPDATE, site)
-        if await conn.fetchval(queries.DOCK_BUSY, dock):
+        if await conn.fetchval(DOCK_BUSY, dock):
             return None
         await conn.fetchrow(queries.CALENDAR, site)
         return await _call_in_order(conn, site, dock, rows)
@@ -188,22 +216,45 @@ async def call_rows(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
 async def call_advisory(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
     """`call_next` now: the dock and the rules, then the site's turn and a plain read."""
     async with conn.transaction():
-        if await conn.fetchval(queries.DOCK_BUSY, dock):
+        if await conn.fetchval(DOCK_BUSY, dock):
             return None
         await conn.fetchrow(queries.CALENDAR, site)
-        await conn.execute(queries.LOCK_SITE_CALLS, site)
-        return await _call_in_order(conn, site, dock, await conn.fetch(queries.SITE_WAITING, site))
+        await conn.execute(LOCK_SITE_CALLS, site)
+        return await _call_in_order(conn, site, dock, await conn.fetch(SITE_WAITING, site))
 
 
 async def call_skip_locked(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
     async with conn.transaction():
-        if await conn.fetchval(queries.DOCK_BUSY, dock):
+        if await conn.fetchval(DOCK_BUSY, dock):
             return None
         await conn.fetchrow(queries.CALENDAR, site)
         chosen: UUID | None = await conn.fetchval(NEXT_SKIP_LOCKED, site, TOLERANCE, [])
         if chosen is not None:
-            await conn.execute(queries.CALL, chosen, dock)
+            await conn.execute(CALL, chosen, dock)
         return chosen
+
+
+_ORGS: dict[UUID, UUID] = {}  # the site's organization (a call names it), read once
+_BROKER = PgBroker("")  # the app's broker publishes on the caller's connection (pg_notify); never started
+
+
+async def call_claim(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
+    """`call_next` now: `service.claim_next`, one statement that checks the dock, orders and claims
+    the first callable truck by a conditional UPDATE (no lock of the site's; a new transaction when
+    a call that chose the same truck committed first)."""
+    if site not in _ORGS:
+        _ORGS[site] = await conn.fetchval("SELECT org_id FROM sites WHERE id = $1", site)
+    while True:
+        async with conn.transaction():
+            try:
+                row = await service.claim_next(conn, _BROKER, site, dock, _ORGS[site])
+            except Conflict as e:
+                if e.code != "queue_empty":
+                    raise
+                return None
+            if row is not None:
+                chosen: UUID = row["id"]
+                return chosen
 
 
 Call = Callable[[Conn, UUID, UUID], Awaitable[UUID | None]]
@@ -265,8 +316,9 @@ async def run(
 
 WAYS: list[tuple[str, CheckIn, Call]] = [
     ("old", check_in_old, call_rows),
-    ("advisory", check_in_now, call_advisory),
-    ("skip", check_in_now, call_skip_locked),
+    ("advisory", check_in_keys, call_advisory),
+    ("skip", check_in_keys, call_skip_locked),
+    ("claim", check_in_now, call_claim),
 ]
 
 

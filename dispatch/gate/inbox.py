@@ -93,12 +93,14 @@ async def tell_driver(
     kind: MessageKind,
     event: dict[str, Any],
     dock: str | None = None,
+    about: asyncpg.Record | None = None,
     **params: str,
 ) -> DriverMessage:
     """Store a message for the load's driver and publish the live socket's `event` with it (as
     `stored`). The caller holds the transaction of the change, so both happen with it or not at all.
-    `params` are the template's values besides those read here (`load_number`, `site`, `dock`)."""
-    load = await conn.fetchrow(queries.LOAD_FOR_MESSAGE, load_id)
+    `params` are the template's values besides those read here (`load_number`, `site`, `dock`);
+    `about`: the load's LOAD_FOR_MESSAGE columns when the caller has them already."""
+    load = about or await conn.fetchrow(queries.LOAD_FOR_MESSAGE, load_id)
     assert load is not None, "a message is about an existing load"
     values = {
         "load_number": load_number(load["job_reference"], load["job_id"], load["seq"]),
@@ -108,7 +110,6 @@ async def tell_driver(
     }
     key, template = (TEMPLATES | SWAP_TEMPLATES)[kind]
     used = {name: values[name] for name in _placeholders(template)}
-    await conn.execute(queries.LOCK_INBOX, driver)
     row = await conn.fetchrow(
         queries.INSERT_MESSAGE,
         load["carrier_org_id"],

@@ -31,6 +31,13 @@ async def publish_site(broker: Broker, conn: Conn, site_id: UUID) -> None:
     await broker.publish(conn, site_channel(site_id), "{}")
 
 
+def in_sql(broker: Broker, site_id: UUID) -> str | None:
+    """The site's channel for a statement that publishes the change itself (`pg_notify` in the
+    statement of the change saves a round trip), or None when the broker does not publish in SQL:
+    then the caller publishes with `publish_site`."""
+    return site_channel(site_id) if broker.publishes_in_sql else None
+
+
 async def publish_driver(broker: Broker, conn: Conn, user_id: UUID | None, message: dict[str, Any]) -> None:
     if user_id is not None:
         await broker.publish(conn, driver_channel(user_id), msgspec.json.encode(message).decode())

@@ -15,27 +15,26 @@ ON CONFLICT (site_id) DO UPDATE SET slot_minutes = EXCLUDED.slot_minutes,
 
 ACTIVE_DOCKS = "SELECT id, name, vehicle_types FROM docks WHERE site_id = $1 AND active ORDER BY name"
 
-# A load with what booking and check-in need: its job's origin site, window and vehicle type.
+# A load with what booking and check-in need: its job's origin site, window and vehicle type, the
+# site's late tolerance (NULL: no calendar), its job's parties (dispatch.parties.party_orgs reads
+# them: whom its gate events concern) and its ticket in the yard (NULL: none).
 # $2: the carrier organization; $3: the driver (NULL for the carrier's staff).
 LOAD_FOR_GATE = """
 SELECT l.*, lower(l.pickup_window) AS window_from, upper(l.pickup_window) AS window_until,
        j.origin_site_id AS site_id, j.vehicle_type, s.timezone, s.opening_hours, s.geofence,
        s.name AS site_name,
-       v.plate_display AS plate
+       v.plate_display AS plate, c.late_tolerance_minutes,
+       j.poster_org_id, j.shipper_org_id, j.consignee_org_id,
+       t.id AS live_ticket_id, t.status AS live_ticket_status
 FROM loads l JOIN jobs j ON j.id = l.job_id JOIN sites s ON s.id = j.origin_site_id
 JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN site_calendars c ON c.site_id = j.origin_site_id
+LEFT JOIN queue_tickets t ON t.load_id = l.id AND t.status <> 'departed'
 WHERE l.id = $1 AND l.carrier_org_id = $2 AND ($3::uuid IS NULL OR l.driver_user_id = $3)"""
 
-# The organizations a load's gate events go to: its job's parties (poster, shipper, consignee) and
-# its carrier; dispatch.parties.party_orgs reads these names.
-LOAD_PARTIES = """
-SELECT j.poster_org_id, j.shipper_org_id, j.consignee_org_id, l.carrier_org_id
-FROM loads l JOIN jobs j ON j.id = l.job_id WHERE l.id = $1"""
-
-LOCK_LOAD = "SELECT status FROM loads WHERE id = $1 FOR UPDATE"
-
-# The goods owner's approval of the load's swapped truck or driver (NULL: none needed).
-LOAD_APPROVAL = "SELECT approval FROM loads WHERE id = $1"
+# The load locked, with its status and the goods owner's approval of its swapped truck or driver
+# (NULL: none needed).
+LOCK_LOAD = "SELECT status, approval FROM loads WHERE id = $1 FOR UPDATE"
 
 SET_LOAD_STATUS = "UPDATE loads SET status = $2, updated_at = now() WHERE id = $1"
 
@@ -77,6 +76,23 @@ ORDER BY b.slot_end
 LIMIT $1
 FOR UPDATE OF b SKIP LOCKED"""
 
+# A check-in, in one statement: the load's ($2) ticket at site $1, its booking ($3, if any) checked
+# in, the load at the gate; and the site's channel $9 told (NULL: the caller publishes; see
+# notifications.in_sql).
+ADMIT = """
+WITH ticket AS (
+    INSERT INTO queue_tickets (site_id, load_id, booking_id, slot_start, arrived_at, arrival,
+                               checked_in_by, vehicle_type)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    RETURNING id
+), booking AS (
+    UPDATE slot_bookings SET status = 'checked_in', updated_at = now() WHERE id = $3
+), load AS (
+    UPDATE loads SET status = 'at_gate', updated_at = now() WHERE id = $2
+)
+SELECT id, (SELECT count(*) FROM (SELECT pg_notify($9, '{}') WHERE $9::text IS NOT NULL) n) AS notified
+FROM ticket"""
+
 INSERT_TICKET = """
 INSERT INTO queue_tickets (site_id, load_id, booking_id, slot_start, arrived_at, arrival, checked_in_by,
                            vehicle_type)
@@ -94,40 +110,137 @@ LEFT JOIN docks d ON d.id = t.dock_id"""
 # Everyone in the yard at a site: waiting or at a dock.
 SITE_TICKETS = _TICKET_COLUMNS + " WHERE t.site_id = $1 AND t.status <> 'departed'"
 
-# Calls to the docks of one site ($1) take turns on this lock, held to the end of the call's
-# transaction: the next call's statements see this one's committed, so two calls never choose the same
-# truck. Only calls take it (a check-in inserts a ticket, which no call waits for); the waiting
-# tickets themselves are not locked. Why this and not SKIP LOCKED: dispatch/gate/README.md.
-LOCK_SITE_CALLS = "SELECT pg_advisory_xact_lock(hashtextextended('gate calls:' || $1::uuid::text, 0))"
 
-SITE_WAITING = """
-SELECT id, arrived_at, slot_start, vehicle_type FROM queue_tickets
-WHERE site_id = $1 AND status = 'waiting'"""
+# The queue's order (dispatch/gate/queue.py `order`) as a SQL row key of ticket `{t}`, against a
+# `rules` row holding the decision's `now` and the site's late tolerance `tol`: on time with the slot
+# begun (0), by slot start; late arrivals and walk-ins (1), by arrival; early ones (2), by slot start;
+# then arrival and id (uuid order is the order of its text). Callable: group <> 2.
+def _on_time(t: str) -> str:
+    return f"({t}.slot_start IS NOT NULL AND {t}.arrived_at <= {t}.slot_start + rules.tol)"
 
-# What a waiting ticket's place depends on: the order keys of the site's tickets in the yard, and
-# when those at docks were called (no joins: a phone's ticket does not need the whole board).
-SITE_QUEUE_KEYS = """
-SELECT id, status, arrived_at, slot_start, vehicle_type, called_at FROM queue_tickets
-WHERE site_id = $1 AND status <> 'departed'"""
+
+def _group(t: str) -> str:
+    return f"CASE WHEN {_on_time(t)} THEN CASE WHEN rules.now >= {t}.slot_start THEN 0 ELSE 2 END ELSE 1 END"
+
+
+def _order_key(t: str) -> str:
+    first = f"CASE WHEN {_on_time(t)} THEN {t}.slot_start ELSE {t}.arrived_at END"
+    return f"({_group(t)}, {first}, {t}.arrived_at, {t}.id)"
+
+
+# The site's ($1) rules at the decision's instant ($2): its late tolerance (15 min without a calendar).
+_RULES = """rules AS (
+    SELECT $2::timestamptz AS now, make_interval(mins => coalesce(
+        (SELECT late_tolerance_minutes FROM site_calendars WHERE site_id = $1), 15)) AS tol
+)"""
+
+# A call to dock $3 of site $1 (of organization $4) at $2, in one statement: the site and the dock
+# are checked, the dock must be free, and the first callable waiting truck in queue order that the dock
+# serves is chosen and claimed by a conditional UPDATE (`status = 'waiting'`). No lock of the site's:
+# the claim's row lock is the turn. A call that chose the same truck as one not yet committed waits
+# for it at the UPDATE; if that one commits, the truck is no longer waiting and this statement claims
+# nothing (`head_id` set, `id` NULL): the caller runs it again, with a new snapshot that sees the
+# other's call; if that one rolls back, this one claims the truck. So the result is that of the calls
+# one after another, and calls wait only for a call that chose the same truck. Why not SKIP LOCKED:
+# dispatch/gate/README.md. Returns one row: `site_found`, the dock (`dock_name` NULL: not found),
+# `dock_busy`, `head_id` (NULL: nobody callable for this dock), and the called ticket (TICKET's
+# columns) with what the driver's message names. A truck called, the site's channel $5 is told
+# (NULL: the caller publishes; see notifications.in_sql).
+CALL_NEXT = f"""
+WITH {_RULES},
+site AS (SELECT id FROM sites WHERE id = $1 AND org_id = $4),
+dock AS (
+    SELECT d.id, d.name, d.vehicle_types,
+           EXISTS (SELECT 1 FROM queue_tickets b
+                   WHERE b.dock_id = d.id AND b.status IN ('called', 'loading', 'loaded')) AS busy
+    FROM docks d JOIN site ON site.id = d.site_id WHERE d.id = $3 AND d.active
+),
+head AS (
+    SELECT w.id FROM queue_tickets w, rules, dock
+    WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy AND {_group("w")} <> 2
+      AND (cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.vehicle_types))
+    ORDER BY {_order_key("w")}
+    LIMIT 1
+),
+called AS (
+    UPDATE queue_tickets t SET status = 'called', dock_id = $3, called_at = clock_timestamp()
+    WHERE t.id = (SELECT id FROM head) AND t.status = 'waiting'
+    RETURNING t.*
+)
+SELECT site.id IS NOT NULL AS site_found, dock.name AS dock_name, dock.busy AS dock_busy,
+       head.id AS head_id, c.*, v.plate_display AS plate, u.name AS driver_name, l.driver_user_id,
+       l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name,
+       (SELECT count(*) FROM (SELECT pg_notify($5, '{{}}') FROM called WHERE $5::text IS NOT NULL) n)
+       AS notified
+FROM (SELECT 1) one
+LEFT JOIN site ON true LEFT JOIN dock ON true LEFT JOIN head ON true LEFT JOIN called c ON true
+LEFT JOIN loads l ON l.id = c.load_id
+LEFT JOIN jobs j ON j.id = l.job_id
+LEFT JOIN sites s ON s.id = c.site_id
+LEFT JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id"""  # noqa: S608 - constants only
+
+# One ticket ($1, as TICKET) with everything its place needs, at $2, in one statement: for a waiting
+# ticket, its `position` (1 + the waiting tickets before it in queue order) and whether it waits for
+# its slot; the site's active docks, its latest service times (queue.mean_service) and when the
+# trucks now at its docks were called (queue.estimated_wait).
+TICKET_VIEW = f"""
+WITH ticket AS (SELECT * FROM queue_tickets WHERE id = $1),
+{_RULES.replace("$1", "(SELECT site_id FROM ticket)")}
+SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id,
+       CASE WHEN t.status = 'waiting' THEN 1 + (
+           SELECT count(*) FROM queue_tickets w
+           WHERE w.site_id = t.site_id AND w.status = 'waiting' AND {_order_key("w")} < {_order_key("t")}
+       ) END AS position,
+       t.status = 'waiting' AND {_group("t")} = 2 AS waiting_for_slot,
+       (SELECT count(*) FROM docks WHERE site_id = t.site_id AND active) AS active_docks,
+       (SELECT array_agg(took) FROM (
+           SELECT loading_completed_at - called_at AS took FROM queue_tickets
+           WHERE site_id = t.site_id AND loading_completed_at IS NOT NULL
+           ORDER BY loading_completed_at DESC LIMIT 20) r) AS recent_service,
+       (SELECT array_agg(called_at) FROM queue_tickets
+        WHERE site_id = t.site_id AND status IN ('called', 'loading', 'loaded') AND called_at IS NOT NULL)
+       AS at_docks_since
+FROM ticket t CROSS JOIN rules
+JOIN loads l ON l.id = t.load_id
+JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id"""  # noqa: S608 - constants only
 
 TICKET = _TICKET_COLUMNS + " WHERE t.id = $1"
 
-LIVE_TICKET_OF_LOAD = _TICKET_COLUMNS + " WHERE t.load_id = $1 AND t.status <> 'departed'"
-
+# A ticket at one of organization $2's sites, locked, with its load's parties (party_orgs).
 TICKET_AT_OWN_SITE_FOR_UPDATE = """
-SELECT t.* FROM queue_tickets t JOIN sites s ON s.id = t.site_id
+SELECT t.*, j.poster_org_id, j.shipper_org_id, j.consignee_org_id, l.carrier_org_id
+FROM queue_tickets t JOIN sites s ON s.id = t.site_id
+JOIN loads l ON l.id = t.load_id JOIN jobs j ON j.id = l.job_id
 WHERE t.id = $1 AND s.org_id = $2 FOR UPDATE OF t"""
 
-CALL = """
-UPDATE queue_tickets SET status = 'called', dock_id = $2, called_at = clock_timestamp()
-WHERE id = $1 AND status = 'waiting'"""
-
+# Ticket $1 moves on to $2, in one statement: its load's status becomes $3 (NULL: unchanged) and its
+# booking's $4 (NULL: unchanged), and the site's channel $5 is told (NULL: the caller publishes; see
+# notifications.in_sql); the ticket as it is now, as TICKET.
 ADVANCE = """
-UPDATE queue_tickets SET status = $2,
-    loading_started_at = CASE WHEN $2 = 'loading' THEN clock_timestamp() ELSE loading_started_at END,
-    loading_completed_at = CASE WHEN $2 = 'loaded' THEN clock_timestamp() ELSE loading_completed_at END,
-    departed_at = CASE WHEN $2 = 'departed' THEN clock_timestamp() ELSE departed_at END
-WHERE id = $1"""
+WITH t AS (
+    UPDATE queue_tickets SET status = $2,
+        loading_started_at = CASE WHEN $2 = 'loading' THEN clock_timestamp() ELSE loading_started_at END,
+        loading_completed_at = CASE WHEN $2 = 'loaded' THEN clock_timestamp() ELSE loading_completed_at END,
+        departed_at = CASE WHEN $2 = 'departed' THEN clock_timestamp() ELSE departed_at END
+    WHERE id = $1
+    RETURNING *
+), load AS (
+    UPDATE loads SET status = $3, updated_at = now()
+    WHERE $3::text IS NOT NULL AND id = (SELECT load_id FROM t)
+), booking AS (
+    UPDATE slot_bookings SET status = $4, updated_at = now()
+    WHERE $4::text IS NOT NULL AND id = (SELECT booking_id FROM t)
+)
+SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id,
+       (SELECT count(*) FROM (SELECT pg_notify($5, '{}') WHERE $5::text IS NOT NULL) n) AS notified
+FROM t
+JOIN loads l ON l.id = t.load_id
+JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id"""
 
 # Service times of the site's latest loadings: the wait estimate's S.
 RECENT_SERVICE = """
@@ -136,8 +249,6 @@ WHERE site_id = $1 AND loading_completed_at IS NOT NULL
 ORDER BY loading_completed_at DESC LIMIT 20"""
 
 OWN_SITE = "SELECT id, name, timezone FROM sites WHERE id = $2 AND org_id = $1"
-
-DOCK_OF_SITE = "SELECT id, name, vehicle_types FROM docks WHERE id = $2 AND site_id = $1 AND active"
 
 # The pickup sites of a driver's loads that are still ahead of departure.
 DRIVER_SITES = """
@@ -149,10 +260,6 @@ DRIVER_TICKETS = """
 SELECT t.id FROM queue_tickets t JOIN loads l ON l.id = t.load_id
 WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2 AND t.status <> 'departed'
 ORDER BY t.arrived_at"""
-
-DOCK_BUSY = """
-SELECT EXISTS (SELECT 1 FROM queue_tickets
-               WHERE dock_id = $1 AND status IN ('called', 'loading', 'loaded'))"""
 
 # -- the driver's phone -----------------------------------------------------------------------
 
@@ -202,15 +309,18 @@ LOAD_FOR_MESSAGE = """
 SELECT l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name
 FROM loads l JOIN jobs j ON j.id = l.job_id JOIN sites s ON s.id = j.origin_site_id WHERE l.id = $1"""
 
-# Taken before a message for the driver ($1) gets its id, and held to the commit: the driver's
-# messages commit in the order of their ids (see migration 0012).
-LOCK_INBOX = """
-INSERT INTO driver_inboxes (user_id, messages) VALUES ($1, 1)
-ON CONFLICT (user_id) DO UPDATE SET messages = driver_inboxes.messages + 1"""
-
+# A message for the driver ($2), in one statement: the driver's row in `driver_inboxes` is locked
+# (held to the commit) before the message gets its id, since the message's row is made from the
+# lock's (and its id's default is computed then): the driver's messages commit in the order of their
+# ids (see migration 0012).
 INSERT_MESSAGE = """
+WITH inbox AS (
+    INSERT INTO driver_inboxes (user_id, messages) VALUES ($2, 1)
+    ON CONFLICT (user_id) DO UPDATE SET messages = driver_inboxes.messages + 1
+    RETURNING user_id
+)
 INSERT INTO driver_messages (org_id, user_id, load_id, kind, key, params, text, dock)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT $1, inbox.user_id, $3, $4, $5, $6, $7, $8 FROM inbox
 RETURNING id, kind, load_id, dock, text, key, params, created_at"""
 
 DRIVER_MESSAGES = """

@@ -33,7 +33,7 @@ from dispatch.gate.models import (
     StaffCheckIn,
     Ticket,
 )
-from dispatch.gate.notifications import publish_driver, publish_site
+from dispatch.gate.notifications import in_sql, publish_driver, publish_site
 from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
@@ -114,13 +114,6 @@ async def _load(conn: Conn | asyncpg.Pool, p: Principal, load_id: UUID) -> async
     if row is None:
         raise NotFound("No such load assigned to you.", code="load_not_found")
     return row
-
-
-async def _load_parties(conn: Conn, load_id: UUID, *more: UUID) -> list[UUID]:
-    """Whom a load's gate events concern: its job's parties, its carrier, and `more`."""
-    row = await conn.fetchrow(queries.LOAD_PARTIES, load_id)
-    assert row is not None  # the caller holds the load
-    return party_orgs(row, *more)
 
 
 async def _bookable(
@@ -347,12 +340,13 @@ async def check_in_by_staff(db: asyncpg.Pool, broker: Broker, p: Principal, body
 
 async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -> Ticket:
     """Give the load a queue ticket, classified against its booking (the caller holds a transaction)."""
-    status = await conn.fetchval(queries.LOCK_LOAD, load["id"])
+    locked = await conn.fetchrow(queries.LOCK_LOAD, load["id"])
+    assert locked is not None  # the caller read the load
+    status, approval = locked["status"], locked["approval"]
     if status not in ("assigned", "booked"):
         raise Conflict(f"The load is {status}: it cannot check in.", code="load_not_expected")
     # A swapped truck or driver the authorization does not name waits for the goods owner (the staff's
     # code check says so first; the phone's check-in has no code).
-    approval = await conn.fetchval(queries.LOAD_APPROVAL, load["id"])
     if approval == "pending":
         raise Conflict(
             "The truck or driver was swapped: the goods owner has not approved it yet.",
@@ -363,8 +357,8 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
             "The goods owner refused the swapped truck or driver for this load.", code="swap_refused"
         )
     booking = await conn.fetchrow(queries.LIVE_BOOKING, load["id"])
-    rules = await conn.fetchrow(queries.CALENDAR, load["site_id"])
-    tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
+    minutes = load["late_tolerance_minutes"]
+    tolerance = timedelta(minutes=15 if minutes is None else minutes)
     now = _now()
     if booking is None:
         arrival = "walk_in"
@@ -374,8 +368,9 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         arrival = "on_time"
     else:
         arrival = "late"
-    ticket_id = await conn.fetchval(
-        queries.INSERT_TICKET,
+    channel = in_sql(broker, load["site_id"])
+    ticket_id = await conn.fetchval(  # the ticket, the booking checked in, the load at the gate
+        queries.ADMIT,
         load["site_id"],
         load["id"],
         booking["id"] if booking else None,
@@ -384,20 +379,19 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         arrival,
         by,
         load["vehicle_type"],
+        channel,
     )
-    if booking is not None:
-        await conn.execute(queries.SET_BOOKING_STATUS, booking["id"], "checked_in")
-    await conn.execute(queries.SET_LOAD_STATUS, load["id"], "at_gate")
+    if channel is None:
+        await publish_site(broker, conn, load["site_id"])
     await events.record(
         conn,
         "load.checked_in",
-        org_ids=await _load_parties(conn, load["id"]),
+        org_ids=party_orgs(load),
         subject_type="load",
         subject_id=load["id"],
         actor_user_id=None,
         data={"arrival": arrival, "by": by},
     )
-    await publish_site(broker, conn, load["site_id"])
     return await ticket_view(conn, ticket_id)
 
 
@@ -475,29 +469,37 @@ async def _yard(conn: Conn | asyncpg.Pool, site_id: UUID) -> tuple[list[Ticket],
 
 
 async def ticket_view(conn: Conn | asyncpg.Pool, ticket_id: UUID) -> Ticket:
-    """One ticket; a waiting one with its place, computed from the yard's order keys only (every
-    check-in and every phone in the yard asks this on each change: not the whole board)."""
-    row = await conn.fetchrow(queries.TICKET, ticket_id)
+    """One ticket; a waiting one with its place (every check-in and every phone in the yard asks this
+    on each change): one statement, the position counted in SQL (`queries.TICKET_VIEW`), not the
+    whole yard sorted here."""
+    now = _now()
+    row = await conn.fetchrow(queries.TICKET_VIEW, ticket_id, now)
     if row is None:
         raise NotFound("No such ticket.", code="ticket_not_found")
-    if row["status"] == "waiting":
-        keys = await conn.fetch(queries.SITE_QUEUE_KEYS, row["site_id"])
-        place = next(
-            (place for t, place in await _places(conn, row["site_id"], keys) if t.id == ticket_id), None
-        )
-        if place is not None:
-            return _ticket(row, **place)
-        # Called between the two reads (outside a transaction): show it as it is now.
-        row = await conn.fetchrow(queries.TICKET, ticket_id) or row
-    return _ticket(row)
+    if row["position"] is None:
+        return _ticket(row)
+    wait = q.estimated_wait(
+        row["position"] - 1,
+        row["active_docks"],
+        q.mean_service(row["recent_service"] or []),
+        [now - called for called in row["at_docks_since"] or []],
+        now,
+        row["slot_start"],
+    )
+    return _ticket(
+        row,
+        position=row["position"],
+        estimated_wait_minutes=round(wait.total_seconds() / 60),
+        waiting_for_slot=row["waiting_for_slot"],
+    )
 
 
 async def my_ticket(db: asyncpg.Pool, p: Principal, load_id: UUID) -> Ticket:
-    await _load(db, p, load_id)
-    row = await db.fetchrow(queries.LIVE_TICKET_OF_LOAD, load_id)
-    if row is None:
-        raise NotFound("The load has not checked in.", code="ticket_not_found")
-    return await ticket_view(db, row["id"])
+    async with db.acquire() as conn:
+        load = await _load(conn, p, load_id)
+        if load["live_ticket_id"] is None:
+            raise NotFound("The load has not checked in.", code="ticket_not_found")
+        return await ticket_view(conn, load["live_ticket_id"])
 
 
 async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
@@ -517,58 +519,55 @@ async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
     )
 
 
-async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUID, dock_id: UUID) -> Ticket:
-    """Call the first truck in queue order that may be called now and that the dock can serve."""
-    async with db.acquire() as conn, conn.transaction():
-        if await conn.fetchrow(queries.OWN_SITE, p.org_id, site_id) is None:
-            raise NotFound("No such site of your organization.", code="site_not_found")
-        dock = await conn.fetchrow(queries.DOCK_OF_SITE, site_id, dock_id)
-        if dock is None:
-            raise NotFound("No such active dock at this site.", code="dock_not_found")
-        # Read before taking the turn, to keep the turn short: the dock (a call to it at the same
-        # time is caught by its unique index below) and the site's rules.
-        if await conn.fetchval(queries.DOCK_BUSY, dock_id):
-            raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy")
-        rules = await conn.fetchrow(queries.CALENDAR, site_id)
-        tolerance = timedelta(minutes=rules["late_tolerance_minutes"] if rules else 15)
-        await conn.execute(queries.LOCK_SITE_CALLS, site_id)  # calls at one site take turns
-        rows = await conn.fetch(queries.SITE_WAITING, site_id)
-        now = _now()
-        candidates = q.order(
-            [q.Waiting(r["id"], r["arrived_at"], r["slot_start"], r["vehicle_type"]) for r in rows],
-            now,
-            tolerance,
-        )
-        chosen = next(
-            (
-                t
-                for t in candidates
-                if q.callable_now(t, now, tolerance)
-                and (not dock["vehicle_types"] or t.vehicle_type in dock["vehicle_types"])
-            ),
-            None,
-        )
-        if chosen is None:
-            raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
-        try:  # no savepoint: a dock called at the same time ends this call (it is the site's turn)
-            called = await conn.execute(queries.CALL, chosen.id, dock_id)
-        except asyncpg.UniqueViolationError:
-            raise Conflict(f"Dock {dock['name']} is still serving a truck.", code="dock_busy") from None
-        assert called == "UPDATE 1"  # only calls change a waiting ticket, and they take turns
-        row = await conn.fetchrow(queries.TICKET, chosen.id)
-        assert row is not None
+async def claim_next(
+    conn: Conn, broker: Broker, site_id: UUID, dock_id: UUID, org_id: UUID
+) -> asyncpg.Record | None:
+    """Call the first truck in queue order that may be called now and that the dock can serve, in
+    the caller's transaction (`queries.CALL_NEXT`): the called ticket, as TICKET with the message's
+    facts; None when a call that chose the same truck committed first. Then the caller ends its
+    transaction (which frees the row lock PostgreSQL took on that truck before re-checking it) and
+    tries again in a new one, which sees that call."""
+    channel = in_sql(broker, site_id)
+    try:  # no savepoint: a dock called at the same time ends this call
+        row = await conn.fetchrow(queries.CALL_NEXT, site_id, _now(), dock_id, org_id, channel)
+    except asyncpg.UniqueViolationError:
+        raise Conflict("The dock is still serving a truck.", code="dock_busy") from None
+    assert row is not None
+    if not row["site_found"]:
+        raise NotFound("No such site of your organization.", code="site_not_found")
+    if row["dock_name"] is None:
+        raise NotFound("No such active dock at this site.", code="dock_not_found")
+    if row["dock_busy"]:
+        raise Conflict(f"Dock {row['dock_name']} is still serving a truck.", code="dock_busy")
+    if row["head_id"] is None:
+        raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
+    if row["id"] is None:
+        return None
+    if channel is None:
         await publish_site(broker, conn, site_id)
-        if row["driver_user_id"] is not None:
-            await tell_driver(
-                conn,
-                broker,
-                driver=row["driver_user_id"],
-                load_id=row["load_id"],
-                kind="dock_call",
-                dock=dock["name"],
-                event={"e": "called", "load_id": str(row["load_id"]), "dock": dock["name"]},
-            )
-        return _ticket(row)
+    return row
+
+
+async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUID, dock_id: UUID) -> Ticket:
+    """Call the next truck to the dock, and tell its driver."""
+    async with db.acquire() as conn:
+        while True:
+            async with conn.transaction():
+                row = await claim_next(conn, broker, site_id, dock_id, p.org_id)
+                if row is None:
+                    continue  # lost the truck to a call that committed first: a new transaction
+                if row["driver_user_id"] is not None:
+                    await tell_driver(
+                        conn,
+                        broker,
+                        driver=row["driver_user_id"],
+                        load_id=row["load_id"],
+                        kind="dock_call",
+                        dock=row["dock_name"],
+                        event={"e": "called", "load_id": str(row["load_id"]), "dock": row["dock_name"]},
+                        about=row,
+                    )
+                return _ticket(row)
 
 
 # The state a ticket must be in to move to each next one.
@@ -584,44 +583,49 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
             raise NotFound("No such ticket at your sites.", code="ticket_not_found")
         if t["status"] != before:
             raise Conflict(f"The truck is {t['status']}, not {before}.", code="wrong_ticket_state")
-        await conn.execute(queries.ADVANCE, ticket_id, to)
-        if to == "loading":
-            await conn.execute(queries.SET_LOAD_STATUS, t["load_id"], "loading")
+        # The ticket moves on (and the load is loading once its loading starts).
+        channel = in_sql(broker, t["site_id"])
+        load_status = "loading" if to == "loading" else None
+        row = await conn.fetchrow(queries.ADVANCE, ticket_id, to, load_status, None, channel)
+        assert row is not None
+        if channel is None:
+            await publish_site(broker, conn, t["site_id"])
         await events.record(
             conn,
             f"load.{to}",
             # The job's parties (the consignee follows its goods too) and the gate's organization.
-            org_ids=await _load_parties(conn, t["load_id"], p.org_id),
+            org_ids=party_orgs(t, p.org_id),
             subject_type="load",
             subject_id=t["load_id"],
             actor_user_id=p.user_id,
         )
-        await publish_site(broker, conn, t["site_id"])
-        return await ticket_view(conn, ticket_id)
+        return _ticket(row)
 
 
 async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Ticket:
     """The loaded truck leaves (the driver starts the trip): the load is in transit."""
     async with db.acquire() as conn, conn.transaction():
         load = await _load(conn, p, load_id)
-        row = await conn.fetchrow(queries.LIVE_TICKET_OF_LOAD, load_id)
-        if row is None or row["status"] != "loaded":
+        if load["live_ticket_status"] != "loaded":
             raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
-        await conn.execute(queries.ADVANCE, row["id"], "departed")
-        await conn.execute(queries.SET_LOAD_STATUS, load_id, "in_transit")
+        # The ticket departed, the load in transit, its booking (if any) served.
+        channel = in_sql(broker, load["site_id"])
+        departed = await conn.fetchrow(
+            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served", channel
+        )
+        assert departed is not None
+        if channel is None:
+            await publish_site(broker, conn, load["site_id"])
         await tracking.start_trip(conn, broker, load_id, _now())
-        if row["booking_id"]:
-            await conn.execute(queries.SET_BOOKING_STATUS, row["booking_id"], "served")
         await events.record(
             conn,
             "load.departed",
-            org_ids=await _load_parties(conn, load_id),
+            org_ids=party_orgs(load),
             subject_type="load",
             subject_id=load_id,
             actor_user_id=p.user_id,
         )
-        await publish_site(broker, conn, load["site_id"])
-        return _ticket(await conn.fetchrow(queries.TICKET, row["id"]) or row)
+        return _ticket(departed)
 
 
 async def message_driver(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID, text: str) -> None:
