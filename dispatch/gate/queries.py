@@ -66,7 +66,12 @@ UPDATE slot_bookings SET slot_start = $2, slot_end = $3, updated_at = now() WHER
 
 SET_BOOKING_STATUS = "UPDATE slot_bookings SET status = $2, updated_at = now() WHERE id = $1"
 
-# The no-show claim: bookings with no check-in past slot end + the site's grace.
+# The no-show claim: bookings with no check-in past slot end + the site's grace, each with its load
+# locked too. A check-in locks the load, then checks the booking in; claiming the booking and then
+# waiting for the load would be the opposite order (a deadlock, when a truck checks in as its
+# booking lapses), so a booking whose load is locked is passed over until the next round (its row
+# stays locked until this round commits, as PostgreSQL keeps the locks of a row it then skips: the
+# check-in waits for the round, which waits for nothing it holds).
 CLAIM_NO_SHOWS = """
 SELECT b.*, l.carrier_org_id, l.driver_user_id FROM slot_bookings b
 JOIN site_calendars c ON c.site_id = b.site_id
@@ -74,7 +79,7 @@ JOIN loads l ON l.id = b.load_id
 WHERE b.status = 'booked' AND b.slot_end + make_interval(mins => c.grace_minutes) < clock_timestamp()
 ORDER BY b.slot_end
 LIMIT $1
-FOR UPDATE OF b SKIP LOCKED"""
+FOR UPDATE OF b SKIP LOCKED FOR NO KEY UPDATE OF l SKIP LOCKED"""
 
 # A check-in, in one statement: the load's ($2) ticket at site $1, its booking ($3, if any) checked
 # in, the load at the gate; and the site's channel $9 told (NULL: the caller publishes; see

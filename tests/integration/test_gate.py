@@ -5,9 +5,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 import pytest
 
+from dispatch.gate import queries as gate_queries
 from tests.gate_support import dispatched_loads, next_slot
 from tests.market_support import BERLIN
 from tests.support import problem
@@ -247,6 +249,35 @@ async def test_a_booking_nobody_shows_up_for_is_released(client, settings, db):
     assert await db.fetchval("SELECT booked FROM slot_usage") == 0
     assert await db.fetchval("SELECT status FROM loads WHERE id = $1", UUID(a["id"])) == "assigned"
     assert await db.fetchval("SELECT count(*) FROM events WHERE type = 'booking.no_show'") == 1
+
+
+async def test_the_no_show_loop_passes_over_a_booking_whose_load_a_check_in_holds(client, settings, db):
+    """A check-in locks the load, then checks its booking in; the no-show claim must not take the
+    booking and then wait for the load (the opposite order: a deadlock when a truck checks in as its
+    booking lapses)."""
+    w = await dispatched_loads(client, settings, loads=1, grace=10)
+    [a] = w["loads"]
+    assert (await _book(client, a, next_slot(ahead=2))).status_code == 200
+    check_in = await asyncpg.connect(settings.database_url)
+    loop = await asyncpg.connect(settings.database_url)
+    try:
+        async with check_in.transaction():
+            await check_in.execute("SELECT 1 FROM loads WHERE id = $1 FOR UPDATE", UUID(a["id"]))
+            past = datetime.now(UTC) - timedelta(minutes=41)  # lapsed: slot end plus grace is past
+            await db.execute(
+                "UPDATE slot_bookings SET slot_start = $1::timestamptz, "
+                "slot_end = $1::timestamptz + interval '30 minutes'",
+                past,
+            )
+            # A round of the no-show loop: it does not claim the booking (nor wait for the load).
+            async with loop.transaction():
+                assert await loop.fetch(gate_queries.CLAIM_NO_SHOWS, 50) == []
+            # The check-in goes on to its booking.
+            await check_in.execute("UPDATE slot_bookings SET status = 'checked_in'")
+    finally:
+        await check_in.close()
+        await loop.close()
+    assert await db.fetchval("SELECT status FROM slot_bookings") == "checked_in"
 
 
 @pytest.mark.server
