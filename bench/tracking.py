@@ -13,7 +13,7 @@ gate (check-in, called to a dock, loading, loaded, departed): every load is in t
 
 Then W watchers (websockets client, no compression) follow the loads (`/tracking/loads/{id}/live`,
 W / loads per load, half with a buyer's login, half with the seller's) while the phones post
-`POST /driver/v1/positions`, each phone on its own keep-alive connections (bench/phones.py: pre-encoded
+`POST /driver/v1/positions`, each phone on its own keep-alive connections (dispatch/sim/phones.py: pre-encoded
 requests on raw asyncio connections, answers parsed by httptools, every answer's status and accepted
 count checked). Every fix lies on the truck's straight road to the yard
 at 90 km/h, at the time it is sent, so no point is rejected.
@@ -93,10 +93,10 @@ from bench.common import (
     square,
 )
 from bench.common import database as bench_database
-from bench.phones import Phones
 from dispatch import procfs
 from dispatch.pgstats import WaitSampler
 from dispatch.sim.instruments import LoopLag, quiet_gc
+from dispatch.sim.phones import Phones
 from geo import Position, haversine_m, initial_bearing_deg
 
 # A steel mill near Berlin ships coil to a buyer's port yard in Rostock, about 195 km north.

@@ -18,6 +18,8 @@ import aiohttp
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 
+from dispatch.sim.phones import Phones
+
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 
@@ -78,7 +80,8 @@ class Timings:
 
 
 class Api:
-    """One HTTP connection pool to the service, and websocket connections to it."""
+    """One HTTP connection pool to the service (aiohttp), each phone's own keep-alive connection for
+    its positions (phones.py: the hot path, light on the generator's CPU), and websocket connections."""
 
     def __init__(self, base_url: str, timings: Timings | None = None, *, connections: int = 200) -> None:
         self.base_url = base_url.rstrip("/")
@@ -86,6 +89,8 @@ class Api:
         self.timings = timings or Timings()
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._phones = Phones(self.base_url)
+        self._sockets: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Api:
         self._session = aiohttp.ClientSession(
@@ -96,8 +101,10 @@ class Api:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
+        self._phones.close()
+        for session in (self._session, self._sockets):
+            if session is not None:
+                await session.close()
 
     async def call(
         self,
@@ -131,6 +138,24 @@ class Api:
             raise ApiError(method, path, r.status, answer)
         return answer
 
+    async def post_positions(self, phone: Party, body: Any, *, op: str = "post positions") -> Any:
+        """`POST /driver/v1/positions` as `call` would send it (same headers, same checks: the
+        decoded answer, ApiError unless 200 or 201, timed as `op`), but on the phone's own keep-alive
+        connection, written and parsed without a client framework: a simulation's busiest request."""
+        path = "/driver/v1/positions"
+        sent = phone.headers | {"Content-Type": "application/json"}
+        t0 = time.perf_counter()
+        status, raw = await self._phones.post(phone.token, sent, _encode(body))
+        self.timings.add(op, time.perf_counter() - t0)
+        try:
+            answer = _decode(raw) if raw else raw.decode()
+        except msgspec.DecodeError:
+            answer = raw.decode(errors="replace")
+        if status not in (200, 201):
+            self.timings.failures[op] += 1
+            raise ApiError("POST", path, status, answer)
+        return answer
+
     async def get(self, path: str, who: Party | None = None, **kw: Any) -> Any:
         return await self.call("GET", path, who, **kw)
 
@@ -140,10 +165,29 @@ class Api:
     async def put(self, path: str, who: Party | None = None, body: Any = None, **kw: Any) -> Any:
         return await self.call("PUT", path, who, body, **kw)
 
+    def _socket_url(self, path: str, who: Party) -> str:
+        """Authenticated the way browsers do (`?access_token=`)."""
+        sep = "&" if "?" in path else "?"
+        return f"{self.ws_url}{path}{sep}access_token={quote(who.token)}"
+
     @asynccontextmanager
     async def websocket(self, path: str, who: Party) -> AsyncIterator[ClientConnection]:
-        """A websocket to `path`, authenticated the way browsers do (`?access_token=`)."""
-        sep = "&" if "?" in path else "?"
-        url = f"{self.ws_url}{path}{sep}access_token={quote(who.token)}"
+        """A websocket to `path` on the `websockets` client."""
+        url = self._socket_url(path, who)
         async with connect(url, open_timeout=60, max_size=1 << 24, compression=None) as ws:
+            yield ws
+
+    @asynccontextmanager
+    async def watching_socket(self, path: str, who: Party) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+        """A websocket to `path` on aiohttp's client, for the thousands of tracking watchers a
+        simulation holds open: its frame reader is compiled, so each frame costs the generator less
+        CPU than on `websockets` (bench/simclients.py measures both). Same URL, no compression asked.
+        Its own session: the sockets must not count against the HTTP pool's limit."""
+        if self._sockets is None:
+            self._sockets = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),
+                # The handshake's limits; once open, aiohttp reads a websocket without a timeout.
+                timeout=aiohttp.ClientTimeout(total=None, connect=60, sock_read=60),
+            )
+        async with self._sockets.ws_connect(self._socket_url(path, who), max_msg_size=1 << 24) as ws:
             yield ws

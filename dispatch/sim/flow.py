@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import msgspec
-from websockets.exceptions import ConnectionClosed
 
 from dispatch.sim.client import Account, Api, ApiError, Party
 from dispatch.sim.geography import A1, MILL, TIMEZONE, Road, square
@@ -688,9 +687,7 @@ async def drive(
 
 
 async def _post_fixes(api: Api, s: Shipment, points: list[dict[str, Any]]) -> None:
-    answer = await api.post(
-        "/driver/v1/positions", s.truck.phone, {"load_id": s.id, "points": points}, op="post positions"
-    )
+    answer = await api.post_positions(s.truck.phone, {"load_id": s.id, "points": points})
     s.points_sent += len(points)
     s.points_accepted += answer["accepted"]
     s.last_seq = next((x["last_seq"] for x in answer.get("loads", []) if x["load_id"] == s.id), s.last_seq)
@@ -735,21 +732,20 @@ async def watch(
     who: Party,
     path: str,
     stats: WatchStats,
-    stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
 ) -> None:
-    """Follow a job's or a load's tracking socket until the service closes it (after receipt) or
-    `stop`; `ready` is set once its snapshot is in. Every point's seq is checked per load."""
-    async with api.websocket(path, who) as ws:
-        while stop is None or not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), 1.0)
-            except TimeoutError:
-                continue
-            except ConnectionClosed as exc:  # the service's close after the final frame ends it too
-                stats.close = f"{exc.rcvd.code} {exc.rcvd.reason}".strip() if exc.rcvd else "no close frame"
+    """Follow a job's or a load's tracking socket until the service closes it (after receipt);
+    `ready` is set once its snapshot is in. Every point's seq is checked per load."""
+    async with api.watching_socket(path, who) as ws:
+        while True:
+            message = await ws.receive()
+            if message.type is aiohttp.WSMsgType.CLOSE:  # the service's close after the final frame
+                stats.close = f"{message.data} {message.extra or ''}".strip()
                 return
-            frame = _decode_watch(raw)
+            if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                stats.close = "no close frame"  # the connection ended without a close frame
+                return
+            frame = _decode_watch(message.data)
             if frame.type == "points":
                 stats.points += len(frame.points)
                 check = stats.sequences.setdefault(frame.load_id or "", SeqCheck())

@@ -1,5 +1,6 @@
-"""The phones' HTTP client in the tracking benchmark: as light as a load generator should be, so that
-the CPU it takes from a small machine's cores goes to the server instead.
+"""The phones' HTTP client, in `dispatch simulate` (through `Api.post_positions`) and in the tracking
+benchmark (bench/tracking.py): as light as a load generator should be, so that the CPU it takes from
+a small machine's cores goes to the server instead.
 
 Each phone keeps its own HTTP/1.1 connections alive (a phone's app holds one keep-alive connection,
 so all its posts reach the same worker), writes each request as one pre-encoded byte string (only
@@ -8,8 +9,8 @@ response parser (the C parser uvicorn itself uses; no client framework, no per-r
 Every answer is still read whole: the caller checks its status and the accepted count in its body.
 
 One request at a time on a connection; a phone with more posts in flight opens more connections.
-A connection idle for IDLE_MAX_S is closed rather than reused (far below the server's keep-alive
-timeout, so a post never races the server closing an idle connection).
+A connection idle for IDLE_MAX_S is closed rather than reused (far below the keep-alive timeout of
+`dispatch serve`, 65 s, so a post never races the server closing an idle connection).
 """
 
 from __future__ import annotations
