@@ -16,6 +16,7 @@ Frames, one line per client and compression:
 - `websockets wait_for` is the watcher loop as it was before (one `asyncio.wait_for(ws.recv(), 1)` a
   frame: on Python 3.11 a new task and a timer per frame);
 - `websockets async for` iterates the same connection without a timeout;
+- `websockets sans-I/O` is websockets' own protocol (ClientProtocol) on a plain asyncio Protocol;
 - `aiohttp` reads with aiohttp's websocket client (its frame reader is compiled).
 Posts: `aiohttp` (the `Api.call` the simulator used) and `light` (dispatch/sim/phones.py: a
 keep-alive connection per phone, pre-encoded requests, httptools' parser).
@@ -35,7 +36,11 @@ import aiohttp
 import msgspec
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
 
 from bench.common import ROOT, free_port
 from bench.tracking import _frame_points, _now_us
@@ -44,6 +49,7 @@ from dispatch.sim.client import Api, Party, Timings
 from dispatch.sim.instruments import quiet_gc, run
 from dispatch.sim.sequence import SeqCheck
 
+VARIANTS = ("websockets wait_for", "websockets async for", "websockets sans-I/O", "aiohttp", "sim watch")
 LOAD = "00000000-0000-0000-0000-000000000001"
 POINTS_PER_FRAME = 2
 ROUND_GAP_S = 0.25
@@ -177,6 +183,62 @@ async def aiohttp_ws(
     tally.check(seqs, final, last_seq)
 
 
+class _SansIO(asyncio.Protocol):
+    """`websockets`' own protocol (ClientProtocol: handshake, framing, deflate, closing) on a plain
+    asyncio Protocol, without its asyncio connection's tasks and futures."""
+
+    def __init__(self, url: str, compression: str | None, on_frame: Callable[[bytes], None]) -> None:
+        extensions = enable_client_permessage_deflate(None) if compression else None
+        self.protocol = ClientProtocol(parse_uri(url), extensions=extensions, max_size=1 << 24)
+        self.on_frame = on_frame
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Frame) and event.opcode in (Opcode.TEXT, Opcode.BINARY):
+                assert event.fin  # the server sends each message as one frame
+                self.on_frame(event.data)
+        self._flush()
+
+    def eof_received(self) -> None:
+        self.protocol.receive_eof()
+        self._flush()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+        if self.protocol.close_expected():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+async def websockets_sans_io(url: str, compression: str | None, tally: Tally, last_seq: int) -> None:
+    seqs, final = SeqCheck(), [False]
+
+    def frame(data: bytes) -> None:
+        final[0] = _read(data, seqs, tally) or final[0]
+
+    _, conn = await asyncio.get_running_loop().create_connection(
+        lambda: _SansIO(url, compression, frame), "127.0.0.1", int(url.split(":")[2].split("/")[0])
+    )
+    await conn.closed
+    tally.check(seqs, final[0], last_seq)
+
+
 async def sim_watch(api: Api, tally: Tally, last_seq: int) -> None:
     stats = flow.WatchStats()
     await flow.watch(api, Party("w", "token"), "/w", stats)
@@ -199,6 +261,7 @@ async def frames(
     clients: dict[str, Callable[[], Awaitable[None]]] = {
         "websockets wait_for": lambda: websockets_wait_for(url, compression, tally, last_seq),
         "websockets async for": lambda: websockets_async_for(url, compression, tally, last_seq),
+        "websockets sans-I/O": lambda: websockets_sans_io(url, compression, tally, last_seq),
         "aiohttp": lambda: aiohttp_ws(session, url, compression, tally, last_seq),
         "sim watch": lambda: sim_watch(api, tally, last_seq),
     }
@@ -274,7 +337,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"frames: {args.watchers} watchers, {args.rounds} rounds of {POINTS_PER_FRAME}-point frames")
         for _ in range(args.repeat):
             for compression in (None, "deflate"):
-                for variant in ("websockets wait_for", "websockets async for", "aiohttp", "sim watch"):
+                for variant in VARIANTS:
                     if variant == "sim watch" and compression:
                         continue  # the simulator asks for no compression (the server's default)
                     us, tally = await frames(ws_port, variant, compression, args.watchers, args.rounds)
