@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -136,6 +136,18 @@ def _round_position(lat: float | None, lon: float | None) -> tuple[float | None,
     return round(lat, chain.POSITION_DECIMALS), round(lon, chain.POSITION_DECIMALS)
 
 
+class ChainEnd(NamedTuple):
+    """The chain's last record (seq 0 and no hash: the chain is empty), read under the load's lock."""
+
+    seq: int
+    hash: bytes | None
+
+
+async def chain_end(conn: Conn, load_id: UUID) -> ChainEnd:
+    last = await conn.fetchrow(queries.LAST_RECORD, load_id)
+    return ChainEnd(0, None) if last is None else ChainEnd(last["seq"], bytes(last["hash"]))
+
+
 async def append(
     conn: Conn,
     p: Principal,
@@ -144,14 +156,18 @@ async def append(
     data: dict[str, Any],
     lat: float | None,
     lon: float | None,
+    end: ChainEnd | None = None,
 ) -> EvidenceRecord:
     """Hash `data` onto the end of the load's chain and store it (the caller holds the load lock).
 
-    `load` carries the load's id and job_id and the job's four party organizations."""
+    `load` carries the load's id and job_id and the job's four party organizations. `end`: the
+    chain's end if the caller has read it under the lock (the receipt reads it with its checks),
+    else it is read here."""
     user_id = _require_user(p)
-    last = await conn.fetchrow(queries.LAST_RECORD, load["id"])
-    seq = 1 if last is None else last["seq"] + 1
-    prev_hash = None if last is None else bytes(last["hash"])
+    if end is None:
+        end = await chain_end(conn, load["id"])
+    seq = end.seq + 1
+    prev_hash = end.hash
     recorded_at = _now()
     lat, lon = _round_position(lat, lon)
     record = chain.Record(
@@ -167,7 +183,15 @@ async def append(
         prev_hash=prev_hash,
     )
     digest = record.compute_hash(prev_hash)
-    await conn.execute(
+    announced = events.pending(
+        "evidence.recorded",
+        org_ids=_parties(load),
+        subject_type="load",
+        subject_id=load["id"],
+        actor_user_id=user_id,
+        data={"job_id": str(load["job_id"]), "seq": seq, "kind": kind, "head": digest.hex()},
+    )
+    row = await conn.fetchrow(
         queries.INSERT_RECORD,
         load["id"],
         seq,
@@ -180,22 +204,13 @@ async def append(
         lat,
         prev_hash,
         digest,
+        *announced,
     )
-    row = await conn.fetchrow(queries.RECORD, load["id"], seq)
     assert row is not None
     # What the database gives back must hash the same, or a correct record would fail verification
     # (the wire types keep data to ints, strings and lists, times to microseconds: this guards that).
     if _chain_record(row).compute_hash(prev_hash) != digest:
         raise RuntimeError(f"evidence does not survive storage unchanged: {data!r} -> {row['data']!r}")
-    await events.record(
-        conn,
-        "evidence.recorded",
-        org_ids=_parties(load),
-        subject_type="load",
-        subject_id=load["id"],
-        actor_user_id=user_id,
-        data={"job_id": str(load["job_id"]), "seq": seq, "kind": kind, "head": digest.hex()},
-    )
     return _wire(row)
 
 
