@@ -233,7 +233,8 @@ def _where(trip: asyncpg.Record | None, fence_geojson: dict[str, Any]) -> tuple[
 
 
 def _check_photos(named: list[str], found: list[str]) -> None:
-    missing = [sha for sha in named if sha not in set(found)]
+    present = set(found)
+    missing = [sha for sha in named if sha not in present]
     if missing:
         raise Unprocessable(
             "Upload these photos to the load's evidence first (POST /loads/{id}/evidence/photos): "
