@@ -24,11 +24,15 @@ WHERE l.id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id
 # The chain's end: the next record's seq follows it and its prev_hash is this hash.
 LAST_RECORD = "SELECT seq, hash FROM evidence_records WHERE load_id = $1 ORDER BY seq DESC LIMIT 1"
 
-# The tare a gross weighing is netted against: the latest one.
-LATEST_TARE = """
-SELECT seq, data FROM evidence_records
-WHERE load_id = $1 AND kind = 'weighbridge_tare'
-ORDER BY seq DESC LIMIT 1"""
+# For a gross weighing: the chain's end and the tare it is netted against (the latest one), in one
+# read after the load's lock.
+CHAIN_END_AND_TARE = """
+SELECT last.seq, last.hash, tare.seq AS tare_seq, tare.data AS tare_data
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (SELECT seq, hash FROM evidence_records WHERE load_id = $1
+                   ORDER BY seq DESC LIMIT 1) last ON true
+LEFT JOIN LATERAL (SELECT seq, data FROM evidence_records WHERE load_id = $1 AND kind = 'weighbridge_tare'
+                   ORDER BY seq DESC LIMIT 1) tare ON true"""
 
 _RECORD_COLUMNS = """
 SELECT r.load_id, r.seq, r.kind, r.data, r.recorded_by, u.name AS recorded_by_name, r.recorder_org_id,

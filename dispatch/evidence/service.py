@@ -142,10 +142,15 @@ class ChainEnd(NamedTuple):
     seq: int
     hash: bytes | None
 
+    @classmethod
+    def of(cls, seq: int | None, hash: bytes | None) -> ChainEnd:
+        """From a read's `seq` and `hash` (both NULL: no record yet)."""
+        return cls(0, None) if seq is None else cls(seq, bytes(hash or b""))
+
 
 async def chain_end(conn: Conn, load_id: UUID) -> ChainEnd:
     last = await conn.fetchrow(queries.LAST_RECORD, load_id)
-    return ChainEnd(0, None) if last is None else ChainEnd(last["seq"], bytes(last["hash"]))
+    return ChainEnd(0, None) if last is None else ChainEnd.of(last["seq"], last["hash"])
 
 
 async def append(
@@ -214,22 +219,23 @@ async def append(
     return _wire(row)
 
 
-async def _data_of(conn: Conn, load_id: UUID, body: RecordIn) -> dict[str, Any]:
-    """The record's stored data: the body without `kind` and `position`, plus what the service derives."""
+def _data_of(body: RecordIn, tare: asyncpg.Record | None) -> dict[str, Any]:
+    """The record's stored data: the body without `kind` and `position`, plus what the service derives
+    (a gross weighing's net, from `tare`: CHAIN_END_AND_TARE's row)."""
     match body:
         case WeighbridgeTare(weight_kg=kg, weighbridge_id=bridge, ticket=ticket):
             return {"weight_kg": kg, "weighbridge_id": bridge, "ticket": ticket}
         case WeighbridgeGross(weight_kg=kg, weighbridge_id=bridge, ticket=ticket):
-            tare = await conn.fetchrow(queries.LATEST_TARE, load_id)
-            if tare is None:
+            if tare is None or tare["tare_seq"] is None:
                 raise Unprocessable(
                     "Weigh the empty truck first: a gross weight is netted against the latest tare.",
                     code="tare_missing",
                 )
-            tare_kg: int = tare["data"]["weight_kg"]
+            tare_kg: int = tare["tare_data"]["weight_kg"]
+            tare_seq: int = tare["tare_seq"]
             if kg < tare_kg:
                 raise Unprocessable(
-                    f"The gross weight {kg:,} kg is below the tare {tare_kg:,} kg (record {tare['seq']}).",
+                    f"The gross weight {kg:,} kg is below the tare {tare_kg:,} kg (record {tare_seq}).",
                     code="gross_below_tare",
                 )
             return {
@@ -237,7 +243,7 @@ async def _data_of(conn: Conn, load_id: UUID, body: RecordIn) -> dict[str, Any]:
                 "weighbridge_id": bridge,
                 "ticket": ticket,
                 "tare_kg": tare_kg,
-                "tare_seq": tare["seq"],
+                "tare_seq": tare_seq,
                 "net_kg": kg - tare_kg,
             }
         case Seal(seal_numbers=numbers):
@@ -264,8 +270,14 @@ async def record(db: asyncpg.Pool, p: Principal, load_id: UUID, body: RecordIn) 
     kind = str(type(body).__struct_config__.tag)
     async with db.acquire() as conn, conn.transaction():
         load = await _load_for_append(conn, p, load_id, kind)
-        data = await _data_of(conn, load_id, body)
-        return await append(conn, p, load, kind, data, *_lat_lon(body.position))
+        if isinstance(body, WeighbridgeGross):  # the tare and the chain's end in one read
+            tare = await conn.fetchrow(queries.CHAIN_END_AND_TARE, load_id)
+            assert tare is not None  # one row, always
+            data = _data_of(body, tare)
+            end: ChainEnd | None = ChainEnd.of(tare["seq"], tare["hash"])
+        else:
+            data, end = _data_of(body, None), None
+        return await append(conn, p, load, kind, data, *_lat_lon(body.position), end)
 
 
 async def record_photo(

@@ -127,11 +127,7 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             "override_reason": body.override_reason,
             "notes": body.notes or None,
         }
-        end = (
-            evidence.ChainEnd(0, None)
-            if found["last_seq"] is None
-            else evidence.ChainEnd(found["last_seq"], bytes(found["last_hash"]))
-        )
+        end = evidence.ChainEnd.of(found["last_seq"], found["last_hash"])
         chained = await evidence.append(
             conn,
             p,
