@@ -74,6 +74,9 @@ AUTHORIZATION_IN_FORCE = """
 SELECT allowed_plates, allowed_driver_ids FROM pickup_authorizations
 WHERE job_id = $1 AND revoked_at IS NULL"""
 
+# The check logged, if the site ($1) is the caller's organization's ($7) own: no row, no such site of
+# theirs (nothing logged). The site check rides on the log's statement: one round trip, not two.
 LOG_GATE_CHECK = """
 INSERT INTO gate_verifications (site_id, checked_by, authorization_id, plate, driver_id, result)
-VALUES ($1, $2, $3, $4, $5, $6)"""
+SELECT $1, $2, $3, $4, $5, $6 FROM sites WHERE id = $1 AND org_id = $7
+RETURNING id"""

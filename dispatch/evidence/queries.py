@@ -24,16 +24,15 @@ WHERE l.id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id
 # The chain's end: the next record's seq follows it and its prev_hash is this hash.
 LAST_RECORD = "SELECT seq, hash FROM evidence_records WHERE load_id = $1 ORDER BY seq DESC LIMIT 1"
 
-# The tare a gross weighing is netted against: the latest one.
-LATEST_TARE = """
-SELECT seq, data FROM evidence_records
-WHERE load_id = $1 AND kind = 'weighbridge_tare'
-ORDER BY seq DESC LIMIT 1"""
-
-INSERT_RECORD = """
-INSERT INTO evidence_records (load_id, seq, kind, data, recorded_by, recorder_org_id, recorded_at, lon, lat,
-                              prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
+# For a gross weighing: the chain's end and the tare it is netted against (the latest one), in one
+# read after the load's lock.
+CHAIN_END_AND_TARE = """
+SELECT last.seq, last.hash, tare.seq AS tare_seq, tare.data AS tare_data
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (SELECT seq, hash FROM evidence_records WHERE load_id = $1
+                   ORDER BY seq DESC LIMIT 1) last ON true
+LEFT JOIN LATERAL (SELECT seq, data FROM evidence_records WHERE load_id = $1 AND kind = 'weighbridge_tare'
+                   ORDER BY seq DESC LIMIT 1) tare ON true"""
 
 _RECORD_COLUMNS = """
 SELECT r.load_id, r.seq, r.kind, r.data, r.recorded_by, u.name AS recorded_by_name, r.recorder_org_id,
@@ -41,10 +40,26 @@ SELECT r.load_id, r.seq, r.kind, r.data, r.recorded_by, u.name AS recorded_by_na
 FROM evidence_records r
 LEFT JOIN users u ON u.id = r.recorded_by"""
 
+# The record ($1-$11) and its `evidence.recorded` event ($12-$17, events.PendingEvent's order) in
+# one statement, answering the record as stored (RETURNING: what the database made of the values,
+# which the caller hashes again) with the recorder's name: one round trip instead of three.
+INSERT_RECORD = """
+WITH r AS (
+    INSERT INTO evidence_records (load_id, seq, kind, data, recorded_by, recorder_org_id, recorded_at, lon,
+                                  lat, prev_hash, hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    RETURNING *
+), announced AS (
+    INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
+    VALUES ($12, $13, $14, $15, $16, $17)
+)
+SELECT r.load_id, r.seq, r.kind, r.data, r.recorded_by, u.name AS recorded_by_name, r.recorder_org_id,
+       r.recorded_at, r.lon, r.lat, r.prev_hash, r.hash
+FROM r
+LEFT JOIN users u ON u.id = r.recorded_by"""
+
 # A load's chain in order.
 RECORDS = _RECORD_COLUMNS + " WHERE r.load_id = $1 ORDER BY r.seq"
-
-RECORD = _RECORD_COLUMNS + " WHERE r.load_id = $1 AND r.seq = $2"
 
 # The head hash announced (in the outbox, to every party) each time a record was added.
 ANNOUNCED_HEADS = """

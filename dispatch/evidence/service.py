@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -136,6 +136,23 @@ def _round_position(lat: float | None, lon: float | None) -> tuple[float | None,
     return round(lat, chain.POSITION_DECIMALS), round(lon, chain.POSITION_DECIMALS)
 
 
+class ChainEnd(NamedTuple):
+    """The chain's last record (seq 0 and no hash: the chain is empty), read under the load's lock."""
+
+    seq: int
+    hash: bytes | None
+
+    @classmethod
+    def of(cls, seq: int | None, hash: bytes | None) -> ChainEnd:
+        """From a read's `seq` and `hash` (both NULL: no record yet)."""
+        return cls(0, None) if seq is None else cls(seq, bytes(hash or b""))
+
+
+async def chain_end(conn: Conn, load_id: UUID) -> ChainEnd:
+    last = await conn.fetchrow(queries.LAST_RECORD, load_id)
+    return ChainEnd(0, None) if last is None else ChainEnd.of(last["seq"], last["hash"])
+
+
 async def append(
     conn: Conn,
     p: Principal,
@@ -144,14 +161,18 @@ async def append(
     data: dict[str, Any],
     lat: float | None,
     lon: float | None,
+    end: ChainEnd | None = None,
 ) -> EvidenceRecord:
     """Hash `data` onto the end of the load's chain and store it (the caller holds the load lock).
 
-    `load` carries the load's id and job_id and the job's four party organizations."""
+    `load` carries the load's id and job_id and the job's four party organizations. `end`: the
+    chain's end if the caller has read it under the lock (the receipt reads it with its checks),
+    else it is read here."""
     user_id = _require_user(p)
-    last = await conn.fetchrow(queries.LAST_RECORD, load["id"])
-    seq = 1 if last is None else last["seq"] + 1
-    prev_hash = None if last is None else bytes(last["hash"])
+    if end is None:
+        end = await chain_end(conn, load["id"])
+    seq = end.seq + 1
+    prev_hash = end.hash
     recorded_at = _now()
     lat, lon = _round_position(lat, lon)
     record = chain.Record(
@@ -167,7 +188,15 @@ async def append(
         prev_hash=prev_hash,
     )
     digest = record.compute_hash(prev_hash)
-    await conn.execute(
+    announced = events.pending(
+        "evidence.recorded",
+        org_ids=_parties(load),
+        subject_type="load",
+        subject_id=load["id"],
+        actor_user_id=user_id,
+        data={"job_id": str(load["job_id"]), "seq": seq, "kind": kind, "head": digest.hex()},
+    )
+    row = await conn.fetchrow(
         queries.INSERT_RECORD,
         load["id"],
         seq,
@@ -180,41 +209,33 @@ async def append(
         lat,
         prev_hash,
         digest,
+        *announced,
     )
-    row = await conn.fetchrow(queries.RECORD, load["id"], seq)
     assert row is not None
     # What the database gives back must hash the same, or a correct record would fail verification
     # (the wire types keep data to ints, strings and lists, times to microseconds: this guards that).
     if _chain_record(row).compute_hash(prev_hash) != digest:
         raise RuntimeError(f"evidence does not survive storage unchanged: {data!r} -> {row['data']!r}")
-    await events.record(
-        conn,
-        "evidence.recorded",
-        org_ids=_parties(load),
-        subject_type="load",
-        subject_id=load["id"],
-        actor_user_id=user_id,
-        data={"job_id": str(load["job_id"]), "seq": seq, "kind": kind, "head": digest.hex()},
-    )
     return _wire(row)
 
 
-async def _data_of(conn: Conn, load_id: UUID, body: RecordIn) -> dict[str, Any]:
-    """The record's stored data: the body without `kind` and `position`, plus what the service derives."""
+def _data_of(body: RecordIn, tare: asyncpg.Record | None) -> dict[str, Any]:
+    """The record's stored data: the body without `kind` and `position`, plus what the service derives
+    (a gross weighing's net, from `tare`: CHAIN_END_AND_TARE's row)."""
     match body:
         case WeighbridgeTare(weight_kg=kg, weighbridge_id=bridge, ticket=ticket):
             return {"weight_kg": kg, "weighbridge_id": bridge, "ticket": ticket}
         case WeighbridgeGross(weight_kg=kg, weighbridge_id=bridge, ticket=ticket):
-            tare = await conn.fetchrow(queries.LATEST_TARE, load_id)
-            if tare is None:
+            if tare is None or tare["tare_seq"] is None:
                 raise Unprocessable(
                     "Weigh the empty truck first: a gross weight is netted against the latest tare.",
                     code="tare_missing",
                 )
-            tare_kg: int = tare["data"]["weight_kg"]
+            tare_kg: int = tare["tare_data"]["weight_kg"]
+            tare_seq: int = tare["tare_seq"]
             if kg < tare_kg:
                 raise Unprocessable(
-                    f"The gross weight {kg:,} kg is below the tare {tare_kg:,} kg (record {tare['seq']}).",
+                    f"The gross weight {kg:,} kg is below the tare {tare_kg:,} kg (record {tare_seq}).",
                     code="gross_below_tare",
                 )
             return {
@@ -222,7 +243,7 @@ async def _data_of(conn: Conn, load_id: UUID, body: RecordIn) -> dict[str, Any]:
                 "weighbridge_id": bridge,
                 "ticket": ticket,
                 "tare_kg": tare_kg,
-                "tare_seq": tare["seq"],
+                "tare_seq": tare_seq,
                 "net_kg": kg - tare_kg,
             }
         case Seal(seal_numbers=numbers):
@@ -249,8 +270,14 @@ async def record(db: asyncpg.Pool, p: Principal, load_id: UUID, body: RecordIn) 
     kind = str(type(body).__struct_config__.tag)
     async with db.acquire() as conn, conn.transaction():
         load = await _load_for_append(conn, p, load_id, kind)
-        data = await _data_of(conn, load_id, body)
-        return await append(conn, p, load, kind, data, *_lat_lon(body.position))
+        if isinstance(body, WeighbridgeGross):  # the tare and the chain's end in one read
+            tare = await conn.fetchrow(queries.CHAIN_END_AND_TARE, load_id)
+            assert tare is not None  # one row, always
+            data = _data_of(body, tare)
+            end: ChainEnd | None = ChainEnd.of(tare["seq"], tare["hash"])
+        else:
+            data, end = _data_of(body, None), None
+        return await append(conn, p, load, kind, data, *_lat_lon(body.position), end)
 
 
 async def record_photo(

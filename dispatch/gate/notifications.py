@@ -38,6 +38,11 @@ def in_sql(broker: Broker, site_id: UUID) -> str | None:
     return site_channel(site_id) if broker.publishes_in_sql else None
 
 
+def driver_notification(user_id: UUID, message: dict[str, Any]) -> tuple[str, str]:
+    """The driver's channel and the message's payload (for a statement that publishes it itself)."""
+    return driver_channel(user_id), msgspec.json.encode(message).decode()
+
+
 async def publish_driver(broker: Broker, conn: Conn, user_id: UUID | None, message: dict[str, Any]) -> None:
     if user_id is not None:
-        await broker.publish(conn, driver_channel(user_id), msgspec.json.encode(message).decode())
+        await broker.publish(conn, *driver_notification(user_id, message))

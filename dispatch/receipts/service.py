@@ -22,12 +22,12 @@ from dispatch.accounts.principal import Principal
 from dispatch.db import Conn, Queryable
 from dispatch.errors import Conflict, Forbidden, NotFound, Unprocessable
 from dispatch.evidence import service as evidence
-from dispatch.gate.notifications import publish_driver
+from dispatch.gate.notifications import driver_notification, publish_driver
 from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.receipts import queries
 from dispatch.receipts.models import Discrepancy, ItemLine, Receipt, ReceiptIn
-from dispatch.tracking.notifications import publish_received
+from dispatch.tracking.notifications import publish_received, received_notification
 from dispatch.tracking.trip import at_destination
 from dispatch.types import LocationOut
 from geo import Position, distance_to_m, parse_polygon
@@ -75,12 +75,14 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             code="received_required",
         )
     async with db.acquire() as conn, conn.transaction():
-        load = await conn.fetchrow(queries.LOAD_FOR_PARTY, load_id, p.org_id)
+        # The trip locked with the load and job in one statement; without a row, say why (no load
+        # for this party, or no trip: the load has not left).
+        trip = await conn.fetchrow(queries.LOCK_TRIP_FOR_PARTY, load_id, p.org_id)
+        load = trip if trip is not None else await conn.fetchrow(queries.LOAD_FOR_PARTY, load_id, p.org_id)
         if load is None:
             raise NotFound("No such load, or it is not visible to your organization.", code="load_not_found")
         if load["consignee_org_id"] != p.org_id:
             raise Forbidden("Receipt is confirmed by the consignee (the buyer).", code="not_the_consignee")
-        trip = await conn.fetchrow(queries.LOCK_TRIP, load_id)
         status = await conn.fetchval(queries.LOCK_LOAD, load_id)
         if status == "received":
             raise Conflict("Receipt of this load is already confirmed.", code="already_received")
@@ -100,11 +102,14 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
                 f"The truck {where}: confirm at the destination, or give an override_reason.",
                 code="outside_destination",
             )
-        await _check_photos(conn, load_id, body.discrepancies)
-        await _check_signature(conn, load_id, body.signature)
+        named = sorted({sha for d in body.discrepancies for sha in d.photos})
+        found = await conn.fetchrow(queries.EVIDENCE_FOR_RECEIPT, load_id, named, body.signature)
+        assert found is not None  # one row, always
+        _check_photos(named, found["photos"])
+        _check_signature(body.signature, found["signature_found"])
         lines = _item_lines(load, body)
         received_kg = _received_weight(load, body, lines)
-        weighed = await conn.fetchval(queries.LOADED_NET, load_id)
+        weighed = found["loaded_net_kg"]
         loaded_kg = int(weighed) if weighed is not None else round(load["weight_kg"])
         source = "weighbridge" if weighed is not None else "plan"
         received_at = _now()
@@ -122,6 +127,7 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             "override_reason": body.override_reason,
             "notes": body.notes or None,
         }
+        end = evidence.ChainEnd.of(found["last_seq"], found["last_hash"])
         chained = await evidence.append(
             conn,
             p,
@@ -130,9 +136,25 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             data,
             None if position is None else position.lat,
             None if position is None else position.lon,
+            end,
         )
-        stored = await conn.fetchval(
-            queries.INSERT_RECEIPT,
+        parties = party_orgs(load)
+        received = events.pending(
+            "load.received",
+            org_ids=parties,
+            subject_type="load",
+            subject_id=load_id,
+            actor_user_id=p.user_id,
+            data={
+                "job_id": str(load["job_id"]),
+                "received_weight_kg": received_kg,
+                "discrepancy_kg": received_kg - loaded_kg,
+                "condition": body.condition,
+                "evidence_head": chained.hash,
+            },
+        )
+        stored = await conn.fetchrow(
+            queries.RECEIVE,
             load_id,
             load["job_id"],
             p.org_id,
@@ -154,55 +176,47 @@ async def confirm(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID,
             chained.seq,
             bytes.fromhex(chained.hash),
             body.signature,
+            *received,
         )
         assert stored is not None  # the load row lock makes a second receipt see `received`
-        await conn.execute(queries.SET_RECEIVED, load_id)
-        await conn.execute(queries.END_TRIP, load_id, received_at)
-        parties = party_orgs(load)
-        await events.record(
-            conn,
-            "load.received",
-            org_ids=parties,
-            subject_type="load",
-            subject_id=load_id,
-            actor_user_id=p.user_id,
-            data={
-                "job_id": str(load["job_id"]),
-                "received_weight_kg": received_kg,
-                "discrepancy_kg": received_kg - loaded_kg,
-                "condition": body.condition,
-                "evidence_head": chained.hash,
-            },
-        )
-        if await _completes_job(conn, load_id, load["job_id"]):
-            await events.record(
-                conn,
-                "job.completed",
-                org_ids=parties,
-                subject_type="job",
-                subject_id=load["job_id"],
-                actor_user_id=p.user_id,
-            )
-        receipt = await _receipt(conn, load_id)
-        assert receipt is not None
-        await publish_received(broker, conn, load_id, summary(receipt))
-        await publish_driver(
-            broker, conn, load["driver_user_id"], {"e": "assignment", "load_id": str(load_id)}
-        )
+        receipt = _wire(stored)
+        if await _completes_job(conn, p, load_id, load["job_id"], parties):
+            receipt = msgspec.structs.replace(receipt, job_status="completed")
+        await _publish(broker, conn, load_id, summary(receipt), load["driver_user_id"])
         return receipt
 
 
-async def _completes_job(conn: Conn, load_id: UUID, job_id: UUID) -> bool:
+async def _completes_job(conn: Conn, p: Principal, load_id: UUID, job_id: UUID, parties: list[UUID]) -> bool:
     """Complete the job if this receipt (its load already `received` in this transaction) is its last.
 
     Receipts of one job run side by side; only one that finds no witness of another receipt to come
     takes the job row's lock, and it checks in a statement started after the lock was granted, so it
     sees every receipt that held the lock before it committed (the proof: dispatch/receipts/README.md).
+    The check writes `job.completed` in its statement when it completes the job.
     """
     if await conn.fetchval(queries.LOAD_STILL_TO_RECEIVE, job_id, load_id) is not None:
         return False
     await conn.fetchval(queries.LOCK_JOB, job_id)
-    return await conn.fetchval(queries.COMPLETE_JOB, job_id) is not None
+    completed = events.pending(
+        "job.completed", org_ids=parties, subject_type="job", subject_id=job_id, actor_user_id=p.user_id
+    )
+    return await conn.fetchval(queries.COMPLETE_JOB, job_id, *completed) is not None
+
+
+async def _publish(
+    broker: Broker, conn: Conn, load_id: UUID, received: dict[str, Any], driver_user_id: UUID | None
+) -> None:
+    """The watchers' `received` frame and the driver's nudge: one statement when the broker publishes
+    in SQL, else through the broker."""
+    if broker.publishes_in_sql and driver_user_id is not None:
+        await conn.execute(
+            queries.NOTIFY_RECEIVED,
+            *received_notification(load_id, received),
+            *driver_notification(driver_user_id, {"e": "assignment", "load_id": str(load_id)}),
+        )
+        return
+    await publish_received(broker, conn, load_id, received)
+    await publish_driver(broker, conn, driver_user_id, {"e": "assignment", "load_id": str(load_id)})
 
 
 def _where(trip: asyncpg.Record | None, fence_geojson: dict[str, Any]) -> tuple[Position | None, bool]:
@@ -214,12 +228,9 @@ def _where(trip: asyncpg.Record | None, fence_geojson: dict[str, Any]) -> tuple[
     return position, at_destination(fence, position, trip["last_accuracy_m"] or 0.0)
 
 
-async def _check_photos(conn: Conn, load_id: UUID, discrepancies: list[Discrepancy]) -> None:
-    named = sorted({sha for d in discrepancies for sha in d.photos})
-    if not named:
-        return
-    found = {r[0] for r in await conn.fetch(queries.PHOTOS_IN_EVIDENCE, load_id, named)}
-    missing = [sha for sha in named if sha not in found]
+def _check_photos(named: list[str], found: list[str]) -> None:
+    present = set(found)
+    missing = [sha for sha in named if sha not in present]
     if missing:
         raise Unprocessable(
             "Upload these photos to the load's evidence first (POST /loads/{id}/evidence/photos): "
@@ -229,8 +240,8 @@ async def _check_photos(conn: Conn, load_id: UUID, discrepancies: list[Discrepan
         )
 
 
-async def _check_signature(conn: Conn, load_id: UUID, signature: str | None) -> None:
-    if signature is None or await conn.fetchval(queries.SIGNATURE_IN_EVIDENCE, load_id, signature):
+def _check_signature(signature: str | None, found: bool) -> None:
+    if signature is None or found:
         return
     raise Unprocessable(
         "Upload the drawn signature (a PNG) to the load's evidence first "

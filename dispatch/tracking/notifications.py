@@ -177,6 +177,10 @@ async def publish_event(broker: Broker, conn: Conn, load_id: UUID, event: Timeli
     await broker.publish(conn, track_channel(load_id), event_payload(load_id, event, status))
 
 
+def received_notification(load_id: UUID, summary: dict[str, Any]) -> tuple[str, str]:
+    """The `received` frame's channel and payload (for a statement that publishes it itself)."""
+    return track_channel(load_id), _encode(ReceivedFrame(load_id=load_id, receipt=summary)).decode()
+
+
 async def publish_received(broker: Broker, conn: Conn, load_id: UUID, summary: dict[str, Any]) -> None:
-    frame = ReceivedFrame(load_id=load_id, receipt=summary)
-    await broker.publish(conn, track_channel(load_id), _encode(frame).decode())
+    await broker.publish(conn, *received_notification(load_id, summary))
