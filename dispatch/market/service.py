@@ -468,19 +468,33 @@ async def grab(
     require_party(p, "carrier", "grab and bid")
     async with db.acquire() as conn:
         before = await conn.fetchrow(queries.JOB_BEFORE_GRAB, job_id, p.org_id)
-        if before is None or not _grabbable(before, p):
-            _why_not_grabbed(before, p)
-        if broker.publishes_in_sql:
-            await _grab_in_one_statement(conn, authorize, p, before)
-        else:
-            await _grab_step_by_step(conn, broker, authorize, p, before)
-        result = await get_job(conn, p, job_id)  # the winner is a party: it sees its award
+        return await grab_as_read(conn, broker, authorize, p, job_id, before)
+
+
+async def grab_as_read(
+    conn: Conn,
+    broker: Broker,
+    authorize: AutoAuthorizer,
+    p: Principal,
+    job_id: UUID,
+    before: asyncpg.Record | Mapping[str, Any] | None,
+) -> Job:
+    """`grab` from its first read done (`before`: JOB_BEFORE_GRAB's row for `p`, or None): for the
+    fast path (grab_fast_path.py), which reads it in the same round trip as the caller's session."""
+    require_party(p, "carrier", "grab and bid")
+    if before is None or not _grabbable(before, p):
+        _why_not_grabbed(before, p)
+    if broker.publishes_in_sql:
+        await _grab_in_one_statement(conn, authorize, p, before)
+    else:
+        await _grab_step_by_step(conn, broker, authorize, p, before)
+    result = await get_job(conn, p, job_id)  # the winner is a party: it sees its award
     assert isinstance(result, Job)
     return result
 
 
 async def _grab_in_one_statement(
-    conn: Conn, authorize: AutoAuthorizer, p: Principal, before: asyncpg.Record
+    conn: Conn, authorize: AutoAuthorizer, p: Principal, before: asyncpg.Record | Mapping[str, Any]
 ) -> None:
     """The grab and its award as one statement (GRAB_AND_AWARD, outside a transaction: a statement
     is one), with the rows `on_award` writes, drawn from the job as read before (`before`)."""
@@ -520,7 +534,11 @@ async def _grab_in_one_statement(
 
 
 async def _grab_step_by_step(
-    conn: Conn, broker: Broker, authorize: AutoAuthorizer, p: Principal, before: asyncpg.Record
+    conn: Conn,
+    broker: Broker,
+    authorize: AutoAuthorizer,
+    p: Principal,
+    before: asyncpg.Record | Mapping[str, Any],
 ) -> None:
     """The grab for a broker that cannot publish in SQL: the UPDATE, then `on_award`, in one
     transaction."""
@@ -542,7 +560,7 @@ async def _grab_step_by_step(
         )
 
 
-def _grabbable(job: asyncpg.Record, p: Principal) -> bool:
+def _grabbable(job: asyncpg.Record | Mapping[str, Any], p: Principal) -> bool:
     """Whether the grab UPDATE could still take the job as read now (else it surely cannot)."""
     return (
         job["mode"] == "grab"
@@ -553,7 +571,7 @@ def _grabbable(job: asyncpg.Record, p: Principal) -> bool:
     )
 
 
-def _why_not_grabbed(job: asyncpg.Record | None, p: Principal) -> NoReturn:
+def _why_not_grabbed(job: asyncpg.Record | Mapping[str, Any] | None, p: Principal) -> NoReturn:
     """Raise why a grab by `p` does not take the job, as read (JOB_AFTER_FAILED_GRAB)."""
     if job is None:  # unknown, or closed to this organization: the same answer
         raise NotFound("No such job.", code="job_not_found")
