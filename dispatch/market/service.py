@@ -531,7 +531,7 @@ async def _grab_in_one_statement(
         ) from None
     if grabbed is None or grabbed["grabbed"] is None:  # another grab committed first (or ...)
         if _taken_by_a_grab(grabbed, before):
-            raise Conflict("Another carrier took this job first.", code="job_taken")
+            raise _job_taken()
         _why_not_grabbed(await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job["id"], p.org_id), p)
 
 
@@ -605,13 +605,17 @@ def _why_not_grabbed(job: asyncpg.Record | Mapping[str, Any] | None, p: Principa
             code="carrier_excluded",
         )
     if job["status"] == "awarded" or job["status"] in ("dispatched", "completed"):
-        raise Conflict("Another carrier took this job first.", code="job_taken")
+        raise _job_taken()
     if job["status"] != "open" or job["deadline"] <= job["now"]:
         raise Conflict(
             f"The job is no longer open ({job['status']}, deadline {job['deadline'].isoformat()}).",
             code="job_closed",
         )
     raise Conflict("The job could not be taken.", code="job_taken")
+
+
+def _job_taken() -> Conflict:
+    return Conflict("Another carrier took this job first.", code="job_taken")
 
 
 async def on_award(
