@@ -2,7 +2,8 @@
 
     python3 dev.py bench market [--rounds 20] [--carriers 100] [--jobs 100000] [--searches 300]
 
-Setup goes through httpx, timed requests through aiohttp (the faster client). Runs a real
+Setup goes through httpx; the grab race through kept-alive raw HTTP/1.1 connections (`_Racer`), the
+searches through aiohttp (the faster client). Runs a real
 `dispatch serve --workers 2` on a throwaway embedded PostgreSQL and prints, each
 beside its raw baseline measured in the same run:
 - grab: N carriers grab one job at once, R rounds; throughput, p50/p99 latency, the server
