@@ -3,6 +3,8 @@ is read or written, so a row of another organization is never found, whatever id
 
 from __future__ import annotations
 
+import re
+
 # -- organizations and users -----------------------------------------------------------------
 
 _ORGANIZATION_COLUMNS = " id, name, parties, created_at, country, currency, timezone, locale"
@@ -70,6 +72,26 @@ FROM memberships m
 JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
 JOIN organizations o ON o.id = m.org_id
 WHERE m.org_id = $1 AND m.user_id = $2"""
+
+
+def with_user_session(statement: str, params: int) -> str:
+    """`statement` (one row or none, parameters $1..$`params`) read in the same round trip as a user
+    session's USER_SESSION_PRINCIPAL (its organization, user and session the next three
+    parameters): the session's columns (`parties`, `permissions`, `live`), then the statement's,
+    all NULL when it finds no row. No row at all when the session's membership is gone. One
+    statement, so both are read in one snapshot."""
+    session = re.sub(r"\$(\d+)", lambda m: f"${int(m[1]) + params}", USER_SESSION_PRINCIPAL)
+    return (
+        """
+SELECT s.parties, s.permissions, s.live, x.*
+FROM ("""
+        + session
+        + """) s
+LEFT JOIN LATERAL ("""
+        + statement
+        + ") x ON true"
+    )
+
 
 API_TOKEN_PRINCIPAL = """
 SELECT t.id, t.org_id, o.parties, t.revoked_at, t.expires_at,

@@ -4,7 +4,8 @@ or write of organization data passes the caller's organization into the SQL."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -195,27 +196,60 @@ def _printable(text: str, limit: int) -> str:
     return text.replace("\x00", "")[:limit]
 
 
+def session_claims(secret: str, token: str) -> credentials.SessionClaims:
+    """The claims of a user session's bearer token (`token` starts with USER_PREFIX), or the
+    Unauthorized `authenticate` raises for it."""
+    try:
+        return credentials.verify_session(secret, token, _now())
+    except credentials.InvalidToken as exc:
+        raise Unauthorized(exc.detail, code=exc.reason) from None
+
+
+def session_principal(
+    claims: credentials.SessionClaims, row: asyncpg.Record | Mapping[str, Any] | None
+) -> Principal:
+    """The principal a user session acts as, from its verified claims and its row of
+    USER_SESSION_PRINCIPAL (or a statement that reads the same columns with the same parameters),
+    or the Unauthorized that says why it does not authenticate."""
+    if row is None:
+        raise Unauthorized(
+            "This user is no longer a member of the token's organization.", code="membership_gone"
+        )
+    if not row["live"]:
+        raise Unauthorized("This session was ended; log in again.", code="session_revoked")
+    return Principal(
+        kind="user",
+        org_id=claims.org,
+        user_id=claims.sub,
+        credential_id=None,
+        session_id=claims.sid,
+        permissions=frozenset(row["permissions"]),
+        parties=frozenset(row["parties"]),
+    )
+
+
+async def read_with_session(
+    conn: Queryable, claims: credentials.SessionClaims, statement: str, *args: Any
+) -> tuple[Principal, asyncpg.Record]:
+    """A user session's principal (as `authenticate` finds it, or its Unauthorized) and `statement`'s
+    row read beside it in one round trip (`queries.with_user_session`: the statement's columns all
+    NULL when it finds no row). For a hot route whose first read needs only the session's claims."""
+    row = await conn.fetchrow(_with_session(statement, len(args)), *args, claims.org, claims.sub, claims.sid)
+    principal = session_principal(claims, row)
+    assert row is not None  # else session_principal raised membership_gone
+    return principal, row
+
+
+_with_session = functools.cache(queries.with_user_session)  # a few statements, each composed once
+
+
 async def authenticate(db: asyncpg.Pool, *, secret: str, token: str) -> Principal:
     """Resolve a bearer token to the principal it acts as, or raise Unauthorized with the reason."""
     try:
         if token.startswith(credentials.USER_PREFIX):
             claims = credentials.verify_session(secret, token, _now())
             row = await db.fetchrow(queries.USER_SESSION_PRINCIPAL, claims.org, claims.sub, claims.sid)
-            if row is None:
-                raise Unauthorized(
-                    "This user is no longer a member of the token's organization.", code="membership_gone"
-                )
-            if not row["live"]:
-                raise Unauthorized("This session was ended; log in again.", code="session_revoked")
-            return Principal(
-                kind="user",
-                org_id=claims.org,
-                user_id=claims.sub,
-                credential_id=None,
-                session_id=claims.sid,
-                permissions=frozenset(row["permissions"]),
-                parties=frozenset(row["parties"]),
-            )
+            return session_principal(claims, row)
         if token.startswith(credentials.API_PREFIX):
             row = await db.fetchrow(queries.API_TOKEN_PRINCIPAL, credentials.secret_hash(token))
             if row is None:

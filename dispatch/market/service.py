@@ -468,19 +468,33 @@ async def grab(
     require_party(p, "carrier", "grab and bid")
     async with db.acquire() as conn:
         before = await conn.fetchrow(queries.JOB_BEFORE_GRAB, job_id, p.org_id)
-        if before is None or not _grabbable(before, p):
-            _why_not_grabbed(before, p)
-        if broker.publishes_in_sql:
-            await _grab_in_one_statement(conn, authorize, p, before)
-        else:
-            await _grab_step_by_step(conn, broker, authorize, p, before)
-        result = await get_job(conn, p, job_id)  # the winner is a party: it sees its award
+        return await grab_as_read(conn, broker, authorize, p, job_id, before)
+
+
+async def grab_as_read(
+    conn: Conn,
+    broker: Broker,
+    authorize: AutoAuthorizer,
+    p: Principal,
+    job_id: UUID,
+    before: asyncpg.Record | Mapping[str, Any] | None,
+) -> Job:
+    """`grab` from its first read done (`before`: JOB_BEFORE_GRAB's row for `p`, or None): for the
+    fast path (grab_fast_path.py), which reads it in the same round trip as the caller's session."""
+    require_party(p, "carrier", "grab and bid")
+    if before is None or not _grabbable(before, p):
+        _why_not_grabbed(before, p)
+    if broker.publishes_in_sql:
+        await _grab_in_one_statement(conn, authorize, p, before)
+    else:
+        await _grab_step_by_step(conn, broker, authorize, p, before)
+    result = await get_job(conn, p, job_id)  # the winner is a party: it sees its award
     assert isinstance(result, Job)
     return result
 
 
 async def _grab_in_one_statement(
-    conn: Conn, authorize: AutoAuthorizer, p: Principal, before: asyncpg.Record
+    conn: Conn, authorize: AutoAuthorizer, p: Principal, before: asyncpg.Record | Mapping[str, Any]
 ) -> None:
     """The grab and its award as one statement (GRAB_AND_AWARD, outside a transaction: a statement
     is one), with the rows `on_award` writes, drawn from the job as read before (`before`)."""
@@ -515,12 +529,36 @@ async def _grab_in_one_statement(
         raise Conflict(
             "The job already has an authorization in force; revoke it first.", code="authorization_exists"
         ) from None
-    if grabbed is None:  # another carrier's grab committed first (or the deadline passed)
+    if grabbed is None or grabbed["grabbed"] is None:  # another grab committed first (or ...)
+        if _taken_by_a_grab(grabbed, before):
+            raise _job_taken()
         _why_not_grabbed(await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job["id"], p.org_id), p)
 
 
+def _taken_by_a_grab(latest: asyncpg.Record | None, before: asyncpg.Record | Mapping[str, Any]) -> bool:
+    """Whether the job's newest version, as a losing GRAB_AND_AWARD locked it (`latest`), was awarded
+    by another carrier's grab straight from the open job `before` read: then JOB_AFTER_FAILED_GRAB
+    would answer `job_taken` (`_why_not_grabbed`: a grab job, not the caller's own, the caller not
+    excluded, awarded; and visible to the caller: the award is within the grace (`in_grace`), and
+    no tender awarded it). From `open`, a job is awarded only by a grab (a grab job has no
+    bids to award, and a tender offers only a job that is `tendering`); any way back to the market
+    goes through an award given back or cancelled, which adds the carrier to
+    `excluded_carrier_org_ids`. So an unchanged exclusion list means no other way was taken. Any
+    other outcome (expired, cancelled, ...) is read afresh, as before."""
+    return (
+        latest is not None
+        and latest["status"] == "awarded"
+        and latest["in_grace"]
+        and latest["excluded_carrier_org_ids"] == before["excluded_carrier_org_ids"]
+    )
+
+
 async def _grab_step_by_step(
-    conn: Conn, broker: Broker, authorize: AutoAuthorizer, p: Principal, before: asyncpg.Record
+    conn: Conn,
+    broker: Broker,
+    authorize: AutoAuthorizer,
+    p: Principal,
+    before: asyncpg.Record | Mapping[str, Any],
 ) -> None:
     """The grab for a broker that cannot publish in SQL: the UPDATE, then `on_award`, in one
     transaction."""
@@ -542,7 +580,7 @@ async def _grab_step_by_step(
         )
 
 
-def _grabbable(job: asyncpg.Record, p: Principal) -> bool:
+def _grabbable(job: asyncpg.Record | Mapping[str, Any], p: Principal) -> bool:
     """Whether the grab UPDATE could still take the job as read now (else it surely cannot)."""
     return (
         job["mode"] == "grab"
@@ -553,7 +591,7 @@ def _grabbable(job: asyncpg.Record, p: Principal) -> bool:
     )
 
 
-def _why_not_grabbed(job: asyncpg.Record | None, p: Principal) -> NoReturn:
+def _why_not_grabbed(job: asyncpg.Record | Mapping[str, Any] | None, p: Principal) -> NoReturn:
     """Raise why a grab by `p` does not take the job, as read (JOB_AFTER_FAILED_GRAB)."""
     if job is None:  # unknown, or closed to this organization: the same answer
         raise NotFound("No such job.", code="job_not_found")
@@ -567,13 +605,17 @@ def _why_not_grabbed(job: asyncpg.Record | None, p: Principal) -> NoReturn:
             code="carrier_excluded",
         )
     if job["status"] == "awarded" or job["status"] in ("dispatched", "completed"):
-        raise Conflict("Another carrier took this job first.", code="job_taken")
+        raise _job_taken()
     if job["status"] != "open" or job["deadline"] <= job["now"]:
         raise Conflict(
             f"The job is no longer open ({job['status']}, deadline {job['deadline'].isoformat()}).",
             code="job_closed",
         )
     raise Conflict("The job could not be taken.", code="job_taken")
+
+
+def _job_taken() -> Conflict:
+    return Conflict("Another carrier took this job first.", code="job_taken")
 
 
 async def on_award(

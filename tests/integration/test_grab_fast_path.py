@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.market_support import create_site, post_job
-from tests.support import Account, bootstrap_org, problem, role_ids
+from tests.support import Account, add_member, bootstrap_org, problem, role_ids
 
 # What differs between two answers by design: the request id.
 _OWN = {"x-request-id"}
@@ -101,4 +101,38 @@ async def test_what_the_route_decides_is_still_decided_there(client, settings, d
     assert await db.fetchval("SELECT status FROM jobs WHERE id = $1::uuid", job["id"]) == "open"
     # Another spelling of the id is the route's to judge; it takes the job as the plain one would.
     r = await client.post(url.replace(job["id"], job["id"].upper()), headers=carrier.headers)
+    assert r.status_code == 200 and r.json()["carrier_org_id"] == carrier.org_id
+
+
+async def test_a_user_session_read_beside_the_job_is_judged_as_the_middleware_judges_it(client, settings, db):
+    """The fast path reads a user session in the same statement as the job: a session that does not
+    authenticate, or a user the guards refuse, is answered exactly as the route answers it (the
+    route's middleware and guards), in both languages, and the job stays open."""
+    mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
+    carrier = await bootstrap_org(client, settings, "Carrier", ["carrier"])
+    site = await create_site(client, mill, "Mill")
+    job = await post_job(client, mill, site["id"])
+    viewer = await add_member(client, carrier, "viewer")  # no jobs.bid: the guard's 403
+    ended = await add_member(client, carrier, "dispatcher")
+    assert (await client.post("/auth/logout", headers=ended.headers)).status_code == 204
+    removed = await add_member(client, carrier, "dispatcher")
+    r = await client.delete(f"/orgs/{carrier.org_id}/members/{removed.user_id}", headers=carrier.headers)
+    assert r.status_code == 204, r.text
+
+    for who, status, code in (
+        (viewer, 403, "permission_missing"),
+        (ended, 401, "session_revoked"),
+        (removed, 401, "membership_gone"),
+    ):
+        for lang in ("en", "zh-CN"):
+            headers = {**who.headers, "Accept-Language": lang}
+            a = await client.post(f"/jobs/{job['id']}/grab", headers=headers)
+            b = await client.post(f"/jobs/{job['id']}/grab{ROUTED}", headers=headers)
+            problem(a, status, code)
+            _alike(a, b)
+    assert await db.fetchval("SELECT status FROM jobs WHERE id = $1::uuid", job["id"]) == "open"
+
+    # A dispatcher's live session takes it, through the fast path.
+    dispatcher = await add_member(client, carrier, "dispatcher")
+    r = await client.post(f"/jobs/{job['id']}/grab", headers=dispatcher.headers)
     assert r.status_code == 200 and r.json()["carrier_org_id"] == carrier.org_id

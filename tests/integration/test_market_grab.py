@@ -6,6 +6,7 @@ import re
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import httpx
 import msgspec
 import pytest
@@ -163,3 +164,68 @@ async def test_the_grab_in_one_statement_writes_what_the_award_step_by_step_writ
     one_statement, step_by_step_rows = written
     assert one_statement == step_by_step_rows
     assert '"refused": "job_taken"' in one_statement and '"price_minor": 310000' in one_statement
+
+
+@pytest.mark.server
+async def test_a_grab_waiting_on_the_winners_lock_is_answered_as_a_fresh_read_answers(
+    server_factory, settings, db
+):
+    """A grab that read the job open, then waits on the row lock of a change in flight, learns the
+    outcome from its own statement (GRAB_AND_AWARD's locking read) when another grab took the job,
+    and from a fresh read otherwise: either way the answer a carrier arriving afterwards gets, in
+    both languages, and the losing statement writes nothing."""
+    # A real server: the request waits on a lock this test holds, on this test's event loop.
+    client = httpx.AsyncClient(base_url=server_factory(workers=1).base_url, timeout=60)
+    mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
+    winner = await bootstrap_org(client, settings, "Winner", ["carrier"])
+    waiting = await bootstrap_org(client, settings, "Waiting", ["carrier"])
+    later = await bootstrap_org(client, settings, "Later", ["carrier"])
+    site = await create_site(client, mill, "Mill")
+    in_flight = {
+        # another carrier's grab, as GRAB writes it
+        "job_taken": """UPDATE jobs SET status = 'awarded', carrier_org_id = $2,
+                        award_price_minor = price_minor, awarded_at = clock_timestamp()
+                        WHERE id = $1""",
+        # the closer's expiry (the deadline passed)
+        "job_closed": """UPDATE jobs SET status = 'expired', closed_at = clock_timestamp()
+                         WHERE id = $1 AND $2::uuid IS NOT NULL""",
+    }
+    watcher = await asyncpg.connect(settings.database_url)
+    try:
+        for code, change in in_flight.items():
+            for lang in ("en", "zh-CN"):
+                job = await post_job(client, mill, site["id"])
+                url = f"/jobs/{job['id']}/grab"
+                events_before = await db.fetchval(
+                    "SELECT count(*) FROM events WHERE subject_id = $1", job["id"]
+                )
+                async with db.transaction():
+                    await db.execute(change, UUID(job["id"]), UUID(winner.org_id))
+                    grab = asyncio.create_task(
+                        client.post(url, headers={**waiting.headers, "Accept-Language": lang})
+                    )
+                    while not await watcher.fetchval(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                        " WHERE NOT l.granted AND a.query LIKE '%FOR NO KEY UPDATE%'"
+                    ):
+                        assert not grab.done(), (await grab).text  # it waits for the change in flight
+                        await asyncio.sleep(0.02)
+                waited = await grab
+                fresh = await client.post(url, headers={**later.headers, "Accept-Language": lang})
+                problem(waited, 409, code)
+                assert _without_request_id(waited) == _without_request_id(fresh)
+                events_after = await db.fetchval(
+                    "SELECT count(*) FROM events WHERE subject_id = $1", job["id"]
+                )
+                assert events_after == events_before
+                carrier = await db.fetchval("SELECT carrier_org_id FROM jobs WHERE id = $1::uuid", job["id"])
+                assert carrier == (UUID(winner.org_id) if code == "job_taken" else None)
+    finally:
+        await watcher.close()
+        await client.aclose()
+
+
+def _without_request_id(r: httpx.Response) -> tuple[int, dict[str, Any]]:
+    body = r.json()
+    body.pop("request_id", None)
+    return r.status_code, body
