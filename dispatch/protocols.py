@@ -160,7 +160,7 @@ class HeadWithBody:
     next turn (a streamed answer's first chunk may come much later) nor past any other use of the
     transport (a close, a HEAD answer without a body)."""
 
-    __slots__ = ("_transport", "_loop", "_head", "_started")
+    __slots__ = ("_head", "_loop", "_started", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
