@@ -12,9 +12,6 @@ or nothing at all after connecting, was held for as long as it liked):
 - a request body may pause at most `body_timeout` seconds between two pieces (a slow upload is
   fine, a stalled one is not); else the connection is closed and the handler sees a disconnect.
   Time when the server itself paused reading (the handler not reading yet) does not count.
-- an answer's head and body go out in one write (`HeadWithBody`): uvicorn writes the head when the
-  app starts its answer and the body when it sends it, two system calls and two TCP segments for
-  every small answer (~16% of a worker's samples on phone-sized GPS batches, tracking README).
 
 Websocket (uvicorn's websockets-sansio protocol):
 - the kernel's send buffer is fixed at SEND_BUFFER_BYTES instead of auto-tuned (Linux grows it to
@@ -58,7 +55,6 @@ REQUEST_TIMEOUT = (
     b"\r\n"
     b"The request head took too long.\r\n"
 )
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # written by uvicorn before the answer, when asked
 # Doubled by Linux for its bookkeeping. Ample for live frames: 128 KB per 100 ms of round trip.
 SEND_BUFFER_BYTES = 64 * 1024
 
@@ -98,9 +94,6 @@ class HttpProtocol(HttpToolsProtocol):
         self._cancel_timers()
         super().on_headers_complete()
         self._body_timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
-        cycle = self.cycle  # the new request's (or an earlier one's, after a websocket upgrade)
-        if cycle is not None and cycle.transport is self.transport:
-            cycle.transport = HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
@@ -151,52 +144,6 @@ class HttpProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = None
-
-
-class HeadWithBody:
-    """The transport as one request's answer (uvicorn's RequestResponseCycle) sees it: the answer's
-    head (its first write once the answer has started) is held and joined to the write that
-    follows, the body's, so a small answer is one write. The head never waits past the event loop's
-    next turn (a streamed answer's first chunk may come much later) nor past any other use of the
-    transport (a close, a HEAD answer without a body)."""
-
-    __slots__ = ("_head", "_loop", "_started", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._head: bytes | None = None
-        self._started = False
-
-    def write(self, data: bytes) -> None:
-        head = self._head
-        if head is not None:
-            self._head = None
-            self._transport.write(head + data)
-        elif self._started or data == CONTINUE:  # the body, or uvicorn's interim answer
-            self._transport.write(data)
-        else:  # the head: uvicorn writes it whole, once, when the answer starts
-            self._started = True
-            self._head = data
-            self._loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        head = self._head
-        if head is not None:
-            self._head = None
-            if not self._transport.is_closing():
-                self._transport.write(head)
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def abort(self) -> None:
-        self._head = None
-        self._transport.abort()
-
-    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, …: the transport's own
-        return getattr(self._transport, name)
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
