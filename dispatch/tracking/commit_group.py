@@ -73,7 +73,10 @@ async def _store(conn: Conn, group: list[_Pending]) -> None:
     group.sort(key=lambda pending: pending[0][0])
     try:
         async with conn.transaction():
-            rows = [await conn.fetchrow(queries.STORE_BATCH, *args) for args, _ in group]
+            # One pipeline (asyncpg's fetchmany: every execution sent in one write, one Sync), not a
+            # round trip per batch: each of those woke the PostgreSQL backend and the worker again.
+            # STORE_BATCH answers one row per execution, in order.
+            rows = await conn.fetchmany(queries.STORE_BATCH, [args for args, _ in group])
     except asyncpg.PostgresError:
         return  # nothing committed; every batch of the group goes the ordinary road
     for (_, fut), row in zip(group, rows, strict=True):
