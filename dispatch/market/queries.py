@@ -118,29 +118,16 @@ RETURNING *"""
 # goods owner authorizes automatically ($9), the authorization as dispatch/authorizations writes it
 # (INSERT_AUTHORIZATION, any plate and driver: $10-$14 drawn by the AutoAuthorizer) and its
 # `authorization.issued` event ($15-$20); and the feed's removal ($21, $22: pg_notify, delivered at
-# commit). A grab that updates nothing writes nothing (`grabbed` is NULL). The authorization's event
+# commit). A grab that updates nothing writes nothing and returns no row. The authorization's event
 # reads the award's (`awarded`), so its id comes after it, as when they were written one by one. An
 # authorization in force already fails the whole statement (the partial unique index), as the
 # transaction written step by step was rolled back. `notified` is read in the answer: a SELECT in
 # WITH runs only as far as it is read.
-#
-# `latest` answers a grab that loses: it locks the job's row first (the lock the UPDATE takes, FOR NO
-# KEY UPDATE, so the winner's and the losers' statements queue on one lock in one order and cannot
-# deadlock), and a locking read in READ COMMITTED returns the row's newest committed version once
-# its holder commits, where every unlocked read in the statement sees its start's snapshot (an
-# open job). So a loser learns from this statement how the winner left the job: `status` and
-# `excluded_carrier_org_ids` of that version, and whether its award is within the 15 seconds'
-# grace of _SEES_OUTCOME (service._taken_by_a_grab says when that answers it exactly as
-# JOB_AFTER_FAILED_GRAB would). Each loser holds the lock for the rest of its
-# statement only, which writes nothing.
 GRAB_AND_AWARD = """
-WITH latest AS (
-    SELECT id, status, excluded_carrier_org_ids, awarded_at FROM jobs WHERE id = $1 FOR NO KEY UPDATE
-), grabbed AS (
+WITH grabbed AS (
     UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = price_minor,
                     awarded_at = clock_timestamp()
-    WHERE id = (SELECT id FROM latest) AND status = 'open' AND mode = 'grab'
-      AND deadline > clock_timestamp()
+    WHERE id = $1 AND status = 'open' AND mode = 'grab' AND deadline > clock_timestamp()
       AND $2 NOT IN (poster_org_id, shipper_org_id) AND NOT $2 = ANY(excluded_carrier_org_ids)
     RETURNING id, carrier_org_id, award_price_minor, currency, origin_site_id
 ), awarded AS (
@@ -165,10 +152,7 @@ WITH latest AS (
 ), notified AS (
     SELECT pg_notify($21, $22) FROM grabbed
 )
-SELECT (SELECT id FROM grabbed) AS grabbed, (SELECT count(*) FROM notified) AS notified,
-       l.status, l.excluded_carrier_org_ids,
-       l.awarded_at > clock_timestamp() - interval '15 seconds' AS in_grace
-FROM latest l"""
+SELECT g.id, (SELECT count(*) FROM notified) AS notified FROM grabbed g"""
 
 AWARD = """
 UPDATE jobs SET status = 'awarded', carrier_org_id = $2, award_price_minor = $3, winning_bid_id = $4,

@@ -529,28 +529,8 @@ async def _grab_in_one_statement(
         raise Conflict(
             "The job already has an authorization in force; revoke it first.", code="authorization_exists"
         ) from None
-    if grabbed is None or grabbed["grabbed"] is None:  # another grab committed first (or ...)
-        if _taken_by_a_grab(grabbed, before):
-            raise _job_taken()
+    if grabbed is None:  # another carrier's grab committed first (or the deadline passed)
         _why_not_grabbed(await conn.fetchrow(queries.JOB_AFTER_FAILED_GRAB, job["id"], p.org_id), p)
-
-
-def _taken_by_a_grab(latest: asyncpg.Record | None, before: asyncpg.Record | Mapping[str, Any]) -> bool:
-    """Whether the job's newest version, as a losing GRAB_AND_AWARD locked it (`latest`), was awarded
-    by another carrier's grab straight from the open job `before` read: then JOB_AFTER_FAILED_GRAB
-    would answer `job_taken` (`_why_not_grabbed`: a grab job, not the caller's own, the caller not
-    excluded, awarded; and visible to the caller: the award is within the grace (`in_grace`), and
-    no tender awarded it). From `open`, a job is awarded only by a grab (a grab job has no
-    bids to award, and a tender offers only a job that is `tendering`); any way back to the market
-    goes through an award given back or cancelled, which adds the carrier to
-    `excluded_carrier_org_ids`. So an unchanged exclusion list means no other way was taken. Any
-    other outcome (expired, cancelled, ...) is read afresh, as before."""
-    return (
-        latest is not None
-        and latest["status"] == "awarded"
-        and latest["in_grace"]
-        and latest["excluded_carrier_org_ids"] == before["excluded_carrier_org_ids"]
-    )
 
 
 async def _grab_step_by_step(
