@@ -170,10 +170,9 @@ async def test_the_grab_in_one_statement_writes_what_the_award_step_by_step_writ
 async def test_a_grab_waiting_on_the_winners_lock_is_answered_as_a_fresh_read_answers(
     server_factory, settings, db
 ):
-    """A grab that read the job open, then waits on the row lock of a change in flight, learns the
-    outcome from its own statement (GRAB_AND_AWARD's locking read) when another grab took the job,
-    and from a fresh read otherwise: either way the answer a carrier arriving afterwards gets, in
-    both languages, and the losing statement writes nothing."""
+    """A grab that read the job open, then waits in GRAB_AND_AWARD on the row lock of a change in
+    flight (another carrier's grab, the closer's expiry), gets the answer a carrier arriving
+    afterwards gets, in both languages, and its statement writes nothing."""
     # A real server: the request waits on a lock this test holds, on this test's event loop.
     client = httpx.AsyncClient(base_url=server_factory(workers=1).base_url, timeout=60)
     mill = await bootstrap_org(client, settings, "Mill", ["shipper"])
@@ -206,7 +205,7 @@ async def test_a_grab_waiting_on_the_winners_lock_is_answered_as_a_fresh_read_an
                     )
                     while not await watcher.fetchval(
                         "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                        " WHERE NOT l.granted AND a.query LIKE '%FOR NO KEY UPDATE%'"
+                        " WHERE NOT l.granted AND a.query LIKE '%WITH grabbed AS%'"
                     ):
                         assert not grab.done(), (await grab).text  # it waits for the change in flight
                         await asyncio.sleep(0.02)
