@@ -61,6 +61,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import resource
@@ -1530,18 +1531,22 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 processes = Processes(workers, await postmaster_pid(dsn))
                 sampler = WaitSampler(dsn, statements=args.pg_stats)
+                # Every phase plays the same phones, loads, watchers and instruments.
+                phase = functools.partial(
+                    run_phase,
+                    phones=phones,
+                    loads=world.loads,
+                    watchers=watchers,
+                    recorder=recorder,
+                    processes=processes,
+                    sampler=sampler,
+                )
 
                 if args.warmup_seconds > 0:
                     # Every worker's pool connections opened and their statements prepared, the trips
                     # kept: the server as it is after its first seconds of traffic.
-                    warm = await run_phase(
+                    warm = await phase(
                         "warm-up",
-                        phones,
-                        world.loads,
-                        watchers,
-                        recorder,
-                        processes,
-                        sampler,
                         seconds=args.warmup_seconds,
                         batch=args.batches[0],
                         concurrency=args.phone_concurrency,
@@ -1556,14 +1561,8 @@ async def main(args: argparse.Namespace) -> None:
                         f"phase A{size:<3}: throughput, every phone posts {size} points a batch as fast as "
                         f"it can, {args.phone_concurrency} in flight per phone, {args.seconds:g} s"
                     )
-                    phase_a[size] = await run_phase(
+                    phase_a[size] = await phase(
                         f"A{size}",
-                        phones,
-                        world.loads,
-                        watchers,
-                        recorder,
-                        processes,
-                        sampler,
                         seconds=args.seconds,
                         batch=size,
                         concurrency=args.phone_concurrency,
@@ -1578,14 +1577,8 @@ async def main(args: argparse.Namespace) -> None:
                         f"{args.rate / args.loads:g} points once a second, staggered), "
                         f"{args.latency_seconds:g} s"
                     )
-                    b = await run_phase(
+                    b = await phase(
                         "B",
-                        phones,
-                        world.loads,
-                        watchers,
-                        recorder,
-                        processes,
-                        sampler,
                         seconds=args.latency_seconds,
                         rate=args.rate,
                     )

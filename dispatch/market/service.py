@@ -585,17 +585,13 @@ def _why_not_grabbed(job: asyncpg.Record | Mapping[str, Any] | None, p: Principa
             code="carrier_excluded",
         )
     if job["status"] == "awarded" or job["status"] in ("dispatched", "completed"):
-        raise _job_taken()
+        raise Conflict("Another carrier took this job first.", code="job_taken")
     if job["status"] != "open" or job["deadline"] <= job["now"]:
         raise Conflict(
             f"The job is no longer open ({job['status']}, deadline {job['deadline'].isoformat()}).",
             code="job_closed",
         )
     raise Conflict("The job could not be taken.", code="job_taken")
-
-
-def _job_taken() -> Conflict:
-    return Conflict("Another carrier took this job first.", code="job_taken")
 
 
 async def on_award(
