@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -45,3 +48,23 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool  # type: ignore[no-any-return]
+
+
+_releasing: set[asyncio.Task[None]] = set()  # strong references until each release is done
+
+
+@contextlib.asynccontextmanager
+async def borrowed(pool: asyncpg.Pool) -> AsyncIterator[Any]:
+    """A pool connection that goes back to the pool in a task of its own when the block ends,
+    without the caller waiting for it. asyncpg's release runs behind `asyncio.shield` (a task):
+    awaited, it takes three turns of the event loop, which on a worker busy with a burst (the grab
+    race: fifty requests at once) each wait for the other requests' work, before the caller can
+    answer. Not awaited, the answer goes out at once, and the connection is back in the pool just
+    as soon whatever the answer's client does (a send can wait on a client slow to read)."""
+    conn = await pool.acquire()
+    try:
+        yield conn
+    finally:
+        release = asyncio.ensure_future(pool.release(conn))
+        _releasing.add(release)
+        release.add_done_callback(_releasing.discard)

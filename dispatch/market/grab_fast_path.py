@@ -34,6 +34,7 @@ from dispatch.accounts import service as accounts
 from dispatch.accounts.auth import authenticate_token
 from dispatch.accounts.permissions import Permission
 from dispatch.accounts.principal import Principal
+from dispatch.db.pool import borrowed
 from dispatch.errors import raised_answer, send_json, send_problem
 from dispatch.market import queries, service
 from dispatch.runtime import Runtime
@@ -78,7 +79,7 @@ async def _session_grab(scope: Any, send: Send, runtime: Runtime, job_id: UUID, 
         claims = accounts.session_claims(runtime.settings.secret_key, token)
     except Exception:  # the route authenticates it again and gives the answer (401)
         return False
-    async with runtime.db.acquire() as conn:
+    async with borrowed(runtime.db) as conn:
         try:
             p, row = await accounts.read_with_session(
                 conn, claims, queries.JOB_BEFORE_GRAB, job_id, claims.org
@@ -96,7 +97,7 @@ async def _session_grab(scope: Any, send: Send, runtime: Runtime, job_id: UUID, 
             data, refused = _encode(job), None
         except Exception as exc:  # answered (and logged) as the route's exception handlers would
             data, refused = b"", exc
-    # Answered once the connection is back in the pool.
+    # Answered at once: the connection goes back to the pool meanwhile (`borrowed`).
     if refused is not None:
         await send_problem(send, raised_answer(scope, refused))
     else:
