@@ -59,8 +59,10 @@ async def borrowed(pool: asyncpg.Pool) -> AsyncIterator[Any]:
     without the caller waiting for it. asyncpg's release runs behind `asyncio.shield` (a task):
     awaited, it takes three turns of the event loop, which on a worker busy with a burst (the grab
     race: fifty requests at once) each wait for the other requests' work, before the caller can
-    answer. Not awaited, the answer goes out at once, and the connection is back in the pool just
-    as soon whatever the answer's client does (a send can wait on a client slow to read)."""
+    answer. Not awaited, the answer goes out at once, and the connection is back in the pool
+    whatever the answer's client does (a send can wait on a client slow to read), one turn later
+    than awaited (the release's own task starts on the next turn): the price for the request waiting
+    for it, measured smaller than the gain (dispatch/market/README.md, "Performance")."""
     conn = await pool.acquire()
     try:
         yield conn
