@@ -329,6 +329,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         give_back=args.give_back,
         breakdowns=args.breakdowns,
         swaps=args.swaps,
+        driver_sockets=not args.no_driver_sockets,
     )
     problem = simulate.check(opts)
     if problem:
@@ -466,6 +467,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of the loads (the carriers in turn) given another truck and driver before the "
         "gate: the goods owner, whose authorization names the trucks and drivers, approves; the new "
         "driver's phone gets the load and the new plate verifies, the old code is refused",
+    )
+    sim.add_argument(
+        "--no-driver-sockets",
+        action="store_true",
+        help="leave out the drivers' live sockets (by default each driver holds /driver/v1/live from "
+        "check-in to departure, as the phone app does): to compare the gate with and without them",
     )
     sim.add_argument(
         "--pg-stats",

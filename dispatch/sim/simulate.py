@@ -41,6 +41,7 @@ from dispatch.sim.crowd import (
     Watching,
     measure,
 )
+from dispatch.sim.driver_sockets import DriverSocketFigures, DriverSockets
 from dispatch.sim.geography import MILL, YARD
 from dispatch.sim.instruments import LoopLag, cpu_seconds, quiet_gc
 
@@ -67,6 +68,7 @@ class Options:
     give_back: float = 0.0  # share of the won jobs their carrier gives back before the gate
     breakdowns: float = 0.0  # share of the trucks that break down before the gate (a spare swapped in)
     swaps: float = 0.0  # share of the loads given another truck and driver before the gate
+    driver_sockets: bool = True  # each driver holds its live socket from check-in to departure
 
 
 def check(opts: Options) -> str | None:
@@ -134,6 +136,7 @@ class Figures:
     new_plates_verified: int = 0  # the new code with the new plate and driver: valid at the gate
     old_codes_checked: int = 0  # one swap's old code, tried at the gate with the old plate
     old_codes_refused_after_swap: int = 0  # ... and refused as reassigned
+    drivers: DriverSocketFigures | None = None  # the drivers' live sockets (None: left out)
 
 
 class Sampler(Protocol):
@@ -217,7 +220,7 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
         quiet_gc()
         crowd_of = {s.id: crowd for crowd, share in zip(crowds, shares, strict=True) for s in share.shipments}
         drive_started = time.monotonic()
-        deliveries = await load_every_truck(api, cast, shipments, crowd_of, fig, bounded)
+        deliveries = await load_every_truck(api, cast, shipments, crowd_of, fig, bounded, opts)
         t = _phase(fig, "gate", t)
         await asyncio.gather(*deliveries)
         fig.drive_s = time.monotonic() - drive_started
@@ -663,11 +666,24 @@ async def load_every_truck(
     crowd_of: dict[str, Crowd | ChildCrowd],
     fig: Figures,
     bounded: Bounded,
+    opts: Options,
 ) -> list[asyncio.Task[None]]:
-    """Every truck walks in; the docks call, verify and load them; each loaded truck departs on
-    its own delivery (its phone drives in the process that plays its load, then the receipt).
-    Hands on those deliveries."""
+    """Every truck walks in (its driver's live socket open first, unless left out); the docks call,
+    verify and load them; each loaded truck departs on its own delivery (its phone drives in the
+    process that plays its load, then the receipt). Hands on those deliveries."""
     deliveries: list[asyncio.Task[None]] = []
+    sockets = DriverSockets(api) if opts.driver_sockets else None
+    if sockets is not None:
+        fig.drivers = sockets.figures
+
+    async def arrive(s: flow.Shipment) -> None:
+        if sockets is not None:
+            await sockets.open(s)
+        await flow.check_in(api, s)
+
+    def called(s: flow.Shipment, _dock: str) -> None:
+        if sockets is not None:
+            sockets.call_answered(s)
 
     async def deliver(s: flow.Shipment) -> None:
         await crowd_of[s.id].drive(s)
@@ -677,10 +693,16 @@ async def load_every_truck(
 
     async def loaded(s: flow.Shipment) -> None:
         await flow.depart(api, s)
+        if sockets is not None:
+            await sockets.close(s)
         deliveries.append(asyncio.create_task(deliver(s)))
 
-    await asyncio.gather(*[bounded(flow.check_in(api, s)) for s in shipments])
-    await flow.run_docks(api, cast.staff, cast.works, shipments, lambda _s, _d: None, loaded)
+    try:
+        await asyncio.gather(*[bounded(arrive(s)) for s in shipments])
+        await flow.run_docks(api, cast.staff, cast.works, shipments, called, loaded)
+    finally:
+        if sockets is not None:
+            await sockets.close_all()
     return deliveries
 
 
@@ -767,6 +789,7 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
             else ""
         )
     )
+    drivers_held = _report_driver_sockets(fig)
     _report_generator(fig, opts)
     print("  per operation (client-side, including the network and this process's own scheduling):")
     for op, samples in sorted(timings.samples.items(), key=lambda kv: -len(kv[1])):
@@ -783,7 +806,28 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
         and swaps_held(fig, opts)
         and exact
         and finals == len(fig.sockets)
+        and drivers_held
     )
+
+
+def _report_driver_sockets(fig: Figures) -> bool:
+    """The drivers' live sockets: call -> `called` frame, and how many `tickets` frames they were
+    sent. True when every driver's socket got its call (or the sockets were left out)."""
+    d = fig.drivers
+    if d is None:
+        print("  driver     live sockets left out (--no-driver-sockets)")
+        return True
+    print(
+        f"  driver     call truck answered -> called frame on the driver's socket: {_pct(d.call_to_called)} "
+        f"({d.before_answer} before the answer)"
+    )
+    print(
+        f"  driver     {d.sockets} live sockets, check-in to departure: {d.called_frames}/{fig.loads} "
+        f"called frames, {d.tickets_frames:,} tickets frames"
+    )
+    for failure in d.failures[:5]:
+        print(f"  driver     FAILED socket {failure}")
+    return not d.failures and d.called_frames == fig.loads
 
 
 def swaps_held(fig: Figures, opts: Options) -> bool:
