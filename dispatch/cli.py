@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from dispatch import pgstats, sandbox, signals
+from dispatch import pgstats, procfs, sandbox, signals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
@@ -353,12 +353,15 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
             "DISPATCH_DB_POOL_MAX": "40",
         }
         port = args.port or sandbox.free_port(args.host)
-        with sandbox.serving(url, host=args.host, port=port, workers=args.workers, env=env):
+        with sandbox.serving(url, host=args.host, port=port, workers=args.workers, env=env) as server:
             print(f"server on http://{args.host}:{port} with {args.workers} worker(s); phases:", flush=True)
             sampler = pgstats.WaitSampler(url, statements=True) if args.pg_stats else None
+            cpu = procfs.ServerCpu(
+                server.pid, procfs.postmaster_pid(asyncio.run(pgstats.data_directory(url)))
+            )
             try:
                 figures, timings = asyncio.run(
-                    simulate.run(f"http://{args.host}:{port}", admins, opts, sampler)
+                    simulate.run(f"http://{args.host}:{port}", admins, opts, sampler, cpu)
                 )
             except (ApiError, CrowdError) as exc:
                 raise CommandError(f"the simulation stopped: {exc}") from exc

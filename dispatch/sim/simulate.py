@@ -137,6 +137,8 @@ class Figures:
     old_codes_checked: int = 0  # one swap's old code, tried at the gate with the old plate
     old_codes_refused_after_swap: int = 0  # ... and refused as reassigned
     drivers: DriverSocketFigures | None = None  # the drivers' live sockets (None: left out)
+    cpu_meter: CpuMeter | None = None
+    cpu_marks: list[tuple[float, float | None]] = field(default_factory=list)  # at start, each phase's end
 
 
 class Sampler(Protocol):
@@ -145,6 +147,13 @@ class Sampler(Protocol):
     def start(self) -> None: ...
 
     async def stop(self) -> object: ...
+
+
+class CpuMeter(Protocol):
+    """The server's CPU so far (dispatch.procfs.ServerCpu, from the command): (its workers' CPU
+    seconds, PostgreSQL's or None)."""
+
+    def read(self) -> tuple[float, float | None]: ...
 
 
 # Runs a coroutine once one of a fixed number of places is free (the setup's own concurrency).
@@ -162,10 +171,16 @@ def _bounded(limit: int) -> Bounded:
 
 
 async def run(
-    base_url: str, admins: list[Account], opts: Options, sampler: Sampler | None = None
+    base_url: str,
+    admins: list[Account],
+    opts: Options,
+    sampler: Sampler | None = None,
+    cpu: CpuMeter | None = None,
 ) -> tuple[Figures, Timings]:
     timings = Timings()
-    fig = Figures()
+    fig = Figures(cpu_meter=cpu)
+    if cpu is not None:
+        fig.cpu_marks.append(cpu.read())
     lag, cpu_at_start = LoopLag(), cpu_seconds()
     lag.start()
     if sampler is not None:
@@ -189,6 +204,8 @@ def _phase(fig: Figures, name: str, t0: float) -> float:
     fig.phases[name] = time.monotonic() - t0
     end = time.time()
     fig.windows.append((name, end - fig.phases[name], end))
+    if fig.cpu_meter is not None:
+        fig.cpu_marks.append(fig.cpu_meter.read())
     print(f"  {name:10} {fig.phases[name]:6.1f} s", flush=True)
     return time.monotonic()
 
@@ -796,6 +813,7 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
         failed = timings.failures.get(op, 0)
         print(f"    {op:18} {_pct(samples)}" + (f"  {failed} unexpected answers" if failed else ""))
     _report_phases(fig, timings)
+    _report_server_cpu(fig, timings)
     _report_timeline(fig, timings)
     print("=" * 96)
     return (
@@ -887,6 +905,28 @@ def _report_phases(fig: Figures, timings: Timings) -> None:
         received = [lat for at, lat in fig.latencies if start <= at < end]
         if received:
             print(f"      {'fix -> watcher':18} {_pct(received)}")
+
+
+def _report_server_cpu(fig: Figures, timings: Timings) -> None:
+    """The server's CPU per phase (its workers', PostgreSQL's), and per API request ended in it."""
+    if len(fig.cpu_marks) != len(fig.windows) + 1:
+        return
+    print("  server CPU per phase: workers, PostgreSQL; per API request that ended in the phase")
+    marks = zip(fig.windows, fig.cpu_marks[:-1], fig.cpu_marks[1:], strict=True)
+    for (name, start, end), before, after in marks:
+        requests = sum(len(_in_window(at, start, end)) for at in timings.ended_at.values())
+        seconds = max(end - start, 1e-9)
+        workers = after[0] - before[0]
+        line = f"    {name:10} workers {workers:6.1f} s ({workers / seconds:4.2f} core)"
+        if after[1] is not None and before[1] is not None:
+            postgres = after[1] - before[1]
+            line += f", postgres {postgres:6.1f} s ({postgres / seconds:4.2f} core)"
+        if requests:
+            line += f"; {workers / requests * 1000:5.2f} ms workers"
+            if after[1] is not None and before[1] is not None:
+                line += f", {(after[1] - before[1]) / requests * 1000:5.2f} ms postgres"
+            line += f" per request ({requests:,})"
+        print(line)
 
 
 def _ms(samples: list[float], q: float) -> str:
