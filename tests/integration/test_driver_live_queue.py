@@ -4,17 +4,21 @@ site's queue once per change, however many drivers are connected (dispatch/gate/
 
 import asyncio
 import json
+import random
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from dispatch.accounts.principal import Principal
+from dispatch.gate import service
+from dispatch.gate.site_queue import SiteQueues
 from tests.gate_support import dispatched_loads
 from tests.integration.test_metrics import SCRAPER, TOKEN, Scrape
 from tests.market_support import BERLIN
-
-pytestmark = pytest.mark.server
 
 AT_GATE = {"position": {"lat": BERLIN[1], "lon": BERLIN[0]}, "accuracy_m": 5}
 
@@ -62,6 +66,7 @@ async def check_in(http: httpx.AsyncClient, load: dict) -> None:
     assert r.status_code == 201, r.text
 
 
+@pytest.mark.server
 async def test_each_driver_sees_its_own_place_after_every_change(server_factory, settings):
     server = server_factory()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http, AsyncExitStack() as stack:
@@ -120,6 +125,7 @@ async def queue_reads(base_url: str) -> float:
     return Scrape(r.text).value("dispatch_site_queue_reads_total")
 
 
+@pytest.mark.server
 async def test_one_queue_read_per_change_however_many_drivers_are_connected(server_factory, settings):
     server = server_factory(metrics_token=TOKEN)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http, AsyncExitStack() as stack:
@@ -139,3 +145,54 @@ async def test_one_queue_read_per_change_however_many_drivers_are_connected(serv
         many = one + [await connected(stack, server, load) for load in drivers[1:]]
         assert await reads_for_one_check_in(many, walk_ins[1]) == 1
         assert all(p.frames[-1] == [] for p in many)  # none of them checked in: nothing of the walk-ins
+
+
+async def test_the_site_view_gives_every_ticket_what_ticket_view_gives_it(client, settings, db):
+    """SITE_QUEUE_VIEW's places (a window function over the whole queue) against TICKET_VIEW's (a
+    count before each ticket), with tickets of every kind in the yard: on time, late, walk-in and
+    early ones, some at the same instant, trucks at docks and a history of service times."""
+    w = await dispatched_loads(client, settings, loads=12, docks=2, places=2)
+    site = UUID(w["site"]["id"])
+    docks = [r["id"] for r in await db.fetch("SELECT id FROM docks WHERE site_id = $1 ORDER BY name", site)]
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    slots = [None, None, now - timedelta(minutes=50), now - timedelta(minutes=5), now + timedelta(minutes=40)]
+    for k, load in enumerate(w["loads"]):
+        status, dock, called_at, done = "waiting", None, None, None
+        if k < 2:  # at the docks
+            status, dock, called_at = "loading", docks[k], now - timedelta(minutes=7 + k)
+        elif k < 4:  # gone, with their service times
+            status, dock, called_at = "departed", docks[k % 2], now - timedelta(minutes=90)
+            done = now - timedelta(minutes=60 - k)
+        await db.execute(
+            "INSERT INTO queue_tickets (site_id, load_id, slot_start, arrived_at, arrival, checked_in_by,"
+            " vehicle_type, status, dock_id, called_at, loading_completed_at)"
+            " VALUES ($1, $2, $3, $4, 'walk_in', 'staff', 'flatbed', $5, $6, $7, $8)",
+            site,
+            UUID(load["id"]),
+            rng.choice(slots),
+            now - timedelta(minutes=rng.choice([1, 30, 30, 60])),
+            status,
+            dock,
+            called_at,
+            done,
+        )
+    view = await SiteQueues().view(db, site, fresh=True)
+    tickets = [t for mine in view.by_driver.values() for t in mine]
+    assert len(tickets) == 10 and {t.status for t in tickets} == {"waiting", "loading"}
+    assert sorted(t.position for t in tickets if t.position) == list(range(1, 9))
+    for t in tickets:
+        assert t == await service.ticket_view(db, t.id)
+    # Cut by driver and carrier: each driver gets its own ticket alone.
+    for load in w["loads"][:2] + w["loads"][4:]:
+        row = await db.fetchrow(
+            "SELECT driver_user_id, carrier_org_id FROM loads WHERE id = $1", UUID(load["id"])
+        )
+        me = Principal(
+            kind="device",
+            user_id=row["driver_user_id"],
+            org_id=row["carrier_org_id"],
+            credential_id=None,
+            permissions=frozenset(),
+        )
+        assert [str(t.load_id) for t in view.of_driver(me)] == [load["id"]]
