@@ -59,7 +59,7 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
                         source.drain()
                         site_changed = True
                 if site_changed:
-                    await phone.send_tickets(fresh=False)
+                    await phone.send_tickets(site_changed=True)
     finally:
         await inbox.close()
 
@@ -114,13 +114,17 @@ class _Phone:
             await self.inbox.follow_site(self.runtime.broker, site_id)
         assignments = await driver_assignments(self.runtime.db, self.runtime.settings.secret_key, self.p)
         await self.send(_encode({"type": "assignments", "loads": assignments}))
-        await self.send_tickets(fresh=True)
+        await self.send_tickets(site_changed=False)
 
-    async def send_tickets(self, *, fresh: bool) -> None:
-        """The driver's tickets; `fresh`: not woken by a site's change (see site_queue: the rule)."""
-        tickets = await self.runtime.site_queues.driver_tickets(
-            self.runtime.db, self.p, self.inbox.sites, fresh=fresh
-        )
+    async def send_tickets(self, *, site_changed: bool) -> None:
+        """The driver's tickets: after a site's change, cut from the worker's shared view of the
+        sites' queues (one read per change, whatever the number of drivers: see site_queue.py);
+        otherwise (on connect, after the driver's own notification, which need not come after the
+        site's) read for this driver alone, as `GET .../ticket` reads them."""
+        if site_changed:
+            tickets = await self.runtime.site_queues.driver_tickets(self.runtime.db, self.p, self.inbox.sites)
+        else:
+            tickets = await gate.driver_tickets(self.runtime.db, self.p)
         await self.send(_encode({"type": "tickets", "tickets": tickets}))
 
     async def personal(self, event: dict[str, Any]) -> None:
@@ -129,7 +133,7 @@ class _Phone:
                 await self.send(
                     _encode({"type": "called", "load_id": event["load_id"], "dock": event["dock"]})
                 )
-                await self.send_tickets(fresh=True)
+                await self.send_tickets(site_changed=False)
             case "message":
                 await self.send(
                     _encode({"type": "message", "load_id": event["load_id"], "text": event["text"]})

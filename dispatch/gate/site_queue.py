@@ -18,9 +18,10 @@ for a change, that change is already in this subscription. An ask first takes wh
 anything came (or the broker's reconnect GAP), the site's generation goes up. A view serves an ask
 only if its read started at (or after) the ask's generation; a read started then started after the
 notification arrived, so after the change committed. A change arriving during a read makes the next
-ask read again. A socket that asks for another reason (on connect, after its driver's own
-notification: that comes on another channel and need not come after the site's) asks `fresh`: a
-read that starts after the ask. The view of a site nobody follows any more is dropped with it.
+ask read again. The view of a site nobody follows any more is dropped with it. A socket that sends
+its tickets for another reason (on connect, after its driver's own notification: that comes on
+another channel and need not come after the site's) does not ask here: it reads its driver's
+tickets alone (`service.driver_tickets`), which answers the same.
 """
 
 from __future__ import annotations
@@ -96,18 +97,17 @@ class SiteQueues:
             del self._sites[site_id]
             await site.changes.close()
 
-    async def driver_tickets(
-        self, db: asyncpg.Pool, p: Principal, site_ids: Iterable[UUID], *, fresh: bool
-    ) -> list[Ticket]:
+    async def driver_tickets(self, db: asyncpg.Pool, p: Principal, site_ids: Iterable[UUID]) -> list[Ticket]:
         """The driver's tickets at these sites (those its socket follows), as DRIVER_TICKETS orders them."""
-        views = await asyncio.gather(*(self.view(db, s, fresh=fresh) for s in site_ids))
+        views = await asyncio.gather(*(self.view(db, s) for s in site_ids))
         return sorted((t for v in views for t in v.of_driver(p)), key=lambda t: t.arrived_at)
 
-    async def view(self, db: asyncpg.Pool, site_id: UUID, *, fresh: bool) -> SiteQueue:
+    async def view(self, db: asyncpg.Pool, site_id: UUID) -> SiteQueue:
+        """The site's queue, read no earlier than the changes this process has been told of."""
         site = self._sites.get(site_id)
         if site is None:  # nobody follows it: nothing tells when a view would go stale
             return await self._read(db, site_id)
-        if site.changes.drain() or fresh:
+        if site.changes.drain():
             site.generation += 1
         want = site.generation
         if site.view is not None and site.view_generation >= want:

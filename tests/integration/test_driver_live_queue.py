@@ -177,7 +177,7 @@ async def test_the_site_view_gives_every_ticket_what_ticket_view_gives_it(client
             called_at,
             done,
         )
-    view = await SiteQueues().view(db, site, fresh=True)
+    view = await SiteQueues().view(db, site)
     tickets = [t for mine in view.by_driver.values() for t in mine]
     assert len(tickets) == 10 and {t.status for t in tickets} == {"waiting", "loading"}
     assert sorted(t.position for t in tickets if t.position) == list(range(1, 9))
