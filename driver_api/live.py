@@ -88,7 +88,11 @@ class _Inbox:
 
     async def follow_site(self, broker: Broker, site_id: UUID) -> None:
         await self.queues.follow(broker, site_id)  # first: it must see every change this one sees
-        self.sites[site_id] = await self.follow(broker.subscribe(site_channel(site_id), maxsize=16))
+        try:
+            self.sites[site_id] = await self.follow(broker.subscribe(site_channel(site_id), maxsize=16))
+        except BaseException:
+            await self.queues.unfollow(site_id)
+            raise
 
     async def close(self) -> None:
         for get in self._gets:

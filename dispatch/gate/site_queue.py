@@ -86,7 +86,11 @@ class SiteQueues:
             return
         changes = broker.subscribe(site_channel(site_id), maxsize=1)  # one queued is "changed"
         self._sites[site_id] = _Site(changes)
-        await changes.__aenter__()
+        try:
+            await changes.__aenter__()
+        except BaseException:  # the socket closed meanwhile (or the listener failed): not followed
+            await self.unfollow(site_id)
+            raise
 
     async def unfollow(self, site_id: UUID) -> None:
         site = self._sites.get(site_id)
