@@ -45,6 +45,7 @@ from dispatch.gate.api import (
     board_live,
 )
 from dispatch.gate.inbox import GateDriverNotices
+from dispatch.gate.site_queue import SiteQueues
 from dispatch.health import healthz
 from dispatch.loads.api import LoadController, PlanController, SwapDecisionController
 from dispatch.market import api as market_api
@@ -76,10 +77,12 @@ from driver_api import driver_router, pairing_router, positions_fast_path, track
 def create_app(settings: Settings) -> Litestar:
     if settings.database_url is None:
         raise ValueError("create_app needs a database_url; the command line resolves the embedded one")
+    metrics = Metrics(settings.metrics_dir)
     runtime = Runtime(
         settings=settings,
         passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
-        metrics=Metrics(settings.metrics_dir),
+        metrics=metrics,
+        site_queues=SiteQueues(on_read=metrics.site_queue_reads.inc),
         authorize_on_award=AutomaticAuthorizer(settings.secret_key),
         tell_drivers=GateDriverNotices(),
         rank_carriers=ScorecardRanker(),

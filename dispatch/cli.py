@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from dispatch import pgstats, sandbox, signals
+from dispatch import pgstats, procfs, sandbox, signals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
@@ -329,6 +329,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         give_back=args.give_back,
         breakdowns=args.breakdowns,
         swaps=args.swaps,
+        driver_sockets=not args.no_driver_sockets,
     )
     problem = simulate.check(opts)
     if problem:
@@ -352,12 +353,15 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
             "DISPATCH_DB_POOL_MAX": "40",
         }
         port = args.port or sandbox.free_port(args.host)
-        with sandbox.serving(url, host=args.host, port=port, workers=args.workers, env=env):
+        with sandbox.serving(url, host=args.host, port=port, workers=args.workers, env=env) as server:
             print(f"server on http://{args.host}:{port} with {args.workers} worker(s); phases:", flush=True)
             sampler = pgstats.WaitSampler(url, statements=True) if args.pg_stats else None
+            cpu = procfs.ServerCpu(
+                server.pid, procfs.postmaster_pid(asyncio.run(pgstats.data_directory(url)))
+            )
             try:
                 figures, timings = asyncio.run(
-                    simulate.run(f"http://{args.host}:{port}", admins, opts, sampler)
+                    simulate.run(f"http://{args.host}:{port}", admins, opts, sampler, cpu)
                 )
             except (ApiError, CrowdError) as exc:
                 raise CommandError(f"the simulation stopped: {exc}") from exc
@@ -466,6 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of the loads (the carriers in turn) given another truck and driver before the "
         "gate: the goods owner, whose authorization names the trucks and drivers, approves; the new "
         "driver's phone gets the load and the new plate verifies, the old code is refused",
+    )
+    sim.add_argument(
+        "--no-driver-sockets",
+        action="store_true",
+        help="leave out the drivers' live sockets (by default each driver holds /driver/v1/live from "
+        "check-in to departure, as the phone app does): to compare the gate with and without them",
     )
     sim.add_argument(
         "--pg-stats",

@@ -134,6 +134,12 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.site_queue_reads = Counter(
+            "dispatch_site_queue_reads",
+            "Reads of a site's whole queue for the drivers' live sockets (dispatch/gate/site_queue.py): "
+            "one per change at the site and worker, however many drivers are connected",
+            registry=r,
+        )
         self.pool_connections = Gauge(
             "dispatch_db_pool_connections",
             "Database pool connections by state (in_use, idle), summed over the workers",

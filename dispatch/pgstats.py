@@ -43,6 +43,17 @@ SELECT num_done, num_requested, sync_time, write_time FROM pg_stat_checkpointer"
 STATEMENTS_EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 
 
+async def data_directory(dsn: str) -> str:
+    """Where the server keeps its data (its postmaster.pid names the postmaster): "" when not allowed."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return str(await conn.fetchval("SHOW data_directory"))
+    except asyncpg.PostgresError:
+        return ""
+    finally:
+        await conn.close()
+
+
 class WaitSampler:
     """What the database's sessions in a transaction wait on, sampled every 50 ms (with the wall
     clock of each sample, so a run can be cut into phases); with `statements`, also the statements

@@ -57,3 +57,44 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024  # reported in kB
     raise ValueError(f"no VmHWM for process {pid}")
+
+
+def cpu_seconds_of(pid: int, *, reaped_children: bool = False) -> float:
+    """User + system CPU of a process (with `reaped_children`, also of its children that ended)."""
+    fields = stat_fields(pid)
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class ServerCpu:
+    """CPU used so far by a `dispatch serve`'s workers and by the PostgreSQL cluster whose postmaster
+    is `postmaster_pid` (its live backends, and those that ended): for CPU per operation."""
+
+    def __init__(self, serve_pid: int, postmaster_pid: int | None) -> None:
+        self._serve_pid = serve_pid
+        self._postmaster_pid = postmaster_pid
+
+    def read(self) -> tuple[float, float | None]:
+        """(the workers' CPU seconds, PostgreSQL's or None when unknown)."""
+        workers = 0.0
+        for pid in [self._serve_pid, *worker_pids(self._serve_pid)]:
+            with contextlib.suppress(OSError):
+                workers += cpu_seconds_of(pid)
+        if self._postmaster_pid is None:
+            return workers, None
+        postgres = 0.0
+        for pid in children(self._postmaster_pid):
+            with contextlib.suppress(OSError):
+                postgres += cpu_seconds_of(pid)
+        with contextlib.suppress(OSError):
+            postgres += cpu_seconds_of(self._postmaster_pid, reaped_children=True)
+        return workers, postgres
+
+
+def postmaster_pid(data_directory: str) -> int | None:
+    """The postmaster of a data directory on this machine (its postmaster.pid), or None."""
+    with contextlib.suppress(OSError, ValueError):
+        return int((Path(data_directory) / "postmaster.pid").read_text().split("\n", 1)[0])
+    return None

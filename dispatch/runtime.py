@@ -9,6 +9,7 @@ import asyncpg
 from dispatch.accounts.device_cache import DevicePrincipals
 from dispatch.accounts.passwords import Passwords
 from dispatch.db.availability import Availability
+from dispatch.gate.site_queue import SiteQueues
 from dispatch.loads.notices import DriverNotices
 from dispatch.market.awards import AutoAuthorizer, CarrierRanker
 from dispatch.market.notifications import MarketFeedHub
@@ -34,6 +35,8 @@ class Runtime:
     # Tells drivers' phones of a truck or driver swapped on their load, run by the loads
     # (dispatch/loads/swaps.py: why it is handed in).
     tell_drivers: DriverNotices
+    # The drivers' live sockets' shared view of each site's queue (dispatch/gate/site_queue.py).
+    site_queues: SiteQueues = field(default_factory=SiteQueues, repr=False)
     # Opened by the app's lifespan, in each worker process.
     pool: asyncpg.Pool | None = field(default=None, repr=False)
     pubsub: PgBroker | None = field(default=None, repr=False)

@@ -9,6 +9,10 @@ NATs drop idle connections). The state frames are full states, so a reconnecting
 the first frames it gets, and catches up on the messages it missed with
 `GET /driver/v1/messages?after=<id>`. A phone that stops reading (one send waits 10 s) is closed
 with 4008.
+
+The `tickets` frames are cut from the worker's shared view of each site's queue
+(dispatch/gate/site_queue.py): on a change at a site the first socket to ask reads the site's queue
+once, the others share that read; the frames are what `gate.driver_tickets` answers.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from dispatch.deps import Caller, RuntimeDep
 from dispatch.gate import service as gate
 from dispatch.gate.assignments import driver_assignments
 from dispatch.gate.notifications import driver_channel, site_channel
-from dispatch.realtime.broker import Subscription
+from dispatch.gate.site_queue import SiteQueues
+from dispatch.realtime.broker import Broker, Subscription
 from dispatch.realtime.session import LiveSession, live_session
 from dispatch.runtime import Runtime
 
@@ -37,7 +42,7 @@ _decode = msgspec.json.Decoder().decode
 @websocket("/live")
 async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: Caller) -> None:
     assert p.user_id is not None
-    inbox = _Inbox()
+    inbox = _Inbox(runtime.site_queues)
     try:
         async with live_session(
             socket, too_slow_reason="too slow: reconnect", keepalive_s=KEEPALIVE_S
@@ -54,7 +59,7 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
                         source.drain()
                         site_changed = True
                 if site_changed:
-                    await phone.send_tickets()
+                    await phone.send_tickets(site_changed=True)
     finally:
         await inbox.close()
 
@@ -63,7 +68,8 @@ class _Inbox:
     """The driver's subscriptions (its own channel, its sites'), waited on together. A get in flight
     outlives a wait that ended early (a keepalive ping, the phone closing): nothing is dropped."""
 
-    def __init__(self) -> None:
+    def __init__(self, queues: SiteQueues) -> None:
+        self.queues = queues
         self.sites: dict[UUID, Subscription] = {}
         self._subscriptions: list[Subscription] = []
         self._gets: dict[asyncio.Future[str], Subscription] = {}
@@ -80,11 +86,21 @@ class _Inbox:
         done, _ = await asyncio.wait(self._gets, return_when=asyncio.FIRST_COMPLETED)
         return [(self._gets.pop(g), g.result()) for g in done]
 
+    async def follow_site(self, broker: Broker, site_id: UUID) -> None:
+        await self.queues.follow(broker, site_id)  # first: it must see every change this one sees
+        try:
+            self.sites[site_id] = await self.follow(broker.subscribe(site_channel(site_id), maxsize=16))
+        except BaseException:
+            await self.queues.unfollow(site_id)
+            raise
+
     async def close(self) -> None:
         for get in self._gets:
             get.cancel()
         for sub in self._subscriptions:
             await sub.close()
+        for site_id in self.sites:
+            await self.queues.unfollow(site_id)
 
 
 class _Phone:
@@ -97,15 +113,22 @@ class _Phone:
         self.inbox = inbox
 
     async def send_state(self) -> None:
+        # The sites followed before the tickets are cut from them.
+        for site_id in set(await gate.driver_sites(self.runtime.db, self.p)) - set(self.inbox.sites):
+            await self.inbox.follow_site(self.runtime.broker, site_id)
         assignments = await driver_assignments(self.runtime.db, self.runtime.settings.secret_key, self.p)
         await self.send(_encode({"type": "assignments", "loads": assignments}))
-        await self.send_tickets()
-        for site_id in set(await gate.driver_sites(self.runtime.db, self.p)) - set(self.inbox.sites):
-            sub = self.runtime.broker.subscribe(site_channel(site_id), maxsize=16)
-            self.inbox.sites[site_id] = await self.inbox.follow(sub)
+        await self.send_tickets(site_changed=False)
 
-    async def send_tickets(self) -> None:
-        tickets = await gate.driver_tickets(self.runtime.db, self.p)
+    async def send_tickets(self, *, site_changed: bool) -> None:
+        """The driver's tickets: after a site's change, cut from the worker's shared view of the
+        sites' queues (one read per change, whatever the number of drivers: see site_queue.py);
+        otherwise (on connect, after the driver's own notification, which need not come after the
+        site's) read for this driver alone, as `GET .../ticket` reads them."""
+        if site_changed:
+            tickets = await self.runtime.site_queues.driver_tickets(self.runtime.db, self.p, self.inbox.sites)
+        else:
+            tickets = await gate.driver_tickets(self.runtime.db, self.p)
         await self.send(_encode({"type": "tickets", "tickets": tickets}))
 
     async def personal(self, event: dict[str, Any]) -> None:
@@ -114,7 +137,7 @@ class _Phone:
                 await self.send(
                     _encode({"type": "called", "load_id": event["load_id"], "dock": event["dock"]})
                 )
-                await self.send_tickets()
+                await self.send_tickets(site_changed=False)
             case "message":
                 await self.send(
                     _encode({"type": "message", "load_id": event["load_id"], "text": event["text"]})

@@ -255,11 +255,15 @@ ORDER BY loading_completed_at DESC LIMIT 20"""
 
 OWN_SITE = "SELECT id, name, timezone FROM sites WHERE id = $2 AND org_id = $1"
 
-# The pickup sites of a driver's loads that are still ahead of departure.
+# The pickup sites of a driver's loads that are still ahead of departure, and the sites where the
+# driver's trucks are in the yard (the driver's socket follows them all: its tickets are cut from them).
 DRIVER_SITES = """
-SELECT DISTINCT j.origin_site_id FROM loads l JOIN jobs j ON j.id = l.job_id
+SELECT j.origin_site_id FROM loads l JOIN jobs j ON j.id = l.job_id
 WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2
-  AND l.status IN ('assigned', 'booked', 'at_gate', 'loading')"""
+  AND l.status IN ('assigned', 'booked', 'at_gate', 'loading')
+UNION
+SELECT t.site_id FROM queue_tickets t JOIN loads l ON l.id = t.load_id
+WHERE l.driver_user_id = $1 AND l.carrier_org_id = $2 AND t.status <> 'departed'"""
 
 DRIVER_TICKETS = """
 SELECT t.id FROM queue_tickets t JOIN loads l ON l.id = t.load_id
@@ -405,3 +409,33 @@ FOR UPDATE OF t"""
 # A truck of a withdrawn load waiting or called to a dock leaves the queue (and frees its dock).
 SEND_AWAY = """
 DELETE FROM queue_tickets WHERE load_id = $1 AND status IN ('waiting', 'called') RETURNING site_id"""
+
+# Every live ticket at site $1 (as TICKET, with its load's carrier), at $2, in one statement: the
+# drivers' live sockets' shared view of the site's queue (dispatch/gate/site_queue.py). Per ticket
+# what TICKET_VIEW gives one: a waiting ticket's `position` (its rank in queue order among the
+# waiting ones, by a window function: the same 1 + count of those before it, as the key is unique)
+# and whether it waits for its slot; and the site's facts, the same on every row (computed once):
+# its active docks, its latest service times and when the trucks now at its docks were called.
+SITE_QUEUE_VIEW = f"""
+WITH {_RULES},
+ranked AS (
+    SELECT w.id, row_number() OVER (ORDER BY {_order_key("w")}) AS position, {_group("w")} = 2 AS early
+    FROM queue_tickets w, rules WHERE w.site_id = $1 AND w.status = 'waiting'
+)
+SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id,
+       l.carrier_org_id, ranked.position, coalesce(ranked.early, false) AS waiting_for_slot,
+       (SELECT count(*) FROM docks WHERE site_id = $1 AND active) AS active_docks,
+       (SELECT array_agg(took) FROM (
+           SELECT loading_completed_at - called_at AS took FROM queue_tickets
+           WHERE site_id = $1 AND loading_completed_at IS NOT NULL
+           ORDER BY loading_completed_at DESC LIMIT 20) r) AS recent_service,
+       (SELECT array_agg(called_at) FROM queue_tickets
+        WHERE site_id = $1 AND status IN ('called', 'loading', 'loaded') AND called_at IS NOT NULL)
+       AS at_docks_since
+FROM queue_tickets t
+JOIN loads l ON l.id = t.load_id
+JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id
+LEFT JOIN ranked ON ranked.id = t.id
+WHERE t.site_id = $1 AND t.status <> 'departed'"""  # noqa: S608 - constants only

@@ -476,6 +476,12 @@ async def ticket_view(conn: Conn | asyncpg.Pool, ticket_id: UUID) -> Ticket:
     row = await conn.fetchrow(queries.TICKET_VIEW, ticket_id, now)
     if row is None:
         raise NotFound("No such ticket.", code="ticket_not_found")
+    return placed_ticket(row, now)
+
+
+def placed_ticket(row: asyncpg.Record, now: datetime) -> Ticket:
+    """A ticket from a row of TICKET_VIEW or SITE_QUEUE_VIEW read at `now`: a waiting one with its
+    place and estimated wait."""
     if row["position"] is None:
         return _ticket(row)
     wait = q.estimated_wait(

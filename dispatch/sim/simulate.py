@@ -41,6 +41,7 @@ from dispatch.sim.crowd import (
     Watching,
     measure,
 )
+from dispatch.sim.driver_sockets import DriverSocketFigures, DriverSockets
 from dispatch.sim.geography import MILL, YARD
 from dispatch.sim.instruments import LoopLag, cpu_seconds, quiet_gc
 
@@ -67,6 +68,7 @@ class Options:
     give_back: float = 0.0  # share of the won jobs their carrier gives back before the gate
     breakdowns: float = 0.0  # share of the trucks that break down before the gate (a spare swapped in)
     swaps: float = 0.0  # share of the loads given another truck and driver before the gate
+    driver_sockets: bool = True  # each driver holds its live socket from check-in to departure
 
 
 def check(opts: Options) -> str | None:
@@ -134,6 +136,9 @@ class Figures:
     new_plates_verified: int = 0  # the new code with the new plate and driver: valid at the gate
     old_codes_checked: int = 0  # one swap's old code, tried at the gate with the old plate
     old_codes_refused_after_swap: int = 0  # ... and refused as reassigned
+    drivers: DriverSocketFigures | None = None  # the drivers' live sockets (None: left out)
+    cpu_meter: CpuMeter | None = None
+    cpu_marks: list[tuple[float, float | None]] = field(default_factory=list)  # at start, each phase's end
 
 
 class Sampler(Protocol):
@@ -142,6 +147,13 @@ class Sampler(Protocol):
     def start(self) -> None: ...
 
     async def stop(self) -> object: ...
+
+
+class CpuMeter(Protocol):
+    """The server's CPU so far (dispatch.procfs.ServerCpu, from the command): (its workers' CPU
+    seconds, PostgreSQL's or None)."""
+
+    def read(self) -> tuple[float, float | None]: ...
 
 
 # Runs a coroutine once one of a fixed number of places is free (the setup's own concurrency).
@@ -159,10 +171,16 @@ def _bounded(limit: int) -> Bounded:
 
 
 async def run(
-    base_url: str, admins: list[Account], opts: Options, sampler: Sampler | None = None
+    base_url: str,
+    admins: list[Account],
+    opts: Options,
+    sampler: Sampler | None = None,
+    cpu: CpuMeter | None = None,
 ) -> tuple[Figures, Timings]:
     timings = Timings()
-    fig = Figures()
+    fig = Figures(cpu_meter=cpu)
+    if cpu is not None:
+        fig.cpu_marks.append(cpu.read())
     lag, cpu_at_start = LoopLag(), cpu_seconds()
     lag.start()
     if sampler is not None:
@@ -186,6 +204,8 @@ def _phase(fig: Figures, name: str, t0: float) -> float:
     fig.phases[name] = time.monotonic() - t0
     end = time.time()
     fig.windows.append((name, end - fig.phases[name], end))
+    if fig.cpu_meter is not None:
+        fig.cpu_marks.append(fig.cpu_meter.read())
     print(f"  {name:10} {fig.phases[name]:6.1f} s", flush=True)
     return time.monotonic()
 
@@ -217,7 +237,7 @@ async def _play(api: Api, parties: dict[str, Party], opts: Options, fig: Figures
         quiet_gc()
         crowd_of = {s.id: crowd for crowd, share in zip(crowds, shares, strict=True) for s in share.shipments}
         drive_started = time.monotonic()
-        deliveries = await load_every_truck(api, cast, shipments, crowd_of, fig, bounded)
+        deliveries = await load_every_truck(api, cast, shipments, crowd_of, fig, bounded, opts)
         t = _phase(fig, "gate", t)
         await asyncio.gather(*deliveries)
         fig.drive_s = time.monotonic() - drive_started
@@ -663,11 +683,24 @@ async def load_every_truck(
     crowd_of: dict[str, Crowd | ChildCrowd],
     fig: Figures,
     bounded: Bounded,
+    opts: Options,
 ) -> list[asyncio.Task[None]]:
-    """Every truck walks in; the docks call, verify and load them; each loaded truck departs on
-    its own delivery (its phone drives in the process that plays its load, then the receipt).
-    Hands on those deliveries."""
+    """Every truck walks in (its driver's live socket open first, unless left out); the docks call,
+    verify and load them; each loaded truck departs on its own delivery (its phone drives in the
+    process that plays its load, then the receipt). Hands on those deliveries."""
     deliveries: list[asyncio.Task[None]] = []
+    sockets = DriverSockets(api) if opts.driver_sockets else None
+    if sockets is not None:
+        fig.drivers = sockets.figures
+
+    async def arrive(s: flow.Shipment) -> None:
+        if sockets is not None:
+            await sockets.open(s)
+        await flow.check_in(api, s)
+
+    def called(s: flow.Shipment, _dock: str) -> None:
+        if sockets is not None:
+            sockets.call_answered(s)
 
     async def deliver(s: flow.Shipment) -> None:
         await crowd_of[s.id].drive(s)
@@ -677,10 +710,16 @@ async def load_every_truck(
 
     async def loaded(s: flow.Shipment) -> None:
         await flow.depart(api, s)
+        if sockets is not None:
+            await sockets.close(s)
         deliveries.append(asyncio.create_task(deliver(s)))
 
-    await asyncio.gather(*[bounded(flow.check_in(api, s)) for s in shipments])
-    await flow.run_docks(api, cast.staff, cast.works, shipments, lambda _s, _d: None, loaded)
+    try:
+        await asyncio.gather(*[bounded(arrive(s)) for s in shipments])
+        await flow.run_docks(api, cast.staff, cast.works, shipments, called, loaded)
+    finally:
+        if sockets is not None:
+            await sockets.close_all()
     return deliveries
 
 
@@ -767,12 +806,14 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
             else ""
         )
     )
+    drivers_held = _report_driver_sockets(fig)
     _report_generator(fig, opts)
     print("  per operation (client-side, including the network and this process's own scheduling):")
     for op, samples in sorted(timings.samples.items(), key=lambda kv: -len(kv[1])):
         failed = timings.failures.get(op, 0)
         print(f"    {op:18} {_pct(samples)}" + (f"  {failed} unexpected answers" if failed else ""))
     _report_phases(fig, timings)
+    _report_server_cpu(fig, timings)
     _report_timeline(fig, timings)
     print("=" * 96)
     return (
@@ -783,7 +824,28 @@ def report(fig: Figures, timings: Timings, opts: Options) -> bool:
         and swaps_held(fig, opts)
         and exact
         and finals == len(fig.sockets)
+        and drivers_held
     )
+
+
+def _report_driver_sockets(fig: Figures) -> bool:
+    """The drivers' live sockets: call -> `called` frame, and how many `tickets` frames they were
+    sent. True when every driver's socket got its call (or the sockets were left out)."""
+    d = fig.drivers
+    if d is None:
+        print("  driver     live sockets left out (--no-driver-sockets)")
+        return True
+    print(
+        f"  driver     call truck answered -> called frame on the driver's socket: {_pct(d.call_to_called)} "
+        f"({d.before_answer} before the answer)"
+    )
+    print(
+        f"  driver     {d.sockets} live sockets, check-in to departure: {d.called_frames}/{fig.loads} "
+        f"called frames, {d.tickets_frames:,} tickets frames"
+    )
+    for failure in d.failures[:5]:
+        print(f"  driver     FAILED socket {failure}")
+    return not d.failures and d.called_frames == fig.loads
 
 
 def swaps_held(fig: Figures, opts: Options) -> bool:
@@ -843,6 +905,28 @@ def _report_phases(fig: Figures, timings: Timings) -> None:
         received = [lat for at, lat in fig.latencies if start <= at < end]
         if received:
             print(f"      {'fix -> watcher':18} {_pct(received)}")
+
+
+def _report_server_cpu(fig: Figures, timings: Timings) -> None:
+    """The server's CPU per phase (its workers', PostgreSQL's), and per API request ended in it."""
+    if len(fig.cpu_marks) != len(fig.windows) + 1:
+        return
+    print("  server CPU per phase: workers, PostgreSQL; per API request that ended in the phase")
+    marks = zip(fig.windows, fig.cpu_marks[:-1], fig.cpu_marks[1:], strict=True)
+    for (name, start, end), before, after in marks:
+        requests = sum(len(_in_window(at, start, end)) for at in timings.ended_at.values())
+        seconds = max(end - start, 1e-9)
+        workers = after[0] - before[0]
+        line = f"    {name:10} workers {workers:6.1f} s ({workers / seconds:4.2f} core)"
+        if after[1] is not None and before[1] is not None:
+            postgres = after[1] - before[1]
+            line += f", postgres {postgres:6.1f} s ({postgres / seconds:4.2f} core)"
+        if requests:
+            line += f"; {workers / requests * 1000:5.2f} ms workers"
+            if after[1] is not None and before[1] is not None:
+                line += f", {(after[1] - before[1]) / requests * 1000:5.2f} ms postgres"
+            line += f" per request ({requests:,})"
+        print(line)
 
 
 def _ms(samples: list[float], q: float) -> str:

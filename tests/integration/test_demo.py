@@ -170,6 +170,15 @@ def test_simulate_drives_the_whole_flow_and_checks_the_fan_out() -> None:
     assert fan_out is not None and int(fan_out.group(1).replace(",", "")) > 0, out
     assert re.search(r"receipts\s+6/6 loads received; 2/2 jobs completed", out)
     assert re.search(r"post positions\s+p50\s+[\d.]+\s+p99", out)
+    # Every driver held its live socket through the gate and got its call on it.
+    assert re.search(
+        r"driver\s+call truck answered -> called frame on the driver's socket: p50\s+[\d.]+", out
+    )
+    sockets = re.search(
+        r"driver\s+6 live sockets, check-in to departure: 6/6 called frames, ([\d,]+) tickets", out
+    )
+    assert sockets is not None and int(sockets.group(1).replace(",", "")) >= 6, out
+    assert re.search(r"^\s+gate\s+workers\s+[\d.]+ s .* per request", out, re.MULTILINE), out
 
 
 def test_simulate_over_two_processes_checks_every_seq_and_reports_each_process() -> None:

@@ -1,0 +1,139 @@
+"""The drivers' live sockets' shared view of each site's queue, one per worker process.
+
+Why: on every change in a site's yard (a check-in, a call, a truck moving on) every driver's live
+socket at the site sends its driver a new `tickets` frame. Each socket reading its own tickets'
+places (`service.driver_tickets`: one TICKET_VIEW per ticket, each counting the waiting tickets
+ahead) is one statement per driver per change, each O(queue): with hundreds of drivers in the yard
+the gate's busiest hour would be spent re-counting the same queue. Instead the first socket that
+needs the site's queue after a change reads all of it in ONE statement (`queries.SITE_QUEUE_VIEW`:
+every live ticket with its place, by a window function, and the site's facts); the sockets asking
+while that read runs await the same read (single flight); each cuts its own driver's tickets from
+it (the rule of DRIVER_TICKETS: the driver's loads in its carrier). The tickets are built exactly as
+`service.ticket_view` builds one (`service.placed_ticket`), as of the read's instant.
+
+Freshness, the rule: a socket is never served a view read before the change that woke it. This
+process keeps its own subscription to the channel of each site a socket follows (`follow`); the
+broker offers a notification to every subscriber of the channel in one go, so when a socket wakes
+for a change, that change is already in this subscription. An ask first takes what it holds: if
+anything came (or the broker's reconnect GAP), the site's generation goes up. A view serves an ask
+only if its read started at (or after) the ask's generation; a read started then started after the
+notification arrived, so after the change committed. A change arriving during a read makes the next
+ask read again. The view of a site nobody follows any more is dropped with it. A socket that sends
+its tickets for another reason (on connect, after its driver's own notification: that comes on
+another channel and need not come after the site's) does not ask here: it reads its driver's
+tickets alone (`service.driver_tickets`), which answers the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+from dispatch.accounts.principal import Principal
+from dispatch.gate import queries
+from dispatch.gate.models import Ticket
+from dispatch.gate.notifications import site_channel
+from dispatch.gate.service import placed_ticket
+from dispatch.realtime.broker import Broker, Subscription
+
+
+@dataclass(frozen=True)
+class SiteQueue:
+    """A site's live tickets as read at one instant, by (driver, carrier)."""
+
+    by_driver: dict[tuple[UUID | None, UUID], list[Ticket]]
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[asyncpg.Record], now: datetime) -> SiteQueue:
+        by_driver: dict[tuple[UUID | None, UUID], list[Ticket]] = {}
+        for row in rows:
+            key = (row["driver_user_id"], row["carrier_org_id"])
+            by_driver.setdefault(key, []).append(placed_ticket(row, now))
+        return cls(by_driver)
+
+    def of_driver(self, p: Principal) -> list[Ticket]:
+        return self.by_driver.get((p.user_id, p.org_id), [])
+
+
+@dataclass
+class _Site:
+    changes: Subscription  # this process's own: what came since the last ask
+    followers: int = 1
+    generation: int = 0
+    view: SiteQueue | None = None
+    view_generation: int = -1
+    reading: asyncio.Future[SiteQueue] | None = field(default=None, repr=False)
+    reading_generation: int = -1
+
+
+class SiteQueues:
+    """Per process: the view of each site some driver socket follows (see the module docstring)."""
+
+    def __init__(self, on_read: Callable[[], object] = lambda: None) -> None:
+        self._sites: dict[UUID, _Site] = {}
+        self._on_read = on_read  # counts the reads (/metrics: dispatch_site_queue_reads)
+
+    async def follow(self, broker: Broker, site_id: UUID) -> None:
+        """A socket follows the site: call before subscribing to the site's channel itself."""
+        site = self._sites.get(site_id)
+        if site is not None:
+            site.followers += 1
+            return
+        changes = broker.subscribe(site_channel(site_id), maxsize=1)  # one queued is "changed"
+        self._sites[site_id] = _Site(changes)
+        try:
+            await changes.__aenter__()
+        except BaseException:  # the socket closed meanwhile (or the listener failed): not followed
+            await self.unfollow(site_id)
+            raise
+
+    async def unfollow(self, site_id: UUID) -> None:
+        site = self._sites.get(site_id)
+        if site is None:
+            return
+        site.followers -= 1
+        if site.followers == 0:
+            del self._sites[site_id]
+            await site.changes.close()
+
+    async def driver_tickets(self, db: asyncpg.Pool, p: Principal, site_ids: Iterable[UUID]) -> list[Ticket]:
+        """The driver's tickets at these sites (those its socket follows), as DRIVER_TICKETS orders them."""
+        views = await asyncio.gather(*(self.view(db, s) for s in site_ids))
+        return sorted((t for v in views for t in v.of_driver(p)), key=lambda t: t.arrived_at)
+
+    async def view(self, db: asyncpg.Pool, site_id: UUID) -> SiteQueue:
+        """The site's queue, read no earlier than the changes this process has been told of."""
+        site = self._sites.get(site_id)
+        if site is None:  # nobody follows it: nothing tells when a view would go stale
+            return await self._read(db, site_id)
+        if site.changes.drain():
+            site.generation += 1
+        want = site.generation
+        if site.view is not None and site.view_generation >= want:
+            return site.view
+        if site.reading is None or site.reading_generation < want:
+            reading = asyncio.ensure_future(self._read(db, site_id))
+            site.reading, site.reading_generation = reading, want
+            reading.add_done_callback(lambda r: self._keep(site, r, want))
+        # Shielded: a socket that closes while waiting does not cancel the others' read.
+        return await asyncio.shield(site.reading)
+
+    @staticmethod
+    def _keep(site: _Site, reading: asyncio.Future[SiteQueue], generation: int) -> None:
+        if site.reading is reading:
+            site.reading = None
+        if reading.cancelled() or reading.exception() is not None:
+            return  # every asker gets the error; the next ask reads again
+        if generation > site.view_generation:
+            site.view, site.view_generation = reading.result(), generation
+
+    async def _read(self, db: asyncpg.Pool, site_id: UUID) -> SiteQueue:
+        now = datetime.now(UTC)
+        rows = await db.fetch(queries.SITE_QUEUE_VIEW, site_id, now)
+        self._on_read()
+        return SiteQueue.of_rows(rows, now)
