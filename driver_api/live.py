@@ -12,7 +12,11 @@ with 4008.
 
 The `tickets` frames are cut from the worker's shared view of each site's queue
 (dispatch/gate/site_queue.py): on a change at a site the first socket to ask reads the site's queue
-once, the others share that read; the frames are what `gate.driver_tickets` answers.
+once, the others share that read; the frames are what `gate.driver_tickets` answers. A change in
+the yard that leaves the driver's tickets as they were (a truck checking in behind, a truck at a dock
+moving on) sends this driver nothing: a `tickets` frame is sent only when it differs from the last
+one the socket sent (with hundreds of trucks in the yard most changes leave most drivers' places as
+they were, and the frame's send is most of what a change costs the worker).
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ class _Phone:
         self.runtime = runtime
         self.p = p
         self.inbox = inbox
+        self.last_tickets: bytes | None = None  # the last `tickets` frame sent
 
     async def send_state(self) -> None:
         # The sites followed before the tickets are cut from them.
@@ -129,7 +134,10 @@ class _Phone:
             tickets = await self.runtime.site_queues.driver_tickets(self.runtime.db, self.p, self.inbox.sites)
         else:
             tickets = await gate.driver_tickets(self.runtime.db, self.p)
-        await self.send(_encode({"type": "tickets", "tickets": tickets}))
+        frame = _encode({"type": "tickets", "tickets": tickets})
+        if frame != self.last_tickets:  # "whenever they change": the same state is not sent twice
+            await self.send(frame)
+            self.last_tickets = frame
 
     async def personal(self, event: dict[str, Any]) -> None:
         match event.get("e"):

@@ -40,7 +40,11 @@ class Phone:
                     return frame["tickets"]
 
     async def shows(self, expected: list[dict]) -> None:
-        """Frames until one shows `expected` (a frame is a full state: an earlier change's may come first)."""
+        """Frames until one shows `expected` (a frame is a full state: an earlier change's may come
+        first); none if the last one shows it (a change that left this driver's tickets as they were
+        sends nothing)."""
+        if self.frames and self.frames[-1] == expected:
+            return
         while await self.next_tickets() != expected:
             pass
 
@@ -113,9 +117,11 @@ async def test_each_driver_sees_its_own_place_after_every_change(server_factory,
         assert phones[2].frames[-1][0]["status"] == "called"
         assert [p.frames[-1][0]["position"] for p in phones[:2]] == [2, 1]
 
-        # Never another driver's ticket, in any frame.
+        # Never another driver's ticket, in any frame; and never the same state twice in a row (the
+        # check-ins behind a driver, the trucks at the docks moving on, left its place as it was).
         for phone in phones:
             assert phone.frames and all(t["load_id"] == phone.load["id"] for f in phone.frames for t in f)
+            assert all(a != b for a, b in zip(phone.frames, phone.frames[1:], strict=False)), phone.frames
 
 
 async def queue_reads(base_url: str) -> float:
@@ -128,23 +134,33 @@ async def queue_reads(base_url: str) -> float:
 @pytest.mark.server
 async def test_one_queue_read_per_change_however_many_drivers_are_connected(server_factory, settings):
     server = server_factory(metrics_token=TOKEN)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http, AsyncExitStack() as stack:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
         w = await dispatched_loads(http, settings, loads=8, docks=2)
-        walk_ins, drivers = w["loads"][:2], w["loads"][2:]
+        site, staff = w["site"]["id"], w["staff"].headers
+        docks = [
+            d["id"] for d in (await http.get(f"/gate/sites/{site}/board", headers=staff)).json()["docks"]
+        ]
+        _walk_in, first, *others = w["loads"]  # the walk-in has no socket
+        for load in w["loads"]:  # everyone waits in the yard, in this order
+            await check_in(http, load)
 
-        async def reads_for_one_check_in(phones: list[Phone], walk_in: dict) -> float:
+        async def reads_for_one_call(phones: list[Phone], dock: str) -> float:
+            """A call moves every waiting truck up one place: each connected driver gets a frame."""
             before = await queue_reads(server.base_url)
-            await check_in(http, walk_in)
+            r = await http.post(f"/gate/sites/{site}/call", headers=staff, json={"dock_id": dock})
+            assert r.status_code == 200, r.text
             for phone in phones:
-                await phone.next_tickets()  # each socket woke for the change and sent its frame
+                await phone.shows(await rest_tickets(http, phone.load))
             return await queue_reads(server.base_url) - before
 
-        one = [await connected(stack, server, drivers[0])]
-        assert await reads_for_one_check_in(one, walk_ins[0]) == 1
-
-        many = one + [await connected(stack, server, load) for load in drivers[1:]]
-        assert await reads_for_one_check_in(many, walk_ins[1]) == 1
-        assert all(p.frames[-1] == [] for p in many)  # none of them checked in: nothing of the walk-ins
+        # Sockets opened once the yard is still: nothing of an earlier change is left to read.
+        async with AsyncExitStack() as stack:
+            one = [await connected(stack, server, first)]
+            assert await reads_for_one_call(one, docks[0]) == 1  # the walk-in called; `first` is next
+        async with AsyncExitStack() as stack:
+            many = [await connected(stack, server, load) for load in others]
+            assert await reads_for_one_call(many, docks[1]) == 1  # `first` called; the six move up
+            assert [p.frames[-1][0]["position"] for p in many] == [1, 2, 3, 4, 5, 6]
 
 
 async def test_the_site_view_gives_every_ticket_what_ticket_view_gives_it(client, settings, db):
