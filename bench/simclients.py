@@ -18,8 +18,8 @@ Frames, one line per client and compression:
 - `websockets async for` iterates the same connection without a timeout;
 - `websockets sans-I/O` is websockets' own protocol (ClientProtocol) on a plain asyncio Protocol;
 - `aiohttp` reads with aiohttp's websocket client (its frame reader is compiled).
-Posts: `aiohttp` (the `Api.call` the simulator used) and `light` (dispatch/sim/phones.py: a
-keep-alive connection per phone, pre-encoded requests, httptools' parser).
+Posts: `aiohttp` (`Api(light=False)`: what the simulator's `Api.call` used before) and `light`
+(`Api.call` now, dispatch/sim/light.py: a keep-alive connection per party, httptools' parser).
 """
 
 from __future__ import annotations
@@ -301,7 +301,7 @@ async def posts(
         * 3,
     }
     done = 0
-    async with Api(base, Timings(), connections=400) as api:
+    async with Api(base, Timings(), connections=400, light=variant == "light") as api:
         stop = time.monotonic() + seconds
 
         async def phone(k: int) -> None:
@@ -309,10 +309,7 @@ async def posts(
             who = Party(f"phone {k}", f"token-{k}")
             await asyncio.sleep(interval_s * k / phones)
             while time.monotonic() < stop:
-                if variant == "aiohttp":
-                    answer = await api.post("/driver/v1/positions", who, body, op="post positions")
-                else:
-                    answer = await api.post_positions(who, body)
+                answer = await api.post_positions(who, body)
                 assert answer["accepted"] == 3
                 done += 1
                 await asyncio.sleep(interval_s)

@@ -36,7 +36,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # An Idempotency-Key's claim while its first request runs: after this long without an answer
     # (its worker was killed, the database restarted), a retry with the same request takes it over.
     idempotency_lease_seconds: int = 60
-    db_pool_min: int = 2
+    # Connections each worker opens at start-up (by default all of them: dispatch/db/pool.py) and the
+    # most it holds.
+    db_pool_min: int = 10
     db_pool_max: int = 10
     log_level: str = "INFO"
     # Where the numbered .sql migrations live; only packagers and tests change this.
@@ -121,6 +123,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         state_dir = env.get("DISPATCH_STATE_DIR", DEFAULT_STATE_DIR)
+        pool_max = _int(env, "DISPATCH_DB_POOL_MAX", 10, minimum=1)
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             state_dir=state_dir,
@@ -131,8 +134,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             idempotency_lease_seconds=_int(
                 env, "DISPATCH_IDEMPOTENCY_LEASE_SECONDS", 60, minimum=1, maximum=3600
             ),
-            db_pool_min=_int(env, "DISPATCH_DB_POOL_MIN", 2, minimum=1),
-            db_pool_max=_int(env, "DISPATCH_DB_POOL_MAX", 10, minimum=1),
+            db_pool_min=_int(env, "DISPATCH_DB_POOL_MIN", pool_max, minimum=1, maximum=pool_max),
+            db_pool_max=pool_max,
             log_level=env.get("DISPATCH_LOG_LEVEL", "INFO").upper(),
             migrations_dir=env.get("DISPATCH_MIGRATIONS_DIR") or None,
             password_time_cost=_int(env, "DISPATCH_PASSWORD_TIME_COST", 3, minimum=1),

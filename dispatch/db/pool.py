@@ -14,6 +14,26 @@ _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
 
 
+# The array and range types the service's statements bind or return that asyncpg has no built-in codec
+# for. It learns such a type by introspecting it (a recursive catalogue query with JIT switched off and
+# on again: three round trips) the first time a statement on that connection uses it, so a connection
+# new to, say, uuid[] (every event's org_ids) makes the request that first uses it wait. Preparing one
+# statement that names them all when the connection opens learns them in one introspection. A type
+# missing here still works: it is learned on first use, as before.
+PRELOADED_TYPES = (
+    "uuid[]",
+    "timestamptz[]",
+    "float8[]",
+    "real[]",
+    "smallint[]",
+    "integer[]",
+    "boolean[]",
+    "interval[]",
+    "tstzrange",
+)
+_PRELOAD = "SELECT " + ", ".join(f"${i}::{t}" for i, t in enumerate(PRELOADED_TYPES, start=1))
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out through msgspec: faster than the stdlib and the same rules as the API.
     await conn.set_type_codec(
@@ -28,6 +48,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         encoder=lambda v: _json_encode(v).decode(),
         decoder=_json_decode,
     )
+    await conn.prepare(_PRELOAD)
 
 
 async def _no_reset(_: asyncpg.Connection) -> None:
@@ -36,7 +57,12 @@ async def _no_reset(_: asyncpg.Connection) -> None:
     every release (RESET ALL, UNLISTEN *, advisory unlock) is a wasted round trip on every request."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(dsn: str, *, min_size: int = 10, max_size: int = 10) -> asyncpg.Pool:
+    """The pool with `min_size` connections open and set up before it is returned (asyncpg opens
+    them all at once), growing to `max_size` under load. The service opens all of them at start-up
+    (DISPATCH_DB_POOL_MIN defaults to the max): a worker serves its first burst with every connection
+    ready instead of opening some in the middle of it, and asyncpg keeps the `min_size` open however
+    long they stay idle, so the first truck of a morning finds them too."""
     pool: Any = await asyncpg.create_pool(
         dsn,
         min_size=min_size,

@@ -18,7 +18,7 @@ import aiohttp
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 
-from dispatch.sim.phones import Phones
+from dispatch.sim.light import TIMEOUT_S, Answer, LightClient
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
@@ -80,28 +80,30 @@ class Timings:
 
 
 class Api:
-    """One HTTP connection pool to the service (aiohttp), each phone's own keep-alive connection for
-    its positions (phones.py: the hot path, light on the generator's CPU), and websocket connections."""
+    """The service's HTTP API, each party on its own keep-alive connections (light.py: a party's
+    console or phone holds one; light on the generator's CPU), and websocket connections.
 
-    def __init__(self, base_url: str, timings: Timings | None = None, *, connections: int = 200) -> None:
+    Multipart uploads (the evidence photo: `data=`) go through an aiohttp session instead: the light
+    client writes JSON bodies only. With `light=False` every request does (bench/simclients.py
+    compares the two clients)."""
+
+    def __init__(
+        self, base_url: str, timings: Timings | None = None, *, connections: int = 200, light: bool = True
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.ws_url = "ws" + self.base_url.removeprefix("http")
         self.timings = timings or Timings()
         self._connections = connections
+        self._light = LightClient(self.base_url) if light else None
         self._session: aiohttp.ClientSession | None = None
-        self._phones = Phones(self.base_url)
         self._sockets: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Api:
-        self._session = aiohttp.ClientSession(
-            self.base_url,
-            connector=aiohttp.TCPConnector(limit=self._connections),
-            timeout=aiohttp.ClientTimeout(total=60),
-        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._phones.close()
+        if self._light is not None:
+            self._light.close()
         for session in (self._session, self._sockets):
             if session is not None:
                 await session.close()
@@ -118,43 +120,48 @@ class Api:
         headers: Mapping[str, str] | None = None,
         data: Any = None,
     ) -> Any:
-        """The decoded JSON answer; ApiError when the status is not one of `expect`."""
-        assert self._session is not None, "use Api as an async context manager"
+        """The decoded JSON answer (text when the answer is not JSON); ApiError when the status is
+        not one of `expect`. The time until the answer is read whole is added as `op` (by default
+        the method and the path)."""
         sent = dict(headers or {})
         if who is not None:
             sent |= who.headers
-        payload = data
+        payload = b""
         if body is not None:
             payload = _encode(body)
             sent["Content-Type"] = "application/json"
+        name = op or method + " " + path.split("?")[0]
         t0 = time.perf_counter()
-        async with self._session.request(method, path, data=payload, headers=sent) as r:
-            raw = await r.read()
-        self.timings.add(op or method + " " + path.split("?")[0], time.perf_counter() - t0)
-        answer = _decode(raw) if raw and r.content_type.endswith("json") else raw.decode(errors="replace")
+        if self._light is not None and data is None:
+            key = who.token if who is not None else ""
+            got = await self._light.request(key, method, path, sent, payload)
+        else:
+            got = await self._aiohttp(method, path, sent, payload if data is None else data)
+        self.timings.add(name, time.perf_counter() - t0)
+        answer = (
+            _decode(got.body)
+            if got.body and got.content_type.endswith("json")
+            else got.body.decode(errors="replace")
+        )
         wanted = (expect,) if isinstance(expect, int) else expect
-        if r.status not in wanted:
+        if got.status not in wanted:
             self.timings.failures[op or path] += 1
-            raise ApiError(method, path, r.status, answer)
+            raise ApiError(method, path, got.status, answer)
         return answer
 
+    async def _aiohttp(self, method: str, path: str, headers: dict[str, str], data: Any) -> Answer:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                self.base_url,
+                connector=aiohttp.TCPConnector(limit=self._connections),
+                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
+            )
+        async with self._session.request(method, path, data=data or None, headers=headers) as r:
+            return Answer(r.status, r.content_type, await r.read())
+
     async def post_positions(self, phone: Party, body: Any, *, op: str = "post positions") -> Any:
-        """`POST /driver/v1/positions` as `call` would send it (same headers, same checks: the
-        decoded answer, ApiError unless 200 or 201, timed as `op`), but on the phone's own keep-alive
-        connection, written and parsed without a client framework: a simulation's busiest request."""
-        path = "/driver/v1/positions"
-        sent = phone.headers | {"Content-Type": "application/json"}
-        t0 = time.perf_counter()
-        status, raw = await self._phones.post(phone.token, sent, _encode(body))
-        self.timings.add(op, time.perf_counter() - t0)
-        try:
-            answer = _decode(raw) if raw else raw.decode()
-        except msgspec.DecodeError:
-            answer = raw.decode(errors="replace")
-        if status not in (200, 201):
-            self.timings.failures[op] += 1
-            raise ApiError("POST", path, status, answer)
-        return answer
+        """`POST /driver/v1/positions` from a phone: a simulation's busiest request."""
+        return await self.call("POST", "/driver/v1/positions", phone, body, op=op)
 
     async def get(self, path: str, who: Party | None = None, **kw: Any) -> Any:
         return await self.call("GET", path, who, **kw)

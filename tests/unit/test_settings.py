@@ -104,3 +104,15 @@ def test_map_tiles_datum(tmp_path):
     assert Settings.from_env(env | {"DISPATCH_MAP_TILES_DATUM": "GCJ-02"}).map_tiles_datum == "gcj02"
     with pytest.raises(SettingsError, match="DISPATCH_MAP_TILES_DATUM must be wgs84 or gcj02, got 'bd09'"):
         Settings.from_env(env | {"DISPATCH_MAP_TILES_DATUM": "bd09"})
+
+
+def test_each_worker_opens_its_whole_pool_unless_told_otherwise(tmp_path):
+    base = {"DISPATCH_STATE_DIR": str(tmp_path), "DISPATCH_SECRET_KEY": "k" * 40}
+    default = Settings.from_env(base)
+    assert (default.db_pool_min, default.db_pool_max) == (10, 10)
+    bigger = Settings.from_env(base | {"DISPATCH_DB_POOL_MAX": "40"})
+    assert (bigger.db_pool_min, bigger.db_pool_max) == (40, 40)
+    lazy = Settings.from_env(base | {"DISPATCH_DB_POOL_MIN": "2", "DISPATCH_DB_POOL_MAX": "40"})
+    assert (lazy.db_pool_min, lazy.db_pool_max) == (2, 40)
+    with pytest.raises(SettingsError, match="DISPATCH_DB_POOL_MIN must be at most 10"):
+        Settings.from_env(base | {"DISPATCH_DB_POOL_MIN": "11"})
