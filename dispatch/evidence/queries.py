@@ -1,22 +1,15 @@
 """Evidence SQL. Every read is scoped to the caller's organization ($2) being a party of the job."""
 
-# The load and its job for an appender, when the caller's organization is a party of the job, with
-# the chain's end and its latest tare. The load row's lock makes appenders to one load take turns;
-# NO KEY UPDATE is enough for that and does not block rows that merely reference the load. The
-# chain's end is read after the lock is granted (the CTE locks first, then the function runs for
-# its row) with a fresh snapshot (evidence_chain_end is VOLATILE: migration 0025), so it includes a
-# record that an appender this statement waited for committed.
+# The load and its job for an appender, when the caller's organization is a party of the job.
+# The load row's lock makes appenders to one load take turns (seq and prev_hash are read under
+# it); NO KEY UPDATE is enough for that and does not block rows that merely reference the load.
 LOAD_FOR_APPEND = """
-WITH locked AS MATERIALIZED (
-    SELECT l.id, l.status, l.job_id,
-           j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id
-    FROM loads l
-    JOIN jobs j ON j.id = l.job_id
-    WHERE l.id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
-    FOR NO KEY UPDATE OF l
-)
-SELECT locked.*, e.seq AS last_seq, e.hash AS last_hash, e.tare_seq, e.tare_data
-FROM locked CROSS JOIN LATERAL evidence_chain_end(locked.id) e"""
+SELECT l.id, l.status, l.job_id,
+       j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id
+FROM loads l
+JOIN jobs j ON j.id = l.job_id
+WHERE l.id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)
+FOR NO KEY UPDATE OF l"""
 
 # The load as its parties see it, for reading and exporting its evidence.
 LOAD_FOR_PARTY = """
@@ -27,6 +20,19 @@ JOIN jobs j ON j.id = l.job_id
 JOIN vehicles v ON v.id = l.vehicle_id
 LEFT JOIN users u ON u.id = l.driver_user_id
 WHERE l.id = $1 AND $2 IN (j.poster_org_id, j.shipper_org_id, j.consignee_org_id, j.carrier_org_id)"""
+
+# The chain's end: the next record's seq follows it and its prev_hash is this hash.
+LAST_RECORD = "SELECT seq, hash FROM evidence_records WHERE load_id = $1 ORDER BY seq DESC LIMIT 1"
+
+# For a gross weighing: the chain's end and the tare it is netted against (the latest one), in one
+# read after the load's lock.
+CHAIN_END_AND_TARE = """
+SELECT last.seq, last.hash, tare.seq AS tare_seq, tare.data AS tare_data
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (SELECT seq, hash FROM evidence_records WHERE load_id = $1
+                   ORDER BY seq DESC LIMIT 1) last ON true
+LEFT JOIN LATERAL (SELECT seq, data FROM evidence_records WHERE load_id = $1 AND kind = 'weighbridge_tare'
+                   ORDER BY seq DESC LIMIT 1) tare ON true"""
 
 _RECORD_COLUMNS = """
 SELECT r.load_id, r.seq, r.kind, r.data, r.recorded_by, u.name AS recorded_by_name, r.recorder_org_id,

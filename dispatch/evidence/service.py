@@ -92,8 +92,7 @@ def _parties(load: asyncpg.Record) -> list[UUID]:
 
 async def _load_for_append(conn: Conn, p: Principal, load_id: UUID, kind: str) -> asyncpg.Record:
     """The load, locked, if the caller's organization is its shipper and it is still being loaded,
-    or (photos and notes) its consignee and it is on its way or has arrived; with the chain's end
-    (`last_seq`, `last_hash`) and its latest tare (`tare_seq`, `tare_data`), read under the lock."""
+    or (photos and notes) its consignee and it is on its way or has arrived."""
     load = await conn.fetchrow(queries.LOAD_FOR_APPEND, load_id, p.org_id)
     if load is None:
         raise NotFound("No such load, or it is not visible to your organization.", code="load_not_found")
@@ -149,6 +148,11 @@ class ChainEnd(NamedTuple):
         return cls(0, None) if seq is None else cls(seq, bytes(hash or b""))
 
 
+async def chain_end(conn: Conn, load_id: UUID) -> ChainEnd:
+    last = await conn.fetchrow(queries.LAST_RECORD, load_id)
+    return ChainEnd(0, None) if last is None else ChainEnd.of(last["seq"], last["hash"])
+
+
 async def append(
     conn: Conn,
     p: Principal,
@@ -157,14 +161,16 @@ async def append(
     data: dict[str, Any],
     lat: float | None,
     lon: float | None,
-    end: ChainEnd,
+    end: ChainEnd | None = None,
 ) -> EvidenceRecord:
     """Hash `data` onto the end of the load's chain and store it (the caller holds the load lock).
 
     `load` carries the load's id and job_id and the job's four party organizations. `end`: the
-    chain's end as the caller read it under the lock (an evidence post with the lock itself, the
-    receipt with its checks)."""
+    chain's end if the caller has read it under the lock (the receipt reads it with its checks),
+    else it is read here."""
     user_id = _require_user(p)
+    if end is None:
+        end = await chain_end(conn, load["id"])
     seq = end.seq + 1
     prev_hash = end.hash
     recorded_at = _now()
@@ -215,7 +221,7 @@ async def append(
 
 def _data_of(body: RecordIn, tare: asyncpg.Record | None) -> dict[str, Any]:
     """The record's stored data: the body without `kind` and `position`, plus what the service derives
-    (a gross weighing's net, from `tare`: LOAD_FOR_APPEND's row)."""
+    (a gross weighing's net, from `tare`: CHAIN_END_AND_TARE's row)."""
     match body:
         case WeighbridgeTare(weight_kg=kg, weighbridge_id=bridge, ticket=ticket):
             return {"weight_kg": kg, "weighbridge_id": bridge, "ticket": ticket}
@@ -264,8 +270,14 @@ async def record(db: asyncpg.Pool, p: Principal, load_id: UUID, body: RecordIn) 
     kind = str(type(body).__struct_config__.tag)
     async with db.acquire() as conn, conn.transaction():
         load = await _load_for_append(conn, p, load_id, kind)
-        end = ChainEnd.of(load["last_seq"], load["last_hash"])
-        return await append(conn, p, load, kind, _data_of(body, load), *_lat_lon(body.position), end)
+        if isinstance(body, WeighbridgeGross):  # the tare and the chain's end in one read
+            tare = await conn.fetchrow(queries.CHAIN_END_AND_TARE, load_id)
+            assert tare is not None  # one row, always
+            data = _data_of(body, tare)
+            end: ChainEnd | None = ChainEnd.of(tare["seq"], tare["hash"])
+        else:
+            data, end = _data_of(body, None), None
+        return await append(conn, p, load, kind, data, *_lat_lon(body.position), end)
 
 
 async def record_photo(
@@ -299,8 +311,7 @@ async def record_photo(
                 "content_type": staged.content_type,
                 "caption": form.caption or None,
             }
-            end = ChainEnd.of(load["last_seq"], load["last_hash"])
-            return await append(conn, p, load, "photo", data, form.lat, form.lon, end)
+            return await append(conn, p, load, "photo", data, form.lat, form.lon)
     finally:
         if not published:  # refused (or failed) before publishing: nothing is left behind
             await asyncio.to_thread(photos.discard, staged)

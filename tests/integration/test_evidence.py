@@ -311,7 +311,7 @@ async def test_concurrent_appends_make_one_gapless_chain(client, settings, db):
 async def test_an_appender_that_waited_for_the_load_extends_the_record_committed_meanwhile(
     server_factory, settings, db
 ):
-    """The chain's end is read by the statement that locks the load (migration 0025): a post that
+    """The chain's end is read after the load's lock is granted (README "One appender at a time"): a post that
     waited for another appender's lock must extend the record that appender committed meanwhile,
     not the end its statement's snapshot saw before the wait."""
     server = server_factory()
