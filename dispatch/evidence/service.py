@@ -297,12 +297,14 @@ async def record_photo(
             "Photos are JPEG, PNG, WebP or HEIC/HEIF (recognized by their content, not their name "
             "or declared type).",
         ) from None
+    published = False
     try:
         async with db.acquire() as conn, conn.transaction():
             load = await _load_for_append(conn, p, load_id, "photo")
             # Published before the record commits: if the commit fails, the file stays unreferenced
             # (harmless, content-addressed, reused by the next upload of the same bytes).
             await asyncio.to_thread(photos.publish, staged, state)
+            published = True  # the staged file is gone: moved onto its address, or dropped for a copy
             data = {
                 "sha256": staged.sha256,
                 "size_bytes": staged.size_bytes,
@@ -311,7 +313,8 @@ async def record_photo(
             }
             return await append(conn, p, load, "photo", data, form.lat, form.lon)
     finally:
-        await asyncio.to_thread(photos.discard, staged)  # a no-op once published
+        if not published:  # refused (or failed) before publishing: nothing is left behind
+            await asyncio.to_thread(photos.discard, staged)
 
 
 # -- reading ----------------------------------------------------------------------------------

@@ -308,6 +308,49 @@ async def test_concurrent_appends_make_one_gapless_chain(client, settings, db):
     assert result["ok"] is True and result["records"] == 12
 
 
+async def test_an_appender_that_waited_for_the_load_extends_the_record_committed_meanwhile(
+    server_factory, settings, db
+):
+    """The chain's end is read after the load's lock is granted (README "One appender at a time"): a post that
+    waited for another appender's lock must extend the record that appender committed meanwhile,
+    not the end its statement's snapshot saw before the wait."""
+    server = server_factory()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        scene = await _scene(client, settings)
+        first = await _record(client, scene, {"kind": "note", "text": "first"})
+        load_id = UUID(scene.load["id"])
+        behind = hashlib.sha256(b"another appender").digest()
+        async with db.transaction():
+            # Another appender: holds the load's lock (as LOAD_FOR_APPEND takes it) and adds record 2.
+            await db.execute("SELECT id FROM loads WHERE id = $1 FOR NO KEY UPDATE", load_id)
+            posting = asyncio.ensure_future(
+                client.post(
+                    scene.evidence, headers=scene.staff.headers, json={"kind": "note", "text": "third"}
+                )
+            )
+            waiting = 0
+            while not waiting and not posting.done():  # until the post waits for the lock
+                await asyncio.sleep(0.05)
+                waiting = await db.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            assert waiting == 1 and not posting.done()
+            await db.execute(
+                "INSERT INTO evidence_records (load_id, seq, kind, data, recorded_by, recorder_org_id,"
+                " recorded_at, prev_hash, hash) VALUES ($1, 2, 'note', $2::jsonb, $3, $4, now(), $5, $6)",
+                load_id,
+                '{"text": "second"}',
+                UUID(scene.staff.user_id),
+                UUID(scene.staff.org_id),
+                bytes.fromhex(first["hash"]),
+                behind,
+            )
+        third = await posting
+    assert third.status_code == 201, third.text
+    assert third.json()["seq"] == 3 and third.json()["prev_hash"] == behind.hex()
+
+
 # -- tampering ------------------------------------------------------------------------------------
 
 
