@@ -16,12 +16,16 @@ once, the others share that read; the frames are what `gate.driver_tickets` answ
 the yard that leaves the driver's tickets as they were (a truck checking in behind, a truck at a dock
 moving on) sends this driver nothing: a `tickets` frame is sent only when it differs from the last
 one the socket sent (with hundreds of trucks in the yard most changes leave most drivers' places as
-they were, and the frame's send is most of what a change costs the worker).
+they were, and the frame's send is most of what a change costs the worker). After a change at a
+site the tickets are worked out at most once every TICKETS_EVERY_S: a burst of changes (calls to
+several docks, every one moving every waiting truck up a place) gives the driver one frame with the
+state after it, within a second. The driver's own call (`called`) and its tickets go at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +43,11 @@ from dispatch.realtime.session import LiveSession, live_session
 from dispatch.runtime import Runtime
 
 KEEPALIVE_S = 25.0
+# A change at a site sends the driver its tickets at most this often: the frame after a burst of
+# changes (a busy gate calls trucks to its docks several times a second, each call moving every
+# waiting truck up a place) shows the state after the burst, one frame instead of one per change
+# for every driver in the yard. The driver's own call is sent at once, with its tickets.
+TICKETS_EVERY_S = 1.0
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -54,15 +63,19 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
             personal = await inbox.follow(runtime.broker.subscribe(driver_channel(p.user_id), maxsize=64))
             phone = _Phone(live, runtime, p, inbox)
             await phone.send_state()
+            loop = asyncio.get_running_loop()
+            site_changed = False  # a change at a site not yet sent (held back: TICKETS_EVERY_S)
             while True:
-                site_changed = False
-                for source, payload in await live.next(inbox.wait):
+                due = phone.tickets_sent_at + TICKETS_EVERY_S
+                within = max(0.0, due - loop.time()) if site_changed else None
+                for source, payload in await live.next(functools.partial(inbox.wait, within)):
                     if source is personal:
                         await phone.personal(_decode(payload))
                     else:
                         source.drain()
                         site_changed = True
-                if site_changed:
+                if site_changed and loop.time() >= phone.tickets_sent_at + TICKETS_EVERY_S:
+                    site_changed = False
                     await phone.send_tickets(site_changed=True)
     finally:
         await inbox.close()
@@ -82,12 +95,13 @@ class _Inbox:
         self._subscriptions.append(subscription)
         return await subscription.__aenter__()
 
-    async def wait(self) -> list[tuple[Subscription, str]]:
+    async def wait(self, within: float | None = None) -> list[tuple[Subscription, str]]:
+        """What came first on any subscription; nothing if `within` seconds pass first."""
         waiting = set(self._gets.values())
         for sub in self._subscriptions:
             if sub not in waiting:
                 self._gets[asyncio.ensure_future(sub.get())] = sub
-        done, _ = await asyncio.wait(self._gets, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(self._gets, timeout=within, return_when=asyncio.FIRST_COMPLETED)
         return [(self._gets.pop(g), g.result()) for g in done]
 
     async def follow_site(self, broker: Broker, site_id: UUID) -> None:
@@ -116,6 +130,7 @@ class _Phone:
         self.p = p
         self.inbox = inbox
         self.last_tickets: bytes | None = None  # the last `tickets` frame sent
+        self.tickets_sent_at = -TICKETS_EVERY_S  # when it was worked out (the event loop's clock)
 
     async def send_state(self) -> None:
         # The sites followed before the tickets are cut from them.
@@ -134,6 +149,7 @@ class _Phone:
             tickets = await self.runtime.site_queues.driver_tickets(self.runtime.db, self.p, self.inbox.sites)
         else:
             tickets = await gate.driver_tickets(self.runtime.db, self.p)
+        self.tickets_sent_at = asyncio.get_running_loop().time()
         frame = _encode({"type": "tickets", "tickets": tickets})
         if frame != self.last_tickets:  # "whenever they change": the same state is not sent twice
             await self.send(frame)
