@@ -66,9 +66,13 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
             loop = asyncio.get_running_loop()
             site_changed = False  # a change at a site not yet sent (held back: TICKETS_EVERY_S)
             while True:
+                # A change held back wakes the socket when it is due, and meanwhile only the driver's
+                # own channel does: the site's further changes wait in its subscription, so a busy
+                # yard wakes each socket about once a second, not once per change.
                 due = phone.tickets_sent_at + TICKETS_EVERY_S
                 within = max(0.0, due - loop.time()) if site_changed else None
-                for source, payload in await live.next(functools.partial(inbox.wait, within)):
+                only = personal if site_changed else None
+                for source, payload in await live.next(functools.partial(inbox.wait, within, only)):
                     if source is personal:
                         await phone.personal(_decode(payload))
                     else:
@@ -95,13 +99,16 @@ class _Inbox:
         self._subscriptions.append(subscription)
         return await subscription.__aenter__()
 
-    async def wait(self, within: float | None = None) -> list[tuple[Subscription, str]]:
-        """What came first on any subscription; nothing if `within` seconds pass first."""
+    async def wait(
+        self, within: float | None = None, only: Subscription | None = None
+    ) -> list[tuple[Subscription, str]]:
+        """What came first on any subscription (or on `only`); nothing if `within` seconds pass first."""
         waiting = set(self._gets.values())
-        for sub in self._subscriptions:
+        for sub in self._subscriptions if only is None else [only]:
             if sub not in waiting:
                 self._gets[asyncio.ensure_future(sub.get())] = sub
-        done, _ = await asyncio.wait(self._gets, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+        gets = self._gets if only is None else [g for g, sub in self._gets.items() if sub is only]
+        done, _ = await asyncio.wait(gets, timeout=within, return_when=asyncio.FIRST_COMPLETED)
         return [(self._gets.pop(g), g.result()) for g in done]
 
     async def follow_site(self, broker: Broker, site_id: UUID) -> None:
