@@ -6,7 +6,10 @@ the `called` frame on the driver's socket, and the number of `tickets` frames.
 
 Played by the parent process, which plays the drivers' gate steps too (check-in, departure): the
 two times compared are on one clock. A `called` frame may come before the call's answer (the
-server tells the phone at commit, then answers): that counts as 0 and is counted apart.
+server tells the phone at commit, then answers): that counts as 0 and is counted apart. A socket
+is closed at departure only once its `called` frame is in (up to CALLED_GRACE_S after the departure:
+a phone keeps its socket open, and a late frame is a late frame, measured, not a lost one); a frame
+that has not come by then is missing, and the run fails.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class _Frame(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Frame).decode
+CALLED_GRACE_S = 10.0
 
 
 @dataclass
@@ -47,6 +51,7 @@ class _Driver:
     first_tickets: asyncio.Event
     answered_at: float | None = None
     called_at: float | None = None
+    called: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class DriverSockets:
@@ -71,8 +76,12 @@ class DriverSockets:
             self._settle(driver)
 
     async def close(self, s: Shipment) -> None:
-        driver = self._drivers.pop(s.id, None)
+        driver = self._drivers.get(s.id)
         if driver is not None:
+            if not driver.task.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(driver.called.wait(), CALLED_GRACE_S)
+            del self._drivers[s.id]
             driver.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await driver.task
@@ -112,4 +121,5 @@ class DriverSockets:
                     self.figures.called_frames += 1
                     driver = self._drivers[s.id]
                     driver.called_at = time.monotonic()
+                    driver.called.set()
                     self._settle(driver)
