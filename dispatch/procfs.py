@@ -25,8 +25,11 @@ def children(pid: int) -> list[int]:
 
 def worker_pids(serve_pid: int) -> list[int]:
     """uvicorn's worker processes: the spawned children of `dispatch serve`."""
-    kids = children(serve_pid)
-    spawned = [k for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+    kids, spawned = children(serve_pid), []
+    for kid in kids:
+        with contextlib.suppress(OSError):  # a child that ended meanwhile (a killed worker) is none
+            if b"spawn_main" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                spawned.append(kid)
     return sorted(spawned or kids)
 
 
