@@ -69,8 +69,7 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
                 # A change held back wakes the socket when it is due, and meanwhile only the driver's
                 # own channel does: the site's further changes wait in its subscription, so a busy
                 # yard wakes each socket about once a second, not once per change.
-                due = phone.tickets_sent_at + TICKETS_EVERY_S
-                within = max(0.0, due - loop.time()) if site_changed else None
+                within = max(0.0, phone.tickets_due - loop.time()) if site_changed else None
                 only = personal if site_changed else None
                 for source, payload in await live.next(functools.partial(inbox.wait, within, only)):
                     if source is personal:
@@ -78,7 +77,7 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
                     else:
                         source.drain()
                         site_changed = True
-                if site_changed and loop.time() >= phone.tickets_sent_at + TICKETS_EVERY_S:
+                if site_changed and loop.time() >= phone.tickets_due:
                     site_changed = False
                     await phone.send_tickets(site_changed=True)
     finally:
@@ -138,6 +137,11 @@ class _Phone:
         self.inbox = inbox
         self.last_tickets: bytes | None = None  # the last `tickets` frame sent
         self.tickets_sent_at = -TICKETS_EVERY_S  # when it was worked out (the event loop's clock)
+
+    @property
+    def tickets_due(self) -> float:
+        """When a site's change may next be sent (the event loop's clock)."""
+        return self.tickets_sent_at + TICKETS_EVERY_S
 
     async def send_state(self) -> None:
         # The sites followed before the tickets are cut from them.

@@ -84,20 +84,22 @@ class _Connection(asyncio.Protocol):
         self.close()
 
     def _settle(self, answer: Answer) -> None:
-        waiter, self.waiter = self.waiter, None
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if waiter is not None and not waiter.done():
+        waiter = self._take_waiter()
+        if waiter is not None:
             waiter.set_result(answer)
 
     def _fail(self, exc: BaseException) -> None:
+        waiter = self._take_waiter()
+        if waiter is not None:
+            waiter.set_exception(exc)
+
+    def _take_waiter(self) -> asyncio.Future[Answer] | None:
+        """The request's waiter, if it still waits, with its timer stopped: it is answered once."""
         waiter, self.waiter = self.waiter, None
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
+        return waiter if waiter is not None and not waiter.done() else None
 
     def send(self, request: bytes) -> asyncio.Future[Answer]:
         assert self.transport is not None and self.waiter is None
