@@ -27,17 +27,30 @@ things it cannot know, added here in one place so that they stay true as routes 
   `ClosedStructSchemas` gives their schemas `additionalProperties: false`.
 - **Security.** Authenticated operations name the `bearer` scheme (sessions, API tokens and device
   tokens are all bearer tokens).
+- **Retry-After.** The answers that carry it say so (`RETRY_AFTER`: 429 throttling, 503 the
+  database away, 409 when an Idempotency-Key's first request is still in progress), so a generated
+  client knows to wait rather than retry at once. Litestar's extra answers have no headers of
+  their own, so every operation is made as `ProblemOperation`, which adds the header to those.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, OpenAPIFormat, OpenAPIType, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIFormat,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    SecurityScheme,
+)
 from litestar.openapi.spec import Schema as SchemaObject
 from litestar.params import HeaderParameter
 from litestar.plugins import OpenAPISchemaPlugin, ReceiveRoutePlugin
@@ -95,6 +108,31 @@ _DESCRIPTIONS = {
     429: "Too many attempts: wait for Retry-After",
     503: "The database is unavailable: retry after Retry-After",
 }
+
+
+# The problem answers that carry `Retry-After` (seconds), and when.
+RETRY_AFTER = {
+    409: "Present when the Idempotency-Key's first request is still in progress: retry it then",
+    429: "Seconds to wait before the next attempt",
+    503: "Seconds after which the same request may be sent again (nothing was changed)",
+}
+
+
+@dataclass
+class ProblemOperation(Operation):
+    """An operation whose 409, 429 and 503 answers document their `Retry-After` header (`RETRY_AFTER`;
+    the health check's 503 carries it too)."""
+
+    def __post_init__(self) -> None:
+        for status, description in RETRY_AFTER.items():
+            answer = (self.responses or {}).get(str(status))
+            if isinstance(answer, OpenAPIResponse):
+                answer.headers = (answer.headers or {}) | {
+                    "Retry-After": OpenAPIHeader(
+                        schema=SchemaObject(type=OpenAPIType.INTEGER, minimum=0),
+                        description=description,
+                    )
+                }
 
 
 def _problem(status: int) -> ResponseSpec:
@@ -188,6 +226,8 @@ class ProblemResponses(ReceiveRoutePlugin):
             ):
                 documented.setdefault(status, _problem(status))
         handler.responses = documented
+        if handler.operation_class is Operation:
+            handler.operation_class = ProblemOperation
         if authenticated and not handler.security:
             handler.security = [{BEARER: []}]
 
