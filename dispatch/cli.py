@@ -26,6 +26,7 @@ from dispatch.db.migrate import DEFAULT_DIR, MigrationError, migrate
 from dispatch.i18n import LOCALES, translate
 from dispatch.observability import configure_logging
 from dispatch.settings import Settings, SettingsError
+from dispatch.webhooks import sealing
 
 # Room for several workers' pools, each worker's broker listener and a psql session or two.
 EMBEDDED_SERVER_SETTINGS = {"max_connections": "300"}
@@ -75,7 +76,10 @@ async def _migrate(settings: Settings) -> list[str]:
     directory = Path(settings.migrations_dir) if settings.migrations_dir else DEFAULT_DIR
     conn = await asyncpg.connect(settings.database_url)
     try:
-        return await migrate(conn, directory)
+        applied = await migrate(conn, directory)
+        # Webhook secrets stored in clear before they were sealed are sealed now (once: a no-op after).
+        await sealing.seal_stored(conn, settings.secret_key)
+        return applied
     finally:
         await conn.close()
 

@@ -35,7 +35,9 @@ class WebhookController(Controller):
         summary="Register an endpoint; the answer carries its signing secret, shown this once",
     )
     async def create(self, data: JSONBody[EndpointIn], runtime: RuntimeDep, p: Caller) -> Endpoint:
-        return await service.create(runtime.db, p, data, runtime.settings.webhook_allow_hosts)
+        return await service.create(
+            runtime.db, runtime.settings.secret_key, p, data, runtime.settings.webhook_allow_hosts
+        )
 
     @get("", operation_id="listWebhookEndpoints", summary="The organization's endpoints")
     async def list_all(self, runtime: RuntimeDep, p: Caller) -> list[Endpoint]:
@@ -67,7 +69,7 @@ class WebhookController(Controller):
     )
     async def rotate(self, endpoint_id: FromPath[UUID], runtime: RuntimeDep, p: Caller) -> Endpoint:
         return await service.rotate_secret(
-            runtime.db, p, endpoint_id, runtime.settings.webhook_secret_grace_s
+            runtime.db, runtime.settings.secret_key, p, endpoint_id, runtime.settings.webhook_secret_grace_s
         )
 
     @post(

@@ -36,7 +36,7 @@ from dispatch import events
 from dispatch.db.availability import is_database_away
 from dispatch.events.wire import to_wire
 from dispatch.settings import Settings
-from dispatch.webhooks import queries, signing
+from dispatch.webhooks import queries, sealing, signing
 from dispatch.webhooks.addresses import AddressRefused, CheckedResolver, parse_url, resolve_checked
 from dispatch.webhooks.service import SUBJECT, TEST_EVENT
 
@@ -175,7 +175,6 @@ class Deliverer:
                 log.exception("webhook delivery %s failed to record", row["id"])
 
     async def attempt(self, session: aiohttp.ClientSession, row: asyncpg.Record) -> Outcome:
-        secrets = [row["secret"], *([row["previous_secret"]] if row["previous_secret"] else [])]
         event_id = f"evt_{row['event_id']}"
         started = time.monotonic()
 
@@ -183,6 +182,11 @@ class Deliverer:
             latency = round((time.monotonic() - started) * 1000)
             return Outcome(ok=ok, status_code=status, latency_ms=latency, excerpt=excerpt[:EXCERPT_BYTES])
 
+        try:
+            stored = [row["secret"], *([row["previous_secret"]] if row["previous_secret"] else [])]
+            secrets = [sealing.unseal(self.settings.secret_key, row["org_id"], s) for s in stored]
+        except sealing.CannotUnseal as exc:  # nothing is sent unsigned: a failed attempt, with why
+            return outcome(False, None, f"not sent: the signing secret cannot be read ({exc}); rotate it")
         try:
             # The address check comes first, before anything is connected. aiohttp hands an IP
             # literal straight to the socket, without asking the resolver: checked here; a host

@@ -51,6 +51,16 @@ SET previous_secret = secret, previous_until = now() + make_interval(secs => $3)
 WHERE id = $1 AND org_id = $2
 RETURNING *"""
 
+# Secrets stored before they were sealed (dispatch/webhooks/sealing.py), deleted endpoints too.
+ENDPOINTS_WITH_CLEAR_SECRETS = """
+SELECT id, org_id, secret, previous_secret FROM webhook_endpoints
+WHERE secret LIKE 'whsec\\_%' OR previous_secret LIKE 'whsec\\_%'"""
+
+# Only if the row still holds what was read (a rotation meanwhile wins).
+SEAL_SECRETS = """
+UPDATE webhook_endpoints SET secret = $4, previous_secret = $5
+WHERE id = $1 AND secret = $2 AND previous_secret IS NOT DISTINCT FROM $3"""
+
 # A resumed endpoint's waiting deliveries are due again, from their first try.
 RESUME_DELIVERIES = """
 UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(), created_at = now()

@@ -13,7 +13,7 @@ from dispatch.accounts.principal import Principal
 from dispatch.db import Queryable
 from dispatch.errors import NotFound, Unprocessable
 from dispatch.events.wire import to_wire
-from dispatch.webhooks import queries, signing
+from dispatch.webhooks import queries, sealing, signing
 from dispatch.webhooks.addresses import AddressRefused, check_url
 from dispatch.webhooks.models import (
     Attempt,
@@ -33,7 +33,8 @@ DISABLED_EVENT = "webhook.endpoint_disabled"
 SUBJECT = "webhook_endpoint"
 
 
-def endpoint_out(row: asyncpg.Record, *, with_secret: bool = False) -> Endpoint:
+def endpoint_out(row: asyncpg.Record, *, secret: str | None = None) -> Endpoint:
+    """The endpoint as its organization sees it; `secret` (in clear) only in the answers that show it."""
     return Endpoint(
         id=row["id"],
         url=row["url"],
@@ -42,8 +43,8 @@ def endpoint_out(row: asyncpg.Record, *, with_secret: bool = False) -> Endpoint:
         paused=row["paused"],
         disabled_at=row["disabled_at"],
         created_at=row["created_at"],
-        secret=row["secret"] if with_secret else None,
-        previous_secret_until=row["previous_until"] if with_secret else None,
+        secret=secret,
+        previous_secret_until=row["previous_until"] if secret is not None else None,
         last_attempt=_last_attempt(row),
         failing_since=row.get("failing_since"),
     )
@@ -75,8 +76,11 @@ async def _checked(url: str, allow: Sequence[str]) -> str:
     return url
 
 
-async def create(db: asyncpg.Pool, p: Principal, body: EndpointIn, allow: Sequence[str]) -> Endpoint:
+async def create(
+    db: asyncpg.Pool, secret_key: str, p: Principal, body: EndpointIn, allow: Sequence[str]
+) -> Endpoint:
     url = await _checked(body.url, allow)
+    secret = signing.new_secret()
     row = await db.fetchrow(
         queries.INSERT_ENDPOINT,
         p.org_id,
@@ -84,10 +88,10 @@ async def create(db: asyncpg.Pool, p: Principal, body: EndpointIn, allow: Sequen
         body.event_types,
         body.description,
         body.paused,
-        signing.new_secret(),
+        sealing.seal(secret_key, p.org_id, secret),
     )
     assert row is not None
-    return endpoint_out(row, with_secret=True)
+    return endpoint_out(row, secret=secret)
 
 
 async def list_endpoints(db: asyncpg.Pool, p: Principal) -> list[Endpoint]:
@@ -140,13 +144,15 @@ async def delete(db: asyncpg.Pool, p: Principal, endpoint_id: UUID) -> None:
         raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
 
 
-async def rotate_secret(db: asyncpg.Pool, p: Principal, endpoint_id: UUID, grace_s: int) -> Endpoint:
-    row = await db.fetchrow(
-        queries.ROTATE_SECRET, endpoint_id, p.org_id, float(grace_s), signing.new_secret()
-    )
+async def rotate_secret(
+    db: asyncpg.Pool, secret_key: str, p: Principal, endpoint_id: UUID, grace_s: int
+) -> Endpoint:
+    secret = signing.new_secret()
+    sealed = sealing.seal(secret_key, p.org_id, secret)
+    row = await db.fetchrow(queries.ROTATE_SECRET, endpoint_id, p.org_id, float(grace_s), sealed)
     if row is None:
         raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
-    return endpoint_out(row, with_secret=True)
+    return endpoint_out(row, secret=secret)
 
 
 async def send_test(db: asyncpg.Pool, p: Principal, endpoint_id: UUID) -> DeliveryQueued:

@@ -4,6 +4,7 @@ these tests could make goes to 127.0.0.1 (the receivers count their connections)
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgspec
@@ -19,7 +20,14 @@ LOCAL = ("127.0.0.1/32",)
 
 def delivery_row(url: str, secret: str) -> dict[str, Any]:
     """What the claim loop hands a delivery attempt (a claimed row)."""
-    return {"url": url, "secret": secret, "previous_secret": None, "event_id": 1, "body": '{"id":"evt_1"}'}
+    return {
+        "org_id": uuid.uuid4(),
+        "url": url,
+        "secret": secret,
+        "previous_secret": None,
+        "event_id": 1,
+        "body": '{"id":"evt_1"}',
+    }
 
 
 async def test_endpoints_on_the_platforms_network_are_refused_without_the_allow_list(client, settings, db):

@@ -282,3 +282,47 @@ async def test_past_the_retry_horizon_the_endpoint_is_disabled_and_an_event_says
         await wait_for(lambda: set(broken.ids()) == expected, "the failed deliveries after resuming")
     await broken.stop()
     await watcher.stop()
+
+
+async def test_signing_secrets_are_sealed_at_rest_and_one_stored_in_clear_is_sealed_at_start(
+    server_factory, settings, db
+):
+    server = server_factory(**FAST)
+    receiver = await Receiver().start()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        mill = await bootstrap_org(http, settings, "Mill", ["shipper"])
+        endpoint = await register(http, mill, receiver)
+        shown = endpoint["secret"]
+        stored = await db.fetchval("SELECT secret FROM webhook_endpoints WHERE id = $1", endpoint["id"])
+        assert stored.startswith("sealed1:") and shown not in stored and shown[6:] not in stored
+        base = f"/webhooks/endpoints/{endpoint['id']}"
+        r = await http.post(f"{base}/rotate-secret", headers=mill.headers)
+        assert r.status_code == 200, r.text
+        receiver.secrets.append(r.json()["secret"])
+        row = await db.fetchrow(
+            "SELECT secret, previous_secret FROM webhook_endpoints WHERE id = $1", endpoint["id"]
+        )
+        assert row["secret"].startswith("sealed1:") and row["previous_secret"] == stored
+        # The sealed secrets sign: a test event arrives verified by both.
+        first = (await http.post(f"{base}/test", headers=mill.headers)).json()["event_id"]
+        await wait_for(lambda: first in receiver.ids(), "the test event")
+        assert receiver.acknowledged[-1].headers["webhook-signature"].count("v1,") == 2
+
+        # A secret stored in clear (before sealing existed) still signs, and the next start seals it.
+        server.stop()
+        clear = receiver.secrets[0]
+        await db.execute(
+            "UPDATE webhook_endpoints SET secret = $2, previous_secret = NULL WHERE id = $1",
+            endpoint["id"],
+            clear,
+        )
+        server = server_factory(**FAST)
+        sealed = await db.fetchval("SELECT secret FROM webhook_endpoints WHERE id = $1", endpoint["id"])
+        assert sealed.startswith("sealed1:") and clear not in sealed
+        http.base_url = httpx.URL(server.base_url)
+        only_clear = Receiver(secrets=[clear])
+        second = (await http.post(f"{base}/test", headers=mill.headers)).json()["event_id"]
+        await wait_for(lambda: second in receiver.ids(), "the test event after the restart")
+        assert only_clear._verified(receiver.acknowledged[-1])
+        assert not receiver.unverified
+    await receiver.stop()
