@@ -15,6 +15,7 @@ from dispatch.market.awards import AutoAuthorizer, CarrierRanker
 from dispatch.market.notifications import MarketFeedHub
 from dispatch.metrics import Metrics
 from dispatch.realtime.broker import PgBroker
+from dispatch.realtime.turns import Turns
 from dispatch.settings import Settings
 from dispatch.tracking.commit_group import CommitGroup
 from dispatch.tracking.hub import TrackingHub
@@ -37,6 +38,8 @@ class Runtime:
     tell_drivers: DriverNotices
     # The drivers' live sockets' shared view of each site's queue (dispatch/gate/site_queue.py).
     site_queues: SiteQueues = field(default_factory=SiteQueues, repr=False)
+    # The drivers' sockets' bursts after a site's change, a batch per loop iteration (realtime/turns.py).
+    turns: Turns = field(default_factory=Turns, repr=False)
     # Opened by the app's lifespan, in each worker process.
     pool: asyncpg.Pool | None = field(default=None, repr=False)
     pubsub: PgBroker | None = field(default=None, repr=False)

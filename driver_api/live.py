@@ -20,6 +20,9 @@ they were, and the frame's send is most of what a change costs the worker). Afte
 site the tickets are worked out at most once every TICKETS_EVERY_S: a burst of changes (calls to
 several docks, every one moving every waiting truck up a place) gives the driver one frame with the
 state after it, within a second. The driver's own call (`called`) and its tickets go at once.
+The sockets that got the same read go on a batch per iteration of the worker's event loop
+(dispatch/realtime/turns.py), so a burst of hundreds never holds the worker's other work (a GPS
+batch's frames to its watchers) behind all of it.
 """
 
 from __future__ import annotations
@@ -158,6 +161,9 @@ class _Phone:
         site's) read for this driver alone, as `GET .../ticket` reads them."""
         if site_changed:
             tickets = await self.runtime.site_queues.driver_tickets(self.runtime.db, self.p, self.inbox.sites)
+            # Every socket of the site got the same read at once: the frames go a batch per
+            # iteration of the event loop, with the worker's other work in between (turns.py).
+            await self.runtime.turns.take()
         else:
             tickets = await gate.driver_tickets(self.runtime.db, self.p)
         self.tickets_sent_at = asyncio.get_running_loop().time()
