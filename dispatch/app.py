@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import Scope
 
+from dispatch import loop_lag
 from dispatch.accounts import api as accounts_api
 from dispatch.accounts.auth import auth_middleware, credential_kinds
 from dispatch.accounts.passwords import Passwords
@@ -109,10 +110,11 @@ def create_app(settings: Settings) -> Litestar:
         )
         # Webhooks: this worker's share of the fan-out and deliveries (dispatch/webhooks/delivery.py).
         webhooks = asyncio.get_running_loop().create_task(Deliverer(runtime.db, settings).run())
+        lag = asyncio.get_running_loop().create_task(loop_lag.probe(runtime.metrics.loop_lag.observe))
         try:
             yield
         finally:
-            for task in (closer, webhooks):
+            for task in (closer, webhooks, lag):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -320,6 +320,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
     from dispatch.sim import simulate
     from dispatch.sim.client import ApiError
     from dispatch.sim.crowd import CrowdError
+    from dispatch.sim.server_lag import ServerLag
 
     opts = simulate.Options(
         carriers=args.carriers,
@@ -347,6 +348,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
         url = asyncio.run(sandbox.fresh_database(s.database_url, SIMULATION_DATABASE))
         # The simulated people log in and are created by the hundred: a cheap password hash keeps
         # the figures about the platform, not about Argon2 (the server below uses the same).
+        metrics_token = secrets.token_urlsafe(24)
         cheap = Passwords(time_cost=1, memory_kib=1024)
         admins = asyncio.run(sandbox.bootstrap(url, cheap, simulate.orgs(opts), simulate.PASSWORD))
         env = {
@@ -358,6 +360,8 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
             # its first use of every statement and table, so fewer of them cost PostgreSQL less per
             # gate request (2.25-2.35 -> 1.91 ms in the busy day; dispatch/sim/README.md).
             "DISPATCH_DB_POOL_MAX": "10",
+            # The workers' loop lag is read from /metrics over the run (dispatch/sim/server_lag.py).
+            "DISPATCH_METRICS_TOKEN": metrics_token,
         }
         port = args.port or sandbox.free_port(args.host)
         with sandbox.serving(url, host=args.host, port=port, workers=args.workers, env=env) as server:
@@ -366,12 +370,16 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
             cpu = procfs.ServerCpu(
                 server.pid, procfs.postmaster_pid(asyncio.run(pgstats.data_directory(url)))
             )
+            lag = ServerLag(f"http://{args.host}:{port}", metrics_token)
+            lag.start()
             try:
                 figures, timings = asyncio.run(
-                    simulate.run(f"http://{args.host}:{port}", admins, opts, sampler, cpu)
+                    simulate.run(f"http://{args.host}:{port}", admins, opts, sampler, cpu, lag)
                 )
             except (ApiError, CrowdError) as exc:
                 raise CommandError(f"the simulation stopped: {exc}") from exc
+            finally:
+                lag.stop()
         complete = simulate.report(figures, timings, opts)
         if sampler is not None:
             print(sampler.by_phase([*figures.windows, ("run", figures.started_at, float("inf"))]))

@@ -70,6 +70,8 @@ CLAIM_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2
 # What a worker has counted reaches the scrapes within this long (under traffic; else within a
 # claim-loop round).
 FLUSH_S = 1.0
+# The event loop's lag: fine where latency targets are (tens of ms), coarse past a second.
+LOOP_LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5)
 
 
 class _Tally:
@@ -163,6 +165,13 @@ class Metrics:
             "dispatch_claim_loop_duration_seconds",
             "How long a round of the claim loops took (every step)",
             buckets=CLAIM_BUCKETS,
+            registry=r,
+        )
+        self.loop_lag = Histogram(
+            "dispatch_event_loop_lag_seconds",
+            "How late the worker's event loop woke a timer (a probe every 50 ms, dispatch/loop_lag.py): "
+            "how long any work waited for its worker",
+            buckets=LOOP_LAG_BUCKETS,
             registry=r,
         )
         self._in_use = self.pool_connections.labels("in_use")

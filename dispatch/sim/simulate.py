@@ -44,6 +44,7 @@ from dispatch.sim.crowd import (
 from dispatch.sim.driver_sockets import DriverSocketFigures, DriverSockets
 from dispatch.sim.geography import MILL, YARD
 from dispatch.sim.instruments import LoopLag, cpu_seconds, quiet_gc
+from dispatch.sim.server_lag import LagWindow
 
 PASSWORD = "simulated-password-1"
 TRUCK_KG = 25_000
@@ -138,6 +139,7 @@ class Figures:
     old_codes_refused_after_swap: int = 0  # ... and refused as reassigned
     drivers: DriverSocketFigures | None = None  # the drivers' live sockets (None: left out)
     cpu_meter: CpuMeter | None = None
+    server_lag: LagMeter | None = None
     cpu_marks: list[tuple[float, float | None]] = field(default_factory=list)  # at start, each phase's end
 
 
@@ -154,6 +156,13 @@ class CpuMeter(Protocol):
     seconds, PostgreSQL's or None)."""
 
     def read(self) -> tuple[float, float | None]: ...
+
+
+class LagMeter(Protocol):
+    """The server's workers' event-loop lag over a window of the run (dispatch.sim.server_lag.ServerLag,
+    from the command)."""
+
+    def between(self, start: float, end: float) -> LagWindow | None: ...
 
 
 # Runs a coroutine once one of a fixed number of places is free (the setup's own concurrency).
@@ -176,9 +185,10 @@ async def run(
     opts: Options,
     sampler: Sampler | None = None,
     cpu: CpuMeter | None = None,
+    server_lag: LagMeter | None = None,
 ) -> tuple[Figures, Timings]:
     timings = Timings()
-    fig = Figures(cpu_meter=cpu)
+    fig = Figures(cpu_meter=cpu, server_lag=server_lag)
     if cpu is not None:
         fig.cpu_marks.append(cpu.read())
     lag, cpu_at_start = LoopLag(), cpu_seconds()
@@ -926,7 +936,19 @@ def _report_server_cpu(fig: Figures, timings: Timings) -> None:
             if after[1] is not None and before[1] is not None:
                 line += f", {(after[1] - before[1]) / requests * 1000:5.2f} ms postgres"
             line += f" per request ({requests:,})"
-        print(line)
+        print(line + _server_lag(fig, start, end))
+
+
+def _server_lag(fig: Figures, start: float, end: float) -> str:
+    """The workers' loop lag in a window, as bucket bounds: "; loop lag p99 <= 25 max <= 100 ms"."""
+    lag = fig.server_lag.between(start, end) if fig.server_lag is not None else None
+    if lag is None:
+        return ""
+    return f"; loop lag p99 <= {_bound(lag.p99_le)} max <= {_bound(lag.max_le)} ms"
+
+
+def _bound(seconds: float) -> str:
+    return "inf" if seconds == float("inf") else f"{seconds * 1000:g}"
 
 
 def _ms(samples: list[float], q: float) -> str:
@@ -945,6 +967,7 @@ def _report_timeline(fig: Figures, timings: Timings) -> None:
         f"  timeline   every {BUCKET_S:g} s (ms): fix -> watcher p50 p99 (n), "
         + ", ".join(f"{op} p99 (n)" for op in TIMELINE_OPS)
         + ", generator lag p99 (worst process)"
+        + (", the server's workers' loop lag p99 (a bound)" if fig.server_lag is not None else "")
     )
     latencies: dict[int, list[float]] = {}
     for at, latency in fig.latencies:
@@ -963,4 +986,6 @@ def _report_timeline(fig: Figures, timings: Timings) -> None:
         lags = [p.lag_p99_per_bucket[b] for p in fig.processes if b in p.lag_p99_per_bucket]
         lag = f"{max(lags) * 1000:6.1f}" if lags else "     -"
         late = "  late" if lags and max(lags) > LATE_LAG_S else ""
-        print(f"    {b * BUCKET_S:5.0f} s {phase:14} " + "   ".join(cells) + f"   lag {lag}{late}")
+        server = fig.server_lag.between(start, stop) if fig.server_lag is not None else None
+        served = f"   server p99 <= {_bound(server.p99_le):>4}" if server is not None else ""
+        print(f"    {b * BUCKET_S:5.0f} s {phase:14} " + "   ".join(cells) + f"   lag {lag}{late}{served}")

@@ -25,6 +25,7 @@ from websockets.asyncio.client import connect
 from dispatch import procfs
 from dispatch.app import create_app
 from dispatch.metrics import WEBSOCKET_KINDS
+from dispatch.sim.server_lag import ServerLag
 from tests.market_support import BERLIN
 from tests.support import problem
 from tests.tracking_support import loads_in_transit, point, route
@@ -168,6 +169,37 @@ async def test_two_workers_report_one_sum_of_requests_points_sockets_pool_and_cl
     assert any(files.glob("counter_*.db")) and any(files.glob("gauge_livesum_*.db"))
     server.stop()
     assert not files.exists()
+
+
+@pytest.mark.server
+async def test_each_worker_s_loop_lag_is_probed_and_read_over_a_window_as_the_simulator_reads_it(
+    server_factory,
+):
+    server = server_factory(workers=2, metrics_token=TOKEN)
+    first = (await scrape(server.base_url)).value("dispatch_event_loop_lag_seconds_count")
+
+    async def probed() -> bool:
+        return (await scrape(server.base_url)).value("dispatch_event_loop_lag_seconds_count") > first
+
+    await eventually(probed)
+    lag = ServerLag(server.base_url, TOKEN, every_s=0.2)
+    started = time.time()
+    lag.start()
+    windows = []
+    try:
+
+        async def a_window_read() -> bool:
+            now = time.time()  # the last second but the newest reading's
+            windows.append(lag.between(now - 1.0, now - 0.3))
+            return windows[-1] is not None
+
+        await eventually(a_window_read)
+    finally:
+        lag.stop()
+    window = windows[-1]
+    assert window is not None and window.samples > 0
+    assert 0 < window.p99_le <= window.max_le
+    assert lag.between(started - 3600, started - 1800) is None  # before the first reading: unknown
 
 
 @pytest.mark.server
