@@ -1,6 +1,7 @@
 """Market benchmark: grab contention and job search with 100,000 open jobs.
 
     python3 dev.py bench market [--rounds 20] [--carriers 100] [--jobs 100000] [--searches 300]
+                                [--pool-max 10] [--pg-stats]
 
 Setup goes through httpx; the grab race through kept-alive raw HTTP/1.1 connections (`_Racer`), the
 searches through aiohttp (the faster client). Runs a real
@@ -8,7 +9,9 @@ searches through aiohttp (the faster client). Runs a real
 beside its raw baseline measured in the same run:
 - grab: N carriers grab one job at once, R rounds; throughput, p50/p99 latency, the server
   workers' CPU per grab (from /proc, the counted races only) and the exactly-one-winner check;
-  baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app);
+  baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app); for both, PostgreSQL's CPU
+  per grab and the load generator's, and for the grab each worker's share and the context switches
+  per grab (workers, PostgreSQL, generator); with --pg-stats the race's statements (calls a round);
   then both side by side with the ratio (the target: p99 within 1.5x the bare race's).
 - search: open jobs within 200 km of random points in Europe, nearest first, 50 per page, over
   HTTP; baseline: the same SQL through bare asyncpg; and the query plan (EXPLAIN ANALYZE).
@@ -18,11 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -123,6 +129,7 @@ async def bench_grab(
     race_cpu = 0.0  # the server workers' CPU seconds in the counted races
     worker_cpu = [0.0] * len(workers)  # each worker's share of it (how the two share the race)
     race_pg = 0.0  # PostgreSQL's (all its processes), in the same races
+    switched = [0, 0, 0]  # context switches in the same races: workers, PostgreSQL, this process
     client_cpu = 0.0  # this process's (the load generator's), in the same races
     clean_rounds = 0
     # Rounds first that are not counted, as many on each side (WARM_UP_ROUNDS): the first
@@ -132,6 +139,7 @@ async def bench_grab(
         if pg_stats and not warm and clean_rounds == 0 and not latencies:
             await _reset_statements(dsn)
         each0, pg0 = [cpu_s([w]) for w in workers], postgres.read()
+        sw0 = [_switches(workers), postgres.switches(), _switches([os.getpid()])]
         own0, t0 = time.process_time(), time.perf_counter()
         results = await asyncio.gather(*[timed(grab(job["id"], r)) for r in racers])
         if warm:
@@ -142,6 +150,8 @@ async def bench_grab(
         worker_cpu = [a + b for a, b in zip(worker_cpu, each, strict=True)]
         race_cpu += sum(each)
         race_pg += postgres.read() - pg0
+        sw = [_switches(workers), postgres.switches(), _switches([os.getpid()])]
+        switched = [a + b - c for a, b, c in zip(switched, sw, sw0, strict=True)]
         latencies += [t for t, _ in results]
         codes = sorted(status for _, status in results)
         clean_rounds += codes.count(200) == 1 and codes.count(409) == carriers - 1
@@ -161,6 +171,11 @@ async def bench_grab(
         + ", ".join(f"{c / race_cpu:.0%}" for c in worker_cpu)
         if race_cpu
         else "                  no worker CPU measured"
+    )
+    n = rounds * carriers
+    print(
+        f"                  context switches per grab: workers {switched[0] / n:.1f}, PostgreSQL "
+        f"{switched[1] / n:.1f}, the load generator {switched[2] / n:.1f}"
     )
 
     if pg_stats:
@@ -275,7 +290,9 @@ async def _print_statements(dsn: str, rounds: int) -> None:
         await conn.close()
     print("                  pg_stat_statements over the counted rounds (calls a round, mean ms):")
     for r in rows:
-        print(f"                  {r['calls'] / rounds:7.1f} {r['total_exec_time'] / r['calls']:7.3f}  {r['q']}")
+        print(
+            f"                  {r['calls'] / rounds:7.1f} {r['total_exec_time'] / r['calls']:7.3f}  {r['q']}"
+        )
 
 
 class _PostgresCpu:
@@ -289,6 +306,24 @@ class _PostgresCpu:
         if self._postmaster is None:
             return 0.0
         return cpu_s([self._postmaster, *procfs.children(self._postmaster)])
+
+    def switches(self) -> int:
+        """Context switches so far of PostgreSQL's live processes."""
+        if self._postmaster is None:
+            return 0
+        return _switches([self._postmaster, *procfs.children(self._postmaster)])
+
+
+def _switches(pids: list[int]) -> int:
+    """Context switches so far (voluntary and not) of these processes: each a wait for a turn or a
+    wake-up, which on 2 shared cores is where a burst's time goes."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+    return total
 
 
 def _pct(samples_s: list[float], q: int) -> float:
@@ -393,7 +428,9 @@ async def main(args: argparse.Namespace) -> None:
     preload = {"shared_preload_libraries": "pg_stat_statements"} if args.pg_stats else None
     with database(preload) as admin_dsn, tempfile.TemporaryDirectory() as state:
         dsn = await fresh_database(admin_dsn)
-        pool = {"DISPATCH_DB_POOL_MAX": str(args.pool_max)} if args.pool_max else {}
+        # The service's pool (10 a worker) unless asked: bench.common's 40 cost PostgreSQL more CPU
+        # per grab (market README "Performance", session 22).
+        pool = {"DISPATCH_DB_POOL_MAX": str(args.pool_max)}
         with server_process(dsn, workers=2, state_dir=state, extra_env=pool) as (url, server):
             limits = httpx.Limits(
                 max_connections=args.carriers * 2, max_keepalive_connections=args.carriers * 2
@@ -423,5 +460,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--pg-stats", action="store_true", help="load pg_stat_statements; print the grab race's statements"
     )
-    parser.add_argument("--pool-max", type=int, default=0, help="the server's pool a worker (0: bench.common's)")
+    parser.add_argument(
+        "--pool-max", type=int, default=10, help="the server's pool a worker (10: the service's default)"
+    )
     asyncio.run(main(parser.parse_args()))
