@@ -1,6 +1,7 @@
 """Market benchmark: grab contention and job search with 100,000 open jobs.
 
     python3 dev.py bench market [--rounds 20] [--carriers 100] [--jobs 100000] [--searches 300]
+                                [--pool-max 10] [--pg-stats]
 
 Setup goes through httpx; the grab race through kept-alive raw HTTP/1.1 connections (`_Racer`), the
 searches through aiohttp (the faster client). Runs a real
@@ -8,7 +9,9 @@ searches through aiohttp (the faster client). Runs a real
 beside its raw baseline measured in the same run:
 - grab: N carriers grab one job at once, R rounds; throughput, p50/p99 latency, the server
   workers' CPU per grab (from /proc, the counted races only) and the exactly-one-winner check;
-  baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app);
+  baseline: the same race as bare asyncpg UPDATEs (no HTTP, no app); for both, PostgreSQL's CPU
+  per grab and the load generator's, and for the grab each worker's share and the context switches
+  per grab (workers, PostgreSQL, generator); with --pg-stats the race's statements (calls a round);
   then both side by side with the ratio (the target: p99 within 1.5x the bare race's).
 - search: open jobs within 200 km of random points in Europe, nearest first, 50 per page, over
   HTTP; baseline: the same SQL through bare asyncpg; and the query plan (EXPLAIN ANALYZE).
@@ -18,11 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,10 +36,11 @@ import asyncpg
 import httpx
 
 from bench.common import database, fresh_database, organization, percentiles, server_process, square
-from bench.tracking import cpu_s
+from bench.tracking import cpu_s, postmaster_pid
 from dispatch import procfs
 from dispatch.db.pool import create_pool
 from dispatch.market import queries
+from dispatch.pgstats import STATEMENTS_EXTENSION
 
 BERLIN = (13.405, 52.52)
 # Uncounted rounds before each side's race. One is enough for the bare race, whose 100 connections
@@ -101,8 +108,10 @@ async def bench_grab(
     rounds: int,
     carriers: int,
     workers: list[int],
+    pg_stats: bool = False,
 ) -> None:
     mill, fleet, site = await _setup(http, dsn, carriers)
+    postgres = _PostgresCpu(await postmaster_pid(dsn))
 
     # One kept-alive connection per carrier, as a carrier's app keeps one (opened before the race).
     racers = [await _Racer.connect(fast_url, c) for c in fleet]
@@ -118,20 +127,31 @@ async def bench_grab(
     latencies: list[float] = []
     race_time = 0.0
     race_cpu = 0.0  # the server workers' CPU seconds in the counted races
+    worker_cpu = [0.0] * len(workers)  # each worker's share of it (how the two share the race)
+    race_pg = 0.0  # PostgreSQL's (all its processes), in the same races
+    switched = [0, 0, 0]  # context switches in the same races: workers, PostgreSQL, this process
     client_cpu = 0.0  # this process's (the load generator's), in the same races
     clean_rounds = 0
     # Rounds first that are not counted, as many on each side (WARM_UP_ROUNDS): the first
     # statements on fresh connections (parse, plan, catalog reads) are a warm-up, not the race.
     for warm in (*[True] * WARM_UP_ROUNDS, *[False] * rounds):
         job = (await http.post("/jobs", headers=_auth(mill), json=_job(site))).json()
-        cpu0, own0 = cpu_s(workers), time.process_time()
-        t0 = time.perf_counter()
+        if pg_stats and not warm and clean_rounds == 0 and not latencies:
+            await _reset_statements(dsn)
+        each0, pg0 = [cpu_s([w]) for w in workers], postgres.read()
+        sw0 = [_switches(workers), postgres.switches(), _switches([os.getpid()])]
+        own0, t0 = time.process_time(), time.perf_counter()
         results = await asyncio.gather(*[timed(grab(job["id"], r)) for r in racers])
         if warm:
             continue
         race_time += time.perf_counter() - t0
-        race_cpu += cpu_s(workers) - cpu0
         client_cpu += time.process_time() - own0
+        each = [cpu_s([w]) - c0 for w, c0 in zip(workers, each0, strict=True)]
+        worker_cpu = [a + b for a, b in zip(worker_cpu, each, strict=True)]
+        race_cpu += sum(each)
+        race_pg += postgres.read() - pg0
+        sw = [_switches(workers), postgres.switches(), _switches([os.getpid()])]
+        switched = [a + b - c for a, b, c in zip(switched, sw, sw0, strict=True)]
         latencies += [t for t, _ in results]
         codes = sorted(status for _, status in results)
         clean_rounds += codes.count(200) == 1 and codes.count(409) == carriers - 1
@@ -143,14 +163,31 @@ async def bench_grab(
     print(
         f"                  server CPU per grab (both workers, all of it: HTTP, app, driver): "
         f"{race_cpu * 1000 / (rounds * carriers):.2f} ms; the load generator's (_Racer, this "
-        f"process): {client_cpu * 1000 / (rounds * carriers):.2f} ms"
+        f"process): {client_cpu * 1000 / (rounds * carriers):.2f} ms; PostgreSQL's: "
+        f"{race_pg * 1000 / (rounds * carriers):.2f} ms"
     )
+    print(
+        "                  the workers' shares of the server CPU: "
+        + ", ".join(f"{c / race_cpu:.0%}" for c in worker_cpu)
+        if race_cpu
+        else "                  no worker CPU measured"
+    )
+    n = rounds * carriers
+    print(
+        f"                  context switches per grab: workers {switched[0] / n:.1f}, PostgreSQL "
+        f"{switched[1] / n:.1f}, the load generator {switched[2] / n:.1f}"
+    )
+
+    if pg_stats:
+        await _print_statements(dsn, rounds)
 
     # Baseline: the same race without HTTP or the app: N connections run the grab UPDATE at once.
     pool = await create_pool(dsn, min_size=carriers, max_size=carriers)
     base_latencies: list[float] = []
     base_time = 0.0
     base_clean = 0
+    base_pg = 0.0
+    base_client = 0.0  # this process's CPU (asyncpg's side of the bare race)
     try:
         for warm in (*[True] * WARM_UP_ROUNDS, *[False] * rounds):
             job = (await http.post("/jobs", headers=_auth(mill), json=_job(site))).json()
@@ -161,11 +198,14 @@ async def bench_grab(
                     won = await conn.fetchrow(queries.GRAB, job_id, carrier["org_id"]) is not None
                     return time.perf_counter() - t0, won
 
-            t0 = time.perf_counter()
+            pg0 = postgres.read()
+            own0, t0 = time.process_time(), time.perf_counter()
             outcomes = await asyncio.gather(*[raw_grab(c) for c in fleet])
             if warm:
                 continue
             base_time += time.perf_counter() - t0
+            base_client += time.process_time() - own0
+            base_pg += postgres.read() - pg0
             base_latencies += [t for t, _ in outcomes]
             base_clean += sum(w for _, w in outcomes) == 1
     finally:
@@ -177,6 +217,10 @@ async def bench_grab(
         f"exactly one winner in {base_clean}/{rounds} rounds"
     )
     print(f"                  {rounds * carriers / base_time:,.0f} grabs/s; {percentiles(base_latencies)}")
+    print(
+        f"                  PostgreSQL's CPU per grab: {base_pg * 1000 / (rounds * carriers):.2f} ms; "
+        f"the load generator's (asyncpg, this process): {base_client * 1000 / (rounds * carriers):.2f} ms"
+    )
     for q in (50, 99):
         x, y = _pct(latencies, q), _pct(base_latencies, q)
         print(f"grab p{q:<2}        : {x:7.1f} ms over HTTP | {y:7.1f} ms bare UPDATE race | {x / y:.2f}x")
@@ -221,6 +265,65 @@ class _Racer:
 
     def close(self) -> None:
         self._writer.close()
+
+
+async def _reset_statements(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(STATEMENTS_EXTENSION)
+        await conn.execute("SELECT pg_stat_statements_reset()")
+    finally:
+        await conn.close()
+
+
+async def _print_statements(dsn: str, rounds: int) -> None:
+    """The statements of the counted grab rounds (with the jobs' posting between them): calls a
+    round and mean time, from pg_stat_statements."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS q"
+            " FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'"
+            " ORDER BY total_exec_time DESC LIMIT 8"
+        )
+    finally:
+        await conn.close()
+    print("                  pg_stat_statements over the counted rounds (calls a round, mean ms):")
+    for r in rows:
+        print(
+            f"                  {r['calls'] / rounds:7.1f} {r['total_exec_time'] / r['calls']:7.3f}  {r['q']}"
+        )
+
+
+class _PostgresCpu:
+    """CPU seconds used so far by the local PostgreSQL (its postmaster and every backend, live or
+    ended); 0 when the server is elsewhere."""
+
+    def __init__(self, postmaster: int | None) -> None:
+        self._postmaster = postmaster
+
+    def read(self) -> float:
+        if self._postmaster is None:
+            return 0.0
+        return cpu_s([self._postmaster, *procfs.children(self._postmaster)])
+
+    def switches(self) -> int:
+        """Context switches so far of PostgreSQL's live processes."""
+        if self._postmaster is None:
+            return 0
+        return _switches([self._postmaster, *procfs.children(self._postmaster)])
+
+
+def _switches(pids: list[int]) -> int:
+    """Context switches so far (voluntary and not) of these processes: each a wait for a turn or a
+    wake-up, which on 2 shared cores is where a burst's time goes."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+    return total
 
 
 def _pct(samples_s: list[float], q: int) -> float:
@@ -322,9 +425,13 @@ async def bench_search(
 
 
 async def main(args: argparse.Namespace) -> None:
-    with database() as admin_dsn, tempfile.TemporaryDirectory() as state:
+    preload = {"shared_preload_libraries": "pg_stat_statements"} if args.pg_stats else None
+    with database(preload) as admin_dsn, tempfile.TemporaryDirectory() as state:
         dsn = await fresh_database(admin_dsn)
-        with server_process(dsn, workers=2, state_dir=state) as (url, server):
+        # The service's pool (10 a worker) unless asked: bench.common's 40 cost PostgreSQL more CPU
+        # per grab (market README "Performance", session 22).
+        pool = {"DISPATCH_DB_POOL_MAX": str(args.pool_max)}
+        with server_process(dsn, workers=2, state_dir=state, extra_env=pool) as (url, server):
             limits = httpx.Limits(
                 max_connections=args.carriers * 2, max_keepalive_connections=args.carriers * 2
             )
@@ -338,7 +445,7 @@ async def main(args: argparse.Namespace) -> None:
                     f"{__import__('os').cpu_count()} cores"
                 )
                 workers = procfs.worker_pids(server.pid)
-                await bench_grab(http, url, dsn, args.rounds, args.carriers, workers)
+                await bench_grab(http, url, dsn, args.rounds, args.carriers, workers, args.pg_stats)
                 await bench_search(http, fast, dsn, args.jobs, args.searches)
 
 
@@ -350,4 +457,10 @@ if __name__ == "__main__":
     parser.add_argument("--carriers", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--searches", type=int, default=300)
+    parser.add_argument(
+        "--pg-stats", action="store_true", help="load pg_stat_statements; print the grab race's statements"
+    )
+    parser.add_argument(
+        "--pool-max", type=int, default=10, help="the server's pool a worker (10: the service's default)"
+    )
     asyncio.run(main(parser.parse_args()))
