@@ -12,10 +12,6 @@ or nothing at all after connecting, was held for as long as it liked):
 - a request body may pause at most `body_timeout` seconds between two pieces (a slow upload is
   fine, a stalled one is not); else the connection is closed and the handler sees a disconnect.
   Time when the server itself paused reading (the handler not reading yet) does not count.
-- an answer's head (status line and headers) and its body go out in one write (`_AnswerInOneWrite`):
-  uvicorn writes them one by one, and uvloop writes each at once (two syscalls, two TCP segments,
-  the client woken twice). In a burst (the grab race: market README "Performance") the worker's
-  writes to its clients were a tenth of its samples.
 
 Websocket (uvicorn's websockets-sansio protocol):
 - the kernel's send buffer is fixed at SEND_BUFFER_BYTES instead of auto-tuned (Linux grows it to
@@ -96,10 +92,7 @@ class HttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._cancel_timers()
-        existing = self.cycle
         super().on_headers_complete()
-        if self.cycle is not existing:  # a request's cycle (none for a websocket's upgrade)
-            self.cycle.transport = _AnswerInOneWrite(self.transport, self.cycle, self.loop)
         self._body_timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
 
     def _head_timed_out(self) -> None:
@@ -151,47 +144,6 @@ class HttpProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = None
-
-
-class _AnswerInOneWrite(asyncio.Transport):
-    """The connection's transport as one request's cycle (uvicorn's `RequestResponseCycle`) writes
-    to it: the answer's head is held until the first piece of its body, and both are written
-    together. A head is never held past the current turn of the event loop (an answer whose body
-    comes later, a handler that fails after its head): then it goes out alone, as before. Writes
-    before the head (`100 Continue`) and after it pass straight through."""
-
-    def __init__(self, transport: asyncio.Transport, cycle: Any, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__()
-        self._transport = transport
-        self._cycle = cycle
-        self._loop = loop
-        self._head: bytes | None = None
-        self._head_seen = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._head is not None:  # the body (or its first piece) after the head: one write
-            data, self._head = self._head + bytes(data), None
-        elif not self._head_seen and self._cycle.response_started:  # the head: held for its body
-            self._head_seen = True
-            self._head = bytes(data)
-            self._loop.call_soon(self._flush)
-            return
-        self._transport.write(data)
-
-    def _flush(self) -> None:
-        if self._head is not None:
-            head, self._head = self._head, None
-            self._transport.write(head)
-
-    def close(self) -> None:
-        self._flush()
-        self._transport.close()
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._transport.get_extra_info(name, default)
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
