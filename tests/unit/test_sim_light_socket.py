@@ -18,10 +18,11 @@ from websockets.http11 import Response
 from dispatch.sim.light_socket import LightSocket, open_socket
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
+Start = Callable[[Handler], Awaitable[str]]
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+async def server() -> AsyncIterator[Start]:
     """Starts a websockets server (deflate offered) with the given handler; gives its ws:// base."""
     servers: list[Any] = []
 
@@ -60,7 +61,7 @@ def messages(socket: LightSocket) -> tuple[list[bytes], asyncio.Event, Callable[
     return got, enough, expect
 
 
-async def test_every_message_arrives_whole_and_in_order(server) -> None:
+async def test_every_message_arrives_whole_and_in_order(server: Start) -> None:
     sizes = [0, 1, 125, 126, 65_535, 65_536, 300_000]  # each length form of RFC 6455 5.2
     sent = [os.urandom(n // 2).hex().encode() for n in sizes]
     go = asyncio.Event()
@@ -86,7 +87,7 @@ async def test_every_message_arrives_whole_and_in_order(server) -> None:
     assert socket.closed == "1000 "
 
 
-async def test_a_frame_cut_anywhere_in_the_stream_is_read_whole(server) -> None:
+async def test_a_frame_cut_anywhere_in_the_stream_is_read_whole(server: Start) -> None:
     # The server writes the frames' bytes in pieces of every size, splitting headers and payloads.
     payloads = [b"a" * n for n in (3, 130, 70_000, 10)]
     wire = b"".join(Frame(Opcode.TEXT, p).serialize(mask=False, extensions=[]) for p in payloads)
@@ -115,7 +116,7 @@ async def test_a_frame_cut_anywhere_in_the_stream_is_read_whole(server) -> None:
     await socket.close()
 
 
-async def test_pings_are_answered_and_a_close_from_the_server_ends_the_socket(server) -> None:
+async def test_pings_are_answered_and_a_close_from_the_server_ends_the_socket(server: Start) -> None:
     async def handler(ws: ServerConnection) -> None:
         await ws.send("one")
         pong = await ws.ping(b"are you there")
@@ -133,7 +134,7 @@ async def test_pings_are_answered_and_a_close_from_the_server_ends_the_socket(se
     assert socket.closed == "4008 too slow"
 
 
-async def test_deflate_is_negotiated_and_decoded(server) -> None:
+async def test_deflate_is_negotiated_and_decoded(server: Start) -> None:
     text = "points " * 2_000
 
     async def handler(ws: ServerConnection) -> None:
@@ -153,7 +154,7 @@ async def test_deflate_is_negotiated_and_decoded(server) -> None:
     await socket.close()
 
 
-async def test_a_refused_handshake_raises_the_status(server) -> None:
+async def test_a_refused_handshake_raises_the_status(server: Start) -> None:
     async def handler(ws: ServerConnection) -> None:
         await ws.wait_closed()
 
