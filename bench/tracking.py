@@ -11,8 +11,9 @@ shared yard about 195 km away, jobs of coil to that yard grabbed by a carrier, p
 load per truck, each load assigned a truck and a driver with a device token, and taken through the
 gate (check-in, called to a dock, loading, loaded, departed): every load is in transit.
 
-Then W watchers (websockets client, no compression) follow the loads (`/tracking/loads/{id}/live`,
-W / loads per load, half with a buyer's login, half with the seller's) while the phones post
+Then W watchers (no compression; websockets' Sans-I/O protocol on a light asyncio client,
+dispatch/sim/light_socket.py) follow the loads (`/tracking/loads/{id}/live`, W / loads per load,
+half with a buyer's login, half with the seller's) while the phones post
 `POST /driver/v1/positions`, each phone on its own keep-alive connections (dispatch/sim/phones.py: pre-encoded
 requests on raw asyncio connections, answers parsed by httptools, every answer's status and accepted
 count checked). Every fix lies on the truck's straight road to the yard
@@ -97,6 +98,7 @@ from bench.common import database as bench_database
 from dispatch import procfs
 from dispatch.pgstats import WaitSampler
 from dispatch.sim.instruments import LoopLag, quiet_gc
+from dispatch.sim.light_socket import LightSocket, open_socket
 from dispatch.sim.phones import Phones
 from geo import Position, haversine_m, initial_bearing_deg
 
@@ -282,10 +284,16 @@ class Recorder:
     untimed_frames: int = 0  # points frames not ending at a batch's newest point (a split batch)
 
 
+_Message = bytes  # (Watcher has a field named `bytes`)
+
+
 @dataclass(eq=False)
 class Watcher:
+    """One watcher's socket (dispatch/sim/light_socket.py: each frame is checked from the socket's
+    `data_received`, without a task per frame) and what it has received."""
+
     load: Load
-    ws: ClientConnection
+    ws: LightSocket
     recorder: Recorder
     by_recorded_at: bool = False  # baseline frames: every frame's newest point is its send time
     last_seq: int = 0
@@ -296,51 +304,57 @@ class Watcher:
     missing: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     last_at: float = 0.0
-    closed: str | None = None
-    task: asyncio.Task[None] | None = None
+    unreadable: str | None = None
 
     @property
     def local_port(self) -> int:
-        return int(self.ws.local_address[1])
+        return self.ws.local_port
+
+    @property
+    def closed(self) -> str | None:
+        return self.unreadable or self.ws.closed
 
     def reset(self) -> None:
         self.points = self.frames = self.bytes = self.dupes = self.missing = 0
         self.kinds.clear()
 
-    async def run(self) -> None:
+    def listen(self) -> None:
+        self.ws.listen(self.on_message)
+
+    def on_message(self, raw: _Message) -> None:
+        if self.unreadable is not None:
+            return
         try:
-            async for raw in self.ws:
-                now = time.time()
-                frame = _decode_frame(raw)
-                if frame.type != "points":
-                    self.kinds[frame.type if frame.event is None else f"event {frame.event.type}"] += 1
-                    if frame.event is not None and self.recorder.latencies is not None:
-                        self.recorder.events_at.append(now)
-                    continue
-                self.frames += 1
-                self.bytes += len(raw)
-                for p in frame.points:
-                    if p.seq <= self.last_seq:
-                        self.dupes += 1
-                        continue
-                    self.missing += p.seq - self.last_seq - 1
-                    self.last_seq = p.seq
-                    self.points += 1
-                self.last_at = now
-                latencies = self.recorder.latencies
-                if latencies is not None and frame.points:
-                    newest = _us(frame.points[-1].recorded_at)
-                    if self.by_recorded_at or newest in self.load.batch_ends:
-                        latencies.append(now - newest / 1e6)
-                        self.recorder.received_at.append(now)
-                    else:
-                        self.recorder.untimed_frames += 1
-        except ConnectionClosed as exc:
-            self.closed = f"{exc.rcvd.code} {exc.rcvd.reason}" if exc.rcvd else "no close frame"
+            self._take(raw)
         except Exception as exc:  # a frame we cannot read: report, do not hang the phase
-            self.closed = f"{type(exc).__name__}: {exc}"
-        else:
-            self.closed = f"{self.ws.close_code} {self.ws.close_reason}"
+            self.unreadable = f"{type(exc).__name__}: {exc}"
+
+    def _take(self, raw: _Message) -> None:
+        now = time.time()
+        frame = _decode_frame(raw)
+        if frame.type != "points":
+            self.kinds[frame.type if frame.event is None else f"event {frame.event.type}"] += 1
+            if frame.event is not None and self.recorder.latencies is not None:
+                self.recorder.events_at.append(now)
+            return
+        self.frames += 1
+        self.bytes += len(raw)
+        for p in frame.points:
+            if p.seq <= self.last_seq:
+                self.dupes += 1
+                continue
+            self.missing += p.seq - self.last_seq - 1
+            self.last_seq = p.seq
+            self.points += 1
+        self.last_at = now
+        latencies = self.recorder.latencies
+        if latencies is not None and frame.points:
+            newest = _us(frame.points[-1].recorded_at)
+            if self.by_recorded_at or newest in self.load.batch_ends:
+                latencies.append(now - newest / 1e6)
+                self.recorder.received_at.append(now)
+            else:
+                self.recorder.untimed_frames += 1
 
 
 async def connect_watchers(
@@ -361,15 +375,13 @@ async def connect_watchers(
         url = f"{ws_base}/tracking/loads/{load.id}/live?access_token={token}"
         async with gate:
             t0 = time.perf_counter()
-            ws = await connect(
-                url, compression=compression, ping_interval=None, open_timeout=60, max_size=1 << 24
-            )
-            snapshot = _decode_snapshot(await ws.recv())
+            ws = await open_socket(url, deflate=compression == "deflate")
+            snapshot = _decode_snapshot(await ws.first())
             times.append(time.perf_counter() - t0)
         assert snapshot.type == "snapshot", snapshot
         w = Watcher(load, ws, recorder, last_seq=snapshot.loads[0].last_seq)
         load.watchers += 1
-        w.task = asyncio.get_running_loop().create_task(w.run())
+        w.listen()
         return w
 
     watchers = await asyncio.gather(*[one(i) for i in range(count)])
@@ -380,10 +392,6 @@ async def close_watchers(watchers: Iterable[Watcher]) -> None:
     watchers = list(watchers)
     await asyncio.gather(*[w.ws.close() for w in watchers], return_exceptions=True)
     for w in watchers:
-        if w.task is not None:
-            w.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await w.task
         w.load.watchers -= 1
 
 
@@ -1165,11 +1173,9 @@ async def baseline_broadcast(loads: list[Load], watchers: int, rate: int, second
         async def one(i: int) -> Watcher:
             load = fake[i % len(fake)]
             async with gate:
-                ws = await connect(
-                    f"{base}/g/{load.id}", compression=None, ping_interval=None, open_timeout=60
-                )
+                ws = await open_socket(f"{base}/g/{load.id}")
             w = Watcher(load, ws, recorder, by_recorded_at=True)
-            w.task = asyncio.get_running_loop().create_task(w.run())
+            w.listen()
             return w
 
         clients = list(await asyncio.gather(*[one(i) for i in range(watchers)]))
@@ -1198,9 +1204,6 @@ async def baseline_broadcast(loads: list[Load], watchers: int, rate: int, second
         )
         recorder.latencies = None
         await asyncio.gather(*[w.ws.close() for w in clients], return_exceptions=True)
-        for w in clients:
-            if w.task:
-                w.task.cancel()
         return result
     finally:
         process.terminate()
@@ -1476,7 +1479,7 @@ async def phase_b_on_fresh_server(
                 rate=args.rate,
             )
             rss = [rss_mib(p) for p in workers]
-            deflate = sum(1 for w in watchers if w.ws.protocol.extensions)
+            deflate = sum(1 for w in watchers if w.ws.extensions)
             print(
                 f"  {deflate} of {len(watchers)} sockets negotiated permessage-deflate; "
                 + sockets_per_worker(workers, _port(url), {w.local_port for w in watchers})

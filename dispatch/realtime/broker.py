@@ -9,6 +9,9 @@ Invariants:
 - Each subscriber has a bounded queue. The broker never waits for a subscriber: when a queue is
   full the subscriber is marked `overflowed` and the message is dropped for it alone; the
   subscriber's owner decides (coalesce, resync or disconnect). One slow watcher never delays others.
+  A subscriber that takes each message at once without waiting (`on_payload`: the tracking hub,
+  which only routes it to its sockets' outboxes) is called with it instead, in order, and has no
+  queue: no task switch per message.
 - If the listening connection drops (PostgreSQL stopped or restarted), the broker reconnects with
   backoff (at most RECONNECT_MAX_S between tries, so it is back within that of the database) and
   re-LISTENs to every channel that has subscribers, those that subscribed meanwhile included; every
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 import asyncpg
@@ -51,20 +55,33 @@ class Broker(Protocol):
         PostgreSQL says False, and ingest publishes through `publish` instead."""
         ...
 
-    def subscribe(self, channel: str, *, maxsize: int = 256) -> Subscription: ...
+    def subscribe(
+        self, channel: str, *, maxsize: int = 256, on_payload: OnPayload | None = None
+    ) -> Subscription: ...
+
+
+# Takes a message (or GAP) at once, in the listener's callback: it must neither wait nor raise.
+OnPayload = Callable[[str], None]
 
 
 class Subscription:
-    """A local subscriber's bounded inbox: `get` or `drain` it; close it when done."""
+    """A local subscriber's bounded inbox: `get` or `drain` it; close it when done. With
+    `on_payload`, each message goes to it at once instead (the inbox stays empty)."""
 
-    def __init__(self, broker: PgBroker, channel: str, maxsize: int) -> None:
+    def __init__(
+        self, broker: PgBroker, channel: str, maxsize: int, on_payload: OnPayload | None = None
+    ) -> None:
         self.channel = channel
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
         self.overflowed = False
         self._broker = broker
         self._closed = False
+        self._on_payload = on_payload
 
     def offer(self, payload: str) -> None:
+        if self._on_payload is not None:
+            self._on_payload(payload)
+            return
         try:
             self.queue.put_nowait(payload)
         except asyncio.QueueFull:
@@ -137,9 +154,11 @@ class PgBroker:
             raise ValueError(f"notification payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
         await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
-    def subscribe(self, channel: str, *, maxsize: int = 256) -> Subscription:
+    def subscribe(
+        self, channel: str, *, maxsize: int = 256, on_payload: OnPayload | None = None
+    ) -> Subscription:
         """Use as `async with broker.subscribe(ch) as sub:`; listening starts on entering."""
-        sub = Subscription(self, channel, maxsize)
+        sub = Subscription(self, channel, maxsize, on_payload)
         self._subscribers.setdefault(channel, set()).add(sub)
         return sub
 

@@ -3,7 +3,9 @@
 Invariants:
 - One broker subscription per watched load per process, however many sockets watch it (the broker
   itself holds one listening connection per process). A frame is decoded once per process, for its
-  routing fields, and the same bytes go to every local watcher of the load.
+  routing fields, and the same bytes go to every local watcher of the load. It is routed in the
+  listener's callback as it arrives (`on_payload`: routing never waits), not through a queue and
+  a task per load: one task switch less per notification and process.
 - A batch is one frame: the notification pieces of a batch too big for one notification
   (`"more": true`, dispatch/tracking/notifications.py) are joined here, once per process, before
   any watcher is offered it.
@@ -20,9 +22,9 @@ Invariants:
   nothing for STALL_S (it is behind, not hit by a burst), the watcher is marked `kicked` and its
   socket closes it, at once even when a send to its peer is blocked (`on_kick`). Other watchers
   are never delayed.
-- If a load's subscription overflows or the listening connection reconnects (a GAP), notifications
-  may be lost: every watcher of the load gets a `resync` marker and re-reads from the database
-  what it has not seen, by its cursor.
+- If the listening connection reconnects (a GAP), notifications may have been lost: every watcher
+  of the load gets a `resync` marker and re-reads from the database what it has not seen, by its
+  cursor.
 
 Not owned here: authorization (the socket checks it before registering) and what frames mean.
 """
@@ -30,7 +32,6 @@ Not owned here: authorization (the socket checks it before registering) and what
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -55,9 +56,8 @@ STALL_S = 1.0
 FrameKind = Literal["points", "event", "received", "resync", "approach"]
 
 
-class _Routing(msgspec.Struct):
+class _Routing(msgspec.Struct):  # the load is the subscription's: its id is not decoded again
     type: str
-    load_id: UUID
     first_seq: int = 0
     last_seq: int = 0
     more: bool = False
@@ -174,9 +174,37 @@ class Watcher:
 
 @dataclass(eq=False)
 class _LoadFeed:
-    subscription: Subscription
-    task: asyncio.Task[None] | None = None
+    """One load's notifications in this process, routed to its local watchers as they arrive."""
+
+    load_id: UUID
+    subscription: Subscription | None = None
     watchers: set[Watcher] = field(default_factory=set)
+    pieces: list[str] = field(default_factory=list)  # of the batch being joined
+
+    def route(self, payload: str) -> None:
+        try:
+            if payload == GAP:
+                self.pieces.clear()  # its other pieces may be lost: the resync reads them
+                frame = Frame("resync", self.load_id)
+            else:
+                routing = _decode_routing(payload)
+                kind: FrameKind = routing.type  # type: ignore[assignment]
+                if kind != "points":
+                    frame = Frame(kind, self.load_id, data=payload)
+                elif routing.more:
+                    self.pieces.append(payload)
+                    return
+                else:
+                    pieces = self.pieces
+                    data = join_points([*pieces, payload]) if pieces else payload.encode()
+                    first_seq = _decode_routing(pieces[0]).first_seq if pieces else routing.first_seq
+                    pieces.clear()
+                    frame = Frame(kind, self.load_id, first_seq, routing.last_seq, data, SharedText(data))
+            for watcher in tuple(self.watchers):
+                watcher.offer(frame)
+        except Exception:
+            self.pieces.clear()
+            log.exception("tracking: could not route %r", payload[:200])
 
 
 class TrackingHub:
@@ -185,13 +213,11 @@ class TrackingHub:
         broker: Broker,
         *,
         outbox_limit: int = 64,
-        subscription_size: int = 2048,
         on_overflow: Callable[[str], None] = lambda outcome: None,
     ) -> None:
         self._broker = broker
         self._on_overflow = on_overflow
         self._outbox_limit = outbox_limit
-        self._subscription_size = subscription_size
         self._feeds: dict[UUID, _LoadFeed] = {}
         self._lock = asyncio.Lock()
 
@@ -202,10 +228,9 @@ class TrackingHub:
             for load_id in load_ids:
                 feed = self._feeds.get(load_id)
                 if feed is None:
-                    sub = self._broker.subscribe(track_channel(load_id), maxsize=self._subscription_size)
-                    await sub.__aenter__()
-                    feed = _LoadFeed(sub)
-                    feed.task = asyncio.get_running_loop().create_task(self._pump(load_id, feed))
+                    feed = _LoadFeed(load_id)
+                    feed.subscription = self._broker.subscribe(track_channel(load_id), on_payload=feed.route)
+                    await feed.subscription.__aenter__()
                     self._feeds[load_id] = feed
                 feed.watchers.add(watcher)
         return watcher
@@ -219,11 +244,8 @@ class TrackingHub:
                 feed.watchers.discard(watcher)
                 if not feed.watchers:
                     del self._feeds[load_id]
-                    if feed.task is not None:
-                        feed.task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await feed.task
-                    await feed.subscription.close()
+                    if feed.subscription is not None:
+                        await feed.subscription.close()
 
     async def stop(self) -> None:
         for feed in list(self._feeds.values()):
@@ -233,33 +255,3 @@ class TrackingHub:
     @property
     def watched_loads(self) -> int:
         return len(self._feeds)
-
-    async def _pump(self, load_id: UUID, feed: _LoadFeed) -> None:
-        sub = feed.subscription
-        pieces: list[str] = []  # of the batch being joined
-        while True:
-            payload = await sub.get()
-            try:
-                if payload == GAP or sub.overflowed:
-                    sub.overflowed = False
-                    sub.drain()
-                    pieces.clear()  # its other pieces may be lost: the resync reads them
-                    frame = Frame("resync", load_id)
-                else:
-                    routing = _decode_routing(payload)
-                    kind: FrameKind = routing.type  # type: ignore[assignment]
-                    if kind != "points":
-                        frame = Frame(kind, load_id, data=payload)
-                    elif routing.more:
-                        pieces.append(payload)
-                        continue
-                    else:
-                        data = join_points([*pieces, payload]) if pieces else payload.encode()
-                        first_seq = _decode_routing(pieces[0]).first_seq if pieces else routing.first_seq
-                        pieces.clear()
-                        frame = Frame(kind, load_id, first_seq, routing.last_seq, data, SharedText(data))
-                for watcher in tuple(feed.watchers):
-                    watcher.offer(frame)
-            except Exception:
-                pieces.clear()
-                log.exception("tracking: could not route %r", payload[:200])
