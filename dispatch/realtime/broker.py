@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 import asyncpg
@@ -55,12 +56,15 @@ class Broker(Protocol):
 
 
 class Subscription:
-    """A local subscriber's bounded inbox: `get` or `drain` it; close it when done."""
+    """A local subscriber's bounded inbox: `get` or `drain` it; close it when done. `on_offer`, when
+    set, is called after every notification offered (kept or dropped), so that a subscriber of
+    several channels can wake on one signal of its own instead of a get per channel."""
 
     def __init__(self, broker: PgBroker, channel: str, maxsize: int) -> None:
         self.channel = channel
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
         self.overflowed = False
+        self.on_offer: Callable[[], object] | None = None
         self._broker = broker
         self._closed = False
 
@@ -69,6 +73,8 @@ class Subscription:
             self.queue.put_nowait(payload)
         except asyncio.QueueFull:
             self.overflowed = True
+        if self.on_offer is not None:
+            self.on_offer()
 
     async def get(self) -> str:
         return await self.queue.get()
