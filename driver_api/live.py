@@ -20,6 +20,12 @@ they were, and the frame's send is most of what a change costs the worker). Afte
 site the tickets are worked out at most once every TICKETS_EVERY_S: a burst of changes (calls to
 several docks, every one moving every waiting truck up a place) gives the driver one frame with the
 state after it, within a second. The driver's own call (`called`) and its tickets go at once.
+
+What a socket costs the worker, the busy day's gate phase being hundreds of these: its
+subscriptions (the driver's channel, its sites') wake it through one event of its own (`_Inbox`:
+no task per subscription, no `asyncio.wait` per wake), and its frames are written to the
+transport at once while the phone keeps up (dispatch/realtime/sending.py; the bounded ASGI send,
+in order behind them, when it does not).
 """
 
 from __future__ import annotations
