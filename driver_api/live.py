@@ -23,12 +23,18 @@ state after it, within a second. The driver's own call (`called`) and its ticket
 The sockets that got the same read go on a batch per iteration of the worker's event loop
 (dispatch/realtime/turns.py), so a burst of hundreds never holds the worker's other work (a GPS
 batch's frames to its watchers) behind all of it.
+
+What a socket costs the worker, the busy day's gate phase being hundreds of these: its
+subscriptions (the driver's channel, its sites') wake it through one event of its own (`_Inbox`:
+no task per subscription, no `asyncio.wait` per wake), and its frames are written to the
+transport at once while the phone keeps up (dispatch/realtime/sending.py; the bounded ASGI send,
+in order behind them, when it does not).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -69,61 +75,94 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
             loop = asyncio.get_running_loop()
             site_changed = False  # a change at a site not yet sent (held back: TICKETS_EVERY_S)
             while True:
-                # A change held back wakes the socket when it is due, and meanwhile only the driver's
-                # own channel does: the site's further changes wait in its subscription, so a busy
-                # yard wakes each socket about once a second, not once per change.
-                within = max(0.0, phone.tickets_due - loop.time()) if site_changed else None
-                only = personal if site_changed else None
-                for source, payload in await live.next(functools.partial(inbox.wait, within, only)):
-                    if source is personal:
-                        await phone.personal(_decode(payload))
-                    else:
-                        source.drain()
-                        site_changed = True
-                if site_changed and loop.time() >= phone.tickets_due:
+                await live.next(inbox.woken)
+                for payload in personal.drain():
+                    await phone.personal(_decode(payload))
+                site_changed = inbox.sites_changed() or site_changed
+                if not site_changed:
+                    continue
+                if loop.time() >= phone.tickets_due:
+                    # The changes drained above are in the view the tickets are cut from (the
+                    # worker's own subscription got them in the same go: site_queue.py).
                     site_changed = False
+                    inbox.hold_sites(until=None)
                     await phone.send_tickets(site_changed=True)
+                else:
+                    # Held back until due, and meanwhile only the driver's own channel wakes the
+                    # socket: the site's further changes wait in its subscription, so a busy yard
+                    # wakes each socket about once a second, not once per change.
+                    inbox.hold_sites(until=phone.tickets_due)
     finally:
         await inbox.close()
 
 
 class _Inbox:
-    """The driver's subscriptions (its own channel, its sites'), waited on together. A get in flight
-    outlives a wait that ended early (a keepalive ping, the phone closing): nothing is dropped."""
+    """The driver's subscriptions (its own channel, its sites'), with one wake-up for them all: an
+    offer on any of them sets the socket's event (a site's only while none of its changes is held
+    back), and what came is then drained. No task per subscription and none per wake; a wait that
+    ends early (a keepalive ping, the phone closing) loses nothing, as the notifications wait in
+    their subscriptions and the event stays set."""
 
     def __init__(self, queues: SiteQueues) -> None:
         self.queues = queues
         self.sites: dict[UUID, Subscription] = {}
         self._subscriptions: list[Subscription] = []
-        self._gets: dict[asyncio.Future[str], Subscription] = {}
+        self._wake = asyncio.Event()
+        self._holding = False  # a site's change is held back: the sites' offers do not wake
+        self._alarm: asyncio.TimerHandle | None = None  # wakes the socket when the held change is due
 
     async def follow(self, subscription: Subscription) -> Subscription:
+        """The driver's own channel: every offer wakes the socket."""
+        return await self._follow(subscription, self._wake.set)
+
+    async def _follow(self, subscription: Subscription, on_offer: Callable[[], None]) -> Subscription:
+        subscription.on_offer = on_offer
         self._subscriptions.append(subscription)
         return await subscription.__aenter__()
 
-    async def wait(
-        self, within: float | None = None, only: Subscription | None = None
-    ) -> list[tuple[Subscription, str]]:
-        """What came first on any subscription (or on `only`); nothing if `within` seconds pass first."""
-        waiting = set(self._gets.values())
-        for sub in self._subscriptions if only is None else [only]:
-            if sub not in waiting:
-                self._gets[asyncio.ensure_future(sub.get())] = sub
-        gets = self._gets if only is None else [g for g, sub in self._gets.items() if sub is only]
-        done, _ = await asyncio.wait(gets, timeout=within, return_when=asyncio.FIRST_COMPLETED)
-        return [(self._gets.pop(g), g.result()) for g in done]
+    async def woken(self) -> None:
+        """Until something came on a subscription (or a held change is due)."""
+        await self._wake.wait()
+        self._wake.clear()
+
+    def sites_changed(self) -> bool:
+        """Whether a change came at a site since the last call (what came is drained)."""
+        changed = False
+        for sub in self.sites.values():
+            if sub.drain():
+                changed = True
+        return changed
+
+    def hold_sites(self, *, until: float | None) -> None:
+        """Hold the sites' changes back until `until` (the event loop's clock: the socket is woken
+        then), or stop holding them (None)."""
+        self._holding = until is not None
+        if self._alarm is not None and (until is None or self._alarm.when() != until):
+            self._alarm.cancel()
+            self._alarm = None
+        if until is not None and self._alarm is None:
+            self._alarm = asyncio.get_running_loop().call_at(until, self._due)
+
+    def _due(self) -> None:
+        self._alarm = None
+        self._wake.set()
+
+    def _site_offered(self) -> None:
+        if not self._holding:
+            self._wake.set()
 
     async def follow_site(self, broker: Broker, site_id: UUID) -> None:
         await self.queues.follow(broker, site_id)  # first: it must see every change this one sees
         try:
-            self.sites[site_id] = await self.follow(broker.subscribe(site_channel(site_id), maxsize=16))
+            subscription = broker.subscribe(site_channel(site_id), maxsize=16)
+            self.sites[site_id] = await self._follow(subscription, self._site_offered)
         except BaseException:
             await self.queues.unfollow(site_id)
             raise
 
     async def close(self) -> None:
-        for get in self._gets:
-            get.cancel()
+        if self._alarm is not None:
+            self._alarm.cancel()
         for sub in self._subscriptions:
             await sub.close()
         for site_id in self.sites:

@@ -41,23 +41,39 @@ from dispatch.gate.notifications import site_channel
 from dispatch.gate.service import placed_ticket
 from dispatch.realtime.broker import Broker, Subscription
 
+_DriverKey = tuple[UUID | None, UUID]  # (driver, carrier): DRIVER_TICKETS' rule
 
-@dataclass(frozen=True)
+
 class SiteQueue:
-    """A site's live tickets as read at one instant, by (driver, carrier)."""
+    """A site's live tickets as read at one instant, by (driver, carrier). A driver's tickets are
+    built when its socket asks for them, not for every row of the read: most rows are asked for by
+    no socket of this worker before the next change replaces the view (the drivers on the other
+    workers, those without a socket, those whose frame is not due), and building every ticket of a
+    busy yard on every read was most of the read's cost in the worker."""
 
-    by_driver: dict[tuple[UUID | None, UUID], list[Ticket]]
+    __slots__ = ("_now", "_rows")
+
+    def __init__(self, rows: dict[_DriverKey, list[asyncpg.Record]], now: datetime) -> None:
+        self._rows = rows
+        self._now = now
 
     @classmethod
     def of_rows(cls, rows: Iterable[asyncpg.Record], now: datetime) -> SiteQueue:
-        by_driver: dict[tuple[UUID | None, UUID], list[Ticket]] = {}
+        by_driver: dict[_DriverKey, list[asyncpg.Record]] = {}
         for row in rows:
-            key = (row["driver_user_id"], row["carrier_org_id"])
-            by_driver.setdefault(key, []).append(placed_ticket(row, now))
-        return cls(by_driver)
+            by_driver.setdefault((row["driver_user_id"], row["carrier_org_id"]), []).append(row)
+        return cls(by_driver, now)
 
     def of_driver(self, p: Principal) -> list[Ticket]:
-        return self.by_driver.get((p.user_id, p.org_id), [])
+        return self._tickets((p.user_id, p.org_id))
+
+    @property
+    def by_driver(self) -> dict[_DriverKey, list[Ticket]]:
+        """Every driver's tickets (all of them built: a look at the whole view)."""
+        return {key: self._tickets(key) for key in self._rows}
+
+    def _tickets(self, key: _DriverKey) -> list[Ticket]:
+        return [placed_ticket(row, self._now) for row in self._rows.get(key, ())]
 
 
 @dataclass
@@ -103,8 +119,10 @@ class SiteQueues:
 
     async def driver_tickets(self, db: asyncpg.Pool, p: Principal, site_ids: Iterable[UUID]) -> list[Ticket]:
         """The driver's tickets at these sites (those its socket follows), as DRIVER_TICKETS orders them."""
-        views = await asyncio.gather(*(self.view(db, s) for s in site_ids))
-        return sorted((t for v in views for t in v.of_driver(p)), key=lambda t: t.arrived_at)
+        tickets: list[Ticket] = []
+        for site_id in site_ids:  # one after the other: a fresh view is at hand, without a task
+            tickets += (await self.view(db, site_id)).of_driver(p)
+        return sorted(tickets, key=lambda t: t.arrived_at)
 
     async def view(self, db: asyncpg.Pool, site_id: UUID) -> SiteQueue:
         """The site's queue, read no earlier than the changes this process has been told of."""

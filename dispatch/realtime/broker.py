@@ -66,7 +66,9 @@ OnPayload = Callable[[str], None]
 
 class Subscription:
     """A local subscriber's bounded inbox: `get` or `drain` it; close it when done. With
-    `on_payload`, each message goes to it at once instead (the inbox stays empty)."""
+    `on_payload`, each message goes to it at once instead (the inbox stays empty). `on_offer`, when
+    set, is called after every notification offered to the inbox (kept or dropped), so that a
+    subscriber of several channels can wake on one signal of its own instead of a get per channel."""
 
     def __init__(
         self, broker: PgBroker, channel: str, maxsize: int, on_payload: OnPayload | None = None
@@ -74,6 +76,7 @@ class Subscription:
         self.channel = channel
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
         self.overflowed = False
+        self.on_offer: Callable[[], object] | None = None
         self._broker = broker
         self._closed = False
         self._on_payload = on_payload
@@ -86,6 +89,8 @@ class Subscription:
             self.queue.put_nowait(payload)
         except asyncio.QueueFull:
             self.overflowed = True
+        if self.on_offer is not None:
+            self.on_offer()
 
     async def get(self) -> str:
         return await self.queue.get()

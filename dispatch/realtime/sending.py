@@ -10,6 +10,13 @@ raises TimeoutError, and the socket's session (dispatch/realtime/session.py) clo
 CloseCode.TOO_SLOW. The close frame is queued
 behind what the peer has not read yet (dispatch/protocols.py), so a client that reads again gets
 its data, then 4008, and reconnects; one that never does is cut off after the close grace.
+
+A send that need not wait is written at once: when the socket is open and its transport below its
+high-water mark, the frame goes to the transport from the caller (the server's `send_now`,
+dispatch/realtime/shared_text.py), without the ASGI send's chain of wrappers, event and deadline;
+otherwise it takes the ordinary, bounded ASGI send, which waits for room. The two never reorder
+frames: a socket's sends are awaited one after the other, and an ASGI send returns once its frame
+is written to the transport, so the next one, at once or not, goes behind it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 from litestar import WebSocket
 
 from dispatch.close_codes import CloseCode
+from dispatch.realtime.shared_text import SharedText, send_now_of
 
 SEND_TIMEOUT_S = 10.0
 # The close itself does not wait for the peer (the frame is queued); this only bounds a close
@@ -36,11 +44,16 @@ class Sender:
         self.timeout_s = timeout_s
         self.gave_up = False
         self._deadline: asyncio.Timeout | None = None
+        self._send_now = send_now_of(socket)  # None when the server is not ours (the test client)
 
     async def send(self, data: str | bytes) -> None:
         """Send one frame; TimeoutError when it waited too long or the server gave up on the peer."""
         if self.gave_up:
             raise TimeoutError
+        if self._send_now is not None and self._send_now(
+            SharedText(data if isinstance(data, bytes) else data.encode())
+        ):
+            return
         # asyncio.timeout, not wait_for: wait_for runs the send in a new task, a cost paid per frame.
         async with asyncio.timeout(self.timeout_s) as deadline:
             self._deadline = deadline

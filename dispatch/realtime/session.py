@@ -6,8 +6,9 @@ each run inside `live_session(...)`, which owns:
   middleware, the route's guards and the handler's own checks all run before it: what any of them
   raises refuses the upgrade with the problem-details answer the same failure gets over HTTP
   (`dispatch.errors.refuse_failed_sockets`), and nothing is sent on a socket.
-- **Bounded sends** (dispatch/realtime/sending.py): every send has a deadline, and `give_up()` (for
-  the socket's outbox, when it overflows) ends a blocked send at once. A send past its deadline,
+- **Bounded sends** (dispatch/realtime/sending.py): a frame is written to the transport at once
+  when the peer keeps up; otherwise the send waits, with a deadline, and `give_up()` (for the
+  socket's outbox, when it overflows) ends a blocked send at once. A send past its deadline,
   a send after `give_up()`, or `TooSlow` raised by the socket's own code closes the socket with
   4008 and the socket's reason, behind the frames its peer has not read yet.
 - **Keepalive.** With `keepalive_s`, a `{"type":"ping"}` frame after that long without one

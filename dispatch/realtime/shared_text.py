@@ -11,6 +11,8 @@ at once, from the caller, without a task or an ASGI event:
 - with permessage-deflate, the UTF-8 once, compressed by each socket's own compressor (each
   connection keeps its own compression context, as the extension requires: that cost stays per
   socket, as in any websocket server).
+Every live socket's own sends use it too (`Sender.send`, dispatch/realtime/sending.py: a frame
+for one socket is written at once the same way, without the ASGI send's wrappers and deadline).
 It refuses (False: send it the ordinary way, which waits) when the socket is not open or its
 transport is above its high-water mark (the peer is behind), so that a slow peer is still handled
 by the socket's outbox and deadlines (dispatch/realtime/sending.py), never by buffering here.
