@@ -47,7 +47,7 @@ from dispatch.gate import service as gate
 from dispatch.gate.assignments import driver_assignments
 from dispatch.gate.notifications import driver_channel, site_channel
 from dispatch.gate.site_queue import SiteQueues
-from dispatch.realtime.broker import Broker, Subscription
+from dispatch.realtime.broker import GAP, Broker, Subscription
 from dispatch.realtime.session import LiveSession, live_session
 from dispatch.runtime import Runtime
 
@@ -77,7 +77,9 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
             while True:
                 await live.next(inbox.woken)
                 for payload in personal.drain():
-                    await phone.personal(_decode(payload))
+                    # The listener reconnected (GAP): what was missed is unknown, so the whole state
+                    # again (the app catches up on messages with GET /driver/v1/messages?after=).
+                    await phone.personal(_decode(payload) if payload != GAP else {"e": "resync"})
                 site_changed = inbox.sites_changed() or site_changed
                 if not site_changed:
                     continue

@@ -82,3 +82,27 @@ async def test_only_a_device_token_opens_the_driver_socket(server_factory, setti
         async with connect(f"{server.ws_url}/driver/v1/live", additional_headers=w["carrier"].headers):
             pass
     assert exc.value.response.status_code in (401, 403)
+
+
+async def test_after_the_listener_reconnects_the_socket_sends_the_whole_state_and_goes_on(
+    server_factory, settings, db
+):
+    server = server_factory()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as http:
+        w = await dispatched_loads(http, settings, loads=1)
+        (mine,) = w["loads"]
+        async with connect(f"{server.ws_url}/driver/v1/live", additional_headers=mine["device"]) as ws:
+            await _frame(ws, "assignments")
+            await _frame(ws, "tickets")
+            # The server's listening connection dropped: its subscribers are told GAP once it is back.
+            await db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                "dispatch-listener",
+            )
+            again = await _frame(ws, "assignments", within_s=30)  # what was missed: the whole state
+            assert [x["id"] for x in again["loads"]] == [mine["id"]]
+            r = await http.post(
+                f"/loads/{mine['id']}/messages", headers=w["carrier"].headers, json={"text": "Still there?"}
+            )
+            assert r.status_code == 202
+            assert (await _frame(ws, "message", within_s=30))["text"] == "Still there?"
