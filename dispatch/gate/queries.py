@@ -139,6 +139,9 @@ _RULES = """rules AS (
         (SELECT late_tolerance_minutes FROM site_calendars WHERE site_id = $1), 15)) AS tol
 )"""
 
+# Whether the call's dock serves ticket `w`'s vehicle type (no types: every type).
+_SERVES = "(cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.vehicle_types))"
+
 # A call to dock $3 of site $1 (of organization $4) at $2, in one statement: the site and the dock
 # are checked, the dock must be free, and the first callable waiting truck in queue order that the dock
 # serves is chosen and claimed by a conditional UPDATE (`status = 'waiting'`). No lock of the site's:
@@ -161,10 +164,20 @@ dock AS (
     FROM docks d JOIN site ON site.id = d.site_id WHERE d.id = $3 AND d.active
 ),
 head AS (
-    SELECT w.id FROM queue_tickets w, rules, dock
-    WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy AND {_group("w")} <> 2
-      AND (cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.vehicle_types))
-    ORDER BY {_order_key("w")}
+    SELECT h.id FROM (
+        (SELECT w.id, 0 AS g FROM queue_tickets w, rules, dock
+         WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy
+           AND w.slot_start <= rules.now AND {_on_time("w")} AND {_SERVES}
+         ORDER BY w.slot_start, w.arrived_at, w.id
+         LIMIT 1)
+        UNION ALL
+        (SELECT w.id, 1 AS g FROM queue_tickets w, rules, dock
+         WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy
+           AND NOT {_on_time("w")} AND {_SERVES}
+         ORDER BY w.arrived_at, w.id
+         LIMIT 1)
+    ) h
+    ORDER BY h.g
     LIMIT 1
 ),
 called AS (
