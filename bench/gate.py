@@ -19,12 +19,12 @@ order. On the same data in the same run:
 - skip:     the first ticket in queue order by SQL, `FOR UPDATE SKIP LOCKED LIMIT 1`, and nothing
             else: calls do not take turns at all, and the order holds only "usually" (a call that
             passed over a truck whose call then failed has called past the head);
-- head:     the gate of sessions 19-21 (`CLAIM_HEAD`): the waiting tickets ordered in one
+- head:     the gate of sessions 19-21 (`CLAIM_HEAD`): the site's waiting tickets sorted in one
             statement, the head claimed by a conditional UPDATE; calls that chose the same truck
-            wait for each other, the losers run again;
-- claim:    what the gate does now (`service.claim_next`): the first truck no other call holds,
-            found through the queue-order indexes, claimed `SKIP LOCKED`; the claim stands once the
-            trucks passed over are gone (exact, as `head`). Check-ins from `head` on: `ticket_view`.
+            wait for each other, the losers run again in a new transaction;
+- claim:    what the gate does now (`service.claim_next`): as `head`, but the head is the first
+            entry of a queue-order index (migration 0023) that passes the call's filters, not the
+            first of a sort. Check-ins from `head` on: `ticket_view`.
 
 Prints check-ins/s with check-in p50/p99, calls/s with call p50/p99 and the docks' sessions'
 PostgreSQL CPU per truck called, for each. No HTTP: what differs is in the database and the
@@ -91,10 +91,10 @@ ORDER BY slot_start IS NULL OR arrived_at > slot_start + $2,
 LIMIT 1
 FOR UPDATE SKIP LOCKED"""
 
-# The claim of session 19 until session 22 (dispatch/gate/README.md), kept here beside what calls do
-# now: every waiting ticket ordered in the statement, the head claimed by a conditional UPDATE; a
+# The claim of sessions 19-21 (dispatch/gate/README.md), kept here beside what calls do now: every
+# waiting ticket of the site sorted in the statement, the head claimed by a conditional UPDATE; a
 # call that chose the same truck as one not yet committed waits for it, and runs again in a new
-# transaction when that one committed.
+# transaction when that one committed. Now the head comes from the queue-order indexes.
 CLAIM_HEAD = f"""
 WITH {queries._RULES},
 site AS (SELECT id FROM sites WHERE id = $1 AND org_id = $4),
@@ -286,24 +286,22 @@ _BROKER = PgBroker("")  # the app's broker publishes on the caller's connection 
 
 
 async def call_claim(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
-    """`call_next` now: `service.claim_next`, one statement that checks the dock and claims the first
-    callable truck that no other call holds (`SKIP LOCKED`), then waits for the calls holding the
-    trucks it passed over (a new transaction when one of those trucks is still waiting)."""
+    """`call_next` now: `service.claim_next`, one statement that checks the dock, finds the head
+    through the queue-order indexes and claims it by a conditional UPDATE (no lock of the site's; a
+    new transaction when a call that chose the same truck committed first)."""
     if site not in _ORGS:
         _ORGS[site] = await conn.fetchval("SELECT org_id FROM sites WHERE id = $1", site)
     while True:
-        try:
-            async with conn.transaction():
-                try:
-                    row = await service.claim_next(conn, _BROKER, site, dock, _ORGS[site])
-                except Conflict as e:
-                    if e.code != "queue_empty":
-                        raise
-                    return None
+        async with conn.transaction():
+            try:
+                row = await service.claim_next(conn, _BROKER, site, dock, _ORGS[site])
+            except Conflict as e:
+                if e.code != "queue_empty":
+                    raise
+                return None
+            if row is not None:
                 chosen: UUID = row["id"]
                 return chosen
-        except service.PassedOverTruckStillWaits:
-            continue
 
 
 async def call_claim_head(conn: Conn, site: UUID, dock: UUID) -> UUID | None:

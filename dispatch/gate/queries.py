@@ -142,39 +142,18 @@ _RULES = """rules AS (
 # Whether the call's dock serves ticket `w`'s vehicle type (no types: every type).
 _SERVES = "(cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.vehicle_types))"
 
-
-# The site's ($1) waiting tickets `w` that the call's `dock` could take at `rules.now`, ahead of
-# ticket `k` in queue order (`k.g`: its group, 0 or 1): the group-0 ones first by slot start, then
-# (for a group-1 `k`) the late ones and walk-ins by arrival. Each part reads one of the partial
-# indexes in queue order (0023), up to `k`.
-def _ahead_of(k: str) -> str:
-    group_0 = f"""
-        SELECT w.id FROM queue_tickets w, rules, dock
-        WHERE w.site_id = $1 AND w.status = 'waiting' AND w.slot_start <= rules.now AND {_on_time("w")}
-          AND {_SERVES}"""  # noqa: S608 - constants only
-    return f"""{group_0}
-          AND {k}.g = 0 AND (w.slot_start, w.arrived_at, w.id) < ({k}.slot_start, {k}.arrived_at, {k}.id)
-        UNION ALL{group_0}
-          AND {k}.g = 1
-        UNION ALL
-        SELECT w.id FROM queue_tickets w, rules, dock
-        WHERE {k}.g = 1 AND w.site_id = $1 AND w.status = 'waiting' AND NOT {_on_time("w")} AND {_SERVES}
-          AND (w.arrived_at, w.id) < ({k}.arrived_at, {k}.id)"""  # noqa: S608 - constants only
-
-
 # A call to dock $3 of site $1 (of organization $4) at $2, in one statement: the site and the dock
-# are checked (the dock's row locked: calls to one dock take turns), the dock must be free, and the
-# first callable waiting truck in queue order that the dock serves and that no other call holds is
-# claimed (`FOR NO KEY UPDATE SKIP LOCKED`): the first on-time truck whose slot has begun, else the
-# first late one or walk-in, each the first of its partial index (0023) that passes the filters.
-# No lock of the site's, and two calls at once take the first and the second truck. `ahead`: the
-# waiting tickets before the claimed one that this call passed over (held by calls not yet
-# committed, or claimed since this statement's snapshot): the claim stands only once none of them
-# is still waiting (`service.claim_next` waits for them: AHEAD_STILL_WAITING, CALL_AHEAD).
-# Returns one row: `site_found`, the dock (`dock_name` NULL: not found), `dock_busy`, `head_id`
-# (NULL: nobody callable for this dock), and the called ticket (TICKET's columns) with what the
-# driver's message names. A truck called, the site's channel $5 is told (NULL: the caller
-# publishes; see notifications.in_sql).
+# are checked, the dock must be free, and the first callable waiting truck in queue order that the dock
+# serves is chosen and claimed by a conditional UPDATE (`status = 'waiting'`). No lock of the site's:
+# the claim's row lock is the turn. A call that chose the same truck as one not yet committed waits
+# for it at the UPDATE; if that one commits, the truck is no longer waiting and this statement claims
+# nothing (`head_id` set, `id` NULL): the caller runs it again, with a new snapshot that sees the
+# other's call; if that one rolls back, this one claims the truck. So the result is that of the calls
+# one after another, and calls wait only for a call that chose the same truck. Why not SKIP LOCKED:
+# dispatch/gate/README.md. Returns one row: `site_found`, the dock (`dock_name` NULL: not found),
+# `dock_busy`, `head_id` (NULL: nobody callable for this dock), and the called ticket (TICKET's
+# columns) with what the driver's message names. A truck called, the site's channel $5 is told
+# (NULL: the caller publishes; see notifications.in_sql).
 CALL_NEXT = f"""
 WITH {_RULES},
 site AS (SELECT id FROM sites WHERE id = $1 AND org_id = $4),
@@ -183,25 +162,24 @@ dock AS (
            EXISTS (SELECT 1 FROM queue_tickets b
                    WHERE b.dock_id = d.id AND b.status IN ('called', 'loading', 'loaded')) AS busy
     FROM docks d JOIN site ON site.id = d.site_id WHERE d.id = $3 AND d.active
-    FOR NO KEY UPDATE OF d
 ),
-on_time AS (
-    SELECT w.id, 0 AS g, w.slot_start, w.arrived_at FROM queue_tickets w, rules, dock
-    WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy
-      AND w.slot_start <= rules.now AND {_on_time("w")} AND {_SERVES}
-    ORDER BY w.slot_start, w.arrived_at, w.id
+head AS (
+    SELECT h.id FROM (
+        (SELECT w.id, 0 AS g FROM queue_tickets w, rules, dock
+         WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy
+           AND w.slot_start <= rules.now AND {_on_time("w")} AND {_SERVES}
+         ORDER BY w.slot_start, w.arrived_at, w.id
+         LIMIT 1)
+        UNION ALL
+        (SELECT w.id, 1 AS g FROM queue_tickets w, rules, dock
+         WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy
+           AND NOT {_on_time("w")} AND {_SERVES}
+         ORDER BY w.arrived_at, w.id
+         LIMIT 1)
+    ) h
+    ORDER BY h.g
     LIMIT 1
-    FOR NO KEY UPDATE OF w SKIP LOCKED
 ),
-by_arrival AS (
-    SELECT w.id, 1 AS g, w.slot_start, w.arrived_at FROM queue_tickets w, rules, dock
-    WHERE NOT EXISTS (SELECT 1 FROM on_time)
-      AND w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy AND NOT {_on_time("w")} AND {_SERVES}
-    ORDER BY w.arrived_at, w.id
-    LIMIT 1
-    FOR NO KEY UPDATE OF w SKIP LOCKED
-),
-head AS (SELECT * FROM on_time UNION ALL SELECT * FROM by_arrival),
 called AS (
     UPDATE queue_tickets t SET status = 'called', dock_id = $3, called_at = clock_timestamp()
     WHERE t.id = (SELECT id FROM head) AND t.status = 'waiting'
@@ -210,7 +188,6 @@ called AS (
 SELECT site.id IS NOT NULL AS site_found, dock.name AS dock_name, dock.busy AS dock_busy,
        head.id AS head_id, c.*, v.plate_display AS plate, u.name AS driver_name, l.driver_user_id,
        l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name,
-       (SELECT array_agg(a.id) FROM ({_ahead_of("head")}) a) AS ahead,
        (SELECT count(*) FROM (SELECT pg_notify($5, '{{}}') FROM called WHERE $5::text IS NOT NULL) n)
        AS notified
 FROM (SELECT 1) one
@@ -220,25 +197,6 @@ LEFT JOIN jobs j ON j.id = l.job_id
 LEFT JOIN sites s ON s.id = c.site_id
 LEFT JOIN vehicles v ON v.id = l.vehicle_id
 LEFT JOIN users u ON u.id = l.driver_user_id"""  # noqa: S608 - constants only
-
-# Of the tickets a call passed over ($1), those still waiting once the calls holding them have
-# ended (it waits for them: the share lock conflicts with their claims): a call that rolled back
-# leaves its truck waiting, ahead of this call's. Locked for share, nobody claims them until this
-# call ends, which it then does at once (service.claim_next).
-AHEAD_STILL_WAITING = """
-SELECT id FROM queue_tickets WHERE id = ANY ($1::uuid[]) AND status = 'waiting' ORDER BY id FOR SHARE"""
-
-# The waiting tickets before ticket $4 (claimed by this call to dock $3 of site $1 at $2), as
-# CALL_NEXT's `ahead`, in a new snapshot (NULL: none; the claim stands).
-CALL_AHEAD = f"""
-WITH {_RULES},
-dock AS (SELECT vehicle_types FROM docks WHERE id = $3),
-k AS (
-    SELECT t.id, t.slot_start, t.arrived_at,
-           CASE WHEN t.slot_start <= rules.now AND {_on_time("t")} THEN 0 ELSE 1 END AS g
-    FROM queue_tickets t, rules WHERE t.id = $4
-)
-SELECT array_agg(a.id) FROM k, LATERAL ({_ahead_of("k")}) a"""  # noqa: S608 - constants only
 
 # One ticket ($1, as TICKET) with everything its place needs, at $2, in one statement: for a waiting
 # ticket, its `position` (1 + the waiting tickets before it in queue order) and whether it waits for
@@ -455,19 +413,11 @@ ORDER BY a.at, l.job_id, l.seq"""
 # -- an award withdrawn -----------------------------------------------------------------------
 
 # The yard's live tickets of a job's loads, locked before the loads (as a dock's advance does:
-# ticket, then load), so a withdrawal and a loading start never deadlock; and last in queue order
-# first, so a withdrawal never holds a truck ahead of one it waits for: a call holding its truck
-# waits only for the calls holding trucks ahead of it (CALL_NEXT's `ahead`), so neither waits for
-# the other.
-LIVE_TICKETS_OF_JOB_FOR_UPDATE = f"""
+# ticket, then load), so a withdrawal and a loading start never deadlock.
+LIVE_TICKETS_OF_JOB_FOR_UPDATE = """
 SELECT t.id FROM queue_tickets t JOIN loads l ON l.id = t.load_id
-CROSS JOIN LATERAL (
-    SELECT now() AS now, make_interval(mins => coalesce(
-        (SELECT late_tolerance_minutes FROM site_calendars WHERE site_id = t.site_id), 15)) AS tol
-) rules
 WHERE l.job_id = $1 AND t.status <> 'departed'
-ORDER BY {_order_key("t")} DESC
-FOR UPDATE OF t"""  # noqa: S608 - constants only
+FOR UPDATE OF t"""
 
 # A truck of a withdrawn load waiting or called to a dock leaves the queue (and frees its dock).
 SEND_AWAY = """

@@ -525,27 +525,17 @@ async def board(db: asyncpg.Pool | Conn, p: Principal, site_id: UUID) -> Board:
     )
 
 
-class PassedOverTruckStillWaits(Exception):
-    """A call passed over a truck that another call held, and that call ended without taking it:
-    the truck is still waiting, ahead of this call's. The call's transaction must roll back (its
-    claim does not stand) and the call start again in a new one (`call_next`)."""
-
-
 async def claim_next(
     conn: Conn, broker: Broker, site_id: UUID, dock_id: UUID, org_id: UUID
-) -> asyncpg.Record:
+) -> asyncpg.Record | None:
     """Call the first truck in queue order that may be called now and that the dock can serve, in
     the caller's transaction (`queries.CALL_NEXT`): the called ticket, as TICKET with the message's
-    facts. Trucks held by calls not yet committed are passed over (two calls at once take the first
-    and the second truck); the claim stands once every truck passed over is gone from the queue:
-    this waits for the calls holding them and looks again (a new snapshot) until none is ahead. If a
-    truck passed over is still waiting (its call rolled back), raises PassedOverTruckStillWaits:
-    the caller rolls back and calls again. So each call's truck is the head of the queue as the
-    calls committed before it left it (dispatch/gate/README.md)."""
+    facts; None when a call that chose the same truck committed first. Then the caller ends its
+    transaction (which frees the row lock PostgreSQL took on that truck before re-checking it) and
+    tries again in a new one, which sees that call."""
     channel = in_sql(broker, site_id)
-    now = _now()
     try:  # no savepoint: a dock called at the same time ends this call
-        row = await conn.fetchrow(queries.CALL_NEXT, site_id, now, dock_id, org_id, channel)
+        row = await conn.fetchrow(queries.CALL_NEXT, site_id, _now(), dock_id, org_id, channel)
     except asyncpg.UniqueViolationError:
         raise Conflict("The dock is still serving a truck.", code="dock_busy") from None
     assert row is not None
@@ -557,13 +547,8 @@ async def claim_next(
         raise Conflict(f"Dock {row['dock_name']} is still serving a truck.", code="dock_busy")
     if row["head_id"] is None:
         raise Conflict("No truck that this dock can serve is waiting.", code="queue_empty")
-    if row["id"] is None:  # the claimed truck changed under its lock: not expected, but not called
-        raise PassedOverTruckStillWaits
-    ahead = row["ahead"]
-    while ahead:
-        if await conn.fetch(queries.AHEAD_STILL_WAITING, ahead):
-            raise PassedOverTruckStillWaits
-        ahead = await conn.fetchval(queries.CALL_AHEAD, site_id, now, dock_id, row["id"])
+    if row["id"] is None:
+        return None
     if channel is None:
         await publish_site(broker, conn, site_id)
     return row
@@ -573,23 +558,22 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
     """Call the next truck to the dock, and tell its driver."""
     async with db.acquire() as conn:
         while True:
-            try:
-                async with conn.transaction():
-                    row = await claim_next(conn, broker, site_id, dock_id, p.org_id)
-                    if row["driver_user_id"] is not None:
-                        await tell_driver(
-                            conn,
-                            broker,
-                            driver=row["driver_user_id"],
-                            load_id=row["load_id"],
-                            kind="dock_call",
-                            dock=row["dock_name"],
-                            event={"e": "called", "load_id": str(row["load_id"]), "dock": row["dock_name"]},
-                            about=row,
-                        )
-                    return _ticket(row)
-            except PassedOverTruckStillWaits:
-                continue  # rolled back: a new transaction, which sees the truck passed over
+            async with conn.transaction():
+                row = await claim_next(conn, broker, site_id, dock_id, p.org_id)
+                if row is None:
+                    continue  # lost the truck to a call that committed first: a new transaction
+                if row["driver_user_id"] is not None:
+                    await tell_driver(
+                        conn,
+                        broker,
+                        driver=row["driver_user_id"],
+                        load_id=row["load_id"],
+                        kind="dock_call",
+                        dock=row["dock_name"],
+                        event={"e": "called", "load_id": str(row["load_id"]), "dock": row["dock_name"]},
+                        about=row,
+                    )
+                return _ticket(row)
 
 
 # The state a ticket must be in to move to each next one.
