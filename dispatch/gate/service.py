@@ -576,6 +576,10 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
                 return _ticket(row)
 
 
+# ADVANCE's event parameters when the caller records its events itself (a departure records its own
+# after the trip's start).
+_NO_EVENT = (None,) * len(events.PendingEvent._fields)
+
 # The state a ticket must be in to move to each next one.
 _NEXT = {"loading": "called", "loaded": "loading"}
 
@@ -592,12 +596,7 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
         # The ticket moves on (and the load is loading once its loading starts).
         channel = in_sql(broker, t["site_id"])
         load_status = "loading" if to == "loading" else None
-        row = await conn.fetchrow(queries.ADVANCE, ticket_id, to, load_status, None, channel)
-        assert row is not None
-        if channel is None:
-            await publish_site(broker, conn, t["site_id"])
-        await events.record(
-            conn,
+        moved = events.pending(
             f"load.{to}",
             # The job's parties (the consignee follows its goods too) and the gate's organization.
             org_ids=party_orgs(t, p.org_id),
@@ -605,6 +604,10 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
             subject_id=t["load_id"],
             actor_user_id=p.user_id,
         )
+        row = await conn.fetchrow(queries.ADVANCE, ticket_id, to, load_status, None, channel, *moved)
+        assert row is not None
+        if channel is None:
+            await publish_site(broker, conn, t["site_id"])
         return _ticket(row)
 
 
@@ -617,7 +620,7 @@ async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) 
         # The ticket departed, the load in transit, its booking (if any) served.
         channel = in_sql(broker, load["site_id"])
         departed = await conn.fetchrow(
-            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served", channel
+            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served", channel, *_NO_EVENT
         )
         assert departed is not None
         if channel is None:
