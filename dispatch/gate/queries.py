@@ -144,7 +144,10 @@ _SERVES = "(cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.ve
 
 # A call to dock $3 of site $1 (of organization $4) at $2, in one statement: the site and the dock
 # are checked, the dock must be free, and the first callable waiting truck in queue order that the dock
-# serves is chosen and claimed by a conditional UPDATE (`status = 'waiting'`). No lock of the site's:
+# serves is chosen and claimed by a conditional UPDATE (`status = 'waiting'`). The choice is the
+# queue order of `_order_key` without sorting the yard: the first on-time truck whose slot has begun
+# (by slot start, arrival, id), else the first late one or walk-in (by arrival, id), each the first
+# entry of its partial index (migration 0023) that passes the filters. No lock of the site's:
 # the claim's row lock is the turn. A call that chose the same truck as one not yet committed waits
 # for it at the UPDATE; if that one commits, the truck is no longer waiting and this statement claims
 # nothing (`head_id` set, `id` NULL): the caller runs it again, with a new snapshot that sees the
