@@ -239,8 +239,8 @@ WHERE t.id = $1 AND s.org_id = $2 FOR UPDATE OF t"""
 
 # Ticket $1 moves on to $2, in one statement: its load's status becomes $3 (NULL: unchanged) and its
 # booking's $4 (NULL: unchanged), the site's channel $5 is told (NULL: the caller publishes; see
-# notifications.in_sql), and the event $6-$11 (events.PendingEvent's order; $6 NULL: none) is
-# written with the change (one round trip instead of two); the ticket as it is now, as TICKET.
+# notifications.in_sql), and its event $6-$11 (events.PendingEvent's order) is written with the
+# change (one round trip instead of two); the ticket as it is now, as TICKET.
 ADVANCE = """
 WITH t AS (
     UPDATE queue_tickets SET status = $2,
@@ -257,7 +257,7 @@ WITH t AS (
     WHERE $4::text IS NOT NULL AND id = (SELECT booking_id FROM t)
 ), announced AS (
     INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
-    SELECT $6::text, $7::uuid[], $8::text, $9::text, $10::uuid, $11::jsonb FROM t WHERE $6::text IS NOT NULL
+    SELECT $6::text, $7::uuid[], $8::text, $9::text, $10::uuid, $11::jsonb FROM t
 )
 SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id,
        (SELECT count(*) FROM (SELECT pg_notify($5, '{}') WHERE $5::text IS NOT NULL) n) AS notified

@@ -576,10 +576,6 @@ async def call_next(db: asyncpg.Pool, broker: Broker, p: Principal, site_id: UUI
                 return _ticket(row)
 
 
-# ADVANCE's event parameters when the caller records its events itself (a departure records its own
-# after the trip's start).
-_NO_EVENT = (None,) * len(events.PendingEvent._fields)
-
 # The state a ticket must be in to move to each next one.
 _NEXT = {"loading": "called", "loaded": "loading"}
 
@@ -617,23 +613,22 @@ async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) 
         load = await _load(conn, p, load_id)
         if load["live_ticket_status"] != "loaded":
             raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
-        # The ticket departed, the load in transit, its booking (if any) served.
+        # The ticket departed, the load in transit, its booking (if any) served, the event written.
         channel = in_sql(broker, load["site_id"])
-        departed = await conn.fetchrow(
-            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served", channel, *_NO_EVENT
-        )
-        assert departed is not None
-        if channel is None:
-            await publish_site(broker, conn, load["site_id"])
-        await tracking.start_trip(conn, broker, load_id, _now())
-        await events.record(
-            conn,
+        left = events.pending(
             "load.departed",
             org_ids=party_orgs(load),
             subject_type="load",
             subject_id=load_id,
             actor_user_id=p.user_id,
         )
+        departed = await conn.fetchrow(
+            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served", channel, *left
+        )
+        assert departed is not None
+        if channel is None:
+            await publish_site(broker, conn, load["site_id"])
+        await tracking.start_trip(conn, broker, load_id, _now())
         return _ticket(departed)
 
 
