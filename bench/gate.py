@@ -13,15 +13,22 @@ order. On the same data in the same run:
 - old:      the baseline, as before issue 21: a call takes its turn with `SELECT * … WHERE
             site_id = $1 AND status = 'waiting' FOR UPDATE` (a row lock on every waiting ticket),
             a check-in's place is computed from the whole board (`service._yard`);
-- advisory: what the gate does now: a call takes `LOCK_SITE_CALLS` (a per-site advisory
+- advisory: the gate until session 19: a call takes `LOCK_SITE_CALLS` (a per-site advisory
             lock held to its commit) and reads the waiting tickets without locks; a check-in's
-            place comes from `service.ticket_view` (the order keys only);
-- skip:     the candidate not taken: the first ticket in queue order by SQL, `FOR UPDATE SKIP
-            LOCKED LIMIT 1`, so calls do not take turns at all (why the gate does not:
-            dispatch/gate/README.md); check-ins as `advisory`.
+            place comes from the order keys of the yard;
+- skip:     the first ticket in queue order by SQL, `FOR UPDATE SKIP LOCKED LIMIT 1`, and nothing
+            else: calls do not take turns at all, and the order holds only "usually" (a call that
+            passed over a truck whose call then failed has called past the head);
+- head:     the gate of sessions 19-21 (`CLAIM_HEAD`): the site's waiting tickets sorted in one
+            statement, the head claimed by a conditional UPDATE; calls that chose the same truck
+            wait for each other, the losers run again in a new transaction;
+- claim:    what the gate does now (`service.claim_next`): as `head`, but the head is the first
+            entry of a queue-order index (migration 0023) that passes the call's filters, not the
+            first of a sort. Check-ins from `head` on: `ticket_view`.
 
-Prints check-ins/s with check-in p50/p99, calls/s with call p50/p99, for each. No HTTP: what
-differs is in the database and the service; the HTTP path is measured by `dispatch simulate`.
+Prints check-ins/s with check-in p50/p99, calls/s with call p50/p99 and the docks' sessions'
+PostgreSQL CPU per truck called, for each. No HTTP: what differs is in the database and the
+service; the HTTP path is measured by `dispatch simulate`.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ from dispatch.db.pool import create_pool
 from dispatch.errors import Conflict
 from dispatch.gate import queries, service
 from dispatch.gate import queue as q
+from dispatch.gate.notifications import in_sql
+from dispatch.procfs import cpu_seconds_of
 from dispatch.realtime.broker import PgBroker
 
 TOLERANCE = timedelta(minutes=15)
@@ -81,6 +90,44 @@ ORDER BY slot_start IS NULL OR arrived_at > slot_start + $2,
          arrived_at, id
 LIMIT 1
 FOR UPDATE SKIP LOCKED"""
+
+# The claim of sessions 19-21 (dispatch/gate/README.md), kept here beside what calls do now: every
+# waiting ticket of the site sorted in the statement, the head claimed by a conditional UPDATE; a
+# call that chose the same truck as one not yet committed waits for it, and runs again in a new
+# transaction when that one committed. Now the head comes from the queue-order indexes.
+CLAIM_HEAD = f"""
+WITH {queries._RULES},
+site AS (SELECT id FROM sites WHERE id = $1 AND org_id = $4),
+dock AS (
+    SELECT d.id, d.name, d.vehicle_types,
+           EXISTS (SELECT 1 FROM queue_tickets b
+                   WHERE b.dock_id = d.id AND b.status IN ('called', 'loading', 'loaded')) AS busy
+    FROM docks d JOIN site ON site.id = d.site_id WHERE d.id = $3 AND d.active
+),
+head AS (
+    SELECT w.id FROM queue_tickets w, rules, dock
+    WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy AND {queries._group("w")} <> 2
+      AND (cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.vehicle_types))
+    ORDER BY {queries._order_key("w")}
+    LIMIT 1
+),
+called AS (
+    UPDATE queue_tickets t SET status = 'called', dock_id = $3, called_at = clock_timestamp()
+    WHERE t.id = (SELECT id FROM head) AND t.status = 'waiting'
+    RETURNING t.*
+)
+SELECT site.id IS NOT NULL AS site_found, dock.name AS dock_name, dock.busy AS dock_busy,
+       head.id AS head_id, c.*, v.plate_display AS plate, u.name AS driver_name, l.driver_user_id,
+       l.carrier_org_id, l.job_id, l.seq, j.reference AS job_reference, s.name AS site_name,
+       (SELECT count(*) FROM (SELECT pg_notify($5, '{{}}') FROM called WHERE $5::text IS NOT NULL) n)
+       AS notified
+FROM (SELECT 1) one
+LEFT JOIN site ON true LEFT JOIN dock ON true LEFT JOIN head ON true LEFT JOIN called c ON true
+LEFT JOIN loads l ON l.id = c.load_id
+LEFT JOIN jobs j ON j.id = l.job_id
+LEFT JOIN sites s ON s.id = c.site_id
+LEFT JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id"""  # noqa: S608 - constants only
 
 LEAVE = "UPDATE queue_tickets SET status = 'departed', departed_at = clock_timestamp() WHERE id = $1"
 
@@ -239,9 +286,9 @@ _BROKER = PgBroker("")  # the app's broker publishes on the caller's connection 
 
 
 async def call_claim(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
-    """`call_next` now: `service.claim_next`, one statement that checks the dock, orders and claims
-    the first callable truck by a conditional UPDATE (no lock of the site's; a new transaction when
-    a call that chose the same truck committed first)."""
+    """`call_next` now: `service.claim_next`, one statement that checks the dock, finds the head
+    through the queue-order indexes and claims it by a conditional UPDATE (no lock of the site's; a
+    new transaction when a call that chose the same truck committed first)."""
     if site not in _ORGS:
         _ORGS[site] = await conn.fetchval("SELECT org_id FROM sites WHERE id = $1", site)
     while True:
@@ -253,6 +300,23 @@ async def call_claim(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
                     raise
                 return None
             if row is not None:
+                chosen: UUID = row["id"]
+                return chosen
+
+
+async def call_claim_head(conn: Conn, site: UUID, dock: UUID) -> UUID | None:
+    """`call_next` of sessions 19-21: CLAIM_HEAD, again in a new transaction after a lost race."""
+    if site not in _ORGS:
+        _ORGS[site] = await conn.fetchval("SELECT org_id FROM sites WHERE id = $1", site)
+    while True:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                CLAIM_HEAD, site, datetime.now(UTC), dock, _ORGS[site], in_sql(_BROKER, site)
+            )
+            assert row is not None
+            if row["head_id"] is None or row["dock_busy"]:
+                return None
+            if row["id"] is not None:
                 chosen: UUID = row["id"]
                 return chosen
 
@@ -283,6 +347,7 @@ async def run(
     arriving = loads[waiting:]
     check_in_s: list[float] = []
     call_s: list[float] = []
+    called: list[UUID] = []
     done = asyncio.Event()
 
     async def one_check_in(load: UUID) -> None:
@@ -299,17 +364,23 @@ async def run(
             if chosen is None:
                 await asyncio.sleep(0.01)  # an empty queue: not a busy loop
             else:
+                called.append(chosen)
                 await conn.execute(LEAVE, chosen)
 
+    # The docks' sessions' CPU (their calls, and each truck leaving: the same for every way).
+    backends = [await conn.fetchval("SELECT pg_backend_pid()") for _, conn in docks]
+    cpu0 = sum(cpu_seconds_of(pid) for pid in backends)
     docking = [asyncio.create_task(dock_loop(dock, conn)) for dock, conn in docks]
     t0 = time.perf_counter()
     await asyncio.gather(*(one_check_in(load) for load in arriving))
     elapsed = time.perf_counter() - t0
     done.set()
     await asyncio.gather(*docking)
+    calls_cpu_ms = 1000 * (sum(cpu_seconds_of(pid) for pid in backends) - cpu0) / max(len(called), 1)
     print(
         f"{name:9} {len(arriving) / elapsed:8.0f} check-ins/s  check-in {percentiles(check_in_s)}\n"
-        f"{'':9} {len(call_s) / elapsed:8.0f} calls/s      call     {percentiles(call_s)}",
+        f"{'':9} {len(call_s) / elapsed:8.0f} calls/s      call     {percentiles(call_s)}  "
+        f"PostgreSQL {calls_cpu_ms:.2f} ms CPU a truck called",
         flush=True,
     )
 
@@ -318,6 +389,7 @@ WAYS: list[tuple[str, CheckIn, Call]] = [
     ("old", check_in_old, call_rows),
     ("advisory", check_in_keys, call_advisory),
     ("skip", check_in_keys, call_skip_locked),
+    ("head", check_in_now, call_claim_head),
     ("claim", check_in_now, call_claim),
 ]
 
@@ -336,7 +408,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"{os.cpu_count()} cores; the baseline (old) in the same run"
             )
             for _ in range(args.repeat):
-                for way in WAYS:
+                for way in (w for w in WAYS if w[0] in args.ways.split(",")):
                     await run(pool, list(zip(dock_ids, conns, strict=True)), way, site, loads, args.waiting)
             for conn in conns:
                 await docks_pool.release(conn)
@@ -353,5 +425,8 @@ if __name__ == "__main__":
     parser.add_argument("--check-ins", type=int, default=800)
     parser.add_argument("--docks", type=int, default=20)
     parser.add_argument("--connections", type=int, default=40)
-    parser.add_argument("--repeat", type=int, default=1, help="rounds of the three ways, interleaved")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the ways, interleaved")
+    parser.add_argument(
+        "--ways", default=",".join(w[0] for w in WAYS), help="which ways, comma-separated (default: all)"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -139,9 +139,15 @@ _RULES = """rules AS (
         (SELECT late_tolerance_minutes FROM site_calendars WHERE site_id = $1), 15)) AS tol
 )"""
 
+# Whether the call's dock serves ticket `w`'s vehicle type (no types: every type).
+_SERVES = "(cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.vehicle_types))"
+
 # A call to dock $3 of site $1 (of organization $4) at $2, in one statement: the site and the dock
 # are checked, the dock must be free, and the first callable waiting truck in queue order that the dock
-# serves is chosen and claimed by a conditional UPDATE (`status = 'waiting'`). No lock of the site's:
+# serves is chosen and claimed by a conditional UPDATE (`status = 'waiting'`). The choice is the
+# queue order of `_order_key` without sorting the yard: the first on-time truck whose slot has begun
+# (by slot start, arrival, id), else the first late one or walk-in (by arrival, id), each the first
+# entry of its partial index (migration 0023) that passes the filters. No lock of the site's:
 # the claim's row lock is the turn. A call that chose the same truck as one not yet committed waits
 # for it at the UPDATE; if that one commits, the truck is no longer waiting and this statement claims
 # nothing (`head_id` set, `id` NULL): the caller runs it again, with a new snapshot that sees the
@@ -161,10 +167,20 @@ dock AS (
     FROM docks d JOIN site ON site.id = d.site_id WHERE d.id = $3 AND d.active
 ),
 head AS (
-    SELECT w.id FROM queue_tickets w, rules, dock
-    WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy AND {_group("w")} <> 2
-      AND (cardinality(dock.vehicle_types) = 0 OR w.vehicle_type = ANY (dock.vehicle_types))
-    ORDER BY {_order_key("w")}
+    SELECT h.id FROM (
+        (SELECT w.id, 0 AS g FROM queue_tickets w, rules, dock
+         WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy
+           AND w.slot_start <= rules.now AND {_on_time("w")} AND {_SERVES}
+         ORDER BY w.slot_start, w.arrived_at, w.id
+         LIMIT 1)
+        UNION ALL
+        (SELECT w.id, 1 AS g FROM queue_tickets w, rules, dock
+         WHERE w.site_id = $1 AND w.status = 'waiting' AND NOT dock.busy
+           AND NOT {_on_time("w")} AND {_SERVES}
+         ORDER BY w.arrived_at, w.id
+         LIMIT 1)
+    ) h
+    ORDER BY h.g
     LIMIT 1
 ),
 called AS (
@@ -222,8 +238,9 @@ JOIN loads l ON l.id = t.load_id JOIN jobs j ON j.id = l.job_id
 WHERE t.id = $1 AND s.org_id = $2 FOR UPDATE OF t"""
 
 # Ticket $1 moves on to $2, in one statement: its load's status becomes $3 (NULL: unchanged) and its
-# booking's $4 (NULL: unchanged), and the site's channel $5 is told (NULL: the caller publishes; see
-# notifications.in_sql); the ticket as it is now, as TICKET.
+# booking's $4 (NULL: unchanged), the site's channel $5 is told (NULL: the caller publishes; see
+# notifications.in_sql), and its event $6-$11 (events.PendingEvent's order) is written with the
+# change (one round trip instead of two); the ticket as it is now, as TICKET.
 ADVANCE = """
 WITH t AS (
     UPDATE queue_tickets SET status = $2,
@@ -238,6 +255,9 @@ WITH t AS (
 ), booking AS (
     UPDATE slot_bookings SET status = $4, updated_at = now()
     WHERE $4::text IS NOT NULL AND id = (SELECT booking_id FROM t)
+), announced AS (
+    INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
+    SELECT $6::text, $7::uuid[], $8::text, $9::text, $10::uuid, $11::jsonb FROM t
 )
 SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name, l.driver_user_id,
        (SELECT count(*) FROM (SELECT pg_notify($5, '{}') WHERE $5::text IS NOT NULL) n) AS notified

@@ -592,12 +592,7 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
         # The ticket moves on (and the load is loading once its loading starts).
         channel = in_sql(broker, t["site_id"])
         load_status = "loading" if to == "loading" else None
-        row = await conn.fetchrow(queries.ADVANCE, ticket_id, to, load_status, None, channel)
-        assert row is not None
-        if channel is None:
-            await publish_site(broker, conn, t["site_id"])
-        await events.record(
-            conn,
+        moved = events.pending(
             f"load.{to}",
             # The job's parties (the consignee follows its goods too) and the gate's organization.
             org_ids=party_orgs(t, p.org_id),
@@ -605,6 +600,10 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
             subject_id=t["load_id"],
             actor_user_id=p.user_id,
         )
+        row = await conn.fetchrow(queries.ADVANCE, ticket_id, to, load_status, None, channel, *moved)
+        assert row is not None
+        if channel is None:
+            await publish_site(broker, conn, t["site_id"])
         return _ticket(row)
 
 
@@ -614,23 +613,22 @@ async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) 
         load = await _load(conn, p, load_id)
         if load["live_ticket_status"] != "loaded":
             raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
-        # The ticket departed, the load in transit, its booking (if any) served.
+        # The ticket departed, the load in transit, its booking (if any) served, the event written.
         channel = in_sql(broker, load["site_id"])
-        departed = await conn.fetchrow(
-            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served", channel
-        )
-        assert departed is not None
-        if channel is None:
-            await publish_site(broker, conn, load["site_id"])
-        await tracking.start_trip(conn, broker, load_id, _now())
-        await events.record(
-            conn,
+        left = events.pending(
             "load.departed",
             org_ids=party_orgs(load),
             subject_type="load",
             subject_id=load_id,
             actor_user_id=p.user_id,
         )
+        departed = await conn.fetchrow(
+            queries.ADVANCE, load["live_ticket_id"], "departed", "in_transit", "served", channel, *left
+        )
+        assert departed is not None
+        if channel is None:
+            await publish_site(broker, conn, load["site_id"])
+        await tracking.start_trip(conn, broker, load_id, _now())
         return _ticket(departed)
 
 
