@@ -77,9 +77,10 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
             while True:
                 await live.next(inbox.woken)
                 for payload in personal.drain():
-                    # The listener reconnected (GAP): what was missed is unknown, so the whole state
-                    # again (the app catches up on messages with GET /driver/v1/messages?after=).
-                    await phone.personal(_decode(payload) if payload != GAP else {"e": "resync"})
+                    if payload == GAP:  # the listener reconnected: what was missed is unknown, so
+                        await phone.send_state()  # the whole state (messages: GET .../messages?after=)
+                    else:
+                        await phone.personal(_decode(payload))
                 site_changed = inbox.sites_changed() or site_changed
                 if not site_changed:
                     continue
