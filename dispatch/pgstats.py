@@ -122,7 +122,8 @@ class WaitSampler:
                 await conn.close()
             self.statement_lines = [
                 f"{r['total_exec_time'] / 1000 / elapsed:5.2f} s/s {r['calls'] / elapsed:7,.0f} calls/s "
-                f"{r['total_exec_time'] / max(1, r['calls']):6.2f} ms  {r['query']}"
+                f"{r['total_exec_time'] / max(1, r['calls']):6.2f} ms "
+                f"{r['rows'] / max(1, r['calls']):6.1f} rows  {r['query']}"
                 for r in rows
             ]
             out += "\n  pg_stat_statements, top by time:\n    " + "\n    ".join(self.statement_lines)

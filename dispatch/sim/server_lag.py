@@ -5,7 +5,9 @@ histogram summed over the workers: dispatch/loop_lag.py). `ServerLag` scrapes it
 a thread of its own (the parent's event loop plays the parties; a scrape never waits on it) and
 keeps each cumulative reading, so any window of the run has the histogram of the wake-ups in it:
 its p99 and max as bucket bounds (`le`), e.g. "p99 <= 250 ms". Beside the generator's own lag, it
-says whose loop was late when latency rose.
+says whose loop was late when latency rose. The same scrape keeps the workers' count of reads of a
+site's whole queue for the drivers' sockets (`dispatch_site_queue_reads_total`:
+dispatch/gate/site_queue.py), so a phase's reads per second can be printed beside its CPU.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 
 METRIC = "dispatch_event_loop_lag_seconds_bucket"
 _BUCKET = re.compile(r"^" + METRIC + r'\{le="([^"]+)"\} ([0-9.e+]+)$', re.MULTILINE)
+QUEUE_READS = "dispatch_site_queue_reads_total"
+_QUEUE_READS = re.compile(r"^" + QUEUE_READS + r"(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class ServerLag:
         self._headers = {"Authorization": f"Bearer {token}"}
         self._every_s = every_s
         self._readings: list[tuple[float, dict[float, float]]] = []  # (wall clock, counts)
+        self._queue_reads: list[tuple[float, float]] = []  # (wall clock, reads so far)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._scrape, name="server-lag", daemon=True)
 
@@ -78,6 +83,18 @@ class ServerLag:
             return None
         return window(readings[first][1], readings[last][1])
 
+    def queue_reads_between(self, start: float, end: float) -> float | None:
+        """The site-queue reads from the last reading at or before `start` to the first at or
+        after `end` (wall clock), per second of that rounded-out window; None when unknown."""
+        readings = list(self._queue_reads)
+        times = [t for t, _ in readings]
+        first = bisect.bisect_right(times, start) - 1
+        last = bisect.bisect_left(times, end)
+        if first < 0 or last >= len(readings) or first >= last:
+            return None
+        (t0, n0), (t1, n1) = readings[first], readings[last]
+        return (n1 - n0) / max(t1 - t0, 1e-9)
+
     def _scrape(self) -> None:
         while not self._stop.is_set():
             self._read()
@@ -87,8 +104,12 @@ class ServerLag:
         try:
             request = urllib.request.Request(self._url, headers=self._headers)  # noqa: S310 - http to our server
             with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - our server
-                counts = parse(answer.read().decode())
+                exposition = answer.read().decode()
         except OSError:
             return  # a reading missed: the windows around it are rounded out to the next
+        at, counts = time.time(), parse(exposition)
         if counts:
-            self._readings.append((time.time(), counts))
+            self._readings.append((at, counts))
+        reads = _QUEUE_READS.findall(exposition)
+        if reads:
+            self._queue_reads.append((at, sum(float(n) for n in reads)))

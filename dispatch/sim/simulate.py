@@ -164,6 +164,8 @@ class LagMeter(Protocol):
 
     def between(self, start: float, end: float) -> LagWindow | None: ...
 
+    def queue_reads_between(self, start: float, end: float) -> float | None: ...
+
 
 # Runs a coroutine once one of a fixed number of places is free (the setup's own concurrency).
 Bounded = Callable[[Awaitable[Any]], Awaitable[Any]]
@@ -936,7 +938,13 @@ def _report_server_cpu(fig: Figures, timings: Timings) -> None:
             if after[1] is not None and before[1] is not None:
                 line += f", {(after[1] - before[1]) / requests * 1000:5.2f} ms postgres"
             line += f" per request ({requests:,})"
-        print(line + _server_lag(fig, start, end))
+        print(line + _server_lag(fig, start, end) + _queue_reads(fig, start, end))
+
+
+def _queue_reads(fig: Figures, start: float, end: float) -> str:
+    """The workers' reads of a site's whole queue for the drivers' sockets, per second in a window."""
+    reads = fig.server_lag.queue_reads_between(start, end) if fig.server_lag is not None else None
+    return "" if reads is None else f"; site queue reads {reads:.1f}/s"
 
 
 def _server_lag(fig: Figures, start: float, end: float) -> str:
