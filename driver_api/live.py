@@ -17,9 +17,12 @@ the yard that leaves the driver's tickets as they were (a truck checking in behi
 moving on) sends this driver nothing: a `tickets` frame is sent only when it differs from the last
 one the socket sent (with hundreds of trucks in the yard most changes leave most drivers' places as
 they were, and the frame's send is most of what a change costs the worker). After a change at a
-site the tickets are worked out at most once every TICKETS_EVERY_S: a burst of changes (calls to
-several docks, every one moving every waiting truck up a place) gives the driver one frame with the
-state after it, within a second. The driver's own call (`called`) and its tickets go at once.
+site the tickets are worked out on the site's tick (`TICKETS_EVERY_S` in site_queue.py, one clock
+per site on each worker: `SiteQueues.due`): at once after a quiet time, else when the site's last
+read is a second old, together with every other socket of the site holding a change, all served by
+one read. A burst of changes (calls to several docks, every one moving every waiting truck up a
+place) gives the driver one frame with the state after it, within a second. The driver's own call
+(`called`) and its tickets go at once.
 The sockets that got the same read go on a batch per iteration of the worker's event loop
 (dispatch/realtime/turns.py), so a burst of hundreds never holds the worker's other work (a GPS
 batch's frames to its watchers) behind all of it.
@@ -52,11 +55,6 @@ from dispatch.realtime.session import LiveSession, live_session
 from dispatch.runtime import Runtime
 
 KEEPALIVE_S = 25.0
-# A change at a site sends the driver its tickets at most this often: the frame after a burst of
-# changes (a busy gate calls trucks to its docks several times a second, each call moving every
-# waiting truck up a place) shows the state after the burst, one frame instead of one per change
-# for every driver in the yard. The driver's own call is sent at once, with its tickets.
-TICKETS_EVERY_S = 1.0
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -73,7 +71,8 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
             phone = _Phone(live, runtime, p, inbox)
             await phone.send_state()
             loop = asyncio.get_running_loop()
-            site_changed = False  # a change at a site not yet sent (held back: TICKETS_EVERY_S)
+            site_changed = False  # a change at a site not yet sent (held back to the site's tick)
+            due: float | None = None  # when the held change goes: its site's tick (SiteQueues.due)
             while True:
                 await live.next(inbox.woken)
                 for payload in personal.drain():
@@ -84,17 +83,20 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
                 site_changed = inbox.sites_changed() or site_changed
                 if not site_changed:
                     continue
-                if loop.time() >= phone.tickets_due:
+                if due is None:  # kept once given: the sockets held to one tick all go at it
+                    due = runtime.site_queues.due(inbox.sites)
+                if loop.time() >= due:
                     # The changes drained above are in the view the tickets are cut from (the
                     # worker's own subscription got them in the same go: site_queue.py).
-                    site_changed = False
+                    site_changed, due = False, None
                     inbox.hold_sites(until=None)
                     await phone.send_tickets(site_changed=True)
                 else:
-                    # Held back until due, and meanwhile only the driver's own channel wakes the
-                    # socket: the site's further changes wait in its subscription, so a busy yard
-                    # wakes each socket about once a second, not once per change.
-                    inbox.hold_sites(until=phone.tickets_due)
+                    # Held back until the site's tick, and meanwhile only the driver's own channel
+                    # wakes the socket: the site's further changes wait in its subscription, so a
+                    # busy yard wakes each socket about twice a second (its first change after a
+                    # tick, then the tick), not once per change.
+                    inbox.hold_sites(until=due)
     finally:
         await inbox.close()
 
@@ -181,12 +183,6 @@ class _Phone:
         self.p = p
         self.inbox = inbox
         self.last_tickets: bytes | None = None  # the last `tickets` frame sent
-        self.tickets_sent_at = -TICKETS_EVERY_S  # when it was worked out (the event loop's clock)
-
-    @property
-    def tickets_due(self) -> float:
-        """When a site's change may next be sent (the event loop's clock)."""
-        return self.tickets_sent_at + TICKETS_EVERY_S
 
     async def send_state(self) -> None:
         # The sites followed before the tickets are cut from them.
@@ -198,7 +194,7 @@ class _Phone:
 
     async def send_tickets(self, *, site_changed: bool) -> None:
         """The driver's tickets: after a site's change, cut from the worker's shared view of the
-        sites' queues (one read per change, whatever the number of drivers: see site_queue.py);
+        sites' queues (one read per site's tick, whatever the number of drivers: see site_queue.py);
         otherwise (on connect, after the driver's own notification, which need not come after the
         site's) read for this driver alone, as `GET .../ticket` reads them."""
         if site_changed:
@@ -208,7 +204,6 @@ class _Phone:
             await self.runtime.turns.take()
         else:
             tickets = await gate.driver_tickets(self.runtime.db, self.p)
-        self.tickets_sent_at = asyncio.get_running_loop().time()
         frame = _encode({"type": "tickets", "tickets": tickets})
         if frame != self.last_tickets:  # "whenever they change": the same state is not sent twice
             await self.send(frame)

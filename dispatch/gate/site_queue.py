@@ -22,11 +22,26 @@ ask read again. The view of a site nobody follows any more is dropped with it. A
 its tickets for another reason (on connect, after its driver's own notification: that comes on
 another channel and need not come after the site's) does not ask here: it reads its driver's
 tickets alone (`service.driver_tickets`), which answers the same.
+
+The site's tick, the pace: a site's queue is read for its changes at most about once every
+TICKETS_EVERY_S on each worker, whatever the number of changes and sockets. A socket holding a
+change asks `due` when it may ask for the view: at once if the view (or the read under way)
+already holds every change this worker was told of, or if the site's last read started
+TICKETS_EVERY_S ago or more (a change after a quiet time goes at once); else at the site's next
+tick, its last read's start + TICKETS_EVERY_S. Every socket of the site that holds a change
+meanwhile is given that same instant, so they come due together and share one read (the rule above
+still decides whether a view serves them). Until session 23 each socket kept its own one-second
+clock from its own last frame: the sockets of a busy yard came due at scattered instants, each a
+little after a change, and each asked for a read of its own (~18 a second in the busy day's gate
+phase, each ~800 rows). A socket following several sites waits for the latest tick among those whose
+changes are not read yet; at that instant it may read another of its sites again a little before
+that site's own tick (a driver with loads at two busy gates at once: rare).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +57,12 @@ from dispatch.gate.service import placed_ticket
 from dispatch.realtime.broker import Broker, Subscription
 
 _DriverKey = tuple[UUID | None, UUID]  # (driver, carrier): DRIVER_TICKETS' rule
+
+# A change at a site sends its drivers their tickets at most about this often (the site's tick, on
+# each worker): the frame after a burst of changes (a busy gate calls trucks to its docks several
+# times a second, each call moving every waiting truck up a place) shows the state after the burst,
+# one read of the site's queue and one frame instead of one per change for every driver in the yard.
+TICKETS_EVERY_S = 1.0
 
 
 class SiteQueue:
@@ -85,14 +106,18 @@ class _Site:
     view_generation: int = -1
     reading: asyncio.Future[SiteQueue] | None = field(default=None, repr=False)
     reading_generation: int = -1
+    read_at: float = -math.inf  # the event loop's clock when its last read started (its tick)
 
 
 class SiteQueues:
     """Per process: the view of each site some driver socket follows (see the module docstring)."""
 
-    def __init__(self, on_read: Callable[[], object] = lambda: None) -> None:
+    def __init__(
+        self, on_read: Callable[[], object] = lambda: None, every_s: float = TICKETS_EVERY_S
+    ) -> None:
         self._sites: dict[UUID, _Site] = {}
         self._on_read = on_read  # counts the reads (/metrics: dispatch_site_queue_reads)
+        self.every_s = every_s
 
     async def follow(self, broker: Broker, site_id: UUID) -> None:
         """A socket follows the site: call before subscribing to the site's channel itself."""
@@ -117,6 +142,29 @@ class SiteQueues:
             del self._sites[site_id]
             await site.changes.close()
 
+    def due(self, site_ids: Iterable[UUID]) -> float:
+        """When a socket holding a change at these sites (those it follows) may ask for their views
+        (the event loop's clock; now or earlier: at once): the latest next tick among the sites whose
+        view does not hold yet what this process was told, or now (see the module docstring)."""
+        due = asyncio.get_running_loop().time()
+        for site_id in site_ids:
+            site = self._sites.get(site_id)
+            if site is None:
+                continue
+            want = self._told(site)
+            in_view = site.view_generation >= want
+            in_read = site.reading is not None and site.reading_generation >= want
+            if not (in_view or in_read):
+                due = max(due, site.read_at + self.every_s)
+        return due
+
+    @staticmethod
+    def _told(site: _Site) -> int:
+        """The generation an ask needs: what came on the site's channel since the last ask counted."""
+        if site.changes.drain():
+            site.generation += 1
+        return site.generation
+
     async def driver_tickets(self, db: asyncpg.Pool, p: Principal, site_ids: Iterable[UUID]) -> list[Ticket]:
         """The driver's tickets at these sites (those its socket follows), as DRIVER_TICKETS orders them."""
         tickets: list[Ticket] = []
@@ -129,14 +177,13 @@ class SiteQueues:
         site = self._sites.get(site_id)
         if site is None:  # nobody follows it: nothing tells when a view would go stale
             return await self._read(db, site_id)
-        if site.changes.drain():
-            site.generation += 1
-        want = site.generation
+        want = self._told(site)
         if site.view is not None and site.view_generation >= want:
             return site.view
         if site.reading is None or site.reading_generation < want:
             reading = asyncio.ensure_future(self._read(db, site_id))
             site.reading, site.reading_generation = reading, want
+            site.read_at = asyncio.get_running_loop().time()
             reading.add_done_callback(lambda r: self._keep(site, r, want))
         # Shielded: a socket that closes while waiting does not cancel the others' read.
         return await asyncio.shield(site.reading)
