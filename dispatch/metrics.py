@@ -139,7 +139,8 @@ class Metrics:
         self.site_queue_reads = Counter(
             "dispatch_site_queue_reads",
             "Reads of a site's whole queue for the drivers' live sockets (dispatch/gate/site_queue.py): "
-            "one per change at the site and worker, however many drivers are connected",
+            "at most about one per site, worker and second (the site's tick), however many drivers are "
+            "connected",
             registry=r,
         )
         self.pool_connections = Gauge(
