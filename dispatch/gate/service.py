@@ -369,7 +369,15 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
     else:
         arrival = "late"
     channel = in_sql(broker, load["site_id"])
-    ticket_id = await conn.fetchval(  # the ticket, the booking checked in, the load at the gate
+    checked_in = events.pending(
+        "load.checked_in",
+        org_ids=party_orgs(load),
+        subject_type="load",
+        subject_id=load["id"],
+        actor_user_id=None,
+        data={"arrival": arrival, "by": by},
+    )
+    ticket_id = await conn.fetchval(  # the ticket, the booking checked in, the load at the gate, the event
         queries.ADMIT,
         load["site_id"],
         load["id"],
@@ -380,18 +388,10 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         by,
         load["vehicle_type"],
         channel,
+        *checked_in,
     )
     if channel is None:
         await publish_site(broker, conn, load["site_id"])
-    await events.record(
-        conn,
-        "load.checked_in",
-        org_ids=party_orgs(load),
-        subject_type="load",
-        subject_id=load["id"],
-        actor_user_id=None,
-        data={"arrival": arrival, "by": by},
-    )
     return await ticket_view(conn, ticket_id)
 
 
@@ -581,7 +581,35 @@ _NEXT = {"loading": "called", "loaded": "loading"}
 
 
 async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUID, to: str) -> Ticket:
-    """Gate staff: loading started (called → loading), loading complete (loading → loaded)."""
+    """Gate staff: loading started (called → loading), loading complete (loading → loaded).
+
+    One statement when the broker publishes in SQL (`queries.ADVANCE_AT_OWN_SITE`: one round trip,
+    no transaction of its own), else step by step; both write the same rows and answer alike
+    (tests/integration/test_gate_advance.py)."""
+    if not broker.publishes_in_sql:
+        return await _advance_step_by_step(db, broker, p, ticket_id, to)
+    before = _NEXT[to]
+    load_status = "loading" if to == "loading" else None
+    async with db.acquire() as conn:
+        while True:
+            row = await conn.fetchrow(
+                queries.ADVANCE_AT_OWN_SITE, ticket_id, p.org_id, before, to, load_status, p.user_id
+            )
+            if row is None:
+                raise NotFound("No such ticket at your sites.", code="ticket_not_found")
+            if row["id"] is not None:
+                return _ticket(row)
+            if row["found_status"] != before:
+                raise Conflict(f"The truck is {row['found_status']}, not {before}.", code="wrong_ticket_state")
+            # The ticket changed while the statement waited for its row (its snapshot still saw it
+            # `before`): a new statement, a new snapshot, answers from the change.
+
+
+async def _advance_step_by_step(
+    db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUID, to: str
+) -> Ticket:
+    """`advance` for a broker that cannot publish in SQL: the ticket locked, then moved on, in a
+    transaction."""
     before = _NEXT[to]
     async with db.acquire() as conn, conn.transaction():
         t = await conn.fetchrow(queries.TICKET_AT_OWN_SITE_FOR_UPDATE, ticket_id, p.org_id)

@@ -1,0 +1,208 @@
+"""Loading started and loading complete in one statement (queries.ADVANCE_AT_OWN_SITE) against the
+same moves step by step (the ticket locked, then ADVANCE, in a transaction): the same rows, events,
+notifications and answers, also for a change that commits while the move waits for the ticket."""
+
+import asyncio
+import json
+import re
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import msgspec
+
+from dispatch.accounts import service as accounts
+from dispatch.db.pool import create_pool
+from dispatch.errors import Problem
+from dispatch.gate import service
+from dispatch.gate.notifications import site_channel
+from dispatch.realtime.broker import PgBroker
+from tests.gate_support import dispatched_loads
+from tests.market_support import BERLIN
+
+INSIDE = {"lat": BERLIN[1], "lon": BERLIN[0]}
+
+
+class _StepByStepBroker:
+    """The app's own PostgreSQL broker, saying it cannot publish in SQL: `advance` then moves the
+    ticket step by step, as for a broker outside PostgreSQL."""
+
+    publishes_in_sql = False
+
+    def __init__(self, broker: Any) -> None:
+        self._broker = broker
+
+    async def publish(self, conn: Any, channel: str, payload: str) -> None:
+        await self._broker.publish(conn, channel, payload)
+
+
+async def _called_tickets(client, settings, loads: int) -> tuple[dict[str, Any], list[str]]:
+    """A yard with `loads` trucks checked in and each called to a dock: the world and the tickets."""
+    w = await dispatched_loads(client, settings, loads=loads, docks=loads, places=1)
+    for load in w["loads"]:
+        r = await client.post(
+            f"/driver/v1/loads/{load['id']}/check-in",
+            headers=load["device"],
+            json={"position": INSIDE, "accuracy_m": 5.0},
+        )
+        assert r.status_code == 201, r.text
+    site = w["site"]["id"]
+    board = (await client.get(f"/gate/sites/{site}/board", headers=w["staff"].headers)).json()
+    tickets = []
+    for dock in board["docks"]:
+        r = await client.post(
+            f"/gate/sites/{site}/call", headers=w["staff"].headers, json={"dock_id": dock["id"]}
+        )
+        assert r.status_code == 200, r.text
+        tickets.append(r.json()["id"])
+    return w, tickets
+
+
+async def _answer(call: Any) -> Any:
+    try:
+        return msgspec.to_builtins(await call)
+    except Problem as refused:
+        return {"status": refused.status, "code": refused.code, "detail": refused.detail}
+
+
+def _alike(value: Any, names: dict[str, str]) -> str:
+    """`value` as text, with each way's own ids named alike and its times replaced."""
+    text = json.dumps(value, default=str, sort_keys=True)
+    for own, name in names.items():
+        text = text.replace(own, name)
+    return re.sub(r"\d{4}-\d\d-\d\d[T ][0-9:.]+(\+00:00|Z)?", "TIME", text)
+
+
+async def test_loading_in_one_statement_writes_and_answers_what_the_steps_write_and_answer(
+    client, settings, db
+):
+    pool = await create_pool(settings.database_url)
+    pg_broker = PgBroker(settings.database_url)
+    written = []
+    try:
+        for step_by_step in (False, True):
+            w, [ticket, other] = await _called_tickets(client, settings, loads=2)
+            p = await accounts.authenticate(pool, secret=settings.secret_key, token=w["staff"].token)
+            stranger = await accounts.authenticate(pool, secret=settings.secret_key, token=w["carrier"].token)
+            broker = _StepByStepBroker(pg_broker) if step_by_step else pg_broker
+            notices: list[str] = []
+            listener = await asyncpg.connect(settings.database_url)
+            await listener.add_listener(
+                site_channel(UUID(w["site"]["id"])), lambda *a: notices.append(f"{a[2]} {a[3]}")
+            )
+
+            def advance(t: str, to: str, who: Any = p) -> Any:
+                return _answer(service.advance(pool, broker, who, UUID(t), to))
+
+            answers = [
+                await advance(ticket, "loaded"),  # not loading yet
+                await advance(ticket, "loading"),
+                await advance(ticket, "loading"),  # again
+                await advance(ticket, "loaded"),
+                await advance(ticket, "loaded"),  # again
+                await advance(str(uuid4()), "loading"),  # no such ticket
+                await advance(other, "loading", stranger),  # not a ticket at the caller's sites
+            ]
+            await listener.execute("SELECT 1")  # deliver what was notified
+            await listener.close()
+            load = w["loads"][0]["id"]
+            rows = {
+                "answers": answers,
+                "ticket": dict(
+                    await db.fetchrow(
+                        "SELECT status, loading_started_at IS NOT NULL AS started,"
+                        " loading_completed_at IS NOT NULL AS completed FROM queue_tickets WHERE id = $1",
+                        UUID(ticket),
+                    )
+                ),
+                "load": await db.fetchval("SELECT status FROM loads WHERE id = $1", UUID(load)),
+                "events": [
+                    dict(e)
+                    for e in await db.fetch(
+                        "SELECT type, org_ids, subject_type, subject_id, actor_user_id, data FROM events"
+                        " WHERE subject_id = $1 AND type IN ('load.loading', 'load.loaded') ORDER BY id",
+                        load,
+                    )
+                ],
+                "notices": notices,
+            }
+            names = {
+                ticket: "TICKET",
+                load: "LOAD",
+                w["site"]["id"]: "SITE",
+                UUID(w["site"]["id"]).hex: "SITE",
+                w["mill"].org_id: "MILL",
+                w["carrier"].org_id: "CARRIER",
+                str(p.user_id): "STAFF",
+                w["job"]["id"]: "JOB",
+            }
+            names |= {
+                str(v): k
+                for k, v in (
+                    await db.fetchrow(
+                        'SELECT l.vehicle_id AS "VEHICLE", l.driver_user_id AS "DRIVER", t.dock_id AS "DOCK",'
+                        ' j.poster_org_id AS "POSTER", j.consignee_org_id AS "CONSIGNEE"'
+                        " FROM queue_tickets t JOIN loads l ON l.id = t.load_id JOIN jobs j ON j.id = l.job_id"
+                        " WHERE t.id = $1",
+                        UUID(ticket),
+                    )
+                ).items()
+                if v is not None
+            }
+            written.append(_alike(rows, names))
+    finally:
+        await pool.close()
+    one_statement, step_by_step_rows = written
+    assert one_statement == step_by_step_rows
+    assert '"code": "wrong_ticket_state"' in one_statement and '"code": "ticket_not_found"' in one_statement
+    assert '"type": "load.loading"' in one_statement and '"type": "load.loaded"' in one_statement
+
+
+async def test_a_move_waiting_on_a_change_in_flight_is_answered_from_the_change(client, settings, db):
+    """Loading started while another change to the ticket holds its row (here: the same move,
+    committed by another session) is refused as it would be after that change, both ways."""
+    pool = await create_pool(settings.database_url)
+    pg_broker = PgBroker(settings.database_url)
+    answers = []
+    try:
+        for step_by_step in (False, True):
+            w, [ticket] = await _called_tickets(client, settings, loads=1)
+            p = await accounts.authenticate(pool, secret=settings.secret_key, token=w["staff"].token)
+            broker = _StepByStepBroker(pg_broker) if step_by_step else pg_broker
+            other = await asyncpg.connect(settings.database_url)
+            try:
+                async with other.transaction():
+                    await other.execute(
+                        "UPDATE queue_tickets SET status = 'loading', loading_started_at = now() WHERE id = $1",
+                        UUID(ticket),
+                    )
+                    waiting = asyncio.ensure_future(
+                        _answer(service.advance(pool, broker, p, UUID(ticket), "loading"))
+                    )
+                    # The move waits for the ticket's row lock (pg_locks shows it waiting).
+                    for _ in range(200):
+                        if await db.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted") > 0:
+                            break
+                        await asyncio.sleep(0.05)
+                    else:
+                        raise AssertionError("the move never waited for the ticket")
+                    assert not waiting.done()
+            finally:
+                await other.close()
+            answers.append(await waiting)
+            events = await db.fetchval(
+                "SELECT count(*) FROM events WHERE type = 'load.loading' AND subject_id = $1",
+                w["loads"][0]["id"],
+            )
+            assert events == 0  # the move wrote nothing
+    finally:
+        await pool.close()
+    assert (
+        answers[0]
+        == answers[1]
+        == {
+            "status": 409,
+            "code": "wrong_ticket_state",
+            "detail": "The truck is loading, not called.",
+        }
+    )
