@@ -38,6 +38,8 @@ from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
 from dispatch.tracking import service as tracking
+from dispatch.tracking.models import TimelineEntry
+from dispatch.tracking.notifications import event_payload, track_channel
 from geo import Position, contains, distance_to_m, parse_polygon
 
 
@@ -600,7 +602,9 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
             if row["id"] is not None:
                 return _ticket(row)
             if row["found_status"] != before:
-                raise Conflict(f"The truck is {row['found_status']}, not {before}.", code="wrong_ticket_state")
+                raise Conflict(
+                    f"The truck is {row['found_status']}, not {before}.", code="wrong_ticket_state"
+                )
             # The ticket changed while the statement waited for its row (its snapshot still saw it
             # `before`): a new statement, a new snapshot, answers from the change.
 
@@ -636,7 +640,33 @@ async def _advance_step_by_step(
 
 
 async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Ticket:
-    """The loaded truck leaves (the driver starts the trip): the load is in transit."""
+    """The loaded truck leaves (the driver starts the trip): the load is in transit.
+
+    One statement when the broker publishes in SQL (`queries.DEPART`: one round trip, no
+    transaction of its own), else step by step; both write the same rows and answer alike
+    (tests/integration/test_gate_advance.py)."""
+    if not broker.publishes_in_sql:
+        return await _depart_step_by_step(db, broker, p, load_id)
+    driver = p.user_id if p.kind == "device" else None
+    departed_at = _now()
+    trip = TimelineEntry(type="load.departed", at=departed_at)
+    notified = track_channel(load_id), event_payload(load_id, trip, "in_transit")
+    async with db.acquire() as conn:
+        while True:
+            row = await conn.fetchrow(
+                queries.DEPART, load_id, p.org_id, driver, p.user_id, departed_at, *notified
+            )
+            if row is None:
+                raise NotFound("No such load assigned to you.", code="load_not_found")
+            if row["id"] is not None:
+                return _ticket(row)
+            if row["found_status"] != "loaded":
+                raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
+            # The ticket changed while the statement waited for its row: a new snapshot answers.
+
+
+async def _depart_step_by_step(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Ticket:
+    """`depart` for a broker that cannot publish in SQL, in a transaction."""
     async with db.acquire() as conn, conn.transaction():
         load = await _load(conn, p, load_id)
         if load["live_ticket_status"] != "loaded":

@@ -17,6 +17,7 @@ from dispatch.errors import Problem
 from dispatch.gate import service
 from dispatch.gate.notifications import site_channel
 from dispatch.realtime.broker import PgBroker
+from dispatch.tracking.notifications import track_channel
 from tests.gate_support import dispatched_loads
 from tests.market_support import BERLIN
 
@@ -73,89 +74,108 @@ def _alike(value: Any, names: dict[str, str]) -> str:
     return re.sub(r"\d{4}-\d\d-\d\d[T ][0-9:.]+(\+00:00|Z)?", "TIME", text)
 
 
-async def test_loading_in_one_statement_writes_and_answers_what_the_steps_write_and_answer(
+async def _moves(client, settings, db, pool, broker) -> str:
+    """A truck's moves and refusals from its call to its departure, and a few refused ones, through
+    `broker`: what they answer, write and notify, with this world's ids named alike."""
+    w, [ticket, other] = await _called_tickets(client, settings, loads=2)
+    load = w["loads"][0]["id"]
+    staff = await accounts.authenticate(pool, secret=settings.secret_key, token=w["staff"].token)
+    stranger = await accounts.authenticate(pool, secret=settings.secret_key, token=w["carrier"].token)
+    driver_token = w["loads"][0]["device"]["Authorization"].removeprefix("Bearer ")
+    driver = await accounts.authenticate(pool, secret=settings.secret_key, token=driver_token)
+    notices: list[str] = []
+    listener = await asyncpg.connect(settings.database_url)
+    for channel in (site_channel(UUID(w["site"]["id"])), track_channel(UUID(load))):
+        await listener.add_listener(channel, lambda *a: notices.append(f"{a[2]} {a[3]}"))
+
+    def advance(t: str, to: str, who: Any = staff) -> Any:
+        return _answer(service.advance(pool, broker, who, UUID(t), to))
+
+    def depart(load_id: str, who: Any = driver) -> Any:
+        return _answer(service.depart(pool, broker, who, UUID(load_id)))
+
+    answers = [
+        await advance(ticket, "loaded"),  # not loading yet
+        await advance(ticket, "loading"),
+        await advance(ticket, "loading"),  # again
+        await depart(load),  # not loaded yet
+        await advance(ticket, "loaded"),
+        await advance(ticket, "loaded"),  # again
+        await depart(w["loads"][1]["id"]),  # another driver's load
+        await depart(load, staff),  # not a load of the caller's carrier
+        await depart(load),
+        await depart(load),  # again
+        await advance(str(uuid4()), "loading"),  # no such ticket
+        await advance(other, "loading", stranger),  # not a ticket at the caller's sites
+    ]
+    await listener.execute("SELECT 1")  # deliver what was notified
+    await listener.close()
+    rows = {
+        "answers": answers,
+        "ticket": dict(
+            await db.fetchrow(
+                "SELECT status, loading_started_at IS NOT NULL AS started, departed_at IS NOT NULL AS left,"
+                " loading_completed_at IS NOT NULL AS completed FROM queue_tickets WHERE id = $1",
+                UUID(ticket),
+            )
+        ),
+        "load": await db.fetchval("SELECT status FROM loads WHERE id = $1", UUID(load)),
+        "trip": [
+            dict(r) for r in await db.fetch("SELECT * FROM load_tracking WHERE load_id = $1", UUID(load))
+        ],
+        "events": [
+            dict(e)
+            for e in await db.fetch(
+                "SELECT type, org_ids, subject_type, subject_id, actor_user_id, data FROM events"
+                " WHERE subject_id = $1 AND type IN ('load.loading', 'load.loaded', 'load.departed')"
+                " ORDER BY id",
+                load,
+            )
+        ],
+        "notices": notices,
+    }
+    names = {
+        ticket: "TICKET",
+        load: "LOAD",
+        UUID(load).hex: "LOAD",
+        w["site"]["id"]: "SITE",
+        UUID(w["site"]["id"]).hex: "SITE",
+        w["mill"].org_id: "MILL",
+        w["carrier"].org_id: "CARRIER",
+        str(staff.user_id): "STAFF",
+        str(driver.user_id): "DRIVER",
+        w["job"]["id"]: "JOB",
+    }
+    others = await db.fetchrow(
+        'SELECT l.vehicle_id AS "VEHICLE", l.driver_user_id AS "DRIVER", t.dock_id AS "DOCK",'
+        ' j.poster_org_id AS "POSTER", j.consignee_org_id AS "CONSIGNEE", t.booking_id AS "BOOKING"'
+        " FROM queue_tickets t JOIN loads l ON l.id = t.load_id JOIN jobs j ON j.id = l.job_id"
+        " WHERE t.id = $1",
+        UUID(ticket),
+    )
+    names |= {str(v): k for k, v in others.items() if v is not None}
+    return _alike(rows, names)
+
+
+async def test_the_moves_in_one_statement_write_and_answer_what_the_steps_write_and_answer(
     client, settings, db
 ):
+    """Loading started, loading complete and the departure, each one statement (ADVANCE_AT_OWN_SITE,
+    DEPART) or step by step in a transaction (a broker that cannot publish in SQL): the same
+    answers and refusals, rows, events and notifications."""
     pool = await create_pool(settings.database_url)
     pg_broker = PgBroker(settings.database_url)
-    written = []
     try:
-        for step_by_step in (False, True):
-            w, [ticket, other] = await _called_tickets(client, settings, loads=2)
-            p = await accounts.authenticate(pool, secret=settings.secret_key, token=w["staff"].token)
-            stranger = await accounts.authenticate(pool, secret=settings.secret_key, token=w["carrier"].token)
-            broker = _StepByStepBroker(pg_broker) if step_by_step else pg_broker
-            notices: list[str] = []
-            listener = await asyncpg.connect(settings.database_url)
-            await listener.add_listener(
-                site_channel(UUID(w["site"]["id"])), lambda *a: notices.append(f"{a[2]} {a[3]}")
-            )
-
-            def advance(t: str, to: str, who: Any = p) -> Any:
-                return _answer(service.advance(pool, broker, who, UUID(t), to))
-
-            answers = [
-                await advance(ticket, "loaded"),  # not loading yet
-                await advance(ticket, "loading"),
-                await advance(ticket, "loading"),  # again
-                await advance(ticket, "loaded"),
-                await advance(ticket, "loaded"),  # again
-                await advance(str(uuid4()), "loading"),  # no such ticket
-                await advance(other, "loading", stranger),  # not a ticket at the caller's sites
-            ]
-            await listener.execute("SELECT 1")  # deliver what was notified
-            await listener.close()
-            load = w["loads"][0]["id"]
-            rows = {
-                "answers": answers,
-                "ticket": dict(
-                    await db.fetchrow(
-                        "SELECT status, loading_started_at IS NOT NULL AS started,"
-                        " loading_completed_at IS NOT NULL AS completed FROM queue_tickets WHERE id = $1",
-                        UUID(ticket),
-                    )
-                ),
-                "load": await db.fetchval("SELECT status FROM loads WHERE id = $1", UUID(load)),
-                "events": [
-                    dict(e)
-                    for e in await db.fetch(
-                        "SELECT type, org_ids, subject_type, subject_id, actor_user_id, data FROM events"
-                        " WHERE subject_id = $1 AND type IN ('load.loading', 'load.loaded') ORDER BY id",
-                        load,
-                    )
-                ],
-                "notices": notices,
-            }
-            names = {
-                ticket: "TICKET",
-                load: "LOAD",
-                w["site"]["id"]: "SITE",
-                UUID(w["site"]["id"]).hex: "SITE",
-                w["mill"].org_id: "MILL",
-                w["carrier"].org_id: "CARRIER",
-                str(p.user_id): "STAFF",
-                w["job"]["id"]: "JOB",
-            }
-            names |= {
-                str(v): k
-                for k, v in (
-                    await db.fetchrow(
-                        'SELECT l.vehicle_id AS "VEHICLE", l.driver_user_id AS "DRIVER", t.dock_id AS "DOCK",'
-                        ' j.poster_org_id AS "POSTER", j.consignee_org_id AS "CONSIGNEE"'
-                        " FROM queue_tickets t JOIN loads l ON l.id = t.load_id JOIN jobs j ON j.id = l.job_id"
-                        " WHERE t.id = $1",
-                        UUID(ticket),
-                    )
-                ).items()
-                if v is not None
-            }
-            written.append(_alike(rows, names))
+        one_statement = await _moves(client, settings, db, pool, pg_broker)
+        step_by_step = await _moves(client, settings, db, pool, _StepByStepBroker(pg_broker))
     finally:
         await pool.close()
-    one_statement, step_by_step_rows = written
-    assert one_statement == step_by_step_rows
-    assert '"code": "wrong_ticket_state"' in one_statement and '"code": "ticket_not_found"' in one_statement
-    assert '"type": "load.loading"' in one_statement and '"type": "load.loaded"' in one_statement
+    assert one_statement == step_by_step
+    for code in ("wrong_ticket_state", "ticket_not_found", "not_loaded", "load_not_found"):
+        assert f'"code": "{code}"' in one_statement, code
+    for event in ("load.loading", "load.loaded", "load.departed"):
+        assert f'"type": "{event}"' in one_statement, event
+    assert '"load": "in_transit"' in one_statement and "track_LOAD" in one_statement
 
 
 async def test_a_move_waiting_on_a_change_in_flight_is_answered_from_the_change(client, settings, db):
@@ -173,7 +193,8 @@ async def test_a_move_waiting_on_a_change_in_flight_is_answered_from_the_change(
             try:
                 async with other.transaction():
                     await other.execute(
-                        "UPDATE queue_tickets SET status = 'loading', loading_started_at = now() WHERE id = $1",
+                        "UPDATE queue_tickets SET status = 'loading', loading_started_at = now()"
+                        " WHERE id = $1",
                         UUID(ticket),
                     )
                     waiting = asyncio.ensure_future(
