@@ -227,3 +227,49 @@ async def test_a_move_waiting_on_a_change_in_flight_is_answered_from_the_change(
             "detail": "The truck is loading, not called.",
         }
     )
+
+
+async def test_a_departure_waiting_on_another_departure_is_refused_not_loaded(client, settings, db):
+    """Two departures of one load at once depart it once: the second, waiting for the ticket's row
+    while the first commits, reads again and is refused `not_loaded`, writing nothing."""
+    pool = await create_pool(settings.database_url)
+    try:
+        w, [ticket] = await _called_tickets(client, settings, loads=1)
+        load = w["loads"][0]
+        for move in ("loading", "loaded"):
+            r = await client.post(f"/gate/tickets/{ticket}/{move}", headers=w["staff"].headers)
+            assert r.status_code == 200, r.text
+        token = load["device"]["Authorization"].removeprefix("Bearer ")
+        driver = await accounts.authenticate(pool, secret=settings.secret_key, token=token)
+        other = await asyncpg.connect(settings.database_url)
+        try:
+            async with other.transaction():
+                # The first departure's change, held uncommitted while the second starts.
+                await other.execute(
+                    "UPDATE queue_tickets SET status = 'departed', departed_at = now() WHERE id = $1",
+                    UUID(ticket),
+                )
+                second = asyncio.ensure_future(
+                    _answer(service.depart(pool, PgBroker(settings.database_url), driver, UUID(load["id"])))
+                )
+                for _ in range(200):
+                    if await db.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted") > 0:
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the departure never waited for the ticket")
+                assert not second.done()
+        finally:
+            await other.close()
+        assert await second == {
+            "status": 409,
+            "code": "not_loaded",
+            "detail": "The truck can leave once its loading is complete.",
+        }
+        written = await db.fetchval(
+            "SELECT count(*) FROM events WHERE type = 'load.departed' AND subject_id = $1", load["id"]
+        )
+        trips = await db.fetchval("SELECT count(*) FROM load_tracking WHERE load_id = $1", UUID(load["id"]))
+        assert (written, trips) == (0, 0)  # the second wrote nothing (the first here is the test's UPDATE)
+    finally:
+        await pool.close()
