@@ -82,7 +82,8 @@ LIMIT $1
 FOR UPDATE OF b SKIP LOCKED FOR NO KEY UPDATE OF l SKIP LOCKED"""
 
 # A check-in, in one statement: the load's ($2) ticket at site $1, its booking ($3, if any) checked
-# in, the load at the gate; and the site's channel $9 told (NULL: the caller publishes; see
+# in, the load at the gate, its `load.checked_in` event $10-$15 (events.PendingEvent's order; session
+# 23: one round trip fewer); and the site's channel $9 told (NULL: the caller publishes; see
 # notifications.in_sql).
 ADMIT = """
 WITH ticket AS (
@@ -94,6 +95,9 @@ WITH ticket AS (
     UPDATE slot_bookings SET status = 'checked_in', updated_at = now() WHERE id = $3
 ), load AS (
     UPDATE loads SET status = 'at_gate', updated_at = now() WHERE id = $2
+), announced AS (
+    INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
+    VALUES ($10, $11, $12, $13, $14, $15)
 )
 SELECT id, (SELECT count(*) FROM (SELECT pg_notify($9, '{}') WHERE $9::text IS NOT NULL) n) AS notified
 FROM ticket"""
@@ -264,6 +268,97 @@ SELECT t.*, v.plate_display AS plate, u.name AS driver_name, d.name AS dock_name
 FROM t
 JOIN loads l ON l.id = t.load_id
 JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id"""
+
+# Gate staff move ticket $1, at a site of organization $2, on from $3 to $4 (loading started, loading
+# complete) in ONE statement, run outside a transaction (a statement is one): the ticket, its load's
+# status $5 (NULL: unchanged), the site's channel told (`site_channel`'s name, written here) and the
+# `load.<$4>` event (actor $6) with the change; the same rows as TICKET_AT_OWN_SITE_FOR_UPDATE then
+# ADVANCE in a transaction (`service.advance` step by step), in one round trip instead of four.
+# The claim is conditional (`status = $3`): a change committed while the UPDATE waited for the
+# ticket's row leaves it claiming nothing, and the caller reads again. One row per ticket found at
+# the caller's sites (none: not found): `found_status` as the statement's snapshot saw it, and the
+# ticket as it is now, as TICKET (all NULL when nothing was claimed). The event's organizations are
+# `parties.party_orgs(ticket, $2)`: the job's parties and the gate's, once each, in that order.
+ADVANCE_AT_OWN_SITE = """
+WITH found AS (
+    SELECT t.id, t.status, t.site_id,
+           array(SELECT o FROM unnest(ARRAY[j.poster_org_id, j.shipper_org_id, j.consignee_org_id,
+                                            l.carrier_org_id, $2::uuid]) WITH ORDINALITY AS u(o, n)
+                 WHERE o IS NOT NULL GROUP BY o ORDER BY min(n)) AS org_ids
+    FROM queue_tickets t JOIN sites s ON s.id = t.site_id
+    JOIN loads l ON l.id = t.load_id JOIN jobs j ON j.id = l.job_id
+    WHERE t.id = $1 AND s.org_id = $2
+), t AS (
+    UPDATE queue_tickets SET status = $4,
+        loading_started_at = CASE WHEN $4 = 'loading' THEN clock_timestamp() ELSE loading_started_at END,
+        loading_completed_at = CASE WHEN $4 = 'loaded' THEN clock_timestamp() ELSE loading_completed_at END
+    WHERE id = (SELECT id FROM found) AND status = $3
+    RETURNING *
+), load AS (
+    UPDATE loads SET status = $5, updated_at = now()
+    WHERE $5::text IS NOT NULL AND id = (SELECT load_id FROM t)
+), announced AS (
+    INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
+    SELECT 'load.' || $4::text, found.org_ids, 'load', t.load_id::text, $6::uuid, '{}'::jsonb FROM t, found
+)
+SELECT found.status AS found_status, t.*, v.plate_display AS plate, u.name AS driver_name,
+       d.name AS dock_name, l.driver_user_id,
+       (SELECT count(*) FROM (SELECT pg_notify('site_' || replace(found.site_id::text, '-', ''), '{}')
+                              WHERE t.id IS NOT NULL) n) AS notified
+FROM found
+LEFT JOIN t ON true
+LEFT JOIN loads l ON l.id = t.load_id
+LEFT JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id"""
+
+# The driver's truck leaves, in ONE statement run outside a transaction (session 23): load $1 of
+# carrier $2 (and driver $3; NULL: the carrier's staff) departs if its live ticket is loaded: the
+# ticket departed, the load in transit, its booking (if any) served, the `load.departed` event
+# (actor $4), the trip started (tracking's START_TRIP: departed at $5) and both channels told (the
+# site's, `site_channel`'s name written here, and the load's track channel $6 with payload $7): the
+# rows `service.depart` writes step by step (LOAD_FOR_GATE, ADVANCE, START_TRIP, the track
+# notification, in a transaction), in one round trip instead of six. The move is conditional
+# (`status = 'loaded'`): a change committed while the UPDATE waited for the ticket leaves it moving
+# nothing, and the caller reads again. One row when the load is found (none: not found): the live
+# ticket's status as the statement's snapshot saw it (`found_status`, NULL: no ticket in the yard)
+# and the ticket as it is now, as TICKET (all NULL when nothing moved). The event's organizations
+# are `parties.party_orgs(load)`: the job's parties, once each, in that order.
+DEPART = """
+WITH found AS (
+    SELECT l.id AS load_id, t.id AS ticket_id, t.status, t.site_id,
+           array(SELECT o FROM unnest(ARRAY[j.poster_org_id, j.shipper_org_id, j.consignee_org_id,
+                                            l.carrier_org_id]) WITH ORDINALITY AS u(o, n)
+                 WHERE o IS NOT NULL GROUP BY o ORDER BY min(n)) AS org_ids
+    FROM loads l JOIN jobs j ON j.id = l.job_id
+    LEFT JOIN queue_tickets t ON t.load_id = l.id AND t.status <> 'departed'
+    WHERE l.id = $1 AND l.carrier_org_id = $2 AND ($3::uuid IS NULL OR l.driver_user_id = $3)
+), t AS (
+    UPDATE queue_tickets SET status = 'departed', departed_at = clock_timestamp()
+    WHERE id = (SELECT ticket_id FROM found) AND status = 'loaded'
+    RETURNING *
+), load AS (
+    UPDATE loads SET status = 'in_transit', updated_at = now() WHERE id = (SELECT load_id FROM t)
+), booking AS (
+    UPDATE slot_bookings SET status = 'served', updated_at = now() WHERE id = (SELECT booking_id FROM t)
+), announced AS (
+    INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
+    SELECT 'load.departed', found.org_ids, 'load', t.load_id::text, $4::uuid, '{}'::jsonb FROM t, found
+), trip AS (
+    INSERT INTO load_tracking (load_id, departed_at) SELECT load_id, $5 FROM t
+    ON CONFLICT (load_id) DO NOTHING
+)
+SELECT found.status AS found_status, t.*, v.plate_display AS plate, u.name AS driver_name,
+       d.name AS dock_name, l.driver_user_id,
+       (SELECT count(*) FROM (SELECT pg_notify('site_' || replace(found.site_id::text, '-', ''), '{}'),
+                                     pg_notify($6, $7)
+                              WHERE t.id IS NOT NULL) n) AS notified
+FROM found
+LEFT JOIN t ON true
+LEFT JOIN loads l ON l.id = t.load_id
+LEFT JOIN vehicles v ON v.id = l.vehicle_id
 LEFT JOIN users u ON u.id = l.driver_user_id
 LEFT JOIN docks d ON d.id = t.dock_id"""
 

@@ -38,6 +38,8 @@ from dispatch.parties import party_orgs
 from dispatch.realtime.broker import Broker
 from dispatch.sites import service as sites
 from dispatch.tracking import service as tracking
+from dispatch.tracking.models import TimelineEntry
+from dispatch.tracking.notifications import event_payload, track_channel
 from geo import Position, contains, distance_to_m, parse_polygon
 
 
@@ -369,7 +371,15 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
     else:
         arrival = "late"
     channel = in_sql(broker, load["site_id"])
-    ticket_id = await conn.fetchval(  # the ticket, the booking checked in, the load at the gate
+    checked_in = events.pending(
+        "load.checked_in",
+        org_ids=party_orgs(load),
+        subject_type="load",
+        subject_id=load["id"],
+        actor_user_id=None,
+        data={"arrival": arrival, "by": by},
+    )
+    ticket_id = await conn.fetchval(  # the ticket, the booking checked in, the load at the gate, the event
         queries.ADMIT,
         load["site_id"],
         load["id"],
@@ -380,18 +390,10 @@ async def _admit(conn: Conn, broker: Broker, load: asyncpg.Record, *, by: str) -
         by,
         load["vehicle_type"],
         channel,
+        *checked_in,
     )
     if channel is None:
         await publish_site(broker, conn, load["site_id"])
-    await events.record(
-        conn,
-        "load.checked_in",
-        org_ids=party_orgs(load),
-        subject_type="load",
-        subject_id=load["id"],
-        actor_user_id=None,
-        data={"arrival": arrival, "by": by},
-    )
     return await ticket_view(conn, ticket_id)
 
 
@@ -581,7 +583,37 @@ _NEXT = {"loading": "called", "loaded": "loading"}
 
 
 async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUID, to: str) -> Ticket:
-    """Gate staff: loading started (called → loading), loading complete (loading → loaded)."""
+    """Gate staff: loading started (called → loading), loading complete (loading → loaded).
+
+    One statement when the broker publishes in SQL (`queries.ADVANCE_AT_OWN_SITE`: one round trip,
+    no transaction of its own), else step by step; both write the same rows and answer alike
+    (tests/integration/test_gate_advance.py)."""
+    if not broker.publishes_in_sql:
+        return await _advance_step_by_step(db, broker, p, ticket_id, to)
+    before = _NEXT[to]
+    load_status = "loading" if to == "loading" else None
+    async with db.acquire() as conn:
+        while True:
+            row = await conn.fetchrow(
+                queries.ADVANCE_AT_OWN_SITE, ticket_id, p.org_id, before, to, load_status, p.user_id
+            )
+            if row is None:
+                raise NotFound("No such ticket at your sites.", code="ticket_not_found")
+            if row["id"] is not None:
+                return _ticket(row)
+            if row["found_status"] != before:
+                raise Conflict(
+                    f"The truck is {row['found_status']}, not {before}.", code="wrong_ticket_state"
+                )
+            # The ticket changed while the statement waited for its row (its snapshot still saw it
+            # `before`): a new statement, a new snapshot, answers from the change.
+
+
+async def _advance_step_by_step(
+    db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUID, to: str
+) -> Ticket:
+    """`advance` for a broker that cannot publish in SQL: the ticket locked, then moved on, in a
+    transaction."""
     before = _NEXT[to]
     async with db.acquire() as conn, conn.transaction():
         t = await conn.fetchrow(queries.TICKET_AT_OWN_SITE_FOR_UPDATE, ticket_id, p.org_id)
@@ -608,7 +640,33 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
 
 
 async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Ticket:
-    """The loaded truck leaves (the driver starts the trip): the load is in transit."""
+    """The loaded truck leaves (the driver starts the trip): the load is in transit.
+
+    One statement when the broker publishes in SQL (`queries.DEPART`: one round trip, no
+    transaction of its own), else step by step; both write the same rows and answer alike
+    (tests/integration/test_gate_advance.py)."""
+    if not broker.publishes_in_sql:
+        return await _depart_step_by_step(db, broker, p, load_id)
+    driver = p.user_id if p.kind == "device" else None
+    departed_at = _now()
+    trip = TimelineEntry(type="load.departed", at=departed_at)
+    notified = track_channel(load_id), event_payload(load_id, trip, "in_transit")
+    async with db.acquire() as conn:
+        while True:
+            row = await conn.fetchrow(
+                queries.DEPART, load_id, p.org_id, driver, p.user_id, departed_at, *notified
+            )
+            if row is None:
+                raise NotFound("No such load assigned to you.", code="load_not_found")
+            if row["id"] is not None:
+                return _ticket(row)
+            if row["found_status"] != "loaded":
+                raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
+            # The ticket changed while the statement waited for its row: a new snapshot answers.
+
+
+async def _depart_step_by_step(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Ticket:
+    """`depart` for a broker that cannot publish in SQL, in a transaction."""
     async with db.acquire() as conn, conn.transaction():
         load = await _load(conn, p, load_id)
         if load["live_ticket_status"] != "loaded":
