@@ -37,7 +37,6 @@ in order behind them, when it does not).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -67,7 +66,7 @@ async def driver_live(socket: WebSocket[Any, Any, Any], runtime: RuntimeDep, p: 
         async with live_session(
             socket, too_slow_reason="too slow: reconnect", keepalive_s=KEEPALIVE_S
         ) as live:
-            personal = await inbox.follow(runtime.broker.subscribe(driver_channel(p.user_id), maxsize=64))
+            personal = await inbox.follow(runtime.broker, driver_channel(p.user_id))
             phone = _Phone(live, runtime, p, inbox)
             await phone.send_state()
             loop = asyncio.get_running_loop()
@@ -116,12 +115,11 @@ class _Inbox:
         self._holding = False  # a site's change is held back: the sites' offers do not wake
         self._alarm: asyncio.TimerHandle | None = None  # wakes the socket when the held change is due
 
-    async def follow(self, subscription: Subscription) -> Subscription:
+    async def follow(self, broker: Broker, channel: str) -> Subscription:
         """The driver's own channel: every offer wakes the socket."""
-        return await self._follow(subscription, self._wake.set)
+        return await self._follow(broker.subscribe(channel, maxsize=64, on_offer=self._wake.set))
 
-    async def _follow(self, subscription: Subscription, on_offer: Callable[[], None]) -> Subscription:
-        subscription.on_offer = on_offer
+    async def _follow(self, subscription: Subscription) -> Subscription:
         self._subscriptions.append(subscription)
         return await subscription.__aenter__()
 
@@ -159,8 +157,8 @@ class _Inbox:
     async def follow_site(self, broker: Broker, site_id: UUID) -> None:
         await self.queues.follow(broker, site_id)  # first: it must see every change this one sees
         try:
-            subscription = broker.subscribe(site_channel(site_id), maxsize=16)
-            self.sites[site_id] = await self._follow(subscription, self._site_offered)
+            subscription = broker.subscribe(site_channel(site_id), maxsize=16, on_offer=self._site_offered)
+            self.sites[site_id] = await self._follow(subscription)
         except BaseException:
             await self.queues.unfollow(site_id)
             raise

@@ -56,30 +56,43 @@ class Broker(Protocol):
         ...
 
     def subscribe(
-        self, channel: str, *, maxsize: int = 256, on_payload: OnPayload | None = None
+        self,
+        channel: str,
+        *,
+        maxsize: int = 256,
+        on_payload: OnPayload | None = None,
+        on_offer: OnOffer | None = None,
     ) -> Subscription: ...
 
 
 # Takes a message (or GAP) at once, in the listener's callback: it must neither wait nor raise.
 OnPayload = Callable[[str], None]
+# Told that a message (or GAP) was offered to the inbox, kept or dropped: it must neither wait nor raise.
+OnOffer = Callable[[], object]
 
 
 class Subscription:
     """A local subscriber's bounded inbox: `get` or `drain` it; close it when done. With
-    `on_payload`, each message goes to it at once instead (the inbox stays empty). `on_offer`, when
-    set, is called after every notification offered to the inbox (kept or dropped), so that a
-    subscriber of several channels can wake on one signal of its own instead of a get per channel."""
+    `on_payload`, each message goes to it at once instead (the inbox stays empty). `on_offer` is
+    called after every notification offered to the inbox (kept or dropped), so that a subscriber of
+    several channels can wake on one signal of its own instead of a get per channel."""
 
     def __init__(
-        self, broker: PgBroker, channel: str, maxsize: int, on_payload: OnPayload | None = None
+        self,
+        broker: PgBroker,
+        channel: str,
+        maxsize: int,
+        *,
+        on_payload: OnPayload | None = None,
+        on_offer: OnOffer | None = None,
     ) -> None:
         self.channel = channel
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
         self.overflowed = False
-        self.on_offer: Callable[[], object] | None = None
         self._broker = broker
         self._closed = False
         self._on_payload = on_payload
+        self._on_offer = on_offer
 
     def offer(self, payload: str) -> None:
         if self._on_payload is not None:
@@ -89,8 +102,8 @@ class Subscription:
             self.queue.put_nowait(payload)
         except asyncio.QueueFull:
             self.overflowed = True
-        if self.on_offer is not None:
-            self.on_offer()
+        if self._on_offer is not None:
+            self._on_offer()
 
     async def get(self) -> str:
         return await self.queue.get()
@@ -160,10 +173,15 @@ class PgBroker:
         await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     def subscribe(
-        self, channel: str, *, maxsize: int = 256, on_payload: OnPayload | None = None
+        self,
+        channel: str,
+        *,
+        maxsize: int = 256,
+        on_payload: OnPayload | None = None,
+        on_offer: OnOffer | None = None,
     ) -> Subscription:
         """Use as `async with broker.subscribe(ch) as sub:`; listening starts on entering."""
-        sub = Subscription(self, channel, maxsize, on_payload)
+        sub = Subscription(self, channel, maxsize, on_payload=on_payload, on_offer=on_offer)
         self._subscribers.setdefault(channel, set()).add(sub)
         return sub
 

@@ -27,7 +27,7 @@ async def test_one_event_wakes_the_socket_a_held_change_waits_and_nothing_is_los
     try:
         await marker.__aenter__()
         driver, site = uuid4(), uuid4()
-        personal = await inbox.follow(broker.subscribe(driver_channel(driver), maxsize=64))
+        personal = await inbox.follow(broker, driver_channel(driver))
         await inbox.follow_site(broker, site)
         loop = asyncio.get_running_loop()
 
