@@ -260,7 +260,9 @@ async def test_batches_arriving_during_a_commit_are_stored_together_each_exactly
         assert [r["seq"] for r in rows] == list(range(1, total + 1))
 
 
-async def test_a_group_is_stored_all_or_nothing_and_its_waiting_posts_hold_no_connection(client, settings, db):
+async def test_a_group_is_stored_all_or_nothing_and_its_waiting_posts_hold_no_connection(
+    client, settings, db
+):
     """A group's STORE_BATCH executions go as one pipeline with no BEGIN: PostgreSQL runs them as one
     implicit transaction, so when one of them fails, those before it in the pipeline are rolled back
     too, and every batch of the group starts over (read again, then stored) and is stored once. Meanwhile
