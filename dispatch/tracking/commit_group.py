@@ -53,7 +53,7 @@ class CommitGroup:
         """Batches queued for the next group."""
         return len(self._queue)
 
-    async def store(self, db: asyncpg.Pool, args: Sequence[Any]) -> asyncpg.Record | None:
+    async def store(self, conn: Conn, args: Sequence[Any]) -> asyncpg.Record | None:
         """STORE_BATCH's row for these arguments once committed, or None when it wrote nothing.
         Alone in its group, the statement's own errors come through as they are. A connection is
         taken from `db` only to store a group, once it is this request's turn."""
@@ -64,8 +64,7 @@ class CommitGroup:
                 return mine.result()
             group, self._queue = self._queue, []
             try:
-                async with db.acquire() as conn:
-                    await _store(conn, group)
+                await _store(conn, group)
             finally:
                 # Cancelled or failed before the others were answered: their batches are not known
                 # to be stored, so they take the ordinary road, which finds whatever was.

@@ -102,28 +102,27 @@ async def ingest(
     devices: DevicePrincipals,
 ) -> BatchResult:
     now = _now()
-    if broker.publishes_in_sql:  # the one statement: from the trip row kept, else as read now
-        # It takes a pool connection only for what it sends (the read, the group's store): a post
-        # waiting for its group's turn holds none (commit_group.py).
-        one_statement = OneStatement(db, broker, commits, kept, p)
-        trip = None if batch.load_id is None else kept.pop(_key(p, batch.load_id), None)
-        if trip is not None:
-            done = await _pipeline(one_statement, [trip], batch, settings, now)
+    async with db.acquire() as conn:
+        if broker.publishes_in_sql:  # the one statement: from the trip row kept, else as read now
+            one_statement = OneStatement(broker, commits, kept, p)
+            trip = None if batch.load_id is None else kept.pop(_key(p, batch.load_id), None)
+            if trip is not None:
+                done = await _pipeline(conn, one_statement, [trip], batch, settings, now)
+                if done is not None:
+                    return done
+            read = await _read_trips(conn, p, batch.load_id)
+            done = await _pipeline(conn, one_statement, read, batch, settings, now)
             if done is not None:
                 return done
-        async with db.acquire() as conn:
-            read = await _read_trips(conn, p, batch.load_id)
-        done = await _pipeline(one_statement, read, batch, settings, now)
-        if done is not None:
+        async with conn.transaction():
+            locked = await _locked_trips(conn, p, batch.load_id, devices)
+            done = await _pipeline(conn, Locked(broker), locked, batch, settings, now)
+            assert done is not None, "the locked road stores any batch"
             return done
-    async with db.acquire() as conn, conn.transaction():
-        locked = await _locked_trips(conn, p, batch.load_id, devices)
-        done = await _pipeline(Locked(conn, broker), locked, batch, settings, now)
-        assert done is not None, "the locked road stores any batch"
-        return done
 
 
 async def _pipeline(
+    conn: Conn,
     road: Road,
     trips_now: list[Trip],
     batch: PositionBatch,
@@ -144,12 +143,12 @@ async def _pipeline(
             time_scale=settings.tracking_time_scale,
         )
         points = [pt for _, pt in screened.accepted]  # in time order: numbered in this order
-        stored = await road.number(trip, points)  # 3
+        stored = await road.number(conn, trip, points)  # 3
         if stored is None:
             return None
         step = _advance(trip, stored, settings)  # 4
         frames = _frames(trip, step)  # 5
-        if not await road.write(trip, points, step, frames):  # 6
+        if not await road.write(conn, trip, points, step, frames):  # 6
             return None
         answer.add(trip, screened, step, frames.status)
     return answer.result(batch)
@@ -365,11 +364,11 @@ class Road(Protocol):
 
     def takes(self, trips_now: list[Trip]) -> bool: ...
 
-    async def number(self, trip: Trip, points: Points) -> list[PointOut] | None:
+    async def number(self, conn: Conn, trip: Trip, points: Points) -> list[PointOut] | None:
         """The points as stored, numbered; None: this road does not take the batch."""
         ...
 
-    async def write(self, trip: Trip, points: Points, step: _Step, frames: _Frames) -> bool:
+    async def write(self, conn: Conn, trip: Trip, points: Points, step: _Step, frames: _Frames) -> bool:
         """Whether it was written (False: nothing was)."""
         ...
 
@@ -379,18 +378,15 @@ class _TripMoved(Exception):
 
 
 class OneStatement:
-    """STORE_BATCH, from the trip row as last read: only for one live trip and every point new. It
-    takes a connection from `db` for the write alone (commit_group.py takes it for a group)."""
+    """STORE_BATCH, from the trip row as last read: only for one live trip and every point new."""
 
-    def __init__(
-        self, db: asyncpg.Pool, broker: Broker, commits: CommitGroup, kept: KeptTrips, p: Principal
-    ) -> None:
-        self.db, self.broker, self.commits, self.kept, self.p = db, broker, commits, kept, p
+    def __init__(self, broker: Broker, commits: CommitGroup, kept: KeptTrips, p: Principal) -> None:
+        self.broker, self.commits, self.kept, self.p = broker, commits, kept, p
 
     def takes(self, trips_now: list[Trip]) -> bool:
         return len(trips_now) == 1 and trips_now[0].ended_at is None
 
-    async def number(self, trip: Trip, points: Points) -> list[PointOut] | None:
+    async def number(self, conn: Conn, trip: Trip, points: Points) -> list[PointOut] | None:
         if not points:
             return None
         first = trip.last_seq + 1
@@ -412,7 +408,7 @@ class OneStatement:
             for i, pt in enumerate(points)
         ]
 
-    async def write(self, trip: Trip, points: Points, step: _Step, frames: _Frames) -> bool:
+    async def write(self, conn: Conn, trip: Trip, points: Points, step: _Step, frames: _Frames) -> bool:
         p = self.p
         args: list[Any] = [
             trip.load_id,
@@ -435,11 +431,11 @@ class OneStatement:
             if frames.events:
                 # Events go to the outbox and to watchers before the points, as on the locked road;
                 # the transaction takes them back if the trip turns out to have moved.
-                async with self.db.acquire() as conn, conn.transaction():
+                async with conn.transaction():
                     await _record_events(conn, self.broker, trip, frames)
                     check(await conn.fetchrow(queries.STORE_BATCH, *args))
             else:
-                check(await self.commits.store(self.db, args))
+                check(await self.commits.store(conn, args))
         except (_TripMoved, asyncpg.UniqueViolationError):  # moved, or the points stored meanwhile
             return False
         if len(self.kept) >= KEPT_TRIPS_MAX:
@@ -455,27 +451,26 @@ class OneStatement:
 
 
 class Locked:
-    """Any batch, in the caller's transaction on `conn`, with the driver's trip rows locked."""
+    """Any batch, in the caller's transaction, with the driver's trip rows locked."""
 
-    def __init__(self, conn: Conn, broker: Broker) -> None:
-        self.conn, self.broker = conn, broker
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
 
     def takes(self, trips_now: list[Trip]) -> bool:
         return True
 
-    async def number(self, trip: Trip, points: Points) -> list[PointOut] | None:
+    async def number(self, conn: Conn, trip: Trip, points: Points) -> list[PointOut] | None:
         if not points:
             return []
-        rows = await self.conn.fetch(
+        rows = await conn.fetch(
             queries.INSERT_POINTS, trip.load_id, trip.last_seq, *screening.point_arrays(points)
         )
         return sorted((point_out(r) for r in rows), key=lambda pt: pt.seq)
 
-    async def write(self, trip: Trip, points: Points, step: _Step, frames: _Frames) -> bool:
+    async def write(self, conn: Conn, trip: Trip, points: Points, step: _Step, frames: _Frames) -> bool:
         n = len(step.stored)
         if not n:  # stored nothing (a retry): changes nothing, writes nothing
             return True
-        conn = self.conn
         await _record_events(conn, self.broker, trip, frames)
         await conn.execute(queries.UPDATE_TRIP, trip.load_id, trip.last_seq + n, n, step.columns)
         for payload in frames.points:
