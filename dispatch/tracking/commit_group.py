@@ -10,12 +10,10 @@ that queued up meanwhile pays one flush for all of them; each batch is still sto
 still published, in the transaction that stores them.
 
 The app's runtime holds one group per process (`Runtime.ingest_commits`); its requests take turns
-with an `asyncio.Lock`: whoever holds it takes a pool connection and stores on it every batch
-queued so far (its own among them, unless an earlier holder already took it). A request waits for
-its turn holding no connection, and one whose batch an earlier holder stored never takes one: on a
-busy worker the pool's connections go to the requests that use them, not to posts waiting in line.
-A batch that cannot be stored with the others comes back as None (nothing of it written), which
-sends its request down the ordinary locked road, which judges the batch from the start.
+with an `asyncio.Lock`: whoever holds it stores, on its own connection, every batch queued so far
+(its own among them, unless an earlier holder already took it). A batch that cannot be stored with
+the others comes back as None (nothing of it written), which sends its request down the ordinary
+locked road, which judges the batch from the start.
 
 A group is one round trip: its STORE_BATCH executions go to PostgreSQL as one pipeline (asyncpg's
 `fetchmany`: every Bind/Execute in one write, then one Sync) with no BEGIN before it, so PostgreSQL
@@ -55,8 +53,7 @@ class CommitGroup:
 
     async def store(self, conn: Conn, args: Sequence[Any]) -> asyncpg.Record | None:
         """STORE_BATCH's row for these arguments once committed, or None when it wrote nothing.
-        Alone in its group, the statement's own errors come through as they are. A connection is
-        taken from `db` only to store a group, once it is this request's turn."""
+        Alone in its group, the statement's own errors come through as they are."""
         mine: asyncio.Future[asyncpg.Record | None] = asyncio.get_running_loop().create_future()
         self._queue.append((args, mine))
         async with self.turn:
