@@ -10,10 +10,17 @@ that queued up meanwhile pays one flush for all of them; each batch is still sto
 still published, in the transaction that stores them.
 
 The app's runtime holds one group per process (`Runtime.ingest_commits`); its requests take turns
-with an `asyncio.Lock`: whoever holds it stores, on its own
-connection, every batch queued so far (its own among them, unless an earlier holder already took
-it). A batch that cannot be stored with the others comes back as None (nothing of it written),
-which sends its request down the ordinary locked road, which judges the batch from the start.
+with an `asyncio.Lock`: whoever holds it stores, on its own connection, every batch queued so far
+(its own among them, unless an earlier holder already took it). A batch that cannot be stored with
+the others comes back as None (nothing of it written), which sends its request down the ordinary
+locked road, which judges the batch from the start.
+
+A group is one round trip: its STORE_BATCH executions go to PostgreSQL as one pipeline (asyncpg's
+`fetchmany`: every Bind/Execute in one write, then one Sync) with no BEGIN before it, so PostgreSQL
+runs them as one implicit transaction: all of them committed together at the Sync, or, when one
+fails, none (the protocol's "Pipelining": an error rolls back the implicit transaction and the
+messages up to the Sync are skipped). An explicit `conn.transaction()` around it added a BEGIN and
+a COMMIT, each a round trip of its own, each waiting for a core on a saturated machine.
 """
 
 from __future__ import annotations
@@ -71,12 +78,12 @@ async def _store(conn: Conn, group: list[_Pending]) -> None:
         return
     # The trip rows locked in one order (by load), so two groups cannot deadlock each other.
     group.sort(key=lambda pending: pending[0][0])
+    # Outside any transaction of the connection's, the pipeline is one implicit transaction of its
+    # own (module docstring); inside one it would only be part of that one.
+    assert not conn.is_in_transaction()
     try:
-        async with conn.transaction():
-            # One pipeline (asyncpg's fetchmany: every execution sent in one write, one Sync), not a
-            # round trip per batch: each of those woke the PostgreSQL backend and the worker again.
-            # STORE_BATCH answers one row per execution, in order.
-            rows = await conn.fetchmany(queries.STORE_BATCH, [args for args, _ in group])
+        # STORE_BATCH answers one row per execution, in order.
+        rows = await conn.fetchmany(queries.STORE_BATCH, [args for args, _ in group])
     except asyncpg.PostgresError:
         return  # nothing committed; every batch of the group goes the ordinary road
     for (_, fut), row in zip(group, rows, strict=True):

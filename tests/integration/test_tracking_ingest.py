@@ -260,6 +260,58 @@ async def test_batches_arriving_during_a_commit_are_stored_together_each_exactly
         assert [r["seq"] for r in rows] == list(range(1, total + 1))
 
 
+async def test_a_group_is_stored_all_or_nothing(client, settings, db):
+    """A group's STORE_BATCH executions go as one pipeline with no BEGIN: PostgreSQL runs them as one
+    implicit transaction, so when one of them fails, those before it in the pipeline are rolled back
+    too, and every batch of the group starts over (read again, then stored) and is stored once."""
+    w = await loads_in_transit(client, settings, loads=3)
+    loads = w["loads"]
+    fixes = route(10, start=datetime.now(UTC) - timedelta(minutes=5))
+    # The group stores its batches in load order: the last load's insert fails once, after the other
+    # two loads' batches were executed in the same pipeline. (A sequence is not rolled back, so the
+    # failure happens once; the ordinary road's insert then goes through.)
+    last = max(load["id"] for load in loads)
+    await db.execute(
+        f"""
+        CREATE SEQUENCE fail_once;
+        CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.load_id = '{last}' AND NEW.seq > 3 THEN
+                IF nextval('fail_once') = 1 THEN
+                    RAISE EXCEPTION 'the group fails here';
+                END IF;
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_once BEFORE INSERT ON positions FOR EACH ROW EXECUTE FUNCTION fail_once();
+        """
+    )
+    app = create_app(settings)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
+    ):
+        post = lambda load, pts: http.post(  # noqa: E731
+            "/driver/v1/positions", headers=load["device"], json={"points": pts, "load_id": load["id"]}
+        )
+        for load in loads:  # alone first (the departure's event), leaving each trip row kept
+            assert (await post(load, fixes[0:3])).json()["accepted"] == 3
+        group = app.state.runtime.ingest_commits
+        async with group.turn:  # the three batches go into one group
+            posts = [asyncio.ensure_future(post(load, fixes[3:6])) for load in loads]
+            await _until(lambda: group.waiting == 3)
+        answers = [(await p).json() for p in posts]
+    # It failed on the group's first row of that load; the ordinary road then inserted its three.
+    assert await db.fetchval("SELECT last_value FROM fail_once") == 1 + 3
+    # Nothing of the failed group stayed: each batch was stored afresh, in full (a batch the group
+    # had left behind would have come back as duplicates).
+    assert [(a["accepted"], a["duplicates"]) for a in answers] == [(3, 0)] * 3
+    for load in loads:
+        rows = await db.fetch("SELECT seq FROM positions WHERE load_id = $1 ORDER BY seq", load["id"])
+        assert [r["seq"] for r in rows] == list(range(1, 7))
+        assert await db.fetchval("SELECT last_seq FROM load_tracking WHERE load_id = $1", load["id"]) == 6
+
+
 async def _until(condition: Callable[[], bool], within_s: float = 10.0) -> None:
     for _ in range(int(within_s / 0.01)):
         if condition():
