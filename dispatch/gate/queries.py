@@ -271,6 +271,21 @@ JOIN vehicles v ON v.id = l.vehicle_id
 LEFT JOIN users u ON u.id = l.driver_user_id
 LEFT JOIN docks d ON d.id = t.dock_id"""
 
+# The one-statement moves' answer (ADVANCE_AT_OWN_SITE, DEPART): the ticket's status as the
+# statement's snapshot saw it, and the ticket as it is now, as TICKET (all NULL when nothing moved).
+_MOVED_COLUMNS = """found.status AS found_status, t.*, v.plate_display AS plate, u.name AS driver_name,
+       d.name AS dock_name, l.driver_user_id"""
+_MOVED_FROM = """FROM found
+LEFT JOIN t ON true
+LEFT JOIN loads l ON l.id = t.load_id
+LEFT JOIN vehicles v ON v.id = l.vehicle_id
+LEFT JOIN users u ON u.id = l.driver_user_id
+LEFT JOIN docks d ON d.id = t.dock_id"""
+# The found ticket's site channel, named in SQL as `notifications.site_channel` names it (the site is
+# known only once the statement has found the ticket); tests/integration/test_gate_advance.py
+# compares the notifications with the step-by-step way's.
+_FOUND_SITE_CHANNEL = "'site_' || replace(found.site_id::text, '-', '')"
+
 # Gate staff move ticket $1, at a site of organization $2, on from $3 to $4 (loading started, loading
 # complete) in ONE statement, run outside a transaction (a statement is one): the ticket, its load's
 # status $5 (NULL: unchanged), the site's channel told (`site_channel`'s name, written here) and the
@@ -281,7 +296,7 @@ LEFT JOIN docks d ON d.id = t.dock_id"""
 # the caller's sites (none: not found): `found_status` as the statement's snapshot saw it, and the
 # ticket as it is now, as TICKET (all NULL when nothing was claimed). The event's organizations are
 # `parties.party_orgs(ticket, $2)`: the job's parties and the gate's, once each, in that order.
-ADVANCE_AT_OWN_SITE = """
+ADVANCE_AT_OWN_SITE = f"""
 WITH found AS (
     SELECT t.id, t.status, t.site_id,
            array(SELECT o FROM unnest(ARRAY[j.poster_org_id, j.shipper_org_id, j.consignee_org_id,
@@ -301,18 +316,12 @@ WITH found AS (
     WHERE $5::text IS NOT NULL AND id = (SELECT load_id FROM t)
 ), announced AS (
     INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
-    SELECT 'load.' || $4::text, found.org_ids, 'load', t.load_id::text, $6::uuid, '{}'::jsonb FROM t, found
+    SELECT 'load.' || $4::text, found.org_ids, 'load', t.load_id::text, $6::uuid, '{{}}'::jsonb FROM t, found
 )
-SELECT found.status AS found_status, t.*, v.plate_display AS plate, u.name AS driver_name,
-       d.name AS dock_name, l.driver_user_id,
-       (SELECT count(*) FROM (SELECT pg_notify('site_' || replace(found.site_id::text, '-', ''), '{}')
+SELECT {_MOVED_COLUMNS},
+       (SELECT count(*) FROM (SELECT pg_notify({_FOUND_SITE_CHANNEL}, '{{}}')
                               WHERE t.id IS NOT NULL) n) AS notified
-FROM found
-LEFT JOIN t ON true
-LEFT JOIN loads l ON l.id = t.load_id
-LEFT JOIN vehicles v ON v.id = l.vehicle_id
-LEFT JOIN users u ON u.id = l.driver_user_id
-LEFT JOIN docks d ON d.id = t.dock_id"""
+{_MOVED_FROM}"""  # noqa: S608 - constants only
 
 # The driver's truck leaves, in ONE statement run outside a transaction (session 23): load $1 of
 # carrier $2 (and driver $3; NULL: the carrier's staff) departs if its live ticket is loaded: the
@@ -326,7 +335,7 @@ LEFT JOIN docks d ON d.id = t.dock_id"""
 # ticket's status as the statement's snapshot saw it (`found_status`, NULL: no ticket in the yard)
 # and the ticket as it is now, as TICKET (all NULL when nothing moved). The event's organizations
 # are `parties.party_orgs(load)`: the job's parties, once each, in that order.
-DEPART = """
+DEPART = f"""
 WITH found AS (
     SELECT l.id AS load_id, t.id AS ticket_id, t.status, t.site_id,
            array(SELECT o FROM unnest(ARRAY[j.poster_org_id, j.shipper_org_id, j.consignee_org_id,
@@ -345,22 +354,15 @@ WITH found AS (
     UPDATE slot_bookings SET status = 'served', updated_at = now() WHERE id = (SELECT booking_id FROM t)
 ), announced AS (
     INSERT INTO events (type, org_ids, subject_type, subject_id, actor_user_id, data)
-    SELECT 'load.departed', found.org_ids, 'load', t.load_id::text, $4::uuid, '{}'::jsonb FROM t, found
+    SELECT 'load.departed', found.org_ids, 'load', t.load_id::text, $4::uuid, '{{}}'::jsonb FROM t, found
 ), trip AS (
     INSERT INTO load_tracking (load_id, departed_at) SELECT load_id, $5 FROM t
     ON CONFLICT (load_id) DO NOTHING
 )
-SELECT found.status AS found_status, t.*, v.plate_display AS plate, u.name AS driver_name,
-       d.name AS dock_name, l.driver_user_id,
-       (SELECT count(*) FROM (SELECT pg_notify('site_' || replace(found.site_id::text, '-', ''), '{}'),
-                                     pg_notify($6, $7)
+SELECT {_MOVED_COLUMNS},
+       (SELECT count(*) FROM (SELECT pg_notify({_FOUND_SITE_CHANNEL}, '{{}}'), pg_notify($6, $7)
                               WHERE t.id IS NOT NULL) n) AS notified
-FROM found
-LEFT JOIN t ON true
-LEFT JOIN loads l ON l.id = t.load_id
-LEFT JOIN vehicles v ON v.id = l.vehicle_id
-LEFT JOIN users u ON u.id = l.driver_user_id
-LEFT JOIN docks d ON d.id = t.dock_id"""
+{_MOVED_FROM}"""  # noqa: S608 - constants only
 
 # Service times of the site's latest loadings: the wait estimate's S.
 RECENT_SERVICE = """
