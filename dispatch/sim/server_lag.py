@@ -18,6 +18,9 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 METRIC = "dispatch_event_loop_lag_seconds_bucket"
 _BUCKET = re.compile(r"^" + METRIC + r'\{le="([^"]+)"\} ([0-9.e+]+)$', re.MULTILINE)
@@ -75,24 +78,16 @@ class ServerLag:
     def between(self, start: float, end: float) -> LagWindow | None:
         """The wake-ups from the last reading at or before `start` to the first at or after `end`
         (wall clock): the window rounded out to the readings."""
-        readings = list(self._readings)
-        times = [t for t, _ in readings]
-        first = bisect.bisect_right(times, start) - 1
-        last = bisect.bisect_left(times, end)
-        if first < 0 or last >= len(readings) or first >= last:
-            return None
-        return window(readings[first][1], readings[last][1])
+        ends = _rounded_out(list(self._readings), start, end)
+        return None if ends is None else window(ends[0][1], ends[1][1])
 
     def queue_reads_between(self, start: float, end: float) -> float | None:
         """The site-queue reads from the last reading at or before `start` to the first at or
         after `end` (wall clock), per second of that rounded-out window; None when unknown."""
-        readings = list(self._queue_reads)
-        times = [t for t, _ in readings]
-        first = bisect.bisect_right(times, start) - 1
-        last = bisect.bisect_left(times, end)
-        if first < 0 or last >= len(readings) or first >= last:
+        ends = _rounded_out(list(self._queue_reads), start, end)
+        if ends is None:
             return None
-        (t0, n0), (t1, n1) = readings[first], readings[last]
+        (t0, n0), (t1, n1) = ends
         return (n1 - n0) / max(t1 - t0, 1e-9)
 
     def _scrape(self) -> None:
@@ -113,3 +108,16 @@ class ServerLag:
         reads = _QUEUE_READS.findall(exposition)
         if reads:
             self._queue_reads.append((at, sum(float(n) for n in reads)))
+
+
+def _rounded_out(
+    readings: list[tuple[float, _T]], start: float, end: float
+) -> tuple[tuple[float, _T], tuple[float, _T]] | None:
+    """The last reading at or before `start` and the first at or after `end` (readings in time
+    order, by wall clock), or None when the readings do not span the window."""
+    times = [t for t, _ in readings]
+    first = bisect.bisect_right(times, start) - 1
+    last = bisect.bisect_left(times, end)
+    if first < 0 or last >= len(readings) or first >= last:
+        return None
+    return readings[first], readings[last]
