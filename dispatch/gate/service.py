@@ -6,7 +6,7 @@ gate board and the drivers' phones recompute what they show (see `notifications`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -18,7 +18,7 @@ from dispatch import events
 from dispatch.accounts.principal import Principal
 from dispatch.authorizations import check_load_code, retired_here
 from dispatch.db import Conn
-from dispatch.errors import Conflict, NotFound, Unprocessable
+from dispatch.errors import Conflict, NotFound, Problem, Unprocessable
 from dispatch.gate import calendar as cal
 from dispatch.gate import queries
 from dispatch.gate import queue as q
@@ -114,7 +114,7 @@ async def _load(conn: Conn | asyncpg.Pool, p: Principal, load_id: UUID) -> async
     driver = p.user_id if p.kind == "device" else None
     row = await conn.fetchrow(queries.LOAD_FOR_GATE, load_id, p.org_id, driver)
     if row is None:
-        raise NotFound("No such load assigned to you.", code="load_not_found")
+        raise _load_not_found()
     return row
 
 
@@ -592,21 +592,54 @@ async def advance(db: asyncpg.Pool, broker: Broker, p: Principal, ticket_id: UUI
         return await _advance_step_by_step(db, broker, p, ticket_id, to)
     before = _NEXT[to]
     load_status = "loading" if to == "loading" else None
+    return await _move_in_one_statement(
+        db,
+        queries.ADVANCE_AT_OWN_SITE,
+        (ticket_id, p.org_id, before, to, load_status, p.user_id),
+        before=before,
+        not_found=_ticket_not_found,
+        refused=lambda status: _wrong_ticket_state(status, before),
+    )
+
+
+async def _move_in_one_statement(
+    db: asyncpg.Pool,
+    query: str,
+    args: tuple[Any, ...],
+    *,
+    before: str,
+    not_found: Callable[[], Problem],
+    refused: Callable[[str], Problem],
+) -> Ticket:
+    """A one-statement move (ADVANCE_AT_OWN_SITE, DEPART): the ticket as moved, or the refusal of the
+    state its snapshot found. Found `before` but not moved, the ticket changed while the statement
+    waited for its row (its snapshot still saw it `before`): a new statement, with a new snapshot,
+    answers from the change, as the step-by-step way's locked read does."""
     async with db.acquire() as conn:
         while True:
-            row = await conn.fetchrow(
-                queries.ADVANCE_AT_OWN_SITE, ticket_id, p.org_id, before, to, load_status, p.user_id
-            )
+            row = await conn.fetchrow(query, *args)
             if row is None:
-                raise NotFound("No such ticket at your sites.", code="ticket_not_found")
+                raise not_found()
             if row["id"] is not None:
                 return _ticket(row)
             if row["found_status"] != before:
-                raise Conflict(
-                    f"The truck is {row['found_status']}, not {before}.", code="wrong_ticket_state"
-                )
-            # The ticket changed while the statement waited for its row (its snapshot still saw it
-            # `before`): a new statement, a new snapshot, answers from the change.
+                raise refused(row["found_status"])
+
+
+def _ticket_not_found() -> NotFound:
+    return NotFound("No such ticket at your sites.", code="ticket_not_found")
+
+
+def _wrong_ticket_state(status: str, before: str) -> Conflict:
+    return Conflict(f"The truck is {status}, not {before}.", code="wrong_ticket_state")
+
+
+def _load_not_found() -> NotFound:
+    return NotFound("No such load assigned to you.", code="load_not_found")
+
+
+def _not_loaded() -> Conflict:
+    return Conflict("The truck can leave once its loading is complete.", code="not_loaded")
 
 
 async def _advance_step_by_step(
@@ -618,9 +651,9 @@ async def _advance_step_by_step(
     async with db.acquire() as conn, conn.transaction():
         t = await conn.fetchrow(queries.TICKET_AT_OWN_SITE_FOR_UPDATE, ticket_id, p.org_id)
         if t is None:
-            raise NotFound("No such ticket at your sites.", code="ticket_not_found")
+            raise _ticket_not_found()
         if t["status"] != before:
-            raise Conflict(f"The truck is {t['status']}, not {before}.", code="wrong_ticket_state")
+            raise _wrong_ticket_state(t["status"], before)
         # The ticket moves on (and the load is loading once its loading starts).
         channel = in_sql(broker, t["site_id"])
         load_status = "loading" if to == "loading" else None
@@ -651,18 +684,14 @@ async def depart(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) 
     departed_at = _now()
     trip = TimelineEntry(type="load.departed", at=departed_at)
     notified = track_channel(load_id), event_payload(load_id, trip, "in_transit")
-    async with db.acquire() as conn:
-        while True:
-            row = await conn.fetchrow(
-                queries.DEPART, load_id, p.org_id, driver, p.user_id, departed_at, *notified
-            )
-            if row is None:
-                raise NotFound("No such load assigned to you.", code="load_not_found")
-            if row["id"] is not None:
-                return _ticket(row)
-            if row["found_status"] != "loaded":
-                raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
-            # The ticket changed while the statement waited for its row: a new snapshot answers.
+    return await _move_in_one_statement(
+        db,
+        queries.DEPART,
+        (load_id, p.org_id, driver, p.user_id, departed_at, *notified),
+        before="loaded",
+        not_found=_load_not_found,
+        refused=lambda _status: _not_loaded(),
+    )
 
 
 async def _depart_step_by_step(db: asyncpg.Pool, broker: Broker, p: Principal, load_id: UUID) -> Ticket:
@@ -670,7 +699,7 @@ async def _depart_step_by_step(db: asyncpg.Pool, broker: Broker, p: Principal, l
     async with db.acquire() as conn, conn.transaction():
         load = await _load(conn, p, load_id)
         if load["live_ticket_status"] != "loaded":
-            raise Conflict("The truck can leave once its loading is complete.", code="not_loaded")
+            raise _not_loaded()
         # The ticket departed, the load in transit, its booking (if any) served, the event written.
         channel = in_sql(broker, load["site_id"])
         left = events.pending(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from litestar import Litestar
 
 from dispatch.app import create_app
 from tests.market_support import BERLIN, HAMBURG
@@ -224,17 +226,7 @@ async def test_batches_arriving_during_a_commit_are_stored_together_each_exactly
     loads = w["loads"]
     start = datetime.now(UTC) - timedelta(minutes=5)
     fixes = route(10, start=start)
-    # The test holds the app's commit turn, a lock of the event loop that serves the requests: the
-    # test client serves them on a thread of its own, so these posts go to an app served on this
-    # test's loop.
-    app = create_app(settings)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
-    ):
-        post = lambda load, pts: http.post(  # noqa: E731
-            "/driver/v1/positions", headers=load["device"], json={"points": pts, "load_id": load["id"]}
-        )
+    async with app_on_this_loop(settings) as (app, post):
         # A first batch each, alone, so the next ones are plain batches (no departure event).
         for load in loads:
             assert (await post(load, fixes[0:3])).json()["accepted"] == 3
@@ -286,14 +278,7 @@ async def test_a_group_is_stored_all_or_nothing(client, settings, db):
         CREATE TRIGGER fail_once BEFORE INSERT ON positions FOR EACH ROW EXECUTE FUNCTION fail_once();
         """
     )
-    app = create_app(settings)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
-    ):
-        post = lambda load, pts: http.post(  # noqa: E731
-            "/driver/v1/positions", headers=load["device"], json={"points": pts, "load_id": load["id"]}
-        )
+    async with app_on_this_loop(settings) as (app, post):
         for load in loads:  # alone first (the departure's event), leaving each trip row kept
             assert (await post(load, fixes[0:3])).json()["accepted"] == 3
         group = app.state.runtime.ingest_commits
@@ -310,6 +295,27 @@ async def test_a_group_is_stored_all_or_nothing(client, settings, db):
         rows = await db.fetch("SELECT seq FROM positions WHERE load_id = $1 ORDER BY seq", load["id"])
         assert [r["seq"] for r in rows] == list(range(1, 7))
         assert await db.fetchval("SELECT last_seq FROM load_tracking WHERE load_id = $1", load["id"]) == 6
+
+
+@asynccontextmanager
+async def app_on_this_loop(
+    settings,
+) -> AsyncIterator[tuple[Litestar, Callable[[dict, list], Awaitable[httpx.Response]]]]:
+    """The app served on this test's event loop (its lifespan run here), and a phone's post of points
+    to one load: a test that holds the app's commit turn holds a lock of the loop serving the
+    requests (the test client serves them on a thread of its own)."""
+    app = create_app(settings)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
+    ):
+
+        def post(load: dict, pts: list) -> Awaitable[httpx.Response]:
+            return http.post(
+                "/driver/v1/positions", headers=load["device"], json={"points": pts, "load_id": load["id"]}
+            )
+
+        yield app, post
 
 
 async def _until(condition: Callable[[], bool], within_s: float = 10.0) -> None:
